@@ -1,0 +1,5 @@
+import sys
+
+from livelens.cli import main
+
+sys.exit(main())

@@ -1,0 +1,3 @@
+"""Typed contract of the Rust data plane (``rust_fastpath``), checked against the built module."""
+
+__version__: str

@@ -1,0 +1,175 @@
+"""The ``livelens`` command: run a node and manage accounts and users."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import logging
+import os
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+
+from livelens.config import (
+    DEFAULT_PORT,
+    DEFAULT_SESSION_TTL,
+    REGIONS,
+    Settings,
+    default_data_dir,
+    store_url_for,
+)
+from livelens.errors import LiveLensError
+from livelens.server import open_context, serve
+from livelens.services import accounts
+from livelens.services.audit import CLI
+from livelens.services.context import Context
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    return os.environ.get(f"LIVELENS_{name}", default)
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--store",
+        default=_env("STORE"),
+        help="sqlite:///path/file.db (default: livelens.db in the data dir) or mongodb://...",
+    )
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=Path(_env("DATA_DIR") or default_data_dir()),
+        help="where the store file, keys and certificates live",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="livelens", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="run the server")
+    _common(serve)
+    serve.add_argument("--host", default=_env("HOST", "127.0.0.1"))
+    serve.add_argument("--port", type=int, default=int(_env("PORT") or DEFAULT_PORT))
+    serve.add_argument("--region", choices=REGIONS, default=_env("REGION", "eu"))
+    serve.add_argument("--public-url", default=_env("PUBLIC_URL"))
+    serve.add_argument("--tls-cert", type=Path, default=_path_env("TLS_CERT"))
+    serve.add_argument("--tls-key", type=Path, default=_path_env("TLS_KEY"))
+    serve.add_argument(
+        "--session-ttl",
+        type=int,
+        default=int(_env("SESSION_TTL") or DEFAULT_SESSION_TTL),
+        help="seconds a sign-in lasts",
+    )
+
+    tenant = commands.add_parser("tenant", help="manage accounts").add_subparsers(
+        dest="action", required=True
+    )
+    create_tenant = tenant.add_parser("create", help="create an account and its administrator")
+    _common(create_tenant)
+    create_tenant.add_argument("--name", required=True)
+    create_tenant.add_argument("--region", required=True, choices=REGIONS)
+    create_tenant.add_argument("--admin-email", required=True)
+    create_tenant.add_argument(
+        "--admin-password", required=True, help="'-' reads it from standard input"
+    )
+
+    user = commands.add_parser("user", help="manage users").add_subparsers(
+        dest="action", required=True
+    )
+    create_user = user.add_parser("create", help="add a user to an account")
+    _common(create_user)
+    create_user.add_argument("--tenant", required=True, help="account name")
+    create_user.add_argument("--email", required=True)
+    create_user.add_argument("--role", required=True, choices=("agent", "admin"))
+    create_user.add_argument("--password", required=True, help="'-' reads it from standard input")
+    return parser
+
+
+def _path_env(name: str) -> Path | None:
+    value = _env(name)
+    return Path(value) if value else None
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    data_dir: Path = args.data_dir.expanduser().resolve()
+    if bool(getattr(args, "tls_cert", None)) != bool(getattr(args, "tls_key", None)):
+        raise LiveLensError("--tls-cert and --tls-key must be given together.")
+    return Settings(
+        data_dir=data_dir,
+        store_url=store_url_for(data_dir, args.store),
+        host=getattr(args, "host", "127.0.0.1"),
+        port=getattr(args, "port", DEFAULT_PORT),
+        region=getattr(args, "region", "eu"),
+        public_url=getattr(args, "public_url", None),
+        tls_cert=getattr(args, "tls_cert", None),
+        tls_key=getattr(args, "tls_key", None),
+        auth_session_ttl=getattr(args, "session_ttl", DEFAULT_SESSION_TTL),
+        master_key=_env("MASTER_KEY"),
+    )
+
+
+def _secret(value: str, prompt: str) -> str:
+    """A password from the argument, or from stdin/a prompt when it is '-'."""
+    if value != "-":
+        return value
+    if sys.stdin.isatty():
+        return getpass.getpass(prompt)
+    return sys.stdin.readline().rstrip("\n")
+
+
+async def _run(settings: Settings, action: Callable[[Context], Awaitable[str]]) -> str:
+    ctx = await open_context(settings)
+    try:
+        return await action(ctx)
+    finally:
+        await ctx.store.close()
+
+
+def _create_tenant(args: argparse.Namespace) -> Callable[[Context], Awaitable[str]]:
+    password = _secret(args.admin_password, "Administrator password: ")
+
+    async def action(ctx: Context) -> str:
+        tenant, admin = await accounts.create_tenant(
+            ctx, args.name, args.region, args.admin_email, password, CLI
+        )
+        return (
+            f"Created account {tenant.name!r} ({tenant.region}) with administrator {admin.email}."
+        )
+
+    return action
+
+
+def _create_user(args: argparse.Namespace) -> Callable[[Context], Awaitable[str]]:
+    password = _secret(args.password, "Password: ")
+
+    async def action(ctx: Context) -> str:
+        tenant = await accounts.find_tenant(ctx, args.tenant)
+        user = await accounts.create_user(ctx, tenant.id, args.email, args.role, password, CLI)
+        return f"Created {user.role} {user.email} in account {tenant.name!r}."
+
+    return action
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        settings = settings_from(args)
+        if args.command == "serve":
+            asyncio.run(serve(settings))
+            return 0
+        action = _create_tenant(args) if args.command == "tenant" else _create_user(args)
+        print(asyncio.run(_run(settings, action)))
+        return 0
+    except LiveLensError as exc:
+        print(f"livelens: {exc.message}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"livelens: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130

@@ -1,0 +1,57 @@
+"""Settings of one LiveLens node, read from the command line or ``LIVELENS_*`` variables."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+REGIONS = ("eu", "us")
+DEFAULT_PORT = 8080
+DEFAULT_SESSION_TTL = 12 * 3600
+
+
+def default_data_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "livelens"
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    store_url: str
+    host: str = "127.0.0.1"
+    port: int = DEFAULT_PORT
+    region: str = "eu"
+    public_url: str | None = None
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    auth_session_ttl: int = DEFAULT_SESSION_TTL
+    master_key: str | None = None  # id:base64 entries; else the key file in data_dir
+
+    @property
+    def master_key_file(self) -> Path:
+        return self.data_dir / "master.key"
+
+    @property
+    def uses_tls(self) -> bool:
+        return self.tls_cert is not None
+
+    @property
+    def web_dir(self) -> Path:
+        override = os.environ.get("LIVELENS_WEB_DIR")
+        return Path(override) if override else Path(__file__).resolve().parent.parent / "web"
+
+
+def store_url_for(data_dir: Path, store: str | None) -> str:
+    return store or f"sqlite:///{(data_dir / 'livelens.db').resolve()}"

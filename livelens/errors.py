@@ -1,0 +1,98 @@
+"""Domain errors. Each carries a stable machine-readable code and a human message.
+
+HTTP handlers map them to JSON ``{error, message}`` with the status below; the CLI
+prints the message on one line and exits non-zero.
+"""
+
+from __future__ import annotations
+
+
+class LiveLensError(Exception):
+    code = "error"
+    status = 400
+
+    def __init__(self, message: str, **details: object) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+
+class InvalidInput(LiveLensError):
+    code = "invalid_input"
+
+
+class WeakPassword(InvalidInput):
+    code = "weak_password"
+
+
+class NotFound(LiveLensError):
+    code = "not_found"
+    status = 404
+
+
+class Conflict(LiveLensError):
+    code = "conflict"
+    status = 409
+
+
+class DuplicateEmail(Conflict):
+    code = "duplicate_email"
+
+
+class DuplicateTenant(Conflict):
+    code = "duplicate_tenant"
+
+
+class InvalidCredentials(LiveLensError):
+    code = "invalid_credentials"
+    status = 401
+
+
+class OtpRequired(LiveLensError):
+    code = "otp_required"
+    status = 401
+
+
+class InvalidOtp(LiveLensError):
+    code = "invalid_otp"
+    status = 400
+
+
+class AccountLocked(LiveLensError):
+    code = "account_locked"
+    status = 423
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(
+            f"Too many failed sign-ins. Try again in {retry_after} seconds.",
+            retry_after=retry_after,
+        )
+        self.retry_after = retry_after
+
+
+class NotAuthenticated(LiveLensError):
+    code = "not_authenticated"
+    status = 401
+
+
+class Forbidden(LiveLensError):
+    code = "forbidden"
+    status = 403
+
+
+class TotpEnrollmentRequired(Forbidden):
+    code = "totp_enrollment_required"
+
+
+class StoreUnavailable(LiveLensError):
+    code = "store_unavailable"
+    status = 503
+
+
+class InvalidJson(InvalidInput):
+    code = "invalid_json"
+
+
+class PayloadTooLarge(LiveLensError):
+    code = "payload_too_large"
+    status = 413

@@ -1,0 +1,170 @@
+"""The base of every handler: security headers, JSON errors, the signed-in user."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+import tornado.web
+
+from livelens.errors import (
+    InvalidInput,
+    InvalidJson,
+    LiveLensError,
+    NotAuthenticated,
+    PayloadTooLarge,
+    TotpEnrollmentRequired,
+)
+from livelens.http import security
+from livelens.identity.roles import Permission, require
+from livelens.services import auth
+from livelens.services.context import Context
+
+log = logging.getLogger("livelens.http")
+
+SESSION_COOKIE = "livelens_session"
+MAX_JSON_BODY = 64 * 1024
+
+_STATUS_CODES = {
+    400: "bad_request",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+}
+
+
+class BaseHandler(tornado.web.RequestHandler):
+    principal: auth.Principal | None = None
+
+    @property
+    def ctx(self) -> Context:
+        ctx: Context = self.application.settings["livelens_context"]
+        return ctx
+
+    @property
+    def client_ip(self) -> str:
+        return self.request.remote_ip or ""
+
+    @property
+    def client(self) -> auth.Client:
+        return auth.Client(self.client_ip, self.request.headers.get("User-Agent", ""))
+
+    def set_default_headers(self) -> None:
+        for name, value in security.headers(self.ctx.settings.uses_tls).items():
+            self.set_header(name, value)
+
+    async def prepare(self) -> None:
+        if self.request.method in ("GET", "HEAD"):
+            _ = self.xsrf_token  # hands out the _xsrf cookie for later writes
+        self.principal = await self._load_principal()
+
+    async def _load_principal(self) -> auth.Principal | None:
+        raw = self.get_signed_cookie(SESSION_COOKIE, max_age_days=31)
+        if raw is None:
+            return None
+        tenant_id, _, token = raw.decode().partition(".")
+        if not tenant_id or not token:
+            return None
+        try:
+            return await auth.authenticate(self.ctx, tenant_id, token)
+        except NotAuthenticated:
+            self.clear_cookie(SESSION_COOKIE)
+            return None
+
+    def set_session_cookie(self, sign_in: auth.SignIn) -> None:
+        value = f"{sign_in.principal.tenant.id}.{sign_in.token}"
+        self.set_signed_cookie(
+            SESSION_COOKIE,
+            value,
+            expires_days=None,
+            max_age=self.ctx.settings.auth_session_ttl,
+            httponly=True,
+            secure=self.ctx.settings.uses_tls,
+            samesite="Lax",
+            path="/",
+        )
+
+    def require_principal(self, *, allow_enrollment: bool = False) -> auth.Principal:
+        if self.principal is None:
+            raise NotAuthenticated("Please sign in.")
+        if self.principal.totp_enrollment_required and not allow_enrollment:
+            raise TotpEnrollmentRequired(
+                "Your account requires two-factor authentication. Set it up to continue."
+            )
+        return self.principal
+
+    def require_permission(self, permission: Permission) -> auth.Principal:
+        principal = self.require_principal()
+        require(principal.user.role, permission)
+        return principal
+
+    def json_body(self) -> dict[str, Any]:
+        if len(self.request.body) > MAX_JSON_BODY:
+            raise PayloadTooLarge("Request body is too large.")
+        if not self.request.body:
+            return {}
+        try:
+            body = json.loads(self.request.body)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise InvalidJson("Request body is not valid JSON.") from exc
+        if not isinstance(body, dict):
+            raise InvalidJson("Request body must be a JSON object.")
+        return body
+
+    def write_json(self, payload: Mapping[str, object], status: int = 200) -> None:
+        self.set_status(status)
+        self.set_header("Content-Type", "application/json; charset=utf-8")
+        self.set_header("Cache-Control", "no-store")
+        self.finish(json.dumps(payload))
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        exc = kwargs.get("exc_info", (None, None, None))[1]
+        if isinstance(exc, LiveLensError):
+            payload: dict[str, object] = {"error": exc.code, "message": exc.message}
+            payload.update(exc.details)
+            if "retry_after" in exc.details:
+                self.set_header("Retry-After", str(exc.details["retry_after"]))
+        elif isinstance(exc, tornado.web.HTTPError) and status_code < 500:
+            code = "xsrf_failed" if "xsrf" in (exc.log_message or "") else None
+            payload = {
+                "error": code or _STATUS_CODES.get(status_code, "bad_request"),
+                "message": exc.reason or self._reason,
+            }
+            if code:
+                payload["message"] = "Missing or wrong X-XSRFToken header for this request."
+        else:
+            payload = {"error": "internal_error", "message": "Something went wrong on our side."}
+        self.clear_header("Content-Disposition")
+        self.write_json(payload, status_code)
+
+    def _handle_request_exception(self, e: BaseException) -> None:
+        if isinstance(e, LiveLensError):
+            # Expected domain outcomes: answer without a traceback in the log.
+            if self._finished:
+                return
+            self.send_error(e.status, exc_info=(type(e), e, e.__traceback__))
+            return
+        super()._handle_request_exception(e)
+
+
+def field_str(body: Mapping[str, object], name: str, *, optional: bool = False) -> str:
+    value = body.get(name)
+    if value is None and optional:
+        return ""
+    if not isinstance(value, str):
+        raise InvalidInput(f"Field {name!r} must be a string.")
+    if len(value) > 1024:
+        raise InvalidInput(f"Field {name!r} is too long.")
+    return value
+
+
+def field_bool(body: Mapping[str, object], name: str) -> bool | None:
+    value = body.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, bool):
+        raise InvalidInput(f"Field {name!r} must be true or false.")
+    return value

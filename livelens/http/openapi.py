@@ -1,0 +1,71 @@
+"""The OpenAPI 3.1 document, generated from the route table."""
+
+from __future__ import annotations
+
+from livelens import __version__
+from livelens.http.base import BaseHandler
+from livelens.http.routes import ERROR, JSON, ROUTES, Operation, Route
+
+_ERROR_TEXT = {
+    400: "Invalid input",
+    401: "Not signed in, wrong credentials or second factor needed",
+    403: "Forbidden for this role, CSRF check failed, or 2FA enrolment pending",
+    404: "Not found in this account",
+    409: "Conflict",
+    413: "Body too large",
+    423: "Sign-in locked after repeated failures (retry_after seconds)",
+}
+
+
+def _operation(route: Route, method: str, op: Operation) -> JSON:
+    responses: JSON = {}
+    for status, schema in op.responses.items():
+        content = {"application/json": {"schema": schema}} if status != 204 else None
+        responses[str(status)] = {"description": "OK"} | ({"content": content} if content else {})
+    for status in op.errors:
+        responses[str(status)] = {
+            "description": _ERROR_TEXT[status],
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+        }
+    doc: JSON = {
+        "summary": op.summary,
+        "operationId": method + route.path.replace("/", "_").replace("{", "").replace("}", ""),
+        "responses": responses,
+        "security": [] if op.auth == "none" else [{"session": [], "xsrf": []}],
+        "x-livelens-role": op.auth,
+    }
+    params = [seg[1:-1] for seg in route.path.split("/") if seg.startswith("{")]
+    if params:
+        doc["parameters"] = [
+            {"name": p, "in": "path", "required": True, "schema": {"type": "string"}}
+            for p in params
+        ]
+    if op.request is not None:
+        doc["requestBody"] = {
+            "required": True,
+            "content": {"application/json": {"schema": op.request}},
+        }
+    return doc
+
+
+def document() -> JSON:
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "LiveLens API", "version": __version__},
+        "paths": {
+            route.path: {m: _operation(route, m, op) for m, op in route.operations.items()}
+            for route in ROUTES
+        },
+        "components": {
+            "schemas": {"Error": ERROR},
+            "securitySchemes": {
+                "session": {"type": "apiKey", "in": "cookie", "name": "livelens_session"},
+                "xsrf": {"type": "apiKey", "in": "header", "name": "X-XSRFToken"},
+            },
+        },
+    }
+
+
+class OpenApiHandler(BaseHandler):
+    async def get(self) -> None:
+        self.write_json(document())

@@ -1,0 +1,134 @@
+"""Every API route, its handler and its OpenAPI description, in one table.
+
+The application and ``/api/openapi.json`` are both built from this table, so
+the published contract cannot drift from what the server does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import tornado.web
+
+from livelens.http import admin_api, auth_api
+
+JSON = dict[str, object]
+
+
+def obj(required: list[str] | None = None, **props: JSON) -> JSON:
+    schema: JSON = {"type": "object", "properties": props, "additionalProperties": True}
+    if required:
+        schema["required"] = required
+    return schema
+
+
+STR: JSON = {"type": "string"}
+BOOL: JSON = {"type": "boolean"}
+INT: JSON = {"type": "integer"}
+NUM: JSON = {"type": "number"}
+ERROR = obj(["error", "message"], error=STR, message=STR)
+USER = obj(["id", "email", "role", "tenant_id"], id=STR, email=STR, role=STR, tenant_id=STR)
+ADMIN_USER = obj(
+    ["id", "email", "role", "disabled", "totp_enabled", "created_at"],
+    id=STR, email=STR, role=STR, disabled=BOOL, totp_enabled=BOOL, created_at=NUM,
+)  # fmt: skip
+TENANT = obj(["id", "name", "region", "require_totp"], id=STR, name=STR, region=STR,
+             require_totp=BOOL)  # fmt: skip
+AUDIT_EVENT = obj(
+    ["id", "at", "action", "actor"],
+    id=STR, at=NUM, action=STR, actor=STR, ip=STR, target=STR, details={"type": "object"},
+)  # fmt: skip
+EMPTY = obj()
+
+
+@dataclass(frozen=True)
+class Operation:
+    summary: str
+    responses: dict[int, JSON]  # status -> response body schema (EMPTY for none)
+    request: JSON | None = None
+    auth: str = "user"  # "none", "user" (enrolment may be pending), "admin"
+    errors: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class Route:
+    path: str  # OpenAPI form, e.g. /api/users/{user_id}
+    handler: type[tornado.web.RequestHandler]
+    operations: dict[str, Operation] = field(default_factory=dict)
+
+    @property
+    def tornado_pattern(self) -> str:
+        pattern = self.path
+        while "{" in pattern:
+            start, end = pattern.index("{"), pattern.index("}")
+            pattern = pattern[:start] + r"([0-9a-f]{32})" + pattern[end + 1 :]
+        return pattern
+
+
+ROUTES: list[Route] = [
+    Route("/api/auth/login", auth_api.LoginHandler, {"post": Operation(
+        "Sign in with e-mail, password and (when enabled) a TOTP or recovery code",
+        {200: obj(["user", "totp_enrollment_required"], user=USER,
+                  totp_enrollment_required=BOOL)},
+        request=obj(["email", "password"], email=STR, password=STR, otp=STR),
+        auth="none", errors=(400, 401, 423))}),
+    Route("/api/auth/logout", auth_api.LogoutHandler, {"post": Operation(
+        "Sign out this browser", {200: EMPTY}, auth="none")}),
+    Route("/api/me", auth_api.MeHandler, {"get": Operation(
+        "The signed-in user, their account and second-factor state",
+        {200: obj(["user", "tenant", "totp_enabled", "totp_enrollment_required"], user=USER,
+                  tenant=TENANT, totp_enabled=BOOL, totp_enrollment_required=BOOL)},
+        errors=(401,))}),
+    Route("/api/auth/password", auth_api.PasswordHandler, {"post": Operation(
+        "Change your own password; other browsers are signed out", {200: EMPTY},
+        request=obj(["current_password", "new_password"], current_password=STR,
+                    new_password=STR), errors=(400, 401, 403))}),
+    Route("/api/auth/sessions/revoke", auth_api.RevokeOwnSessionsHandler, {"post": Operation(
+        "Sign out everywhere, this browser included", {200: obj(["revoked"], revoked=INT)},
+        errors=(401, 403))}),
+    Route("/api/auth/totp/enroll", auth_api.TotpEnrollHandler, {"post": Operation(
+        "Start TOTP enrolment: a new secret and its QR code",
+        {200: obj(["secret", "otpauth_uri"], secret=STR, otpauth_uri=STR, qr_svg=STR,
+                  qr_data_uri=STR)}, errors=(401,))}),
+    Route("/api/auth/totp/confirm", auth_api.TotpConfirmHandler, {"post": Operation(
+        "Confirm TOTP with a code from the app; returns single-use recovery codes",
+        {200: obj(["recovery_codes"], recovery_codes={"type": "array", "items": STR})},
+        request=obj(["otp"], otp=STR), errors=(400, 401))}),
+    Route("/api/auth/totp/disable", auth_api.TotpDisableHandler, {"post": Operation(
+        "Turn TOTP off (refused when the account requires it)", {200: EMPTY},
+        request=obj(["password"], password=STR), errors=(401, 403))}),
+    Route("/api/users", admin_api.UsersHandler, {
+        "get": Operation("Users of the account",
+                         {200: obj(["users"], users={"type": "array", "items": ADMIN_USER})},
+                         auth="admin", errors=(401, 403)),
+        "post": Operation("Create a user", {201: obj(["user"], user=ADMIN_USER)},
+                          request=obj(["email", "role", "password"], email=STR,
+                                      role={"type": "string", "enum": ["agent", "admin"]},
+                                      password=STR),
+                          auth="admin", errors=(400, 401, 403, 409)),
+    }),
+    Route("/api/users/{user_id}", admin_api.UserHandler, {
+        "patch": Operation("Change a user's role, disable or enable them, or reset the password",
+                           {200: obj(["user"], user=ADMIN_USER)},
+                           request=obj(role={"type": "string", "enum": ["agent", "admin"]},
+                                       disabled=BOOL, password=STR),
+                           auth="admin", errors=(400, 401, 403, 404, 409)),
+        "delete": Operation("Delete a user", {204: EMPTY}, auth="admin",
+                            errors=(401, 403, 404, 409)),
+    }),
+    Route("/api/users/{user_id}/sessions/revoke", admin_api.UserSessionsRevokeHandler,
+          {"post": Operation("Sign a user out of every browser",
+                             {200: obj(["revoked"], revoked=INT)}, auth="admin",
+                             errors=(401, 403, 404))}),
+    Route("/api/account", admin_api.AccountHandler, {"get": Operation(
+        "The account", {200: obj(["tenant"], tenant=TENANT)}, auth="admin",
+        errors=(401, 403))}),
+    Route("/api/account/policy", admin_api.AccountPolicyHandler, {"patch": Operation(
+        "Change account policy (require two-factor authentication)",
+        {200: obj(["tenant"], tenant=TENANT)}, request=obj(["require_totp"], require_totp=BOOL),
+        auth="admin", errors=(400, 401, 403))}),
+    Route("/api/audit", admin_api.AuditHandler, {"get": Operation(
+        "Audit log of the account, newest first (query: limit, 1-500)",
+        {200: obj(["events"], events={"type": "array", "items": AUDIT_EVENT})},
+        auth="admin", errors=(400, 401, 403))}),
+]  # fmt: skip

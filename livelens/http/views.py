@@ -1,0 +1,46 @@
+"""How records look in API answers: only what a client may see, never a secret."""
+
+from __future__ import annotations
+
+from livelens.services.auth import Principal
+from livelens.store.records import AuditEvent, Tenant, User
+
+
+def user_brief(user: User) -> dict[str, object]:
+    return {"id": user.id, "email": user.email, "role": user.role, "tenant_id": user.tenant_id}
+
+
+def user_admin(user: User) -> dict[str, object]:
+    return {
+        "id": user.id,
+        "email": user.email,
+        "role": user.role,
+        "disabled": user.disabled,
+        "totp_enabled": user.totp_enabled,
+        "created_at": user.created_at,
+    }
+
+
+def tenant(t: Tenant) -> dict[str, object]:
+    return {"id": t.id, "name": t.name, "region": t.region, "require_totp": t.require_totp}
+
+
+def me(principal: Principal) -> dict[str, object]:
+    return {
+        "user": user_brief(principal.user),
+        "tenant": tenant(principal.tenant),
+        "totp_enabled": principal.user.totp_enabled,
+        "totp_enrollment_required": principal.totp_enrollment_required,
+    }
+
+
+def audit_event(e: AuditEvent) -> dict[str, object]:
+    return {
+        "id": e.id,
+        "at": e.at,
+        "action": e.action,
+        "actor": e.actor,
+        "ip": e.ip,
+        "target": e.target,
+        "details": e.details,
+    }

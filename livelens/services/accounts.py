@@ -1,0 +1,176 @@
+"""Accounts (tenants) and their users: creation, changes, policy."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from livelens import clock
+from livelens.config import REGIONS
+from livelens.errors import Conflict, DuplicateEmail, InvalidInput, NotFound
+from livelens.identity import emails, passwords
+from livelens.identity.roles import parse_role
+from livelens.services import audit
+from livelens.services.audit import Actor
+from livelens.services.context import Context
+from livelens.store.encryption import new_data_key
+from livelens.store.records import Role, Tenant, User, new_id
+from livelens.store.repository import TenantStore
+
+MAX_NAME = 100
+
+
+def _validate_name(name: str) -> str:
+    value = " ".join(name.split())
+    if not value or len(value) > MAX_NAME:
+        raise InvalidInput(f"Account name must be 1 to {MAX_NAME} characters.")
+    return value
+
+
+def _validate_region(region: str) -> str:
+    if region not in REGIONS:
+        raise InvalidInput(f"Region must be one of: {', '.join(REGIONS)}.")
+    return region
+
+
+async def create_tenant(
+    ctx: Context, name: str, region: str, admin_email: str, admin_password: str, actor: Actor
+) -> tuple[Tenant, User]:
+    """Create an account with its first administrator."""
+    name = _validate_name(name)
+    region = _validate_region(region)
+    email = emails.validate(admin_email)
+    passwords.check_policy(admin_password)
+    if await ctx.store.locate_email(email) is not None:
+        raise DuplicateEmail(f"A user with e-mail {email} already exists.")
+    tenant_id = new_id()
+    wrapped = ctx.keyring.wrap(tenant_id, new_data_key())
+    tenant = Tenant(
+        id=tenant_id,
+        name=name,
+        region=region,
+        created_at=clock.now(),
+        wrapped_data_key=wrapped.sealed,
+        master_key_id=wrapped.master_key_id,
+    )
+    await ctx.store.create_tenant(tenant)
+    scope = ctx.store.scoped(tenant.id)
+    await audit.record(scope, "account.created", actor, target=name, region=region)
+    admin = await create_user(ctx, tenant.id, email, "admin", admin_password, actor)
+    return tenant, admin
+
+
+async def find_tenant(ctx: Context, name: str) -> Tenant:
+    tenant_id = await ctx.store.find_tenant_id_by_name(" ".join(name.split()))
+    tenant = await ctx.store.scoped(tenant_id).get_tenant() if tenant_id else None
+    if tenant is None:
+        raise NotFound(f"No account named {name!r}.")
+    return tenant
+
+
+async def create_user(
+    ctx: Context, tenant_id: str, email: str, role: str, password: str, actor: Actor
+) -> User:
+    email = emails.validate(email)
+    checked_role = parse_role(role)
+    passwords.check_policy(password)
+    now = clock.now()
+    user = User(
+        id=new_id(),
+        tenant_id=tenant_id,
+        email=email,
+        role=checked_role,
+        password_hash=await ctx.hashing.hash_async(password),
+        created_at=now,
+        updated_at=now,
+    )
+    scope = ctx.store.scoped(tenant_id)
+    await scope.create_user(user)
+    await audit.record(scope, "user.created", actor, target=email, role=checked_role)
+    return user
+
+
+async def get_user(scope: TenantStore, user_id: str) -> User:
+    user = await scope.get_user(user_id)
+    if user is None:
+        raise NotFound("No such user in this account.")
+    return user
+
+
+async def _ensure_another_active_admin(scope: TenantStore, leaving: User) -> None:
+    admins = [u for u in await scope.list_users() if u.role == "admin" and not u.disabled]
+    if leaving.role == "admin" and not leaving.disabled and len(admins) <= 1:
+        raise Conflict("An account must keep at least one active administrator.")
+
+
+async def update_user(
+    ctx: Context,
+    tenant_id: str,
+    user_id: str,
+    actor: Actor,
+    *,
+    role: str | None = None,
+    disabled: bool | None = None,
+    password: str | None = None,
+) -> User:
+    scope = ctx.store.scoped(tenant_id)
+    user = await get_user(scope, user_id)
+    new_role: Role = user.role if role is None else parse_role(role)
+    new_disabled = user.disabled if disabled is None else disabled
+    if user.role == "admin" and (new_role != "admin" or new_disabled):
+        await _ensure_another_active_admin(scope, user)
+    if password is not None:
+        passwords.check_policy(password)
+    if new_role == user.role and new_disabled == user.disabled and password is None:
+        return user
+    updated = replace(
+        user,
+        role=new_role,
+        disabled=new_disabled,
+        password_hash=await ctx.hashing.hash_async(password) if password else user.password_hash,
+        updated_at=clock.now(),
+    )
+    await scope.save_user(updated)
+    if new_disabled or password is not None:
+        # A disabled user, or one whose password was reset, must sign in again.
+        await scope.delete_user_auth_sessions(user.id)
+    await audit.record(
+        scope,
+        "user.updated",
+        actor,
+        target=user.email,
+        role=new_role,
+        disabled=new_disabled,
+        password_reset=password is not None,
+    )
+    return updated
+
+
+async def delete_user(ctx: Context, tenant_id: str, user_id: str, actor: Actor) -> None:
+    scope = ctx.store.scoped(tenant_id)
+    user = await get_user(scope, user_id)
+    if actor.user_id == user.id:
+        raise Conflict("You cannot delete your own user.")
+    await _ensure_another_active_admin(scope, user)
+    await scope.delete_user_auth_sessions(user.id)
+    await scope.delete_user(user.id)
+    await audit.record(scope, "user.deleted", actor, target=user.email)
+
+
+async def revoke_sessions(ctx: Context, tenant_id: str, user_id: str, actor: Actor) -> int:
+    scope = ctx.store.scoped(tenant_id)
+    user = await get_user(scope, user_id)
+    count = await scope.delete_user_auth_sessions(user.id)
+    await audit.record(scope, "user.sessions_revoked", actor, target=user.email, count=count)
+    return count
+
+
+async def set_policy(ctx: Context, tenant_id: str, actor: Actor, *, require_totp: bool) -> Tenant:
+    scope = ctx.store.scoped(tenant_id)
+    tenant = await scope.get_tenant()
+    if tenant is None:
+        raise NotFound("No such account.")
+    if tenant.require_totp != require_totp:
+        tenant = replace(tenant, require_totp=require_totp)
+        await scope.save_tenant(tenant)
+        await audit.record(scope, "account.policy_changed", actor, require_totp=require_totp)
+    return tenant

@@ -1,0 +1,256 @@
+"""Signing in and out, second factors, and the signed-in browser sessions."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass, replace
+
+from livelens import clock
+from livelens.errors import (
+    AccountLocked,
+    Forbidden,
+    InvalidCredentials,
+    InvalidInput,
+    InvalidOtp,
+    NotAuthenticated,
+    OtpRequired,
+)
+from livelens.identity import emails, lockout, passwords, totp
+from livelens.services import audit
+from livelens.services.audit import Actor
+from livelens.services.context import Context
+from livelens.store.records import AuthSession, Tenant, User
+from livelens.store.repository import TenantStore
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The user behind a request, with their account and browser session."""
+
+    user: User
+    tenant: Tenant
+    session_id: str
+
+    @property
+    def totp_enrollment_required(self) -> bool:
+        return self.tenant.require_totp and not self.user.totp_enabled
+
+
+@dataclass(frozen=True)
+class SignIn:
+    principal: Principal
+    token: str  # the secret for the cookie; the store keeps only its hash
+
+
+@dataclass(frozen=True)
+class Client:
+    ip: str
+    user_agent: str
+
+
+def session_id_for(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _totp_purpose(user: User, pending: bool) -> str:
+    return f"user/{user.id}/totp" + ("-pending" if pending else "")
+
+
+async def login(ctx: Context, email: str, password: str, otp: str | None, client: Client) -> SignIn:
+    address = emails.normalise(email)
+    key = lockout.guard_key(address, ctx.derived_secret("login-guard"))
+    tenant_id = await ctx.store.locate_email(address)
+    scope = ctx.store.scoped(tenant_id) if tenant_id else None
+    user = await scope.find_user_by_email(address) if scope else None
+    actor = Actor(address, user.id if user else None, client.ip)
+
+    wait = lockout.seconds_locked(await ctx.store.get_login_guard(key), clock.now())
+    if wait:
+        if scope:
+            await audit.record(scope, "auth.login_refused_locked", actor, target=address)
+        raise AccountLocked(wait)
+
+    # Verify even for unknown addresses (against a decoy) so timing does not tell.
+    check = await ctx.hashing.verify_async(user.password_hash if user else None, password)
+    if user is None or scope is None or not check.ok or user.disabled:
+        await _count_failure(ctx, key, scope, actor, "auth.login_failed")
+        raise InvalidCredentials("Wrong e-mail or password.")
+
+    tenant = await scope.get_tenant()
+    if tenant is None:  # the account was deleted while the user row remained
+        raise InvalidCredentials("Wrong e-mail or password.")
+
+    if user.totp_secret is not None:
+        if not otp:
+            raise OtpRequired("Enter the 6-digit code from your authenticator app.")
+        user = await _check_second_factor(ctx, tenant, user, otp, key, scope, actor)
+
+    await ctx.store.clear_login_guard(key)
+    if check.needs_rehash:
+        new_hash = await ctx.hashing.hash_async(password)
+        user = replace(user, password_hash=new_hash, updated_at=clock.now())
+        await scope.save_user(user)
+    sign_in = await _open_session(ctx, scope, tenant, user, client)
+    await audit.record(scope, "auth.login_succeeded", actor, target=address)
+    return sign_in
+
+
+async def _count_failure(
+    ctx: Context, key: str, scope: TenantStore | None, actor: Actor, action: str
+) -> None:
+    guard = await ctx.store.add_login_failure(key)
+    if scope:
+        await audit.record(scope, action, actor, target=actor.name, failures=guard.failures)
+    if lockout.should_lock(guard):
+        await ctx.store.lock_login(key, clock.now() + lockout.LOCK_SECONDS)
+        if scope:
+            await audit.record(
+                scope, "auth.locked", actor, target=actor.name, seconds=lockout.LOCK_SECONDS
+            )
+
+
+async def _check_second_factor(
+    ctx: Context,
+    tenant: Tenant,
+    user: User,
+    otp: str,
+    key: str,
+    scope: TenantStore,
+    actor: Actor,
+) -> User:
+    assert user.totp_secret is not None
+    secret = ctx.cipher(tenant).open(user.totp_secret, _totp_purpose(user, False)).decode()
+    if totp.verify_code(secret, otp, clock.now()):
+        return user
+    used = totp.match_recovery_code(otp, user.recovery_codes)
+    if used is not None:
+        remaining = tuple(c for c in user.recovery_codes if c != used)
+        user = replace(user, recovery_codes=remaining, updated_at=clock.now())
+        await scope.save_user(user)
+        await audit.record(
+            scope, "auth.recovery_code_used", actor, target=user.email, remaining=len(remaining)
+        )
+        return user
+    await _count_failure(ctx, key, scope, actor, "auth.otp_failed")
+    raise InvalidOtp("That code is not valid. Check your authenticator app's clock.")
+
+
+async def _open_session(
+    ctx: Context, scope: TenantStore, tenant: Tenant, user: User, client: Client
+) -> SignIn:
+    token = secrets.token_urlsafe(32)
+    now = clock.now()
+    session = AuthSession(
+        id=session_id_for(token),
+        tenant_id=tenant.id,
+        user_id=user.id,
+        created_at=now,
+        expires_at=now + ctx.settings.auth_session_ttl,
+        ip=client.ip,
+        user_agent=client.user_agent[:300],
+    )
+    await scope.create_auth_session(session)
+    return SignIn(Principal(user, tenant, session.id), token)
+
+
+async def authenticate(ctx: Context, tenant_id: str, token: str) -> Principal:
+    """The principal of a session cookie, or NotAuthenticated."""
+    scope = ctx.store.scoped(tenant_id)
+    session = await scope.get_auth_session(session_id_for(token))
+    if session is None or session.expires_at <= clock.now():
+        raise NotAuthenticated("Please sign in.")
+    user = await scope.get_user(session.user_id)
+    tenant = await scope.get_tenant()
+    if user is None or user.disabled or tenant is None:
+        await scope.delete_auth_session(session.id)
+        raise NotAuthenticated("Please sign in.")
+    return Principal(user, tenant, session.id)
+
+
+async def logout(ctx: Context, principal: Principal, ip: str) -> None:
+    scope = ctx.store.scoped(principal.tenant.id)
+    await scope.delete_auth_session(principal.session_id)
+    await audit.record(scope, "auth.logout", Actor.of(principal.user, ip))
+
+
+async def revoke_own_sessions(ctx: Context, principal: Principal, ip: str) -> int:
+    scope = ctx.store.scoped(principal.tenant.id)
+    count = await scope.delete_user_auth_sessions(principal.user.id)
+    actor = Actor.of(principal.user, ip)
+    await audit.record(scope, "user.sessions_revoked", actor, target=actor.name, count=count)
+    return count
+
+
+async def change_password(
+    ctx: Context, principal: Principal, current: str, new: str, ip: str
+) -> None:
+    user = principal.user
+    if not (await ctx.hashing.verify_async(user.password_hash, current)).ok:
+        raise InvalidCredentials("Your current password is not correct.")
+    passwords.check_policy(new)
+    scope = ctx.store.scoped(principal.tenant.id)
+    new_hash = await ctx.hashing.hash_async(new)
+    await scope.save_user(replace(user, password_hash=new_hash, updated_at=clock.now()))
+    # Other browsers signed in with the old password are signed out; this one stays.
+    this_browser = await scope.get_auth_session(principal.session_id)
+    ended = await scope.delete_user_auth_sessions(user.id)
+    if this_browser is not None:
+        await scope.create_auth_session(this_browser)
+    await audit.record(
+        scope,
+        "user.password_changed",
+        Actor.of(user, ip),
+        target=user.email,
+        other_sessions_ended=max(0, ended - 1),
+    )
+
+
+async def start_totp_enrollment(ctx: Context, principal: Principal, ip: str) -> tuple[str, str]:
+    """A new secret awaiting confirmation; returns (secret, otpauth URI)."""
+    user = principal.user
+    secret = totp.new_secret()
+    sealed = ctx.cipher(principal.tenant).seal(secret.encode(), _totp_purpose(user, True))
+    scope = ctx.store.scoped(principal.tenant.id)
+    await scope.save_user(replace(user, totp_pending=sealed, updated_at=clock.now()))
+    await audit.record(scope, "totp.enrollment_started", Actor.of(user, ip), target=user.email)
+    return secret, totp.provisioning_uri(secret, user.email)
+
+
+async def confirm_totp(ctx: Context, principal: Principal, otp: str, ip: str) -> list[str]:
+    """Turn on TOTP once the user proves the app has the secret; returns recovery codes."""
+    scope = ctx.store.scoped(principal.tenant.id)
+    user = await scope.get_user(principal.user.id) or principal.user
+    if user.totp_pending is None:
+        raise InvalidInput("Start enrolment first.")
+    cipher = ctx.cipher(principal.tenant)
+    secret = cipher.open(user.totp_pending, _totp_purpose(user, True)).decode()
+    if not totp.verify_code(secret, otp, clock.now()):
+        raise InvalidOtp("That code is not valid. Check your authenticator app's clock.")
+    codes = totp.new_recovery_codes()
+    await scope.save_user(
+        replace(
+            user,
+            totp_secret=cipher.seal(secret.encode(), _totp_purpose(user, False)),
+            totp_pending=None,
+            recovery_codes=tuple(totp.hash_recovery_code(c) for c in codes),
+            updated_at=clock.now(),
+        )
+    )
+    await audit.record(scope, "totp.enabled", Actor.of(user, ip), target=user.email)
+    return codes
+
+
+async def disable_totp(ctx: Context, principal: Principal, password: str, ip: str) -> None:
+    if principal.tenant.require_totp:
+        raise Forbidden("Your account requires two-factor authentication.")
+    user = principal.user
+    if not (await ctx.hashing.verify_async(user.password_hash, password)).ok:
+        raise InvalidCredentials("Your password is not correct.")
+    scope = ctx.store.scoped(principal.tenant.id)
+    await scope.save_user(
+        replace(
+            user, totp_secret=None, totp_pending=None, recovery_codes=(), updated_at=clock.now()
+        )
+    )
+    await audit.record(scope, "totp.disabled", Actor.of(user, ip), target=user.email)

@@ -1,0 +1,35 @@
+"""What every use case needs: the store, the keys and the hashing parameters."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass, field
+
+from livelens.config import Settings
+from livelens.identity.passwords import PasswordHashing
+from livelens.store.encryption import AccountCipher, MasterKeyring, WrappedKey
+from livelens.store.records import Tenant
+from livelens.store.repository import Store
+
+
+@dataclass
+class Context:
+    store: Store
+    keyring: MasterKeyring
+    settings: Settings
+    hashing: PasswordHashing = field(default_factory=PasswordHashing)
+    _ciphers: dict[str, AccountCipher] = field(default_factory=dict)
+
+    def derived_secret(self, label: str) -> bytes:
+        """A per-purpose secret derived from the current master key (cookies, peppers)."""
+        master = self.keyring.current_key()
+        return hmac.new(master, b"livelens/derived/" + label.encode(), hashlib.sha256).digest()
+
+    def cipher(self, tenant: Tenant) -> AccountCipher:
+        cipher = self._ciphers.get(tenant.id)
+        if cipher is None:
+            wrapped = WrappedKey(tenant.master_key_id, tenant.wrapped_data_key)
+            cipher = AccountCipher(tenant.id, self.keyring.unwrap(tenant.id, wrapped))
+            self._ciphers[tenant.id] = cipher
+        return cipher

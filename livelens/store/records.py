@@ -1,0 +1,88 @@
+"""What the store keeps: plain, immutable records shared by every engine.
+
+Times are seconds since the epoch as read from :mod:`livelens.clock`. Anything
+secret is already sealed (AES-256-GCM) or hashed before it becomes a record.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import Literal
+
+Role = Literal["admin", "agent"]
+ROLES: tuple[Role, ...] = ("admin", "agent")
+
+AuditValue = str | int | float | bool | None
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+@dataclass(frozen=True)
+class Tenant:
+    """An account: the unit of isolation, billing and data residency."""
+
+    id: str
+    name: str
+    region: str
+    created_at: float
+    wrapped_data_key: bytes  # the account's data key, sealed by a master key
+    master_key_id: str  # which master key sealed it (rotation)
+    require_totp: bool = False
+
+
+@dataclass(frozen=True)
+class User:
+    id: str
+    tenant_id: str
+    email: str  # normalised: stripped, lower-case
+    role: Role
+    password_hash: str  # Argon2id, PHC string
+    created_at: float
+    updated_at: float
+    disabled: bool = False
+    totp_secret: bytes | None = None  # sealed; set once enrolment is confirmed
+    totp_pending: bytes | None = None  # sealed; enrolment started, not confirmed
+    recovery_codes: tuple[str, ...] = ()  # SHA-256 hex digests of unused codes
+
+    @property
+    def totp_enabled(self) -> bool:
+        return self.totp_secret is not None
+
+
+@dataclass(frozen=True)
+class LoginGuard:
+    """Failed sign-in count for one e-mail address, kept for unknown addresses too
+    so that lockout behaves the same whether or not an account exists."""
+
+    key: str  # keyed hash of the normalised e-mail address
+    failures: int
+    locked_until: float
+
+
+@dataclass(frozen=True)
+class AuthSession:
+    """A signed-in browser. ``id`` is the SHA-256 of the cookie's secret token."""
+
+    id: str
+    tenant_id: str
+    user_id: str
+    created_at: float
+    expires_at: float
+    ip: str
+    user_agent: str
+
+
+@dataclass(frozen=True)
+class AuditEvent:
+    id: str
+    tenant_id: str
+    at: float
+    action: str  # e.g. "auth.login_succeeded", "user.created"
+    actor: str  # e-mail of the acting user, "cli" or "system"
+    actor_id: str | None = None
+    ip: str | None = None
+    target: str | None = None  # what the action was about, e.g. a user's e-mail
+    details: dict[str, AuditValue] = field(default_factory=dict)
