@@ -55,7 +55,7 @@ class OtpRequired(LiveLensError):
 
 class InvalidOtp(LiveLensError):
     code = "invalid_otp"
-    status = 400
+    status = 401
 
 
 class AccountLocked(LiveLensError):

@@ -6,6 +6,7 @@ the published contract cannot drift from what the server does.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import tornado.web
@@ -58,11 +59,8 @@ class Route:
 
     @property
     def tornado_pattern(self) -> str:
-        pattern = self.path
-        while "{" in pattern:
-            start, end = pattern.index("{"), pattern.index("}")
-            pattern = pattern[:start] + r"([0-9a-f]{32})" + pattern[end + 1 :]
-        return pattern
+        # Path parameters are record ids: 32 hex digits.
+        return re.sub(r"\{[a-z_]+\}", r"([0-9a-f]{32})", self.path)
 
 
 ROUTES: list[Route] = [

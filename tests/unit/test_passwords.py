@@ -43,7 +43,8 @@ def test_stale_parameters_ask_for_rehash() -> None:
     old = PasswordHashing(FAST).hash("abcdefg1")
     current = PasswordHashing(HashParameters(time_cost=2, memory_cost=2048, parallelism=1))
     result = current.verify(old, "abcdefg1")
-    assert result.ok and result.needs_rehash
+    assert result.ok
+    assert result.needs_rehash
     assert not current.verify(current.hash("abcdefg1"), "abcdefg1").needs_rehash
 
 

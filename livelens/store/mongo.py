@@ -1,0 +1,562 @@
+"""The MongoDB engine, through PyMongo's async API, for scale-out deployments.
+
+It must also run on FerretDB 1.24 (the CI server), which shapes a few choices:
+
+* no transactions, and ``findAndModify``/``$inc`` are not atomic under concurrent
+  requests (lost updates), so the sign-in failure counter claims numbered slots
+  with plain inserts, which a unique ``_id`` makes atomic on every server;
+* duplicate-key errors carry no ``keyPattern`` and a unique violation on update is
+  a generic error, so the engine works out which constraint failed itself.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import threading
+import time
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from typing import Any, ParamSpec, TypeVar, cast
+from urllib.parse import parse_qsl, urlsplit
+
+from pymongo import ASCENDING, DESCENDING, AsyncMongoClient
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.errors import (
+    ConfigurationError,
+    ConnectionFailure,
+    DuplicateKeyError,
+    InvalidURI,
+    OperationFailure,
+    PyMongoError,
+)
+
+from livelens.errors import (
+    Conflict,
+    DuplicateEmail,
+    DuplicateTenant,
+    InvalidInput,
+    NotFound,
+    StoreUnavailable,
+)
+from livelens.store.records import AuditEvent, AuthSession, LoginGuard, Role, Tenant, User
+
+P = ParamSpec("P")
+T = TypeVar("T")
+Doc = dict[str, Any]
+
+DEFAULT_DATABASE = "livelens"
+# Fail fast when the store is down instead of PyMongo's 30 s default; a URL may
+# still set its own values (e.g. a longer one to ride out replica-set elections).
+DEFAULT_TIMEOUTS_MS = {"serverSelectionTimeoutMS": 3000, "connectTimeoutMS": 3000}
+SCHEMA_VERSION = 1
+# Plenty for any burst of concurrent failures on one address; only bounds a bug.
+MAX_SLOT_ATTEMPTS = 1000
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    # PyMongo appends timeouts and the whole topology description; keep the cause.
+    text = text.split(", Timeout: ")[0]
+    text = re.sub(r" \(configured timeouts:[^)]*\)", "", text)
+    return text[:300]
+
+
+def _hosts(url: str) -> str:
+    """The host list of a MongoDB URL without credentials, for messages."""
+    try:
+        return urlsplit(url).netloc.rpartition("@")[2] or "?"
+    except ValueError:
+        return "?"
+
+
+def _translated(fn: Callable[P, Awaitable[T]]) -> Callable[P, Coroutine[Any, Any, T]]:
+    """Report a lost connection as StoreUnavailable (HTTP 503), not a driver error."""
+
+    @functools.wraps(fn)
+    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
+        try:
+            return await fn(*args, **kwargs)
+        except ConnectionFailure as exc:
+            raise StoreUnavailable(f"MongoDB store unavailable: {_one_line(exc)}") from exc
+
+    return wrapper
+
+
+def _is_unique_violation(exc: PyMongoError) -> bool:
+    if isinstance(exc, DuplicateKeyError):
+        return True
+    # FerretDB reports a unique index hit by an update as InternalError (code 1).
+    return isinstance(exc, OperationFailure) and "UNIQUE constraint failed" in str(exc)
+
+
+def _key_pattern(exc: PyMongoError) -> Mapping[str, Any] | None:
+    details = exc.details if isinstance(exc, OperationFailure) else None
+    pattern = details.get("keyPattern") if details else None
+    return pattern if isinstance(pattern, Mapping) else None
+
+
+_last_seq = 0
+_seq_lock = threading.Lock()
+
+
+def _next_seq() -> int:
+    """Strictly increasing in this process, roughly time-ordered across processes:
+    orders audit events that share a timestamp by insertion."""
+    global _last_seq
+    with _seq_lock:
+        _last_seq = max(_last_seq + 1, time.time_ns())
+        return _last_seq
+
+
+class MongoStore:
+    """The :class:`~livelens.store.repository.Store` over one MongoDB database."""
+
+    def __init__(self, client: AsyncMongoClient[Doc], database: str) -> None:
+        self._client = client
+        db = client[database]
+        self.database = database
+        self.tenants: AsyncCollection[Doc] = db["tenants"]
+        self.users: AsyncCollection[Doc] = db["users"]
+        self.auth_sessions: AsyncCollection[Doc] = db["auth_sessions"]
+        self.audit_events: AsyncCollection[Doc] = db["audit_events"]
+        self.login_guards: AsyncCollection[Doc] = db["login_guards"]
+        self.login_failures: AsyncCollection[Doc] = db["login_failures"]
+        self.meta: AsyncCollection[Doc] = db["meta"]
+
+    @classmethod
+    async def open(cls, url: str) -> MongoStore:
+        try:
+            given = {key.lower() for key, _ in parse_qsl(urlsplit(url).query)}
+        except ValueError as exc:  # e.g. an unclosed IPv6 bracket
+            raise InvalidInput(f"Invalid MongoDB store URL: {exc}") from exc
+        options: dict[str, Any] = {
+            k: v for k, v in DEFAULT_TIMEOUTS_MS.items() if k.lower() not in given
+        }
+        try:
+            client: AsyncMongoClient[Doc] = AsyncMongoClient(url, appname="livelens", **options)
+        except (InvalidURI, ValueError) as exc:  # PyMongo raises both for malformed URLs
+            raise InvalidInput(f"Invalid MongoDB store URL: {_one_line(exc)}") from exc
+        except ConfigurationError as exc:  # e.g. the SRV record cannot be resolved
+            raise StoreUnavailable(
+                f"Cannot use the MongoDB store at {_hosts(url)}: {_one_line(exc)}"
+            ) from exc
+        database = client.get_default_database(DEFAULT_DATABASE).name
+        store = cls(client, database)
+        try:
+            await client.admin.command("ping")
+            await store._prepare()
+        except PyMongoError as exc:
+            await client.close()
+            raise StoreUnavailable(
+                f"Cannot reach the MongoDB store at {_hosts(url)}: {_one_line(exc)}"
+            ) from exc
+        except BaseException:
+            await client.close()
+            raise
+        return store
+
+    async def _prepare(self) -> None:
+        try:
+            await self.meta.update_one(
+                {"_id": "schema"}, {"$setOnInsert": {"version": SCHEMA_VERSION}}, upsert=True
+            )
+        except PyMongoError as exc:
+            if not _is_unique_violation(exc):
+                raise
+            # Another node created it at the same moment (FerretDB does not retry).
+        meta = await self.meta.find_one({"_id": "schema"})
+        version = int(meta["version"]) if meta else SCHEMA_VERSION
+        if version > SCHEMA_VERSION:
+            raise StoreUnavailable(
+                f"The store has schema version {version}; this LiveLens knows up to "
+                f"{SCHEMA_VERSION}. Upgrade LiveLens."
+            )
+        # createIndexes is idempotent, so every node runs it at start-up.
+        await self.tenants.create_index("name", unique=True, name="name_unique")
+        # E-mail addresses are unique on the whole instance: sign-in finds the
+        # account from the address alone.
+        await self.users.create_index("email", unique=True, name="email_unique")
+        await self.users.create_index(
+            [("tenant_id", ASCENDING), ("created_at", ASCENDING)], name="tenant_created"
+        )
+        await self.auth_sessions.create_index(
+            [("tenant_id", ASCENDING), ("user_id", ASCENDING)], name="tenant_user"
+        )
+        await self.auth_sessions.create_index(
+            [("tenant_id", ASCENDING), ("expires_at", ASCENDING)], name="tenant_expiry"
+        )
+        await self.audit_events.create_index(
+            [("tenant_id", ASCENDING), ("at", DESCENDING), ("seq", DESCENDING)],
+            name="tenant_newest",
+        )
+        await self.login_failures.create_index([("key", ASCENDING), ("n", ASCENDING)], name="key_n")
+
+    async def ping(self) -> None:
+        try:
+            await self._client.admin.command("ping")
+        except PyMongoError as exc:
+            raise StoreUnavailable(f"MongoDB store unavailable: {_one_line(exc)}") from exc
+
+    async def close(self) -> None:
+        await self._client.close()
+
+    def scoped(self, tenant_id: str) -> MongoTenantStore:
+        if not tenant_id:
+            raise InvalidInput("A tenant id is required.")
+        return MongoTenantStore(self, tenant_id)
+
+    # accounts
+
+    @_translated
+    async def create_tenant(self, tenant: Tenant) -> None:
+        try:
+            await self.tenants.insert_one(_tenant_doc(tenant))
+        except DuplicateKeyError as exc:
+            pattern = _key_pattern(exc)
+            taken = (
+                "name" in pattern
+                if pattern is not None
+                else (await self.find_tenant_id_by_name(tenant.name) is not None)
+            )
+            if taken:
+                raise _duplicate_tenant(tenant) from exc
+            raise Conflict("An account with this id already exists.") from exc
+
+    @_translated
+    async def find_tenant_id_by_name(self, name: str) -> str | None:
+        doc = await self.tenants.find_one({"name": name}, {"_id": 1})
+        return None if doc is None else str(doc["_id"])
+
+    @_translated
+    async def list_tenant_ids(self) -> list[str]:
+        cursor = self.tenants.find({}, {"_id": 1}).sort([("created_at", ASCENDING), ("_id", 1)])
+        return [str(doc["_id"]) async for doc in cursor]
+
+    # instance-level sign-in support
+
+    @_translated
+    async def locate_email(self, email: str) -> str | None:
+        doc = await self.users.find_one({"email": email}, {"tenant_id": 1})
+        return None if doc is None else str(doc["tenant_id"])
+
+    @_translated
+    async def get_login_guard(self, key: str) -> LoginGuard | None:
+        guard = await self.login_guards.find_one({"_id": key})
+        failures = await self.login_failures.count_documents({"key": key})
+        if guard is None and failures == 0:
+            return None
+        return LoginGuard(key=key, failures=failures, locked_until=_locked_until(guard))
+
+    @_translated
+    async def add_login_failure(self, key: str) -> LoginGuard:
+        # Each failure claims the next free slot number with an insert; the unique
+        # _id makes a claim atomic, so concurrent failures never overwrite each other.
+        last = await self.login_failures.find_one({"key": key}, {"n": 1}, sort=[("n", -1)])
+        n = int(last["n"]) if last else 0
+        for _ in range(MAX_SLOT_ATTEMPTS):
+            n += 1
+            try:
+                await self.login_failures.insert_one({"_id": f"{key}#{n}", "key": key, "n": n})
+                break
+            except DuplicateKeyError:
+                continue  # another request took this slot; try the next one
+        else:
+            raise StoreUnavailable("Could not record a failed sign-in: too much contention.")
+        # Counting (rather than trusting n) stays right when a reset raced the claim.
+        failures = await self.login_failures.count_documents({"key": key, "n": {"$lte": n}})
+        guard = await self.login_guards.find_one({"_id": key})
+        return LoginGuard(key=key, failures=failures, locked_until=_locked_until(guard))
+
+    @_translated
+    async def lock_login(self, key: str, until: float) -> None:
+        try:
+            await self.login_guards.update_one(
+                {"_id": key}, {"$set": {"locked_until": float(until)}}, upsert=True
+            )
+        except PyMongoError as exc:
+            if not _is_unique_violation(exc):
+                raise
+            # A concurrent upsert created the document first; now it exists.
+            await self.login_guards.update_one(
+                {"_id": key}, {"$set": {"locked_until": float(until)}}
+            )
+        await self.login_failures.delete_many({"key": key})
+
+    @_translated
+    async def clear_login_guard(self, key: str) -> None:
+        await self.login_guards.delete_one({"_id": key})
+        await self.login_failures.delete_many({"key": key})
+
+
+class MongoTenantStore:
+    """One account's view of a :class:`MongoStore`: every filter names the tenant."""
+
+    def __init__(self, store: MongoStore, tenant_id: str) -> None:
+        self._store = store
+        self._tenant_id = tenant_id
+
+    @property
+    def tenant_id(self) -> str:
+        return self._tenant_id
+
+    def _check(self, tenant_id: str, what: str) -> None:
+        if tenant_id != self._tenant_id:
+            raise InvalidInput(f"The {what} belongs to another account.")
+
+    @_translated
+    async def get_tenant(self) -> Tenant | None:
+        doc = await self._store.tenants.find_one({"_id": self._tenant_id})
+        return None if doc is None else _tenant(doc)
+
+    @_translated
+    async def save_tenant(self, tenant: Tenant) -> None:
+        self._check(tenant.id, "account")
+        try:
+            result = await self._store.tenants.replace_one(
+                {"_id": self._tenant_id}, _tenant_doc(tenant)
+            )
+        except PyMongoError as exc:
+            if _is_unique_violation(exc):
+                raise _duplicate_tenant(tenant) from exc
+            raise
+        if result.matched_count == 0:
+            raise NotFound("No such account.")
+
+    # users
+
+    @_translated
+    async def create_user(self, user: User) -> None:
+        self._check(user.tenant_id, "user")
+        try:
+            await self._store.users.insert_one(_user_doc(user))
+        except DuplicateKeyError as exc:
+            pattern = _key_pattern(exc)
+            # E-mail uniqueness is instance-wide, so it is checked at instance level.
+            taken = (
+                "email" in pattern
+                if pattern is not None
+                else (await self._store.locate_email(user.email) is not None)
+            )
+            if taken:
+                raise _duplicate_email(user) from exc
+            raise Conflict("A user with this id already exists.") from exc
+
+    @_translated
+    async def get_user(self, user_id: str) -> User | None:
+        doc = await self._store.users.find_one({"_id": user_id, "tenant_id": self._tenant_id})
+        return None if doc is None else _user(doc)
+
+    @_translated
+    async def find_user_by_email(self, email: str) -> User | None:
+        doc = await self._store.users.find_one({"email": email, "tenant_id": self._tenant_id})
+        return None if doc is None else _user(doc)
+
+    @_translated
+    async def list_users(self) -> list[User]:
+        cursor = self._store.users.find({"tenant_id": self._tenant_id}).sort(
+            [("created_at", ASCENDING), ("_id", ASCENDING)]
+        )
+        return [_user(doc) async for doc in cursor]
+
+    @_translated
+    async def save_user(self, user: User) -> None:
+        self._check(user.tenant_id, "user")
+        try:
+            result = await self._store.users.replace_one(
+                {"_id": user.id, "tenant_id": self._tenant_id}, _user_doc(user)
+            )
+        except PyMongoError as exc:
+            # _id cannot change here, so the only unique key left is the e-mail.
+            if _is_unique_violation(exc):
+                raise _duplicate_email(user) from exc
+            raise
+        if result.matched_count == 0:
+            raise NotFound("No such user.")
+
+    @_translated
+    async def delete_user(self, user_id: str) -> bool:
+        result = await self._store.users.delete_one({"_id": user_id, "tenant_id": self._tenant_id})
+        return result.deleted_count > 0
+
+    # signed-in browsers
+
+    @_translated
+    async def create_auth_session(self, session: AuthSession) -> None:
+        self._check(session.tenant_id, "session")
+        try:
+            await self._store.auth_sessions.insert_one(
+                {
+                    "_id": session.id,
+                    "tenant_id": session.tenant_id,
+                    "user_id": session.user_id,
+                    "created_at": session.created_at,
+                    "expires_at": session.expires_at,
+                    "ip": session.ip,
+                    "user_agent": session.user_agent,
+                }
+            )
+        except DuplicateKeyError as exc:
+            raise Conflict("A session with this id already exists.") from exc
+
+    @_translated
+    async def get_auth_session(self, session_id: str) -> AuthSession | None:
+        doc = await self._store.auth_sessions.find_one(
+            {"_id": session_id, "tenant_id": self._tenant_id}
+        )
+        return None if doc is None else _auth_session(doc)
+
+    @_translated
+    async def delete_auth_session(self, session_id: str) -> bool:
+        result = await self._store.auth_sessions.delete_one(
+            {"_id": session_id, "tenant_id": self._tenant_id}
+        )
+        return result.deleted_count > 0
+
+    @_translated
+    async def delete_user_auth_sessions(self, user_id: str) -> int:
+        result = await self._store.auth_sessions.delete_many(
+            {"tenant_id": self._tenant_id, "user_id": user_id}
+        )
+        return result.deleted_count
+
+    @_translated
+    async def purge_expired_auth_sessions(self, now: float) -> int:
+        result = await self._store.auth_sessions.delete_many(
+            {"tenant_id": self._tenant_id, "expires_at": {"$lte": now}}
+        )
+        return result.deleted_count
+
+    # audit log
+
+    @_translated
+    async def add_audit_event(self, event: AuditEvent) -> None:
+        self._check(event.tenant_id, "audit event")
+        try:
+            await self._store.audit_events.insert_one(
+                {
+                    "_id": event.id,
+                    "tenant_id": event.tenant_id,
+                    "at": event.at,
+                    "seq": _next_seq(),
+                    "action": event.action,
+                    "actor": event.actor,
+                    "actor_id": event.actor_id,
+                    "ip": event.ip,
+                    "target": event.target,
+                    "details": dict(event.details),
+                }
+            )
+        except DuplicateKeyError as exc:
+            raise Conflict("An audit event with this id already exists.") from exc
+
+    @_translated
+    async def list_audit_events(self, limit: int = 100) -> list[AuditEvent]:
+        if limit <= 0:
+            return []  # MongoDB reads limit 0 as "no limit"
+        cursor = (
+            self._store.audit_events.find({"tenant_id": self._tenant_id})
+            .sort([("at", DESCENDING), ("seq", DESCENDING)])
+            .limit(limit)
+        )
+        return [_audit_event(doc) async for doc in cursor]
+
+
+# --- documents and records ---
+
+
+def _duplicate_tenant(tenant: Tenant) -> DuplicateTenant:
+    return DuplicateTenant(f"An account named {tenant.name!r} already exists.")
+
+
+def _duplicate_email(user: User) -> DuplicateEmail:
+    return DuplicateEmail(f"A user with e-mail {user.email} already exists.")
+
+
+def _locked_until(guard: Doc | None) -> float:
+    return float(guard.get("locked_until", 0.0)) if guard else 0.0
+
+
+def _tenant_doc(tenant: Tenant) -> Doc:
+    return {
+        "_id": tenant.id,
+        "name": tenant.name,
+        "region": tenant.region,
+        "created_at": tenant.created_at,
+        "wrapped_data_key": tenant.wrapped_data_key,
+        "master_key_id": tenant.master_key_id,
+        "require_totp": tenant.require_totp,
+    }
+
+
+def _tenant(doc: Doc) -> Tenant:
+    return Tenant(
+        id=doc["_id"],
+        name=doc["name"],
+        region=doc["region"],
+        created_at=doc["created_at"],
+        wrapped_data_key=bytes(doc["wrapped_data_key"]),
+        master_key_id=doc["master_key_id"],
+        require_totp=bool(doc["require_totp"]),
+    )
+
+
+def _user_doc(user: User) -> Doc:
+    return {
+        "_id": user.id,
+        "tenant_id": user.tenant_id,
+        "email": user.email,
+        "role": user.role,
+        "password_hash": user.password_hash,
+        "created_at": user.created_at,
+        "updated_at": user.updated_at,
+        "disabled": user.disabled,
+        "totp_secret": user.totp_secret,
+        "totp_pending": user.totp_pending,
+        "recovery_codes": list(user.recovery_codes),
+    }
+
+
+def _optional_bytes(value: Any) -> bytes | None:
+    return None if value is None else bytes(value)
+
+
+def _user(doc: Doc) -> User:
+    return User(
+        id=doc["_id"],
+        tenant_id=doc["tenant_id"],
+        email=doc["email"],
+        role=cast(Role, doc["role"]),
+        password_hash=doc["password_hash"],
+        created_at=doc["created_at"],
+        updated_at=doc["updated_at"],
+        disabled=bool(doc["disabled"]),
+        totp_secret=_optional_bytes(doc.get("totp_secret")),
+        totp_pending=_optional_bytes(doc.get("totp_pending")),
+        recovery_codes=tuple(doc.get("recovery_codes", ())),
+    )
+
+
+def _auth_session(doc: Doc) -> AuthSession:
+    return AuthSession(
+        id=doc["_id"],
+        tenant_id=doc["tenant_id"],
+        user_id=doc["user_id"],
+        created_at=doc["created_at"],
+        expires_at=doc["expires_at"],
+        ip=doc["ip"],
+        user_agent=doc["user_agent"],
+    )
+
+
+def _audit_event(doc: Doc) -> AuditEvent:
+    return AuditEvent(
+        id=doc["_id"],
+        tenant_id=doc["tenant_id"],
+        at=doc["at"],
+        action=doc["action"],
+        actor=doc["actor"],
+        actor_id=doc.get("actor_id"),
+        ip=doc.get("ip"),
+        target=doc.get("target"),
+        details=dict(doc.get("details") or {}),
+    )

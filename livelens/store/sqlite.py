@@ -1,0 +1,559 @@
+"""The embedded engine: one SQLite file, so a small team needs nothing else installed.
+
+sqlite3 calls block, so every one of them runs on a single dedicated worker thread;
+the event loop only awaits futures. One thread also means one connection, which
+SQLite handles best, and statements from this process never interleave.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, TypeVar, cast
+
+from livelens.errors import (
+    Conflict,
+    DuplicateEmail,
+    DuplicateTenant,
+    InvalidInput,
+    NotFound,
+    StoreUnavailable,
+)
+from livelens.store.records import AuditEvent, AuthSession, LoginGuard, Role, Tenant, User
+
+T = TypeVar("T")
+
+# Migration n brings the schema from version n to n + 1. Append, never edit.
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    (
+        """CREATE TABLE tenants (
+            id TEXT PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE,
+            region TEXT NOT NULL,
+            created_at REAL NOT NULL,
+            wrapped_data_key BLOB NOT NULL,
+            master_key_id TEXT NOT NULL,
+            require_totp INTEGER NOT NULL
+        )""",
+        """CREATE TABLE users (
+            id TEXT PRIMARY KEY,
+            tenant_id TEXT NOT NULL,
+            email TEXT NOT NULL,
+            role TEXT NOT NULL,
+            password_hash TEXT NOT NULL,
+            created_at REAL NOT NULL,
+            updated_at REAL NOT NULL,
+            disabled INTEGER NOT NULL,
+            totp_secret BLOB,
+            totp_pending BLOB,
+            recovery_codes TEXT NOT NULL
+        )""",
+        # E-mail addresses are unique on the whole instance: sign-in finds the
+        # account from the address alone.
+        "CREATE UNIQUE INDEX users_email ON users (email)",
+        "CREATE INDEX users_tenant ON users (tenant_id, created_at)",
+        """CREATE TABLE auth_sessions (
+            id TEXT PRIMARY KEY,
+            tenant_id TEXT NOT NULL,
+            user_id TEXT NOT NULL,
+            created_at REAL NOT NULL,
+            expires_at REAL NOT NULL,
+            ip TEXT NOT NULL,
+            user_agent TEXT NOT NULL
+        )""",
+        "CREATE INDEX auth_sessions_user ON auth_sessions (tenant_id, user_id)",
+        "CREATE INDEX auth_sessions_expiry ON auth_sessions (tenant_id, expires_at)",
+        # seq keeps insertion order for events with the same timestamp.
+        """CREATE TABLE audit_events (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            id TEXT NOT NULL UNIQUE,
+            tenant_id TEXT NOT NULL,
+            at REAL NOT NULL,
+            action TEXT NOT NULL,
+            actor TEXT NOT NULL,
+            actor_id TEXT,
+            ip TEXT,
+            target TEXT,
+            details TEXT NOT NULL
+        )""",
+        "CREATE INDEX audit_events_newest ON audit_events (tenant_id, at DESC, seq DESC)",
+        """CREATE TABLE login_guards (
+            key TEXT PRIMARY KEY,
+            failures INTEGER NOT NULL,
+            locked_until REAL NOT NULL
+        )""",
+    ),
+)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def _unavailable(exc: sqlite3.Error) -> StoreUnavailable:
+    return StoreUnavailable(f"SQLite store failed: {' '.join(str(exc).split())}")
+
+
+def _unique_violation(exc: sqlite3.IntegrityError, duplicate: dict[str, Exception]) -> Exception:
+    """Turn "UNIQUE constraint failed: users.email" into the matching domain error."""
+    message = str(exc)
+    for column, error in duplicate.items():
+        if column in message:
+            return error
+    return Conflict("A record with this id already exists.")
+
+
+class SqliteStore:
+    """The :class:`~livelens.store.repository.Store` over one SQLite file."""
+
+    def __init__(self, path: str, executor: ThreadPoolExecutor, conn: sqlite3.Connection) -> None:
+        self.path = path
+        self._executor = executor
+        self._conn: sqlite3.Connection | None = conn
+
+    @classmethod
+    async def open(cls, path: str) -> SqliteStore:
+        executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="livelens-sqlite")
+        loop = asyncio.get_running_loop()
+        try:
+            conn = await loop.run_in_executor(executor, _connect, path)
+        except BaseException:
+            executor.shutdown(wait=False)
+            raise
+        return cls(path, executor, conn)
+
+    async def _run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        conn = self._conn
+        if conn is None:
+            raise StoreUnavailable("The store is closed.")
+        loop = asyncio.get_running_loop()
+        try:
+            return await loop.run_in_executor(self._executor, fn, conn)
+        except sqlite3.IntegrityError:
+            raise  # callers map constraint violations to domain errors
+        except sqlite3.Error as exc:  # locked, disk full, I/O error, corrupt file...
+            raise _unavailable(exc) from exc
+
+    async def _execute(self, sql: str, params: Sequence[object] = ()) -> int:
+        """Run one write statement; return how many rows it changed."""
+        return await self._run(lambda conn: conn.execute(sql, params).rowcount)
+
+    async def _fetchone(self, sql: str, params: Sequence[object] = ()) -> sqlite3.Row | None:
+        rows = await self._fetchall(sql, params)
+        return rows[0] if rows else None
+
+    async def _fetchall(self, sql: str, params: Sequence[object] = ()) -> list[sqlite3.Row]:
+        # Reading to the end finishes the statement, so no read snapshot (or, with
+        # RETURNING, no write) stays open between calls.
+        return await self._run(lambda conn: conn.execute(sql, params).fetchall())
+
+    async def ping(self) -> None:
+        await self._fetchone("SELECT 1")
+
+    async def close(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is None:
+            return
+        loop = asyncio.get_running_loop()
+        try:
+            await loop.run_in_executor(self._executor, conn.close)
+        finally:
+            self._executor.shutdown(wait=True)
+
+    def scoped(self, tenant_id: str) -> SqliteTenantStore:
+        if not tenant_id:
+            raise InvalidInput("A tenant id is required.")
+        return SqliteTenantStore(self, tenant_id)
+
+    # accounts
+
+    async def create_tenant(self, tenant: Tenant) -> None:
+        try:
+            await self._execute(
+                "INSERT INTO tenants (id, name, region, created_at, wrapped_data_key,"
+                " master_key_id, require_totp) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                _tenant_params(tenant),
+            )
+        except sqlite3.IntegrityError as exc:
+            raise _unique_violation(exc, _tenant_duplicates(tenant)) from exc
+
+    async def find_tenant_id_by_name(self, name: str) -> str | None:
+        row = await self._fetchone("SELECT id FROM tenants WHERE name = ?", (name,))
+        return None if row is None else str(row["id"])
+
+    async def list_tenant_ids(self) -> list[str]:
+        rows = await self._fetchall("SELECT id FROM tenants ORDER BY created_at, id")
+        return [str(row["id"]) for row in rows]
+
+    # instance-level sign-in support
+
+    async def locate_email(self, email: str) -> str | None:
+        row = await self._fetchone("SELECT tenant_id FROM users WHERE email = ?", (email,))
+        return None if row is None else str(row["tenant_id"])
+
+    async def get_login_guard(self, key: str) -> LoginGuard | None:
+        row = await self._fetchone(
+            "SELECT key, failures, locked_until FROM login_guards WHERE key = ?", (key,)
+        )
+        return None if row is None else _login_guard(row)
+
+    async def add_login_failure(self, key: str) -> LoginGuard:
+        # One statement, so concurrent failures from several processes all count.
+        row = await self._fetchone(
+            "INSERT INTO login_guards (key, failures, locked_until) VALUES (?, 1, 0)"
+            " ON CONFLICT (key) DO UPDATE SET failures = failures + 1"
+            " RETURNING key, failures, locked_until",
+            (key,),
+        )
+        assert row is not None  # RETURNING always yields the upserted row
+        return _login_guard(row)
+
+    async def lock_login(self, key: str, until: float) -> None:
+        await self._execute(
+            "INSERT INTO login_guards (key, failures, locked_until) VALUES (?, 0, ?)"
+            " ON CONFLICT (key) DO UPDATE SET failures = 0, locked_until = excluded.locked_until",
+            (key, until),
+        )
+
+    async def clear_login_guard(self, key: str) -> None:
+        await self._execute("DELETE FROM login_guards WHERE key = ?", (key,))
+
+
+class SqliteTenantStore:
+    """One account's view of a :class:`SqliteStore`: every statement names the tenant."""
+
+    def __init__(self, store: SqliteStore, tenant_id: str) -> None:
+        self._store = store
+        self._tenant_id = tenant_id
+
+    @property
+    def tenant_id(self) -> str:
+        return self._tenant_id
+
+    def _check(self, tenant_id: str, what: str) -> None:
+        if tenant_id != self._tenant_id:
+            raise InvalidInput(f"The {what} belongs to another account.")
+
+    async def get_tenant(self) -> Tenant | None:
+        row = await self._store._fetchone(
+            "SELECT id, name, region, created_at, wrapped_data_key, master_key_id, require_totp"
+            " FROM tenants WHERE id = ?",
+            (self._tenant_id,),
+        )
+        return None if row is None else _tenant(row)
+
+    async def save_tenant(self, tenant: Tenant) -> None:
+        self._check(tenant.id, "account")
+        try:
+            changed = await self._store._execute(
+                "UPDATE tenants SET name = ?, region = ?, created_at = ?, wrapped_data_key = ?,"
+                " master_key_id = ?, require_totp = ? WHERE id = ?",
+                (*_tenant_params(tenant)[1:], self._tenant_id),
+            )
+        except sqlite3.IntegrityError as exc:
+            raise _unique_violation(exc, _tenant_duplicates(tenant)) from exc
+        if changed == 0:
+            raise NotFound("No such account.")
+
+    # users
+
+    async def create_user(self, user: User) -> None:
+        self._check(user.tenant_id, "user")
+        try:
+            await self._store._execute(
+                "INSERT INTO users (id, tenant_id, email, role, password_hash, created_at,"
+                " updated_at, disabled, totp_secret, totp_pending, recovery_codes)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                _user_params(user),
+            )
+        except sqlite3.IntegrityError as exc:
+            raise _unique_violation(exc, _user_duplicates(user)) from exc
+
+    async def get_user(self, user_id: str) -> User | None:
+        row = await self._store._fetchone(
+            _SELECT_USERS + " WHERE tenant_id = ? AND id = ?",
+            (self._tenant_id, user_id),
+        )
+        return None if row is None else _user(row)
+
+    async def find_user_by_email(self, email: str) -> User | None:
+        row = await self._store._fetchone(
+            _SELECT_USERS + " WHERE tenant_id = ? AND email = ?",
+            (self._tenant_id, email),
+        )
+        return None if row is None else _user(row)
+
+    async def list_users(self) -> list[User]:
+        rows = await self._store._fetchall(
+            _SELECT_USERS + " WHERE tenant_id = ? ORDER BY created_at, id",
+            (self._tenant_id,),
+        )
+        return [_user(row) for row in rows]
+
+    async def save_user(self, user: User) -> None:
+        self._check(user.tenant_id, "user")
+        params = _user_params(user)
+        try:
+            changed = await self._store._execute(
+                "UPDATE users SET email = ?, role = ?, password_hash = ?, created_at = ?,"
+                " updated_at = ?, disabled = ?, totp_secret = ?, totp_pending = ?,"
+                " recovery_codes = ? WHERE tenant_id = ? AND id = ?",
+                (*params[2:], self._tenant_id, user.id),
+            )
+        except sqlite3.IntegrityError as exc:
+            raise _unique_violation(exc, _user_duplicates(user)) from exc
+        if changed == 0:
+            raise NotFound("No such user.")
+
+    async def delete_user(self, user_id: str) -> bool:
+        changed = await self._store._execute(
+            "DELETE FROM users WHERE tenant_id = ? AND id = ?", (self._tenant_id, user_id)
+        )
+        return changed > 0
+
+    # signed-in browsers
+
+    async def create_auth_session(self, session: AuthSession) -> None:
+        self._check(session.tenant_id, "session")
+        try:
+            await self._store._execute(
+                "INSERT INTO auth_sessions (id, tenant_id, user_id, created_at, expires_at, ip,"
+                " user_agent) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    session.id,
+                    session.tenant_id,
+                    session.user_id,
+                    session.created_at,
+                    session.expires_at,
+                    session.ip,
+                    session.user_agent,
+                ),
+            )
+        except sqlite3.IntegrityError as exc:
+            raise _unique_violation(exc, {}) from exc
+
+    async def get_auth_session(self, session_id: str) -> AuthSession | None:
+        row = await self._store._fetchone(
+            "SELECT id, tenant_id, user_id, created_at, expires_at, ip, user_agent"
+            " FROM auth_sessions WHERE tenant_id = ? AND id = ?",
+            (self._tenant_id, session_id),
+        )
+        return None if row is None else _auth_session(row)
+
+    async def delete_auth_session(self, session_id: str) -> bool:
+        changed = await self._store._execute(
+            "DELETE FROM auth_sessions WHERE tenant_id = ? AND id = ?",
+            (self._tenant_id, session_id),
+        )
+        return changed > 0
+
+    async def delete_user_auth_sessions(self, user_id: str) -> int:
+        return await self._store._execute(
+            "DELETE FROM auth_sessions WHERE tenant_id = ? AND user_id = ?",
+            (self._tenant_id, user_id),
+        )
+
+    async def purge_expired_auth_sessions(self, now: float) -> int:
+        return await self._store._execute(
+            "DELETE FROM auth_sessions WHERE tenant_id = ? AND expires_at <= ?",
+            (self._tenant_id, now),
+        )
+
+    # audit log
+
+    async def add_audit_event(self, event: AuditEvent) -> None:
+        self._check(event.tenant_id, "audit event")
+        try:
+            await self._store._execute(
+                "INSERT INTO audit_events (id, tenant_id, at, action, actor, actor_id, ip,"
+                " target, details) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    event.id,
+                    event.tenant_id,
+                    event.at,
+                    event.action,
+                    event.actor,
+                    event.actor_id,
+                    event.ip,
+                    event.target,
+                    json.dumps(event.details),
+                ),
+            )
+        except sqlite3.IntegrityError as exc:
+            raise _unique_violation(exc, {}) from exc
+
+    async def list_audit_events(self, limit: int = 100) -> list[AuditEvent]:
+        if limit <= 0:
+            return []
+        rows = await self._store._fetchall(
+            "SELECT id, tenant_id, at, action, actor, actor_id, ip, target, details"
+            " FROM audit_events WHERE tenant_id = ? ORDER BY at DESC, seq DESC LIMIT ?",
+            (self._tenant_id, limit),
+        )
+        return [_audit_event(row) for row in rows]
+
+
+_SELECT_USERS = (
+    "SELECT id, tenant_id, email, role, password_hash, created_at, updated_at, disabled,"
+    " totp_secret, totp_pending, recovery_codes FROM users"
+)
+
+
+# --- opening and migrating (worker thread only) ---
+
+
+def _connect(path: str) -> sqlite3.Connection:
+    try:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StoreUnavailable(f"Cannot create the store directory for {path}: {exc}") from exc
+    conn: sqlite3.Connection | None = None
+    try:
+        # isolation_level=None: autocommit; the one multi-statement job (migration)
+        # opens its own transaction explicitly.
+        conn = sqlite3.connect(path, isolation_level=None, timeout=10.0)
+        conn.row_factory = sqlite3.Row
+        conn.execute("PRAGMA journal_mode = WAL").fetchone()
+        # NORMAL is durable across application crashes in WAL mode and much faster.
+        conn.execute("PRAGMA synchronous = NORMAL")
+        _migrate(conn)
+    except sqlite3.Error as exc:
+        if conn is not None:
+            conn.close()
+        reason = " ".join(str(exc).split())
+        raise StoreUnavailable(f"Cannot open the SQLite store {path}: {reason}") from exc
+    except BaseException:
+        if conn is not None:
+            conn.close()
+        raise
+    return conn
+
+
+def _migrate(conn: sqlite3.Connection) -> None:
+    # IMMEDIATE takes the write lock first, so two processes opening a new file
+    # at once do not both run the same migration.
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+        row = conn.execute("SELECT version FROM schema_version").fetchone()
+        current = 0 if row is None else int(row[0])
+        if current > SCHEMA_VERSION:
+            raise StoreUnavailable(
+                f"The store has schema version {current}; this LiveLens knows up to "
+                f"{SCHEMA_VERSION}. Upgrade LiveLens."
+            )
+        for statements in MIGRATIONS[current:]:
+            for statement in statements:
+                conn.execute(statement)
+        if row is None:
+            conn.execute("INSERT INTO schema_version (version) VALUES (?)", (SCHEMA_VERSION,))
+        elif current != SCHEMA_VERSION:
+            conn.execute("UPDATE schema_version SET version = ?", (SCHEMA_VERSION,))
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+
+
+# --- rows and records ---
+
+
+def _tenant_params(tenant: Tenant) -> tuple[object, ...]:
+    return (
+        tenant.id,
+        tenant.name,
+        tenant.region,
+        tenant.created_at,
+        tenant.wrapped_data_key,
+        tenant.master_key_id,
+        int(tenant.require_totp),
+    )
+
+
+def _tenant_duplicates(tenant: Tenant) -> dict[str, Exception]:
+    return {"tenants.name": DuplicateTenant(f"An account named {tenant.name!r} already exists.")}
+
+
+def _tenant(row: sqlite3.Row) -> Tenant:
+    return Tenant(
+        id=row["id"],
+        name=row["name"],
+        region=row["region"],
+        created_at=row["created_at"],
+        wrapped_data_key=bytes(row["wrapped_data_key"]),
+        master_key_id=row["master_key_id"],
+        require_totp=bool(row["require_totp"]),
+    )
+
+
+def _user_params(user: User) -> tuple[object, ...]:
+    return (
+        user.id,
+        user.tenant_id,
+        user.email,
+        user.role,
+        user.password_hash,
+        user.created_at,
+        user.updated_at,
+        int(user.disabled),
+        user.totp_secret,
+        user.totp_pending,
+        json.dumps(list(user.recovery_codes)),
+    )
+
+
+def _user_duplicates(user: User) -> dict[str, Exception]:
+    return {"users.email": DuplicateEmail(f"A user with e-mail {user.email} already exists.")}
+
+
+def _optional_bytes(value: Any) -> bytes | None:
+    return None if value is None else bytes(value)
+
+
+def _user(row: sqlite3.Row) -> User:
+    return User(
+        id=row["id"],
+        tenant_id=row["tenant_id"],
+        email=row["email"],
+        role=cast(Role, row["role"]),
+        password_hash=row["password_hash"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        disabled=bool(row["disabled"]),
+        totp_secret=_optional_bytes(row["totp_secret"]),
+        totp_pending=_optional_bytes(row["totp_pending"]),
+        recovery_codes=tuple(json.loads(row["recovery_codes"])),
+    )
+
+
+def _auth_session(row: sqlite3.Row) -> AuthSession:
+    return AuthSession(
+        id=row["id"],
+        tenant_id=row["tenant_id"],
+        user_id=row["user_id"],
+        created_at=row["created_at"],
+        expires_at=row["expires_at"],
+        ip=row["ip"],
+        user_agent=row["user_agent"],
+    )
+
+
+def _audit_event(row: sqlite3.Row) -> AuditEvent:
+    return AuditEvent(
+        id=row["id"],
+        tenant_id=row["tenant_id"],
+        at=row["at"],
+        action=row["action"],
+        actor=row["actor"],
+        actor_id=row["actor_id"],
+        ip=row["ip"],
+        target=row["target"],
+        details=json.loads(row["details"]),
+    )
+
+
+def _login_guard(row: sqlite3.Row) -> LoginGuard:
+    return LoginGuard(
+        key=row["key"], failures=int(row["failures"]), locked_until=float(row["locked_until"])
+    )

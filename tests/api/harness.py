@@ -1,0 +1,139 @@
+"""A real LiveLens HTTP server in the test's event loop, and a cookie-keeping client."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from http.cookies import SimpleCookie
+from pathlib import Path
+from typing import Any
+
+import pyotp
+import tornado.httpclient
+import tornado.httpserver
+import tornado.netutil
+
+from livelens import clock
+from livelens.clock import ManualClock
+from livelens.config import Settings
+from livelens.http.app import make_app
+from livelens.identity.passwords import HashParameters, PasswordHashing
+from livelens.services import accounts
+from livelens.services.audit import CLI
+from livelens.services.context import Context
+from livelens.store import open_store
+from livelens.store.encryption import MasterKeyring
+
+# Hashing parameters cheap enough for hundreds of sign-ins per test run.
+FAST_HASHING = HashParameters(time_cost=1, memory_cost=1024, parallelism=1)
+PASSWORD = "correct-horse-42"
+
+
+@dataclass
+class Response:
+    status: int
+    body: dict[str, Any]
+    headers: Any
+    raw: bytes
+
+
+@dataclass
+class Client:
+    base_url: str
+    cookies: dict[str, str] = field(default_factory=dict)
+    send_xsrf: bool = True
+
+    async def request(self, method: str, path: str, body: object = None) -> Response:
+        headers = {"Content-Type": "application/json"}
+        if "_xsrf" not in self.cookies and method != "GET":
+            await self.request("GET", "/api/me")  # a GET hands out the _xsrf cookie
+        if self.cookies:
+            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        if self.send_xsrf and "_xsrf" in self.cookies:
+            headers["X-XSRFToken"] = self.cookies["_xsrf"]
+        data = None
+        if method in ("POST", "PATCH", "PUT", "DELETE"):
+            data = body if isinstance(body, bytes) else json.dumps(body or {}).encode()
+        request = tornado.httpclient.HTTPRequest(
+            self.base_url + path,
+            method=method,
+            headers=headers,
+            body=data,
+            allow_nonstandard_methods=True,
+            follow_redirects=False,
+        )
+        client = tornado.httpclient.AsyncHTTPClient()
+        answer = await client.fetch(request, raise_error=False)
+        for header in answer.headers.get_list("Set-Cookie"):
+            for name, morsel in SimpleCookie(header).items():
+                if morsel["max-age"] == "0" or morsel.value == "" or "1970" in morsel["expires"]:
+                    self.cookies.pop(name, None)
+                else:
+                    self.cookies[name] = morsel.value
+        raw = answer.body or b""
+        parsed = json.loads(raw) if raw and "json" in answer.headers.get("Content-Type", "") else {}
+        return Response(answer.code, parsed, answer.headers, raw)
+
+    async def get(self, path: str) -> Response:
+        return await self.request("GET", path)
+
+    async def post(self, path: str, body: object = None) -> Response:
+        return await self.request("POST", path, body)
+
+    async def patch(self, path: str, body: object = None) -> Response:
+        return await self.request("PATCH", path, body)
+
+    async def delete(self, path: str) -> Response:
+        return await self.request("DELETE", path)
+
+    async def login(self, email: str, password: str = PASSWORD, otp: str | None = None) -> Response:
+        body: dict[str, str] = {"email": email, "password": password}
+        if otp is not None:
+            body["otp"] = otp
+        return await self.post("/api/auth/login", body)
+
+
+@dataclass
+class Server:
+    ctx: Context
+    clock: ManualClock
+    base_url: str
+    http: tornado.httpserver.HTTPServer
+
+    def client(self) -> Client:
+        return Client(self.base_url)
+
+    async def tenant(self, name: str, admin: str) -> str:
+        tenant, _ = await accounts.create_tenant(self.ctx, name, "eu", admin, PASSWORD, CLI)
+        return tenant.id
+
+    async def user(self, tenant_id: str, email: str, role: str = "agent") -> str:
+        user = await accounts.create_user(self.ctx, tenant_id, email, role, PASSWORD, CLI)
+        return user.id
+
+    def totp_now(self, secret: str) -> str:
+        return pyotp.TOTP(secret).at(int(self.clock.now()))
+
+
+async def start_server(data_dir: Path, store_url: str) -> Server:
+    manual = ManualClock()
+    clock.install(manual)
+    settings = Settings(data_dir=data_dir, store_url=store_url)
+    ctx = Context(
+        store=await open_store(store_url),
+        keyring=MasterKeyring.load_or_create(settings.master_key_file),
+        settings=settings,
+        hashing=PasswordHashing(FAST_HASHING),
+    )
+    sockets = tornado.netutil.bind_sockets(0, "127.0.0.1")
+    http = tornado.httpserver.HTTPServer(make_app(ctx))
+    http.add_sockets(sockets)
+    port = sockets[0].getsockname()[1]
+    return Server(ctx, manual, f"http://127.0.0.1:{port}", http)
+
+
+async def stop_server(server: Server) -> None:
+    server.http.stop()
+    await server.http.close_all_connections()
+    await server.ctx.store.close()
+    clock.install(clock.SystemClock())

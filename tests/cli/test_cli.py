@@ -1,0 +1,201 @@
+"""The ``livelens`` command as a new user runs it: real processes, a real store file."""
+
+import os
+import socket
+import ssl
+import subprocess
+import sys
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+PASSWORD = "correct-horse-42"
+
+
+def livelens(
+    data_dir: Path, *args: str, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LIVELENS_")}
+    return subprocess.run(
+        [sys.executable, "-m", "livelens", *args, "--data-dir", str(data_dir)],
+        capture_output=True,
+        text=True,
+        input=stdin,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+
+
+def create_tenant(data_dir: Path, name: str = "Acme", email: str = "boss@acme.test") -> None:
+    done = livelens(
+        data_dir, "tenant", "create", "--name", name, "--region", "eu",
+        "--admin-email", email, "--admin-password", PASSWORD,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert f"administrator {email}" in done.stdout
+
+
+def assert_one_line_error(done: subprocess.CompletedProcess[str], text: str) -> None:
+    assert done.returncode != 0
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert text in lines[0]
+    assert "Traceback" not in done.stderr
+
+
+def test_create_account_and_users(tmp_path: Path) -> None:
+    create_tenant(tmp_path)
+    done = livelens(
+        tmp_path, "user", "create", "--tenant", "Acme", "--email", "ann@acme.test",
+        "--role", "agent", "--password", PASSWORD,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "Created agent ann@acme.test" in done.stdout
+    assert (tmp_path / "livelens.db").exists()
+    assert (tmp_path / "master.key").stat().st_mode & 0o077 == 0
+
+
+def test_password_from_stdin(tmp_path: Path) -> None:
+    done = livelens(
+        tmp_path, "tenant", "create", "--name", "Acme", "--region", "us",
+        "--admin-email", "boss@acme.test", "--admin-password", "-", stdin=PASSWORD + "\n",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--role", "agent", "--password", "short1"], "at least 8 characters"),
+        (["--role", "agent", "--password", "onlyletters"], "letters and digits"),
+        (["--role", "agent", "--password", PASSWORD, "--tenant", "Nope"], "No account named"),
+    ],
+)
+def test_user_create_bad_input(tmp_path: Path, args: list[str], message: str) -> None:
+    create_tenant(tmp_path)
+    base = ["user", "create", "--email", "ann@acme.test"]
+    if "--tenant" not in args:
+        base += ["--tenant", "Acme"]
+    assert_one_line_error(livelens(tmp_path, *base, *args), message)
+
+
+def test_duplicate_email_and_account_name(tmp_path: Path) -> None:
+    create_tenant(tmp_path)
+    dup_user = livelens(
+        tmp_path, "user", "create", "--tenant", "Acme", "--email", "BOSS@acme.test",
+        "--role", "agent", "--password", PASSWORD,
+    )  # fmt: skip
+    assert_one_line_error(dup_user, "already exists")
+    dup_tenant = livelens(
+        tmp_path, "tenant", "create", "--name", "Acme", "--region", "eu",
+        "--admin-email", "other@acme.test", "--admin-password", PASSWORD,
+    )  # fmt: skip
+    assert_one_line_error(dup_tenant, "Acme")
+
+
+def test_unreachable_store_fails_fast_with_one_line(tmp_path: Path) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # closed once we leave: nothing listens there
+    done = livelens(
+        tmp_path, "tenant", "create", "--store", f"mongodb://127.0.0.1:{port}/x",
+        "--name", "Acme", "--region", "eu", "--admin-email", "a@acme.test",
+        "--admin-password", PASSWORD,
+    )  # fmt: skip
+    assert_one_line_error(done, "")
+
+
+def test_unsupported_store_url(tmp_path: Path) -> None:
+    done = livelens(
+        tmp_path, "tenant", "create", "--store", "postgres://x", "--name", "Acme",
+        "--region", "eu", "--admin-email", "a@acme.test", "--admin-password", PASSWORD,
+    )  # fmt: skip
+    assert_one_line_error(done, "store")
+
+
+class Served:
+    def __init__(self, process: subprocess.Popen[str], banner: list[str]) -> None:
+        self.process, self.banner = process, banner
+        self.url = next(line.split(" at ")[1] for line in banner if "is running at" in line)
+
+
+def start_serve(data_dir: Path, *args: str) -> Served:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LIVELENS_")}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "livelens", "serve", "--data-dir", str(data_dir), "--port", "0",
+         *args],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
+    )  # fmt: skip
+    assert process.stdout is not None
+    banner: list[str] = []
+    for line in process.stdout:  # blocks until the server speaks; ends if it dies
+        banner.append(line.rstrip())
+        if line.startswith(("Sign in with", "Then sign in")) or "sign in with that" in line:
+            break
+    if not any("is running at" in line for line in banner):
+        process.kill()
+        pytest.fail("server did not start:\n" + "\n".join(banner))
+    return Served(process, banner)
+
+
+@pytest.fixture
+def served() -> Iterator[list[Served]]:
+    running: list[Served] = []
+    yield running
+    for s in running:
+        s.process.terminate()
+        s.process.wait(timeout=10)
+
+
+def test_first_start_explains_how_to_create_an_account(
+    tmp_path: Path, served: list[Served]
+) -> None:
+    s = start_serve(tmp_path)
+    served.append(s)
+    text = "\n".join(s.banner)
+    assert "no account yet" in text
+    assert "livelens tenant create" in text
+    assert s.url.startswith("http://localhost:")
+    with urllib.request.urlopen(s.url) as page:  # noqa: S310 - loopback URL we just started
+        assert page.status == 200
+
+
+def test_non_loopback_host_gets_tls_with_a_self_signed_certificate(
+    tmp_path: Path, served: list[Served]
+) -> None:
+    create_tenant(tmp_path)
+    s = start_serve(tmp_path, "--host", "0.0.0.0")
+    served.append(s)
+    text = "\n".join(s.banner)
+    assert s.url.startswith("https://")
+    assert "self-signed" in text
+    port = int(s.url.rstrip("/").rsplit(":", 1)[1])
+    insecure = ssl.create_default_context()
+    insecure.check_hostname = False
+    insecure.verify_mode = ssl.CERT_NONE
+    with urllib.request.urlopen(f"https://127.0.0.1:{port}/", context=insecure) as page:
+        assert "max-age=" in page.headers["Strict-Transport-Security"]
+        assert "Secure" in page.headers["Set-Cookie"]
+    assert "AES" in negotiated_cipher(port, "ECDHE+AESGCM:ECDHE+CHACHA20") + "GCM"
+    assert "GCM" in negotiated_cipher(port, "ECDHE+AESGCM")
+    with pytest.raises(ssl.SSLError):
+        negotiated_cipher(port, "ECDHE-ECDSA-AES128-SHA:ECDHE-ECDSA-AES256-SHA:AES128-SHA")
+
+
+def negotiated_cipher(port: int, offer: str) -> str:
+    """Handshake as a TLS 1.2 client offering only ``offer``; returns the suite chosen."""
+    client = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    client.check_hostname = False
+    client.verify_mode = ssl.CERT_NONE
+    client.maximum_version = ssl.TLSVersion.TLSv1_2
+    client.set_ciphers(offer)
+    with (
+        socket.create_connection(("127.0.0.1", port), timeout=10) as raw,
+        client.wrap_socket(raw) as tls_socket,
+    ):
+        name, version, _ = tls_socket.cipher()
+        assert version == "TLSv1.2"
+        return name

@@ -1,0 +1,102 @@
+// Console entry point: decides between sign-in, forced 2FA enrolment and the console.
+
+import { api, onAuthLost, onEnrollmentRequired } from './api.js';
+import { h } from './dom.js';
+import { renderEnrollmentGate } from './views/enrol.js';
+import { renderLogin } from './views/login.js';
+import { renderShell } from './views/shell.js';
+
+const root = document.getElementById('app');
+
+const app = {
+  me: null,
+  view: null,
+
+  /** Fetch /api/me again; switches screens if the sign-in ended or 2FA became required. */
+  async refreshMe() {
+    const me = await api.get('/api/me');
+    const wasGated = app.me && app.me.totp_enrollment_required;
+    app.me = me;
+    if (me.totp_enrollment_required && !wasGated) showEnrollment();
+    return me;
+  },
+
+  /** Start over: ask the server who we are and show the right screen. */
+  async reload(notice) {
+    let me;
+    try {
+      me = await api.get('/api/me', { hooks: false });
+    } catch (err) {
+      if (err.status === 401) {
+        showLogin(notice);
+      } else {
+        showFatal(err);
+      }
+      return;
+    }
+    app.me = me;
+    if (me.totp_enrollment_required) showEnrollment();
+    else showConsole();
+  },
+
+  async logout() {
+    try {
+      await api.post('/api/auth/logout', {}, { hooks: false });
+    } catch {
+      // Signed out either way: the server forgets the session or it was gone already.
+    }
+    app.signedOut('You have been signed out.');
+  },
+
+  signedOut(notice) {
+    app.me = null;
+    if (window.location.hash) history.replaceState(null, '', window.location.pathname);
+    showLogin(notice);
+  },
+};
+
+function showLogin(notice) {
+  app.view = 'login';
+  app.me = null;
+  document.title = 'Sign in · LiveLens';
+  renderLogin(root, {
+    notice,
+    onSignedIn: () => app.reload(),
+  });
+}
+
+function showEnrollment() {
+  app.view = 'enrol';
+  renderEnrollmentGate(root, app);
+}
+
+function showConsole() {
+  app.view = 'console';
+  renderShell(root, app);
+}
+
+function showFatal(err) {
+  app.view = 'error';
+  const retry = h('button', { type: 'button', class: 'btn btn-primary', onclick: () => app.reload() }, 'Try again');
+  root.replaceChildren(
+    h('main', { class: 'auth-page' },
+      h('div', { class: 'auth-card', role: 'alert', 'data-testid': 'fatal-error' },
+        h('h1', { class: 'auth-title' }, 'LiveLens is not available'),
+        h('p', { class: 'muted' }, err.message || 'Something went wrong.'),
+        retry)),
+  );
+}
+
+onAuthLost(() => {
+  if (app.view !== 'login') showLogin('Your sign-in has ended. Please sign in again.');
+});
+onEnrollmentRequired(() => {
+  if (app.view !== 'enrol') app.reload();
+});
+
+// Notice a revoked or expired sign-in when the user comes back to the tab.
+document.addEventListener('visibilitychange', () => {
+  if (document.visibilityState === 'visible' && app.view === 'console') app.refreshMe().catch(() => {});
+});
+
+app.reload();

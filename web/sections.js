@@ -1,0 +1,18 @@
+// The console's sections, in menu order. Add a section here to give it a tab.
+// render(container, app) may be async; `admin` sections are only listed for administrators.
+
+import { renderAudit } from './views/audit.js';
+import { renderPolicy } from './views/policy.js';
+import { renderSecurity } from './views/security.js';
+import { renderUsers } from './views/users.js';
+
+export const SECTIONS = [
+  { id: 'users', title: 'Users', admin: true, render: renderUsers },
+  { id: 'policy', title: 'Account policy', admin: true, render: renderPolicy },
+  { id: 'audit', title: 'Audit log', admin: true, render: renderAudit },
+  { id: 'security', title: 'Security', render: renderSecurity },
+];
+
+export function sectionsFor(role) {
+  return SECTIONS.filter((s) => !s.admin || role === 'admin');
+}

@@ -1,0 +1,141 @@
+// Shared UI pieces: toasts, confirmation and prompt dialogs, cards, badges.
+
+import { field, h, messageLine } from './dom.js';
+
+let toastHost = null;
+
+/** A short status message at the bottom of the screen. kind: info | success | error. */
+export function toast(text, kind = 'success') {
+  if (!toastHost || !toastHost.isConnected) {
+    toastHost = h('div', { class: 'toasts', 'aria-live': 'polite', role: 'status' });
+    document.body.append(toastHost);
+  }
+  const item = h('div', { class: `toast toast-${kind}`, 'data-testid': 'toast' }, text);
+  toastHost.append(item);
+  setTimeout(() => item.classList.add('toast-leaving'), 4500);
+  setTimeout(() => item.remove(), 5000);
+}
+
+function modal(build) {
+  return new Promise((resolve) => {
+    const dialog = h('dialog', { class: 'dialog', 'data-testid': 'dialog' });
+    const done = (value) => {
+      dialog.close();
+      dialog.remove();
+      resolve(value);
+    };
+    dialog.addEventListener('cancel', (event) => {
+      event.preventDefault();
+      done(null);
+    });
+    build(dialog, done);
+    document.body.append(dialog);
+    dialog.showModal();
+  });
+}
+
+/** Ask to confirm an action; resolves true or false. */
+export function confirmDialog({ title, text, confirmLabel = 'Confirm', danger = false }) {
+  return modal((dialog, done) => {
+    const form = h(
+      'form',
+      { method: 'dialog', class: 'dialog-body' },
+      h('h2', { class: 'dialog-title' }, title),
+      text ? h('p', { class: 'muted' }, text) : null,
+      h(
+        'div',
+        { class: 'dialog-actions' },
+        h(
+          'button',
+          {
+            type: 'button',
+            class: 'btn btn-secondary',
+            'data-testid': 'confirm-cancel',
+            onclick: () => done(false),
+          },
+          'Cancel',
+        ),
+        h(
+          'button',
+          { type: 'submit', class: ['btn', danger ? 'btn-danger' : 'btn-primary'], 'data-testid': 'confirm-ok' },
+          confirmLabel,
+        ),
+      ),
+    );
+    form.addEventListener('submit', (event) => {
+      event.preventDefault();
+      done(true);
+    });
+    dialog.append(form);
+  }).then((value) => value === true);
+}
+
+/**
+ * A dialog with one input whose submit runs `action(value)`; errors thrown by the
+ * action are shown in the dialog. Resolves with the action's result, or null if cancelled.
+ */
+export function promptDialog({ title, text, label, type = 'text', testid, submitLabel, action, ...attrs }) {
+  return modal((dialog, done) => {
+    const { wrap, input } = field({ label, type, testid, required: true, ...attrs });
+    const message = messageLine(`${testid}-error`);
+    const submit = h('button', { type: 'submit', class: 'btn btn-primary', 'data-testid': `${testid}-submit` }, submitLabel);
+    const form = h(
+      'form',
+      { class: 'dialog-body', novalidate: true },
+      h('h2', { class: 'dialog-title' }, title),
+      text ? h('p', { class: 'muted' }, text) : null,
+      wrap,
+      message.el,
+      h(
+        'div',
+        { class: 'dialog-actions' },
+        h('button', { type: 'button', class: 'btn btn-secondary', onclick: () => done(null) }, 'Cancel'),
+        submit,
+      ),
+    );
+    form.addEventListener('submit', async (event) => {
+      event.preventDefault();
+      message.hide();
+      submit.disabled = true;
+      try {
+        done(await action(input.value));
+      } catch (error) {
+        message.show(error.message);
+        submit.disabled = false;
+        input.focus();
+      }
+    });
+    dialog.append(form);
+    queueMicrotask(() => input.focus());
+  });
+}
+
+export function card({ title, description, testid, actions }, ...body) {
+  return h(
+    'section',
+    { class: 'card', 'data-testid': testid },
+    title || actions
+      ? h(
+          'header',
+          { class: 'card-header' },
+          h('div', {}, title ? h('h2', { class: 'card-title' }, title) : null,
+            description ? h('p', { class: 'card-description' }, description) : null),
+          actions ? h('div', { class: 'card-actions' }, actions) : null,
+        )
+      : null,
+    ...body,
+  );
+}
+
+export function badge(text, kind = 'neutral', testid) {
+  return h('span', { class: `badge badge-${kind}`, 'data-testid': testid }, text);
+}
+
+export function sectionHeading(title, subtitle) {
+  return h(
+    'div',
+    { class: 'section-heading' },
+    h('h1', { class: 'section-title' }, title),
+    subtitle ? h('p', { class: 'section-subtitle' }, subtitle) : null,
+  );
+}

@@ -1,0 +1,78 @@
+// The signed-in frame: header (brand, account, user, sign out), section tabs, content.
+
+import { h } from '../dom.js';
+import { sectionsFor } from '../sections.js';
+import { toast } from '../ui.js';
+
+const REGION_NAMES = { eu: 'EU', us: 'US' };
+
+export function header(app) {
+  const { user, tenant } = app.me;
+  const logout = h('button', { type: 'button', class: 'btn btn-ghost', 'data-testid': 'logout' }, 'Sign out');
+  logout.addEventListener('click', () => {
+    logout.disabled = true;
+    app.logout();
+  });
+  return h('header', { class: 'topbar' },
+    h('div', { class: 'topbar-inner' },
+      h('a', { class: 'brand', href: '#' },
+        h('img', { src: '/static/logo.svg', alt: '', class: 'brand-logo', width: '28', height: '28' }),
+        h('span', { class: 'brand-name' }, 'LiveLens')),
+      h('div', { class: 'account', 'data-testid': 'account' },
+        h('span', { class: 'account-name', 'data-testid': 'account-name' }, tenant.name),
+        h('span', { class: 'region', 'data-testid': 'account-region', title: 'Data region' }, REGION_NAMES[tenant.region] || tenant.region)),
+      h('div', { class: 'user' },
+        h('span', { class: 'avatar', 'aria-hidden': 'true' }, (user.email[0] || '?').toUpperCase()),
+        h('span', { class: 'current-user', 'data-testid': 'current-user', title: `${user.email} (${user.role})` },
+          user.email, ' ', h('span', { class: 'role' }, `(${user.role})`)),
+        logout)));
+}
+
+export function renderShell(root, app) {
+  const sections = sectionsFor(app.me.user.role);
+  const nav = h('nav', { class: 'tabs', 'aria-label': 'Console sections', 'data-testid': 'nav' });
+  const main = h('main', { class: 'content', id: 'content', tabindex: '-1' });
+  const links = new Map();
+  for (const section of sections) {
+    const link = h('a', { href: `#${section.id}`, class: 'tab', 'data-testid': `nav-${section.id}` }, section.title);
+    links.set(section.id, link);
+    nav.append(link);
+  }
+
+  let generation = 0;
+  const show = async () => {
+    const wanted = window.location.hash.replace(/^#\/?/, '');
+    const section = sections.find((s) => s.id === wanted) || sections[0];
+    for (const [id, link] of links) {
+      if (id === section.id) link.setAttribute('aria-current', 'page');
+      else link.removeAttribute('aria-current');
+    }
+    const mine = ++generation;
+    const container = h('div', { class: 'section', 'data-testid': `section-${section.id}`, 'aria-busy': 'true' });
+    main.replaceChildren(container);
+    document.title = `${section.title} · LiveLens`;
+    try {
+      await section.render(container, app);
+    } catch (err) {
+      if (mine !== generation || !container.isConnected) return;
+      if (err.error === 'not_authenticated' || err.error === 'totp_enrollment_required') return;
+      container.replaceChildren(h('p', { class: 'message message-error', role: 'alert' }, err.message || 'Something went wrong.'));
+      toast(err.message || 'Something went wrong.', 'error');
+    } finally {
+      container.removeAttribute('aria-busy');
+    }
+  };
+
+  const onHash = () => {
+    if (!root.contains(main)) {
+      window.removeEventListener('hashchange', onHash);
+      return;
+    }
+    // Re-check the sign-in on every navigation so a revoked session is noticed at once.
+    app.refreshMe().then(show, () => {});
+  };
+  window.addEventListener('hashchange', onHash);
+
+  root.replaceChildren(h('div', { class: 'app' }, header(app), h('div', { class: 'tabs-bar' }, h('div', { class: 'tabs-inner' }, nav)), main));
+  show();
+}

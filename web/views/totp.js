@@ -1,0 +1,162 @@
+// Two-factor enrolment: start → scan QR / type secret → confirm a code → save recovery codes.
+
+import { api } from '../api.js';
+import { busy, field, h, messageLine } from '../dom.js';
+import { toast } from '../ui.js';
+
+const SVG_NS = 'http://www.w3.org/2000/svg';
+
+/** An image URL for the server's QR SVG (a standalone SVG image needs its namespace). */
+function qrImageUrl(result) {
+  if (typeof result.qr_svg === 'string' && result.qr_svg.trim().startsWith('<')) {
+    let svg = result.qr_svg.trim();
+    if (!/^<svg[^>]*\sxmlns=/.test(svg)) svg = svg.replace(/^<svg\b/, `<svg xmlns="${SVG_NS}"`);
+    return URL.createObjectURL(new Blob([svg], { type: 'image/svg+xml' }));
+  }
+  if (typeof result.qr_data_uri === 'string' && result.qr_data_uri.startsWith('data:image/')) {
+    return result.qr_data_uri;
+  }
+  return null;
+}
+
+async function copyText(text, what) {
+  try {
+    await navigator.clipboard.writeText(text);
+    toast(`${what} copied.`);
+  } catch {
+    toast(`Could not copy. Select the ${what.toLowerCase()} and copy it by hand.`, 'error');
+  }
+}
+
+/** The list of recovery codes with copy/download and a "continue" button. */
+export function recoveryCodesPanel(codes, { onDone, doneLabel = 'Continue' }) {
+  const text = `LiveLens recovery codes\n\n${codes.join('\n')}\n\nEach code works once.\n`;
+  const download = h('a', { class: 'btn btn-secondary', download: 'livelens-recovery-codes.txt', 'data-testid': 'recovery-download' }, 'Download');
+  download.href = URL.createObjectURL(new Blob([text], { type: 'text/plain' }));
+  const stored = h('input', { type: 'checkbox', id: 'recovery-stored', 'data-testid': 'recovery-stored' });
+  const done = h('button', { type: 'button', class: 'btn btn-primary', 'data-testid': 'recovery-done', disabled: true }, doneLabel);
+  stored.addEventListener('change', () => {
+    done.disabled = !stored.checked;
+  });
+  done.addEventListener('click', () => {
+    URL.revokeObjectURL(download.href);
+    onDone();
+  });
+  return h(
+    'div',
+    { class: 'stack', 'data-testid': 'recovery-panel' },
+    h('p', { class: 'message message-success', role: 'status' }, 'Two-factor authentication is on.'),
+    h('h3', { class: 'subheading' }, 'Save your recovery codes'),
+    h(
+      'p',
+      { class: 'muted' },
+      'If you lose your phone, each of these codes lets you sign in once instead of a code from the app. ' +
+        'Store them somewhere safe, such as a password manager. They will not be shown again.',
+    ),
+    h('ol', { class: 'recovery-codes', 'data-testid': 'recovery-codes' }, codes.map((c) => h('li', {}, c))),
+    h(
+      'div',
+      { class: 'row' },
+      h('button', { type: 'button', class: 'btn btn-secondary', 'data-testid': 'recovery-copy', onclick: () => copyText(codes.join('\n'), 'Recovery codes') }, 'Copy'),
+      download,
+    ),
+    h('label', { class: 'checkbox', for: 'recovery-stored' }, stored, 'I have stored my recovery codes'),
+    h('div', { class: 'row' }, done),
+  );
+}
+
+/**
+ * The enrolment flow as one element. onDone() runs after the user has seen the
+ * recovery codes; onCancel (optional) offers a way back before confirming.
+ */
+export function totpEnrollment({ onDone, onCancel, intro }) {
+  const root = h('div', { class: 'stack', 'data-testid': 'totp-enrollment' });
+  const startError = messageLine('totp-enroll-error');
+  const start = h('button', { type: 'button', class: 'btn btn-primary', 'data-testid': 'totp-enroll' }, 'Set up two-factor authentication');
+
+  const showStart = () => {
+    root.replaceChildren(
+      intro ? h('p', { class: 'muted' }, intro) : null,
+      startError.el,
+      h('div', { class: 'row' }, start),
+    );
+  };
+
+  start.addEventListener('click', async () => {
+    startError.hide();
+    start.disabled = true;
+    try {
+      showScan(await api.post('/api/auth/totp/enroll'));
+    } catch (err) {
+      start.disabled = false;
+      startError.show(err.message);
+    }
+  });
+
+  const showScan = (result) => {
+    const url = qrImageUrl(result);
+    const code = field({
+      label: 'Code from the app',
+      testid: 'totp-code',
+      autocomplete: 'one-time-code',
+      inputmode: 'numeric',
+      maxlength: '10',
+      required: true,
+      hint: 'Enter the 6-digit code your app shows for LiveLens.',
+    });
+    const error = messageLine('totp-error');
+    const confirm = h('button', { type: 'submit', class: 'btn btn-primary', 'data-testid': 'totp-confirm' }, 'Turn on');
+    const form = h('form', { class: 'form', novalidate: true, 'data-testid': 'totp-confirm-form' }, code.wrap, error.el,
+      h('div', { class: 'row' },
+        confirm,
+        onCancel ? h('button', { type: 'button', class: 'btn btn-secondary', 'data-testid': 'totp-cancel', onclick: onCancel }, 'Cancel') : null));
+
+    form.addEventListener('submit', async (event) => {
+      event.preventDefault();
+      error.hide();
+      const otp = code.input.value.replace(/\s+/g, '');
+      if (!/^\d{6,8}$/.test(otp)) {
+        error.show('Enter the 6-digit code from your authenticator app.');
+        code.input.focus();
+        return;
+      }
+      try {
+        const { recovery_codes: codes } = await busy(form, () => api.post('/api/auth/totp/confirm', { otp }));
+        if (url && url.startsWith('blob:')) URL.revokeObjectURL(url);
+        root.replaceChildren(recoveryCodesPanel(codes || [], { onDone }));
+        root.querySelector('[data-testid="recovery-stored"]').focus();
+      } catch (err) {
+        error.show(err.error === 'invalid_otp' ? 'That code is not valid. Check the time on your phone and try the current code.' : err.message);
+        code.input.value = '';
+        code.input.focus();
+      }
+    });
+
+    root.replaceChildren(
+      h('ol', { class: 'steps' },
+        h('li', {},
+          h('strong', {}, 'Scan this QR code'),
+          h('span', { class: 'muted' }, ' with an authenticator app such as Google Authenticator, Microsoft Authenticator, 1Password or FreeOTP.'),
+        ),
+        h('li', {}, h('strong', {}, 'Enter the code'), h('span', { class: 'muted' }, ' the app shows, to confirm.')),
+      ),
+      h('div', { class: 'totp-setup' },
+        url
+          ? h('img', { src: url, class: 'qr', alt: 'QR code for your authenticator app', width: '180', height: '180', 'data-testid': 'totp-qr' })
+          : null,
+        h('div', { class: 'stack' },
+          h('p', { class: 'muted small' }, 'Can’t scan? Type this key into the app instead:'),
+          h('code', { class: 'secret', 'data-testid': 'totp-secret' }, result.secret),
+          h('div', { class: 'row' },
+            h('button', { type: 'button', class: 'btn btn-secondary btn-small', 'data-testid': 'totp-copy-secret', onclick: () => copyText(result.secret, 'Key') }, 'Copy key'),
+          ),
+        ),
+      ),
+      form,
+    );
+    code.input.focus();
+  };
+
+  showStart();
+  return root;
+}

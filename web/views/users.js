@@ -1,0 +1,153 @@
+// The "Users" section (administrators): add, change, disable, sign out and delete users.
+
+import { api } from '../api.js';
+import { busy, field, formatDate, h, messageLine } from '../dom.js';
+import { badge, card, confirmDialog, promptDialog, sectionHeading, toast } from '../ui.js';
+
+const ROLES = [
+  ['agent', 'Agent'],
+  ['admin', 'Administrator'],
+];
+
+function roleSelect(attrs, selected) {
+  return h('select', { class: 'input select', ...attrs },
+    ROLES.map(([value, label]) => h('option', { value, selected: value === selected }, label)));
+}
+
+function createCard(onCreated) {
+  const email = field({ label: 'E-mail', type: 'email', testid: 'user-create-email', autocomplete: 'off', autocapitalize: 'none', spellcheck: 'false', required: true });
+  const roleId = 'user-create-role';
+  const role = roleSelect({ id: roleId, 'data-testid': 'user-create-role' }, 'agent');
+  const password = field({
+    label: 'Initial password',
+    type: 'password',
+    testid: 'user-create-password',
+    autocomplete: 'new-password',
+    required: true,
+    hint: 'At least 8 characters, with letters and digits. Give it to the user over a safe channel.',
+  });
+  const message = messageLine('user-create-error');
+  const form = h('form', { class: 'form form-grid', novalidate: true, 'data-testid': 'user-create-form' },
+    email.wrap,
+    h('div', { class: 'field' }, h('label', { class: 'label', for: roleId }, 'Role'), role),
+    password.wrap,
+    h('div', { class: 'form-grid-actions' },
+      h('button', { type: 'submit', class: 'btn btn-primary', 'data-testid': 'user-create-submit' }, 'Add user')),
+    message.el);
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    message.hide();
+    const body = { email: email.input.value.trim(), role: role.value, password: password.input.value };
+    if (!body.email || !body.password) {
+      message.show('Enter an e-mail address and an initial password.');
+      return;
+    }
+    try {
+      const { user } = await busy(form, () => api.post('/api/users', body));
+      form.reset();
+      role.value = 'agent';
+      toast(`Added ${user.email}.`);
+      onCreated(user);
+    } catch (err) {
+      if (err.error === 'duplicate_email') message.show('A user with this e-mail address already exists.');
+      else if (err.error !== 'not_authenticated') message.show(err.message);
+    }
+  });
+  return card({ title: 'Add a user', testid: 'user-create' }, form);
+}
+
+function actionButton(label, testid, onclick, kind = 'btn-secondary') {
+  return h('button', { type: 'button', class: ['btn', 'btn-small', kind], 'data-testid': testid, onclick }, label);
+}
+
+function userRow(user, app, refresh) {
+  const self = user.id === app.me.user.id;
+  const key = user.email;
+  const run = async (fn, success) => {
+    try {
+      await fn();
+      if (success) toast(success);
+    } catch (err) {
+      if (err.error !== 'not_authenticated') toast(err.message, 'error');
+    }
+    await refresh();
+  };
+
+  const role = roleSelect({ 'data-testid': `user-role-${key}`, 'aria-label': `Role of ${user.email}`, disabled: self }, user.role);
+  role.addEventListener('change', () =>
+    run(() => api.patch(`/api/users/${user.id}`, { role: role.value }), `${user.email} is now ${role.value === 'admin' ? 'an administrator' : 'an agent'}.`));
+
+  const toggle = actionButton(user.disabled ? 'Enable' : 'Disable', `user-toggle-disabled-${key}`, () =>
+    run(() => api.patch(`/api/users/${user.id}`, { disabled: !user.disabled }), `${user.email} is ${user.disabled ? 'enabled' : 'disabled'}.`));
+  toggle.disabled = self;
+
+  const reset = actionButton('Reset password', `user-reset-password-${key}`, async () => {
+    const done = await promptDialog({
+      title: `Reset password of ${user.email}`,
+      text: 'Set a new password and give it to the user over a safe channel. Their other sign-ins are not affected.',
+      label: 'New password',
+      type: 'password',
+      testid: 'reset-password',
+      autocomplete: 'new-password',
+      submitLabel: 'Set password',
+      action: (password) => api.patch(`/api/users/${user.id}`, { password }),
+    });
+    if (done) toast(`New password set for ${user.email}.`);
+  });
+
+  const revoke = actionButton('Sign out', `revoke-sessions-${key}`, () =>
+    run(async () => {
+      const { revoked } = await api.post(`/api/users/${user.id}/sessions/revoke`);
+      const n = Number(revoked) || 0;
+      toast(`Signed ${user.email} out of ${n} browser${n === 1 ? '' : 's'}.`);
+    }));
+  revoke.title = 'Sign this user out of every browser';
+
+  const remove = actionButton('Delete', `user-delete-${key}`, async () => {
+    const ok = await confirmDialog({
+      title: `Delete ${user.email}?`,
+      text: 'The user is signed out and can no longer sign in. This cannot be undone.',
+      confirmLabel: 'Delete user',
+      danger: true,
+    });
+    if (ok) await run(() => api.del(`/api/users/${user.id}`), `Deleted ${user.email}.`);
+  }, 'btn-danger-outline');
+  remove.disabled = self;
+
+  return h('tr', { 'data-testid': `user-row-${key}`, 'data-email': user.email },
+    h('td', { 'data-label': 'E-mail', class: 'cell-email' }, user.email, self ? h('span', { class: 'muted' }, ' (you)') : null),
+    h('td', { 'data-label': 'Role' }, role),
+    h('td', { 'data-label': '2FA' }, user.totp_enabled ? badge('On', 'success') : badge('Off', 'neutral')),
+    h('td', { 'data-label': 'Status' }, user.disabled ? badge('Disabled', 'danger') : badge('Active', 'success')),
+    h('td', { 'data-label': 'Added' }, formatDate(user.created_at)),
+    h('td', { 'data-label': 'Actions', class: 'cell-actions' }, h('div', { class: 'row row-tight' }, toggle, reset, revoke, remove)),
+  );
+}
+
+export async function renderUsers(container, app) {
+  const tbody = h('tbody');
+  const count = h('span', { class: 'muted small', 'data-testid': 'users-count' });
+  const table = h('table', { class: 'table table-responsive', 'data-testid': 'users-table' },
+    h('thead', {}, h('tr', {}, ['E-mail', 'Role', '2FA', 'Status', 'Added', 'Actions'].map((t) => h('th', { scope: 'col' }, t)))),
+    tbody);
+  const loadError = messageLine('users-error');
+
+  const refresh = async () => {
+    try {
+      const { users } = await api.get('/api/users');
+      users.sort((a, b) => a.email.localeCompare(b.email));
+      tbody.replaceChildren(...users.map((u) => userRow(u, app, refresh)));
+      count.textContent = `${users.length} user${users.length === 1 ? '' : 's'}`;
+      loadError.hide();
+    } catch (err) {
+      if (err.error !== 'not_authenticated') loadError.show(err.message);
+    }
+  };
+
+  container.replaceChildren(
+    sectionHeading('Users', 'Agents run support sessions; administrators also manage users, policy and the audit log.'),
+    createCard(() => refresh()),
+    card({ title: 'Users of this account', testid: 'users', actions: count }, loadError.el, h('div', { class: 'table-wrap' }, table)),
+  );
+  await refresh();
+}
