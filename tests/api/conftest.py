@@ -7,8 +7,9 @@ from tests.api.harness import Server, start_server, stop_server
 
 
 @pytest.fixture
-async def server(tmp_path: Path) -> AsyncIterator[Server]:
-    running = await start_server(tmp_path, f"sqlite:///{tmp_path / 'livelens.db'}")
+async def server(tmp_path: Path, store_url: str) -> AsyncIterator[Server]:
+    """A running LiveLens on each store engine."""
+    running = await start_server(tmp_path, store_url)
     try:
         yield running
     finally:

@@ -8,6 +8,8 @@ from http.cookies import SimpleCookie
 from pathlib import Path
 from typing import Any
 
+import bson
+import pymongo
 import pyotp
 import tornado.httpclient
 import tornado.httpserver
@@ -21,7 +23,7 @@ from livelens.identity.passwords import HashParameters, PasswordHashing
 from livelens.services import accounts
 from livelens.services.audit import CLI
 from livelens.services.context import Context
-from livelens.store import open_store
+from livelens.store import open_store, sqlite_path
 from livelens.store.encryption import MasterKeyring
 
 # Hashing parameters cheap enough for hundreds of sign-ins per test run.
@@ -110,6 +112,23 @@ class Server:
     async def user(self, tenant_id: str, email: str, role: str = "agent") -> str:
         user = await accounts.create_user(self.ctx, tenant_id, email, role, PASSWORD, CLI)
         return user.id
+
+    def stored_bytes(self) -> bytes:
+        """Everything the store engine holds, as raw bytes, to look for leaked secrets."""
+        url = self.ctx.settings.store_url
+        if url.startswith("sqlite:"):
+            db = Path(sqlite_path(url))
+            return b"".join(p.read_bytes() for p in db.parent.glob(db.name + "*"))
+        client: pymongo.MongoClient[dict[str, Any]] = pymongo.MongoClient(url)
+        try:
+            database = client.get_default_database()
+            return b"".join(
+                bson.encode(doc)
+                for name in database.list_collection_names()
+                for doc in database[name].find()
+            )
+        finally:
+            client.close()
 
     def totp_now(self, secret: str) -> str:
         return pyotp.TOTP(secret).at(int(self.clock.now()))

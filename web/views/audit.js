@@ -37,7 +37,7 @@ function row(event) {
   const label = LABELS[event.action] || event.action;
   return h('tr', { 'data-testid': 'audit-row', 'data-action': event.action, class: WARN.has(event.action) ? 'row-warn' : null },
     h('td', { 'data-label': 'Time', class: 'nowrap' }, h('time', { datetime: new Date(event.at * 1000).toISOString() }, formatTime(event.at))),
-    h('td', { 'data-label': 'Action' }, h('span', { class: 'audit-label' }, label), h('span', { class: 'audit-code' }, event.action)),
+    h('td', { 'data-label': 'Action' }, h('div', {}, h('span', { class: 'audit-label' }, label), h('span', { class: 'audit-code' }, event.action))),
     h('td', { 'data-label': 'By' }, event.actor || ''),
     h('td', { 'data-label': 'Target' }, event.target || ''),
     h('td', { 'data-label': 'IP address', class: 'mono' }, event.ip || ''),

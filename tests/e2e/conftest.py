@@ -1,0 +1,297 @@
+"""A real ``livelens serve`` process and Debian's Chromium, driven by Playwright.
+
+One server runs for the whole e2e session (tests use their own users, so they do
+not disturb each other). Every page is watched for console errors, uncaught
+exceptions and Content-Security-Policy violations; any of them fails the test.
+"""
+
+from __future__ import annotations
+
+import http.cookiejar
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, sync_playwright
+
+REPO = Path(__file__).resolve().parents[2]
+ARTIFACTS = REPO / "test-artifacts"
+CHROMIUM = os.environ.get("LIVELENS_E2E_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--use-fake-device-for-media-stream",
+    "--use-fake-ui-for-media-stream",
+]
+STARTUP_TIMEOUT = 30.0
+PASSWORD = "Correct-horse-42"
+
+# Reports CSP violations from inside the page to the test (exposed bindings and
+# init scripts are not subject to the page's CSP).
+WATCH_CSP = """
+document.addEventListener('securitypolicyviolation', (e) => {
+  const where = `${e.sourceFile || ''}:${e.lineNumber || ''}`;
+  window.__livelensReport(
+    `CSP violation: ${e.violatedDirective} blocked ${e.blockedURI || 'inline'} at ${where}`);
+}, true);
+"""
+
+
+@dataclass(frozen=True)
+class Account:
+    email: str
+    password: str
+    role: str
+
+
+class ApiClient:
+    """A cookie-keeping JSON client for setting up test data through the real API."""
+
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url
+        self.jar = http.cookiejar.CookieJar()
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar))
+
+    def _xsrf(self) -> str:
+        for cookie in self.jar:
+            if cookie.name == "_xsrf" and cookie.value:
+                return cookie.value
+        self.request("GET", "/api/me", expect=(200, 401))
+        return self._xsrf()
+
+    def request(
+        self, method: str, path: str, body: object = None, expect: tuple[int, ...] = (200, 201)
+    ) -> dict[str, Any]:
+        headers = {"Accept": "application/json"}
+        data = None
+        if method != "GET":
+            headers["Content-Type"] = "application/json"
+            headers["X-XSRFToken"] = self._xsrf()
+            data = json.dumps(body or {}).encode()
+        req = urllib.request.Request(self.base_url + path, data, headers, method=method)  # noqa: S310
+        try:
+            with self.opener.open(req, timeout=30) as answer:
+                status, raw = answer.status, answer.read()
+        except urllib.error.HTTPError as exc:
+            status, raw = exc.code, exc.read()
+        payload = json.loads(raw) if raw else {}
+        assert status in expect, f"{method} {path} answered {status}: {payload}"
+        return payload
+
+    def login(self, account: Account) -> ApiClient:
+        self.request(
+            "POST", "/api/auth/login", {"email": account.email, "password": account.password}
+        )
+        return self
+
+
+@dataclass
+class LiveServer:
+    base_url: str
+    tenant: str
+    admin: Account
+    agent: Account
+    # A second account, for tests that change account-wide policy.
+    other_tenant: str
+    other_admin: Account
+    other_agent: Account
+    _counter: int = field(default=0, repr=False)
+
+    def unique_email(self, label: str, domain: str = "acme.test") -> str:
+        self._counter += 1
+        return f"{label}-{self._counter}-{time.monotonic_ns() % 10**6}@{domain}"
+
+    def create_user(
+        self, label: str, role: str = "agent", *, admin: Account | None = None
+    ) -> Account:
+        """A new user in the account of `admin` (default: the main administrator)."""
+        admin = admin or self.admin
+        domain = admin.email.split("@", 1)[1]
+        account = Account(self.unique_email(label, domain), PASSWORD, role)
+        client = ApiClient(self.base_url).login(admin)
+        client.request(
+            "POST", "/api/users", {"email": account.email, "role": role, "password": PASSWORD}
+        )
+        return account
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _cli(data_dir: Path, *args: str) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "livelens", *args, "--data-dir", str(data_dir)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=REPO,
+        check=False,
+    )
+    assert done.returncode == 0, f"livelens {' '.join(args)} failed:\n{done.stdout}{done.stderr}"
+
+
+def _wait_until_serving(base_url: str, process: subprocess.Popen[str]) -> None:
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"livelens serve exited with {process.returncode}")
+        try:
+            with urllib.request.urlopen(base_url + "/api/me", timeout=2):  # noqa: S310
+                return
+        except urllib.error.HTTPError as exc:
+            if exc.code == 401:  # answering: nobody is signed in
+                return
+        except OSError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"livelens serve did not answer within {STARTUP_TIMEOUT} s")
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    data_dir = tmp_path_factory.mktemp("livelens-data")
+    admin = Account("admin@acme.test", PASSWORD, "admin")
+    agent = Account("alice@acme.test", PASSWORD, "agent")
+    other_admin = Account("admin@globex.test", PASSWORD, "admin")
+    other_agent = Account("bob@globex.test", PASSWORD, "agent")
+    for tenant, region, boss, worker in (
+        ("Acme Support", "eu", admin, agent),
+        ("Globex", "us", other_admin, other_agent),
+    ):
+        _cli(data_dir, "tenant", "create", "--name", tenant, "--region", region,
+             "--admin-email", boss.email, "--admin-password", boss.password)  # fmt: skip
+        _cli(data_dir, "user", "create", "--tenant", tenant, "--email", worker.email,
+             "--role", "agent", "--password", worker.password)  # fmt: skip
+
+    port = _free_port()
+    log_path = data_dir / "serve.log"
+    with log_path.open("w") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "livelens", "serve", "--data-dir", str(data_dir),
+             "--host", "127.0.0.1", "--port", str(port)],
+            stdout=log, stderr=subprocess.STDOUT, text=True, cwd=REPO,
+        )  # fmt: skip
+    base_url = f"http://127.0.0.1:{port}"
+    failed = False
+    try:
+        _wait_until_serving(base_url, process)
+        yield LiveServer(base_url, "Acme Support", admin, agent, "Globex", other_admin, other_agent)
+    except BaseException:
+        failed = True
+        raise
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        output = log_path.read_text(errors="replace")
+        if failed or process.returncode not in (0, -15):
+            print(f"--- livelens serve output (exit {process.returncode}) ---\n{output}")
+        elif os.environ.get("LIVELENS_E2E_SERVER_LOG"):
+            print(output)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    if not Path(CHROMIUM).exists() and shutil.which(CHROMIUM) is None:
+        pytest.skip(f"Chromium not found at {CHROMIUM}")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        yield chromium
+        chromium.close()
+
+
+class PageWatch:
+    """Collects what a strict-CSP page must never produce."""
+
+    def __init__(self) -> None:
+        self.problems: list[str] = []
+
+    def on_console(self, message: ConsoleMessage) -> None:
+        if message.type not in ("error", "warning"):
+            return
+        text = message.text
+        url = message.location.get("url", "") if message.location else ""
+        # The API answers expected outcomes (signed out, wrong password, locked, ...) with
+        # 4xx statuses; Chromium logs every one of them. Anything else is a real problem.
+        if "Failed to load resource" in text and "/api/" in url and "status of 4" in text:
+            return
+        if message.type == "warning" and "Content Security Policy" not in text:
+            return
+        self.problems.append(f"console {message.type}: {text} ({url})")
+
+    def report(self, text: str) -> None:
+        self.problems.append(text)
+
+    def watch(self, context: BrowserContext) -> None:
+        context.expose_function("__livelensReport", self.report)
+        context.add_init_script(WATCH_CSP)
+        context.on("page", self.watch_page)
+
+    def watch_page(self, page: Page) -> None:
+        page.on("console", self.on_console)
+        page.on("pageerror", lambda error: self.problems.append(f"page error: {error}"))
+
+
+NewPage = Callable[..., Page]
+
+
+@pytest.fixture
+def new_page(browser: Browser, live_server: LiveServer) -> Iterator[NewPage]:
+    """Open a page in a fresh browser context (its own cookies): new_page(width=, height=)."""
+    watch = PageWatch()
+    contexts: list[BrowserContext] = []
+
+    def factory(width: int = 1280, height: int = 860, *, mobile: bool = False) -> Page:
+        context = browser.new_context(
+            base_url=live_server.base_url,
+            viewport={"width": width, "height": height},
+            is_mobile=mobile,
+            has_touch=mobile,
+            device_scale_factor=2 if mobile else 1,
+            locale="en-GB",
+            timezone_id="Europe/Berlin",
+        )
+        context.set_default_timeout(10_000)
+        watch.watch(context)
+        contexts.append(context)
+        return context.new_page()
+
+    yield factory
+    for context in contexts:
+        context.close()
+    assert not watch.problems, "The console produced errors:\n" + "\n".join(watch.problems)
+
+
+@pytest.fixture
+def page(new_page: NewPage) -> Page:
+    return new_page()
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS
