@@ -8,6 +8,10 @@ import { renderShell } from './views/shell.js';
 
 const root = document.getElementById('app');
 
+function mount() {
+  root.classList.remove('boot');
+}
+
 const app = {
   me: null,
   view: null,
@@ -56,6 +60,7 @@ const app = {
 };
 
 function showLogin(notice) {
+  mount();
   app.view = 'login';
   app.me = null;
   document.title = 'Sign in · LiveLens';
@@ -66,16 +71,19 @@ function showLogin(notice) {
 }
 
 function showEnrollment() {
+  mount();
   app.view = 'enrol';
   renderEnrollmentGate(root, app);
 }
 
 function showConsole() {
+  mount();
   app.view = 'console';
   renderShell(root, app);
 }
 
 function showFatal(err) {
+  mount();
   app.view = 'error';
   const retry = h('button', { type: 'button', class: 'btn btn-primary', onclick: () => app.reload() }, 'Try again');
   root.replaceChildren(

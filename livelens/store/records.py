@@ -86,3 +86,49 @@ class AuditEvent:
     ip: str | None = None
     target: str | None = None  # what the action was about, e.g. a user's e-mail
     details: dict[str, AuditValue] = field(default_factory=dict)
+
+
+SessionStatus = Literal["waiting", "joined", "consented", "live", "ended"]
+Outcome = Literal["completed", "declined", "expired", "dropped"]
+
+
+@dataclass(frozen=True)
+class SupportSession:
+    """A live support session: an agent, a customer joining by link or PIN, an outcome.
+
+    The join token and PIN are kept only as keyed hashes. The first customer device
+    to use them is bound (by the hash of a secret held by that device), so the same
+    device can rejoin after a network drop and no other device can.
+    """
+
+    id: str
+    tenant_id: str
+    agent_id: str
+    created_at: float
+    join_expires_at: float  # until the first join
+    join_token_hash: str
+    pin_hash: str | None  # cleared when the session ends
+    status: SessionStatus = "waiting"
+    customer_device_hash: str | None = None
+    joined_at: float | None = None
+    consent_at: float | None = None
+    consent_scopes: tuple[str, ...] = ()
+    live_at: float | None = None
+    ended_at: float | None = None
+    outcome: Outcome | None = None
+    ended_by: str | None = None  # "agent", "customer" or "system"
+
+
+@dataclass(frozen=True)
+class SecurityEvent:
+    """Anomalous traffic: failed sign-ins, lockouts, bad tokens, malformed signalling,
+    rate-limit hits. Instance-level, because it often happens before any account is
+    known; ``tenant_id`` is set when it is, and only then do that account's
+    administrators see it."""
+
+    id: str
+    at: float
+    kind: str  # e.g. "join.bad_token", "signalling.malformed", "ratelimit.pin"
+    ip: str | None = None
+    tenant_id: str | None = None
+    details: dict[str, AuditValue] = field(default_factory=dict)

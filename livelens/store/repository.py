@@ -3,15 +3,24 @@
 Tenant isolation is structural: anything that belongs to an account is reached
 only through :meth:`Store.scoped`, which binds every query to one tenant id.
 The root :class:`Store` holds the few instance-level operations that must work
-before a tenant is known (sign-in by e-mail, CLI lookup of an account by name)
-and they return identifiers, never another account's content.
+before a tenant is known (sign-in by e-mail, CLI lookup of an account by name,
+a customer joining a support session by link or PIN, the security log) and they
+return identifiers, never another account's content.
 """
 
 from __future__ import annotations
 
 from typing import Protocol
 
-from livelens.store.records import AuditEvent, AuthSession, LoginGuard, Tenant, User
+from livelens.store.records import (
+    AuditEvent,
+    AuthSession,
+    LoginGuard,
+    SecurityEvent,
+    SupportSession,
+    Tenant,
+    User,
+)
 
 
 class TenantStore(Protocol):
@@ -50,6 +59,36 @@ class TenantStore(Protocol):
         """Newest first."""
         ...
 
+    # support sessions
+    async def create_support_session(self, session: SupportSession) -> None:
+        """Raises InvalidInput if the record belongs to another tenant, Conflict if its
+        id or join token hash is already in use (anywhere on the instance)."""
+        ...
+
+    async def get_support_session(self, session_id: str) -> SupportSession | None: ...
+    async def save_support_session(self, session: SupportSession) -> None:
+        """Replace a stored session; raises NotFound if it is not in this tenant,
+        Conflict if the new join token hash is another session's."""
+        ...
+
+    async def list_support_sessions(
+        self,
+        *,
+        agent_id: str | None = None,
+        since: float | None = None,
+        until: float | None = None,
+        limit: int = 100,
+    ) -> list[SupportSession]:
+        """Newest ``created_at`` first (ties by id, descending), optionally only one
+        agent's and only those created in ``[since, until)``."""
+        ...
+
+    # security log (written at instance level, see Store.add_security_event)
+    async def list_security_events(self, limit: int = 100) -> list[SecurityEvent]:
+        """This tenant's security events, newest first; events without a tenant id
+        belong to no account and are never listed here."""
+        ...
+
 
 class Store(Protocol):
     async def ping(self) -> None:
@@ -83,3 +122,20 @@ class Store(Protocol):
         ...
 
     async def clear_login_guard(self, key: str) -> None: ...
+
+    # instance-level support-session joining
+    async def locate_join_token(self, token_hash: str) -> tuple[str, str] | None:
+        """``(tenant_id, session_id)`` of the session with this join token hash,
+        whatever its status: the caller decides whether it is still usable."""
+        ...
+
+    async def locate_pin(self, pin_hash: str) -> tuple[str, str] | None:
+        """``(tenant_id, session_id)`` of a session that has not ended and has this
+        PIN hash; if several do (the store does not make PINs unique), the newest."""
+        ...
+
+    # security log
+    async def add_security_event(self, event: SecurityEvent) -> None:
+        """Record anomalous traffic, with or without a tenant id; raises Conflict if
+        the id is already in use."""
+        ...

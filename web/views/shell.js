@@ -8,7 +8,7 @@ const REGION_NAMES = { eu: 'EU', us: 'US' };
 
 export function header(app) {
   const { user, tenant } = app.me;
-  const logout = h('button', { type: 'button', class: 'btn btn-ghost', 'data-testid': 'logout' }, 'Sign out');
+  const logout = h('button', { type: 'button', class: 'btn btn-ghost btn-logout', 'data-testid': 'logout' }, 'Sign out');
   logout.addEventListener('click', () => {
     logout.disabled = true;
     app.logout();
@@ -24,8 +24,8 @@ export function header(app) {
       h('div', { class: 'user' },
         h('span', { class: 'avatar', 'aria-hidden': 'true' }, (user.email[0] || '?').toUpperCase()),
         h('span', { class: 'current-user', 'data-testid': 'current-user', title: `${user.email} (${user.role})` },
-          user.email, ' ', h('span', { class: 'role' }, `(${user.role})`)),
-        logout)));
+          h('span', { class: 'current-user-email' }, user.email), ' ', h('span', { class: 'role' }, `(${user.role})`))),
+      logout));
 }
 
 export function renderShell(root, app) {
@@ -40,9 +40,12 @@ export function renderShell(root, app) {
   }
 
   let generation = 0;
+  let current = null;
   const show = async () => {
     const wanted = window.location.hash.replace(/^#\/?/, '');
     const section = sections.find((s) => s.id === wanted) || sections[0];
+    if (section === current) return; // already on screen: keep what the user typed
+    current = section;
     for (const [id, link] of links) {
       if (id === section.id) link.setAttribute('aria-current', 'page');
       else link.removeAttribute('aria-current');

@@ -115,7 +115,7 @@ function userRow(user, app, refresh) {
   remove.disabled = self;
 
   return h('tr', { 'data-testid': `user-row-${key}`, 'data-email': user.email },
-    h('td', { 'data-label': 'E-mail', class: 'cell-email' }, user.email, self ? h('span', { class: 'muted' }, ' (you)') : null),
+    h('td', { 'data-label': 'E-mail', class: 'cell-email' }, h('span', {}, user.email, self ? h('span', { class: 'muted' }, ' (you)') : null)),
     h('td', { 'data-label': 'Role' }, role),
     h('td', { 'data-label': '2FA' }, user.totp_enabled ? badge('On', 'success') : badge('Off', 'neutral')),
     h('td', { 'data-label': 'Status' }, user.disabled ? badge('Disabled', 'danger') : badge('Active', 'success')),
