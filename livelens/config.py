@@ -37,6 +37,8 @@ class Settings:
     tls_cert: Path | None = None
     tls_key: Path | None = None
     auth_session_ttl: int = DEFAULT_SESSION_TTL
+    join_ttl: int = 15 * 60  # how long a join link or PIN stays usable until first join
+    rejoin_grace: float = 60.0  # how long a dropped participant may take to come back
     master_key: str | None = None  # id:base64 entries; else the key file in data_dir
 
     @property

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from livelens.config import Settings
 from livelens.identity.passwords import PasswordHashing
+from livelens.signalling.ratelimit import JoinLimits
 from livelens.store.encryption import AccountCipher, MasterKeyring, WrappedKey
 from livelens.store.records import Tenant
 from livelens.store.repository import Store
@@ -19,6 +20,7 @@ class Context:
     keyring: MasterKeyring
     settings: Settings
     hashing: PasswordHashing = field(default_factory=PasswordHashing)
+    join_limits: JoinLimits = field(default_factory=JoinLimits)
     _ciphers: dict[str, AccountCipher] = field(default_factory=dict)
 
     def derived_secret(self, label: str) -> bytes:

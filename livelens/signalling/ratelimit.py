@@ -5,7 +5,7 @@ Pure: callers pass the time in, so tests drive it without sleeping.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass
@@ -50,3 +50,12 @@ class KeyedLimiter:
             del self._buckets[key]
         while len(self._buckets) >= self._max:
             self._buckets.pop(next(iter(self._buckets)))
+
+
+@dataclass
+class JoinLimits:
+    """How fast PINs may be tried: per address, and over the whole instance to slow a
+    guesser spread over many addresses."""
+
+    per_ip: KeyedLimiter = field(default_factory=lambda: KeyedLimiter(10, 10 / 600))
+    instance: KeyedLimiter = field(default_factory=lambda: KeyedLimiter(200, 1.0))

@@ -6,7 +6,9 @@ It must also run on FerretDB 1.24 (the CI server), which shapes a few choices:
   requests (lost updates), so the sign-in failure counter claims numbered slots
   with plain inserts, which a unique ``_id`` makes atomic on every server;
 * duplicate-key errors carry no ``keyPattern`` and a unique violation on update is
-  a generic error, so the engine works out which constraint failed itself.
+  a generic error, so the engine works out which constraint failed itself;
+* no partial indexes, so a PIN hash cannot be made unique among sessions that
+  have not ended (nor is it in SQLite: the services avoid collisions).
 """
 
 from __future__ import annotations
@@ -38,7 +40,18 @@ from livelens.errors import (
     NotFound,
     StoreUnavailable,
 )
-from livelens.store.records import AuditEvent, AuthSession, LoginGuard, Role, Tenant, User
+from livelens.store.records import (
+    AuditEvent,
+    AuthSession,
+    LoginGuard,
+    Outcome,
+    Role,
+    SecurityEvent,
+    SessionStatus,
+    SupportSession,
+    Tenant,
+    User,
+)
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -48,7 +61,8 @@ DEFAULT_DATABASE = "livelens"
 # Fail fast when the store is down instead of PyMongo's 30 s default; a URL may
 # still set its own values (e.g. a longer one to ride out replica-set elections).
 DEFAULT_TIMEOUTS_MS = {"serverSelectionTimeoutMS": 3000, "connectTimeoutMS": 3000}
-SCHEMA_VERSION = 1
+# 2: support sessions and the security log (new collections and indexes only).
+SCHEMA_VERSION = 2
 # Plenty for any burst of concurrent failures on one address; only bounds a bug.
 MAX_SLOT_ATTEMPTS = 1000
 
@@ -121,6 +135,8 @@ class MongoStore:
         self.audit_events: AsyncCollection[Doc] = db["audit_events"]
         self.login_guards: AsyncCollection[Doc] = db["login_guards"]
         self.login_failures: AsyncCollection[Doc] = db["login_failures"]
+        self.support_sessions: AsyncCollection[Doc] = db["support_sessions"]
+        self.security_events: AsyncCollection[Doc] = db["security_events"]
         self.meta: AsyncCollection[Doc] = db["meta"]
 
     @classmethod
@@ -190,6 +206,36 @@ class MongoStore:
             name="tenant_newest",
         )
         await self.login_failures.create_index([("key", ASCENDING), ("n", ASCENDING)], name="key_n")
+        # A customer's link finds the session (and its account) from the token alone.
+        await self.support_sessions.create_index(
+            "join_token_hash", unique=True, name="join_token_unique"
+        )
+        await self.support_sessions.create_index("pin_hash", name="pin")
+        # Reports: newest first, ties by id.
+        await self.support_sessions.create_index(
+            [("tenant_id", ASCENDING), ("created_at", DESCENDING), ("_id", DESCENDING)],
+            name="tenant_newest",
+        )
+        await self.support_sessions.create_index(
+            [
+                ("tenant_id", ASCENDING),
+                ("agent_id", ASCENDING),
+                ("created_at", DESCENDING),
+                ("_id", DESCENDING),
+            ],
+            name="tenant_agent_newest",
+        )
+        await self.security_events.create_index(
+            [("tenant_id", ASCENDING), ("at", DESCENDING), ("seq", DESCENDING)],
+            name="tenant_newest",
+        )
+        if version < SCHEMA_VERSION:
+            # Recorded only once everything above exists; a node that stops half-way
+            # simply redoes the (idempotent) work on its next start.
+            await self.meta.update_one(
+                {"_id": "schema", "version": {"$lt": SCHEMA_VERSION}},
+                {"$set": {"version": SCHEMA_VERSION}},
+            )
 
     async def ping(self) -> None:
         try:
@@ -286,6 +332,43 @@ class MongoStore:
     async def clear_login_guard(self, key: str) -> None:
         await self.login_guards.delete_one({"_id": key})
         await self.login_failures.delete_many({"key": key})
+
+    # instance-level support-session joining
+
+    @_translated
+    async def locate_join_token(self, token_hash: str) -> tuple[str, str] | None:
+        doc = await self.support_sessions.find_one(
+            {"join_token_hash": token_hash}, {"tenant_id": 1}
+        )
+        return None if doc is None else (str(doc["tenant_id"]), str(doc["_id"]))
+
+    @_translated
+    async def locate_pin(self, pin_hash: str) -> tuple[str, str] | None:
+        doc = await self.support_sessions.find_one(
+            {"pin_hash": pin_hash, "status": {"$ne": "ended"}},
+            {"tenant_id": 1},
+            sort=[("created_at", DESCENDING), ("_id", DESCENDING)],
+        )
+        return None if doc is None else (str(doc["tenant_id"]), str(doc["_id"]))
+
+    # security log
+
+    @_translated
+    async def add_security_event(self, event: SecurityEvent) -> None:
+        try:
+            await self.security_events.insert_one(
+                {
+                    "_id": event.id,
+                    "at": event.at,
+                    "seq": _next_seq(),
+                    "kind": event.kind,
+                    "ip": event.ip,
+                    "tenant_id": event.tenant_id,
+                    "details": dict(event.details),
+                }
+            )
+        except DuplicateKeyError as exc:
+            raise Conflict("A security event with this id already exists.") from exc
 
 
 class MongoTenantStore:
@@ -460,6 +543,88 @@ class MongoTenantStore:
         )
         return [_audit_event(doc) async for doc in cursor]
 
+    # support sessions
+
+    @_translated
+    async def create_support_session(self, session: SupportSession) -> None:
+        self._check(session.tenant_id, "support session")
+        try:
+            await self._store.support_sessions.insert_one(_support_session_doc(session))
+        except DuplicateKeyError as exc:
+            pattern = _key_pattern(exc)
+            # The token is unique on the whole instance, so it is checked at that level.
+            taken = (
+                "join_token_hash" in pattern
+                if pattern is not None
+                else (await self._store.locate_join_token(session.join_token_hash) is not None)
+            )
+            if taken:
+                raise _duplicate_join_token() from exc
+            raise Conflict("A support session with this id already exists.") from exc
+
+    @_translated
+    async def get_support_session(self, session_id: str) -> SupportSession | None:
+        doc = await self._store.support_sessions.find_one(
+            {"_id": session_id, "tenant_id": self._tenant_id}
+        )
+        return None if doc is None else _support_session(doc)
+
+    @_translated
+    async def save_support_session(self, session: SupportSession) -> None:
+        self._check(session.tenant_id, "support session")
+        try:
+            result = await self._store.support_sessions.replace_one(
+                {"_id": session.id, "tenant_id": self._tenant_id}, _support_session_doc(session)
+            )
+        except PyMongoError as exc:
+            # _id cannot change here, so the only unique key left is the join token.
+            if _is_unique_violation(exc):
+                raise _duplicate_join_token() from exc
+            raise
+        if result.matched_count == 0:
+            raise NotFound("No such support session.")
+
+    @_translated
+    async def list_support_sessions(
+        self,
+        *,
+        agent_id: str | None = None,
+        since: float | None = None,
+        until: float | None = None,
+        limit: int = 100,
+    ) -> list[SupportSession]:
+        if limit <= 0:
+            return []  # MongoDB reads limit 0 as "no limit"
+        query: Doc = {"tenant_id": self._tenant_id}
+        if agent_id is not None:
+            query["agent_id"] = agent_id
+        created: Doc = {}
+        if since is not None:
+            created["$gte"] = since
+        if until is not None:
+            created["$lt"] = until
+        if created:
+            query["created_at"] = created
+        cursor = (
+            self._store.support_sessions.find(query)
+            .sort([("created_at", DESCENDING), ("_id", DESCENDING)])
+            .limit(limit)
+        )
+        return [_support_session(doc) async for doc in cursor]
+
+    # security log
+
+    @_translated
+    async def list_security_events(self, limit: int = 100) -> list[SecurityEvent]:
+        if limit <= 0:
+            return []
+        cursor = (
+            self._store.security_events.find({"tenant_id": self._tenant_id})
+            .sort([("at", DESCENDING), ("seq", DESCENDING)])
+            .limit(limit)
+        )
+        return [_security_event(doc) async for doc in cursor]
+
 
 # --- documents and records ---
 
@@ -470,6 +635,10 @@ def _duplicate_tenant(tenant: Tenant) -> DuplicateTenant:
 
 def _duplicate_email(user: User) -> DuplicateEmail:
     return DuplicateEmail(f"A user with e-mail {user.email} already exists.")
+
+
+def _duplicate_join_token() -> Conflict:
+    return Conflict("A support session with this join token already exists.")
 
 
 def _locked_until(guard: Doc | None) -> float:
@@ -558,5 +727,58 @@ def _audit_event(doc: Doc) -> AuditEvent:
         actor_id=doc.get("actor_id"),
         ip=doc.get("ip"),
         target=doc.get("target"),
+        details=dict(doc.get("details") or {}),
+    )
+
+
+def _support_session_doc(session: SupportSession) -> Doc:
+    return {
+        "_id": session.id,
+        "tenant_id": session.tenant_id,
+        "agent_id": session.agent_id,
+        "created_at": session.created_at,
+        "join_expires_at": session.join_expires_at,
+        "join_token_hash": session.join_token_hash,
+        "pin_hash": session.pin_hash,
+        "status": session.status,
+        "customer_device_hash": session.customer_device_hash,
+        "joined_at": session.joined_at,
+        "consent_at": session.consent_at,
+        "consent_scopes": list(session.consent_scopes),
+        "live_at": session.live_at,
+        "ended_at": session.ended_at,
+        "outcome": session.outcome,
+        "ended_by": session.ended_by,
+    }
+
+
+def _support_session(doc: Doc) -> SupportSession:
+    return SupportSession(
+        id=doc["_id"],
+        tenant_id=doc["tenant_id"],
+        agent_id=doc["agent_id"],
+        created_at=doc["created_at"],
+        join_expires_at=doc["join_expires_at"],
+        join_token_hash=doc["join_token_hash"],
+        pin_hash=doc.get("pin_hash"),
+        status=cast(SessionStatus, doc["status"]),
+        customer_device_hash=doc.get("customer_device_hash"),
+        joined_at=doc.get("joined_at"),
+        consent_at=doc.get("consent_at"),
+        consent_scopes=tuple(doc.get("consent_scopes", ())),
+        live_at=doc.get("live_at"),
+        ended_at=doc.get("ended_at"),
+        outcome=cast(Outcome | None, doc.get("outcome")),
+        ended_by=doc.get("ended_by"),
+    )
+
+
+def _security_event(doc: Doc) -> SecurityEvent:
+    return SecurityEvent(
+        id=doc["_id"],
+        at=doc["at"],
+        kind=doc["kind"],
+        ip=doc.get("ip"),
+        tenant_id=doc.get("tenant_id"),
         details=dict(doc.get("details") or {}),
     )

@@ -23,7 +23,18 @@ from livelens.errors import (
     NotFound,
     StoreUnavailable,
 )
-from livelens.store.records import AuditEvent, AuthSession, LoginGuard, Role, Tenant, User
+from livelens.store.records import (
+    AuditEvent,
+    AuthSession,
+    LoginGuard,
+    Outcome,
+    Role,
+    SecurityEvent,
+    SessionStatus,
+    SupportSession,
+    Tenant,
+    User,
+)
 
 T = TypeVar("T")
 
@@ -86,6 +97,45 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             failures INTEGER NOT NULL,
             locked_until REAL NOT NULL
         )""",
+    ),
+    # 1 -> 2: support sessions and the security log.
+    (
+        """CREATE TABLE support_sessions (
+            id TEXT PRIMARY KEY,
+            tenant_id TEXT NOT NULL,
+            agent_id TEXT NOT NULL,
+            created_at REAL NOT NULL,
+            join_expires_at REAL NOT NULL,
+            join_token_hash TEXT NOT NULL,
+            pin_hash TEXT,
+            status TEXT NOT NULL,
+            customer_device_hash TEXT,
+            joined_at REAL,
+            consent_at REAL,
+            consent_scopes TEXT NOT NULL,
+            live_at REAL,
+            ended_at REAL,
+            outcome TEXT,
+            ended_by TEXT
+        )""",
+        # A customer's link finds the session (and its account) from the token alone.
+        "CREATE UNIQUE INDEX support_sessions_join_token ON support_sessions (join_token_hash)",
+        "CREATE INDEX support_sessions_pin ON support_sessions (pin_hash)",
+        # Reports: newest first, ties by id, so the index alone serves ORDER BY ... LIMIT.
+        "CREATE INDEX support_sessions_newest ON support_sessions (tenant_id, created_at, id)",
+        "CREATE INDEX support_sessions_agent ON support_sessions"
+        " (tenant_id, agent_id, created_at, id)",
+        # tenant_id is NULL until the account is known; seq as in audit_events.
+        """CREATE TABLE security_events (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            id TEXT NOT NULL UNIQUE,
+            at REAL NOT NULL,
+            kind TEXT NOT NULL,
+            ip TEXT,
+            tenant_id TEXT,
+            details TEXT NOT NULL
+        )""",
+        "CREATE INDEX security_events_newest ON security_events (tenant_id, at DESC, seq DESC)",
     ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -218,6 +268,42 @@ class SqliteStore:
 
     async def clear_login_guard(self, key: str) -> None:
         await self._execute("DELETE FROM login_guards WHERE key = ?", (key,))
+
+    # instance-level support-session joining
+
+    async def locate_join_token(self, token_hash: str) -> tuple[str, str] | None:
+        row = await self._fetchone(
+            "SELECT tenant_id, id FROM support_sessions WHERE join_token_hash = ?",
+            (token_hash,),
+        )
+        return None if row is None else (str(row["tenant_id"]), str(row["id"]))
+
+    async def locate_pin(self, pin_hash: str) -> tuple[str, str] | None:
+        row = await self._fetchone(
+            "SELECT tenant_id, id FROM support_sessions WHERE pin_hash = ? AND status != 'ended'"
+            " ORDER BY created_at DESC, id DESC LIMIT 1",
+            (pin_hash,),
+        )
+        return None if row is None else (str(row["tenant_id"]), str(row["id"]))
+
+    # security log
+
+    async def add_security_event(self, event: SecurityEvent) -> None:
+        try:
+            await self._execute(
+                "INSERT INTO security_events (id, at, kind, ip, tenant_id, details)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    event.id,
+                    event.at,
+                    event.kind,
+                    event.ip,
+                    event.tenant_id,
+                    json.dumps(event.details),
+                ),
+            )
+        except sqlite3.IntegrityError as exc:
+            raise _unique_violation(exc, {}) from exc
 
 
 class SqliteTenantStore:
@@ -393,10 +479,97 @@ class SqliteTenantStore:
         )
         return [_audit_event(row) for row in rows]
 
+    # support sessions
+
+    async def create_support_session(self, session: SupportSession) -> None:
+        self._check(session.tenant_id, "support session")
+        try:
+            await self._store._execute(
+                "INSERT INTO support_sessions (id, tenant_id, agent_id, created_at,"
+                " join_expires_at, join_token_hash, pin_hash, status, customer_device_hash,"
+                " joined_at, consent_at, consent_scopes, live_at, ended_at, outcome, ended_by)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                _support_session_params(session),
+            )
+        except sqlite3.IntegrityError as exc:
+            raise _unique_violation(exc, _support_session_duplicates()) from exc
+
+    async def get_support_session(self, session_id: str) -> SupportSession | None:
+        row = await self._store._fetchone(
+            _SELECT_SUPPORT_SESSIONS + " WHERE tenant_id = ? AND id = ?",
+            (self._tenant_id, session_id),
+        )
+        return None if row is None else _support_session(row)
+
+    async def save_support_session(self, session: SupportSession) -> None:
+        self._check(session.tenant_id, "support session")
+        params = _support_session_params(session)
+        try:
+            changed = await self._store._execute(
+                "UPDATE support_sessions SET agent_id = ?, created_at = ?, join_expires_at = ?,"
+                " join_token_hash = ?, pin_hash = ?, status = ?, customer_device_hash = ?,"
+                " joined_at = ?, consent_at = ?, consent_scopes = ?, live_at = ?, ended_at = ?,"
+                " outcome = ?, ended_by = ? WHERE tenant_id = ? AND id = ?",
+                (*params[2:], self._tenant_id, session.id),
+            )
+        except sqlite3.IntegrityError as exc:
+            raise _unique_violation(exc, _support_session_duplicates()) from exc
+        if changed == 0:
+            raise NotFound("No such support session.")
+
+    async def list_support_sessions(
+        self,
+        *,
+        agent_id: str | None = None,
+        since: float | None = None,
+        until: float | None = None,
+        limit: int = 100,
+    ) -> list[SupportSession]:
+        if limit <= 0:
+            return []
+        where = ["tenant_id = ?"]
+        params: list[object] = [self._tenant_id]
+        if agent_id is not None:
+            where.append("agent_id = ?")
+            params.append(agent_id)
+        if since is not None:
+            where.append("created_at >= ?")
+            params.append(since)
+        if until is not None:
+            where.append("created_at < ?")
+            params.append(until)
+        params.append(limit)
+        rows = await self._store._fetchall(
+            _SELECT_SUPPORT_SESSIONS
+            + " WHERE "
+            + " AND ".join(where)
+            + " ORDER BY created_at DESC, id DESC LIMIT ?",
+            params,
+        )
+        return [_support_session(row) for row in rows]
+
+    # security log
+
+    async def list_security_events(self, limit: int = 100) -> list[SecurityEvent]:
+        if limit <= 0:
+            return []
+        rows = await self._store._fetchall(
+            "SELECT id, at, kind, ip, tenant_id, details FROM security_events"
+            " WHERE tenant_id = ? ORDER BY at DESC, seq DESC LIMIT ?",
+            (self._tenant_id, limit),
+        )
+        return [_security_event(row) for row in rows]
+
 
 _SELECT_USERS = (
     "SELECT id, tenant_id, email, role, password_hash, created_at, updated_at, disabled,"
     " totp_secret, totp_pending, recovery_codes FROM users"
+)
+
+_SELECT_SUPPORT_SESSIONS = (
+    "SELECT id, tenant_id, agent_id, created_at, join_expires_at, join_token_hash, pin_hash,"
+    " status, customer_device_hash, joined_at, consent_at, consent_scopes, live_at, ended_at,"
+    " outcome, ended_by FROM support_sessions"
 )
 
 
@@ -556,4 +729,66 @@ def _audit_event(row: sqlite3.Row) -> AuditEvent:
 def _login_guard(row: sqlite3.Row) -> LoginGuard:
     return LoginGuard(
         key=row["key"], failures=int(row["failures"]), locked_until=float(row["locked_until"])
+    )
+
+
+def _support_session_params(session: SupportSession) -> tuple[object, ...]:
+    return (
+        session.id,
+        session.tenant_id,
+        session.agent_id,
+        session.created_at,
+        session.join_expires_at,
+        session.join_token_hash,
+        session.pin_hash,
+        session.status,
+        session.customer_device_hash,
+        session.joined_at,
+        session.consent_at,
+        json.dumps(list(session.consent_scopes)),
+        session.live_at,
+        session.ended_at,
+        session.outcome,
+        session.ended_by,
+    )
+
+
+def _support_session_duplicates() -> dict[str, Exception]:
+    return {
+        "support_sessions.join_token_hash": Conflict(
+            "A support session with this join token already exists."
+        ),
+        "support_sessions.id": Conflict("A support session with this id already exists."),
+    }
+
+
+def _support_session(row: sqlite3.Row) -> SupportSession:
+    return SupportSession(
+        id=row["id"],
+        tenant_id=row["tenant_id"],
+        agent_id=row["agent_id"],
+        created_at=row["created_at"],
+        join_expires_at=row["join_expires_at"],
+        join_token_hash=row["join_token_hash"],
+        pin_hash=row["pin_hash"],
+        status=cast(SessionStatus, row["status"]),
+        customer_device_hash=row["customer_device_hash"],
+        joined_at=row["joined_at"],
+        consent_at=row["consent_at"],
+        consent_scopes=tuple(json.loads(row["consent_scopes"])),
+        live_at=row["live_at"],
+        ended_at=row["ended_at"],
+        outcome=cast(Outcome | None, row["outcome"]),
+        ended_by=row["ended_by"],
+    )
+
+
+def _security_event(row: sqlite3.Row) -> SecurityEvent:
+    return SecurityEvent(
+        id=row["id"],
+        at=row["at"],
+        kind=row["kind"],
+        ip=row["ip"],
+        tenant_id=row["tenant_id"],
+        details=json.loads(row["details"]),
     )

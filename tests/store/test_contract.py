@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import pytest
 
@@ -28,8 +28,20 @@ from livelens.errors import (
     StoreUnavailable,
 )
 from livelens.store import Store, TenantStore, open_store
-from livelens.store.records import AuditEvent, AuthSession, Tenant, User, new_id
-from livelens.store.sqlite import SqliteStore
+from livelens.store.mongo import MongoStore
+from livelens.store.records import (
+    AuditEvent,
+    AuthSession,
+    Outcome,
+    SecurityEvent,
+    SessionStatus,
+    SupportSession,
+    Tenant,
+    User,
+    new_id,
+)
+from livelens.store.sqlite import MIGRATIONS, SCHEMA_VERSION, SqliteStore
+from tests.mongo_server import database_url, drop_database, unique_database
 
 NOW = 1_800_000_000.0
 
@@ -82,6 +94,27 @@ def make_event(tenant_id: str, at: float = NOW, action: str = "user.created") ->
         action=action,
         actor="admin@acme.example",
     )
+
+
+def make_support_session(
+    tenant_id: str, agent_id: str = "agent-1", created_at: float = NOW, **changes: Any
+) -> SupportSession:
+    session = SupportSession(
+        id=new_id(),
+        tenant_id=tenant_id,
+        agent_id=agent_id,
+        created_at=created_at,
+        join_expires_at=created_at + 600,
+        join_token_hash="t" + new_id(),
+        pin_hash="p" + new_id(),
+    )
+    return dataclasses.replace(session, **changes)
+
+
+def make_security_event(
+    tenant_id: str | None = None, at: float = NOW, kind: str = "join.bad_token"
+) -> SecurityEvent:
+    return SecurityEvent(id=new_id(), at=at, kind=kind, tenant_id=tenant_id)
 
 
 async def new_tenant(store: Store, name: str) -> TenantStore:
@@ -466,6 +499,365 @@ async def test_audit_events_newest_first_with_limit(store: Store) -> None:
     assert await scope.list_audit_events(limit=0) == []
 
 
+# --- support sessions ---
+
+
+async def test_support_session_round_trips_every_field(store: Store) -> None:
+    scope = await new_tenant(store, "Acme")
+    full = SupportSession(
+        id=new_id(),
+        tenant_id=scope.tenant_id,
+        agent_id=new_id(),
+        created_at=NOW + 0.25,
+        join_expires_at=NOW + 600.5,
+        join_token_hash="a" * 64,
+        pin_hash="b" * 64,
+        status="live",
+        customer_device_hash="c" * 64,
+        joined_at=NOW + 10.125,
+        consent_at=NOW + 20.0,
+        consent_scopes=("screen", "camera", "audio"),
+        live_at=NOW + 21.5,
+        ended_at=NOW + 99.75,
+        outcome="completed",
+        ended_by="customer",
+    )
+    bare = make_support_session(scope.tenant_id, pin_hash=None, created_at=NOW)
+    await scope.create_support_session(full)
+    await scope.create_support_session(bare)
+
+    assert await scope.get_support_session(full.id) == full
+    got = await scope.get_support_session(bare.id)
+    assert got == bare
+    assert got is not None
+    assert got.status == "waiting"
+    assert got.pin_hash is None
+    assert got.customer_device_hash is None
+    assert (got.joined_at, got.consent_at, got.live_at, got.ended_at) == (None,) * 4
+    assert (got.outcome, got.ended_by) == (None, None)
+    assert got.consent_scopes == ()
+    assert isinstance(got.consent_scopes, tuple)
+    assert await scope.get_support_session(new_id()) is None
+    listed = await scope.list_support_sessions()
+    assert listed == [full, bare]
+    assert isinstance(listed[0].consent_scopes, tuple)
+    assert listed[0].consent_scopes == ("screen", "camera", "audio")  # order kept
+
+
+async def test_save_support_session_replaces_through_its_lifecycle(store: Store) -> None:
+    scope = await new_tenant(store, "Acme")
+    session = make_support_session(scope.tenant_id)
+    await scope.create_support_session(session)
+
+    changes: list[dict[str, Any]] = [
+        {"status": "joined", "customer_device_hash": "d" * 64, "joined_at": NOW + 5},
+        {"status": "consented", "consent_at": NOW + 6, "consent_scopes": ("screen", "audio")},
+        {"consent_scopes": ("screen",)},
+        {"status": "live", "live_at": NOW + 7},
+    ]
+    current = session
+    for change in changes:
+        current = dataclasses.replace(current, **change)
+        await scope.save_support_session(current)
+        assert await scope.get_support_session(session.id) == current
+    assert current.status == "live"
+    assert current.consent_scopes == ("screen",)
+
+    for outcome in get_args(Outcome):
+        ended = dataclasses.replace(
+            current,
+            status="ended",
+            pin_hash=None,
+            ended_at=NOW + 8,
+            outcome=outcome,
+            ended_by="system",
+        )
+        await scope.save_support_session(ended)
+        assert await scope.get_support_session(session.id) == ended
+    assert await scope.list_support_sessions() == [ended]
+
+    # Back to all-empty: None and () replace stored values.
+    await scope.save_support_session(session)
+    assert await scope.get_support_session(session.id) == session
+
+
+async def test_save_unknown_support_session_is_not_found(store: Store) -> None:
+    scope = await new_tenant(store, "Acme")
+    ghost = make_support_session(scope.tenant_id)
+    with pytest.raises(NotFound):
+        await scope.save_support_session(ghost)
+    assert await scope.get_support_session(ghost.id) is None
+    assert await scope.list_support_sessions() == []
+    assert await store.locate_join_token(ghost.join_token_hash) is None
+
+
+async def test_duplicate_support_session_id_or_join_token_is_conflict(store: Store) -> None:
+    acme = await new_tenant(store, "Acme")
+    other = await new_tenant(store, "Other")
+    first = make_support_session(acme.tenant_id)
+    await acme.create_support_session(first)
+
+    same_id = make_support_session(acme.tenant_id, id=first.id)
+    same_token = make_support_session(acme.tenant_id, join_token_hash=first.join_token_hash)
+    for duplicate in (same_id, same_token):
+        with pytest.raises(Conflict):
+            await acme.create_support_session(duplicate)
+    # Join tokens and ids are unique on the whole instance, not per account.
+    for duplicate in (same_id, same_token):
+        with pytest.raises(Conflict):
+            await other.create_support_session(
+                dataclasses.replace(duplicate, tenant_id=other.tenant_id)
+            )
+
+    assert await acme.list_support_sessions() == [first]
+    assert await other.list_support_sessions() == []
+    assert await store.locate_join_token(first.join_token_hash) == (acme.tenant_id, first.id)
+    assert await store.locate_pin(same_token.pin_hash or "") is None
+
+
+async def test_save_support_session_keeps_join_tokens_unique(store: Store) -> None:
+    scope = await new_tenant(store, "Acme")
+    first = make_support_session(scope.tenant_id)
+    second = make_support_session(scope.tenant_id, created_at=NOW + 1)
+    await scope.create_support_session(first)
+    await scope.create_support_session(second)
+
+    with pytest.raises(Conflict):
+        await scope.save_support_session(
+            dataclasses.replace(second, join_token_hash=first.join_token_hash, status="joined")
+        )
+    assert await scope.get_support_session(second.id) == second
+    assert await store.locate_join_token(first.join_token_hash) == (scope.tenant_id, first.id)
+
+    renewed = dataclasses.replace(second, join_token_hash="t-renewed")
+    await scope.save_support_session(renewed)
+    assert await store.locate_join_token("t-renewed") == (scope.tenant_id, second.id)
+    assert await store.locate_join_token(second.join_token_hash) is None
+
+
+async def test_concurrent_creates_with_one_join_token_admit_one(
+    store: Store, store_url: str
+) -> None:
+    # Two nodes racing: the unique index, not a look-up before the insert, decides.
+    second = await open_store(store_url)
+    try:
+        scope = await new_tenant(store, "Acme")
+        token = "t-" + new_id()
+        candidates = [
+            make_support_session(scope.tenant_id, join_token_hash=token) for _ in range(6)
+        ]
+        stores = [store, second] * 3
+        results = await asyncio.gather(
+            *(
+                s.scoped(scope.tenant_id).create_support_session(c)
+                for s, c in zip(stores, candidates, strict=True)
+            ),
+            return_exceptions=True,
+        )
+    finally:
+        await second.close()
+    assert sum(r is None for r in results) == 1
+    assert all(isinstance(r, Conflict) for r in results if r is not None)
+    winner = candidates[results.index(None)]
+    assert await scope.list_support_sessions() == [winner]
+    assert await store.locate_join_token(token) == (scope.tenant_id, winner.id)
+
+
+async def test_locate_join_token_and_pin(store: Store) -> None:
+    acme = await new_tenant(store, "Acme")
+    other = await new_tenant(store, "Other")
+    a = make_support_session(acme.tenant_id)
+    b = make_support_session(other.tenant_id)
+    await acme.create_support_session(a)
+    await other.create_support_session(b)
+
+    assert await store.locate_join_token(a.join_token_hash) == (acme.tenant_id, a.id)
+    assert await store.locate_join_token(b.join_token_hash) == (other.tenant_id, b.id)
+    assert await store.locate_join_token("t-unknown") is None
+    assert await store.locate_join_token(a.pin_hash or "") is None  # not a token
+    assert await store.locate_pin(a.pin_hash or "") == (acme.tenant_id, a.id)
+    assert await store.locate_pin(b.pin_hash or "") == (other.tenant_id, b.id)
+    assert await store.locate_pin("p-unknown") is None
+    assert await store.locate_pin(a.join_token_hash) is None  # not a PIN
+
+    # Every status but "ended" can be found by PIN; a join token finds any status.
+    for status in get_args(SessionStatus):
+        if status == "ended":
+            continue
+        await acme.save_support_session(dataclasses.replace(a, status=status))
+        assert await store.locate_pin(a.pin_hash or "") == (acme.tenant_id, a.id)
+    ended = dataclasses.replace(a, status="ended", ended_at=NOW + 9, outcome="dropped")
+    await acme.save_support_session(ended)  # the PIN hash deliberately left in place
+    assert await store.locate_pin(a.pin_hash or "") is None
+    assert await store.locate_join_token(a.join_token_hash) == (acme.tenant_id, a.id)
+    await acme.save_support_session(dataclasses.replace(ended, pin_hash=None))
+    assert await store.locate_pin(a.pin_hash or "") is None
+    assert await store.locate_join_token(a.join_token_hash) == (acme.tenant_id, a.id)
+
+
+async def test_locate_pin_skips_ended_sessions_sharing_the_pin(store: Store) -> None:
+    acme = await new_tenant(store, "Acme")
+    other = await new_tenant(store, "Other")
+    pin = "p-" + new_id()
+    # Newer but ended, in another account: must not shadow the waiting one.
+    ended = make_support_session(
+        other.tenant_id, created_at=NOW + 50, pin_hash=pin, status="ended", outcome="expired"
+    )
+    waiting = make_support_session(acme.tenant_id, created_at=NOW, pin_hash=pin)
+    await other.create_support_session(ended)
+    await acme.create_support_session(waiting)
+    assert await store.locate_pin(pin) == (acme.tenant_id, waiting.id)
+    await acme.save_support_session(dataclasses.replace(waiting, status="ended", pin_hash=None))
+    assert await store.locate_pin(pin) is None
+
+
+async def test_list_support_sessions_filters_order_and_limit(store: Store) -> None:
+    scope = await new_tenant(store, "Acme")
+    sam, kim = "agent-sam", "agent-kim"
+    s0 = make_support_session(scope.tenant_id, sam, created_at=NOW - 100)
+    k1 = make_support_session(scope.tenant_id, kim, created_at=NOW - 10)
+    s2 = make_support_session(scope.tenant_id, sam, created_at=NOW)
+    k3 = make_support_session(scope.tenant_id, kim, created_at=NOW + 0.5)
+    s4 = make_support_session(scope.tenant_id, sam, created_at=NOW + 100)
+    for session in (k3, s0, s4, k1, s2):  # insertion order must not matter
+        await scope.create_support_session(session)
+
+    assert await scope.list_support_sessions() == [s4, k3, s2, k1, s0]
+    assert await scope.list_support_sessions(agent_id=sam) == [s4, s2, s0]
+    assert await scope.list_support_sessions(agent_id=kim) == [k3, k1]
+    assert await scope.list_support_sessions(agent_id="agent-nobody") == []
+    # since is inclusive, until exclusive.
+    assert await scope.list_support_sessions(since=NOW) == [s4, k3, s2]
+    assert await scope.list_support_sessions(until=NOW) == [k1, s0]
+    assert await scope.list_support_sessions(since=NOW - 10, until=NOW + 100) == [k3, s2, k1]
+    assert await scope.list_support_sessions(since=NOW, until=NOW) == []
+    assert await scope.list_support_sessions(since=NOW + 101) == []
+    assert await scope.list_support_sessions(agent_id=sam, since=NOW, until=NOW + 100) == [s2]
+    assert await scope.list_support_sessions(agent_id=kim, until=NOW + 0.5) == [k1]
+    assert await scope.list_support_sessions(limit=2) == [s4, k3]
+    assert await scope.list_support_sessions(limit=1, agent_id=kim) == [k3]
+    assert await scope.list_support_sessions(limit=2, since=NOW - 10) == [s4, k3]
+    assert await scope.list_support_sessions(limit=0) == []
+
+
+async def test_list_support_sessions_breaks_ties_by_id(store: Store) -> None:
+    scope = await new_tenant(store, "Acme")
+    tied = [make_support_session(scope.tenant_id, created_at=NOW, id=f"id-{i}") for i in "bca"]
+    for session in tied:
+        await scope.create_support_session(session)
+    listed = await scope.list_support_sessions()
+    assert [s.id for s in listed] == ["id-c", "id-b", "id-a"]
+    assert [s.id for s in await scope.list_support_sessions(limit=2)] == ["id-c", "id-b"]
+
+
+async def test_one_tenant_cannot_reach_another_tenants_support_sessions(store: Store) -> None:
+    acme = await new_tenant(store, "Acme")
+    other = await new_tenant(store, "Other")
+    session = make_support_session(acme.tenant_id, "agent-sam")
+    await acme.create_support_session(session)
+
+    assert await other.get_support_session(session.id) is None
+    assert await other.list_support_sessions() == []
+    assert await other.list_support_sessions(agent_id="agent-sam") == []
+    assert await other.list_support_sessions(since=NOW - 1, until=NOW + 1) == []
+    # B's scope with B's tenant id on the record must not touch A's row with that id.
+    hijack = dataclasses.replace(session, tenant_id=other.tenant_id, status="ended", pin_hash=None)
+    with pytest.raises(NotFound):
+        await other.save_support_session(hijack)
+    # Records carrying another account's id are refused outright.
+    with pytest.raises(InvalidInput):
+        await other.save_support_session(dataclasses.replace(session, status="ended"))
+    with pytest.raises(InvalidInput):
+        await other.create_support_session(make_support_session(acme.tenant_id))
+    with pytest.raises(InvalidInput):
+        await acme.create_support_session(make_support_session(other.tenant_id))
+
+    assert await acme.get_support_session(session.id) == session
+    assert await acme.list_support_sessions() == [session]
+    assert await other.list_support_sessions() == []
+    assert await store.locate_pin(session.pin_hash or "") == (acme.tenant_id, session.id)
+
+
+# --- security log ---
+
+
+async def test_security_event_round_trips_every_field(store: Store) -> None:
+    scope = await new_tenant(store, "Acme")
+    full = SecurityEvent(
+        id=new_id(),
+        at=NOW + 0.125,
+        kind="signalling.malformed",
+        ip="2001:db8::7",
+        tenant_id=scope.tenant_id,
+        details={
+            "frame": "offer",
+            "size": 70000,
+            "ratio": 0.5,
+            "whole": 2.0,
+            "bin": False,
+            "none": None,
+        },
+    )
+    bare = make_security_event(scope.tenant_id, at=NOW)
+    await store.add_security_event(full)
+    await store.add_security_event(bare)
+    events = await scope.list_security_events()
+    assert events == [full, bare]
+    assert [type(v) for v in events[0].details.values()] == [
+        str,
+        int,
+        float,
+        float,
+        bool,
+        type(None),
+    ]
+    assert (events[1].ip, events[1].details) == (None, {})
+
+
+async def test_security_events_are_listed_only_for_their_tenant(store: Store) -> None:
+    acme = await new_tenant(store, "Acme")
+    other = await new_tenant(store, "Other")
+    anonymous = make_security_event(None, at=NOW + 5, kind="ratelimit.pin")
+    for_acme = make_security_event(acme.tenant_id, at=NOW, kind="join.bad_token")
+    for_other = make_security_event(other.tenant_id, at=NOW + 1, kind="auth.lockout")
+    for event in (anonymous, for_acme, for_other):
+        await store.add_security_event(event)
+
+    assert await acme.list_security_events() == [for_acme]
+    assert await other.list_security_events() == [for_other]
+    assert await store.scoped(new_id()).list_security_events() == []
+    # The audit log is a separate thing.
+    assert await acme.list_audit_events() == []
+    with pytest.raises(InvalidInput):
+        store.scoped("")
+
+
+async def test_security_events_newest_first_with_limit(store: Store) -> None:
+    scope = await new_tenant(store, "Acme")
+    old = make_security_event(scope.tenant_id, at=NOW - 100, kind="old")
+    tied = [make_security_event(scope.tenant_id, at=NOW, kind=f"tied.{i}") for i in range(3)]
+    new = make_security_event(scope.tenant_id, at=NOW + 100, kind="new")
+    for event in (tied[0], new, old, tied[1], make_security_event(None, at=NOW), tied[2]):
+        await store.add_security_event(event)
+
+    # Same timestamp: the one stored last comes first.
+    expected = [new, tied[2], tied[1], tied[0], old]
+    assert await scope.list_security_events() == expected
+    assert await scope.list_security_events(limit=2) == expected[:2]
+    assert await scope.list_security_events(limit=0) == []
+
+
+async def test_duplicate_security_event_id_is_conflict(store: Store) -> None:
+    scope = await new_tenant(store, "Acme")
+    event = make_security_event(scope.tenant_id)
+    await store.add_security_event(event)
+    with pytest.raises(Conflict):
+        await store.add_security_event(dataclasses.replace(event, kind="other"))
+    with pytest.raises(Conflict):
+        await store.add_security_event(dataclasses.replace(event, tenant_id=None))
+    assert await scope.list_security_events() == [event]
+
+
 # --- sign-in guard ---
 
 
@@ -602,7 +994,7 @@ async def test_sqlite_file_is_wal_with_a_schema_version(tmp_path: Path) -> None:
     await store.close()
     with sqlite3.connect(path) as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
-        assert conn.execute("SELECT version FROM schema_version").fetchall() == [(1,)]
+        assert conn.execute("SELECT version FROM schema_version").fetchall() == [(SCHEMA_VERSION,)]
     conn.close()
 
 
@@ -641,3 +1033,214 @@ async def test_sqlite_runs_queries_off_the_event_loop_thread(tmp_path: Path) -> 
         await store.close()
     with pytest.raises(StoreUnavailable):
         await store.ping()
+
+
+# --- schema upgrades ---
+
+
+def make_v1_sqlite_file(path: Path) -> tuple[Tenant, User]:
+    """A file as the first release left it: schema version 1, an account, a user,
+    a signed-in browser, an audit event and a sign-in guard."""
+    tenant = make_tenant("Acme", require_totp=True)
+    user = make_user(
+        tenant.id,
+        "sam@acme.example",
+        role="admin",
+        totp_secret=b"\x00s\xff",
+        recovery_codes=("a" * 64,),
+    )
+    conn = sqlite3.connect(path)
+    try:
+        with conn:
+            conn.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+            for statement in MIGRATIONS[0]:
+                conn.execute(statement)
+            conn.execute("INSERT INTO schema_version (version) VALUES (1)")
+            conn.execute(
+                "INSERT INTO tenants (id, name, region, created_at, wrapped_data_key,"
+                " master_key_id, require_totp) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    tenant.id,
+                    tenant.name,
+                    tenant.region,
+                    tenant.created_at,
+                    tenant.wrapped_data_key,
+                    tenant.master_key_id,
+                    1,
+                ),
+            )
+            conn.execute(
+                "INSERT INTO users (id, tenant_id, email, role, password_hash, created_at,"
+                " updated_at, disabled, totp_secret, totp_pending, recovery_codes)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    user.id,
+                    user.tenant_id,
+                    user.email,
+                    user.role,
+                    user.password_hash,
+                    user.created_at,
+                    user.updated_at,
+                    0,
+                    user.totp_secret,
+                    None,
+                    '["' + "a" * 64 + '"]',
+                ),
+            )
+            conn.execute(
+                "INSERT INTO auth_sessions (id, tenant_id, user_id, created_at, expires_at, ip,"
+                " user_agent) VALUES ('s1', ?, ?, ?, ?, '192.0.2.7', 'UA')",
+                (tenant.id, user.id, NOW, NOW + 3600),
+            )
+            conn.execute(
+                "INSERT INTO audit_events (id, tenant_id, at, action, actor, details)"
+                " VALUES ('e1', ?, ?, 'user.created', 'cli', '{}')",
+                (tenant.id, NOW),
+            )
+            conn.execute(
+                "INSERT INTO login_guards (key, failures, locked_until) VALUES ('k', 2, 0)"
+            )
+    finally:
+        conn.close()
+    return tenant, user
+
+
+async def test_sqlite_upgrades_a_version_1_file_in_place(tmp_path: Path) -> None:
+    assert SCHEMA_VERSION >= 2
+    path = tmp_path / "v1.db"
+    tenant, user = make_v1_sqlite_file(path)
+
+    store = await open_store(f"sqlite:///{path}")
+    try:
+        scope = store.scoped(tenant.id)
+        assert await scope.get_tenant() == tenant
+        assert await scope.get_user(user.id) == user
+        assert await store.locate_email(user.email) == tenant.id
+        assert await scope.list_users() == [user]
+        session = await scope.get_auth_session("s1")
+        assert session is not None
+        assert session.user_id == user.id
+        assert [e.id for e in await scope.list_audit_events()] == ["e1"]
+        guard = await store.get_login_guard("k")
+        assert guard is not None
+        assert guard.failures == 2
+
+        support = make_support_session(tenant.id, user.id)
+        await scope.create_support_session(support)
+        assert await store.locate_join_token(support.join_token_hash) == (tenant.id, support.id)
+        event = make_security_event(tenant.id)
+        await store.add_security_event(event)
+        assert await scope.list_security_events() == [event]
+        with pytest.raises(Conflict):
+            await scope.create_support_session(
+                make_support_session(tenant.id, join_token_hash=support.join_token_hash)
+            )
+    finally:
+        await store.close()
+
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("SELECT version FROM schema_version").fetchall() == [(SCHEMA_VERSION,)]
+        indexes = {
+            row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")
+        }
+        plans = {
+            sql: " ".join(str(row[-1]) for row in conn.execute("EXPLAIN QUERY PLAN " + sql))
+            for sql in (
+                "SELECT id FROM support_sessions WHERE pin_hash = 'x'",
+                "SELECT * FROM support_sessions WHERE tenant_id = 'a' AND created_at >= 1"
+                " ORDER BY created_at DESC, id DESC LIMIT 5",
+                "SELECT * FROM support_sessions WHERE tenant_id = 'a' AND agent_id = 'b'"
+                " AND created_at < 9 ORDER BY created_at DESC, id DESC LIMIT 5",
+                "SELECT id FROM security_events WHERE tenant_id = 'a' ORDER BY at DESC, seq DESC",
+            )
+        }
+    conn.close()
+    assert {
+        "support_sessions_join_token",
+        "support_sessions_pin",
+        "support_sessions_newest",
+        "support_sessions_agent",
+        "security_events_newest",
+    } <= indexes
+    for sql, plan in plans.items():
+        assert "USING INDEX" in plan or "USING COVERING INDEX" in plan, (sql, plan)
+        assert "TEMP B-TREE" not in plan, (sql, plan)
+
+    # Opening again finds nothing left to do.
+    reopened = await open_store(f"sqlite:///{path}")
+    try:
+        assert await reopened.locate_join_token(support.join_token_hash) == (tenant.id, support.id)
+        assert await reopened.scoped(tenant.id).get_user(user.id) == user
+    finally:
+        await reopened.close()
+
+
+async def test_sqlite_failed_upgrade_leaves_the_file_as_it_was(tmp_path: Path) -> None:
+    path = tmp_path / "v1.db"
+    tenant, user = make_v1_sqlite_file(path)
+    # Something in the way of the upgrade's second statement onwards.
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE security_events (x TEXT)")
+    conn.close()
+
+    with pytest.raises(StoreUnavailable):
+        await open_store(f"sqlite:///{path}")
+
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("SELECT version FROM schema_version").fetchall() == [(1,)]
+        tables = {
+            row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+        }
+        assert "support_sessions" not in tables  # rolled back with the rest
+        assert conn.execute("SELECT id FROM users").fetchall() == [(user.id,)]
+        assert conn.execute("SELECT name FROM tenants").fetchall() == [(tenant.name,)]
+    conn.close()
+
+
+@pytest.fixture
+def mongo_url(mongo_base_url: str) -> Iterator[str]:
+    database = unique_database()
+    yield database_url(mongo_base_url, database)
+    drop_database(mongo_base_url, database)
+
+
+@pytest.mark.mongo
+async def test_mongo_upgrades_a_version_1_database(mongo_url: str) -> None:
+    store = await open_store(mongo_url)
+    assert isinstance(store, MongoStore)
+    try:
+        scope = await new_tenant(store, "Acme")
+        user = make_user(scope.tenant_id, "sam@acme.example")
+        await scope.create_user(user)
+        # Back to what the first release left: version 1, no support sessions or
+        # security log at all.
+        await store.meta.update_one({"_id": "schema"}, {"$set": {"version": 1}})
+        await store.support_sessions.drop()
+        await store.security_events.drop()
+    finally:
+        await store.close()
+
+    upgraded = await open_store(mongo_url)
+    assert isinstance(upgraded, MongoStore)
+    try:
+        meta = await upgraded.meta.find_one({"_id": "schema"})
+        assert meta is not None
+        assert meta["version"] == 2
+        indexes = await upgraded.support_sessions.index_information()
+        assert indexes["join_token_unique"].get("unique") is True
+        assert {"pin", "tenant_newest", "tenant_agent_newest"} <= set(indexes)
+        assert "tenant_newest" in await upgraded.security_events.index_information()
+
+        assert await upgraded.scoped(scope.tenant_id).get_user(user.id) == user
+        session = make_support_session(scope.tenant_id)
+        await upgraded.scoped(scope.tenant_id).create_support_session(session)
+        with pytest.raises(Conflict):
+            await upgraded.scoped(scope.tenant_id).create_support_session(
+                make_support_session(scope.tenant_id, join_token_hash=session.join_token_hash)
+            )
+        # A newer schema than this code knows is refused.
+        await upgraded.meta.update_one({"_id": "schema"}, {"$set": {"version": 999}})
+    finally:
+        await upgraded.close()
+    with pytest.raises(StoreUnavailable, match="999"):
+        await open_store(mongo_url)

@@ -1,0 +1,111 @@
+"""Support sessions over HTTP: agents create and list them; customers join them."""
+
+from __future__ import annotations
+
+import base64
+
+import segno
+
+from livelens.errors import InvalidInput
+from livelens.http.base import BaseHandler, field_str
+from livelens.identity.roles import Permission
+from livelens.services import support
+from livelens.signalling import join
+from livelens.store.records import SupportSession
+
+JOIN_COOKIE = "livelens_join"
+DEVICE_COOKIE = "livelens_device"
+
+
+def session_view(s: SupportSession) -> dict[str, object]:
+    return {
+        "id": s.id,
+        "status": s.status,
+        "agent_id": s.agent_id,
+        "created_at": s.created_at,
+        "join_expires_at": s.join_expires_at,
+        "joined_at": s.joined_at,
+        "consent_at": s.consent_at,
+        "consent_scopes": list(s.consent_scopes),
+        "live_at": s.live_at,
+        "ended_at": s.ended_at,
+        "outcome": s.outcome,
+        "ended_by": s.ended_by,
+        "duration": (s.ended_at - s.live_at) if s.ended_at and s.live_at else None,
+    }
+
+
+class SessionsHandler(BaseHandler):
+    async def post(self) -> None:
+        principal = self.require_permission(Permission.RUN_SESSIONS)
+        created = await support.create(self.ctx, principal, self.client_ip)
+        base = self.ctx.settings.public_url or f"{self.request.protocol}://{self.request.host}"
+        # The token travels in the fragment: browsers never send it to a server,
+        # so it cannot end up in access logs or Referer headers.
+        join_url = f"{base.rstrip('/')}/join#{created.token}"
+        svg = segno.make(join_url, error="m").svg_inline(scale=4, border=2)
+        self.write_json(
+            {
+                "session": session_view(created.session),
+                "join_url": join_url,
+                "pin": created.pin,
+                "qr_svg": svg,
+                "qr_data_uri": "data:image/svg+xml;base64,"
+                + base64.b64encode(svg.encode()).decode(),
+            },
+            status=201,
+        )
+
+    async def get(self) -> None:
+        principal = self.require_permission(Permission.RUN_SESSIONS)
+        agent = None if principal.user.role == "admin" else principal.user.id
+        sessions = await self.ctx.store.scoped(principal.tenant.id).list_support_sessions(
+            agent_id=agent, limit=100
+        )
+        self.write_json({"sessions": [session_view(s) for s in sessions]})
+
+
+class SessionHandler(BaseHandler):
+    async def get(self, session_id: str) -> None:
+        principal = self.require_permission(Permission.RUN_SESSIONS)
+        session = await support.get_for_agent(self.ctx, principal, session_id)
+        self.write_json({"session": session_view(session)})
+
+
+class JoinHandler(BaseHandler):
+    """A customer presents a join token or PIN; the device is bound and a join cookie set."""
+
+    async def post(self) -> None:
+        body = self.json_body()
+        token = field_str(body, "token", optional=True) or None
+        pin = field_str(body, "pin", optional=True) or None
+        if (token is None) == (pin is None):
+            raise InvalidInput("Give either the link's token or the PIN.")
+        tenant_id, session_id = await support.locate(
+            self.ctx, token=token, pin=pin, ip=self.client_ip
+        )
+        device = self._device_secret()
+        joined = await support.customer_join(
+            self.ctx, tenant_id, session_id, device, self.client_ip
+        )
+        secure = self.ctx.settings.uses_tls
+        self.set_signed_cookie(JOIN_COOKIE, f"{tenant_id}.{session_id}", expires_days=None,
+                               max_age=24 * 3600, httponly=True, secure=secure,
+                               samesite="Strict", path="/")  # fmt: skip
+        self.write_json(
+            {
+                "session": {"id": joined.session.id, "status": joined.session.status},
+                "company": joined.company,
+                "agent": joined.agent_name,
+            }
+        )
+
+    def _device_secret(self) -> str:
+        raw = self.get_signed_cookie(DEVICE_COOKIE, max_age_days=30)
+        if raw is not None:
+            return raw.decode()
+        secret = join.new_device_secret()
+        self.set_signed_cookie(DEVICE_COOKIE, secret, expires_days=30, httponly=True,
+                               secure=self.ctx.settings.uses_tls, samesite="Strict",
+                               path="/")  # fmt: skip
+        return secret

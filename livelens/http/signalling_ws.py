@@ -1,0 +1,124 @@
+"""Signalling WebSockets: one per participant, carrying the versioned protocol."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from typing import Any
+
+import tornado.web
+import tornado.websocket
+
+from livelens import clock
+from livelens.errors import LiveLensError, NotAuthenticated
+from livelens.http.base import BaseHandler
+from livelens.http.sessions_api import DEVICE_COOKIE, JOIN_COOKIE
+from livelens.identity.roles import Permission
+from livelens.services import support
+from livelens.services.rooms import Participant, Role, Room, Rooms, spawn
+from livelens.signalling.messages import ProtocolError, encode, parse
+from livelens.signalling.ratelimit import TokenBucket
+
+log = logging.getLogger("livelens.signalling")
+
+MAX_BAD_MESSAGES = 10  # per connection; then the connection is cut
+
+
+class SignallingSocket(tornado.websocket.WebSocketHandler, BaseHandler):
+    role: Role
+    room: Room | None = None
+    participant: Participant | None = None
+
+    @property
+    def rooms(self) -> Rooms:
+        rooms: Rooms = self.application.settings["livelens_rooms"]
+        return rooms
+
+    def check_origin(self, origin: str) -> bool:
+        allowed = super().check_origin(origin)
+        if not allowed:
+            spawn(support.security_event(self.ctx, "signalling.bad_origin", self.client_ip,
+                                         origin=origin[:200]))  # fmt: skip
+        return allowed
+
+    def send(self, text: str) -> None:
+        if self.ws_connection is not None and not self.ws_connection.is_closing():
+            spawn(self._write(text))
+
+    async def _write(self, text: str) -> None:
+        with contextlib.suppress(tornado.websocket.WebSocketClosedError):
+            await self.write_message(text)
+
+    async def open(self, *args: Any, **kwargs: Any) -> None:
+        self._bucket = TokenBucket(capacity=40, refill_per_second=20)
+        self._bad = 0
+        try:
+            self.room, self.participant = await self.enter(*args)
+            await self.room.attach(self.participant)
+        except LiveLensError as exc:
+            self.send(encode("error", code=exc.code, message=exc.message))
+            self.close(4403, exc.code)
+
+    async def enter(self, *args: str) -> tuple[Room, Participant]:
+        raise NotImplementedError
+
+    async def on_message(self, raw: str | bytes) -> None:
+        if self.room is None or self.participant is None:
+            return
+        if not self._bucket.take(clock.now()):
+            await self._bad_message("rate_limited", "Too many messages; slow down.")
+            return
+        try:
+            message = parse(raw, self.role)
+        except ProtocolError as exc:
+            await self._bad_message(exc.code, exc.message)
+            return
+        await self.room.handle(self.participant, message)
+
+    async def _bad_message(self, code: str, message: str) -> None:
+        self._bad += 1
+        kind = "ratelimit.signalling" if code == "rate_limited" else "signalling.malformed"
+        tenant = self.room.session.tenant_id if self.room else None
+        await support.security_event(self.ctx, kind, self.client_ip, tenant, code=code,
+                                     role=self.role)  # fmt: skip
+        self.send(encode("error", code=code, message=message))
+        if self._bad > MAX_BAD_MESSAGES:
+            self.close(1008, "too many bad messages")
+
+    def on_close(self) -> None:
+        if self.room is not None and self.participant is not None:
+            spawn(self.room.detach(self.participant))
+
+
+class AgentSocket(SignallingSocket):
+    role: Role = "agent"
+
+    async def enter(self, *args: str) -> tuple[Room, Participant]:
+        (session_id,) = args
+        principal = self.require_permission(Permission.RUN_SESSIONS)
+        session = await support.get_for_agent(self.ctx, principal, session_id)
+        room = await self.rooms.open(session.tenant_id, session.id)
+        return room, Participant(principal.user.id, "agent", principal.user.email,
+                                 self.client_ip, self)  # fmt: skip
+
+
+class CustomerSocket(SignallingSocket):
+    role: Role = "customer"
+
+    async def enter(self, *args: str) -> tuple[Room, Participant]:
+        ticket = self.get_signed_cookie(JOIN_COOKIE, max_age_days=1)
+        device = self.get_signed_cookie(DEVICE_COOKIE, max_age_days=30)
+        if ticket is None or device is None:
+            raise NotAuthenticated("Open the link your support agent sent you.")
+        tenant_id, _, session_id = ticket.decode().partition(".")
+        joined = await support.customer_join(self.ctx, tenant_id, session_id, device.decode(),
+                                             self.client_ip)  # fmt: skip
+        room = await self.rooms.open(tenant_id, joined.session.id)
+        return room, Participant("customer", "customer", "Customer", self.client_ip, self)
+
+
+def websocket_routes() -> list[tuple[str, type[tornado.web.RequestHandler]]]:
+    return [
+        (r"/ws/agent/([0-9a-f]{32})", AgentSocket),
+        (r"/ws/customer", CustomerSocket),
+    ]

@@ -1,0 +1,160 @@
+"""Support sessions: an agent creates one, a customer joins it by link or PIN.
+
+The customer has no account: what identifies them is the join token (or PIN)
+and, from the first join on, a secret held by their device.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from livelens import clock
+from livelens.errors import InvalidInput, LiveLensError, NotFound
+from livelens.services import audit
+from livelens.services.audit import Actor
+from livelens.services.auth import Principal
+from livelens.services.context import Context
+from livelens.signalling import join, state
+from livelens.store.records import SecurityEvent, SupportSession, new_id
+
+
+class TooManyAttempts(LiveLensError):
+    code = "rate_limited"
+    status = 429
+
+
+@dataclass(frozen=True)
+class CreatedSession:
+    session: SupportSession
+    token: str  # shown once, in the join link; only its keyed hash is stored
+    pin: str
+
+
+@dataclass(frozen=True)
+class Joined:
+    session: SupportSession
+    company: str
+    agent_name: str
+
+
+def _secret(ctx: Context) -> bytes:
+    return ctx.derived_secret("join")
+
+
+def token_hash(ctx: Context, token: str) -> str:
+    return join.keyed_hash(_secret(ctx), "token", token)
+
+
+def device_hash(ctx: Context, device_secret: str) -> str:
+    return join.keyed_hash(_secret(ctx), "device", device_secret)
+
+
+async def security_event(
+    ctx: Context, kind: str, ip: str | None, tenant_id: str | None = None, **details: object
+) -> None:
+    await ctx.store.add_security_event(
+        SecurityEvent(
+            id=new_id(),
+            at=clock.now(),
+            kind=kind,
+            ip=ip,
+            tenant_id=tenant_id,
+            details={k: v if isinstance(v, (str, int, float, bool)) else str(v)
+                     for k, v in details.items()},
+        )
+    )  # fmt: skip
+
+
+async def create(ctx: Context, principal: Principal, ip: str) -> CreatedSession:
+    now = clock.now()
+    token = join.new_token()
+    for _ in range(10):  # a PIN must name one open session on the whole instance
+        pin = join.new_pin()
+        pin_hash = join.keyed_hash(_secret(ctx), "pin", pin)
+        if await ctx.store.locate_pin(pin_hash) is None:
+            break
+    else:
+        raise LiveLensError("Could not allocate a PIN; try again.")
+    session = SupportSession(
+        id=new_id(),
+        tenant_id=principal.tenant.id,
+        agent_id=principal.user.id,
+        created_at=now,
+        join_expires_at=now + ctx.settings.join_ttl,
+        join_token_hash=token_hash(ctx, token),
+        pin_hash=pin_hash,
+    )
+    scope = ctx.store.scoped(principal.tenant.id)
+    await scope.create_support_session(session)
+    await audit.record(scope, "session.created", Actor.of(principal.user, ip), target=session.id)
+    return CreatedSession(session, token, pin)
+
+
+async def get_for_agent(ctx: Context, principal: Principal, session_id: str) -> SupportSession:
+    """A session of the principal's account; agents see only their own."""
+    session = await ctx.store.scoped(principal.tenant.id).get_support_session(session_id)
+    if session is None or (
+        principal.user.role != "admin" and session.agent_id != principal.user.id
+    ):
+        raise NotFound("No such session.")
+    return session
+
+
+async def locate(ctx: Context, *, token: str | None, pin: str | None, ip: str) -> tuple[str, str]:
+    """(tenant id, session id) for a join token or PIN; refusals are security events."""
+    now = clock.now()
+    if token is not None:
+        found = (
+            await ctx.store.locate_join_token(token_hash(ctx, token))
+            if (join.looks_like_token(token))
+            else None
+        )
+        if found is None:
+            await security_event(ctx, "join.bad_token", ip)
+            raise NotFound("This link is not valid. Ask your support agent for a new one.")
+        return found
+    limits = ctx.join_limits
+    if not limits.per_ip.allow(ip, now) or not limits.instance.allow("*", now):
+        await security_event(ctx, "ratelimit.pin", ip)
+        raise TooManyAttempts("Too many attempts. Wait a few minutes and try again.")
+    digits = join.normalise_pin(pin or "")
+    if digits is None:
+        raise InvalidInput("Enter the 6-digit PIN your support agent gave you.")
+    found = await ctx.store.locate_pin(join.keyed_hash(_secret(ctx), "pin", digits))
+    if found is None:
+        await security_event(ctx, "join.bad_pin", ip)
+        raise NotFound("That PIN is not valid. Check it with your support agent.")
+    return found
+
+
+async def customer_join(
+    ctx: Context, tenant_id: str, session_id: str, device_secret: str, ip: str
+) -> Joined:
+    """Bind the session to this device (or recognise it again) and report who is asking."""
+    scope = ctx.store.scoped(tenant_id)
+    session = await scope.get_support_session(session_id)
+    if session is None:
+        raise NotFound("This session does not exist.")
+    now = clock.now()
+    if state.is_expired(session, now):
+        await scope.save_support_session(
+            state.apply(session, state.Ended("system", "expired", now))
+        )
+        await security_event(ctx, "join.expired", ip, tenant_id, session=session_id)
+        raise state.SessionEnded("This link has expired. Ask your support agent for a new one.")
+    try:
+        joined = state.apply(session, state.CustomerJoined(device_hash(ctx, device_secret), now))
+    except state.DeviceMismatch:
+        await security_event(ctx, "join.other_device", ip, tenant_id, session=session_id)
+        raise
+    if joined != session:
+        await scope.save_support_session(joined)
+        await audit.record(scope, "session.customer_joined", Actor("customer", None, ip),
+                           target=session_id)  # fmt: skip
+    tenant = await scope.get_tenant()
+    agent = await scope.get_user(session.agent_id)
+    return Joined(
+        joined,
+        company=tenant.name if tenant else "",
+        agent_name=agent.email if agent else "your support agent",
+    )
