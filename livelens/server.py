@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
 import signal
 import ssl
@@ -14,6 +15,7 @@ import tornado.netutil
 from livelens.config import Settings, is_loopback
 from livelens.http import tls
 from livelens.http.app import make_app
+from livelens.media.hub import MediaHub
 from livelens.services.context import Context
 from livelens.store import open_store
 from livelens.store.encryption import MasterKeyring
@@ -47,8 +49,9 @@ async def serve(settings: Settings, ready: asyncio.Event | None = None) -> None:
     ctx = await open_context(settings)
     try:
         sockets = tornado.netutil.bind_sockets(settings.port, settings.host)
+        hub = MediaHub(host_addresses=media_addresses(settings))
         server = tornado.httpserver.HTTPServer(
-            make_app(ctx), ssl_options=ssl_context, max_body_size=1024 * 1024
+            make_app(ctx, hub), ssl_options=ssl_context, max_body_size=1024 * 1024
         )
         server.add_sockets(sockets)
         port = sockets[0].getsockname()[1]
@@ -72,8 +75,20 @@ async def serve(settings: Settings, ready: asyncio.Event | None = None) -> None:
         print("LiveLens is shutting down.", flush=True)
         server.stop()
         await server.close_all_connections()
+        await hub.close()
     finally:
         await ctx.store.close()
+
+
+def media_addresses(settings: Settings) -> list[str] | None:
+    """ICE host candidates to offer: loopback for a loopback server, else every address."""
+    if is_loopback(settings.host):
+        return ["127.0.0.1"]
+    try:
+        address = ipaddress.ip_address(settings.host)
+    except ValueError:
+        return None  # a host name: offer the machine's addresses
+    return None if address.is_unspecified else [settings.host]
 
 
 def first_run_hint(settings: Settings) -> str:

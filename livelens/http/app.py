@@ -9,20 +9,26 @@ import tornado.web
 from livelens.http import pages
 from livelens.http.openapi import OpenApiHandler
 from livelens.http.routes import ROUTES
+from livelens.http.signalling_ws import websocket_routes
 from livelens.services.context import Context
+from livelens.services.rooms import MediaHubLike, Rooms
 
-WEBSOCKET_MAX_MESSAGE = 64 * 1024
+# Above the protocol's 64 KiB limit, so an oversize message gets an error reply and
+# the connection survives; far beyond it, Tornado cuts the connection itself.
+WEBSOCKET_MAX_MESSAGE = 1024 * 1024
 
 
-def make_app(ctx: Context, **overrides: Any) -> tornado.web.Application:
-    handlers: list[Any] = [(r"/", pages.ConsolePage)]
+def make_app(ctx: Context, hub: MediaHubLike, **overrides: Any) -> tornado.web.Application:
+    handlers: list[Any] = [(r"/", pages.ConsolePage), (r"/join", pages.JoinPage)]
     handlers += [(route.tornado_pattern, route.handler) for route in ROUTES]
+    handlers += websocket_routes()
     handlers += [
         (r"/api/openapi\.json", OpenApiHandler),
         (r"/static/(.*)", pages.StaticFiles, {"path": str(ctx.settings.web_dir)}),
     ]
     settings: dict[str, Any] = {
         "livelens_context": ctx,
+        "livelens_rooms": Rooms(ctx, hub),
         "cookie_secret": ctx.derived_secret("cookies").hex(),
         "xsrf_cookies": True,
         "xsrf_cookie_kwargs": {

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import base64
-
-import segno
-
 from livelens.http import views
 from livelens.http.base import SESSION_COOKIE, BaseHandler, field_str
+from livelens.http.qr import qr_fields
 from livelens.services import auth
 
 
@@ -67,16 +64,7 @@ class TotpEnrollHandler(BaseHandler):
     async def post(self) -> None:
         principal = self.require_principal(allow_enrollment=True)
         secret, uri = await auth.start_totp_enrollment(self.ctx, principal, self.client_ip)
-        svg = segno.make(uri, error="m").svg_inline(scale=5, border=2)
-        self.write_json(
-            {
-                "secret": secret,
-                "otpauth_uri": uri,
-                "qr_svg": svg,
-                "qr_data_uri": "data:image/svg+xml;base64,"
-                + base64.b64encode(svg.encode()).decode(),
-            }
-        )
+        self.write_json({"secret": secret, "otpauth_uri": uri, **qr_fields(uri)})
 
 
 class TotpConfirmHandler(BaseHandler):

@@ -14,6 +14,7 @@ _ERROR_TEXT = {
     409: "Conflict",
     413: "Body too large",
     423: "Sign-in locked after repeated failures (retry_after seconds)",
+    429: "Too many attempts; wait and retry",
 }
 
 

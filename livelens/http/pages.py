@@ -19,6 +19,14 @@ class ConsolePage(BaseHandler):
         self.finish(path.read_bytes())
 
 
+class JoinPage(ConsolePage):
+    """The customer's page: PIN entry, or joining straight from a link's fragment."""
+
+    async def get(self) -> None:
+        self.set_header("Cache-Control", "no-store")
+        self.render_file("join.html")
+
+
 class StaticFiles(tornado.web.StaticFileHandler):
     def set_default_headers(self) -> None:
         ctx = self.application.settings["livelens_context"]

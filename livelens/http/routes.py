@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import tornado.web
 
-from livelens.http import admin_api, auth_api
+from livelens.http import admin_api, auth_api, sessions_api
 
 JSON = dict[str, object]
 
@@ -40,6 +40,18 @@ AUDIT_EVENT = obj(
     id=STR, at=NUM, action=STR, actor=STR, ip=STR, target=STR, details={"type": "object"},
 )  # fmt: skip
 EMPTY = obj()
+NUM_OR_NULL: JSON = {"type": ["number", "null"]}
+STR_OR_NULL: JSON = {"type": ["string", "null"]}
+SESSION = obj(
+    ["id", "status", "agent_id", "created_at", "join_expires_at"],
+    id=STR, status={"type": "string", "enum": ["waiting", "joined", "consented", "live", "ended"]},
+    agent_id=STR, created_at=NUM, join_expires_at=NUM, joined_at=NUM_OR_NULL,
+    consent_at=NUM_OR_NULL, consent_scopes={"type": "array", "items": STR},
+    live_at=NUM_OR_NULL, ended_at=NUM_OR_NULL, duration=NUM_OR_NULL,
+    outcome={"type": ["string", "null"], "enum": ["completed", "declined", "expired", "dropped",
+                                                  None]},
+    ended_by=STR_OR_NULL,
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -129,4 +141,21 @@ ROUTES: list[Route] = [
         "Audit log of the account, newest first (query: limit, 1-500)",
         {200: obj(["events"], events={"type": "array", "items": AUDIT_EVENT})},
         auth="admin", errors=(400, 401, 403))}),
+    Route("/api/sessions", sessions_api.SessionsHandler, {
+        "post": Operation(
+            "Start a support session: a join link (token in the fragment), a PIN and a QR code",
+            {201: obj(["session", "join_url", "pin"], session=SESSION, join_url=STR, pin=STR,
+                      qr_svg=STR, qr_data_uri=STR)}, errors=(401, 403)),
+        "get": Operation("Support sessions: an agent's own, or all of the account for admins",
+                         {200: obj(["sessions"], sessions={"type": "array", "items": SESSION})},
+                         errors=(401, 403)),
+    }),
+    Route("/api/sessions/{session_id}", sessions_api.SessionHandler, {"get": Operation(
+        "One support session", {200: obj(["session"], session=SESSION)},
+        errors=(401, 403, 404))}),
+    Route("/api/join", sessions_api.JoinHandler, {"post": Operation(
+        "A customer joins with the link's token or the PIN; binds this device",
+        {200: obj(["session", "company", "agent"], session=obj(id=STR, status=STR),
+                  company=STR, agent=STR)},
+        request=obj(token=STR, pin=STR), auth="none", errors=(400, 403, 404, 409, 429))}),
 ]  # fmt: skip

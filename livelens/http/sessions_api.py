@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import base64
-
-import segno
-
 from livelens.errors import InvalidInput
 from livelens.http.base import BaseHandler, field_str
+from livelens.http.qr import qr_fields
 from livelens.identity.roles import Permission
 from livelens.services import support
 from livelens.signalling import join
@@ -43,15 +40,12 @@ class SessionsHandler(BaseHandler):
         # The token travels in the fragment: browsers never send it to a server,
         # so it cannot end up in access logs or Referer headers.
         join_url = f"{base.rstrip('/')}/join#{created.token}"
-        svg = segno.make(join_url, error="m").svg_inline(scale=4, border=2)
         self.write_json(
             {
                 "session": session_view(created.session),
                 "join_url": join_url,
                 "pin": created.pin,
-                "qr_svg": svg,
-                "qr_data_uri": "data:image/svg+xml;base64,"
-                + base64.b64encode(svg.encode()).decode(),
+                **qr_fields(join_url, scale=4),
             },
             status=201,
         )

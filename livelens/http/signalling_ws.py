@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from typing import Any
@@ -41,23 +42,34 @@ class SignallingSocket(tornado.websocket.WebSocketHandler, BaseHandler):
                                          origin=origin[:200]))  # fmt: skip
         return allowed
 
+    # Outgoing messages go through one queue so that they, and a final close, leave in
+    # the order the room produced them (an "ended" message must precede the close).
     def send(self, text: str) -> None:
-        if self.ws_connection is not None and not self.ws_connection.is_closing():
-            spawn(self._write(text))
+        self._outbox.put_nowait(text)
 
-    async def _write(self, text: str) -> None:
-        with contextlib.suppress(tornado.websocket.WebSocketClosedError):
-            await self.write_message(text)
+    def hang_up(self, code: int, reason: str) -> None:
+        self._outbox.put_nowait((code, reason))
+
+    async def _pump(self) -> None:
+        while True:
+            item = await self._outbox.get()
+            if isinstance(item, tuple):
+                self.close(*item)
+                return
+            with contextlib.suppress(tornado.websocket.WebSocketClosedError):
+                await self.write_message(item)
 
     async def open(self, *args: Any, **kwargs: Any) -> None:
         self._bucket = TokenBucket(capacity=40, refill_per_second=20)
         self._bad = 0
+        self._outbox: asyncio.Queue[str | tuple[int, str]] = asyncio.Queue()
+        self._pumping = asyncio.ensure_future(self._pump())
         try:
             self.room, self.participant = await self.enter(*args)
             await self.room.attach(self.participant)
         except LiveLensError as exc:
             self.send(encode("error", code=exc.code, message=exc.message))
-            self.close(4403, exc.code)
+            self.hang_up(4403, exc.code)
 
     async def enter(self, *args: str) -> tuple[Room, Participant]:
         raise NotImplementedError
@@ -83,9 +95,10 @@ class SignallingSocket(tornado.websocket.WebSocketHandler, BaseHandler):
                                      role=self.role)  # fmt: skip
         self.send(encode("error", code=code, message=message))
         if self._bad > MAX_BAD_MESSAGES:
-            self.close(1008, "too many bad messages")
+            self.hang_up(1008, "too many bad messages")
 
     def on_close(self) -> None:
+        self._pumping.cancel()
         if self.room is not None and self.participant is not None:
             spawn(self.room.detach(self.participant))
 

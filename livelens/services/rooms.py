@@ -58,7 +58,9 @@ class Connection(Protocol):
     """A participant's signalling channel (a WebSocket in production)."""
 
     def send(self, text: str) -> None: ...
-    def close(self, code: int, reason: str) -> None: ...
+    def hang_up(self, code: int, reason: str) -> None:
+        """Close after everything sent so far has gone out."""
+        ...
 
 
 @dataclass
@@ -93,7 +95,7 @@ class Room:
             previous = [p for p in self.participants.values()
                         if p.role == participant.role and p.id == participant.id]  # fmt: skip
             for old in previous:  # the same participant reconnecting replaces its channel
-                old.connection.close(4000, "replaced by a new connection")
+                old.connection.hang_up(4000, "replaced by a new connection")
             self.participants[participant.id] = participant
             timer = self._drop_timers.pop(participant.id, None)
             if timer:
@@ -201,7 +203,7 @@ class Room:
             self._expiry.cancel()
         await self.hub.end_session(self.session.id)
         for p in list(self.participants.values()):
-            p.connection.close(1000, "session ended")
+            p.connection.hang_up(1000, "session ended")
         self._on_empty(self)
 
     def _schedule_expiry(self) -> None:

@@ -20,6 +20,7 @@ from livelens.clock import ManualClock
 from livelens.config import Settings
 from livelens.http.app import make_app
 from livelens.identity.passwords import HashParameters, PasswordHashing
+from livelens.media.hub import MediaHub
 from livelens.services import accounts
 from livelens.services.audit import CLI
 from livelens.services.context import Context
@@ -101,6 +102,7 @@ class Server:
     clock: ManualClock
     base_url: str
     http: tornado.httpserver.HTTPServer
+    hub: MediaHub
 
     def client(self) -> Client:
         return Client(self.base_url)
@@ -145,14 +147,16 @@ async def start_server(data_dir: Path, store_url: str) -> Server:
         hashing=PasswordHashing(FAST_HASHING),
     )
     sockets = tornado.netutil.bind_sockets(0, "127.0.0.1")
-    http = tornado.httpserver.HTTPServer(make_app(ctx))
+    hub = MediaHub(host_addresses=["127.0.0.1"])
+    http = tornado.httpserver.HTTPServer(make_app(ctx, hub))
     http.add_sockets(sockets)
     port = sockets[0].getsockname()[1]
-    return Server(ctx, manual, f"http://127.0.0.1:{port}", http)
+    return Server(ctx, manual, f"http://127.0.0.1:{port}", http, hub)
 
 
 async def stop_server(server: Server) -> None:
     server.http.stop()
     await server.http.close_all_connections()
+    await server.hub.close()
     await server.ctx.store.close()
     clock.install(clock.SystemClock())

@@ -9,6 +9,7 @@ async def enrol(server: Server, client: Client) -> tuple[str, list[str]]:
     secret = started.body["secret"]
     assert started.body["otpauth_uri"].startswith("otpauth://totp/")
     assert started.body["qr_svg"].startswith("<svg")
+    assert 'xmlns="http://www.w3.org/2000/svg"' in started.body["qr_svg"]  # renders in <img>
     confirmed = await client.post("/api/auth/totp/confirm", {"otp": server.totp_now(secret)})
     assert confirmed.status == 200
     return secret, confirmed.body["recovery_codes"]

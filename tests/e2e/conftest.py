@@ -246,6 +246,10 @@ class PageWatch:
     def report(self, text: str) -> None:
         self.problems.append(text)
 
+    def check(self) -> None:
+        problems, self.problems = self.problems, []
+        assert not problems, "The page produced errors:\n" + "\n".join(problems)
+
     def watch(self, context: BrowserContext) -> None:
         context.expose_function("__livelensReport", self.report)
         context.add_init_script(WATCH_CSP)
@@ -259,10 +263,23 @@ class PageWatch:
 NewPage = Callable[..., Page]
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    """Fail the test itself (not just its teardown) when a page misbehaved."""
+    result = yield
+    watch: PageWatch | None = getattr(item, "page_watch", None)
+    if watch is not None:
+        watch.check()
+    return result
+
+
 @pytest.fixture
-def new_page(browser: Browser, live_server: LiveServer) -> Iterator[NewPage]:
+def new_page(
+    browser: Browser, live_server: LiveServer, request: pytest.FixtureRequest
+) -> Iterator[NewPage]:
     """Open a page in a fresh browser context (its own cookies): new_page(width=, height=)."""
     watch = PageWatch()
+    request.node.page_watch = watch
     contexts: list[BrowserContext] = []
 
     def factory(width: int = 1280, height: int = 860, *, mobile: bool = False) -> Page:
@@ -283,7 +300,7 @@ def new_page(browser: Browser, live_server: LiveServer) -> Iterator[NewPage]:
     yield factory
     for context in contexts:
         context.close()
-    assert not watch.problems, "The console produced errors:\n" + "\n".join(watch.problems)
+    watch.check()
 
 
 @pytest.fixture

@@ -46,12 +46,17 @@ def sign_out(page: Page) -> None:
     expect_sign_in_form(page)
 
 
-def enrol_totp(page: Page) -> tuple[str, list[str]]:
-    """Run the enrolment widget on the page to the end; returns (secret, recovery codes)."""
+def enrol_totp(page: Page, shots: tuple[Path, str] | None = None) -> tuple[str, list[str]]:
+    """Run the enrolment widget on the page to the end; returns (secret, recovery codes).
+
+    With shots=(directory, prefix), screenshots of the QR and recovery-code steps are saved.
+    """
     page.get_by_test_id("totp-enroll").click()
     expect(page.get_by_test_id("totp-qr")).to_be_visible()
     qr_loaded = page.get_by_test_id("totp-qr").evaluate("img => img.complete && img.naturalWidth")
     assert qr_loaded, "the QR code image did not render"
+    if shots:
+        screenshot(page, shots[0], f"{shots[1]}-qr")
     secret = page.get_by_test_id("totp-secret").inner_text().strip()
     assert re.fullmatch(r"[A-Z2-7]{16,}", secret), secret
     page.get_by_test_id("totp-code").fill(
@@ -63,6 +68,8 @@ def enrol_totp(page: Page) -> tuple[str, list[str]]:
     page.get_by_test_id("totp-code").press("Enter")
     codes_list = page.get_by_test_id("recovery-codes").locator("li")
     expect(codes_list.first).to_be_visible()
+    if shots:
+        screenshot(page, shots[0], f"{shots[1]}-recovery-codes")
     codes = [c.strip() for c in codes_list.all_inner_texts()]
     assert len(codes) >= 8, codes
     expect(page.get_by_test_id("recovery-done")).to_be_disabled()

@@ -84,6 +84,21 @@ def test_admin_adds_an_agent(new_page: NewPage, live_server: LiveServer, artifac
     submit_login(other, email, "Good-password-2024")
     expect(other.get_by_test_id("current-user")).to_have_text(f"{email} (agent)")
 
+    # Reset the password: a weak one is refused in the dialog, a good one signs the user out.
+    page.get_by_test_id(f"user-reset-password-{email}").click()
+    page.get_by_test_id("reset-password").fill("weak")
+    page.get_by_test_id("reset-password-submit").click()
+    expect(page.get_by_test_id("reset-password-error")).to_have_text(
+        re.compile("at least 8 characters")
+    )
+    page.get_by_test_id("reset-password").fill("Reset-password-99")
+    page.get_by_test_id("reset-password").press("Enter")
+    expect(page.get_by_test_id("dialog")).to_have_count(0)
+    other.reload()
+    expect_sign_in_form(other)
+    submit_login(other, email, "Reset-password-99")
+    expect(other.get_by_test_id("current-user")).to_have_text(f"{email} (agent)")
+
     # Disable, enable and delete the user.
     page.get_by_test_id(f"user-toggle-disabled-{email}").click()
     expect(row).to_contain_text("Disabled")
@@ -141,7 +156,9 @@ def test_agent_signs_out_everywhere(new_page: NewPage, live_server: LiveServer) 
     expect_sign_in_form(first)
 
 
-def test_required_2fa_forces_enrolment(new_page: NewPage, live_server: LiveServer) -> None:
+def test_required_2fa_forces_enrolment(
+    new_page: NewPage, live_server: LiveServer, artifacts: Path
+) -> None:
     admin, agent = live_server.other_admin, live_server.other_agent
     admin_page = new_page()
     sign_in(admin_page, admin)
@@ -153,7 +170,7 @@ def test_required_2fa_forces_enrolment(new_page: NewPage, live_server: LiveServe
     # The administrator has no 2FA either, so they are sent to set it up right away.
     expect(admin_page.get_by_test_id("enrollment-gate")).to_be_visible()
 
-    page = new_page()
+    page = new_page(390, 844, mobile=True)
     sign_in(page, agent)
     gate = page.get_by_test_id("enrollment-gate")
     expect(gate).to_be_visible()
@@ -167,7 +184,7 @@ def test_required_2fa_forces_enrolment(new_page: NewPage, live_server: LiveServe
     answer = page.evaluate("fetch('/api/users').then((r) => r.json())")
     assert answer["error"] == "totp_enrollment_required", answer
 
-    secret, _codes = enrol_totp(page)
+    secret, _codes = enrol_totp(page, shots=(artifacts, "enrolment-phone"))
     expect_signed_in(page, agent)
     expect(page.get_by_test_id("nav-security")).to_be_visible()
     page.get_by_test_id("nav-security").click()

@@ -105,7 +105,7 @@ def test_five_wrong_passwords_lock_the_account(page: Page, live_server: LiveServ
 
 
 def test_totp_enrolment_sign_in_with_code_and_recovery_code(
-    page: Page, live_server: LiveServer
+    page: Page, live_server: LiveServer, artifacts: Path
 ) -> None:
     user = live_server.create_user("twofactor")
     sign_in(page, user)
@@ -125,6 +125,7 @@ def test_totp_enrolment_sign_in_with_code_and_recovery_code(
     otp.fill("123456" if pyotp.TOTP(secret).now() != "123456" else "654321")
     otp.press("Enter")
     expect(page.get_by_test_id("login-error")).to_have_text(re.compile("not valid"))
+    screenshot(page, artifacts, "sign-in-otp-desktop")
     otp.fill(pyotp.TOTP(secret).now())
     page.get_by_test_id("login-submit").click()
     expect_signed_in(page, user)

@@ -114,6 +114,7 @@ export function renderLogin(root, { notice, onSignedIn }) {
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
     error.hide();
+    noticeEl?.remove();
     const body = { email: email.input.value.trim(), password: password.input.value };
     if (!body.email || !body.password) {
       error.show(MESSAGES.invalid_input);
@@ -153,6 +154,9 @@ export function renderLogin(root, { notice, onSignedIn }) {
     }
   });
 
+  const noticeEl = notice
+    ? h('p', { class: 'message message-info', role: 'status', 'data-testid': 'login-notice' }, notice)
+    : null;
   const page = h(
     'main',
     { class: 'auth-page' },
@@ -167,7 +171,7 @@ export function renderLogin(root, { notice, onSignedIn }) {
       ),
       h('h1', { class: 'auth-title', id: 'login-title' }, 'Sign in to your account'),
       h('p', { class: 'auth-subtitle' }, 'Visual remote support for your team.'),
-      notice ? h('p', { class: 'message message-info', role: 'status', 'data-testid': 'login-notice' }, notice) : null,
+      noticeEl,
       form,
       h('div', { class: 'auth-links' }, startOver),
     ),

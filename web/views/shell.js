@@ -72,7 +72,9 @@ export function renderShell(root, app) {
       return;
     }
     // Re-check the sign-in on every navigation so a revoked session is noticed at once.
-    app.refreshMe().then(show, () => {});
+    app.refreshMe().then(() => {
+      if (root.contains(main)) show();
+    }, () => {});
   };
   window.addEventListener('hashchange', onHash);
 

@@ -84,7 +84,7 @@ function userRow(user, app, refresh) {
   const reset = actionButton('Reset password', `user-reset-password-${key}`, async () => {
     const done = await promptDialog({
       title: `Reset password of ${user.email}`,
-      text: 'Set a new password and give it to the user over a safe channel. Their other sign-ins are not affected.',
+      text: 'The user is signed out of every browser and signs in again with the new password. Give it to them over a safe channel.',
       label: 'New password',
       type: 'password',
       testid: 'reset-password',
@@ -119,7 +119,7 @@ function userRow(user, app, refresh) {
     h('td', { 'data-label': 'Role' }, role),
     h('td', { 'data-label': '2FA' }, user.totp_enabled ? badge('On', 'success') : badge('Off', 'neutral')),
     h('td', { 'data-label': 'Status' }, user.disabled ? badge('Disabled', 'danger') : badge('Active', 'success')),
-    h('td', { 'data-label': 'Added' }, formatDate(user.created_at)),
+    h('td', { 'data-label': 'Added', class: 'nowrap' }, formatDate(user.created_at)),
     h('td', { 'data-label': 'Actions', class: 'cell-actions' }, h('div', { class: 'row row-tight' }, toggle, reset, revoke, remove)),
   );
 }

@@ -1,0 +1,305 @@
+"""The node's media registry: which participants of which session are connected, and how
+their media flows. The signalling layer drives it; the relay does the per-packet work.
+
+Routing in a session
+    customer audio + video  -> every agent           (only while media is allowed)
+    agent audio             -> the customer, always  (once both are connected)
+    agent audio             -> every other agent     (only while media is allowed)
+
+The consent gate is the relay's per-leg gate: agent legs forward nothing until
+:meth:`MediaHub.set_media_allowed` opens them, so no customer picture or sound can
+reach an agent before consent is recorded. Each session has its own relay, so no
+packet can cross sessions (or tenants).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Coroutine, Iterable, Mapping
+from typing import Any, Literal
+
+from livelens import clock
+from livelens.errors import Conflict
+from livelens.media import ice
+from livelens.media.peer import (
+    DEFAULT_CONNECT_TIMEOUT,
+    Direction,
+    OfferRejected,
+    PeerState,
+    ServerPeer,
+)
+from livelens.media.reference_relay import Relay, Transmit
+from livelens.media.streams import MEDIA_KINDS, MediaKind
+
+log = logging.getLogger(__name__)
+
+Role = Literal["customer", "agent"]
+StateCallback = Callable[[str, str, str], None]
+
+__all__ = ["MediaHub", "OfferRejected", "Role"]
+
+# What the server sends each role: customers get audio only, agents get both.
+_DIRECTIONS: dict[Role, Mapping[MediaKind, Direction]] = {
+    "customer": {"audio": "sendrecv", "video": "recvonly"},
+    "agent": {"audio": "sendrecv", "video": "sendonly"},
+}
+
+
+def _flows(source: Role, sink: Role, kind: MediaKind) -> bool:
+    if source == "customer":
+        return sink == "agent"
+    return kind == "audio"  # agents share their voice with everyone else
+
+
+class _Participant:
+    def __init__(self, participant_id: str, role: Role, peer: ServerPeer) -> None:
+        self.participant_id = participant_id
+        self.role = role
+        self.peer = peer
+
+
+class _Session:
+    """One session's relay and peers; the listener of its peers."""
+
+    def __init__(self, session_id: str, hub: MediaHub) -> None:
+        self.session_id = session_id
+        self.hub = hub
+        self.relay = Relay()
+        self.participants: dict[str, _Participant] = {}
+        self.media_allowed = False
+        self.lock = asyncio.Lock()
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_due: float | None = None
+
+    # --------------------------------------------------------- PeerListener
+
+    async def peer_rtp(self, peer: ServerPeer, data: bytes) -> None:
+        if self._current(peer) is not None:
+            await self.send(self.relay.handle_rtp(peer.peer_id, data, clock.now()))
+
+    async def peer_rtcp(self, peer: ServerPeer, data: bytes) -> None:
+        if self._current(peer) is not None:
+            await self.send(self.relay.handle_rtcp(peer.peer_id, data, clock.now()))
+
+    def peer_state(self, peer: ServerPeer, state: PeerState) -> None:
+        participant = self._current(peer)
+        if participant is None:
+            return  # a replaced or not yet registered peer
+        if state == "connected":
+            self.hub.spawn(self.send(self.relay.set_connected(peer.peer_id, True, clock.now())))
+        elif state in ("failed", "closed"):
+            self.detach(participant)
+            self.hub.spawn(peer.close())
+        self.hub.emit(self.session_id, participant.participant_id, state)
+
+    # --------------------------------------------------------- membership
+
+    def attach(self, participant: _Participant) -> None:
+        """Register a peer whose answer is done, and wire its routes (no awaits inside)."""
+        pid = participant.participant_id
+        self.participants[pid] = participant
+        forwarding = participant.role == "customer" or self.media_allowed
+        self.relay.add_leg(pid, participant.peer.media, forwarding=forwarding)
+        for other in self.participants.values():
+            if other is participant:
+                continue
+            for kind in MEDIA_KINDS:
+                if _flows(participant.role, other.role, kind):
+                    self.relay.add_route(pid, other.participant_id, kind)
+                if _flows(other.role, participant.role, kind):
+                    self.relay.add_route(other.participant_id, pid, kind)
+        if participant.peer.state == "connected":  # connected before we registered it
+            self.hub.spawn(self.send(self.relay.set_connected(pid, True, clock.now())))
+
+    def detach(self, participant: _Participant) -> None:
+        pid = participant.participant_id
+        if self.participants.get(pid) is participant:
+            del self.participants[pid]
+            self.relay.remove_leg(pid)
+
+    def _current(self, peer: ServerPeer) -> _Participant | None:
+        participant = self.participants.get(peer.peer_id)
+        return participant if participant is not None and participant.peer is peer else None
+
+    def set_media_allowed(self, allowed: bool) -> list[Transmit]:
+        self.media_allowed = allowed
+        out: list[Transmit] = []
+        for participant in self.participants.values():
+            if participant.role == "agent":
+                out += self.relay.set_forwarding(participant.participant_id, allowed, clock.now())
+        return out
+
+    # --------------------------------------------------------- output
+
+    async def send(self, transmits: Iterable[Transmit]) -> None:
+        for leg_id, data in transmits:
+            participant = self.participants.get(leg_id)
+            if participant is not None:
+                await participant.peer.send(data)
+        self._arm_timer()
+
+    def _arm_timer(self) -> None:
+        due = self.relay.next_timeout()
+        if due == self._timer_due:
+            return
+        self.cancel_timer()
+        if due is not None:
+            # +1 ms: the loop's timer may fire a hair early against the wall clock.
+            delay = max(0.0, due - clock.now()) + 0.001
+            self._timer = asyncio.get_running_loop().call_later(delay, self._on_timer)
+            self._timer_due = due
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        self._timer_due = None
+        self.hub.spawn(self.send(self.relay.handle_timeout(clock.now())))
+
+    def cancel_timer(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer = None
+        self._timer_due = None
+
+
+class MediaHub:
+    """All live media sessions of this node."""
+
+    def __init__(
+        self,
+        *,
+        host_addresses: list[str] | None = None,
+        connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
+    ) -> None:
+        """``host_addresses``: the local IPs offered as ICE host candidates (None: every
+        non-loopback address aioice finds). ``connect_timeout``: seconds a participant
+        has, after its answer, to connect before it is reported "failed"."""
+        # Validated here so a bad address fails at startup, not at the first call.
+        self._host_addresses = (
+            list(ice.validate(host_addresses)) if host_addresses is not None else None
+        )
+        self._connect_timeout = connect_timeout
+        self._sessions: dict[str, _Session] = {}
+        self._callbacks: list[StateCallback] = []
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._closed = False
+
+    async def connect(
+        self,
+        session_id: str,
+        participant_id: str,
+        role: Literal["customer", "agent"],
+        offer_sdp: str,
+    ) -> str:
+        """Answer a participant's offer. Calling again for the same participant (reconnect,
+        ICE restart) replaces its previous connection. Raises :class:`OfferRejected`."""
+        if self._closed:
+            raise RuntimeError("MediaHub is closed")
+        if role not in _DIRECTIONS:
+            raise ValueError(f"unknown role {role!r}")
+        session = self._session(session_id)
+        async with session.lock:
+            peer = ServerPeer(
+                participant_id,
+                session,
+                directions=_DIRECTIONS[role],
+                host_addresses=self._host_addresses,
+                connect_timeout=self._connect_timeout,
+            )
+            answer = await peer.accept(offer_sdp)
+            if self._sessions.get(session_id) is not session:  # ended meanwhile
+                await peer.close()
+                raise Conflict("This session has ended.")
+            old = session.participants.get(participant_id)
+            if old is not None:
+                session.detach(old)
+            session.attach(_Participant(participant_id, role, peer))
+            self.emit(session_id, participant_id, "connecting")
+            if old is not None:
+                await old.peer.close()
+        return answer
+
+    def set_media_allowed(self, session_id: str, allowed: bool) -> None:
+        """The consent gate: customer media reaches agents only while True (default False)."""
+        session = self._session(session_id)
+        transmits = session.set_media_allowed(allowed)  # takes effect for the next packet
+        if transmits:  # keyframe requests for agents that can now see the customer
+            self.spawn(session.send(transmits))
+
+    def on_state(self, callback: Callable[[str, str, str], None]) -> None:
+        """Call ``callback(session_id, participant_id, state)`` on every state change, with
+        state in "connecting", "connected", "failed", "closed"."""
+        self._callbacks.append(callback)
+
+    def stats(self, session_id: str) -> dict[str, object]:
+        session = self._sessions.get(session_id)
+        if session is None:
+            return {"media_allowed": False, "participants": {}, "totals": {}, "legs": {}}
+        participants = {
+            pid: {"role": p.role, "state": p.peer.state} for pid, p in session.participants.items()
+        }
+        return {
+            "media_allowed": session.media_allowed,
+            "participants": participants,
+            **session.relay.stats(),
+        }
+
+    async def disconnect(self, session_id: str, participant_id: str) -> None:
+        session = self._sessions.get(session_id)
+        if session is None:
+            return
+        async with session.lock:
+            participant = session.participants.get(participant_id)
+            if participant is None:
+                return
+            session.detach(participant)
+            await participant.peer.close()
+        self.emit(session_id, participant_id, "closed")
+
+    async def end_session(self, session_id: str) -> None:
+        session = self._sessions.pop(session_id, None)
+        if session is None:
+            return
+        async with session.lock:
+            session.cancel_timer()
+            participants = list(session.participants.values())
+            for participant in participants:
+                session.detach(participant)
+            await asyncio.gather(*(p.peer.close() for p in participants))
+        for participant in participants:
+            self.emit(session_id, participant.participant_id, "closed")
+
+    async def close(self) -> None:
+        self._closed = True
+        for session_id in list(self._sessions):
+            await self.end_session(session_id)
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    # ------------------------------------------------------------------ internals
+
+    def _session(self, session_id: str) -> _Session:
+        session = self._sessions.get(session_id)
+        if session is None:
+            session = self._sessions[session_id] = _Session(session_id, self)
+        return session
+
+    def emit(self, session_id: str, participant_id: str, state: str) -> None:
+        for callback in list(self._callbacks):
+            try:
+                callback(session_id, participant_id, state)
+            except Exception:
+                log.exception("media state callback failed")
+
+    def spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        """Run a coroutine in the background, keeping a reference and logging failures."""
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("media task failed", exc_info=task.exception())

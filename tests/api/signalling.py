@@ -1,0 +1,73 @@
+"""A signalling participant over a real WebSocket, for tests."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from typing import Any
+
+import tornado.httpclient
+import tornado.websocket
+
+from tests.api.harness import Client
+
+
+class Signal:
+    def __init__(self, conn: tornado.websocket.WebSocketClientConnection) -> None:
+        self.conn = conn
+        self.seen: list[dict[str, Any]] = []
+        self._writes: set[asyncio.Future[None]] = set()
+
+    @classmethod
+    async def open(cls, client: Client, path: str, origin: str | None = None) -> Signal:
+        url = client.base_url.replace("http", "ws", 1) + path
+        cookies = "; ".join(f"{k}={v}" for k, v in client.cookies.items())
+        request = tornado.httpclient.HTTPRequest(
+            url, headers={"Cookie": cookies, "Origin": origin or client.base_url}
+        )
+        return cls(await tornado.websocket.websocket_connect(request))
+
+    def send(self, kind: str, **fields: object) -> None:
+        self.send_raw(json.dumps({"v": 1, "type": kind, **fields}))
+
+    def send_raw(self, raw: str) -> None:
+        write = asyncio.ensure_future(self.conn.write_message(raw))
+        self._writes.add(write)
+        write.add_done_callback(self._writes.discard)
+
+    async def next(
+        self,
+        kind: str,
+        within: float = 10.0,
+        where: Callable[[dict[str, Any]], bool] = lambda _: True,
+        **match: object,
+    ) -> dict[str, Any]:
+        """The next message of ``kind`` whose fields equal ``match`` and that satisfies
+        ``where``, skipping others."""
+        async with asyncio.timeout(within):
+            while True:
+                raw = await self.conn.read_message()
+                if raw is None:
+                    raise AssertionError(f"connection closed while waiting for {kind} {match}")
+                message = json.loads(raw)
+                self.seen.append(message)
+                if (
+                    message["type"] == kind
+                    and all(message.get(k) == v for k, v in match.items())
+                    and where(message)
+                ):
+                    return dict(message)
+
+    async def closed(self, within: float = 10.0) -> int | None:
+        async with asyncio.timeout(within):
+            while await self.conn.read_message() is not None:
+                pass
+        return self.conn.close_code
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def roles(state: dict[str, Any]) -> set[str]:
+    return {p["role"] for p in state["participants"]}

@@ -1,0 +1,526 @@
+"""The sans-IO relay, driven packet by packet with an explicit clock and a seeded RNG."""
+
+from __future__ import annotations
+
+import itertools
+import random
+from collections.abc import Sequence
+from dataclasses import replace
+
+import pytest
+
+from livelens.media import rtp
+from livelens.media.reference_relay import Relay, Transmit
+from livelens.media.rtp import HeaderExtension, RtpPacket
+from livelens.media.streams import (
+    ABS_SEND_TIME_URI,
+    AUDIO_LEVEL_URI,
+    MID_URI,
+    Codec,
+    MediaLine,
+)
+
+TWCC_URI = "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01"
+
+# The customer's browser numbers things one way ...
+C_AUDIO_SSRC, C_VIDEO_SSRC, C_RTX_SSRC = 1111, 2222, 2223
+C_OUT_AUDIO_SSRC, C_OUT_VIDEO_SSRC = 5001, 5002  # ours towards the customer
+OPUS = Codec(111, "audio/opus", 48000, 2)
+VP8 = Codec(96, "video/vp8", 90000)
+VP8_RTX = Codec(97, "video/rtx", 90000, rtx_apt=96)
+H264 = Codec(102, "video/h264", 90000, format_key=("1", "CONSTRAINED_BASELINE"))
+H264_RTX = Codec(103, "video/rtx", 90000, rtx_apt=102)
+
+CUSTOMER = (
+    MediaLine(
+        kind="audio",
+        mid="0",
+        codecs=(OPUS,),
+        extensions={MID_URI: 4, AUDIO_LEVEL_URI: 1},
+        recv_ssrc=C_AUDIO_SSRC,
+        send_ssrc=C_OUT_AUDIO_SSRC,
+        cname="c-cname",
+    ),
+    MediaLine(
+        kind="video",
+        mid="1",
+        codecs=(VP8, VP8_RTX, H264, H264_RTX),
+        extensions={MID_URI: 4, ABS_SEND_TIME_URI: 2, TWCC_URI: 3},
+        recv_ssrc=C_VIDEO_SSRC,
+        recv_rtx_ssrc=C_RTX_SSRC,
+        send_ssrc=C_OUT_VIDEO_SSRC,
+        sends=False,
+    ),
+)
+
+
+def agent_lines(
+    base: int, *, rtx: bool = True, h264: bool = True, mid_prefix: str = "a"
+) -> tuple[MediaLine, ...]:
+    """... and each agent's browser another way (other PTs, extension ids, MIDs)."""
+    video_codecs = [Codec(120, "video/vp8", 90000)]
+    if rtx:
+        video_codecs.append(Codec(121, "video/rtx", 90000, rtx_apt=120))
+    if h264:
+        video_codecs.append(
+            Codec(122, "video/h264", 90000, format_key=("1", "CONSTRAINED_BASELINE"))
+        )
+        if rtx:
+            video_codecs.append(Codec(123, "video/rtx", 90000, rtx_apt=122))
+    return (
+        MediaLine(
+            kind="video",
+            mid=f"{mid_prefix}-video",
+            codecs=tuple(video_codecs),
+            extensions={MID_URI: 9, ABS_SEND_TIME_URI: 11},
+            send_ssrc=base + 1,
+            send_rtx_ssrc=base + 2 if rtx else None,
+            cname=f"cname-{base}",
+            receives=False,
+        ),
+        MediaLine(
+            kind="audio",
+            mid=f"{mid_prefix}-audio",
+            codecs=(Codec(109, "audio/opus", 48000, 2),),
+            extensions={MID_URI: 9, AUDIO_LEVEL_URI: 10},
+            recv_ssrc=base + 3,
+            send_ssrc=base + 4,
+        ),
+    )
+
+
+def video(seq: int, ts: int = 9000, *, pt: int = 96, payload: bytes = b"frame") -> bytes:
+    return RtpPacket(
+        payload_type=pt,
+        sequence_number=seq,
+        timestamp=ts,
+        ssrc=C_VIDEO_SSRC,
+        extensions=(
+            HeaderExtension(4, b"1"),
+            HeaderExtension(2, b"\x01\x02\x03"),
+            HeaderExtension(3, b"\x00\x07"),  # transport-cc: not negotiated with agents
+        ),
+        payload=payload + seq.to_bytes(2, "big"),
+        padding=b"\x00\x02",
+    ).to_bytes()
+
+
+def audio(ssrc: int, seq: int, ts: int, *, level: int = 127, level_id: int = 1) -> bytes:
+    return RtpPacket(
+        111 if ssrc == C_AUDIO_SSRC else 109,
+        seq,
+        ts,
+        ssrc,
+        extensions=(HeaderExtension(level_id, bytes([level])),),
+        payload=b"opus" + seq.to_bytes(2, "big"),
+    ).to_bytes()
+
+
+def parsed(transmits: Sequence[Transmit], leg: str) -> list[RtpPacket]:
+    return [rtp.parse_rtp(t.data) for t in transmits if t.leg_id == leg and not rtp.is_rtcp(t.data)]
+
+
+def rtcp_to(transmits: Sequence[Transmit], leg: str) -> list[rtp.RtcpPacket]:
+    return [
+        p
+        for t in transmits
+        if t.leg_id == leg and rtp.is_rtcp(t.data)
+        for p in rtp.parse_rtcp(t.data)
+    ]
+
+
+def make_relay(*agents: str, allowed: bool = True, history: int = 512) -> Relay:
+    relay = Relay(rng=random.Random(7), history_size=history)
+    relay.add_leg("customer", CUSTOMER, forwarding=True)
+    relay.set_connected("customer", True, 0.0)
+    for i, agent in enumerate(agents):
+        relay.add_leg(agent, agent_lines(1000 * (i + 1), mid_prefix=agent), forwarding=allowed)
+        relay.set_connected(agent, True, 0.0)
+        for kind in ("audio", "video"):
+            assert relay.add_route("customer", agent, kind)
+        assert relay.add_route(agent, "customer", "audio")
+    return relay
+
+
+def drops(relay: Relay, leg: str, side: str, kind: str) -> dict[str, int]:
+    legs = relay.stats()["legs"]
+    assert isinstance(legs, dict)
+    result: dict[str, int] = legs[leg][side][kind]["drops"]
+    return result
+
+
+# --------------------------------------------------------------------------- rewriting
+
+
+def test_rewrites_every_header_field_for_the_receiver_and_keeps_the_payload() -> None:
+    relay = make_relay("agent")
+    sent = video(4000, ts=123456)
+    out = parsed(relay.handle_rtp("customer", sent, 10.0), "agent")
+    assert len(out) == 1
+    got, original = out[0], rtp.parse_rtp(sent)
+    assert got.ssrc == 1001  # the agent's receive SSRC from our answer
+    assert got.payload_type == 120  # VP8 on the agent's numbering
+    assert got.sequence_number < 32768
+    assert (got.payload, got.padding, got.marker) == (original.payload, original.padding, False)
+    # MID rewritten to the agent's MID on the agent's id; abs-send-time moved to the
+    # agent's id and restamped with our send time; transport-cc dropped (not negotiated).
+    assert got.extensions == (
+        HeaderExtension(9, b"agent-video"),
+        HeaderExtension(11, rtp.abs_send_time(10.0)),
+    )
+
+
+def test_sequence_and_timestamp_stay_continuous_across_the_source_wrap() -> None:
+    relay = make_relay("agent")
+    seqs = [65530 + i for i in range(6)] + list(range(6))
+    out: list[RtpPacket] = []
+    for i, seq in enumerate(seqs):
+        out += parsed(
+            relay.handle_rtp("customer", video(seq & 0xFFFF, ts=2**32 - 6000 + 3000 * i), 1.0),
+            "agent",
+        )
+    out_seqs = [p.sequence_number for p in out]
+    assert all((b - a) & 0xFFFF == 1 for a, b in itertools.pairwise(out_seqs))
+    out_ts = [p.timestamp for p in out]
+    assert all((b - a) & 0xFFFFFFFF == 3000 for a, b in itertools.pairwise(out_ts))
+
+
+def test_h264_maps_by_codec_identity_and_missing_codecs_are_counted() -> None:
+    relay = make_relay("agent")
+    relay.add_leg("vp8-only", agent_lines(7000, h264=False), forwarding=True)
+    relay.set_connected("vp8-only", True, 0.0)
+    relay.add_route("customer", "vp8-only", "video")
+    out = relay.handle_rtp("customer", video(1, pt=102), 1.0)
+    assert [p.payload_type for p in parsed(out, "agent")] == [122]
+    assert parsed(out, "vp8-only") == []
+    assert drops(relay, "vp8-only", "sinks", "video") == {"codec_mismatch": 1}
+
+
+def test_fan_out_gives_each_receiver_its_own_stream_of_the_same_payload() -> None:
+    relay = make_relay("agent1", "agent2")
+    out = relay.handle_rtp("customer", video(50), 1.0) + relay.handle_rtp(
+        "customer", video(51), 1.03
+    )
+    one, two = parsed(out, "agent1"), parsed(out, "agent2")
+    assert [p.ssrc for p in one] == [1001, 1001] and [p.ssrc for p in two] == [2001, 2001]
+    assert [p.payload for p in one] == [p.payload for p in two]
+    assert one[0].sequence_number != two[0].sequence_number  # independent random starts
+    assert [p.extension(9) for p in two] == [b"agent2-video"] * 2
+
+
+# --------------------------------------------------------------------------- gate
+
+
+def test_a_closed_gate_forwards_nothing_and_counts_it() -> None:
+    relay = make_relay("agent", allowed=False)
+    out: list[Transmit] = []
+    for seq in range(10):
+        out += relay.handle_rtp("customer", video(seq), 1.0)
+        out += relay.handle_rtp("customer", audio(C_AUDIO_SSRC, seq, 960 * seq), 1.0)
+        sr = rtp.SenderReport(C_VIDEO_SSRC, 1 << 40, 9000, 1, 1).to_bytes()
+        out += relay.handle_rtcp("customer", sr, 1.0)
+    assert [t for t in out if t.leg_id == "agent"] == []
+    assert drops(relay, "agent", "sinks", "video") == {"gated": 10}
+    assert drops(relay, "agent", "sinks", "audio") == {"gated": 10}
+    totals = relay.stats()["totals"]
+    assert isinstance(totals, dict)
+    assert totals["drops"]["gated"] == 20
+
+
+def test_nack_answers_respect_the_gate() -> None:
+    relay = make_relay("agent")
+    first = parsed(relay.handle_rtp("customer", video(1), 1.0), "agent")[0]
+    relay.set_forwarding("agent", False, 2.0)
+    nack = rtp.GenericNack(77, 1001, (first.sequence_number,)).to_bytes()
+    assert relay.handle_rtcp("agent", nack, 2.0) == []
+
+
+def test_opening_the_gate_requests_a_keyframe_and_starts_the_stream() -> None:
+    relay = make_relay("agent", allowed=False)
+    relay.handle_rtp("customer", video(1), 1.0)
+    out = relay.set_forwarding("agent", True, 5.0)
+    assert rtcp_to(out, "customer") == [rtp.PictureLossIndication(C_OUT_VIDEO_SSRC, C_VIDEO_SSRC)]
+    assert len(parsed(relay.handle_rtp("customer", video(2), 5.0), "agent")) == 1
+
+
+def test_agent_audio_reaches_the_customer_while_agents_are_gated() -> None:
+    relay = make_relay("agent", allowed=False)
+    out = relay.handle_rtp("agent", audio(1003, 10, 480, level_id=10), 1.0)
+    got = parsed(out, "customer")
+    assert [(p.ssrc, p.payload_type) for p in got] == [(C_OUT_AUDIO_SSRC, 111)]
+    assert got[0].marker  # first packet of the output stream opens a talkspurt
+    assert got[0].extensions == (HeaderExtension(4, b"0"), HeaderExtension(1, b"\x7f"))
+
+
+def test_nothing_is_produced_for_a_leg_whose_transport_is_down() -> None:
+    relay = make_relay("agent")
+    relay.set_connected("agent", False, 1.0)
+    assert parsed(relay.handle_rtp("customer", video(1), 1.0), "agent") == []
+    assert drops(relay, "agent", "sinks", "video") == {"not_connected": 1}
+
+
+# --------------------------------------------------------------------------- keyframes
+
+
+def test_receiver_pli_and_fir_become_rate_limited_plis_to_the_source() -> None:
+    relay = make_relay("agent")
+    relay.handle_rtp("customer", video(1), 1.0)  # opens the stream (and asks for a keyframe)
+    assert relay.next_timeout() is None
+    pli = rtp.PictureLossIndication(0, 1001).to_bytes()
+    expected = [rtp.PictureLossIndication(C_OUT_VIDEO_SSRC, C_VIDEO_SSRC)]
+
+    assert rtcp_to(relay.handle_rtcp("agent", pli, 2.0), "customer") == expected
+    fir = rtp.FullIntraRequest(0, (rtp.FirEntry(1001, 1),)).to_bytes()
+    assert relay.handle_rtcp("agent", fir, 2.2) == []  # within 500 ms: deferred, not lost
+    assert relay.next_timeout() == pytest.approx(2.5)
+    assert relay.handle_timeout(2.4) == []
+    assert rtcp_to(relay.handle_timeout(2.5), "customer") == expected
+    assert relay.next_timeout() is None
+
+
+def test_a_deferred_request_also_rides_on_the_next_source_packet() -> None:
+    relay = make_relay("agent")
+    relay.handle_rtp("customer", video(1), 1.0)
+    relay.handle_rtcp("agent", rtp.PictureLossIndication(0, 1001).to_bytes(), 1.2)
+    out = relay.handle_rtp("customer", video(2), 1.6)
+    assert rtcp_to(out, "customer") == [rtp.PictureLossIndication(C_OUT_VIDEO_SSRC, C_VIDEO_SSRC)]
+
+
+def test_a_receiver_that_becomes_active_asks_for_a_keyframe() -> None:
+    relay = make_relay()
+    relay.handle_rtp("customer", video(1), 1.0)
+    relay.add_leg("late", agent_lines(9000), forwarding=True)
+    relay.add_route("customer", "late", "video")
+    out = relay.set_connected("late", True, 3.0)
+    assert rtcp_to(out, "customer") == [rtp.PictureLossIndication(C_OUT_VIDEO_SSRC, C_VIDEO_SSRC)]
+
+
+def test_feedback_for_unknown_ssrcs_is_ignored() -> None:
+    relay = make_relay("agent")
+    relay.handle_rtp("customer", video(1), 1.0)
+    packet = (
+        rtp.PictureLossIndication(0, 424242).to_bytes()
+        + rtp.GenericNack(0, 424242, (1,)).to_bytes()
+    )
+    assert relay.handle_rtcp("agent", packet, 5.0) == []
+
+
+# --------------------------------------------------------------------------- NACK
+
+
+def test_nack_is_answered_from_history_over_rtx() -> None:
+    relay = make_relay("agent")
+    sent = [
+        parsed(relay.handle_rtp("customer", video(seq), 1.0), "agent")[0] for seq in range(100, 110)
+    ]
+    lost = sent[3]
+    out = relay.handle_rtcp(
+        "agent", rtp.GenericNack(0, 1001, (lost.sequence_number,)).to_bytes(), 1.1
+    )
+    assert rtcp_to(out, "customer") == []  # nothing asked of the customer
+    (rtx,) = parsed(out, "agent")
+    assert (rtx.ssrc, rtx.payload_type) == (1002, 121)
+    assert rtx.payload[:2] == lost.sequence_number.to_bytes(2, "big")  # OSN in agent numbering
+    assert rtx.payload[2:] == lost.payload
+    assert rtx.timestamp == lost.timestamp
+
+
+def test_without_rtx_the_original_packet_is_resent() -> None:
+    relay = make_relay()
+    relay.add_leg("plain", agent_lines(3000, rtx=False), forwarding=True)
+    relay.set_connected("plain", True, 0.0)
+    relay.add_route("customer", "plain", "video")
+    first = parsed(relay.handle_rtp("customer", video(5), 1.0), "plain")[0]
+    relay.handle_rtp("customer", video(6), 1.0)
+    out = relay.handle_rtcp(
+        "plain", rtp.GenericNack(0, 3001, (first.sequence_number,)).to_bytes(), 1.1
+    )
+    # The same packet; only abs-send-time carries the new send time.
+    restamped = (first.extensions[0], HeaderExtension(11, rtp.abs_send_time(1.1)))
+    assert parsed(out, "plain") == [replace(first, extensions=restamped)]
+
+
+def test_nack_beyond_history_goes_to_the_source_and_its_rtx_comes_back_translated() -> None:
+    relay = make_relay("agent1", "agent2", history=16)
+    sent = [
+        parsed(relay.handle_rtp("customer", video(seq), 1.0), "agent1")[0]
+        for seq in range(200, 240)
+    ]
+    old = sent[0]  # seq 200: long gone from a 16-packet history
+    out = relay.handle_rtcp(
+        "agent1", rtp.GenericNack(0, 1001, (old.sequence_number,)).to_bytes(), 1.1
+    )
+    assert parsed(out, "agent1") == []
+    assert rtcp_to(out, "customer") == [rtp.GenericNack(C_OUT_VIDEO_SSRC, C_VIDEO_SSRC, (200,))]
+
+    rtx_from_customer = RtpPacket(
+        97,
+        7,
+        9000,
+        C_RTX_SSRC,
+        payload=(200).to_bytes(2, "big") + rtp.parse_rtp(video(200)).payload,
+    ).to_bytes()
+    out = relay.handle_rtp("customer", rtx_from_customer, 1.2)
+    assert parsed(out, "agent2") == []  # agent2 never asked
+    (rtx,) = parsed(out, "agent1")
+    assert (rtx.ssrc, rtx.payload_type) == (1002, 121)
+    assert rtx.payload == old.sequence_number.to_bytes(2, "big") + old.payload
+
+
+def test_unsolicited_and_padding_only_rtx_is_not_forwarded() -> None:
+    relay = make_relay("agent")
+    relay.handle_rtp("customer", video(1), 1.0)
+    probe = RtpPacket(97, 8, 9000, C_RTX_SSRC, padding=bytes(9) + b"\x0a").to_bytes()
+    repeat = RtpPacket(97, 9, 9000, C_RTX_SSRC, payload=b"\x00\x01frame").to_bytes()
+    assert relay.handle_rtp("customer", probe, 1.1) == []
+    assert relay.handle_rtp("customer", repeat, 1.1) == []
+
+
+# --------------------------------------------------------------------------- SR
+
+
+def test_sender_report_is_translated_into_each_receivers_timeline() -> None:
+    relay = make_relay("agent")
+    first = parsed(relay.handle_rtp("customer", video(1, ts=90000), 1.0), "agent")[0]
+    relay.handle_rtp("customer", video(2, ts=93000), 1.03)
+    sr = rtp.SenderReport(C_VIDEO_SSRC, 0xE000000012345678, 180000, 2, 1000)
+    rr = rtp.ReceiverReport(C_AUDIO_SSRC)
+    out = relay.handle_rtcp("customer", sr.to_bytes() + rr.to_bytes(), 2.0)
+    offset = (first.timestamp - 90000) & 0xFFFFFFFF
+    assert rtcp_to(out, "agent") == [
+        rtp.SenderReport(1001, 0xE000000012345678, (180000 + offset) & 0xFFFFFFFF, 2, 2 * 7),
+        rtp.SourceDescription(((1001, "cname-1000"),)),
+    ]
+
+
+# --------------------------------------------------------------------------- sources
+
+
+def test_audio_from_two_agents_takes_turns_on_the_customers_one_stream() -> None:
+    relay = make_relay("agent1", "agent2")
+    out = parsed(relay.handle_rtp("agent1", audio(1003, 10, 4800), 1.0), "customer")
+    out += parsed(relay.handle_rtp("agent2", audio(2003, 500, 77777), 1.0), "customer")
+    assert len(out) == 1
+    assert drops(relay, "customer", "sinks", "audio") == {"not_selected": 1}
+    # agent1 falls silent (sends nothing) for a second: agent2 takes the stream over.
+    taken = parsed(relay.handle_rtp("agent2", audio(2003, 501, 78737), 2.0), "customer")
+    assert len(taken) == 1
+    assert taken[0].sequence_number == (out[0].sequence_number + 1) & 0xFFFF
+    assert taken[0].timestamp == (out[0].timestamp + 48000) & 0xFFFFFFFF  # 1 s at 48 kHz
+    assert taken[0].marker
+
+
+def test_the_louder_speaker_takes_over_after_the_hold_time() -> None:
+    relay = make_relay("agent1", "agent2")
+    winners: list[int] = []
+    for seq in range(1, 151):  # 3 s of 20 ms packets from both; agent2 speaks, agent1 is quiet
+        now = 1.0 + 0.02 * seq
+        for agent, ssrc, level in (("agent1", 1003, 90), ("agent2", 2003, 20)):
+            out = parsed(
+                relay.handle_rtp(agent, audio(ssrc, seq, 960 * seq, level=level, level_id=10), now),
+                "customer",
+            )
+            winners += [ssrc for _ in out]
+    assert winners[0] == 1003  # first come, first served
+    assert winners[-1] == 2003 and winners.count(2003) > 50
+
+
+def test_an_unsignalled_ssrc_is_learnt_from_the_mid_extension() -> None:
+    relay = Relay(rng=random.Random(1))
+    unsignalled = tuple(
+        MediaLine(
+            line.kind,
+            line.mid,
+            line.codecs,
+            line.extensions,
+            None,
+            None,
+            line.send_ssrc,
+            None,
+            None,
+            True,
+            line.sends,
+        )
+        for line in CUSTOMER
+    )
+    relay.add_leg("customer", unsignalled, forwarding=True)
+    relay.add_leg("agent", agent_lines(1000), forwarding=True)
+    for leg in ("customer", "agent"):
+        relay.set_connected(leg, True, 0.0)
+    relay.add_route("customer", "agent", "video")
+    no_mid = RtpPacket(96, 1, 1, 4444, payload=b"x").to_bytes()
+    assert relay.handle_rtp("customer", no_mid, 1.0) == []
+    assert relay.stats()["legs"]["customer"]["drops"] == {"unknown_ssrc": 1}  # type: ignore[index]
+    with_mid = RtpPacket(
+        96, 2, 1, 4444, extensions=(HeaderExtension(4, b"1"),), payload=b"x"
+    ).to_bytes()
+    assert len(parsed(relay.handle_rtp("customer", with_mid, 1.0), "agent")) == 1
+    assert len(parsed(relay.handle_rtp("customer", no_mid, 1.0), "agent")) == 1  # SSRC now known
+
+
+def test_a_returning_source_continues_the_receivers_stream() -> None:
+    relay = make_relay("agent")
+    before = parsed(relay.handle_rtp("customer", video(40000, ts=5000), 1.0), "agent")[0]
+    relay.remove_leg("customer")  # customer reconnects: new transport, new SSRCs
+    relay.add_leg("customer", CUSTOMER, forwarding=True)
+    relay.set_connected("customer", True, 2.0)
+    relay.add_route("customer", "agent", "video")
+    out = relay.handle_rtp("customer", video(7, ts=1), 2.0)
+    after = parsed(out, "agent")[0]
+    assert after.ssrc == before.ssrc
+    assert after.sequence_number == (before.sequence_number + 1) & 0xFFFF
+    assert after.timestamp == (before.timestamp + 90000) & 0xFFFFFFFF
+    assert rtcp_to(out, "customer") == [rtp.PictureLossIndication(C_OUT_VIDEO_SSRC, C_VIDEO_SSRC)]
+
+
+def test_malformed_and_unknown_input_is_counted_not_raised() -> None:
+    relay = make_relay("agent")
+    assert relay.handle_rtp("customer", b"\x80\x60", 1.0) == []
+    assert relay.handle_rtcp("customer", b"\x81\xce\x00\x09", 1.0) == []
+    assert relay.handle_rtp("customer", RtpPacket(96, 1, 1, 999).to_bytes(), 1.0) == []
+    assert relay.handle_rtp("customer", video(1, pt=45), 1.0) == []
+    assert relay.handle_rtp("nobody", video(1), 1.0) == []
+    legs = relay.stats()["legs"]
+    assert isinstance(legs, dict)
+    assert legs["customer"]["drops"] == {"malformed": 2, "unknown_ssrc": 1}
+    assert legs["customer"]["sources"]["video"]["drops"] == {"codec_mismatch": 1}
+
+
+def test_stream_counters() -> None:
+    relay = make_relay("agent")
+    for seq in range(5):
+        relay.handle_rtp("customer", video(seq), 1.0)
+    relay.handle_rtp("agent", audio(1003, 1, 1), 1.0)
+    legs = relay.stats()["legs"]
+    assert isinstance(legs, dict)
+    source = legs["customer"]["sources"]["video"]
+    sink = legs["agent"]["sinks"]["video"]
+    assert (source["packets"], source["ssrc"], source["sinks"]) == (5, C_VIDEO_SSRC, ["agent"])
+    assert source["bytes"] == 5 * len(video(0))
+    assert (sink["packets"], sink["source"], sink["drops"]) == (5, "customer", {})
+    assert legs["agent"]["sources"]["audio"]["packets"] == 1
+    assert "video" not in legs["agent"]["sources"]  # agents do not publish video here
+
+
+def test_topology_errors() -> None:
+    relay = make_relay("agent")
+    with pytest.raises(ValueError, match="already exists"):
+        relay.add_leg("agent", ())
+    with pytest.raises(ValueError, match="itself"):
+        relay.add_route("agent", "agent", "audio")
+    with pytest.raises(KeyError):
+        relay.set_forwarding("ghost", True, 0.0)
+    with pytest.raises(ValueError, match="more than one"):
+        relay.add_leg("twice", (CUSTOMER[0], CUSTOMER[0]))
+    assert not relay.add_route("agent", "customer", "video")  # agents send no video here
+
+
+def test_a_request_for_a_source_whose_transport_is_down_waits_without_a_deadline() -> None:
+    relay = make_relay("agent")
+    relay.handle_rtp("customer", video(1), 1.0)  # keyframe request sent at 1.0
+    relay.set_connected("customer", False, 1.1)
+    relay.handle_rtcp("agent", rtp.PictureLossIndication(0, 1001).to_bytes(), 1.2)
+    assert relay.next_timeout() is None  # nothing to do until the transport is back
+    assert relay.handle_timeout(9.0) == []
+    out = relay.set_connected("customer", True, 9.0)
+    assert rtcp_to(out, "customer") == [rtp.PictureLossIndication(C_OUT_VIDEO_SSRC, C_VIDEO_SSRC)]
