@@ -40,6 +40,7 @@ async def live(server: Server) -> AsyncIterator[Live]:
     assert (await customer.post("/api/join", {"token": token})).status == 200
     agent_ws = await Signal.open(agent, f"/ws/agent/{session_id}")
     customer_ws = await Signal.open(customer, "/ws/customer")
+    await agent_ws.next("state", where=lambda m: roles(m) == {"agent", "customer"})
     yield Live(server, agent, customer, session_id, tenant_id, agent_ws, customer_ws)
     agent_ws.close()
     customer_ws.close()
@@ -53,8 +54,7 @@ async def test_customer_media_reaches_the_agent_only_after_consent(live: Live) -
     probe = Probe()
     agent_pc, customer_pc = agent_client("agent", probe), customer_client(probe)
     try:
-        both = await live.agent_ws.next("state", where=lambda m: len(roles(m)) == 2)
-        assert both["status"] == "joined"
+        assert (await stored(live)).status == "joined"
 
         live.agent_ws.send("offer", sdp=await agent_pc.offer())
         await agent_pc.accept_answer((await live.agent_ws.next("answer"))["sdp"])
@@ -165,7 +165,6 @@ async def test_other_agents_and_strangers_cannot_attach(server: Server) -> None:
 
 
 async def test_customer_reconnects_to_the_same_session(live: Live) -> None:
-    await live.agent_ws.next("state", where=lambda m: roles(m) == {"agent", "customer"})
     live.customer_ws.close()
     await live.agent_ws.next("state", where=lambda m: roles(m) == {"agent"})
     again = await Signal.open(live.customer, "/ws/customer")
