@@ -121,7 +121,10 @@ async def _check_second_factor(
 ) -> User:
     assert user.totp_secret is not None
     secret = ctx.cipher(tenant).open(user.totp_secret, _totp_purpose(user, False)).decode()
-    if totp.verify_code(secret, otp, clock.now()):
+    step = totp.matching_step(secret, otp, clock.now(), after=user.totp_last_step)
+    if step is not None:
+        user = replace(user, totp_last_step=step, updated_at=clock.now())
+        await scope.save_user(user)
         return user
     used = totp.match_recovery_code(otp, user.recovery_codes)
     if used is not None:
@@ -225,7 +228,8 @@ async def confirm_totp(ctx: Context, principal: Principal, otp: str, ip: str) ->
         raise InvalidInput("Start enrolment first.")
     cipher = ctx.cipher(principal.tenant)
     secret = cipher.open(user.totp_pending, _totp_purpose(user, True)).decode()
-    if not totp.verify_code(secret, otp, clock.now()):
+    step = totp.matching_step(secret, otp, clock.now())
+    if step is None:
         raise InvalidOtp("That code is not valid. Check your authenticator app's clock.")
     codes = totp.new_recovery_codes()
     await scope.save_user(
@@ -234,6 +238,7 @@ async def confirm_totp(ctx: Context, principal: Principal, otp: str, ip: str) ->
             totp_secret=cipher.seal(secret.encode(), _totp_purpose(user, False)),
             totp_pending=None,
             recovery_codes=tuple(totp.hash_recovery_code(c) for c in codes),
+            totp_last_step=step,
             updated_at=clock.now(),
         )
     )

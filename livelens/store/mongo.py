@@ -682,6 +682,7 @@ def _user_doc(user: User) -> Doc:
         "totp_secret": user.totp_secret,
         "totp_pending": user.totp_pending,
         "recovery_codes": list(user.recovery_codes),
+        "totp_last_step": user.totp_last_step,
     }
 
 
@@ -702,6 +703,7 @@ def _user(doc: Doc) -> User:
         totp_secret=_optional_bytes(doc.get("totp_secret")),
         totp_pending=_optional_bytes(doc.get("totp_pending")),
         recovery_codes=tuple(doc.get("recovery_codes", ())),
+        totp_last_step=int(doc.get("totp_last_step", 0)),
     )
 
 

@@ -46,6 +46,7 @@ class User:
     totp_secret: bytes | None = None  # sealed; set once enrolment is confirmed
     totp_pending: bytes | None = None  # sealed; enrolment started, not confirmed
     recovery_codes: tuple[str, ...] = ()  # SHA-256 hex digests of unused codes
+    totp_last_step: int = 0  # time step of the last accepted code: codes are single-use
 
     @property
     def totp_enabled(self) -> bool:

@@ -137,6 +137,8 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         )""",
         "CREATE INDEX security_events_newest ON security_events (tenant_id, at DESC, seq DESC)",
     ),
+    # 3: one-time codes are single-use (RFC 6238 §5.2).
+    ("ALTER TABLE users ADD COLUMN totp_last_step INTEGER NOT NULL DEFAULT 0",),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -349,8 +351,8 @@ class SqliteTenantStore:
         try:
             await self._store._execute(
                 "INSERT INTO users (id, tenant_id, email, role, password_hash, created_at,"
-                " updated_at, disabled, totp_secret, totp_pending, recovery_codes)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " updated_at, disabled, totp_secret, totp_pending, recovery_codes,"
+                " totp_last_step) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 _user_params(user),
             )
         except sqlite3.IntegrityError as exc:
@@ -384,7 +386,7 @@ class SqliteTenantStore:
             changed = await self._store._execute(
                 "UPDATE users SET email = ?, role = ?, password_hash = ?, created_at = ?,"
                 " updated_at = ?, disabled = ?, totp_secret = ?, totp_pending = ?,"
-                " recovery_codes = ? WHERE tenant_id = ? AND id = ?",
+                " recovery_codes = ?, totp_last_step = ? WHERE tenant_id = ? AND id = ?",
                 (*params[2:], self._tenant_id, user.id),
             )
         except sqlite3.IntegrityError as exc:
@@ -563,7 +565,7 @@ class SqliteTenantStore:
 
 _SELECT_USERS = (
     "SELECT id, tenant_id, email, role, password_hash, created_at, updated_at, disabled,"
-    " totp_secret, totp_pending, recovery_codes FROM users"
+    " totp_secret, totp_pending, recovery_codes, totp_last_step FROM users"
 )
 
 _SELECT_SUPPORT_SESSIONS = (
@@ -673,6 +675,7 @@ def _user_params(user: User) -> tuple[object, ...]:
         user.totp_secret,
         user.totp_pending,
         json.dumps(list(user.recovery_codes)),
+        user.totp_last_step,
     )
 
 
@@ -697,6 +700,7 @@ def _user(row: sqlite3.Row) -> User:
         totp_secret=_optional_bytes(row["totp_secret"]),
         totp_pending=_optional_bytes(row["totp_pending"]),
         recovery_codes=tuple(json.loads(row["recovery_codes"])),
+        totp_last_step=int(row["totp_last_step"]),
     )
 
 

@@ -30,8 +30,28 @@ async def test_enrolled_user_needs_a_code_to_sign_in(server: Server) -> None:
     wrong = await fresh.login("boss@acme.test", otp="000000")
     assert wrong.status == 401
     assert wrong.body["error"] == "invalid_otp"
+    server.clock.advance(30)  # the enrolment code was used: wait for the next one
     ok = await fresh.login("boss@acme.test", otp=server.totp_now(secret))
     assert ok.status == 200
+
+
+async def test_a_code_works_only_once(server: Server) -> None:
+    await server.tenant("Acme", "boss@acme.test")
+    client = server.client()
+    await client.login("boss@acme.test")
+    secret, _ = await enrol(server, client)
+    enrolment_code = server.totp_now(secret)
+    reused = await server.client().login("boss@acme.test", otp=enrolment_code)
+    assert reused.status == 401
+    assert reused.body["error"] == "invalid_otp"
+    server.clock.advance(30)
+    code = server.totp_now(secret)
+    assert (await server.client().login("boss@acme.test", otp=code)).status == 200
+    replay = await server.client().login("boss@acme.test", otp=code)
+    assert replay.status == 401
+    # An older code, still inside the drift window, is refused too once a newer one was used.
+    server.clock.advance(30)
+    assert (await server.client().login("boss@acme.test", otp=code)).status == 401
 
 
 async def test_wrong_code_during_enrolment_does_not_enable(server: Server) -> None:

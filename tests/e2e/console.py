@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 
 import pyotp
@@ -80,3 +81,9 @@ def enrol_totp(page: Page, shots: tuple[Path, str] | None = None) -> tuple[str, 
 
 def screenshot(page: Page, directory: Path, name: str) -> None:
     page.screenshot(path=str(directory / f"{name}.png"), full_page=True)
+
+
+def next_code(secret: str) -> str:
+    """The code of the next 30-second step: accepted (clock drift) even though the
+    current step's code was already used by the enrolment, and codes are single-use."""
+    return pyotp.TOTP(secret).at(time.time() + 30)

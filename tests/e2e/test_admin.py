@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import pyotp
 import pytest
 from playwright.sync_api import Page, expect
 
@@ -14,6 +13,7 @@ from tests.e2e.console import (
     enrol_totp,
     expect_sign_in_form,
     expect_signed_in,
+    next_code,
     screenshot,
     sign_in,
     sign_out,
@@ -192,7 +192,7 @@ def test_required_2fa_forces_enrolment(
     expect(page.get_by_test_id("totp-required-note")).to_be_visible()
     sign_out(page)
     submit_login(page, agent.email, agent.password)
-    page.get_by_test_id("login-otp").fill(pyotp.TOTP(secret).now())
+    page.get_by_test_id("login-otp").fill(next_code(secret))
     page.get_by_test_id("login-submit").click()
     expect_signed_in(page, agent)
 

@@ -14,6 +14,7 @@ from tests.e2e.console import (
     enrol_totp,
     expect_sign_in_form,
     expect_signed_in,
+    next_code,
     screenshot,
     sign_in,
     sign_out,
@@ -126,7 +127,7 @@ def test_totp_enrolment_sign_in_with_code_and_recovery_code(
     otp.press("Enter")
     expect(page.get_by_test_id("login-error")).to_have_text(re.compile("not valid"))
     screenshot(page, artifacts, "sign-in-otp-desktop")
-    otp.fill(pyotp.TOTP(secret).now())
+    otp.fill(next_code(secret))
     page.get_by_test_id("login-submit").click()
     expect_signed_in(page, user)
     sign_out(page)

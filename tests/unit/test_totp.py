@@ -51,3 +51,10 @@ def test_provisioning_uri_names_issuer_and_account() -> None:
     uri = totp.provisioning_uri(totp.new_secret(), "ann@example.com")
     assert uri.startswith("otpauth://totp/LiveLens:ann%40example.com?")
     assert "issuer=LiveLens" in uri
+
+
+def test_matching_step_refuses_steps_already_used() -> None:
+    step = totp.matching_step(SECRET, "287082", 59)
+    assert step == 1
+    assert totp.matching_step(SECRET, "287082", 59, after=step) is None
+    assert totp.matching_step(SECRET, "287082", 59, after=step - 1) == step
