@@ -86,14 +86,28 @@ class AccountPolicyHandler(BaseHandler):
         self.write_json({"tenant": views.tenant(tenant)})
 
 
-class AuditHandler(BaseHandler):
-    async def get(self) -> None:
-        principal = self.require_permission(Permission.VIEW_AUDIT)
+class LogHandler(BaseHandler):
+    def page_limit(self) -> int:
         try:
             limit = int(self.get_query_argument("limit", "100"))
         except ValueError as exc:
             raise InvalidInput("'limit' must be a whole number.") from exc
         if not 1 <= limit <= MAX_AUDIT_PAGE:
             raise InvalidInput(f"'limit' must be between 1 and {MAX_AUDIT_PAGE}.")
-        events = await self.ctx.store.scoped(principal.tenant.id).list_audit_events(limit)
+        return limit
+
+
+class AuditHandler(LogHandler):
+    async def get(self) -> None:
+        principal = self.require_permission(Permission.VIEW_AUDIT)
+        scope = self.ctx.store.scoped(principal.tenant.id)
+        events = await scope.list_audit_events(self.page_limit())
         self.write_json({"events": [views.audit_event(e) for e in events]})
+
+
+class SecurityLogHandler(LogHandler):
+    async def get(self) -> None:
+        principal = self.require_permission(Permission.VIEW_AUDIT)
+        scope = self.ctx.store.scoped(principal.tenant.id)
+        events = await scope.list_security_events(self.page_limit())
+        self.write_json({"events": [views.security_event(e) for e in events]})

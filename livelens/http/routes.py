@@ -42,6 +42,8 @@ AUDIT_EVENT = obj(
 EMPTY = obj()
 NUM_OR_NULL: JSON = {"type": ["number", "null"]}
 STR_OR_NULL: JSON = {"type": ["string", "null"]}
+SECURITY_EVENT = obj(["id", "at", "kind"], id=STR, at=NUM, kind=STR, ip=STR_OR_NULL,
+                     details={"type": "object"})  # fmt: skip
 SESSION = obj(
     ["id", "status", "agent_id", "created_at", "join_expires_at"],
     id=STR, status={"type": "string", "enum": ["waiting", "joined", "consented", "live", "ended"]},
@@ -140,6 +142,11 @@ ROUTES: list[Route] = [
     Route("/api/audit", admin_api.AuditHandler, {"get": Operation(
         "Audit log of the account, newest first (query: limit, 1-500)",
         {200: obj(["events"], events={"type": "array", "items": AUDIT_EVENT})},
+        auth="admin", errors=(400, 401, 403))}),
+    Route("/api/security-events", admin_api.SecurityLogHandler, {"get": Operation(
+        "Security log of the account (failed sign-ins, lockouts, bad tokens, malformed "
+        "signalling, rate-limit hits), newest first (query: limit, 1-500)",
+        {200: obj(["events"], events={"type": "array", "items": SECURITY_EVENT})},
         auth="admin", errors=(400, 401, 403))}),
     Route("/api/sessions", sessions_api.SessionsHandler, {
         "post": Operation(

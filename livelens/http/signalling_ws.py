@@ -15,7 +15,7 @@ from livelens.errors import LiveLensError, NotAuthenticated
 from livelens.http.base import BaseHandler
 from livelens.http.sessions_api import DEVICE_COOKIE, JOIN_COOKIE
 from livelens.identity.roles import Permission
-from livelens.services import support
+from livelens.services import security, support
 from livelens.services.rooms import Participant, Role, Room, Rooms, spawn
 from livelens.signalling.messages import ProtocolError, encode, parse
 from livelens.signalling.ratelimit import TokenBucket
@@ -38,7 +38,7 @@ class SignallingSocket(tornado.websocket.WebSocketHandler, BaseHandler):
     def check_origin(self, origin: str) -> bool:
         allowed = super().check_origin(origin)
         if not allowed:
-            spawn(support.security_event(self.ctx, "signalling.bad_origin", self.client_ip,
+            spawn(security.record(self.ctx, "signalling.bad_origin", self.client_ip,
                                          origin=origin[:200]))  # fmt: skip
         return allowed
 
@@ -91,7 +91,7 @@ class SignallingSocket(tornado.websocket.WebSocketHandler, BaseHandler):
         self._bad += 1
         kind = "ratelimit.signalling" if code == "rate_limited" else "signalling.malformed"
         tenant = self.room.session.tenant_id if self.room else None
-        await support.security_event(self.ctx, kind, self.client_ip, tenant, code=code,
+        await security.record(self.ctx, kind, self.client_ip, tenant, code=code,
                                      role=self.role)  # fmt: skip
         self.send(encode("error", code=code, message=message))
         if self._bad > MAX_BAD_MESSAGES:

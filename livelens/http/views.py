@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from livelens.services.auth import Principal
-from livelens.store.records import AuditEvent, Tenant, User
+from livelens.store.records import AuditEvent, SecurityEvent, Tenant, User
 
 
 def user_brief(user: User) -> dict[str, object]:
@@ -44,3 +44,7 @@ def audit_event(e: AuditEvent) -> dict[str, object]:
         "target": e.target,
         "details": e.details,
     }
+
+
+def security_event(e: SecurityEvent) -> dict[str, object]:
+    return {"id": e.id, "at": e.at, "kind": e.kind, "ip": e.ip, "details": e.details}

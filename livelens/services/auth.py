@@ -17,7 +17,7 @@ from livelens.errors import (
     OtpRequired,
 )
 from livelens.identity import emails, lockout, passwords, totp
-from livelens.services import audit
+from livelens.services import audit, security
 from livelens.services.audit import Actor
 from livelens.services.context import Context
 from livelens.store.records import AuthSession, Tenant, User
@@ -67,6 +67,7 @@ async def login(ctx: Context, email: str, password: str, otp: str | None, client
 
     wait = lockout.seconds_locked(await ctx.store.get_login_guard(key), clock.now())
     if wait:
+        await security.record(ctx, "auth.locked_attempt", client.ip, tenant_id)
         if scope:
             await audit.record(scope, "auth.login_refused_locked", actor, target=address)
         raise AccountLocked(wait)
@@ -74,7 +75,7 @@ async def login(ctx: Context, email: str, password: str, otp: str | None, client
     # Verify even for unknown addresses (against a decoy) so timing does not tell.
     check = await ctx.hashing.verify_async(user.password_hash if user else None, password)
     if user is None or scope is None or not check.ok or user.disabled:
-        await _count_failure(ctx, key, scope, actor, "auth.login_failed")
+        await _count_failure(ctx, key, scope, actor, "auth.login_failed", tenant_id)
         raise InvalidCredentials("Wrong e-mail or password.")
 
     tenant = await scope.get_tenant()
@@ -97,13 +98,20 @@ async def login(ctx: Context, email: str, password: str, otp: str | None, client
 
 
 async def _count_failure(
-    ctx: Context, key: str, scope: TenantStore | None, actor: Actor, action: str
+    ctx: Context,
+    key: str,
+    scope: TenantStore | None,
+    actor: Actor,
+    action: str,
+    tenant_id: str | None,
 ) -> None:
     guard = await ctx.store.add_login_failure(key)
+    await security.record(ctx, action, actor.ip, tenant_id, failures=guard.failures)
     if scope:
         await audit.record(scope, action, actor, target=actor.name, failures=guard.failures)
     if lockout.should_lock(guard):
         await ctx.store.lock_login(key, clock.now() + lockout.LOCK_SECONDS)
+        await security.record(ctx, "auth.locked", actor.ip, tenant_id)
         if scope:
             await audit.record(
                 scope, "auth.locked", actor, target=actor.name, seconds=lockout.LOCK_SECONDS
@@ -135,7 +143,7 @@ async def _check_second_factor(
             scope, "auth.recovery_code_used", actor, target=user.email, remaining=len(remaining)
         )
         return user
-    await _count_failure(ctx, key, scope, actor, "auth.otp_failed")
+    await _count_failure(ctx, key, scope, actor, "auth.otp_failed", tenant.id)
     raise InvalidOtp("That code is not valid. Check your authenticator app's clock.")
 
 

@@ -10,12 +10,12 @@ from dataclasses import dataclass
 
 from livelens import clock
 from livelens.errors import InvalidInput, LiveLensError, NotFound
-from livelens.services import audit
+from livelens.services import audit, security
 from livelens.services.audit import Actor
 from livelens.services.auth import Principal
 from livelens.services.context import Context
 from livelens.signalling import join, state
-from livelens.store.records import SecurityEvent, SupportSession, new_id
+from livelens.store.records import SupportSession, new_id
 
 
 class TooManyAttempts(LiveLensError):
@@ -47,22 +47,6 @@ def token_hash(ctx: Context, token: str) -> str:
 
 def device_hash(ctx: Context, device_secret: str) -> str:
     return join.keyed_hash(_secret(ctx), "device", device_secret)
-
-
-async def security_event(
-    ctx: Context, kind: str, ip: str | None, tenant_id: str | None = None, **details: object
-) -> None:
-    await ctx.store.add_security_event(
-        SecurityEvent(
-            id=new_id(),
-            at=clock.now(),
-            kind=kind,
-            ip=ip,
-            tenant_id=tenant_id,
-            details={k: v if isinstance(v, (str, int, float, bool)) else str(v)
-                     for k, v in details.items()},
-        )
-    )  # fmt: skip
 
 
 async def create(ctx: Context, principal: Principal, ip: str) -> CreatedSession:
@@ -110,19 +94,19 @@ async def locate(ctx: Context, *, token: str | None, pin: str | None, ip: str) -
             else None
         )
         if found is None:
-            await security_event(ctx, "join.bad_token", ip)
+            await security.record(ctx, "join.bad_token", ip)
             raise NotFound("This link is not valid. Ask your support agent for a new one.")
         return found
     limits = ctx.join_limits
     if not limits.per_ip.allow(ip, now) or not limits.instance.allow("*", now):
-        await security_event(ctx, "ratelimit.pin", ip)
+        await security.record(ctx, "ratelimit.pin", ip)
         raise TooManyAttempts("Too many attempts. Wait a few minutes and try again.")
     digits = join.normalise_pin(pin or "")
     if digits is None:
         raise InvalidInput("Enter the 6-digit PIN your support agent gave you.")
     found = await ctx.store.locate_pin(join.keyed_hash(_secret(ctx), "pin", digits))
     if found is None:
-        await security_event(ctx, "join.bad_pin", ip)
+        await security.record(ctx, "join.bad_pin", ip)
         raise NotFound("That PIN is not valid. Check it with your support agent.")
     return found
 
@@ -140,12 +124,12 @@ async def customer_join(
         await scope.save_support_session(
             state.apply(session, state.Ended("system", "expired", now))
         )
-        await security_event(ctx, "join.expired", ip, tenant_id, session=session_id)
+        await security.record(ctx, "join.expired", ip, tenant_id, session=session_id)
         raise state.SessionEnded("This link has expired. Ask your support agent for a new one.")
     try:
         joined = state.apply(session, state.CustomerJoined(device_hash(ctx, device_secret), now))
     except state.DeviceMismatch:
-        await security_event(ctx, "join.other_device", ip, tenant_id, session=session_id)
+        await security.record(ctx, "join.other_device", ip, tenant_id, session=session_id)
         raise
     if joined != session:
         await scope.save_support_session(joined)

@@ -163,3 +163,27 @@ async def test_audit_log_records_admin_actions_with_actor_and_ip(server: Server)
     assert {"auth.login_succeeded", "account.created"} <= {e["action"] for e in events}
     assert (await admin.get("/api/audit?limit=0")).status == 400
     assert (await admin.get("/api/audit?limit=x")).status == 400
+
+
+async def test_security_log_shows_failed_sign_ins_and_lockouts_of_the_account(
+    server: Server,
+) -> None:
+    tenant_id = await server.tenant("Acme", "boss@acme.test")
+    await server.user(tenant_id, "ann@acme.test")
+    for _ in range(5):
+        await server.client().login("ann@acme.test", "wrong-pass-1")
+    await server.client().login("ghost@nowhere.test", "wrong-pass-1")  # no account: not shown
+    admin = server.client()
+    await admin.login("boss@acme.test")
+    events = (await admin.get("/api/security-events?limit=50")).body["events"]
+    kinds = [e["kind"] for e in events]
+    assert kinds.count("auth.login_failed") == 5
+    assert "auth.locked" in kinds
+    assert all(e["ip"] == "127.0.0.1" for e in events)
+    assert "wrong-pass-1" not in str(events)
+    agent = server.client()
+    await agent.login("boss@acme.test")
+    await server.tenant("Globex", "boss@globex.test")
+    globex = server.client()
+    await globex.login("boss@globex.test")
+    assert (await globex.get("/api/security-events")).body["events"] == []
