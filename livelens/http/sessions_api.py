@@ -3,33 +3,15 @@
 from __future__ import annotations
 
 from livelens.errors import InvalidInput
+from livelens.http import views
 from livelens.http.base import BaseHandler, field_str
 from livelens.http.qr import qr_fields
 from livelens.identity.roles import Permission
 from livelens.services import support
 from livelens.signalling import join
-from livelens.store.records import SupportSession
 
 JOIN_COOKIE = "livelens_join"
 DEVICE_COOKIE = "livelens_device"
-
-
-def session_view(s: SupportSession) -> dict[str, object]:
-    return {
-        "id": s.id,
-        "status": s.status,
-        "agent_id": s.agent_id,
-        "created_at": s.created_at,
-        "join_expires_at": s.join_expires_at,
-        "joined_at": s.joined_at,
-        "consent_at": s.consent_at,
-        "consent_scopes": list(s.consent_scopes),
-        "live_at": s.live_at,
-        "ended_at": s.ended_at,
-        "outcome": s.outcome,
-        "ended_by": s.ended_by,
-        "duration": (s.ended_at - s.live_at) if s.ended_at and s.live_at else None,
-    }
 
 
 class SessionsHandler(BaseHandler):
@@ -42,7 +24,7 @@ class SessionsHandler(BaseHandler):
         join_url = f"{base.rstrip('/')}/join#{created.token}"
         self.write_json(
             {
-                "session": session_view(created.session),
+                "session": views.support_session(created.session),
                 "join_url": join_url,
                 "pin": created.pin,
                 **qr_fields(join_url, scale=4),
@@ -56,14 +38,14 @@ class SessionsHandler(BaseHandler):
         sessions = await self.ctx.store.scoped(principal.tenant.id).list_support_sessions(
             agent_id=agent, limit=100
         )
-        self.write_json({"sessions": [session_view(s) for s in sessions]})
+        self.write_json({"sessions": [views.support_session(s) for s in sessions]})
 
 
 class SessionHandler(BaseHandler):
     async def get(self, session_id: str) -> None:
         principal = self.require_permission(Permission.RUN_SESSIONS)
         session = await support.get_for_agent(self.ctx, principal, session_id)
-        self.write_json({"session": session_view(session)})
+        self.write_json({"session": views.support_session(session)})
 
 
 class JoinHandler(BaseHandler):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from livelens.services.auth import Principal
-from livelens.store.records import AuditEvent, SecurityEvent, Tenant, User
+from livelens.store.records import AuditEvent, SecurityEvent, SupportSession, Tenant, User
 
 
 def user_brief(user: User) -> dict[str, object]:
@@ -48,3 +48,21 @@ def audit_event(e: AuditEvent) -> dict[str, object]:
 
 def security_event(e: SecurityEvent) -> dict[str, object]:
     return {"id": e.id, "at": e.at, "kind": e.kind, "ip": e.ip, "details": e.details}
+
+
+def support_session(s: SupportSession) -> dict[str, object]:
+    return {
+        "id": s.id,
+        "status": s.status,
+        "agent_id": s.agent_id,
+        "created_at": s.created_at,
+        "join_expires_at": s.join_expires_at,
+        "joined_at": s.joined_at,
+        "consent_at": s.consent_at,
+        "consent_scopes": list(s.consent_scopes),
+        "live_at": s.live_at,
+        "ended_at": s.ended_at,
+        "outcome": s.outcome,
+        "ended_by": s.ended_by,
+        "duration": (s.ended_at - s.live_at) if s.ended_at and s.live_at else None,
+    }
