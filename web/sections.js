@@ -4,9 +4,11 @@
 import { renderAudit } from './views/audit.js';
 import { renderPolicy } from './views/policy.js';
 import { renderSecurity } from './views/security.js';
+import { renderSessions } from './views/sessions.js';
 import { renderUsers } from './views/users.js';
 
 export const SECTIONS = [
+  { id: 'sessions', title: 'Sessions', render: renderSessions },
   { id: 'users', title: 'Users', admin: true, render: renderUsers },
   { id: 'policy', title: 'Account policy', admin: true, render: renderPolicy },
   { id: 'audit', title: 'Audit log', admin: true, render: renderAudit },

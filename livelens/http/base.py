@@ -21,6 +21,7 @@ from livelens.http import security
 from livelens.identity.roles import Permission, require
 from livelens.services import auth
 from livelens.services.context import Context
+from livelens.services.rooms import Rooms
 
 log = logging.getLogger("livelens.http")
 
@@ -43,6 +44,11 @@ class BaseHandler(tornado.web.RequestHandler):
     def ctx(self) -> Context:
         ctx: Context = self.application.settings["livelens_context"]
         return ctx
+
+    @property
+    def rooms(self) -> Rooms:
+        rooms: Rooms = self.application.settings["livelens_rooms"]
+        return rooms
 
     @property
     def client_ip(self) -> str:

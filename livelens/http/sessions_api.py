@@ -64,6 +64,7 @@ class JoinHandler(BaseHandler):
         joined = await support.customer_join(
             self.ctx, tenant_id, session_id, device, self.client_ip
         )
+        self.rooms.customer_joined(joined.session)
         secure = self.ctx.settings.uses_tls
         self.set_signed_cookie(JOIN_COOKIE, f"{tenant_id}.{session_id}", expires_days=None,
                                max_age=24 * 3600, httponly=True, secure=secure,

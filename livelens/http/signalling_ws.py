@@ -16,7 +16,7 @@ from livelens.http.base import BaseHandler
 from livelens.http.sessions_api import DEVICE_COOKIE, JOIN_COOKIE
 from livelens.identity.roles import Permission
 from livelens.services import security, support
-from livelens.services.rooms import Participant, Role, Room, Rooms, spawn
+from livelens.services.rooms import Participant, Role, Room, spawn
 from livelens.signalling.messages import ProtocolError, encode, parse
 from livelens.signalling.ratelimit import TokenBucket
 
@@ -29,11 +29,6 @@ class SignallingSocket(tornado.websocket.WebSocketHandler, BaseHandler):
     role: Role
     room: Room | None = None
     participant: Participant | None = None
-
-    @property
-    def rooms(self) -> Rooms:
-        rooms: Rooms = self.application.settings["livelens_rooms"]
-        return rooms
 
     def check_origin(self, origin: str) -> bool:
         allowed = super().check_origin(origin)
@@ -126,6 +121,7 @@ class CustomerSocket(SignallingSocket):
         tenant_id, _, session_id = ticket.decode().partition(".")
         joined = await support.customer_join(self.ctx, tenant_id, session_id, device.decode(),
                                              self.client_ip)  # fmt: skip
+        self.rooms.customer_joined(joined.session)
         room = await self.rooms.open(tenant_id, joined.session.id)
         return room, Participant("customer", "customer", "Customer", self.client_ip, self)
 

@@ -118,6 +118,15 @@ class Room:
         if not self.participants and self.session.status == "ended":
             self._on_empty(self)
 
+    def customer_joined(self, session: SupportSession) -> None:
+        """The customer bound a device outside the room (the join API): adopt the newer
+        record so the room's state machine and everyone in the room see the join."""
+        if self.session.status == "waiting" and session.status == "joined":
+            self.session = session
+            if self._expiry:
+                self._expiry.cancel()
+            self._broadcast_state()
+
     async def _dropped(self, participant: Participant) -> None:
         if participant.id in self.participants:
             return
@@ -271,6 +280,11 @@ class Rooms:
 
     def get(self, session_id: str) -> Room | None:
         return self._rooms.get(session_id)
+
+    def customer_joined(self, session: SupportSession) -> None:
+        room = self._rooms.get(session.id)
+        if room is not None and room.session.tenant_id == session.tenant_id:
+            room.customer_joined(session)
 
     def _forget(self, room: Room) -> None:
         if self._rooms.get(room.session.id) is room:

@@ -35,7 +35,7 @@ def test_agents_do_not_see_admin_sections(page: Page, live_server: LiveServer) -
     # A hand-typed address of an admin section shows the agent's own section instead.
     page.goto("/#users")
     expect_signed_in(page, agent)
-    expect(page.get_by_test_id("section-security")).to_be_visible()
+    expect(page.get_by_test_id("section-sessions")).to_be_visible()
     expect(page.get_by_test_id("users-table")).to_have_count(0)
     assert page.evaluate("fetch('/api/users').then((r) => r.status)") == 403
 
@@ -46,6 +46,8 @@ def test_admin_adds_an_agent(new_page: NewPage, live_server: LiveServer, artifac
     sign_in(page, admin)
     for testid in (*ADMIN_SECTIONS, "nav-security"):
         expect(page.get_by_test_id(testid)).to_be_visible()
+    expect(page.get_by_test_id("nav-sessions")).to_have_attribute("aria-current", "page")
+    page.get_by_test_id("nav-users").click()
     expect(page.get_by_test_id("nav-users")).to_have_attribute("aria-current", "page")
     table = page.get_by_test_id("users-table")
     expect(table.get_by_test_id(f"user-row-{admin.email}")).to_contain_text("(you)")
@@ -112,6 +114,7 @@ def test_admin_adds_an_agent(new_page: NewPage, live_server: LiveServer, artifac
 
     phone = new_page(390, 844, mobile=True)
     sign_in(phone, admin)
+    phone.get_by_test_id("nav-users").click()
     expect(phone.get_by_test_id("users-table")).to_be_visible()
     screenshot(phone, artifacts, "console-admin-users-phone")
     width = phone.evaluate("document.documentElement.scrollWidth")
@@ -122,10 +125,12 @@ def test_admin_signs_an_agent_out_everywhere(new_page: NewPage, live_server: Liv
     agent = live_server.create_user("revokee")
     agent_page = new_page()
     sign_in(agent_page, agent)
-    expect(agent_page.get_by_test_id("section-security")).to_be_visible()
+    expect(agent_page.get_by_test_id("section-sessions")).to_be_visible()
+    agent_page.get_by_test_id("nav-security").click()
 
     admin_page = new_page()
     sign_in(admin_page, live_server.admin)
+    admin_page.get_by_test_id("nav-users").click()
     admin_page.get_by_test_id(f"revoke-sessions-{agent.email}").click()
     expect(admin_page.get_by_test_id("toast").last).to_have_text(
         f"Signed {agent.email} out of 1 browser."
@@ -148,6 +153,7 @@ def test_agent_signs_out_everywhere(new_page: NewPage, live_server: LiveServer) 
     first, second = new_page(), new_page()
     sign_in(first, agent)
     sign_in(second, agent)
+    second.get_by_test_id("nav-security").click()
     second.get_by_test_id("revoke-own-sessions").click()
     second.get_by_test_id("confirm-ok").click()
     expect_sign_in_form(second)

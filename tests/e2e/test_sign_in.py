@@ -43,6 +43,8 @@ def test_agent_signs_in_stays_signed_in_and_signs_out(
     expect_signed_in(page, agent)
     expect(page.get_by_test_id("account-name")).to_have_text(live_server.tenant)
     expect(page.get_by_test_id("account-region")).to_have_text("EU")
+    expect(page.get_by_test_id("section-sessions")).to_be_visible()  # agents start here
+    page.get_by_test_id("nav-security").click()
     expect(page.get_by_test_id("section-security")).to_be_visible()
     expect(page.get_by_test_id("totp-status")).to_have_text("Off")
 

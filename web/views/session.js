@@ -1,0 +1,469 @@
+// The agent's view of one support session: the invitation (link, PIN, QR code) while
+// waiting, then the customer's live camera with two-way audio, and the outcome at the end.
+
+import { api } from '../api.js';
+import { formatTime, h, messageLine } from '../dom.js';
+import { icon } from '../icons.js';
+import { LiveLink, QUALITY_TEXT, showStats } from '../live.js';
+import { toast } from '../ui.js';
+
+export const STATUS_LABELS = {
+  waiting: 'Waiting',
+  joined: 'Joined',
+  consented: 'Consented',
+  live: 'Live',
+  ended: 'Ended',
+};
+
+export const OUTCOME_LABELS = {
+  completed: 'Completed',
+  declined: 'Declined',
+  expired: 'Expired',
+  dropped: 'Dropped',
+};
+
+/** "4 min 05 s" / "42 s" for a number of seconds. */
+export function formatDuration(seconds) {
+  const total = Math.max(0, Math.round(Number(seconds) || 0));
+  const hours = Math.floor(total / 3600);
+  const minutes = Math.floor((total % 3600) / 60);
+  const rest = total % 60;
+  if (hours) return `${hours} h ${String(minutes).padStart(2, '0')} min`;
+  if (minutes) return `${minutes} min ${String(rest).padStart(2, '0')} s`;
+  return `${rest} s`;
+}
+
+// The text of the status line; each contains its plain state word for people and tests.
+const STATUS_TEXT = {
+  waiting: 'Waiting for the customer',
+  joined: 'Customer joined — asking for consent',
+  consented: 'Consented — connecting the camera',
+  live: 'Live',
+  ended: 'Ended',
+};
+
+const OUTCOME_TEXT = {
+  completed: 'The session is over.',
+  declined: 'The customer declined. Nothing was shared.',
+  expired: 'The link was not used in time.',
+  dropped: 'The connection was lost and did not come back in time.',
+};
+
+const ENDED_BY = { agent: 'You', customer: 'The customer', system: 'LiveLens (automatically)' };
+
+const MIC_ERRORS = {
+  NotAllowedError: 'Microphone access is blocked for this site, so the customer cannot hear you. Allow it in the browser’s site settings and open the session again.',
+  NotFoundError: 'No microphone was found, so the customer cannot hear you. Connect a headset and open the session again.',
+  NotReadableError: 'The microphone is in use by another application, so the customer cannot hear you.',
+};
+
+/** "123 456" for "123456". */
+function groupPin(pin) {
+  const digits = String(pin || '').replace(/\D/g, '');
+  return digits.length === 6 ? `${digits.slice(0, 3)} ${digits.slice(3)}` : String(pin || '');
+}
+
+async function copyText(text, what) {
+  try {
+    await navigator.clipboard.writeText(text);
+    toast(`${what} copied.`);
+  } catch {
+    toast(`Could not copy. Select the ${what.toLowerCase()} and copy it by hand.`, 'error');
+  }
+}
+
+function inviteCard(created, session) {
+  if (!created) {
+    return h('section', { class: 'card invite', 'data-testid': 'invite' },
+      h('h2', { class: 'card-title' }, 'Invitation'),
+      h('p', { class: 'muted small' },
+        'The join link and PIN are shown only when the session is started; LiveLens keeps no readable copy. If the customer has not joined yet, start a new session.'));
+  }
+  const url = created.join_url;
+  const joinPage = new URL('/join', url).href;
+  const link = h('code', { class: 'join-link', 'data-testid': 'join-link', title: url }, url);
+  const qr = h('img', {
+    class: 'invite-qr',
+    src: created.qr_data_uri,
+    alt: 'QR code of the join link',
+    width: '176',
+    height: '176',
+    'data-testid': 'join-qr',
+  });
+  return h('section', { class: 'card invite', 'data-testid': 'invite', 'aria-labelledby': 'invite-title' },
+    h('h2', { class: 'card-title', id: 'invite-title' }, 'Invite the customer'),
+    h('div', { class: 'invite-grid' },
+      qr,
+      h('div', { class: 'invite-pin' },
+        h('span', { class: 'label' }, 'PIN'),
+        h('span', { class: 'pin', 'data-testid': 'session-pin', 'aria-label': `PIN ${String(created.pin).split('').join(' ')}` }, groupPin(created.pin)),
+        h('p', { class: 'hint' }, 'Read it over the phone: the customer opens ', h('span', { class: 'mono' }, joinPage), ' and types it.'))),
+    h('div', { class: 'field' },
+      h('span', { class: 'label' }, 'Join link'),
+      h('div', { class: 'copy-row' },
+        link,
+        h('button', {
+          type: 'button',
+          class: 'btn btn-secondary btn-small',
+          'data-testid': 'copy-join-link',
+          onclick: () => copyText(url, 'Join link'),
+        }, 'Copy'))),
+    h('p', { class: 'hint', 'data-testid': 'join-expiry' },
+      `Send it by text message or e-mail, or let the customer scan the code. It works until ${formatTime(session.join_expires_at)} and then only on the phone that opened it.`));
+}
+
+/**
+ * Show the session in `container`. `created` is the answer of POST /api/sessions
+ * (link, PIN, QR) when the session was just started; `session` its current record.
+ */
+export function renderSessionView(container, app, { created = null, session, onBack }) {
+  const sessionId = session.id;
+  let status = session.status;
+  let outcome = session.outcome;
+  let endedBy = session.ended_by;
+  let customer = null; // the customer participant from the latest state message
+  let linkState = 'connecting';
+  let liveSince = session.live_at ? session.live_at * 1000 : null;
+  let micStream = null;
+  let muted = false;
+  let finished = false;
+  let summarised = false;
+
+  // -- elements ---------------------------------------------------------------
+
+  const statusEl = h('span', { class: 'session-status', 'data-testid': 'session-status', 'data-state': status, role: 'status', 'aria-live': 'polite' });
+  const timer = h('span', { class: 'session-timer mono', 'data-testid': 'session-timer', hidden: true });
+  const remoteVideo = h('video', { class: 'stage-video', 'data-testid': 'remote-video', autoplay: true, playsinline: true });
+  remoteVideo.playsInline = true;
+  const remoteStream = new MediaStream();
+  const overlayTitle = h('p', { class: 'stage-title' });
+  const overlayText = h('p', { class: 'stage-text' });
+  const overlayIcon = h('span', { class: 'stage-icon' });
+  const overlay = h('div', { class: 'stage-overlay', 'data-testid': 'stage-overlay' }, overlayIcon, overlayTitle, overlayText);
+  const customerMuted = h('span', { class: 'stage-badge', 'data-testid': 'customer-muted', hidden: true }, 'Customer muted');
+  const customerPaused = h('span', { class: 'stage-badge', 'data-testid': 'customer-video-paused', hidden: true }, 'Video paused');
+  const qualityText = h('span', {}, QUALITY_TEXT.connecting);
+  const qualityEl = h('span', { class: 'quality', 'data-testid': 'connection-quality', 'data-quality': 'connecting', title: 'Connection to the server' },
+    h('span', { class: 'quality-bars', 'aria-hidden': 'true' }, h('i'), h('i'), h('i')), qualityText);
+  const soundButton = h('button', { type: 'button', class: 'btn btn-primary stage-sound', 'data-testid': 'enable-sound', hidden: true }, 'Turn on sound');
+  const stage = h('div', { class: 'stage', 'data-state': status },
+    remoteVideo, overlay,
+    h('div', { class: 'stage-badges' }, customerMuted, customerPaused),
+    soundButton);
+
+  const muteButton = h('button', { type: 'button', class: 'btn btn-secondary control', 'data-testid': 'mute-mic', 'aria-pressed': 'false', disabled: true }, 'Mute');
+  const endButton = h('button', { type: 'button', class: 'btn btn-danger control', 'data-testid': 'end-session' }, 'End session');
+  const controls = h('div', { class: 'session-controls' }, muteButton, endButton);
+  const micNote = messageLine('mic-error');
+  const problem = messageLine('session-error');
+
+  const customerState = h('dd', { 'data-testid': 'customer-state' }, 'Not here yet');
+  const micState = h('dd', { 'data-testid': 'agent-mic-state' }, 'Starting…');
+  const details = h('section', { class: 'card', 'data-testid': 'session-details' },
+    h('h2', { class: 'card-title' }, 'Session'),
+    h('dl', { class: 'facts facts-compact' },
+      h('div', {}, h('dt', {}, 'Customer'), customerState),
+      h('div', {}, h('dt', {}, 'Your microphone'), micState),
+      h('div', {}, h('dt', {}, 'Started'), h('dd', {}, formatTime(session.created_at)))));
+  const invite = inviteCard(created, session);
+  const summary = h('section', { class: 'card summary', 'data-testid': 'session-summary', hidden: true });
+
+  const back = h('button', { type: 'button', class: 'link-button back-link', 'data-testid': 'back-to-sessions' }, '← All sessions');
+  const view = h('div', { class: 'session-view', 'data-testid': 'session-view', 'data-session-id': sessionId },
+    h('div', { class: 'session-head' },
+      back,
+      h('div', { class: 'session-title-row' },
+        h('h1', { class: 'section-title' }, 'Support session'),
+        statusEl, timer)),
+    micNote.el,
+    problem.el,
+    h('div', { class: 'session-layout' },
+      h('div', { class: 'session-main' }, stage, h('div', { class: 'session-bar' }, qualityEl, controls)),
+      h('aside', { class: 'session-side' }, summary, invite, details)));
+  container.replaceChildren(view);
+  document.title = 'Support session · LiveLens';
+
+  // -- rendering --------------------------------------------------------------
+
+  const customerHere = () => customer !== null;
+
+  const render = () => {
+    const waitingForReturn = ['joined', 'consented', 'live'].includes(status) && !customerHere();
+    let text = STATUS_TEXT[status] || status;
+    if (status === 'ended' && outcome) text = `Ended — ${(OUTCOME_LABELS[outcome] || outcome).toLowerCase()}`;
+    else if (waitingForReturn) text = `${text} · customer reconnecting…`;
+    else if (status !== 'ended' && linkState === 'reconnecting') text = `${text} · reconnecting…`;
+    statusEl.textContent = text;
+    statusEl.dataset.state = status;
+    statusEl.dataset.outcome = outcome || '';
+    stage.dataset.state = status;
+
+    const showVideo = status === 'live' && customerHere() && customer.video !== false;
+    let title = '';
+    let line = '';
+    let symbol = 'camera';
+    if (status === 'waiting') {
+      symbol = 'clock';
+      title = 'Waiting for the customer';
+      line = 'Send the link, show the QR code or read out the PIN. The customer’s camera appears here.';
+    } else if (status === 'joined') {
+      symbol = 'user';
+      title = customerHere() ? 'The customer is reading the consent screen' : 'The customer left the page';
+      line = customerHere()
+        ? 'Their camera and microphone are asked for only after they agree.'
+        : 'Waiting for them to come back.';
+    } else if (status === 'consented') {
+      title = 'Connecting to the customer’s camera…';
+      line = 'The customer agreed to share.';
+    } else if (status === 'live' && !customerHere()) {
+      symbol = 'warning';
+      title = 'The customer’s connection dropped';
+      line = 'Waiting for them to reconnect…';
+    } else if (status === 'live' && customer.video === false) {
+      symbol = 'camera-off';
+      title = 'The customer paused their video';
+      line = 'You can still talk to each other.';
+    } else if (status === 'ended') {
+      symbol = 'check';
+      title = 'Session ended';
+      line = OUTCOME_TEXT[outcome] || '';
+    }
+    if (overlayIcon.dataset.icon !== symbol) {
+      overlayIcon.dataset.icon = symbol;
+      overlayIcon.replaceChildren(icon(symbol, { size: 30 }));
+    }
+    overlayTitle.textContent = title;
+    overlayText.textContent = line;
+    overlay.hidden = showVideo;
+    customerMuted.hidden = !(customerHere() && customer.muted && status !== 'ended');
+    customerPaused.hidden = true;
+
+    if (!customerHere()) customerState.textContent = status === 'waiting' ? 'Not here yet' : status === 'ended' ? 'Gone' : 'Reconnecting…';
+    else {
+      const parts = [{ connected: 'Connected', connecting: 'Connecting…', failed: 'Connection failed', closed: 'Disconnected' }[customer.media]
+        || (status === 'joined' ? 'Reading the consent screen' : 'Connecting…')];
+      if (customer.muted) parts.push('microphone muted');
+      if (customer.video === false) parts.push('video paused');
+      customerState.textContent = parts.join(', ');
+    }
+
+    invite.hidden = status !== 'waiting';
+    const over = status === 'ended';
+    controls.hidden = over;
+    details.hidden = over;
+    if (over && liveSince === null) timer.hidden = true;
+  };
+
+  const tick = () => {
+    if (!view.isConnected) {
+      // The agent went to another section or signed out: let go of the call.
+      teardown();
+      return;
+    }
+    if (status === 'live' && liveSince !== null) {
+      timer.hidden = false;
+      timer.textContent = formatDuration((Date.now() - liveSince) / 1000);
+    }
+  };
+  const ticker = setInterval(tick, 1000);
+
+  const showSummary = async () => {
+    let record = null;
+    try {
+      ({ session: record } = await api.get(`/api/sessions/${sessionId}`));
+    } catch {
+      record = null;
+    }
+    if (record) {
+      outcome = record.outcome || outcome;
+      endedBy = record.ended_by || endedBy;
+    }
+    render();
+    const facts = [
+      ['Outcome', OUTCOME_LABELS[outcome] || outcome || '—'],
+      ['Ended by', ENDED_BY[endedBy] || '—'],
+      ['Duration', record && record.duration !== null && record.duration !== undefined ? formatDuration(record.duration) : '—'],
+      ['Ended', record && record.ended_at ? formatTime(record.ended_at) : '—'],
+    ];
+    timer.hidden = true;
+    summary.replaceChildren(
+      h('h2', { class: 'card-title' }, 'Session ended'),
+      h('p', { class: 'muted', 'data-testid': 'session-outcome' }, OUTCOME_TEXT[outcome] || ''),
+      h('dl', { class: 'facts facts-compact' }, facts.map(([k, v]) => h('div', {}, h('dt', {}, k), h('dd', {}, v)))),
+      h('div', { class: 'row' },
+        h('button', { type: 'button', class: 'btn btn-primary', 'data-testid': 'session-done', onclick: () => leave() }, 'Back to sessions')));
+    summary.hidden = false;
+  };
+
+  // -- media --------------------------------------------------------------------
+
+  const attachTrack = (track) => {
+    for (const old of remoteStream.getTracks()) {
+      if (old.kind === track.kind && old !== track) remoteStream.removeTrack(old);
+    }
+    if (!remoteStream.getTracks().includes(track)) remoteStream.addTrack(track);
+    if (remoteVideo.srcObject !== remoteStream) remoteVideo.srcObject = remoteStream;
+    play();
+  };
+
+  const play = () => {
+    const attempt = remoteVideo.play();
+    if (attempt && attempt.catch) {
+      attempt.then(() => {
+        soundButton.hidden = true;
+      }, (err) => {
+        // Autoplay with sound needs a click on this page first.
+        if (err && err.name === 'NotAllowedError') soundButton.hidden = false;
+      });
+    }
+  };
+  soundButton.addEventListener('click', () => play());
+
+  const sendMediaState = () => link.send('media_state', { muted });
+
+  const setMuted = (value) => {
+    muted = value;
+    if (micStream) micStream.getAudioTracks().forEach((t) => { t.enabled = !muted; });
+    muteButton.textContent = muted ? 'Unmute' : 'Mute';
+    muteButton.setAttribute('aria-pressed', String(muted));
+    muteButton.classList.toggle('is-active', muted);
+    micState.textContent = micStream ? (muted ? 'Muted' : 'On') : micState.textContent;
+    sendMediaState();
+  };
+  muteButton.addEventListener('click', () => setMuted(!muted));
+
+  const micReady = (async () => {
+    if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
+      micState.textContent = 'Not available';
+      micNote.show('This browser cannot use a microphone here (the console must be opened over HTTPS). The customer cannot hear you.', 'info');
+      return;
+    }
+    try {
+      micStream = await navigator.mediaDevices.getUserMedia({
+        audio: { echoCancellation: true, noiseSuppression: true, autoGainControl: true },
+        video: false,
+      });
+      if (finished) {
+        micStream.getTracks().forEach((t) => t.stop());
+        return;
+      }
+      muteButton.disabled = false;
+      micState.textContent = 'On';
+    } catch (err) {
+      micStream = null;
+      micState.textContent = 'Not available';
+      micNote.show(MIC_ERRORS[err && err.name] || 'The microphone could not be started, so the customer cannot hear you.', 'info');
+    }
+  })();
+
+  const link = new LiveLink(`/ws/agent/${sessionId}`, {
+    preparePeer(pc) {
+      const track = micStream && micStream.getAudioTracks()[0];
+      if (track && track.readyState === 'live') pc.addTransceiver(track, { direction: 'sendrecv', streams: [micStream] });
+      else pc.addTransceiver('audio', { direction: 'recvonly' });
+      pc.addTransceiver('video', { direction: 'recvonly' });
+    },
+    onOpen() {
+      micReady.then(() => {
+        if (finished || !link.connected) return;
+        link.negotiate();
+        if (muted) sendMediaState();
+      });
+    },
+    onMessage(message) {
+      if (message.type === 'state') {
+        status = message.status || status;
+        outcome = message.outcome || outcome;
+        customer = (message.participants || []).find((p) => p.role === 'customer') || null;
+        if (status === 'live' && liveSince === null) liveSince = Date.now();
+        render();
+      } else if (message.type === 'ended') {
+        status = 'ended';
+        outcome = message.outcome || outcome;
+        endedBy = message.by || endedBy;
+        customer = null;
+        finish();
+      } else if (message.type === 'error') {
+        if (message.code !== 'session_ended') problem.show(message.message || 'The server refused a request.');
+      }
+    },
+    onTrack(event) {
+      attachTrack(event.track);
+    },
+    onLink(state) {
+      linkState = state;
+      if (state === 'reconnecting') {
+        qualityEl.dataset.quality = 'offline';
+        qualityText.textContent = QUALITY_TEXT.offline;
+      } else if (state === 'open') {
+        problem.hide();
+      }
+      render();
+    },
+    onStats(stats) {
+      if (linkState === 'reconnecting') return;
+      showStats(qualityEl, stats);
+      qualityText.textContent = QUALITY_TEXT[stats.quality] || '';
+    },
+    onProblem(error) {
+      problem.show(`The media connection could not be set up: ${error && error.message ? error.message : error}`);
+    },
+    onFinal(reason, detail) {
+      if (reason === 'stopped') return;
+      if (reason === 'replaced') {
+        problem.show('This session was opened in another window; it continues there.', 'info');
+        teardown();
+        return;
+      }
+      if (reason === 'refused') {
+        if (detail && detail.code === 'session_ended') {
+          status = 'ended';
+          finish();
+          return;
+        }
+        problem.show((detail && detail.message) || 'The session is not available.');
+        teardown();
+        return;
+      }
+      finish();
+    },
+  });
+
+  function teardown() {
+    if (finished) return;
+    finished = true;
+    clearInterval(ticker);
+    link.stop();
+    if (micStream) micStream.getTracks().forEach((t) => t.stop());
+    remoteStream.getTracks().forEach((t) => remoteStream.removeTrack(t));
+    remoteVideo.srcObject = null;
+  }
+
+  function finish() {
+    teardown();
+    qualityEl.hidden = true;
+    render();
+    if (!summarised) {
+      summarised = true;
+      showSummary();
+    }
+  }
+
+  function leave() {
+    teardown();
+    onBack();
+  }
+  back.addEventListener('click', () => leave());
+
+  endButton.addEventListener('click', () => {
+    endButton.disabled = true;
+    muteButton.disabled = true;
+    endButton.textContent = 'Ending…';
+    // Stop talking at once; the server confirms with "ended" (or the link delivers it later).
+    if (micStream) micStream.getTracks().forEach((t) => { t.enabled = false; });
+    link.end();
+  });
+
+  render();
+  link.start();
+}
