@@ -1,18 +1,14 @@
 //! LiveLens data plane, exposed to Python as `livelens._fastpath`.
 //!
-//! For now it proves the packaging path: the crate builds with maturin into the
-//! Python package and reports its version. The media relay lands here next.
+//! The pure Rust core lives in modules with no Python in them (`srtp`); `py` is the thin
+//! PyO3 layer that `livelens/_fastpath.pyi` describes.
 
-use pyo3::prelude::*;
+pub mod srtp;
+
+mod py;
 
 /// Version of the data plane, the same as the crate's.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
-
-#[pymodule]
-fn _fastpath(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    m.add("__version__", VERSION)?;
-    Ok(())
-}
 
 #[cfg(test)]
 mod tests {
