@@ -3,9 +3,11 @@
 //! The pure Rust core lives in modules with no Python in them (`srtp`); `py` is the thin
 //! PyO3 layer that `livelens/_fastpath.pyi` describes.
 
+pub mod net;
 pub mod srtp;
 
 mod py;
+mod py_net;
 
 /// Version of the data plane, the same as the crate's.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

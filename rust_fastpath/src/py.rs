@@ -127,5 +127,6 @@ impl SrtpContext {
 fn _fastpath(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", crate::VERSION)?;
     m.add_class::<SrtpContext>()?;
+    m.add_class::<crate::py_net::MediaSocket>()?;
     Ok(())
 }

@@ -1,0 +1,627 @@
+//! The sans-IO core of the media port: every datagram of every session goes through
+//! [`Endpoint::handle_datagram`], which demultiplexes it (RFC 7983), answers STUN
+//! (ICE-lite), queues DTLS for Python, and unprotects SRTP/SRTCP into the session's
+//! router, whose output it protects per receiving leg. No sockets, no clock, no Python:
+//! the I/O adapter (`io.rs`/`driver.rs`) feeds it datagrams and `now`.
+
+use std::collections::{HashMap, VecDeque};
+use std::net::SocketAddr;
+
+use serde_json::{json, Value};
+
+use super::demux::{self, Kind};
+use super::ice_lite::{local_part, IceLite, Nomination};
+use super::router::{LegId, MediaKind, MediaLine, PacketRouter, Transmit};
+use super::stun::Message;
+use crate::srtp::{self, Profile, SrtpContext};
+
+/// One transport: a participant's (BUNDLEd) ICE/DTLS/SRTP connection.
+pub type TransportId = u64;
+
+/// SRTP datagrams kept per transport while its keys are on their way from Python
+/// (the browser may finish DTLS and send media before aiortc has exported the keys).
+const MAX_PENDING_SRTP: usize = 256;
+/// Events Python has not collected yet; past this, DTLS is dropped (and counted).
+const MAX_EVENTS: usize = 8192;
+
+/// What Python has to act on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Event {
+    /// A DTLS record for aiortc's `RTCDtlsTransport` of this transport.
+    Dtls(TransportId, Vec<u8>),
+    /// ICE nominated its first address: the transport is up, DTLS may start.
+    Selected(TransportId, SocketAddr),
+    /// A valid nomination from a new address: the browser moved (network change).
+    Moved(TransportId, SocketAddr),
+    /// No valid consent check for 30 s: the transport is dead.
+    ConsentExpired(TransportId),
+}
+
+/// A datagram to send.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Outgoing {
+    pub to: SocketAddr,
+    pub data: Vec<u8>,
+}
+
+/// Packet and byte counters, and drops by reason.
+#[derive(Clone, Debug, Default)]
+pub struct Counters {
+    pub rx_packets: HashMap<&'static str, u64>,
+    pub rx_bytes: u64,
+    pub tx_packets: u64,
+    pub tx_bytes: u64,
+    pub drops: HashMap<&'static str, u64>,
+}
+
+impl Counters {
+    fn rx(&mut self, kind: &'static str, bytes: usize) {
+        *self.rx_packets.entry(kind).or_default() += 1;
+        self.rx_bytes += bytes as u64;
+    }
+
+    fn tx(&mut self, bytes: usize) {
+        self.tx_packets += 1;
+        self.tx_bytes += bytes as u64;
+    }
+
+    fn drop(&mut self, reason: &'static str) {
+        *self.drops.entry(reason).or_default() += 1;
+    }
+
+    fn json(&self) -> Value {
+        json!({
+            "rx_packets": self.rx_packets,
+            "rx_bytes": self.rx_bytes,
+            "tx_packets": self.tx_packets,
+            "tx_bytes": self.tx_bytes,
+            "drops": self.drops,
+        })
+    }
+}
+
+struct Srtp {
+    rx: SrtpContext,
+    tx: SrtpContext,
+}
+
+struct Transport {
+    session: String,
+    leg: LegId,
+    ice: IceLite,
+    srtp: Option<Srtp>,
+    pending: Vec<Vec<u8>>,
+    consent_reported: bool,
+    counters: Counters,
+}
+
+struct Session {
+    router: Box<dyn PacketRouter>,
+    /// Which transport currently carries each leg (a reconnect replaces it).
+    legs: HashMap<LegId, TransportId>,
+}
+
+/// Makes the router of a new session.
+pub type RouterFactory = fn() -> Box<dyn PacketRouter>;
+
+pub struct Endpoint {
+    transports: HashMap<TransportId, Transport>,
+    by_ufrag: HashMap<String, TransportId>,
+    by_address: HashMap<SocketAddr, TransportId>,
+    sessions: HashMap<String, Session>,
+    events: VecDeque<Event>,
+    next_id: TransportId,
+    counters: Counters,
+    new_router: RouterFactory,
+}
+
+fn srtp_reason(error: srtp::Error) -> &'static str {
+    match error {
+        srtp::Error::Malformed => "srtp_malformed",
+        srtp::Error::AuthFailed => "srtp_auth_failed",
+        srtp::Error::Replayed => "srtp_replayed",
+        _ => "srtp_rejected",
+    }
+}
+
+/// Errors of the control API (Python sees them as `ValueError`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ControlError {
+    UnknownTransport,
+    DuplicateUfrag,
+    BadKeys,
+    UnknownSession,
+    NotConnected,
+}
+
+impl ControlError {
+    #[must_use]
+    pub const fn reason(self) -> &'static str {
+        match self {
+            Self::UnknownTransport => "unknown transport",
+            Self::DuplicateUfrag => "ICE ufrag already in use",
+            Self::BadKeys => "bad SRTP profile or key length",
+            Self::UnknownSession => "unknown session",
+            Self::NotConnected => "transport has no nominated address",
+        }
+    }
+}
+
+impl Endpoint {
+    #[must_use]
+    pub fn new(new_router: RouterFactory) -> Self {
+        Self {
+            transports: HashMap::new(),
+            by_ufrag: HashMap::new(),
+            by_address: HashMap::new(),
+            sessions: HashMap::new(),
+            events: VecDeque::new(),
+            next_id: 1,
+            counters: Counters::default(),
+            new_router,
+        }
+    }
+
+    // ------------------------------------------------------------------ packets
+
+    /// One received datagram; what to send goes to `out`, what Python must see to the
+    /// event queue.
+    pub fn handle_datagram(
+        &mut self,
+        from: SocketAddr,
+        data: &[u8],
+        now: f64,
+        out: &mut Vec<Outgoing>,
+    ) {
+        match demux::classify(data) {
+            Kind::Stun => self.handle_stun(from, data, now, out),
+            Kind::Dtls => self.handle_dtls(from, data),
+            Kind::Rtp => self.handle_srtp(from, data, false, now, out),
+            Kind::Rtcp => self.handle_srtp(from, data, true, now, out),
+            Kind::Unknown => self.counters.drop("unknown_protocol"),
+        }
+    }
+
+    fn handle_stun(&mut self, from: SocketAddr, data: &[u8], now: f64, out: &mut Vec<Outgoing>) {
+        let message = match Message::parse(data) {
+            Ok(m) => m,
+            Err(_) => return self.counters.drop("stun_malformed"),
+        };
+        let Some(&id) = message
+            .username()
+            .and_then(|u| self.by_ufrag.get(local_part(u)))
+        else {
+            self.counters.drop("stun_unknown_username");
+            if message.message_type == super::stun::BINDING_REQUEST {
+                out.push(Outgoing {
+                    to: from,
+                    data: super::ice_lite::error(&message, 401, "Unauthorized"),
+                });
+            }
+            return;
+        };
+        let Some(transport) = self.transports.get_mut(&id) else {
+            return;
+        };
+        transport.counters.rx("stun", data.len());
+        match transport.ice.handle_request(&message, from, now) {
+            Ok((response, nomination, evicted)) => {
+                transport.counters.tx(response.len());
+                out.push(Outgoing {
+                    to: from,
+                    data: response,
+                });
+                if let Some(old) = evicted {
+                    if self.by_address.get(&old) == Some(&id) {
+                        self.by_address.remove(&old);
+                    }
+                }
+                self.by_address.insert(from, id);
+                match nomination {
+                    Nomination::None => {}
+                    Nomination::Selected(a) => self.push_event(Event::Selected(id, a)),
+                    Nomination::Moved(a) => self.push_event(Event::Moved(id, a)),
+                }
+            }
+            Err((refusal, response)) => {
+                transport.counters.drop(refusal.reason());
+                self.counters.drop(refusal.reason());
+                if let Some(data) = response {
+                    out.push(Outgoing { to: from, data });
+                }
+            }
+        }
+    }
+
+    fn handle_dtls(&mut self, from: SocketAddr, data: &[u8]) {
+        let Some(&id) = self.by_address.get(&from) else {
+            return self.counters.drop("unknown_address");
+        };
+        if let Some(t) = self.transports.get_mut(&id) {
+            t.counters.rx("dtls", data.len());
+        }
+        self.push_event(Event::Dtls(id, data.to_vec()));
+    }
+
+    fn push_event(&mut self, event: Event) {
+        if self.events.len() >= MAX_EVENTS {
+            self.counters.drop("events_overflow");
+            return;
+        }
+        self.events.push_back(event);
+    }
+
+    fn handle_srtp(
+        &mut self,
+        from: SocketAddr,
+        data: &[u8],
+        rtcp: bool,
+        now: f64,
+        out: &mut Vec<Outgoing>,
+    ) {
+        let Some(&id) = self.by_address.get(&from) else {
+            return self.counters.drop("unknown_address");
+        };
+        let Some(transport) = self.transports.get_mut(&id) else {
+            return;
+        };
+        transport
+            .counters
+            .rx(if rtcp { "srtcp" } else { "srtp" }, data.len());
+        let Some(srtp) = transport.srtp.as_mut() else {
+            if transport.pending.len() < MAX_PENDING_SRTP {
+                transport.pending.push(data.to_vec());
+            } else {
+                transport.counters.drop("srtp_no_keys");
+            }
+            return;
+        };
+        let mut packet = data.to_vec();
+        let result = if rtcp {
+            srtp.rx.unprotect_rtcp(&mut packet)
+        } else {
+            srtp.rx.unprotect_rtp(&mut packet)
+        };
+        if let Err(error) = result {
+            transport.counters.drop(srtp_reason(error));
+            return;
+        }
+        let Some(session) = self.sessions.get_mut(&transport.session) else {
+            transport.counters.drop("no_session");
+            return;
+        };
+        if session.legs.get(&transport.leg) != Some(&id) {
+            transport.counters.drop("stale_transport");
+            return;
+        }
+        let transmits = if rtcp {
+            session.router.handle_rtcp(&transport.leg, &packet, now)
+        } else {
+            session.router.handle_rtp(&transport.leg, &packet, now)
+        };
+        let session_id = transport.session.clone();
+        self.send_transmits(&session_id, transmits, out);
+    }
+
+    /// Protect each transmit for its leg's transport and address it.
+    fn send_transmits(&mut self, session: &str, transmits: Vec<Transmit>, out: &mut Vec<Outgoing>) {
+        let Some(s) = self.sessions.get(session) else {
+            return;
+        };
+        for Transmit { leg_id, mut data } in transmits {
+            let Some(t) = s
+                .legs
+                .get(&leg_id)
+                .and_then(|id| self.transports.get_mut(id))
+            else {
+                self.counters.drop("tx_unknown_leg");
+                continue;
+            };
+            let (Some(srtp), Some(to)) = (t.srtp.as_mut(), t.ice.nominated()) else {
+                t.counters.drop("tx_not_ready");
+                continue;
+            };
+            let result = if demux::classify(&data) == Kind::Rtcp {
+                srtp.tx.protect_rtcp(&mut data)
+            } else {
+                srtp.tx.protect_rtp(&mut data)
+            };
+            if result.is_err() {
+                t.counters.drop("tx_protect_failed");
+                continue;
+            }
+            t.counters.tx(data.len());
+            out.push(Outgoing { to, data });
+        }
+    }
+
+    /// Timers: consent expiry and the routers' own.
+    pub fn handle_timeout(&mut self, now: f64, out: &mut Vec<Outgoing>) {
+        let mut expired = Vec::new();
+        for (id, t) in &mut self.transports {
+            if !t.consent_reported && t.ice.consent_expired(now) {
+                t.consent_reported = true;
+                expired.push(*id);
+            }
+        }
+        for id in expired {
+            self.push_event(Event::ConsentExpired(id));
+        }
+        let due: Vec<String> = self
+            .sessions
+            .iter()
+            .filter(|(_, s)| s.router.next_timeout().is_some_and(|t| t <= now))
+            .map(|(k, _)| k.clone())
+            .collect();
+        for session in due {
+            if let Some(s) = self.sessions.get_mut(&session) {
+                let transmits = s.router.handle_timeout(now);
+                self.send_transmits(&session, transmits, out);
+            }
+        }
+    }
+
+    #[must_use]
+    pub fn next_timeout(&self) -> Option<f64> {
+        let consent = self
+            .transports
+            .values()
+            .filter(|t| !t.consent_reported)
+            .filter_map(|t| t.ice.consent_deadline());
+        let routers = self
+            .sessions
+            .values()
+            .filter_map(|s| s.router.next_timeout());
+        consent.chain(routers).reduce(f64::min)
+    }
+
+    #[must_use]
+    pub fn has_events(&self) -> bool {
+        !self.events.is_empty()
+    }
+
+    /// Events for Python, oldest first.
+    pub fn take_events(&mut self) -> Vec<Event> {
+        self.events.drain(..).collect()
+    }
+
+    // ------------------------------------------------------------------ transports
+
+    /// A transport for one participant's connection with our ICE credentials.
+    pub fn add_transport(
+        &mut self,
+        session: &str,
+        leg: &str,
+        local_ufrag: &str,
+        local_pwd: &str,
+    ) -> Result<TransportId, ControlError> {
+        if self.by_ufrag.contains_key(local_ufrag) {
+            return Err(ControlError::DuplicateUfrag);
+        }
+        let id = self.next_id;
+        self.next_id += 1;
+        self.by_ufrag.insert(local_ufrag.to_owned(), id);
+        self.transports.insert(
+            id,
+            Transport {
+                session: session.to_owned(),
+                leg: leg.to_owned(),
+                ice: IceLite::new(local_ufrag.to_owned(), local_pwd.to_owned()),
+                srtp: None,
+                pending: Vec::new(),
+                consent_reported: false,
+                counters: Counters::default(),
+            },
+        );
+        Ok(id)
+    }
+
+    pub fn set_remote_ufrag(&mut self, id: TransportId, ufrag: &str) -> Result<(), ControlError> {
+        let t = self
+            .transports
+            .get_mut(&id)
+            .ok_or(ControlError::UnknownTransport)?;
+        t.ice.set_remote_ufrag(ufrag.to_owned());
+        Ok(())
+    }
+
+    pub fn remove_transport(&mut self, id: TransportId) {
+        let Some(t) = self.transports.remove(&id) else {
+            return;
+        };
+        self.by_ufrag.remove(t.ice.local_ufrag());
+        self.by_address.retain(|_, v| *v != id);
+        if let Some(s) = self.sessions.get_mut(&t.session) {
+            if s.legs.get(&t.leg) == Some(&id) {
+                s.legs.remove(&t.leg);
+            }
+        }
+    }
+
+    /// Address DTLS (or anything else Python sends) for a transport.
+    pub fn outgoing(&mut self, id: TransportId, data: Vec<u8>) -> Result<Outgoing, ControlError> {
+        let t = self
+            .transports
+            .get_mut(&id)
+            .ok_or(ControlError::UnknownTransport)?;
+        let to = t.ice.nominated().ok_or(ControlError::NotConnected)?;
+        t.counters.tx(data.len());
+        Ok(Outgoing { to, data })
+    }
+
+    /// SRTP keys from the DTLS handshake; packets that waited for them are processed now.
+    #[allow(clippy::too_many_arguments)]
+    pub fn set_srtp(
+        &mut self,
+        id: TransportId,
+        profile: &str,
+        tx_key: &[u8],
+        tx_salt: &[u8],
+        rx_key: &[u8],
+        rx_salt: &[u8],
+        now: f64,
+        out: &mut Vec<Outgoing>,
+    ) -> Result<(), ControlError> {
+        let profile = Profile::from_name(profile).map_err(|_| ControlError::BadKeys)?;
+        let tx = SrtpContext::new(profile, tx_key, tx_salt).map_err(|_| ControlError::BadKeys)?;
+        let rx = SrtpContext::new(profile, rx_key, rx_salt).map_err(|_| ControlError::BadKeys)?;
+        let t = self
+            .transports
+            .get_mut(&id)
+            .ok_or(ControlError::UnknownTransport)?;
+        t.srtp = Some(Srtp { rx, tx });
+        let pending = std::mem::take(&mut t.pending);
+        let from = t.ice.nominated();
+        if let Some(from) = from {
+            for data in pending {
+                let rtcp = demux::classify(&data) == Kind::Rtcp;
+                // Counted once already when it arrived; undo that before re-handling.
+                if let Some(t) = self.transports.get_mut(&id) {
+                    let key = if rtcp { "srtcp" } else { "srtp" };
+                    if let Some(n) = t.counters.rx_packets.get_mut(key) {
+                        *n = n.saturating_sub(1);
+                    }
+                    t.counters.rx_bytes = t.counters.rx_bytes.saturating_sub(data.len() as u64);
+                }
+                self.handle_srtp(from, &data, rtcp, now, out);
+            }
+        }
+        Ok(())
+    }
+
+    // ------------------------------------------------------------------ sessions
+
+    fn session(&mut self, session: &str) -> &mut Session {
+        let new_router = self.new_router;
+        self.sessions
+            .entry(session.to_owned())
+            .or_insert_with(|| Session {
+                router: new_router(),
+                legs: HashMap::new(),
+            })
+    }
+
+    /// Register a leg with the session's router, carried by `transport`.
+    pub fn add_leg(
+        &mut self,
+        session: &str,
+        leg: &str,
+        transport: TransportId,
+        media: &[MediaLine],
+        forwarding: bool,
+    ) -> Result<(), ControlError> {
+        if !self.transports.contains_key(&transport) {
+            return Err(ControlError::UnknownTransport);
+        }
+        let s = self.session(session);
+        s.legs.insert(leg.to_owned(), transport);
+        s.router.add_leg(&leg.to_owned(), media, forwarding);
+        Ok(())
+    }
+
+    pub fn remove_leg(&mut self, session: &str, leg: &str) {
+        if let Some(s) = self.sessions.get_mut(session) {
+            s.legs.remove(leg);
+            s.router.remove_leg(&leg.to_owned());
+        }
+    }
+
+    pub fn add_route(&mut self, session: &str, source: &str, sink: &str, kind: MediaKind) {
+        self.session(session)
+            .router
+            .add_route(&source.to_owned(), &sink.to_owned(), kind);
+    }
+
+    pub fn remove_route(&mut self, session: &str, source: &str, sink: &str, kind: MediaKind) {
+        if let Some(s) = self.sessions.get_mut(session) {
+            s.router
+                .remove_route(&source.to_owned(), &sink.to_owned(), kind);
+        }
+    }
+
+    pub fn set_forwarding(
+        &mut self,
+        session: &str,
+        leg: &str,
+        forwarding: bool,
+        now: f64,
+        out: &mut Vec<Outgoing>,
+    ) {
+        if let Some(s) = self.sessions.get_mut(session) {
+            let transmits = s.router.set_forwarding(&leg.to_owned(), forwarding, now);
+            self.send_transmits(session, transmits, out);
+        }
+    }
+
+    pub fn set_connected(
+        &mut self,
+        session: &str,
+        leg: &str,
+        connected: bool,
+        now: f64,
+        out: &mut Vec<Outgoing>,
+    ) {
+        if let Some(s) = self.sessions.get_mut(session) {
+            let transmits = s.router.set_connected(&leg.to_owned(), connected, now);
+            self.send_transmits(session, transmits, out);
+        }
+    }
+
+    pub fn end_session(&mut self, session: &str) {
+        self.sessions.remove(session);
+    }
+
+    // ------------------------------------------------------------------ stats
+
+    /// Counters of the whole port, and of each transport.
+    #[must_use]
+    pub fn stats(&self) -> Value {
+        let transports: serde_json::Map<String, Value> = self
+            .transports
+            .iter()
+            .map(|(id, t)| (id.to_string(), self.transport_json(t)))
+            .collect();
+        json!({
+            "port": self.counters.json(),
+            "transports": transports,
+            "sessions": self.sessions.len(),
+        })
+    }
+
+    fn transport_json(&self, t: &Transport) -> Value {
+        let mut v = t.counters.json();
+        v["session"] = json!(t.session);
+        v["leg"] = json!(t.leg);
+        v["nominated"] = json!(t.ice.nominated().map(|a| a.to_string()));
+        v["srtp"] = json!(t.srtp.as_ref().map(|s| {
+            let rx: serde_json::Map<String, Value> =
+                s.rx.stats()
+                    .fields()
+                    .iter()
+                    .map(|(k, n)| ((*k).to_owned(), json!(n)))
+                    .collect();
+            rx
+        }));
+        v
+    }
+
+    /// One session: its legs' transport counters and the router's own view.
+    #[must_use]
+    pub fn session_stats(&self, session: &str) -> Value {
+        let Some(s) = self.sessions.get(session) else {
+            return json!({"legs": {}, "router": null});
+        };
+        let legs: serde_json::Map<String, Value> = s
+            .legs
+            .iter()
+            .filter_map(|(leg, id)| {
+                let t = self.transports.get(id)?;
+                Some((leg.clone(), self.transport_json(t)))
+            })
+            .collect();
+        json!({"legs": legs, "router": s.router.stats()})
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,320 @@
+//! The ICE-lite side of one transport (RFC 8445 §2.5): we never send checks, we answer
+//! the browser's binding requests with our short-term credentials, and the address of a
+//! valid request carrying USE-CANDIDATE becomes where we send. Sans-IO.
+
+use std::net::SocketAddr;
+
+use super::stun::{
+    Message, MessageBuilder, ATTR_USE_CANDIDATE, BINDING_ERROR, BINDING_REQUEST, BINDING_SUCCESS,
+};
+
+/// Without a valid check for this long, consent is gone (RFC 7675 §5.1: 30 s).
+pub const CONSENT_TIMEOUT: f64 = 30.0;
+/// Validated remote addresses kept per transport (a moving phone has a few, not many).
+const MAX_ADDRESSES: usize = 8;
+
+/// Why a binding request was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// Not a binding request (responses and indications are not for an ICE-lite agent).
+    NotARequest,
+    /// No USERNAME, no MESSAGE-INTEGRITY or no FINGERPRINT (RFC 8445 §7.2.2).
+    MissingAttribute,
+    /// USERNAME's remote part is not the peer's ufrag.
+    WrongUsername,
+    /// MESSAGE-INTEGRITY does not verify with our password.
+    BadIntegrity,
+}
+
+impl Refusal {
+    #[must_use]
+    pub const fn reason(self) -> &'static str {
+        match self {
+            Self::NotARequest => "stun_not_request",
+            Self::MissingAttribute => "stun_missing_attribute",
+            Self::WrongUsername => "stun_wrong_username",
+            Self::BadIntegrity => "stun_bad_integrity",
+        }
+    }
+}
+
+/// What a valid check changed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Nomination {
+    /// Nothing: a check without USE-CANDIDATE, or the nominated address again.
+    None,
+    /// The first nominated address: the transport is up.
+    Selected(SocketAddr),
+    /// A new address nominated after the first (the browser moved networks).
+    Moved(SocketAddr),
+}
+
+/// A valid check: the response, what it nominated, and an address it pushed out of
+/// the validated set (the caller unmaps it).
+pub type Accepted = (Vec<u8>, Nomination, Option<SocketAddr>);
+
+#[derive(Debug)]
+pub struct IceLite {
+    local_ufrag: String,
+    local_pwd: String,
+    remote_ufrag: Option<String>,
+    nominated: Option<SocketAddr>,
+    addresses: Vec<SocketAddr>,
+    last_valid_check: Option<f64>,
+}
+
+/// The USERNAME of a check to us is `ourufrag:theirufrag`: our part, to find the transport.
+#[must_use]
+pub fn local_part(username: &str) -> &str {
+    username.split_once(':').map_or(username, |(ours, _)| ours)
+}
+
+impl IceLite {
+    #[must_use]
+    pub const fn new(local_ufrag: String, local_pwd: String) -> Self {
+        Self {
+            local_ufrag,
+            local_pwd,
+            remote_ufrag: None,
+            nominated: None,
+            addresses: Vec::new(),
+            last_valid_check: None,
+        }
+    }
+
+    #[must_use]
+    pub fn local_ufrag(&self) -> &str {
+        &self.local_ufrag
+    }
+
+    /// The peer's ufrag from its SDP; until known, any remote part is accepted (the
+    /// password still has to match).
+    pub fn set_remote_ufrag(&mut self, ufrag: String) {
+        self.remote_ufrag = Some(ufrag);
+    }
+
+    #[must_use]
+    pub const fn nominated(&self) -> Option<SocketAddr> {
+        self.nominated
+    }
+
+    /// Addresses that sent a valid check: the only ones whose DTLS/SRTP we accept.
+    #[must_use]
+    pub fn addresses(&self) -> &[SocketAddr] {
+        &self.addresses
+    }
+
+    /// Handle a binding request from `from`. Ok: the response to send and what changed
+    /// (the caller maps `from` to this transport). Err: the refusal and, when the request
+    /// was ours to answer, an error response (400 or 401) to send.
+    pub fn handle_request(
+        &mut self,
+        message: &Message<'_>,
+        from: SocketAddr,
+        now: f64,
+    ) -> Result<Accepted, (Refusal, Option<Vec<u8>>)> {
+        if message.message_type != BINDING_REQUEST {
+            return Err((Refusal::NotARequest, None));
+        }
+        let Some(username) = message.username() else {
+            return Err((
+                Refusal::MissingAttribute,
+                Some(error(message, 400, "Bad Request")),
+            ));
+        };
+        if !message.has_fingerprint() {
+            return Err((
+                Refusal::MissingAttribute,
+                Some(error(message, 400, "Bad Request")),
+            ));
+        }
+        let (ours, theirs) = username.split_once(':').unwrap_or((username, ""));
+        let remote_ok = self.remote_ufrag.as_deref().is_none_or(|r| r == theirs);
+        if ours != self.local_ufrag || !remote_ok {
+            return Err((
+                Refusal::WrongUsername,
+                Some(error(message, 401, "Unauthorized")),
+            ));
+        }
+        if !message.integrity_ok(self.local_pwd.as_bytes()) {
+            return Err((
+                Refusal::BadIntegrity,
+                Some(error(message, 401, "Unauthorized")),
+            ));
+        }
+        self.last_valid_check = Some(now);
+        let evicted = self.remember(from);
+        let nomination = if message.has(ATTR_USE_CANDIDATE) && self.nominated != Some(from) {
+            let first = self.nominated.is_none();
+            self.nominated = Some(from);
+            if first {
+                Nomination::Selected(from)
+            } else {
+                Nomination::Moved(from)
+            }
+        } else {
+            Nomination::None
+        };
+        let mut response = MessageBuilder::new(BINDING_SUCCESS, message.transaction_id);
+        response
+            .xor_mapped_address(from)
+            .message_integrity(self.local_pwd.as_bytes());
+        Ok((response.fingerprint(), nomination, evicted))
+    }
+
+    /// Keep `from` among the validated addresses; returns one that was pushed out.
+    fn remember(&mut self, from: SocketAddr) -> Option<SocketAddr> {
+        if let Some(i) = self.addresses.iter().position(|a| *a == from) {
+            let a = self.addresses.remove(i);
+            self.addresses.push(a); // most recent last
+            return None;
+        }
+        self.addresses.push(from);
+        if self.addresses.len() > MAX_ADDRESSES {
+            // Never push out the nominated address.
+            let i = self
+                .addresses
+                .iter()
+                .position(|a| Some(*a) != self.nominated)?;
+            return Some(self.addresses.remove(i));
+        }
+        None
+    }
+
+    /// Consent expired: nominated once, and no valid check for [`CONSENT_TIMEOUT`].
+    #[must_use]
+    pub fn consent_expired(&self, now: f64) -> bool {
+        self.nominated.is_some()
+            && self
+                .last_valid_check
+                .is_some_and(|t| now - t > CONSENT_TIMEOUT)
+    }
+
+    /// When [`Self::consent_expired`] would turn true, if it can.
+    #[must_use]
+    pub fn consent_deadline(&self) -> Option<f64> {
+        self.nominated?;
+        self.last_valid_check.map(|t| t + CONSENT_TIMEOUT)
+    }
+}
+
+/// An error response to a request we could not authenticate: no MESSAGE-INTEGRITY
+/// (we cannot know the key it should have), FINGERPRINT so it demultiplexes.
+#[must_use]
+pub fn error(request: &Message<'_>, code: u16, reason: &str) -> Vec<u8> {
+    let mut b = MessageBuilder::new(BINDING_ERROR, request.transaction_id);
+    b.error_code(code, reason);
+    b.fingerprint()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::net::stun::{ATTR_ICE_CONTROLLING, ATTR_PRIORITY, ATTR_USERNAME};
+
+    pub fn check(username: &str, pwd: &str, nominate: bool, tid: u8) -> Vec<u8> {
+        let mut b = MessageBuilder::new(BINDING_REQUEST, [tid; 12]);
+        b.attribute(ATTR_USERNAME, username.as_bytes())
+            .attribute(ATTR_PRIORITY, &0x6e00_01ffu32.to_be_bytes())
+            .attribute(ATTR_ICE_CONTROLLING, &[1; 8]);
+        if nominate {
+            b.attribute(ATTR_USE_CANDIDATE, &[]);
+        }
+        b.message_integrity(pwd.as_bytes());
+        b.fingerprint()
+    }
+
+    fn agent() -> IceLite {
+        let mut a = IceLite::new("ours".into(), "our-password-0123456789".into());
+        a.set_remote_ufrag("theirs".into());
+        a
+    }
+
+    #[test]
+    fn valid_check_is_answered_and_use_candidate_nominates() {
+        let mut a = agent();
+        let from: SocketAddr = "192.0.2.7:5000".parse().unwrap();
+        let raw = check("ours:theirs", "our-password-0123456789", false, 1);
+        let m = Message::parse(&raw).unwrap();
+        let (response, nomination, _) = a.handle_request(&m, from, 1.0).unwrap();
+        assert_eq!(nomination, Nomination::None);
+        let r = Message::parse(&response).unwrap();
+        assert_eq!(r.message_type, BINDING_SUCCESS);
+        assert_eq!(r.transaction_id, [1; 12]);
+        assert_eq!(r.mapped_address(), Some(from));
+        assert!(r.integrity_ok(b"our-password-0123456789"));
+        assert!(r.has_fingerprint());
+        assert_eq!(a.addresses(), &[from]);
+        assert_eq!(a.nominated(), None);
+
+        let raw = check("ours:theirs", "our-password-0123456789", true, 2);
+        let m = Message::parse(&raw).unwrap();
+        assert_eq!(
+            a.handle_request(&m, from, 2.0).unwrap().1,
+            Nomination::Selected(from)
+        );
+        assert_eq!(a.handle_request(&m, from, 2.0).unwrap().1, Nomination::None);
+        let moved: SocketAddr = "198.51.100.9:6000".parse().unwrap();
+        assert_eq!(
+            a.handle_request(&m, moved, 3.0).unwrap().1,
+            Nomination::Moved(moved)
+        );
+        assert_eq!(a.nominated(), Some(moved));
+        assert!(!a.consent_expired(33.0));
+        assert!(a.consent_expired(33.5));
+        assert_eq!(a.consent_deadline(), Some(33.0));
+    }
+
+    #[test]
+    fn wrong_credentials_are_refused_with_an_error_response() {
+        let mut a = agent();
+        let from: SocketAddr = "192.0.2.7:5000".parse().unwrap();
+        for (username, pwd, refusal) in [
+            ("ours:theirs", "wrong-password", Refusal::BadIntegrity),
+            (
+                "ours:someone",
+                "our-password-0123456789",
+                Refusal::WrongUsername,
+            ),
+            (
+                "other:theirs",
+                "our-password-0123456789",
+                Refusal::WrongUsername,
+            ),
+        ] {
+            let raw = check(username, pwd, true, 3);
+            let m = Message::parse(&raw).unwrap();
+            let (got, response) = a.handle_request(&m, from, 1.0).unwrap_err();
+            assert_eq!(got, refusal);
+            let response = response.unwrap();
+            let r = Message::parse(&response).unwrap();
+            assert_eq!(r.message_type, BINDING_ERROR);
+        }
+        assert_eq!(a.nominated(), None);
+        assert!(a.addresses().is_empty());
+    }
+
+    #[test]
+    fn addresses_are_bounded_and_keep_the_nominated_one() {
+        let mut a = agent();
+        let first: SocketAddr = "192.0.2.1:1".parse().unwrap();
+        let raw = check("ours:theirs", "our-password-0123456789", true, 4);
+        let m = Message::parse(&raw).unwrap();
+        a.handle_request(&m, first, 0.0).unwrap();
+        let raw = check("ours:theirs", "our-password-0123456789", false, 5);
+        let m = Message::parse(&raw).unwrap();
+        for port in 2..40 {
+            let from = SocketAddr::from(([192, 0, 2, 1], port));
+            a.handle_request(&m, from, 0.0).unwrap();
+        }
+        assert_eq!(a.addresses().len(), MAX_ADDRESSES);
+        assert!(a.addresses().contains(&first));
+    }
+
+    #[test]
+    fn local_part_of_username() {
+        assert_eq!(local_part("abc:def"), "abc");
+        assert_eq!(local_part("abc"), "abc");
+        assert_eq!(local_part(":x"), "");
+    }
+}
