@@ -46,3 +46,75 @@ class SrtpContext:
         """Counters: ``rtp_protected``, ``rtp_unprotected``, ``rtcp_protected``,
         ``rtcp_unprotected``, and refusals: ``malformed``, ``auth_failed``, ``replayed``,
         ``rejected`` (stream limit, SRTCP index exhausted, cipher failure)."""
+
+# (kind, mid, codecs, extensions, recv_ssrc, recv_rtx_ssrc, send_ssrc, send_rtx_ssrc,
+#  receives, sends); a codec is (payload_type, mime_type, clock_rate, channels,
+#  format_key, rtx_apt). livelens.media.media_port builds these from MediaLine.
+CodecTuple = tuple[int, str, int, int | None, tuple[str, ...], int | None]
+MediaLineTuple = tuple[
+    str,
+    str,
+    list[CodecTuple],
+    list[tuple[str, int]],
+    int | None,
+    int | None,
+    int,
+    int | None,
+    bool,
+    bool,
+]
+# (kind, transport, data, address): ("dtls", t, record, None), ("selected" | "moved", t,
+# b"", (ip, port)), ("consent_expired", t, b"", None)
+MediaEvent = tuple[str, int, bytes, tuple[str, int] | None]
+
+@final
+class MediaSocket:
+    """The media UDP port: one socket for every session, run by a Rust thread without
+    the GIL. It answers STUN (ICE-lite) itself, unprotects SRTP/SRTCP, relays through each
+    session's router and protects per receiver; DTLS records and ICE changes reach Python
+    as events (``wakeup_fd`` becomes readable, then ``poll_events``). Control calls raise
+    ``ValueError`` with the reason."""
+
+    def __init__(self, host: str, port: int) -> None:
+        """Bind ``host:port`` (an IP literal; port 0: ephemeral) and start the thread;
+        ``OSError`` if the port cannot be bound."""
+    @property
+    def local_address(self) -> tuple[str, int]: ...
+    def wakeup_fd(self) -> int:
+        """Readable when events wait; read and discard its bytes, then ``poll_events``."""
+    def add_transport(self, session_id: str, leg_id: str, local_ufrag: str, local_pwd: str) -> int:
+        """A transport answering checks for ``local_ufrag``; returns its id."""
+    def set_remote_ufrag(self, transport: int, ufrag: str) -> None: ...
+    def remove_transport(self, transport: int) -> None: ...
+    def send(self, transport: int, data: bytes) -> bool:
+        """Send a datagram (DTLS) to the nominated address; False before nomination."""
+    def set_srtp_keys(
+        self,
+        transport: int,
+        profile: str,
+        tx_key: bytes,
+        tx_salt: bytes,
+        rx_key: bytes,
+        rx_salt: bytes,
+    ) -> None:
+        """From now on this transport's SRTP/SRTCP is handled in Rust (RFC profile name)."""
+    def add_leg(
+        self,
+        session_id: str,
+        leg_id: str,
+        transport: int,
+        media: list[MediaLineTuple],
+        forwarding: bool,
+    ) -> None: ...
+    def remove_leg(self, session_id: str, leg_id: str) -> None: ...
+    def add_route(self, session_id: str, source: str, sink: str, kind_name: str) -> None: ...
+    def remove_route(self, session_id: str, source: str, sink: str, kind_name: str) -> None: ...
+    def set_forwarding(self, session_id: str, leg_id: str, forwarding: bool) -> None: ...
+    def set_connected(self, session_id: str, leg_id: str, connected: bool) -> None: ...
+    def end_session(self, session_id: str) -> None: ...
+    def poll_events(self) -> list[MediaEvent]: ...
+    def stats_json(self) -> str:
+        """Counters of the port (drops by reason) and of every transport, as JSON."""
+    def session_stats_json(self, session_id: str) -> str: ...
+    def close(self) -> None:
+        """Stop the thread (idempotent)."""

@@ -6,6 +6,12 @@ Routing in a session
     agent audio             -> the customer, always  (once both are connected)
     agent audio             -> every other agent     (only while media is allowed)
 
+Two media paths. With a :class:`MediaPort` (the default for ``livelens serve``), the
+Rust data plane owns the UDP port: ICE-lite, SRTP and each session's relay run there,
+and this module only registers legs, routes and state changes with it. Without one,
+aiortc/aioice carry the packets and the Python reference relay forwards them (kept
+for comparison and as the test oracle).
+
 The consent gate is the relay's per-leg gate: agent legs forward nothing until
 :meth:`MediaHub.set_media_allowed` opens them, so no customer picture or sound can
 reach an agent before consent is recorded. Each session has its own relay, so no
@@ -22,6 +28,7 @@ from typing import Any, Literal
 from livelens import clock
 from livelens.errors import Conflict
 from livelens.media import ice
+from livelens.media.media_port import MediaPort
 from livelens.media.peer import (
     DEFAULT_CONNECT_TIMEOUT,
     Direction,
@@ -65,6 +72,7 @@ class _Session:
     def __init__(self, session_id: str, hub: MediaHub) -> None:
         self.session_id = session_id
         self.hub = hub
+        self.port = hub.media_port  # None: the Python reference relay forwards
         self.relay = Relay()
         self.participants: dict[str, _Participant] = {}
         self.media_allowed = False
@@ -87,7 +95,7 @@ class _Session:
         if participant is None:
             return  # a replaced or not yet registered peer
         if state == "connected":
-            self.hub.spawn(self.send(self.relay.set_connected(peer.peer_id, True, clock.now())))
+            self.set_connected(peer.peer_id)
         elif state in ("failed", "closed"):
             self.detach(participant)
             self.hub.spawn(peer.close())
@@ -100,23 +108,43 @@ class _Session:
         pid = participant.participant_id
         self.participants[pid] = participant
         forwarding = participant.role == "customer" or self.media_allowed
-        self.relay.add_leg(pid, participant.peer.media, forwarding=forwarding)
+        peer = participant.peer
+        if self.port is not None:
+            assert peer.transport_id is not None
+            self.port.add_leg(self.session_id, pid, peer.transport_id, peer.media, forwarding)
+        else:
+            self.relay.add_leg(pid, peer.media, forwarding=forwarding)
         for other in self.participants.values():
             if other is participant:
                 continue
             for kind in MEDIA_KINDS:
                 if _flows(participant.role, other.role, kind):
-                    self.relay.add_route(pid, other.participant_id, kind)
+                    self.add_route(pid, other.participant_id, kind)
                 if _flows(other.role, participant.role, kind):
-                    self.relay.add_route(other.participant_id, pid, kind)
-        if participant.peer.state == "connected":  # connected before we registered it
+                    self.add_route(other.participant_id, pid, kind)
+        if peer.state == "connected":  # connected before we registered it
+            self.set_connected(pid)
+
+    def add_route(self, source: str, sink: str, kind: MediaKind) -> None:
+        if self.port is not None:
+            self.port.add_route(self.session_id, source, sink, kind)
+        else:
+            self.relay.add_route(source, sink, kind)
+
+    def set_connected(self, pid: str) -> None:
+        if self.port is not None:
+            self.port.socket.set_connected(self.session_id, pid, True)
+        else:
             self.hub.spawn(self.send(self.relay.set_connected(pid, True, clock.now())))
 
     def detach(self, participant: _Participant) -> None:
         pid = participant.participant_id
         if self.participants.get(pid) is participant:
             del self.participants[pid]
-            self.relay.remove_leg(pid)
+            if self.port is not None:
+                self.port.socket.remove_leg(self.session_id, pid)
+            else:
+                self.relay.remove_leg(pid)
 
     def _current(self, peer: ServerPeer) -> _Participant | None:
         participant = self.participants.get(peer.peer_id)
@@ -126,9 +154,24 @@ class _Session:
         self.media_allowed = allowed
         out: list[Transmit] = []
         for participant in self.participants.values():
-            if participant.role == "agent":
-                out += self.relay.set_forwarding(participant.participant_id, allowed, clock.now())
+            if participant.role != "agent":
+                continue
+            pid = participant.participant_id
+            if self.port is not None:  # the port sends its keyframe requests itself
+                self.port.socket.set_forwarding(self.session_id, pid, allowed)
+            else:
+                out += self.relay.set_forwarding(pid, allowed, clock.now())
         return out
+
+    def stats(self) -> dict[str, object]:
+        if self.port is not None:
+            return {"path": "media_port", **self.port.session_stats(self.session_id)}
+        return {"path": "reference", **self.relay.stats()}
+
+    def close(self) -> None:
+        self.cancel_timer()
+        if self.port is not None:
+            self.port.socket.end_session(self.session_id)
 
     # --------------------------------------------------------- output
 
@@ -170,10 +213,14 @@ class MediaHub:
         *,
         host_addresses: list[str] | None = None,
         connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
+        media_port: MediaPort | None = None,
     ) -> None:
         """``host_addresses``: the local IPs offered as ICE host candidates (None: every
         non-loopback address aioice finds). ``connect_timeout``: seconds a participant
-        has, after its answer, to connect before it is reported "failed"."""
+        has, after its answer, to connect before it is reported "failed".
+        ``media_port``: carry media on the Rust-owned UDP port (None: aiortc's sockets and
+        the Python reference relay); the hub does not close it."""
+        self.media_port = media_port
         # Validated here so a bad address fails at startup, not at the first call.
         self._host_addresses = (
             list(ice.validate(host_addresses)) if host_addresses is not None else None
@@ -205,6 +252,8 @@ class MediaHub:
                 directions=_DIRECTIONS[role],
                 host_addresses=self._host_addresses,
                 connect_timeout=self._connect_timeout,
+                media_port=self.media_port,
+                session_id=session_id,
             )
             answer = await peer.accept(offer_sdp)
             if self._sessions.get(session_id) is not session:  # ended meanwhile
@@ -241,8 +290,14 @@ class MediaHub:
         return {
             "media_allowed": session.media_allowed,
             "participants": participants,
-            **session.relay.stats(),
+            **session.stats(),
         }
+
+    def peer(self, session_id: str, participant_id: str) -> ServerPeer | None:
+        """A participant's current connection, for diagnostics and tests."""
+        session = self._sessions.get(session_id)
+        participant = session.participants.get(participant_id) if session else None
+        return participant.peer if participant else None
 
     async def disconnect(self, session_id: str, participant_id: str) -> None:
         session = self._sessions.get(session_id)
@@ -261,7 +316,7 @@ class MediaHub:
         if session is None:
             return
         async with session.lock:
-            session.cancel_timer()
+            session.close()
             participants = list(session.participants.values())
             for participant in participants:
                 session.detach(participant)

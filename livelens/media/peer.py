@@ -11,8 +11,12 @@ decodes, jitter-buffers or generates RTCP here:
 * the DTLS transport's ``_handle_rtp_data`` / ``_handle_rtcp_data`` are replaced on
   the instance, so decrypted packets go to the :class:`PeerListener` (the relay)
   untouched, header extensions included;
-* packets go out through ``_send_rtp`` (aiortc's SRTP) until the Rust data plane
-  takes SRTP over with :attr:`ServerPeer.srtp_keys`.
+* packets go out through ``_send_rtp`` (aiortc's SRTP).
+
+With a :class:`~livelens.media.media_port.MediaPort` (the default in production),
+aioice is not used at all: an ICE-lite stand-in (``ice_lite.py``) carries only DTLS
+between the Rust-owned UDP port and aiortc, and the exported SRTP keys go to Rust when
+the handshake ends, so no RTP/RTCP ever reaches the hooks above.
 
 Private aiortc API used here is pinned by tests/media/test_aiortc_contract.py.
 """
@@ -28,8 +32,9 @@ import pylibsrtp
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCRtpSender, RTCSessionDescription
 
 from livelens.errors import InvalidInput
-from livelens.media import ice
+from livelens.media import ice, ice_lite
 from livelens.media.dtls_srtp import SrtpKeys, export_srtp_keys
+from livelens.media.media_port import MediaPort
 from livelens.media.negotiation import negotiated_media, parse_session
 from livelens.media.streams import MEDIA_KINDS, MediaKind, MediaLine
 
@@ -90,8 +95,17 @@ class ServerPeer:
         directions: Mapping[MediaKind, Direction] | None = None,
         host_addresses: Sequence[str] | None = None,
         connect_timeout: float | None = DEFAULT_CONNECT_TIMEOUT,
+        media_port: MediaPort | None = None,
+        session_id: str = "",
     ) -> None:
+        """``media_port``: run ICE-lite, SRTP and relaying on the Rust media port (the
+        relay is then the port's, for ``session_id``); None: aioice's sockets and aiortc's
+        SRTP, with packets delivered to ``listener``."""
         self.peer_id = peer_id
+        self.session_id = session_id
+        self._media_port = media_port
+        self._ice: ice_lite.IceLiteConnection | None = None
+        self.python_packets = 0  # RTP/RTCP packets that reached Python (0 on the port)
         self._listener = listener
         self._directions: dict[MediaKind, Direction] = {k: "sendrecv" for k in MEDIA_KINDS}
         self._directions.update(directions or {})
@@ -126,6 +140,16 @@ class ServerPeer:
         return self._srtp_keys
 
     @property
+    def transport_id(self) -> int | None:
+        """This connection's transport on the media port (None without one)."""
+        return self._ice.transport_id if self._ice is not None else None
+
+    @property
+    def ice(self) -> ice_lite.IceLiteConnection | None:
+        """The ICE-lite connection on the media port, for diagnostics and tests."""
+        return self._ice
+
+    @property
     def pc(self) -> Any:
         """The aiortc RTCPeerConnection, for diagnostics and tests only."""
         return self._pc
@@ -153,6 +177,11 @@ class ServerPeer:
                 raise ValueError("media is not bundled on one transport")
             self._dtls = self._pc.getTransceivers()[0].receiver.transport
             self._install_hooks(self._dtls)
+            if self._media_port is not None:
+                self._ice = ice_lite.IceLiteConnection(
+                    self._media_port, self.session_id, self.peer_id
+                )
+                ice_lite.install(self._dtls, self._ice)
             answer = await self._pc.createAnswer()
             with ice.host_addresses(self._host_addresses):
                 await self._pc.setLocalDescription(answer)
@@ -193,10 +222,13 @@ class ServerPeer:
         setup_srtp = dtls._setup_srtp
 
         def setup_srtp_and_export() -> None:
-            setup_srtp()  # aiortc still builds its own sessions; it sends with them for now
+            setup_srtp()  # aiortc still builds its own sessions (unused on the media port)
             if dtls.state != "failed":
                 try:
                     self._srtp_keys = export_srtp_keys(dtls)
+                    if self._srtp_keys is not None and self._ice is not None:
+                        assert self._media_port is not None
+                        self._media_port.set_srtp_keys(self._ice.transport_id, self._srtp_keys)
                 except Exception:
                     log.exception("peer %s: SRTP key export failed", self.peer_id)
 
@@ -205,6 +237,7 @@ class ServerPeer:
         dtls._handle_rtcp_data = self._on_rtcp_data
 
     async def _on_rtp_data(self, data: bytes, arrival_time_ms: int) -> None:
+        self.python_packets += 1
         if self._closing:
             return
         try:
@@ -213,6 +246,7 @@ class ServerPeer:
             self._listener_failed()
 
     async def _on_rtcp_data(self, data: bytes) -> None:
+        self.python_packets += 1
         if self._closing:
             return
         try:

@@ -1,0 +1,309 @@
+"""The Rust media port end to end: aiortc "browsers" on loopback talk ICE-lite, DTLS and
+SRTP to the one UDP port the data plane owns; Python only sees DTLS.
+
+The clients are the same as in test_hub.py; the hub runs with a MediaPort, so STUN is
+answered, SRTP unprotected, relayed and re-protected in Rust.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import socket
+from collections.abc import AsyncIterator
+from typing import Any, cast
+
+import pytest
+from aioice import stun
+
+from livelens.media.hub import MediaHub, Role
+from livelens.media.media_port import MediaPort
+from livelens.media.peer import ServerPeer
+from livelens.media.streams import MediaLine
+from tests.media.clients import (
+    HEIGHT,
+    LOOPBACK,
+    WIDTH,
+    Client,
+    Probe,
+    agent_client,
+    connect,
+    customer_client,
+)
+from tests.media.test_hub import assert_forwarded_verbatim
+
+
+def binding_request(
+    transaction_id: bytes, username: str, password: str, *, use_candidate: bool = False
+) -> bytes:
+    """An ICE connectivity check as a browser sends it (built with aioice's STUN)."""
+    message = stun.Message(
+        message_method=stun.Method.BINDING,
+        message_class=stun.Class.REQUEST,
+        transaction_id=transaction_id,
+    )
+    message.attributes["USERNAME"] = username
+    message.attributes["PRIORITY"] = 0x6E0001FF
+    message.attributes["ICE-CONTROLLING"] = 0x1234
+    if use_candidate:
+        message.attributes["USE-CANDIDATE"] = None
+    message.add_message_integrity(password.encode())
+    message.add_fingerprint()
+    return bytes(message)
+
+
+class PortWorld:
+    """A hub on a Rust media port (ephemeral), its clients and the states it reported."""
+
+    def __init__(self) -> None:
+        self.probe = Probe()
+        self.port = MediaPort("127.0.0.1", 0)
+        self.hub = MediaHub(host_addresses=LOOPBACK, media_port=self.port)
+        self.states: list[tuple[str, str, str]] = []
+        self.clients: list[Client] = []
+        self.answers: dict[str, str] = {}
+        self.hub.on_state(self._on_state)
+
+    def _on_state(self, session_id: str, participant_id: str, state: str) -> None:
+        self.states.append((session_id, participant_id, state))
+        self.probe.poke()
+
+    async def join(
+        self,
+        session_id: str,
+        participant_id: str,
+        client: Client,
+        *,
+        munge: bool = False,
+        rewrite_answer: Any = None,
+    ) -> dict[str, MediaLine]:
+        self.clients.append(client)
+        role: Role = "customer" if client.name == "customer" else "agent"
+
+        async def answer(offer: str) -> str:
+            sdp = await self.hub.connect(session_id, participant_id, role, offer)
+            self.answers[participant_id] = sdp
+            return rewrite_answer(sdp) if rewrite_answer else sdp
+
+        return await connect(client, answer, munge=munge)
+
+    async def connected(self, session_id: str, *participants: str) -> None:
+        wanted = {(session_id, p, "connected") for p in participants}
+        await self.probe.until(lambda: wanted <= set(self.states), f"{participants} connected")
+
+    def peer(self, session_id: str, participant_id: str) -> ServerPeer:
+        peer = self.hub.peer(session_id, participant_id)
+        assert peer is not None
+        return peer
+
+
+@pytest.fixture
+async def world() -> AsyncIterator[PortWorld]:
+    w = PortWorld()
+    try:
+        yield w
+    finally:
+        await w.hub.close()
+        for client in w.clients:
+            await client.close()
+        w.port.close()
+
+
+def client_ufrag(client: Client) -> str:
+    gatherer = client.pc.getTransceivers()[0].receiver.transport.transport.iceGatherer
+    return str(gatherer.getLocalParameters().usernameFragment)
+
+
+def transport_stats(world: PortWorld, peer: ServerPeer) -> dict[str, Any]:
+    stats: dict[str, Any] = world.port.stats()["transports"][str(peer.transport_id)]
+    return stats
+
+
+async def test_media_crosses_the_rust_port_byte_for_byte_and_never_python(
+    world: PortWorld,
+) -> None:
+    customer, agent = customer_client(world.probe), agent_client("agent", world.probe)
+    c = await world.join("s1", "cust", customer)
+    a = await world.join("s1", "agent", agent, munge=True)
+    # The answer is ICE-lite with the port's one host candidate.
+    answer = world.answers["cust"]
+    assert "a=ice-lite" in answer
+    candidates = re.findall(r"a=candidate:\S+ 1 udp \d+ (\S+) (\d+) typ host", answer)
+    assert set(candidates) == {("127.0.0.1", str(world.port.port))}  # one per m-line
+    await world.connected("s1", "cust", "agent")
+
+    # Before consent nothing reaches the agent; the agent's voice reaches the customer.
+    await world.probe.until(lambda: len(customer.frames["audio"]) >= 10, "customer hears agent")
+    assert agent.received_rtp == []
+
+    world.hub.set_media_allowed("s1", True)
+    await world.probe.until(
+        lambda: len(agent.frames["video"]) >= 15 and len(agent.frames["audio"]) >= 25,
+        "agent decodes video and audio",
+        within=15,
+    )
+    assert {(f.width, f.height) for f in agent.frames["video"]} == {(WIDTH, HEIGHT)}
+    for sent, received, source, sink, mime, at_least in (
+        (customer.sent_rtp, agent.received_rtp, c["video"], a["video"], "video/vp8", 15),
+        (customer.sent_rtp, agent.received_rtp, c["audio"], a["audio"], "audio/opus", 25),
+        (agent.sent_rtp, customer.received_rtp, a["audio"], c["audio"], "audio/opus", 10),
+    ):
+        assert assert_forwarded_verbatim(sent, received, source, sink, mime) >= at_least
+
+    # Python saw DTLS only: the aiortc packet hooks were never called.
+    cust, agt = world.peer("s1", "cust"), world.peer("s1", "agent")
+    assert cust.python_packets == 0 and agt.python_packets == 0
+    for peer in (cust, agt):
+        stats = transport_stats(world, peer)
+        assert stats["rx_packets"]["dtls"] >= 1
+        assert stats["rx_packets"]["srtp"] >= 10
+        assert stats["srtp"]["rtp_unprotected"] >= 10
+        assert stats["drops"].get("srtp_auth_failed", 0) == 0
+    assert world.hub.stats("s1")["path"] == "media_port"
+
+    await world.hub.end_session("s1")
+    assert {("s1", "cust", "closed"), ("s1", "agent", "closed")} <= set(world.states)
+    assert world.port.stats()["transports"] == {}
+
+
+async def test_stun_with_wrong_credentials_is_refused_and_counted(world: PortWorld) -> None:
+    customer = customer_client(world.probe)
+    await world.join("s2", "cust", customer)
+    ufrag = re.search(r"a=ice-ufrag:(\S+)", world.answers["cust"])
+    assert ufrag is not None
+    loop = asyncio.get_running_loop()
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.setblocking(False)
+        target = ("127.0.0.1", world.port.port)
+        for username, password in (
+            (f"{ufrag.group(1)}:{client_ufrag(customer)}", "not-the-password-at-all"),
+            ("nobody:x", "whatever-password-here"),  # unknown ufrag
+        ):
+            tid = os.urandom(12)
+            await loop.sock_sendto(sock, binding_request(tid, username, password), target)
+            async with asyncio.timeout(5):
+                data = await loop.sock_recv(sock, 2048)
+            response = stun.parse_message(data)
+            assert response.transaction_id == tid
+            assert response.message_class == stun.Class.ERROR
+            assert response.attributes["ERROR-CODE"][0] == 401
+            assert "XOR-MAPPED-ADDRESS" not in response.attributes
+    drops = world.port.stats()["port"]["drops"]
+    assert drops["stun_bad_integrity"] == 1
+    assert drops["stun_unknown_username"] == 1
+    peer = world.peer("s2", "cust")
+    assert transport_stats(world, peer)["drops"]["stun_bad_integrity"] == 1
+
+
+class RebindingProxy:
+    """A NAT in front of a client: forwards its datagrams to the server from a back
+    socket that :meth:`rebind` replaces, so the server sees the client move."""
+
+    def __init__(self, server: tuple[str, int]) -> None:
+        self.server = server
+        self.client: tuple[str, int] | None = None
+        self.front: asyncio.DatagramTransport | None = None
+        self.back: asyncio.DatagramTransport | None = None
+        self.old_backs: list[asyncio.DatagramTransport] = []
+        self.from_server_on_back = 0
+
+    async def start(self) -> tuple[str, int]:
+        loop = asyncio.get_running_loop()
+        proxy = self
+
+        class Front(asyncio.DatagramProtocol):
+            def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+                proxy.client = addr
+                if proxy.back is not None:
+                    proxy.back.sendto(data, proxy.server)
+
+        self.front, _ = await loop.create_datagram_endpoint(Front, local_addr=("127.0.0.1", 0))
+        await self.rebind()
+        address: tuple[str, int] = self.front.get_extra_info("sockname")
+        return address
+
+    async def rebind(self) -> tuple[str, int]:
+        loop = asyncio.get_running_loop()
+        proxy = self
+
+        class Back(asyncio.DatagramProtocol):
+            def __init__(self) -> None:
+                self.transport: asyncio.DatagramTransport | None = None
+
+            def connection_made(self, transport: asyncio.BaseTransport) -> None:
+                self.transport = cast(asyncio.DatagramTransport, transport)
+
+            def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+                if self.transport is proxy.back:
+                    proxy.from_server_on_back += 1
+                if proxy.front is not None and proxy.client is not None:
+                    proxy.front.sendto(data, proxy.client)
+
+        if self.back is not None:
+            self.old_backs.append(self.back)  # still delivers, like a NAT's old mapping
+        self.back, _ = await loop.create_datagram_endpoint(Back, local_addr=("127.0.0.1", 0))
+        self.from_server_on_back = 0
+        address: tuple[str, int] = self.back.get_extra_info("sockname")
+        return address
+
+    def close(self) -> None:
+        for t in [self.front, self.back, *self.old_backs]:
+            if t is not None:
+                t.close()
+
+
+async def test_a_client_that_moves_keeps_sending_and_receiving(world: PortWorld) -> None:
+    world.hub.set_media_allowed("s3", True)
+    proxy = RebindingProxy(("127.0.0.1", world.port.port))
+    front = await proxy.start()
+    try:
+
+        def via_proxy(sdp: str) -> str:
+            return sdp.replace(
+                f"127.0.0.1 {world.port.port} typ host", f"{front[0]} {front[1]} typ host"
+            )
+
+        customer, agent = customer_client(world.probe), agent_client("agent", world.probe)
+        await world.join("s3", "cust", customer, rewrite_answer=via_proxy)
+        await world.join("s3", "agent", agent)
+        await world.connected("s3", "cust", "agent")
+        await world.probe.until(lambda: len(agent.frames["video"]) >= 5, "video before the move")
+
+        # The customer's network changes: a new source address, and a nominating check
+        # from it (what a browser sends after switching networks).
+        new_back = await proxy.rebind()
+        cust = world.peer("s3", "cust")
+        assert cust.ice is not None
+        server_ufrag = cust.ice.local_username
+        assert proxy.back is not None
+        proxy.back.sendto(
+            binding_request(
+                os.urandom(12),
+                f"{server_ufrag}:{client_ufrag(customer)}",
+                cust.ice.local_password,
+                use_candidate=True,
+            ),
+            proxy.server,
+        )
+        await world.probe.until(
+            lambda: cust.ice is not None and cust.ice.moves == 1, "moved", within=5
+        )
+        assert cust.ice.selected_address == new_back
+
+        # Both directions keep flowing, through the new address only.
+        video, audio = len(agent.frames["video"]), len(customer.frames["audio"])
+        await world.probe.until(
+            lambda: (
+                len(agent.frames["video"]) >= video + 15
+                and len(customer.frames["audio"]) >= audio + 25
+                and proxy.from_server_on_back > 25
+            ),
+            "media after the move",
+            within=15,
+        )
+        assert cust.python_packets == 0
+        assert ("s3", "cust", "failed") not in world.states
+    finally:
+        proxy.close()
