@@ -64,14 +64,24 @@ fn main() {
         report("rust_native", name, "unprotect", unprotect);
 
         let template = rtp_packet(1);
-        report("crypto_only", name, "protect", crypto_only(name, &key, || template.clone()));
+        report(
+            "crypto_only",
+            name,
+            "protect",
+            crypto_only(name, &key, || template.clone()),
+        );
         // The floor for unprotect reads the same cold packets the receiver did.
         let mut next = 0usize;
         let cold = || {
             next += 1;
             protected[next % protected.len()].clone()
         };
-        report("crypto_only", name, "unprotect", crypto_only(name, &key, cold));
+        report(
+            "crypto_only",
+            name,
+            "unprotect",
+            crypto_only(name, &key, cold),
+        );
     }
 }
 
