@@ -11,6 +11,7 @@ from dataclasses import replace
 
 import tornado.httpserver
 import tornado.netutil
+from aioice.ice import get_host_addresses
 
 from livelens.config import Settings, is_loopback
 from livelens.http import tls
@@ -56,8 +57,7 @@ async def serve(settings: Settings, ready: asyncio.Event | None = None) -> None:
         server.add_sockets(sockets)
         port = sockets[0].getsockname()[1]
         scheme = "https" if ssl_context else "http"
-        shown_host = "localhost" if is_loopback(settings.host) else settings.host
-        url = settings.public_url or f"{scheme}://{shown_host}:{port}/"
+        url = settings.public_url or f"{scheme}://{shown_host(settings.host)}:{port}/"
         print(f"LiveLens is running at {url}", flush=True)
         if tls_note:
             print(tls_note, flush=True)
@@ -78,6 +78,22 @@ async def serve(settings: Settings, ready: asyncio.Event | None = None) -> None:
         await hub.close()
     finally:
         await ctx.store.close()
+
+
+def shown_host(host: str) -> str:
+    """The host to print in the URL: a wildcard bind is reached by the machine's LAN
+    address (what a phone on the same network types), not by 0.0.0.0."""
+    if is_loopback(host):
+        return "localhost"
+    try:
+        unspecified = ipaddress.ip_address(host).is_unspecified
+    except ValueError:
+        return host  # a host name
+    if not unspecified:
+        return f"[{host}]" if ":" in host else host
+    lan = [a for a in get_host_addresses(use_ipv4=True, use_ipv6=False)
+           if not ipaddress.ip_address(a).is_loopback]  # fmt: skip
+    return lan[0] if lan else "localhost"
 
 
 def media_addresses(settings: Settings) -> list[str] | None:
