@@ -12,8 +12,10 @@ from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
 from livelens.config import (
+    DEFAULT_MEDIA_PORT,
     DEFAULT_PORT,
     DEFAULT_SESSION_TTL,
+    MEDIA_PATHS,
     REGIONS,
     Settings,
     default_data_dir,
@@ -56,6 +58,19 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--public-url", default=_env("PUBLIC_URL"))
     serve.add_argument("--tls-cert", type=Path, default=_path_env("TLS_CERT"))
     serve.add_argument("--tls-key", type=Path, default=_path_env("TLS_KEY"))
+    serve.add_argument(
+        "--media-port",
+        type=int,
+        default=int(_env("MEDIA_PORT") or DEFAULT_MEDIA_PORT),
+        help="UDP port for all media (0: any free port)",
+    )
+    serve.add_argument(
+        "--media-path",
+        choices=MEDIA_PATHS,
+        default=_env("MEDIA_PATH", "rust"),
+        help="rust: the data plane owns the media port; aiortc: per-connection sockets "
+        "and the Python reference relay",
+    )
     serve.add_argument(
         "--session-ttl",
         type=int,
@@ -107,6 +122,8 @@ def settings_from(args: argparse.Namespace) -> Settings:
         tls_key=getattr(args, "tls_key", None),
         auth_session_ttl=getattr(args, "session_ttl", DEFAULT_SESSION_TTL),
         master_key=_env("MASTER_KEY"),
+        media_port=getattr(args, "media_port", DEFAULT_MEDIA_PORT),
+        media_path=getattr(args, "media_path", "rust"),
     )
 
 

@@ -6,10 +6,17 @@ import ipaddress
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 REGIONS = ("eu", "us")
 DEFAULT_PORT = 8080
 DEFAULT_SESSION_TTL = 12 * 3600
+DEFAULT_MEDIA_PORT = 15000
+
+# "rust": the data plane owns one UDP port for all media (ICE-lite, SRTP, relay in Rust).
+# "aiortc": aioice/aiortc sockets per participant and the Python reference relay.
+MediaPath = Literal["rust", "aiortc"]
+MEDIA_PATHS: tuple[MediaPath, ...] = ("rust", "aiortc")
 
 
 def default_data_dir() -> Path:
@@ -40,6 +47,8 @@ class Settings:
     join_ttl: int = 15 * 60  # how long a join link or PIN stays usable until first join
     rejoin_grace: float = 60.0  # how long a dropped participant may take to come back
     master_key: str | None = None  # id:base64 entries; else the key file in data_dir
+    media_port: int = DEFAULT_MEDIA_PORT  # UDP, all sessions; 0: ephemeral (tests)
+    media_path: MediaPath = "rust"
 
     @property
     def master_key_file(self) -> Path:

@@ -17,6 +17,7 @@ from livelens.config import Settings, is_loopback
 from livelens.http import tls
 from livelens.http.app import make_app
 from livelens.media.hub import MediaHub
+from livelens.media.media_port import MediaPort
 from livelens.services.context import Context
 from livelens.store import open_store
 from livelens.store.encryption import MasterKeyring
@@ -50,7 +51,8 @@ async def serve(settings: Settings, ready: asyncio.Event | None = None) -> None:
     ctx = await open_context(settings)
     try:
         sockets = tornado.netutil.bind_sockets(settings.port, settings.host)
-        hub = MediaHub(host_addresses=media_addresses(settings))
+        media_port = open_media_port(settings)
+        hub = MediaHub(host_addresses=media_addresses(settings), media_port=media_port)
         server = tornado.httpserver.HTTPServer(
             make_app(ctx, hub), ssl_options=ssl_context, max_body_size=1024 * 1024
         )
@@ -76,6 +78,8 @@ async def serve(settings: Settings, ready: asyncio.Event | None = None) -> None:
         server.stop()
         await server.close_all_connections()
         await hub.close()
+        if media_port is not None:
+            media_port.close()
     finally:
         await ctx.store.close()
 
@@ -94,6 +98,18 @@ def shown_host(host: str) -> str:
     lan = [a for a in get_host_addresses(use_ipv4=True, use_ipv6=False)
            if not ipaddress.ip_address(a).is_loopback]  # fmt: skip
     return lan[0] if lan else "localhost"
+
+
+def open_media_port(settings: Settings) -> MediaPort | None:
+    """The Rust-owned media UDP port (None on the aiortc path). It binds the one address
+    media is offered on, or every address when there are several."""
+    if settings.media_path != "rust":
+        return None
+    addresses = media_addresses(settings)
+    bind = addresses[0] if addresses and len(addresses) == 1 else "0.0.0.0"  # noqa: S104
+    port = MediaPort(bind, settings.media_port, host_addresses=addresses)
+    log.info("media on UDP %s:%d (ICE-lite, SRTP in Rust)", ", ".join(port.addresses), port.port)
+    return port
 
 
 def media_addresses(settings: Settings) -> list[str] | None:

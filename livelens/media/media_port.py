@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import aioice.ice
 
 from livelens._fastpath import MediaSocket
+from livelens.config import DEFAULT_MEDIA_PORT
 from livelens.media.dtls_srtp import SrtpKeys
 from livelens.media.streams import MediaKind, MediaLine
 
@@ -28,8 +29,6 @@ if TYPE_CHECKING:  # typing-only names of the stub
     from livelens._fastpath import MediaLineTuple
 
 log = logging.getLogger(__name__)
-
-DEFAULT_MEDIA_PORT = 15000
 
 # OpenSSL's DTLS-SRTP profile names (what aiortc negotiates) -> the RFC names Rust uses.
 SRTP_PROFILES = {

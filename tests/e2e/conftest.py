@@ -189,6 +189,8 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
             [sys.executable, "-m", "livelens", "serve", "--data-dir", str(data_dir),
              "--host", "127.0.0.1", "--port", str(port)],
             stdout=log, stderr=subprocess.STDOUT, text=True, cwd=REPO,
+            # Any free UDP port for media, so parallel runs on one machine do not collide.
+            env={**os.environ, "LIVELENS_MEDIA_PORT": os.environ.get("LIVELENS_MEDIA_PORT", "0")},
         )  # fmt: skip
     base_url = f"http://127.0.0.1:{port}"
     failed = False
