@@ -8,6 +8,7 @@ Static checks only: no sockets are opened.
 from __future__ import annotations
 
 import inspect
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -25,6 +26,7 @@ from aiortc.codecs import CODECS, HEADER_EXTENSIONS
 from OpenSSL import SSL
 
 from livelens.media.dtls_srtp import split_keying_material
+from livelens.media.ice_lite import IceLiteConnection
 
 RTCDtlsTransport: Any = dtls_module.RTCDtlsTransport
 
@@ -192,3 +194,79 @@ def test_sdp_parser_surface() -> None:
         sdp_module.parse_h264_profile_level_id("42e01f")[0].name == "PROFILE_CONSTRAINED_BASELINE"
     )
     assert sdp_module.parse_h264_profile_level_id("42001f")[0].name == "PROFILE_BASELINE"
+
+
+def test_ice_lite_stand_in_covers_what_aiortc_calls_on_the_connection() -> None:
+    # livelens.media.ice_lite.IceLiteConnection replaces aioice's Connection; these are
+    # every use aiortc makes of it (gatherer, ICE transport, peer connection).
+    uses = {
+        "gatherer": source(ice_module.RTCIceGatherer),
+        "transport": source(ice_module.RTCIceTransport),
+        "pc": source(pc_module.RTCPeerConnection),
+    }
+    used = {name for text in uses.values() for name in re.findall(r"_connection\.(\w+)", text)}
+    assert used == {
+        "gather_candidates",
+        "local_candidates",
+        "local_username",
+        "local_password",
+        "recv",
+        "send",
+        "ice_controlling",
+        "add_remote_candidate",
+        "remote_candidates",
+        "remote_is_lite",
+        "remote_username",
+        "remote_password",
+        "connect",
+        "close",
+        "get_event",
+    }
+    # The stand-in has all of them (methods on the class, attributes once built).
+    for name in ("gather_candidates", "recv", "send", "add_remote_candidate", "connect"):
+        assert callable(getattr(IceLiteConnection, name))
+    for name in ("close", "get_event"):
+        assert inspect.iscoroutinefunction(getattr(IceLiteConnection, name))
+    init = source(IceLiteConnection.__init__)
+    for name in used - {n for n in used if hasattr(IceLiteConnection, n)}:
+        assert re.search(rf"self\.{name}(: [^=]+)? =", init), name
+    # ice_lite.install swaps these: the transport binds recv/send once, in __init__ ...
+    transport_init = source(ice_module.RTCIceTransport.__init__)
+    assert "self._connection = gatherer._connection" in transport_init
+    assert "self._recv = self._connection.recv" in transport_init
+    assert "self._send = self._connection.send" in transport_init
+    # ... DTLS only ever goes through them ...
+    dtls = source(RTCDtlsTransport)
+    assert "self.transport._recv()" in dtls and "self.transport._send(data)" in dtls
+    # ... connect() ending means "completed", ConnectionError means "failed" ...
+    start = source(ice_module.RTCIceTransport.start)
+    assert "await self._connection.connect()" in start
+    assert "except ConnectionError:" in start
+    # ... and a ConnectionClosed event after completion means "failed".
+    monitor = source(ice_module.RTCIceTransport._monitor)
+    assert "isinstance(event, ConnectionClosed)" in monitor
+    assert 'self.__setState("failed")' in monitor
+
+
+def test_ice_lite_reaches_the_answer_through_the_gatherer_parameters() -> None:
+    # The answer's ICE parameters come from the gatherer, looked up on the instance ...
+    described = source(pc_module.add_transport_description)
+    assert "media.ice = iceGatherer.getLocalParameters()" in described
+    assert "media.ice_candidates = iceGatherer.getLocalCandidates()" in described
+    # ... and iceLite on any m-line makes the session say a=ice-lite.
+    assert 'lines += ["a=ice-lite"]' in source(sdp_module.SessionDescription.__str__)
+    assert "iceLite" in {f for f in ice_module.RTCIceParameters.__dataclass_fields__}
+    # Gathering and candidates: the gatherer asks the connection, nothing else.
+    gather = source(ice_module.RTCIceGatherer.gather)
+    assert "await self._connection.gather_candidates()" in gather
+    # aioice's Candidate constructor we build our host candidate with.
+    assert params(aioice.Candidate.__init__)[:8] == [
+        "self",
+        "foundation",
+        "component",
+        "transport",
+        "priority",
+        "host",
+        "port",
+        "type",
+    ]
