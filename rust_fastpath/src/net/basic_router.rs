@@ -174,20 +174,12 @@ fn pli(sender: u32, media: u32) -> Vec<u8> {
 impl BasicRouter {
     #[must_use]
     pub fn new() -> Self {
-        Self::default()
-    }
-
-    fn random_u32(&mut self) -> u32 {
-        // Offsets only need to differ between runs and sinks, not be secret.
-        let mut bytes = [0u8; 4];
-        if aws_lc_rs::rand::fill(&mut bytes).is_err() {
-            self.seed = self
-                .seed
-                .wrapping_mul(1_664_525)
-                .wrapping_add(1_013_904_223);
-            return self.seed;
+        let mut seed = [0u8; 4];
+        let _ = aws_lc_rs::rand::fill(&mut seed);
+        Self {
+            seed: u32::from_be_bytes(seed) | 1, // xorshift must not start at zero
+            ..Self::default()
         }
-        u32::from_be_bytes(bytes)
     }
 
     fn source_kind(&mut self, leg_id: &LegId, rtp: &Rtp<'_>) -> Option<MediaKind> {
@@ -265,6 +257,75 @@ impl BasicRouter {
             .collect()
     }
 
+    /// The packet for `sink_id` with seq/timestamp still to fill in, or why not.
+    fn prepare(
+        &self,
+        source: &LegId,
+        sink_id: &LegId,
+        kind: MediaKind,
+        rtp: &Rtp<'_>,
+    ) -> Result<(Vec<u8>, u32), &'static str> {
+        // Lines are borrowed, not cloned: this runs for every packet and receiver.
+        let src_line = self
+            .legs
+            .get(source)
+            .and_then(|l| l.line(kind))
+            .ok_or("no_source")?;
+        let codec = src_line
+            .codec(rtp.marker_pt & 0x7f)
+            .ok_or("codec_mismatch")?;
+        let sink_leg = self.legs.get(sink_id).ok_or("no_sink")?;
+        if !sink_leg.connected {
+            return Err("not_connected");
+        }
+        if !sink_leg.forwarding {
+            return Err("gated");
+        }
+        let sink_line = sink_leg.line(kind).filter(|l| l.sends).ok_or("no_sink")?;
+        let pt = sink_line
+            .codecs
+            .iter()
+            .find(|c| !c.is_rtx() && c.same_format(codec))
+            .map(|c| c.payload_type)
+            .ok_or("codec_mismatch")?;
+        let mut extensions: Vec<(u8, &[u8])> = Vec::with_capacity(rtp.extensions.len() + 1);
+        for (id, data) in &rtp.extensions {
+            match src_line.extension_uri(*id) {
+                Some(MID_URI) | None => {}
+                Some(uri) => {
+                    if let Some(sink_ext) = sink_line.extension_id(uri) {
+                        extensions.push((sink_ext, data));
+                    }
+                }
+            }
+        }
+        if let Some(mid_id) = sink_line.extension_id(MID_URI) {
+            extensions.push((mid_id, sink_line.mid.as_bytes()));
+        }
+        let mut out = Vec::with_capacity(rtp.body.len() + 40);
+        let x_bit = if extensions.is_empty() { 0 } else { 0x10 };
+        out.push((rtp.first & !0x10) | x_bit);
+        out.push((rtp.marker_pt & 0x80) | pt);
+        out.extend_from_slice(&[0; 6]); // sequence number and timestamp, filled in later
+        out.extend_from_slice(&sink_line.send_ssrc.to_be_bytes());
+        out.extend_from_slice(rtp.csrcs);
+        if !extensions.is_empty() {
+            write_extensions(&mut out, &extensions);
+        }
+        out.extend_from_slice(rtp.body);
+        Ok((out, codec.clock_rate))
+    }
+
+    fn next_random(&mut self) -> u32 {
+        // xorshift: offsets only need to differ between sinks and runs, not be secret.
+        let mut x = self.seed;
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        self.seed = x;
+        x
+    }
+
     fn forward(
         &mut self,
         source: &LegId,
@@ -273,35 +334,23 @@ impl BasicRouter {
         rtp: &Rtp<'_>,
         now: f64,
     ) -> Option<Transmit> {
-        let src_line = self.legs.get(source)?.line(kind)?.clone();
-        let codec = src_line.codec(rtp.marker_pt & 0x7f)?.clone();
-        let sink_leg = self.legs.get_mut(sink_id)?;
-        if !sink_leg.connected {
-            sink_leg.drop("not_connected");
-            return None;
-        }
-        if !sink_leg.forwarding {
-            sink_leg.drop("gated");
-            return None;
-        }
-        let Some(sink_line) = sink_leg.line(kind).filter(|l| l.sends).cloned() else {
-            sink_leg.drop("no_sink");
-            return None;
+        let (mut out, clock_rate) = match self.prepare(source, sink_id, kind, rtp) {
+            Ok(prepared) => prepared,
+            Err(reason) => {
+                if let Some(leg) = self.legs.get_mut(sink_id) {
+                    leg.drop(reason);
+                }
+                return None;
+            }
         };
-        let Some(pt) = sink_line
-            .codecs
-            .iter()
-            .find(|c| !c.is_rtx() && c.same_format(&codec))
-            .map(|c| c.payload_type)
-        else {
-            sink_leg.drop("codec_mismatch");
-            return None;
-        };
-        let random = (self.random_u32(), self.random_u32());
         let key = (sink_id.clone(), kind);
         let this = (source.clone(), rtp.ssrc);
-        let current = self.sinks.get(&key).and_then(|s| s.source.clone());
-        if let Some(current) = current.as_ref().filter(|c| **c != this) {
+        if let Some(current) = self
+            .sinks
+            .get(&key)
+            .and_then(|s| s.source.as_ref())
+            .filter(|c| **c != this)
+        {
             let last = self.source_seen.get(current).copied().unwrap_or(f64::MIN);
             if now - last < SOURCE_IDLE_SWITCH {
                 if let Some(leg) = self.legs.get_mut(sink_id) {
@@ -310,6 +359,7 @@ impl BasicRouter {
                 return None;
             }
         }
+        let random = (self.next_random(), self.next_random());
         let sink = self.sinks.entry(key).or_default();
         if sink.source.as_ref() != Some(&this) {
             // A new segment: sequence numbers continue, timestamps advance by wall time.
@@ -333,37 +383,10 @@ impl BasicRouter {
             sink.last_seq = seq;
             sink.last_ts = ts;
             sink.last_at = now;
-            sink.clock_rate = codec.clock_rate;
+            sink.clock_rate = clock_rate;
         }
-
-        let mut extensions: Vec<(u8, &[u8])> = Vec::with_capacity(rtp.extensions.len() + 1);
-        let sink_mid_id = sink_line.extension_id(MID_URI);
-        for (id, data) in &rtp.extensions {
-            let Some(uri) = src_line.extension_uri(*id) else {
-                continue;
-            };
-            if uri == MID_URI {
-                continue;
-            }
-            if let Some(sink_id) = sink_line.extension_id(uri) {
-                extensions.push((sink_id, data));
-            }
-        }
-        if let Some(mid_id) = sink_mid_id {
-            extensions.push((mid_id, sink_line.mid.as_bytes()));
-        }
-        let mut out = Vec::with_capacity(rtp.body.len() + 40);
-        let x_bit = if extensions.is_empty() { 0 } else { 0x10 };
-        out.push((rtp.first & !0x10) | x_bit);
-        out.push((rtp.marker_pt & 0x80) | pt);
-        out.extend_from_slice(&seq.to_be_bytes());
-        out.extend_from_slice(&ts.to_be_bytes());
-        out.extend_from_slice(&sink_line.send_ssrc.to_be_bytes());
-        out.extend_from_slice(rtp.csrcs);
-        if !extensions.is_empty() {
-            write_extensions(&mut out, &extensions);
-        }
-        out.extend_from_slice(rtp.body);
+        out[2..4].copy_from_slice(&seq.to_be_bytes());
+        out[4..8].copy_from_slice(&ts.to_be_bytes());
         sink.packets += 1;
         sink.bytes += out.len() as u64;
         Some(Transmit {

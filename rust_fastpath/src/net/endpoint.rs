@@ -6,6 +6,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use serde_json::{json, Value};
 
@@ -86,7 +87,7 @@ struct Srtp {
 }
 
 struct Transport {
-    session: String,
+    session: Arc<str>, // shared: cloned for every packet
     leg: LegId,
     ice: IceLite,
     srtp: Option<Srtp>,
@@ -286,7 +287,7 @@ impl Endpoint {
             transport.counters.drop(srtp_reason(error));
             return;
         }
-        let Some(session) = self.sessions.get_mut(&transport.session) else {
+        let Some(session) = self.sessions.get_mut(&*transport.session) else {
             transport.counters.drop("no_session");
             return;
         };
@@ -299,7 +300,7 @@ impl Endpoint {
         } else {
             session.router.handle_rtp(&transport.leg, &packet, now)
         };
-        let session_id = transport.session.clone();
+        let session_id = Arc::clone(&transport.session);
         self.send_transmits(&session_id, transmits, out);
     }
 
@@ -404,7 +405,7 @@ impl Endpoint {
         self.transports.insert(
             id,
             Transport {
-                session: session.to_owned(),
+                session: Arc::from(session),
                 leg: leg.to_owned(),
                 ice: IceLite::new(local_ufrag.to_owned(), local_pwd.to_owned()),
                 srtp: None,
@@ -431,7 +432,7 @@ impl Endpoint {
         };
         self.by_ufrag.remove(t.ice.local_ufrag());
         self.by_address.retain(|_, v| *v != id);
-        if let Some(s) = self.sessions.get_mut(&t.session) {
+        if let Some(s) = self.sessions.get_mut(&*t.session) {
             if s.legs.get(&t.leg) == Some(&id) {
                 s.legs.remove(&t.leg);
             }
@@ -590,7 +591,7 @@ impl Endpoint {
 
     fn transport_json(&self, t: &Transport) -> Value {
         let mut v = t.counters.json();
-        v["session"] = json!(t.session);
+        v["session"] = json!(&*t.session);
         v["leg"] = json!(t.leg);
         v["nominated"] = json!(t.ice.nominated().map(|a| a.to_string()));
         v["srtp"] = json!(t.srtp.as_ref().map(|s| {

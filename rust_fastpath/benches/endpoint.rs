@@ -1,0 +1,108 @@
+//! One media-port datagram end to end without the socket: demultiplex, SRTP unprotect,
+//! route (the basic router: rewrite for each receiver), SRTP protect per receiver.
+//! `cargo bench --bench endpoint`.
+
+mod common;
+
+use std::hint::black_box;
+use std::net::SocketAddr;
+
+use _fastpath::net::basic_router::BasicRouter;
+use _fastpath::net::endpoint::{Endpoint, Outgoing};
+use _fastpath::net::router::{Codec, MediaKind, MediaLine, PacketRouter};
+use _fastpath::net::stun::{MessageBuilder, ATTR_USERNAME, ATTR_USE_CANDIDATE, BINDING_REQUEST};
+use _fastpath::srtp::{Profile, SrtpContext};
+use common::{ns_per_call, report, rtp_packet};
+
+const PROFILE: &str = "AEAD_AES_128_GCM";
+
+fn line(send_ssrc: u32, recv_ssrc: u32) -> MediaLine {
+    MediaLine {
+        kind: MediaKind::Video,
+        mid: "0".into(),
+        codecs: vec![Codec {
+            payload_type: 96,
+            mime_type: "video/vp8".into(),
+            clock_rate: 90000,
+            channels: None,
+            format_key: vec![],
+            rtx_apt: None,
+        }],
+        extensions: vec![],
+        recv_ssrc: Some(recv_ssrc),
+        recv_rtx_ssrc: None,
+        send_ssrc,
+        send_rtx_ssrc: None,
+        receives: true,
+        sends: true,
+    }
+}
+
+fn router() -> Box<dyn PacketRouter> {
+    Box::new(BasicRouter::new())
+}
+
+fn main() {
+    for receivers in [1u8, 4] {
+        let mut ep = Endpoint::new(router);
+        let mut out: Vec<Outgoing> = Vec::new();
+        let key = vec![7u8; 16];
+        let salt = vec![9u8; 12];
+        let mut addresses = Vec::new();
+        for i in 0..=receivers {
+            let leg = format!("leg{i}");
+            let ufrag = format!("u{i}");
+            let pwd = "password-password-0123";
+            let t = ep.add_transport("s", &leg, &ufrag, pwd).expect("transport");
+            let from = SocketAddr::from(([10, 0, 0, i + 1], 5000));
+            let mut check = MessageBuilder::new(BINDING_REQUEST, [i; 12]);
+            check
+                .attribute(ATTR_USERNAME, format!("{ufrag}:x").as_bytes())
+                .attribute(ATTR_USE_CANDIDATE, &[])
+                .message_integrity(pwd.as_bytes());
+            ep.handle_datagram(from, &check.fingerprint(), 0.0, &mut out);
+            ep.set_srtp(t, PROFILE, &key, &salt, &key, &salt, 0.0, &mut out)
+                .expect("keys");
+            let ssrc = if i == 0 {
+                0x1234_5678
+            } else {
+                1000 + u32::from(i)
+            };
+            ep.add_leg("s", &leg, t, &[line(2000 + u32::from(i), ssrc)], true)
+                .expect("leg");
+            ep.set_connected("s", &leg, true, 0.0, &mut out);
+            if i > 0 {
+                ep.add_route("s", "leg0", &leg, MediaKind::Video);
+            }
+            addresses.push(from);
+        }
+        let profile = Profile::from_name(PROFILE).expect("profile");
+        let mut sender = SrtpContext::new(profile, &key, &salt).expect("keys");
+        let packets: Vec<Vec<u8>> = (0..=u16::MAX)
+            .map(|s| {
+                let mut p = rtp_packet(s);
+                sender.protect_rtp(&mut p).expect("protect");
+                p
+            })
+            .collect();
+        let mut next = 0usize;
+        let mut now = 1.0;
+        let ns = ns_per_call(|| {
+            out.clear();
+            now += 0.0001;
+            ep.handle_datagram(addresses[0], &packets[next % packets.len()], now, &mut out);
+            next += 1;
+            black_box(&out);
+        });
+        assert!(
+            next < packets.len(),
+            "the replay window would refuse repeats"
+        );
+        report(
+            "endpoint",
+            &format!("basic_router_{receivers}_receivers"),
+            "datagram_in",
+            ns,
+        );
+    }
+}
