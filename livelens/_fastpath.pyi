@@ -48,7 +48,7 @@ class SrtpContext:
         ``rejected`` (stream limit, SRTCP index exhausted, cipher failure)."""
 
 # (kind, mid, codecs, extensions, recv_ssrc, recv_rtx_ssrc, send_ssrc, send_rtx_ssrc,
-#  receives, sends); a codec is (payload_type, mime_type, clock_rate, channels,
+#  cname, receives, sends); a codec is (payload_type, mime_type, clock_rate, channels,
 #  format_key, rtx_apt). livelens.media.media_port builds these from MediaLine.
 CodecTuple = tuple[int, str, int, int | None, tuple[str, ...], int | None]
 MediaLineTuple = tuple[
@@ -60,6 +60,7 @@ MediaLineTuple = tuple[
     int | None,
     int,
     int | None,
+    str | None,
     bool,
     bool,
 ]

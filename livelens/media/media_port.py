@@ -64,6 +64,7 @@ def media_line_tuple(line: MediaLine) -> MediaLineTuple:
         line.recv_rtx_ssrc,
         line.send_ssrc,
         line.send_rtx_ssrc,
+        line.cname,
         line.receives,
         line.sends,
     )

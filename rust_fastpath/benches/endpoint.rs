@@ -33,6 +33,7 @@ fn line(send_ssrc: u32, recv_ssrc: u32) -> MediaLine {
         recv_rtx_ssrc: None,
         send_ssrc,
         send_rtx_ssrc: None,
+        cname: None,
         receives: true,
         sends: true,
     }
@@ -70,9 +71,11 @@ fn main() {
             };
             ep.add_leg("s", &leg, t, &[line(2000 + u32::from(i), ssrc)], true)
                 .expect("leg");
-            ep.set_connected("s", &leg, true, 0.0, &mut out);
+            ep.set_connected("s", &leg, true, 0.0, &mut out)
+                .expect("connected");
             if i > 0 {
-                ep.add_route("s", "leg0", &leg, MediaKind::Video);
+                ep.add_route("s", "leg0", &leg, MediaKind::Video)
+                    .expect("route");
             }
             addresses.push(from);
         }

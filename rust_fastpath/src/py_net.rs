@@ -34,7 +34,7 @@ fn new_router() -> Box<dyn PacketRouter> {
 /// `(payload_type, mime_type, clock_rate, channels, format_key, rtx_apt)`
 type CodecTuple = (u8, String, u32, Option<u16>, Vec<String>, Option<u8>);
 /// `(kind, mid, codecs, extensions, recv_ssrc, recv_rtx_ssrc, send_ssrc, send_rtx_ssrc,
-/// receives, sends)`: `livelens.media.streams.MediaLine` as plain values.
+/// cname, receives, sends)`: `livelens.media.streams.MediaLine` as plain values.
 type LineTuple = (
     String,
     String,
@@ -44,6 +44,7 @@ type LineTuple = (
     Option<u32>,
     u32,
     Option<u32>,
+    Option<String>,
     bool,
     bool,
 );
@@ -58,6 +59,7 @@ fn media_line(t: LineTuple) -> PyResult<MediaLine> {
         recv_rtx_ssrc,
         send_ssrc,
         send_rtx_ssrc,
+        cname,
         receives,
         sends,
     ) = t;
@@ -82,6 +84,7 @@ fn media_line(t: LineTuple) -> PyResult<MediaLine> {
         recv_rtx_ssrc,
         send_ssrc,
         send_rtx_ssrc,
+        cname,
         receives,
         sends,
     })
@@ -253,8 +256,8 @@ impl MediaSocket {
         kind_name: &str,
     ) -> PyResult<()> {
         let k = kind(kind_name)?;
-        self.run_control(py, |e, _, _| e.add_route(session_id, source, sink, k));
-        Ok(())
+        self.run_control(py, |e, _, _| e.add_route(session_id, source, sink, k))
+            .map_err(control_error)
     }
 
     fn remove_route(
@@ -266,20 +269,34 @@ impl MediaSocket {
         kind_name: &str,
     ) -> PyResult<()> {
         let k = kind(kind_name)?;
-        self.run_control(py, |e, _, _| e.remove_route(session_id, source, sink, k));
-        Ok(())
+        self.run_control(py, |e, _, _| e.remove_route(session_id, source, sink, k))
+            .map_err(control_error)
     }
 
-    fn set_forwarding(&self, py: Python<'_>, session_id: &str, leg_id: &str, forwarding: bool) {
+    fn set_forwarding(
+        &self,
+        py: Python<'_>,
+        session_id: &str,
+        leg_id: &str,
+        forwarding: bool,
+    ) -> PyResult<()> {
         self.run_control(py, |e, now, out| {
             e.set_forwarding(session_id, leg_id, forwarding, now, out)
-        });
+        })
+        .map_err(control_error)
     }
 
-    fn set_connected(&self, py: Python<'_>, session_id: &str, leg_id: &str, connected: bool) {
+    fn set_connected(
+        &self,
+        py: Python<'_>,
+        session_id: &str,
+        leg_id: &str,
+        connected: bool,
+    ) -> PyResult<()> {
         self.run_control(py, |e, now, out| {
             e.set_connected(session_id, leg_id, connected, now, out)
-        });
+        })
+        .map_err(control_error)
     }
 
     fn end_session(&self, py: Python<'_>, session_id: &str) {

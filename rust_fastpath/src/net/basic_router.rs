@@ -182,7 +182,7 @@ impl BasicRouter {
         }
     }
 
-    fn source_kind(&mut self, leg_id: &LegId, rtp: &Rtp<'_>) -> Option<MediaKind> {
+    fn source_kind(&mut self, leg_id: &str, rtp: &Rtp<'_>) -> Option<MediaKind> {
         let leg = self.legs.get_mut(leg_id)?;
         for line in &leg.lines {
             if line.receives && line.recv_ssrc == Some(rtp.ssrc) {
@@ -210,7 +210,7 @@ impl BasicRouter {
 
     fn keyframe_request(
         &mut self,
-        source: &LegId,
+        source: &str,
         kind: MediaKind,
         media_ssrc: Option<u32>,
         now: f64,
@@ -218,7 +218,7 @@ impl BasicRouter {
         if kind != MediaKind::Video {
             return None;
         }
-        let key = (source.clone(), kind);
+        let key = (source.to_owned(), kind);
         if let Some(last) = self.last_keyframe_request.get(&key) {
             if now - last < KEYFRAME_REQUEST_INTERVAL {
                 return None;
@@ -238,13 +238,13 @@ impl BasicRouter {
             })?;
         self.last_keyframe_request.insert(key, now);
         Some(Transmit {
-            leg_id: source.clone(),
+            leg_id: source.to_owned(),
             data: pli(leg.feedback_ssrc(kind), media),
         })
     }
 
     /// Keyframe requests to every source feeding `sink`'s video.
-    fn request_keyframes_for(&mut self, sink: &LegId, now: f64) -> Vec<Transmit> {
+    fn request_keyframes_for(&mut self, sink: &str, now: f64) -> Vec<Transmit> {
         let sources: Vec<LegId> = self
             .routes
             .iter()
@@ -260,8 +260,8 @@ impl BasicRouter {
     /// The packet for `sink_id` with seq/timestamp still to fill in, or why not.
     fn prepare(
         &self,
-        source: &LegId,
-        sink_id: &LegId,
+        source: &str,
+        sink_id: &str,
         kind: MediaKind,
         rtp: &Rtp<'_>,
     ) -> Result<(Vec<u8>, u32), &'static str> {
@@ -328,8 +328,8 @@ impl BasicRouter {
 
     fn forward(
         &mut self,
-        source: &LegId,
-        sink_id: &LegId,
+        source: &str,
+        sink_id: &str,
         kind: MediaKind,
         rtp: &Rtp<'_>,
         now: f64,
@@ -343,8 +343,8 @@ impl BasicRouter {
                 return None;
             }
         };
-        let key = (sink_id.clone(), kind);
-        let this = (source.clone(), rtp.ssrc);
+        let key = (sink_id.to_owned(), kind);
+        let this = (source.to_owned(), rtp.ssrc);
         if let Some(current) = self
             .sinks
             .get(&key)
@@ -390,12 +390,12 @@ impl BasicRouter {
         sink.packets += 1;
         sink.bytes += out.len() as u64;
         Some(Transmit {
-            leg_id: sink_id.clone(),
+            leg_id: sink_id.to_owned(),
             data: out,
         })
     }
 
-    fn feedback_from_sink(&mut self, sink: &LegId, media_ssrc: u32, now: f64) -> Vec<Transmit> {
+    fn feedback_from_sink(&mut self, sink: &str, media_ssrc: u32, now: f64) -> Vec<Transmit> {
         let Some(leg) = self.legs.get(sink) else {
             return Vec::new();
         };
@@ -409,7 +409,7 @@ impl BasicRouter {
         };
         let Some((source, ssrc)) = self
             .sinks
-            .get(&(sink.clone(), kind))
+            .get(&(sink.to_owned(), kind))
             .and_then(|s| s.source.clone())
         else {
             return Vec::new();
@@ -419,7 +419,7 @@ impl BasicRouter {
             .collect()
     }
 
-    fn sender_report(&self, source: &LegId, packet: &[u8]) -> Vec<Transmit> {
+    fn sender_report(&self, source: &str, packet: &[u8]) -> Vec<Transmit> {
         // SR: header(4) ssrc(4) ntp(8) rtp_ts(4) packets(4) octets(4) [blocks]
         let Some(fixed) = packet.get(..28) else {
             return Vec::new();
@@ -428,7 +428,7 @@ impl BasicRouter {
         let rtp_ts = u32::from_be_bytes([fixed[16], fixed[17], fixed[18], fixed[19]]);
         let mut out = Vec::new();
         for ((sink_id, kind), sink) in &self.sinks {
-            if sink.source.as_ref() != Some(&(source.clone(), ssrc)) {
+            if sink.source.as_ref() != Some(&(source.to_owned(), ssrc)) {
                 continue;
             }
             let Some(line) = self.legs.get(sink_id).and_then(|l| l.line(*kind)) else {
@@ -446,7 +446,7 @@ impl BasicRouter {
             sr.extend_from_slice(&rtp_ts.wrapping_add(sink.ts_offset).to_be_bytes());
             sr.extend_from_slice(&fixed[20..28]);
             out.push(Transmit {
-                leg_id: sink_id.clone(),
+                leg_id: sink_id.to_owned(),
                 data: sr,
             });
         }
@@ -455,9 +455,9 @@ impl BasicRouter {
 }
 
 impl PacketRouter for BasicRouter {
-    fn add_leg(&mut self, leg: &LegId, media: &[MediaLine], forwarding: bool) {
+    fn add_leg(&mut self, leg: &str, media: &[MediaLine], forwarding: bool) -> Result<(), String> {
         self.legs.insert(
-            leg.clone(),
+            leg.to_owned(),
             Leg {
                 lines: media.to_vec(),
                 forwarding,
@@ -466,9 +466,10 @@ impl PacketRouter for BasicRouter {
                 drops: HashMap::new(),
             },
         );
+        Ok(())
     }
 
-    fn remove_leg(&mut self, leg: &LegId) {
+    fn remove_leg(&mut self, leg: &str) {
         self.legs.remove(leg);
         self.routes.retain(|(s, d, _)| s != leg && d != leg);
         // Sinks keep their sequence state (a rejoining leg continues its streams).
@@ -476,34 +477,51 @@ impl PacketRouter for BasicRouter {
         self.source_seen.retain(|(l, _), _| l != leg);
     }
 
-    fn add_route(&mut self, source: &LegId, sink: &LegId, kind: MediaKind) {
-        self.routes.insert((source.clone(), sink.clone(), kind));
+    fn add_route(&mut self, source: &str, sink: &str, kind: MediaKind) -> Result<(), String> {
+        if source == sink {
+            return Err("a leg cannot receive its own media".into());
+        }
+        self.routes
+            .insert((source.to_owned(), sink.to_owned(), kind));
+        Ok(())
     }
 
-    fn remove_route(&mut self, source: &LegId, sink: &LegId, kind: MediaKind) {
-        self.routes.remove(&(source.clone(), sink.clone(), kind));
+    fn remove_route(&mut self, source: &str, sink: &str, kind: MediaKind) -> Result<(), String> {
+        self.routes
+            .remove(&(source.to_owned(), sink.to_owned(), kind));
+        Ok(())
     }
 
-    fn set_forwarding(&mut self, leg: &LegId, forwarding: bool, now: f64) -> Vec<Transmit> {
+    fn set_forwarding(
+        &mut self,
+        leg: &str,
+        forwarding: bool,
+        now: f64,
+    ) -> Result<Vec<Transmit>, String> {
         let Some(l) = self.legs.get_mut(leg) else {
-            return Vec::new();
+            return Err(format!("unknown leg {leg:?}"));
         };
         let opened = forwarding && !l.forwarding;
         l.forwarding = forwarding;
-        if opened && l.connected {
+        Ok(if opened && l.connected {
             self.request_keyframes_for(leg, now)
         } else {
             Vec::new()
-        }
+        })
     }
 
-    fn set_connected(&mut self, leg: &LegId, connected: bool, now: f64) -> Vec<Transmit> {
+    fn set_connected(
+        &mut self,
+        leg: &str,
+        connected: bool,
+        now: f64,
+    ) -> Result<Vec<Transmit>, String> {
         let Some(l) = self.legs.get_mut(leg) else {
-            return Vec::new();
+            return Err(format!("unknown leg {leg:?}"));
         };
         l.connected = connected;
         if !connected {
-            return Vec::new();
+            return Ok(Vec::new());
         }
         let forwarding = l.forwarding;
         let mut out = if forwarding {
@@ -519,10 +537,10 @@ impl PacketRouter for BasicRouter {
         {
             out.extend(self.keyframe_request(leg, MediaKind::Video, None, now));
         }
-        out
+        Ok(out)
     }
 
-    fn handle_rtp(&mut self, leg: &LegId, packet: &[u8], now: f64) -> Vec<Transmit> {
+    fn handle_rtp(&mut self, leg: &str, packet: &[u8], now: f64) -> Vec<Transmit> {
         let Some(rtp) = parse_rtp(packet) else {
             if let Some(l) = self.legs.get_mut(leg) {
                 l.drop("malformed");
@@ -556,7 +574,7 @@ impl PacketRouter for BasicRouter {
             }
             Some(false) => {}
         }
-        self.source_seen.insert((leg.clone(), rtp.ssrc), now);
+        self.source_seen.insert((leg.to_owned(), rtp.ssrc), now);
         let sinks: Vec<LegId> = self
             .routes
             .iter()
@@ -574,7 +592,7 @@ impl PacketRouter for BasicRouter {
             .collect()
     }
 
-    fn handle_rtcp(&mut self, leg: &LegId, packet: &[u8], now: f64) -> Vec<Transmit> {
+    fn handle_rtcp(&mut self, leg: &str, packet: &[u8], now: f64) -> Vec<Transmit> {
         let mut out = Vec::new();
         let mut at = 0;
         while let Some(head) = packet.get(at..at + 4) {
@@ -679,6 +697,7 @@ mod tests {
             recv_rtx_ssrc: None,
             send_ssrc: send,
             send_rtx_ssrc: None,
+            cname: None,
             receives: true,
             sends: true,
         }
@@ -696,19 +715,13 @@ mod tests {
 
     fn router() -> BasicRouter {
         let mut r = BasicRouter::new();
-        r.add_leg(
-            &"a".into(),
-            &[line(MediaKind::Video, "0", 96, 1, 111, 222)],
-            true,
-        );
-        r.add_leg(
-            &"b".into(),
-            &[line(MediaKind::Video, "1", 120, 9, 333, 444)],
-            false,
-        );
-        r.add_route(&"a".into(), &"b".into(), MediaKind::Video);
-        r.set_connected(&"a".into(), true, 0.0);
-        r.set_connected(&"b".into(), true, 0.0);
+        r.add_leg("a", &[line(MediaKind::Video, "0", 96, 1, 111, 222)], true)
+            .unwrap();
+        r.add_leg("b", &[line(MediaKind::Video, "1", 120, 9, 333, 444)], false)
+            .unwrap();
+        r.add_route("a", "b", MediaKind::Video).unwrap();
+        r.set_connected("a", true, 0.0).unwrap();
+        r.set_connected("b", true, 0.0).unwrap();
         r
     }
 
@@ -716,12 +729,12 @@ mod tests {
     fn rewrites_for_the_sink_and_keeps_the_payload() {
         let mut r = router();
         let p = rtp(96, 10, 111, 1, b"0", b"payload");
-        assert!(r.handle_rtp(&"a".into(), &p, 1.0).is_empty(), "gate closed");
-        let plis = r.set_forwarding(&"b".into(), true, 1.0);
+        assert!(r.handle_rtp("a", &p, 1.0).is_empty(), "gate closed");
+        let plis = r.set_forwarding("b", true, 1.0).unwrap();
         assert_eq!(plis.len(), 1);
         assert_eq!(plis[0].leg_id, "a");
         assert_eq!(plis[0].data[8..12], 111u32.to_be_bytes());
-        let out = r.handle_rtp(&"a".into(), &p, 1.1);
+        let out = r.handle_rtp("a", &p, 1.1);
         assert_eq!(out.len(), 1);
         let got = parse_rtp(&out[0].data).unwrap();
         assert_eq!(got.ssrc, 444);
@@ -729,7 +742,7 @@ mod tests {
         assert_eq!(got.body, b"payload");
         assert_eq!(got.extensions, vec![(9, &b"1"[..])]);
         let p2 = rtp(96, 11, 111, 1, b"0", b"next");
-        let got2 = r.handle_rtp(&"a".into(), &p2, 1.2);
+        let got2 = r.handle_rtp("a", &p2, 1.2);
         let got2 = parse_rtp(&got2[0].data).unwrap();
         assert_eq!(got2.seq, got.seq.wrapping_add(1));
     }
@@ -737,9 +750,9 @@ mod tests {
     #[test]
     fn pli_from_sink_reaches_the_source_rate_limited() {
         let mut r = router();
-        r.set_forwarding(&"b".into(), true, 0.0);
-        r.handle_rtp(&"a".into(), &rtp(96, 1, 111, 1, b"0", b"x"), 1.0);
-        let out = r.handle_rtcp(&"b".into(), &pli(333, 444), 2.0);
+        r.set_forwarding("b", true, 0.0).unwrap();
+        r.handle_rtp("a", &rtp(96, 1, 111, 1, b"0", b"x"), 1.0);
+        let out = r.handle_rtcp("b", &pli(333, 444), 2.0);
         assert_eq!(
             out,
             vec![Transmit {
@@ -747,13 +760,13 @@ mod tests {
                 data: pli(222, 111)
             }]
         );
-        assert!(r.handle_rtcp(&"b".into(), &pli(333, 444), 2.1).is_empty());
+        assert!(r.handle_rtcp("b", &pli(333, 444), 2.1).is_empty());
     }
 
     #[test]
     fn garbage_never_panics() {
         let mut r = router();
-        r.set_forwarding(&"b".into(), true, 0.0);
+        r.set_forwarding("b", true, 0.0).unwrap();
         let seed = rtp(96, 1, 111, 1, b"0", b"payload-bytes");
         let mut state = 0x9e37_79b9_7f4a_7c15u64;
         let mut next = move || {
@@ -770,9 +783,9 @@ mod tests {
             }
             let cut = (next() as usize) % (d.len() + 1);
             let now = f64::from(i) * 0.01;
-            r.handle_rtp(&"a".into(), &d[..cut], now);
-            r.handle_rtcp(&"b".into(), &d[..cut], now);
-            r.handle_rtcp(&"a".into(), &d[..cut], now);
+            r.handle_rtp("a", &d[..cut], now);
+            r.handle_rtcp("b", &d[..cut], now);
+            r.handle_rtcp("a", &d[..cut], now);
         }
     }
 }

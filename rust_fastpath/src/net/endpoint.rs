@@ -126,24 +126,27 @@ fn srtp_reason(error: srtp::Error) -> &'static str {
 }
 
 /// Errors of the control API (Python sees them as `ValueError`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ControlError {
     UnknownTransport,
     DuplicateUfrag,
     BadKeys,
     UnknownSession,
     NotConnected,
+    /// The session's router refused a topology change (unknown leg, self route, ...).
+    Router(String),
 }
 
 impl ControlError {
     #[must_use]
-    pub const fn reason(self) -> &'static str {
+    pub fn reason(&self) -> String {
         match self {
-            Self::UnknownTransport => "unknown transport",
-            Self::DuplicateUfrag => "ICE ufrag already in use",
-            Self::BadKeys => "bad SRTP profile or key length",
-            Self::UnknownSession => "unknown session",
-            Self::NotConnected => "transport has no nominated address",
+            Self::UnknownTransport => "unknown transport".into(),
+            Self::DuplicateUfrag => "ICE ufrag already in use".into(),
+            Self::BadKeys => "bad SRTP profile or key length".into(),
+            Self::UnknownSession => "unknown session".into(),
+            Self::NotConnected => "transport has no nominated address".into(),
+            Self::Router(reason) => reason.clone(),
         }
     }
 }
@@ -515,29 +518,52 @@ impl Endpoint {
             return Err(ControlError::UnknownTransport);
         }
         let s = self.session(session);
+        // A reconnect re-adds a leg: the new transport replaces the old one.
+        s.router.remove_leg(leg);
+        s.router
+            .add_leg(leg, media, forwarding)
+            .map_err(ControlError::Router)?;
         s.legs.insert(leg.to_owned(), transport);
-        s.router.add_leg(&leg.to_owned(), media, forwarding);
         Ok(())
     }
 
     pub fn remove_leg(&mut self, session: &str, leg: &str) {
         if let Some(s) = self.sessions.get_mut(session) {
             s.legs.remove(leg);
-            s.router.remove_leg(&leg.to_owned());
+            s.router.remove_leg(leg);
         }
     }
 
-    pub fn add_route(&mut self, session: &str, source: &str, sink: &str, kind: MediaKind) {
-        self.session(session)
-            .router
-            .add_route(&source.to_owned(), &sink.to_owned(), kind);
+    pub fn add_route(
+        &mut self,
+        session: &str,
+        source: &str,
+        sink: &str,
+        kind: MediaKind,
+    ) -> Result<(), ControlError> {
+        let s = self
+            .sessions
+            .get_mut(session)
+            .ok_or(ControlError::UnknownSession)?;
+        s.router
+            .add_route(source, sink, kind)
+            .map_err(ControlError::Router)
     }
 
-    pub fn remove_route(&mut self, session: &str, source: &str, sink: &str, kind: MediaKind) {
-        if let Some(s) = self.sessions.get_mut(session) {
-            s.router
-                .remove_route(&source.to_owned(), &sink.to_owned(), kind);
-        }
+    pub fn remove_route(
+        &mut self,
+        session: &str,
+        source: &str,
+        sink: &str,
+        kind: MediaKind,
+    ) -> Result<(), ControlError> {
+        let s = self
+            .sessions
+            .get_mut(session)
+            .ok_or(ControlError::UnknownSession)?;
+        s.router
+            .remove_route(source, sink, kind)
+            .map_err(ControlError::Router)
     }
 
     pub fn set_forwarding(
@@ -547,11 +573,17 @@ impl Endpoint {
         forwarding: bool,
         now: f64,
         out: &mut Vec<Outgoing>,
-    ) {
-        if let Some(s) = self.sessions.get_mut(session) {
-            let transmits = s.router.set_forwarding(&leg.to_owned(), forwarding, now);
-            self.send_transmits(session, transmits, out);
-        }
+    ) -> Result<(), ControlError> {
+        let s = self
+            .sessions
+            .get_mut(session)
+            .ok_or(ControlError::UnknownSession)?;
+        let transmits = s
+            .router
+            .set_forwarding(leg, forwarding, now)
+            .map_err(ControlError::Router)?;
+        self.send_transmits(session, transmits, out);
+        Ok(())
     }
 
     pub fn set_connected(
@@ -561,11 +593,17 @@ impl Endpoint {
         connected: bool,
         now: f64,
         out: &mut Vec<Outgoing>,
-    ) {
-        if let Some(s) = self.sessions.get_mut(session) {
-            let transmits = s.router.set_connected(&leg.to_owned(), connected, now);
-            self.send_transmits(session, transmits, out);
-        }
+    ) -> Result<(), ControlError> {
+        let s = self
+            .sessions
+            .get_mut(session)
+            .ok_or(ControlError::UnknownSession)?;
+        let transmits = s
+            .router
+            .set_connected(leg, connected, now)
+            .map_err(ControlError::Router)?;
+        self.send_transmits(session, transmits, out);
+        Ok(())
     }
 
     pub fn end_session(&mut self, session: &str) {

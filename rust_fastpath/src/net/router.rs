@@ -78,6 +78,8 @@ pub struct MediaLine {
     pub recv_rtx_ssrc: Option<u32>,
     pub send_ssrc: u32,
     pub send_rtx_ssrc: Option<u32>,
+    /// The server's CNAME in the answer, for SDES next to translated SRs.
+    pub cname: Option<String>,
     pub receives: bool,
     pub sends: bool,
 }
@@ -105,17 +107,28 @@ impl MediaLine {
     }
 }
 
-/// A session's relay as the endpoint drives it. The same calls and meaning as the
-/// reference relay; `now` is seconds on any monotonic epoch.
+/// A session's relay as the endpoint drives it: the calls and meaning of the reference
+/// relay (and of `relay::Relay`, whose topology errors become strings here). `now` is
+/// seconds on any monotonic epoch.
 pub trait PacketRouter: Send {
-    fn add_leg(&mut self, leg: &LegId, media: &[MediaLine], forwarding: bool);
-    fn remove_leg(&mut self, leg: &LegId);
-    fn add_route(&mut self, source: &LegId, sink: &LegId, kind: MediaKind);
-    fn remove_route(&mut self, source: &LegId, sink: &LegId, kind: MediaKind);
-    fn set_forwarding(&mut self, leg: &LegId, forwarding: bool, now: f64) -> Vec<Transmit>;
-    fn set_connected(&mut self, leg: &LegId, connected: bool, now: f64) -> Vec<Transmit>;
-    fn handle_rtp(&mut self, leg: &LegId, packet: &[u8], now: f64) -> Vec<Transmit>;
-    fn handle_rtcp(&mut self, leg: &LegId, packet: &[u8], now: f64) -> Vec<Transmit>;
+    fn add_leg(&mut self, leg: &str, media: &[MediaLine], forwarding: bool) -> Result<(), String>;
+    fn remove_leg(&mut self, leg: &str);
+    fn add_route(&mut self, source: &str, sink: &str, kind: MediaKind) -> Result<(), String>;
+    fn remove_route(&mut self, source: &str, sink: &str, kind: MediaKind) -> Result<(), String>;
+    fn set_forwarding(
+        &mut self,
+        leg: &str,
+        forwarding: bool,
+        now: f64,
+    ) -> Result<Vec<Transmit>, String>;
+    fn set_connected(
+        &mut self,
+        leg: &str,
+        connected: bool,
+        now: f64,
+    ) -> Result<Vec<Transmit>, String>;
+    fn handle_rtp(&mut self, leg: &str, packet: &[u8], now: f64) -> Vec<Transmit>;
+    fn handle_rtcp(&mut self, leg: &str, packet: &[u8], now: f64) -> Vec<Transmit>;
     fn handle_timeout(&mut self, now: f64) -> Vec<Transmit>;
     fn next_timeout(&self) -> Option<f64>;
     /// Diagnostics for `MediaHub.stats`, as JSON.

@@ -19,21 +19,26 @@ struct Mirror {
 }
 
 impl PacketRouter for Mirror {
-    fn add_leg(&mut self, leg: &LegId, _: &[MediaLine], _: bool) {
-        self.legs.push(leg.clone());
+    fn add_leg(&mut self, leg: &str, _: &[MediaLine], _: bool) -> Result<(), String> {
+        self.legs.push(leg.to_owned());
+        Ok(())
     }
-    fn remove_leg(&mut self, leg: &LegId) {
+    fn remove_leg(&mut self, leg: &str) {
         self.legs.retain(|l| l != leg);
     }
-    fn add_route(&mut self, _: &LegId, _: &LegId, _: MediaKind) {}
-    fn remove_route(&mut self, _: &LegId, _: &LegId, _: MediaKind) {}
-    fn set_forwarding(&mut self, _: &LegId, _: bool, _: f64) -> Vec<Transmit> {
-        Vec::new()
+    fn add_route(&mut self, _: &str, _: &str, _: MediaKind) -> Result<(), String> {
+        Ok(())
     }
-    fn set_connected(&mut self, _: &LegId, _: bool, _: f64) -> Vec<Transmit> {
-        Vec::new()
+    fn remove_route(&mut self, _: &str, _: &str, _: MediaKind) -> Result<(), String> {
+        Ok(())
     }
-    fn handle_rtp(&mut self, leg: &LegId, packet: &[u8], _: f64) -> Vec<Transmit> {
+    fn set_forwarding(&mut self, _: &str, _: bool, _: f64) -> Result<Vec<Transmit>, String> {
+        Ok(Vec::new())
+    }
+    fn set_connected(&mut self, _: &str, _: bool, _: f64) -> Result<Vec<Transmit>, String> {
+        Ok(Vec::new())
+    }
+    fn handle_rtp(&mut self, leg: &str, packet: &[u8], _: f64) -> Vec<Transmit> {
         self.legs
             .iter()
             .filter(|l| *l != leg)
@@ -43,7 +48,7 @@ impl PacketRouter for Mirror {
             })
             .collect()
     }
-    fn handle_rtcp(&mut self, leg: &LegId, packet: &[u8], now: f64) -> Vec<Transmit> {
+    fn handle_rtcp(&mut self, leg: &str, packet: &[u8], now: f64) -> Vec<Transmit> {
         self.handle_rtp(leg, packet, now)
     }
     fn handle_timeout(&mut self, _: f64) -> Vec<Transmit> {
