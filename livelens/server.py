@@ -14,6 +14,7 @@ import tornado.netutil
 from aioice.ice import get_host_addresses
 
 from livelens.config import Settings, is_loopback
+from livelens.errors import LiveLensError
 from livelens.http import tls
 from livelens.http.app import make_app
 from livelens.media.hub import MediaHub
@@ -107,7 +108,13 @@ def open_media_port(settings: Settings) -> MediaPort | None:
         return None
     addresses = media_addresses(settings)
     bind = addresses[0] if addresses and len(addresses) == 1 else "0.0.0.0"  # noqa: S104
-    port = MediaPort(bind, settings.media_port, host_addresses=addresses)
+    try:
+        port = MediaPort(bind, settings.media_port, host_addresses=addresses)
+    except OSError as exc:
+        raise LiveLensError(
+            f"Cannot open the media port ({exc}). Choose another with --media-port "
+            "(LIVELENS_MEDIA_PORT)."
+        ) from exc
     log.info("media on UDP %s:%d (ICE-lite, SRTP in Rust)", ", ".join(port.addresses), port.port)
     return port
 

@@ -126,7 +126,7 @@ def start_serve(data_dir: Path, *args: str) -> Served:
     env = {k: v for k, v in os.environ.items() if not k.startswith("LIVELENS_")}
     process = subprocess.Popen(
         [sys.executable, "-m", "livelens", "serve", "--data-dir", str(data_dir), "--port", "0",
-         *args],
+         "--media-port", "0", *args],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
     )  # fmt: skip
     assert process.stdout is not None
@@ -199,3 +199,14 @@ def negotiated_cipher(port: int, offer: str) -> str:
         name, version, _ = tls_socket.cipher()
         assert version == "TLSv1.2"
         return name
+
+
+def test_serve_explains_a_media_port_in_use(tmp_path: Path) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as taken:
+        taken.bind(("127.0.0.1", 0))
+        port = taken.getsockname()[1]
+        done = livelens(tmp_path, "serve", "--port", "0", "--media-port", str(port))
+    assert done.returncode == 1
+    assert "Cannot open the media port" in done.stderr
+    assert "--media-port" in done.stderr
+    assert "Traceback" not in done.stderr
