@@ -76,9 +76,10 @@ class MediaSocket:
     as events (``wakeup_fd`` becomes readable, then ``poll_events``). Control calls raise
     ``ValueError`` with the reason."""
 
-    def __init__(self, host: str, port: int) -> None:
+    def __init__(self, host: str, port: int, consent_timeout: float = 30.0) -> None:
         """Bind ``host:port`` (an IP literal; port 0: ephemeral) and start the thread;
-        ``OSError`` if the port cannot be bound."""
+        ``OSError`` if the port cannot be bound. ``consent_timeout``: seconds without a
+        valid STUN check before a transport is reported dead (RFC 7675)."""
     @property
     def local_address(self) -> tuple[str, int]: ...
     def wakeup_fd(self) -> int:

@@ -115,7 +115,7 @@ class IceLiteConnection:
         """The one event aiortc watches for: ``ConnectionClosed`` (None once closed)."""
         if self._closed_event.done():
             return None
-        await asyncio.shield(self._closed_event)
+        await self._closed_event  # aiortc's monitor is the only waiter and is never cancelled
         return ConnectionClosed()
 
     # ---------------------------------------------------------------- media port events
@@ -136,11 +136,12 @@ class IceLiteConnection:
 
     def on_consent_expired(self) -> None:
         log.info("transport %d: ICE consent expired", self.transport_id)
-        # aiortc's ICE monitor sees ConnectionClosed and reports "failed"; DTLS's
-        # receive loop ends with the ConnectionError from recv().
-        self._queue.put_nowait(None)
+        # aiortc's ICE monitor sees ConnectionClosed and reports "failed"; then DTLS's
+        # receive loop ends with the ConnectionError from recv(). In that order: if DTLS
+        # closed first, the connection would read as "closed" rather than "failed".
         if not self._closed_event.done():
             self._closed_event.set_result(None)
+        asyncio.get_running_loop().call_soon(self._queue.put_nowait, None)
 
 
 def install(dtls: Any, connection: IceLiteConnection) -> None:

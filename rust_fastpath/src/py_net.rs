@@ -126,7 +126,11 @@ impl MediaSocket {
 impl MediaSocket {
     /// Bind `host:port` (port 0: ephemeral) and start the media thread.
     #[new]
-    fn new(host: &str, port: u16) -> PyResult<Self> {
+    #[pyo3(signature = (host, port, consent_timeout = 30.0))]
+    fn new(host: &str, port: u16, consent_timeout: f64) -> PyResult<Self> {
+        if !(consent_timeout.is_finite() && consent_timeout > 0.0) {
+            return Err(PyValueError::new_err("consent_timeout must be positive"));
+        }
         let ip: IpAddr = host
             .parse()
             .map_err(|_| PyValueError::new_err("host must be an IP address"))?;
@@ -137,7 +141,9 @@ impl MediaSocket {
             .set_nonblocking(true)
             .and_then(|()| notify.set_nonblocking(true))
             .map_err(|e| PyOSError::new_err(e.to_string()))?;
-        let shared = Arc::new(Shared::new(Endpoint::new(new_router), socket, notify));
+        let mut endpoint = Endpoint::new(new_router);
+        endpoint.set_consent_timeout(consent_timeout);
+        let shared = Arc::new(Shared::new(endpoint, socket, notify));
         let thread =
             driver::spawn(Arc::clone(&shared)).map_err(|e| PyOSError::new_err(e.to_string()))?;
         Ok(Self {

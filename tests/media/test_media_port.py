@@ -307,3 +307,32 @@ async def test_a_client_that_moves_keeps_sending_and_receiving(world: PortWorld)
         assert ("s3", "cust", "failed") not in world.states
     finally:
         proxy.close()
+
+
+async def test_a_client_whose_checks_stop_fails_after_the_consent_timeout() -> None:
+    # aioice checks consent every ~5 s; a 1 s timeout makes it look gone.
+    probe = Probe()
+    port = MediaPort("127.0.0.1", 0, consent_timeout=1.0)
+    hub = MediaHub(host_addresses=LOOPBACK, media_port=port)
+    states: list[tuple[str, str, str]] = []
+
+    def on_state(session_id: str, participant_id: str, state: str) -> None:
+        states.append((session_id, participant_id, state))
+        probe.poke()
+
+    hub.on_state(on_state)
+    customer = customer_client(probe)
+    try:
+
+        async def answer(offer: str) -> str:
+            return await hub.connect("s4", "cust", "customer", offer)
+
+        await connect(customer, answer)
+        await probe.until(lambda: ("s4", "cust", "connected") in states, "connected")
+        await probe.until(lambda: ("s4", "cust", "failed") in states, "failed", within=5)
+        assert hub.peer("s4", "cust") is None  # detached
+        await probe.until(lambda: port.stats()["transports"] == {}, "transport removed")
+    finally:
+        await hub.close()
+        await customer.close()
+        port.close()

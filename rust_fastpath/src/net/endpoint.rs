@@ -114,6 +114,7 @@ pub struct Endpoint {
     next_id: TransportId,
     counters: Counters,
     new_router: RouterFactory,
+    consent_timeout: f64,
 }
 
 fn srtp_reason(error: srtp::Error) -> &'static str {
@@ -163,7 +164,14 @@ impl Endpoint {
             next_id: 1,
             counters: Counters::default(),
             new_router,
+            consent_timeout: super::ice_lite::CONSENT_TIMEOUT,
         }
+    }
+
+    /// Seconds without a valid check before a transport's consent expires (for new
+    /// transports; RFC 7675's 30 s by default, shorter in tests).
+    pub fn set_consent_timeout(&mut self, seconds: f64) {
+        self.consent_timeout = seconds;
     }
 
     // ------------------------------------------------------------------ packets
@@ -405,12 +413,14 @@ impl Endpoint {
         let id = self.next_id;
         self.next_id += 1;
         self.by_ufrag.insert(local_ufrag.to_owned(), id);
+        let mut ice = IceLite::new(local_ufrag.to_owned(), local_pwd.to_owned());
+        ice.consent_timeout = self.consent_timeout;
         self.transports.insert(
             id,
             Transport {
                 session: Arc::from(session),
                 leg: leg.to_owned(),
-                ice: IceLite::new(local_ufrag.to_owned(), local_pwd.to_owned()),
+                ice,
                 srtp: None,
                 pending: Vec::new(),
                 consent_reported: false,

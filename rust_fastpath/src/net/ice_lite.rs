@@ -8,7 +8,8 @@ use super::stun::{
     Message, MessageBuilder, ATTR_USE_CANDIDATE, BINDING_ERROR, BINDING_REQUEST, BINDING_SUCCESS,
 };
 
-/// Without a valid check for this long, consent is gone (RFC 7675 §5.1: 30 s).
+/// Without a valid check for this long, consent is gone (RFC 7675 §5.1: 30 s). The
+/// default of [`IceLite::consent_timeout`].
 pub const CONSENT_TIMEOUT: f64 = 30.0;
 /// Validated remote addresses kept per transport (a moving phone has a few, not many).
 const MAX_ADDRESSES: usize = 8;
@@ -61,6 +62,8 @@ pub struct IceLite {
     nominated: Option<SocketAddr>,
     addresses: Vec<SocketAddr>,
     last_valid_check: Option<f64>,
+    /// Seconds without a valid check after which consent is gone.
+    pub consent_timeout: f64,
 }
 
 /// The USERNAME of a check to us is `ourufrag:theirufrag`: our part, to find the transport.
@@ -79,6 +82,7 @@ impl IceLite {
             nominated: None,
             addresses: Vec::new(),
             last_valid_check: None,
+            consent_timeout: CONSENT_TIMEOUT,
         }
     }
 
@@ -181,20 +185,20 @@ impl IceLite {
         None
     }
 
-    /// Consent expired: nominated once, and no valid check for [`CONSENT_TIMEOUT`].
+    /// Consent expired: nominated once, and no valid check for the consent timeout.
     #[must_use]
     pub fn consent_expired(&self, now: f64) -> bool {
         self.nominated.is_some()
             && self
                 .last_valid_check
-                .is_some_and(|t| now - t > CONSENT_TIMEOUT)
+                .is_some_and(|t| now - t > self.consent_timeout)
     }
 
     /// When [`Self::consent_expired`] would turn true, if it can.
     #[must_use]
     pub fn consent_deadline(&self) -> Option<f64> {
         self.nominated?;
-        self.last_valid_check.map(|t| t + CONSENT_TIMEOUT)
+        self.last_valid_check.map(|t| t + self.consent_timeout)
     }
 }
 
