@@ -1,8 +1,9 @@
 //! LiveLens data plane, exposed to Python as `livelens._fastpath`.
 //!
-//! The pure Rust core lives in modules with no Python in them (`srtp`); `py` is the thin
-//! PyO3 layer that `livelens/_fastpath.pyi` describes.
+//! The pure Rust core lives in modules with no Python in them (`srtp`, `relay`); `py` is
+//! the thin PyO3 layer that `livelens/_fastpath.pyi` describes.
 
+pub mod relay;
 pub mod srtp;
 
 mod py;
