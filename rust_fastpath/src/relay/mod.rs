@@ -36,6 +36,10 @@ pub mod rtp;
 mod session;
 mod stats;
 mod streams;
+#[cfg(test)]
+mod tests;
+#[cfg(test)]
+mod vectors;
 
 pub use error::{Malformed, RelayError, Unserializable};
 pub use media::{Codec, MediaKind, MediaLine, ABS_SEND_TIME_URI, AUDIO_LEVEL_URI, MID_URI};

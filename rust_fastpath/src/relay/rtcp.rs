@@ -484,3 +484,113 @@ fn parse_sdes(body: &[u8], count: usize) -> Result<Vec<(u32, Vec<u8>)>, Malforme
     }
     Ok(chunks)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn compound() -> Vec<u8> {
+        let mut out = Vec::new();
+        let block = ReportBlock {
+            ssrc: 1,
+            fraction_lost: 2,
+            packets_lost: -3,
+            highest_sequence: 4,
+            jitter: 5,
+            last_sr: 6,
+            delay_since_last_sr: 7,
+        };
+        SenderReport {
+            ssrc: 1,
+            ntp_timestamp: u64::MAX,
+            rtp_timestamp: 3,
+            packet_count: 4,
+            octet_count: 5,
+            reports: vec![block],
+        }
+        .write_to(&mut out)
+        .unwrap();
+        ReceiverReport {
+            ssrc: 9,
+            reports: vec![block, block],
+        }
+        .write_to(&mut out)
+        .unwrap();
+        SourceDescription {
+            chunks: vec![(1, b"cname".to_vec()), (2, b"abc".to_vec())],
+        }
+        .write_to(&mut out)
+        .unwrap();
+        GenericNack {
+            sender_ssrc: 1,
+            media_ssrc: 2,
+            lost: vec![65535, 0, 1, 40],
+        }
+        .write_to(&mut out)
+        .unwrap();
+        PictureLossIndication {
+            sender_ssrc: 1,
+            media_ssrc: 2,
+        }
+        .write_to(&mut out);
+        FullIntraRequest {
+            sender_ssrc: 1,
+            entries: vec![FirEntry {
+                ssrc: 2,
+                sequence_number: 3,
+            }],
+        }
+        .write_to(&mut out)
+        .unwrap();
+        out
+    }
+
+    #[test]
+    fn a_compound_round_trips() {
+        let data = compound();
+        let packets = parse_rtcp(&data).unwrap();
+        assert_eq!(packets.len(), 6);
+        assert!(
+            matches!(&packets[0], RtcpPacket::SenderReport(sr) if sr.reports[0].packets_lost == -3)
+        );
+        assert!(matches!(&packets[3], RtcpPacket::GenericNack(n) if n.lost == [65535, 0, 1, 40]));
+    }
+
+    #[test]
+    fn builders_refuse_what_cannot_be_sent() {
+        let mut out = Vec::new();
+        let empty = GenericNack {
+            sender_ssrc: 1,
+            media_ssrc: 2,
+            lost: vec![],
+        };
+        assert!(empty.write_to(&mut out).is_err());
+        let long = SourceDescription {
+            chunks: vec![(1, vec![b'x'; 256])],
+        };
+        assert!(long.write_to(&mut out).is_err());
+        assert!(out.is_empty());
+    }
+
+    proptest! {
+        #[test]
+        fn parsing_never_panics(data in proptest::collection::vec(any::<u8>(), 0..300)) {
+            let _ = parse_rtcp(&data);
+        }
+
+        #[test]
+        fn mutated_compounds_never_panic(
+            flips in proptest::collection::vec((any::<usize>(), 0u8..8), 1..4),
+            cut in any::<usize>(),
+        ) {
+            let mut data = compound();
+            for (at, bit) in flips {
+                let at = at % data.len();
+                data[at] ^= 1 << bit;
+            }
+            let _ = parse_rtcp(&data);
+            let _ = parse_rtcp(&data[..cut % (data.len() + 1)]);
+        }
+    }
+}

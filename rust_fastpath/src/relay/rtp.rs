@@ -361,3 +361,115 @@ pub fn wrap_integral(x: f64) -> u64 {
         magnitude
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn packet_with(extensions: Vec<HeaderExtension>) -> RtpPacket {
+        RtpPacket {
+            payload_type: 96,
+            sequence_number: 1,
+            timestamp: 1,
+            ssrc: 1,
+            extensions,
+            ..RtpPacket::default()
+        }
+    }
+
+    #[test]
+    fn serializer_picks_the_extension_form() {
+        let ext = |id, len| HeaderExtension {
+            id,
+            value: vec![b'a'; len],
+        };
+        let one = packet_with(vec![ext(14, 16)]).to_bytes().unwrap();
+        assert_eq!(one[12..14], [0xBE, 0xDE]);
+        for two_byte in [ext(15, 1), ext(1, 17), ext(1, 0)] {
+            let two = packet_with(vec![two_byte]).to_bytes().unwrap();
+            assert_eq!(two[12..14], [0x10, 0x00]);
+        }
+        assert_eq!(packet_with(vec![]).to_bytes().unwrap()[0] & 0x10, 0);
+        assert!(packet_with(vec![ext(0, 1)]).to_bytes().is_err());
+        assert!(packet_with(vec![ext(1, 256)]).to_bytes().is_err());
+    }
+
+    #[test]
+    fn serializer_refuses_impossible_packets() {
+        let mut packet = packet_with(vec![]);
+        packet.payload_type = 128;
+        assert!(packet.to_bytes().is_err());
+        let mut packet = packet_with(vec![]);
+        packet.padding = vec![1, 1];
+        assert!(packet.to_bytes().is_err());
+        let mut packet = packet_with(vec![]);
+        packet.csrc = vec![0; 16];
+        assert!(packet.to_bytes().is_err());
+    }
+
+    #[test]
+    fn wrap_integral_is_python_int_and_mask() {
+        assert_eq!(wrap_integral(-1.5), u64::MAX); // int(-1.5) == -1
+        assert_eq!(wrap_integral(2.0f64.powi(64) + 2.0f64.powi(12)), 1 << 12);
+        assert_eq!(wrap_integral(-(2.0f64.powi(70))), 0);
+        assert_eq!(wrap_integral(f64::NAN), 0);
+        assert_eq!(
+            wrap_integral(9_007_199_254_740_993.0),
+            9_007_199_254_740_992
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn parsing_never_panics(data in proptest::collection::vec(any::<u8>(), 0..300)) {
+            let _ = parse_rtp(&data);
+        }
+
+        #[test]
+        fn what_parses_serializes_and_parses_back(
+            head in any::<u8>(),
+            rest in proptest::collection::vec(any::<u8>(), 11..300),
+        ) {
+            // Version 2, so most inputs get past the first check.
+            let mut data = vec![0x80 | (head & 0x3F)];
+            data.extend(rest);
+            if let Ok(packet) = parse_rtp(&data) {
+                let bytes = packet.to_bytes().expect("a parsed packet serializes");
+                prop_assert_eq!(parse_rtp(&bytes), Ok(packet));
+            }
+        }
+
+        #[test]
+        fn every_truncation_is_an_error_or_a_packet(
+            csrc in proptest::collection::vec(any::<u32>(), 0..4),
+            ids in proptest::collection::vec(1u8..=255, 0..5),
+            payload in proptest::collection::vec(any::<u8>(), 0..40),
+            padding in 0u8..5,
+        ) {
+            let packet = RtpPacket {
+                payload_type: 111,
+                sequence_number: 65535,
+                timestamp: u32::MAX,
+                ssrc: 7,
+                marker: true,
+                csrc,
+                extensions: ids
+                    .iter()
+                    .map(|&id| HeaderExtension { id, value: vec![id; usize::from(id % 20)] })
+                    .collect(),
+                payload,
+                padding: if padding == 0 { vec![] } else {
+                    let mut p = vec![0; usize::from(padding)];
+                    p[usize::from(padding) - 1] = padding;
+                    p
+                },
+            };
+            let bytes = packet.to_bytes().expect("a valid packet");
+            prop_assert_eq!(parse_rtp(&bytes), Ok(packet));
+            for end in 0..bytes.len() {
+                let _ = parse_rtp(&bytes[..end]);
+            }
+        }
+    }
+}
