@@ -15,6 +15,8 @@ from livelens.config import (
     DEFAULT_PORT,
     DEFAULT_SESSION_TTL,
     REGIONS,
+    RELAYS,
+    RelayKind,
     Settings,
     default_data_dir,
     store_url_for,
@@ -62,6 +64,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=int(_env("SESSION_TTL") or DEFAULT_SESSION_TTL),
         help="seconds a sign-in lasts",
     )
+    serve.add_argument(
+        "--relay",
+        choices=RELAYS,
+        default=_env("RELAY", "fast"),
+        help="packet relay: the Rust one (fast) or the Python reference",
+    )
 
     tenant = commands.add_parser("tenant", help="manage accounts").add_subparsers(
         dest="action", required=True
@@ -92,6 +100,14 @@ def _path_env(name: str) -> Path | None:
     return Path(value) if value else None
 
 
+def _relay(value: str) -> RelayKind:
+    # argparse checks choices on the command line only, not a default from the environment.
+    for relay in RELAYS:
+        if value == relay:
+            return relay
+    raise LiveLensError(f"--relay must be one of {', '.join(RELAYS)} (got {value!r}).")
+
+
 def settings_from(args: argparse.Namespace) -> Settings:
     data_dir: Path = args.data_dir.expanduser().resolve()
     if bool(getattr(args, "tls_cert", None)) != bool(getattr(args, "tls_key", None)):
@@ -107,6 +123,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
         tls_key=getattr(args, "tls_key", None),
         auth_session_ttl=getattr(args, "session_ttl", DEFAULT_SESSION_TTL),
         master_key=_env("MASTER_KEY"),
+        relay=_relay(getattr(args, "relay", "fast")),
     )
 
 

@@ -6,8 +6,12 @@ import ipaddress
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 REGIONS = ("eu", "us")
+RelayKind = Literal["fast", "reference"]
+# "fast": the Rust relay; "reference": the Python one it is tested against.
+RELAYS: tuple[RelayKind, ...] = ("fast", "reference")
 DEFAULT_PORT = 8080
 DEFAULT_SESSION_TTL = 12 * 3600
 
@@ -40,6 +44,7 @@ class Settings:
     join_ttl: int = 15 * 60  # how long a join link or PIN stays usable until first join
     rejoin_grace: float = 60.0  # how long a dropped participant may take to come back
     master_key: str | None = None  # id:base64 entries; else the key file in data_dir
+    relay: RelayKind = "fast"  # which packet relay media sessions use
 
     @property
     def master_key_file(self) -> Path:

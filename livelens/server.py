@@ -49,7 +49,7 @@ async def serve(settings: Settings, ready: asyncio.Event | None = None) -> None:
     ctx = await open_context(settings)
     try:
         sockets = tornado.netutil.bind_sockets(settings.port, settings.host)
-        hub = MediaHub(host_addresses=media_addresses(settings))
+        hub = MediaHub(host_addresses=media_addresses(settings), relay=settings.relay)
         server = tornado.httpserver.HTTPServer(
             make_app(ctx, hub), ssl_options=ssl_context, max_body_size=1024 * 1024
         )

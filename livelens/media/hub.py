@@ -9,7 +9,8 @@ Routing in a session
 The consent gate is the relay's per-leg gate: agent legs forward nothing until
 :meth:`MediaHub.set_media_allowed` opens them, so no customer picture or sound can
 reach an agent before consent is recorded. Each session has its own relay, so no
-packet can cross sessions (or tenants).
+packet can cross sessions (or tenants). The relay is the Rust one unless the hub is
+told to use the Python reference (``Settings.relay``).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from collections.abc import Callable, Coroutine, Iterable, Mapping
 from typing import Any, Literal
 
 from livelens import clock
+from livelens.config import RelayKind
 from livelens.errors import Conflict
 from livelens.media import ice
 from livelens.media.peer import (
@@ -29,7 +31,7 @@ from livelens.media.peer import (
     PeerState,
     ServerPeer,
 )
-from livelens.media.reference_relay import Relay, Transmit
+from livelens.media.relay import PacketRelay, Transmit, new_relay
 from livelens.media.streams import MEDIA_KINDS, MediaKind
 
 log = logging.getLogger(__name__)
@@ -62,10 +64,10 @@ class _Participant:
 class _Session:
     """One session's relay and peers; the listener of its peers."""
 
-    def __init__(self, session_id: str, hub: MediaHub) -> None:
+    def __init__(self, session_id: str, hub: MediaHub, relay: PacketRelay) -> None:
         self.session_id = session_id
         self.hub = hub
-        self.relay = Relay()
+        self.relay = relay
         self.participants: dict[str, _Participant] = {}
         self.media_allowed = False
         self.lock = asyncio.Lock()
@@ -170,15 +172,19 @@ class MediaHub:
         *,
         host_addresses: list[str] | None = None,
         connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
+        relay: RelayKind = "fast",
     ) -> None:
         """``host_addresses``: the local IPs offered as ICE host candidates (None: every
         non-loopback address aioice finds). ``connect_timeout``: seconds a participant
-        has, after its answer, to connect before it is reported "failed"."""
+        has, after its answer, to connect before it is reported "failed". ``relay``:
+        the packet relay of each session, "fast" (Rust) or "reference" (Python)."""
+        new_relay(relay)  # an unknown kind fails here, at startup
         # Validated here so a bad address fails at startup, not at the first call.
         self._host_addresses = (
             list(ice.validate(host_addresses)) if host_addresses is not None else None
         )
         self._connect_timeout = connect_timeout
+        self._relay = relay
         self._sessions: dict[str, _Session] = {}
         self._callbacks: list[StateCallback] = []
         self._tasks: set[asyncio.Task[None]] = set()
@@ -283,7 +289,9 @@ class MediaHub:
     def _session(self, session_id: str) -> _Session:
         session = self._sessions.get(session_id)
         if session is None:
-            session = self._sessions[session_id] = _Session(session_id, self)
+            session = self._sessions[session_id] = _Session(
+                session_id, self, new_relay(self._relay)
+            )
         return session
 
     def emit(self, session_id: str, participant_id: str, state: str) -> None:

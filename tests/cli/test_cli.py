@@ -11,6 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from livelens.cli import build_parser, settings_from
+from livelens.errors import LiveLensError
+
 PASSWORD = "correct-horse-42"
 
 
@@ -199,3 +202,21 @@ def negotiated_cipher(port: int, offer: str) -> str:
         name, version, _ = tls_socket.cipher()
         assert version == "TLSv1.2"
         return name
+
+
+def test_relay_is_chosen_by_flag_or_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def relay(*args: str) -> str:
+        parsed = build_parser().parse_args(["serve", "--data-dir", str(tmp_path), *args])
+        return settings_from(parsed).relay
+
+    monkeypatch.delenv("LIVELENS_RELAY", raising=False)
+    assert relay() == "fast"
+    assert relay("--relay", "reference") == "reference"
+    monkeypatch.setenv("LIVELENS_RELAY", "reference")
+    assert relay() == "reference"
+    assert relay("--relay", "fast") == "fast"
+    monkeypatch.setenv("LIVELENS_RELAY", "turbo")
+    with pytest.raises(LiveLensError, match="--relay must be one of fast, reference"):
+        relay()
