@@ -543,3 +543,22 @@ def test_a_request_for_a_source_whose_transport_is_down_waits_without_a_deadline
     assert relay.handle_timeout(9.0) == []
     out = relay.set_connected("customer", True, 9.0)
     assert rtcp_to(out, "customer") == [rtp.PictureLossIndication(C_OUT_VIDEO_SSRC, C_VIDEO_SSRC)]
+
+
+def test_losses_per_stream() -> None:
+    relay = make_relay("agent")
+    for seq in (65530, 65531, 65534, 1, 0, 1):  # 2 gaps across the wrap; late; duplicate
+        relay.handle_rtp("customer", video(seq), 1.0)
+    block = rtp.ReportBlock(1001, 12, 3, 0, 0, 0, 0)
+    other = rtp.ReportBlock(424242, 0, 99, 0, 0, 0, 0)  # not one of ours: ignored
+    relay.handle_rtcp("agent", rtp.ReceiverReport(9, (block, other)).to_bytes(), 1.1)
+    legs = relay.stats()["legs"]
+    assert isinstance(legs, dict)
+    # 65530..1 is 8 packets and 3 never came, but RFC 3550 counts the duplicate as
+    # received: expected 8 - received 6.
+    assert legs["customer"]["sources"]["video"]["lost"] == 2
+    assert legs["agent"]["sinks"]["video"]["receiver_lost"] == 3
+    relay.handle_rtcp(
+        "agent", rtp.ReceiverReport(9, (replace(block, packets_lost=-1),)).to_bytes(), 1.2
+    )
+    assert relay.stats()["legs"]["agent"]["sinks"]["video"]["receiver_lost"] == -1  # type: ignore[index]
