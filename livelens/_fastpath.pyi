@@ -1,6 +1,9 @@
 """Typed contract of the Rust data plane (``rust_fastpath``), checked against the built module."""
 
+from collections.abc import Iterable
 from typing import final
+
+from livelens.media.streams import MediaKind, MediaLine
 
 __version__: str
 
@@ -120,3 +123,50 @@ class MediaSocket:
     def session_stats_json(self, session_id: str) -> str: ...
     def close(self) -> None:
         """Stop the thread (idempotent)."""
+
+@final
+class Relay:
+    """The sans-IO packet relay of one session, in Rust: the same API and, given the same
+    ``seed``, byte for byte the same output as ``livelens.media.reference_relay.Relay``
+    (whose docstring is the specification).
+
+    Every call takes ``now`` (seconds, any epoch) and returns the plaintext packets to
+    send as ``(leg_id, data)`` tuples, which unpack like the reference's ``Transmit``.
+    ``seed``: 0 <= seed < 2**64 for reproducible sequence-number and timestamp starts
+    (splitmix64); None for OS randomness. ``history_size``: packets kept per source for
+    NACK answers, a power of two up to 65536. Unknown legs raise ``KeyError``; other
+    refusals (an existing leg, a self-route, m-lines that cannot be served, bad settings)
+    raise ``ValueError``. Malformed packets are counted drops, never exceptions.
+    """
+
+    def __init__(
+        self,
+        *,
+        seed: int | None = None,
+        history_size: int = 512,
+        keyframe_interval: float = 0.5,
+    ) -> None: ...
+    def add_leg(self, leg_id: str, media: Iterable[MediaLine], *, forwarding: bool = False) -> None:
+        """Register a participant's transport; nothing reaches it until its gate is open
+        (``forwarding``/``set_forwarding``) and its transport up (``set_connected``)."""
+    def remove_leg(self, leg_id: str) -> None:
+        """Forget a leg and every route to or from it; unknown legs are ignored."""
+    def add_route(self, source_leg: str, sink_leg: str, kind: MediaKind) -> bool:
+        """Subscribe ``sink_leg`` to the ``kind`` stream of ``source_leg``; False if one
+        side has no such stream."""
+    def remove_route(self, source_leg: str, sink_leg: str, kind: MediaKind) -> None: ...
+    def set_forwarding(self, leg_id: str, allowed: bool, now: float) -> list[tuple[str, bytes]]:
+        """Open or close a leg's gate (the consent gate); opening asks for keyframes."""
+    def set_connected(self, leg_id: str, connected: bool, now: float) -> list[tuple[str, bytes]]:
+        """Report a leg's transport up or down."""
+    def handle_rtp(self, leg_id: str, packet: bytes, now: float) -> list[tuple[str, bytes]]:
+        """One plaintext RTP packet received on a leg."""
+    def handle_rtcp(self, leg_id: str, packet: bytes, now: float) -> list[tuple[str, bytes]]:
+        """One plaintext RTCP compound packet received on a leg."""
+    def next_timeout(self) -> float | None:
+        """When ``handle_timeout`` next has work (a deferred keyframe request), if ever."""
+    def handle_timeout(self, now: float) -> list[tuple[str, bytes]]: ...
+    def stats(self) -> dict[str, object]:
+        """``{"totals": {...}, "legs": {leg_id: {"connected", "forwarding", "drops",
+        "sources": {kind: {...}}, "sinks": {kind: {...}}}}}``: the reference's shape,
+        with per-stream packets, bytes, losses and drops by reason."""

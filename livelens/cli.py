@@ -17,6 +17,8 @@ from livelens.config import (
     DEFAULT_SESSION_TTL,
     MEDIA_PATHS,
     REGIONS,
+    RELAYS,
+    RelayKind,
     Settings,
     default_data_dir,
     store_url_for,
@@ -68,14 +70,21 @@ def build_parser() -> argparse.ArgumentParser:
         "--media-path",
         choices=MEDIA_PATHS,
         default=_env("MEDIA_PATH", "rust"),
-        help="rust: the data plane owns the media port; aiortc: per-connection sockets "
-        "and the Python reference relay",
+        help="rust: the data plane owns the media port; aiortc: per-connection sockets, "
+        "packets through Python to the relay",
     )
     serve.add_argument(
         "--session-ttl",
         type=int,
         default=int(_env("SESSION_TTL") or DEFAULT_SESSION_TTL),
         help="seconds a sign-in lasts",
+    )
+    serve.add_argument(
+        "--relay",
+        choices=RELAYS,
+        default=_env("RELAY", "fast"),
+        help="packet relay: the Rust one (fast) or the Python reference (which runs on "
+        "the aiortc media path)",
     )
 
     tenant = commands.add_parser("tenant", help="manage accounts").add_subparsers(
@@ -107,6 +116,14 @@ def _path_env(name: str) -> Path | None:
     return Path(value) if value else None
 
 
+def _relay(value: str) -> RelayKind:
+    # argparse checks choices on the command line only, not a default from the environment.
+    for relay in RELAYS:
+        if value == relay:
+            return relay
+    raise LiveLensError(f"--relay must be one of {', '.join(RELAYS)} (got {value!r}).")
+
+
 def settings_from(args: argparse.Namespace) -> Settings:
     data_dir: Path = args.data_dir.expanduser().resolve()
     if bool(getattr(args, "tls_cert", None)) != bool(getattr(args, "tls_key", None)):
@@ -124,6 +141,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
         master_key=_env("MASTER_KEY"),
         media_port=getattr(args, "media_port", DEFAULT_MEDIA_PORT),
         media_path=getattr(args, "media_path", "rust"),
+        relay=_relay(getattr(args, "relay", "fast")),
     )
 
 

@@ -9,12 +9,15 @@ from pathlib import Path
 from typing import Literal
 
 REGIONS = ("eu", "us")
+RelayKind = Literal["fast", "reference"]
+# "fast": the Rust relay; "reference": the Python one it is tested against.
+RELAYS: tuple[RelayKind, ...] = ("fast", "reference")
 DEFAULT_PORT = 8080
 DEFAULT_SESSION_TTL = 12 * 3600
 DEFAULT_MEDIA_PORT = 15000
 
 # "rust": the data plane owns one UDP port for all media (ICE-lite, SRTP, relay in Rust).
-# "aiortc": aioice/aiortc sockets per participant and the Python reference relay.
+# "aiortc": aioice/aiortc sockets per participant, packets through Python to the relay.
 MediaPath = Literal["rust", "aiortc"]
 MEDIA_PATHS: tuple[MediaPath, ...] = ("rust", "aiortc")
 
@@ -49,6 +52,13 @@ class Settings:
     master_key: str | None = None  # id:base64 entries; else the key file in data_dir
     media_port: int = DEFAULT_MEDIA_PORT  # UDP, all sessions; 0: ephemeral (tests)
     media_path: MediaPath = "rust"
+    # Which packet relay media sessions use. The reference relay is Python, so packets
+    # must reach Python: it always runs on the aiortc media path.
+    relay: RelayKind = "fast"
+
+    @property
+    def uses_media_port(self) -> bool:
+        return self.media_path == "rust" and self.relay == "fast"
 
     @property
     def master_key_file(self) -> Path:

@@ -53,7 +53,9 @@ async def serve(settings: Settings, ready: asyncio.Event | None = None) -> None:
     try:
         sockets = tornado.netutil.bind_sockets(settings.port, settings.host)
         media_port = open_media_port(settings)
-        hub = MediaHub(host_addresses=media_addresses(settings), media_port=media_port)
+        hub = MediaHub(
+            host_addresses=media_addresses(settings), media_port=media_port, relay=settings.relay
+        )
         server = tornado.httpserver.HTTPServer(
             make_app(ctx, hub), ssl_options=ssl_context, max_body_size=1024 * 1024
         )
@@ -104,7 +106,7 @@ def shown_host(host: str) -> str:
 def open_media_port(settings: Settings) -> MediaPort | None:
     """The Rust-owned media UDP port (None on the aiortc path). It binds the one address
     media is offered on, or every address when there are several."""
-    if settings.media_path != "rust":
+    if not settings.uses_media_port:
         return None
     addresses = media_addresses(settings)
     bind = addresses[0] if addresses and len(addresses) == 1 else "0.0.0.0"  # noqa: S104

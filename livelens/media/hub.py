@@ -15,7 +15,8 @@ for comparison and as the test oracle).
 The consent gate is the relay's per-leg gate: agent legs forward nothing until
 :meth:`MediaHub.set_media_allowed` opens them, so no customer picture or sound can
 reach an agent before consent is recorded. Each session has its own relay, so no
-packet can cross sessions (or tenants).
+packet can cross sessions (or tenants). The relay is the Rust one unless the hub is
+told to use the Python reference (``Settings.relay``).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from collections.abc import Callable, Coroutine, Iterable, Mapping
 from typing import Any, Literal
 
 from livelens import clock
+from livelens.config import RelayKind
 from livelens.errors import Conflict
 from livelens.media import ice
 from livelens.media.media_port import MediaPort
@@ -36,7 +38,7 @@ from livelens.media.peer import (
     PeerState,
     ServerPeer,
 )
-from livelens.media.reference_relay import Relay, Transmit
+from livelens.media.relay import PacketRelay, Transmit, new_relay
 from livelens.media.streams import MEDIA_KINDS, MediaKind
 
 log = logging.getLogger(__name__)
@@ -69,11 +71,11 @@ class _Participant:
 class _Session:
     """One session's relay and peers; the listener of its peers."""
 
-    def __init__(self, session_id: str, hub: MediaHub) -> None:
+    def __init__(self, session_id: str, hub: MediaHub, relay: PacketRelay) -> None:
         self.session_id = session_id
         self.hub = hub
-        self.port = hub.media_port  # None: the Python reference relay forwards
-        self.relay = Relay()
+        self.port = hub.media_port  # None: packets reach Python and `relay` forwards
+        self.relay = relay
         self.participants: dict[str, _Participant] = {}
         self.media_allowed = False
         self.lock = asyncio.Lock()
@@ -166,7 +168,7 @@ class _Session:
     def stats(self) -> dict[str, object]:
         if self.port is not None:
             return {"path": "media_port", **self.port.session_stats(self.session_id)}
-        return {"path": "reference", **self.relay.stats()}
+        return {"path": f"aiortc+{self.hub.relay_kind}", **self.relay.stats()}
 
     def close(self) -> None:
         self.cancel_timer()
@@ -214,18 +216,24 @@ class MediaHub:
         host_addresses: list[str] | None = None,
         connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
         media_port: MediaPort | None = None,
+        relay: RelayKind = "fast",
     ) -> None:
         """``host_addresses``: the local IPs offered as ICE host candidates (None: every
         non-loopback address aioice finds). ``connect_timeout``: seconds a participant
         has, after its answer, to connect before it is reported "failed".
-        ``media_port``: carry media on the Rust-owned UDP port (None: aiortc's sockets and
-        the Python reference relay); the hub does not close it."""
+        ``media_port``: carry media on the Rust-owned UDP port, where the Rust relay
+        forwards (the hub does not close it); None: aiortc's sockets, packets through
+        Python to ``relay``, "fast" (the Rust relay) or "reference" (the Python one)."""
+        if media_port is not None and relay != "fast":
+            raise ValueError("the media port forwards with the Rust relay only")
+        new_relay(relay)  # an unknown kind fails here, at startup
         self.media_port = media_port
         # Validated here so a bad address fails at startup, not at the first call.
         self._host_addresses = (
             list(ice.validate(host_addresses)) if host_addresses is not None else None
         )
         self._connect_timeout = connect_timeout
+        self.relay_kind = relay
         self._sessions: dict[str, _Session] = {}
         self._callbacks: list[StateCallback] = []
         self._tasks: set[asyncio.Task[None]] = set()
@@ -338,7 +346,9 @@ class MediaHub:
     def _session(self, session_id: str) -> _Session:
         session = self._sessions.get(session_id)
         if session is None:
-            session = self._sessions[session_id] = _Session(session_id, self)
+            session = self._sessions[session_id] = _Session(
+                session_id, self, new_relay(self.relay_kind)
+            )
         return session
 
     def emit(self, session_id: str, participant_id: str, state: str) -> None:

@@ -29,6 +29,14 @@ audio gets a marker bit, video asks the new source for a keyframe.
 Gate: a leg with ``forwarding`` False receives nothing from anyone (counted as
 "gated"). The media hub uses it so no customer media reaches an agent before the
 customer's consent is recorded.
+
+Randomness: sequence-number and timestamp starts come from the OS, or, given a ``seed``,
+from splitmix64 (:class:`SplitMix64`, the same in the Rust relay), so that a seeded run
+of this relay and of ``livelens._fastpath.Relay`` produce byte-identical output.
+
+Counters (:meth:`Relay.stats`): totals, and per leg its drops and per stream packets,
+bytes, losses (a source's sequence gaps; a sink's loss as its receiver reports it) and
+drops by reason.
 """
 
 from __future__ import annotations
@@ -36,7 +44,7 @@ from __future__ import annotations
 import random
 from collections import Counter, deque
 from collections.abc import Iterable
-from typing import Literal, NamedTuple
+from typing import Literal, NamedTuple, Protocol
 
 from livelens.media import rtp
 from livelens.media.rtp import HeaderExtension, RtpPacket
@@ -80,6 +88,59 @@ MAX_PENDING_RTX = 1024  # per source: NACKed sequence numbers waiting for the so
 
 _U16 = 0xFFFF
 _U32 = 0xFFFFFFFF
+_U64 = 0xFFFFFFFFFFFFFFFF
+
+
+class _RandomBits(Protocol):
+    def getrandbits(self, k: int, /) -> int: ...
+
+
+class SplitMix64:
+    """Sebastiano Vigna's splitmix64: the seeded generator, written the same in Rust."""
+
+    def __init__(self, seed: int) -> None:
+        self._state = seed & _U64
+
+    def next_u64(self) -> int:
+        self._state = (self._state + 0x9E3779B97F4A7C15) & _U64
+        z = self._state
+        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _U64
+        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _U64
+        return z ^ (z >> 31)
+
+    def getrandbits(self, k: int) -> int:
+        """``k`` (1-64) random bits: the top bits of one draw."""
+        return self.next_u64() >> (64 - k)
+
+
+def _check_lines(leg_id: LegId, lines: tuple[MediaLine, ...]) -> None:
+    """Refuse m-lines that could never be put on the wire, so a bad answer fails when its
+    leg is added rather than on every packet, and two m-lines of one kind on a leg."""
+    source_kinds: set[str] = set()
+    sink_kinds: set[str] = set()
+    for line in lines:
+        for codec in line.codecs:
+            for pt in (codec.payload_type, codec.rtx_apt):
+                if pt is not None and not 0 <= pt <= 127:
+                    raise ValueError(f"payload type {pt} out of range")
+            if not 0 <= codec.clock_rate <= _U32 or not 0 <= (codec.channels or 0) <= _U32:
+                raise ValueError(f"codec {codec.mime_type} out of range")
+        for ext_id in line.extensions.values():
+            if not 1 <= ext_id <= 255:
+                raise ValueError(f"header extension id {ext_id} out of range")
+        for ssrc in (line.recv_ssrc, line.recv_rtx_ssrc, line.send_ssrc, line.send_rtx_ssrc):
+            if ssrc is not None and not 0 <= ssrc <= _U32:
+                raise ValueError(f"SSRC {ssrc} out of range")
+        if len(line.mid.encode()) > 255:
+            raise ValueError("MID longer than 255 bytes")
+        if line.cname is not None and len(line.cname.encode()) > 255:
+            raise ValueError("CNAME longer than 255 bytes")
+        if line.kind in source_kinds or line.kind in sink_kinds:
+            raise ValueError(f"leg {leg_id!r} has more than one {line.kind} m-line")
+        if line.receives:
+            source_kinds.add(line.kind)
+        if line.sends:
+            sink_kinds.add(line.kind)
 
 
 class Transmit(NamedTuple):
@@ -89,11 +150,15 @@ class Transmit(NamedTuple):
     data: bytes
 
 
+def _valid_history_size(size: int) -> bool:
+    return 0 < size <= 65536 and not 65536 % size
+
+
 class _History:
     """The last N packets of a source, by sequence number (N divides 65536, so wraps align)."""
 
     def __init__(self, size: int) -> None:
-        if size <= 0 or 65536 % size:
+        if not _valid_history_size(size):
             raise ValueError("history size must be a power of two up to 65536")
         self._slots: list[RtpPacket | None] = [None] * size
 
@@ -108,6 +173,32 @@ class _History:
         self._slots = [None] * len(self._slots)
 
 
+class _LossCounter:
+    """Media packets a source's sequence numbers say never arrived: RFC 3550 A.3's
+    expected minus received, without A.1's probation. Duplicates count as received, so
+    late and repeated packets bring it down; it never goes below 0."""
+
+    def __init__(self) -> None:
+        self.base: int | None = None  # first extended sequence number
+        self.highest = 0  # highest extended sequence number
+        self.received = 0
+
+    def note(self, seq: int) -> None:
+        self.received += 1
+        if self.base is None:
+            self.base = self.highest = seq
+            return
+        delta = (seq - self.highest) & _U16
+        if 0 < delta < 0x8000:
+            self.highest += delta
+
+    @property
+    def lost(self) -> int:
+        if self.base is None:
+            return 0
+        return max(0, self.highest - self.base + 1 - self.received)
+
+
 class _Leg:
     def __init__(
         self,
@@ -116,7 +207,7 @@ class _Leg:
         *,
         forwarding: bool,
         history_size: int,
-        rng: random.Random,
+        rng: _RandomBits,
     ) -> None:
         self.id = leg_id
         self.forwarding = forwarding
@@ -128,9 +219,9 @@ class _Leg:
         self.sink_by_ssrc: dict[int, _Sink] = {}
         self.source_by_mid: dict[bytes, _Source] = {}
         self.mid_ext_ids: set[int] = set()
+        lines = tuple(lines)
+        _check_lines(leg_id, lines)  # before anything changes, the generator included
         for line in lines:
-            if line.kind in self.sources or line.kind in self.sinks:
-                raise ValueError(f"leg {leg_id!r} has more than one {line.kind} m-line")
             if MID_URI in line.extensions:
                 self.mid_ext_ids.add(line.extensions[MID_URI])
             if line.receives:
@@ -180,6 +271,7 @@ class _Source:
         self.padding_only = 0
         self.keyframe_requests = 0
         self.nacks_forwarded = 0
+        self.loss = _LossCounter()
         self.drops: Counter[str] = Counter()
 
     @property
@@ -194,6 +286,7 @@ class _Source:
             "bytes": self.bytes,
             "rtx_packets": self.rtx_packets,
             "padding_only": self.padding_only,
+            "lost": self.loss.lost,
             "keyframe_requests_sent": self.keyframe_requests,
             "nacks_forwarded": self.nacks_forwarded,
             "sinks": [route.sink.leg.id for route in self.routes],
@@ -251,7 +344,7 @@ class _Segment:
 
 
 class _Sink:
-    def __init__(self, leg: _Leg, line: MediaLine, rng: random.Random) -> None:
+    def __init__(self, leg: _Leg, line: MediaLine, rng: _RandomBits) -> None:
         self.leg = leg
         self.line = line
         self.kind: MediaKind = line.kind
@@ -262,7 +355,7 @@ class _Sink:
         self.last_ts = 0
         self.last_sent_at = 0.0
         self.switched_at = 0.0
-        self.rtx_seq = rng.randrange(0x8000)
+        self.rtx_seq = rng.getrandbits(15)
         self.removed = False
         self.packets = 0
         self.bytes = 0
@@ -271,6 +364,7 @@ class _Sink:
         self.keyframe_requests = 0
         self.nacks_received = 0
         self.sender_reports = 0
+        self.receiver_lost = 0  # cumulative, as the receiver last reported it
         self.drops: Counter[str] = Counter()
 
     def note_sent(self, packet: RtpPacket, size: int, now: float) -> None:
@@ -303,6 +397,7 @@ class _Sink:
             "packets": self.packets,
             "bytes": self.bytes,
             "retransmits": self.retransmits,
+            "receiver_lost": self.receiver_lost,
             "keyframe_requests_received": self.keyframe_requests,
             "nacks_received": self.nacks_received,
             "sender_reports": self.sender_reports,
@@ -320,12 +415,18 @@ class Relay:
     def __init__(
         self,
         *,
-        rng: random.Random | None = None,
+        seed: int | None = None,
         history_size: int = HISTORY_SIZE,
         keyframe_interval: float = KEYFRAME_REQUEST_INTERVAL,
     ) -> None:
+        """``seed``: 0 <= seed < 2**64 for reproducible output (the same as the Rust
+        relay's with that seed); None for OS randomness."""
+        if seed is not None and not 0 <= seed <= _U64:
+            raise ValueError("seed must be an unsigned 64-bit integer")
+        if not _valid_history_size(history_size):
+            raise ValueError("history size must be a power of two up to 65536")
         # Sequence/timestamp starts need unpredictability, not secrecy (SRTP protects them).
-        self._rng = rng if rng is not None else random.SystemRandom()
+        self._rng: _RandomBits = random.SystemRandom() if seed is None else SplitMix64(seed)
         self._history_size = history_size
         self._keyframe_interval = keyframe_interval
         self._legs: dict[LegId, _Leg] = {}
@@ -452,6 +553,8 @@ class Relay:
             self._drop(leg.drops, "malformed")
             return out
         for item in packets:
+            if isinstance(item, rtp.SenderReport | rtp.ReceiverReport):
+                self._on_report_blocks(leg, item.reports)
             if isinstance(item, rtp.SenderReport):
                 self._on_sender_report(leg, item, out)
             elif isinstance(item, rtp.PictureLossIndication):
@@ -461,7 +564,7 @@ class Relay:
                     self._on_keyframe_request(leg, entry.ssrc, now, out)
             elif isinstance(item, rtp.GenericNack):
                 self._on_nack(leg, item, now, out)
-            # RR, SDES, BYE, REMB, transport-cc: consumed here. Reports and bandwidth
+            # SDES, BYE, REMB, transport-cc: consumed here. Reports and bandwidth
             # feedback towards publishers are the data plane's own job (not done yet).
         return out
 
@@ -559,12 +662,14 @@ class Relay:
             source.generation += 1
             source.history.clear()
             source.pending_rtx.clear()
+            source.loss = _LossCounter()
         leg.ssrc_table[pkt.ssrc] = (source, is_rtx)
         return source, is_rtx
 
     def _on_source_media(
         self, source: _Source, pkt: RtpPacket, now: float, out: list[Transmit]
     ) -> None:
+        source.loss.note(pkt.sequence_number)
         if pkt.payload_type not in source.media_pts:
             self._drop(source.drops, "codec_mismatch")
             return
@@ -647,7 +752,7 @@ class Relay:
         elif current is not None and not self._may_switch(sink, current.route.source, source, now):
             return None
         if sink.last_seq is None:
-            start_seq = self._rng.randrange(0x8000)  # below 2^15, like browsers: SRTP ROC safety
+            start_seq = self._rng.getrandbits(15)  # below 2^15, like browsers: SRTP ROC safety
             ts_base = self._rng.getrandbits(32)
         else:
             start_seq = (sink.last_seq + 1) & _U16
@@ -833,3 +938,10 @@ class Relay:
                 data += sdes.to_bytes()
             sink.sender_reports += 1
             self._emit(out, sink.leg, data, rtcp=True)
+
+    def _on_report_blocks(self, leg: _Leg, blocks: Iterable[rtp.ReportBlock]) -> None:
+        """What receivers report about our streams: the loss counter of each sink."""
+        for block in blocks:
+            sink = leg.sink_by_ssrc.get(block.ssrc)
+            if sink is not None and sink.line.send_ssrc == block.ssrc:
+                sink.receiver_lost = block.packets_lost

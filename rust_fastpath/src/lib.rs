@@ -1,13 +1,13 @@
 //! LiveLens data plane, exposed to Python as `livelens._fastpath`.
 //!
-//! The pure Rust core lives in modules with no Python in them (`srtp`); `py` is the thin
-//! PyO3 layer that `livelens/_fastpath.pyi` describes.
+//! The pure Rust core lives in modules with no Python in them (`srtp`, `relay`, `net`); `py` is
+//! the thin PyO3 layer that `livelens/_fastpath.pyi` describes.
 
 pub mod net;
+pub mod relay;
 pub mod srtp;
 
 mod py;
-mod py_net;
 
 /// Version of the data plane, the same as the crate's.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

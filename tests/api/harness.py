@@ -17,7 +17,7 @@ import tornado.netutil
 
 from livelens import clock
 from livelens.clock import ManualClock
-from livelens.config import Settings
+from livelens.config import RelayKind, Settings
 from livelens.http.app import make_app
 from livelens.identity.passwords import HashParameters, PasswordHashing
 from livelens.media.hub import MediaHub
@@ -136,10 +136,10 @@ class Server:
         return pyotp.TOTP(secret).at(int(self.clock.now()))
 
 
-async def start_server(data_dir: Path, store_url: str) -> Server:
+async def start_server(data_dir: Path, store_url: str, relay: RelayKind = "fast") -> Server:
     manual = ManualClock()
     clock.install(manual)
-    settings = Settings(data_dir=data_dir, store_url=store_url)
+    settings = Settings(data_dir=data_dir, store_url=store_url, relay=relay)
     ctx = Context(
         store=await open_store(store_url),
         keyring=MasterKeyring.load_or_create(settings.master_key_file),
@@ -147,7 +147,7 @@ async def start_server(data_dir: Path, store_url: str) -> Server:
         hashing=PasswordHashing(FAST_HASHING),
     )
     sockets = tornado.netutil.bind_sockets(0, "127.0.0.1")
-    hub = MediaHub(host_addresses=["127.0.0.1"])
+    hub = MediaHub(host_addresses=["127.0.0.1"], relay=settings.relay)
     http = tornado.httpserver.HTTPServer(make_app(ctx, hub))
     http.add_sockets(sockets)
     port = sockets[0].getsockname()[1]

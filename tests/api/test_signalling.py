@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from livelens.config import RELAYS
 from livelens.signalling.messages import MAX_MESSAGE_BYTES
 from tests.api.harness import Client, Server
 from tests.api.signalling import Signal, roles
@@ -50,6 +51,7 @@ async def stored(live: Live) -> Any:
     return await live.server.ctx.store.scoped(live.tenant_id).get_support_session(live.session_id)
 
 
+@pytest.mark.parametrize("relay", RELAYS)
 async def test_customer_media_reaches_the_agent_only_after_consent(live: Live) -> None:
     probe = Probe()
     agent_pc, customer_pc = agent_client("agent", probe), customer_client(probe)

@@ -11,6 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from livelens.cli import build_parser, settings_from
+from livelens.errors import LiveLensError
+
 PASSWORD = "correct-horse-42"
 
 
@@ -210,3 +213,21 @@ def test_serve_explains_a_media_port_in_use(tmp_path: Path) -> None:
     assert "Cannot open the media port" in done.stderr
     assert "--media-port" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_relay_is_chosen_by_flag_or_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def relay(*args: str) -> str:
+        parsed = build_parser().parse_args(["serve", "--data-dir", str(tmp_path), *args])
+        return settings_from(parsed).relay
+
+    monkeypatch.delenv("LIVELENS_RELAY", raising=False)
+    assert relay() == "fast"
+    assert relay("--relay", "reference") == "reference"
+    monkeypatch.setenv("LIVELENS_RELAY", "reference")
+    assert relay() == "reference"
+    assert relay("--relay", "fast") == "fast"
+    monkeypatch.setenv("LIVELENS_RELAY", "turbo")
+    with pytest.raises(LiveLensError, match="--relay must be one of fast, reference"):
+        relay()

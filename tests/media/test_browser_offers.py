@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import random
 from pathlib import Path
 
 import pytest
 
+from livelens.config import RELAYS, RelayKind
 from livelens.media import rtp
 from livelens.media.peer import Direction, ServerPeer
-from livelens.media.reference_relay import Relay
+from livelens.media.relay import new_relay
 from livelens.media.streams import (
     ABS_SEND_TIME_URI,
     AUDIO_LEVEL_URI,
@@ -79,11 +79,14 @@ async def test_firefox_offer() -> None:
     assert video.sends and not video.receives
 
 
+@pytest.mark.parametrize("relay_kind", RELAYS)
 @pytest.mark.parametrize(("pt_in", "pt_out"), [(96, 120), (106, 126)])
-async def test_chrome_customer_to_firefox_agent(pt_in: int, pt_out: int) -> None:
+async def test_chrome_customer_to_firefox_agent(
+    pt_in: int, pt_out: int, relay_kind: RelayKind
+) -> None:
     _, chrome = await negotiate("chrome", "customer")
     _, firefox = await negotiate("firefox", "agent")
-    relay = Relay(rng=random.Random(3))
+    relay = new_relay(relay_kind)
     relay.add_leg("customer", chrome.values(), forwarding=True)
     relay.add_leg("agent", firefox.values(), forwarding=True)
     for leg in ("customer", "agent"):
@@ -102,9 +105,11 @@ async def test_chrome_customer_to_firefox_agent(pt_in: int, pt_out: int) -> None
         payload=b"picture",
     )
     out = [
-        t for t in relay.handle_rtp("customer", packet.to_bytes(), 2.0) if not rtp.is_rtcp(t.data)
+        data
+        for _, data in relay.handle_rtp("customer", packet.to_bytes(), 2.0)
+        if not rtp.is_rtcp(data)
     ]
-    got = rtp.parse_rtp(out[0].data)
+    got = rtp.parse_rtp(out[0])
     assert (got.payload_type, got.ssrc, got.payload) == (
         pt_out,
         firefox["video"].send_ssrc,

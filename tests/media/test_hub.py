@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from livelens.config import RELAYS, RelayKind
 from livelens.media import rtp
 from livelens.media.hub import MediaHub, OfferRejected, Role
 from livelens.media.streams import MID_URI, MediaLine
@@ -33,9 +34,9 @@ from tests.media.clients import (
 class World:
     """A hub, the clients talking to it, and every state change it reported."""
 
-    def __init__(self) -> None:
+    def __init__(self, relay: RelayKind) -> None:
         self.probe = Probe()
-        self.hub = MediaHub(host_addresses=LOOPBACK)
+        self.hub = MediaHub(host_addresses=LOOPBACK, relay=relay)
         self.states: list[tuple[str, str, str]] = []
         self.clients: list[Client] = []
         self.hub.on_state(self._on_state)
@@ -64,8 +65,14 @@ class World:
 
 
 @pytest.fixture
-async def world() -> AsyncIterator[World]:
-    w = World()
+def relay() -> RelayKind:
+    """The relay the hub uses; the tests of what reaches whom run on both."""
+    return "fast"
+
+
+@pytest.fixture
+async def world(relay: RelayKind) -> AsyncIterator[World]:
+    w = World(relay)
     try:
         yield w
     finally:
@@ -120,6 +127,7 @@ def assert_forwarded_verbatim(
     return len(got)
 
 
+@pytest.mark.parametrize("relay", RELAYS)
 async def test_consent_gate_then_live_media_both_ways_and_keyframe_requests(world: World) -> None:
     customer, agent = customer_client(world.probe), agent_client("agent", world.probe)
     c = await world.join("s1", "cust", customer)
@@ -229,6 +237,7 @@ async def test_consent_gate_then_live_media_both_ways_and_keyframe_requests(worl
     assert world.stats("s1")["participants"] == {}
 
 
+@pytest.mark.parametrize("relay", RELAYS)
 async def test_two_agents_both_receive_the_customer(world: World) -> None:
     world.hub.set_media_allowed("s2", True)  # consent before anyone joined
     customer = customer_client(world.probe)
@@ -257,6 +266,7 @@ async def test_two_agents_both_receive_the_customer(world: World) -> None:
     assert world.stats("s2")["legs"]["cust"]["sources"]["video"]["sinks"] == ["agent2"]
 
 
+@pytest.mark.parametrize("relay", RELAYS)
 async def test_customer_reconnect_replaces_its_peer_and_the_agent_stream_continues(
     world: World,
 ) -> None:

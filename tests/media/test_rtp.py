@@ -22,6 +22,7 @@ from livelens.media.rtp import (
     SenderReport,
     SourceDescription,
 )
+from tests.media import rtp_vectors
 
 # A hand-assembled RTP packet: V=2, X=1, CC=1, M=1, PT=96, seq 0x1234, ts 0xDEADBEEF,
 # SSRC 0x01020304, CSRC 0x0A0B0C0D, one-byte extensions (id 1 "0", padding byte,
@@ -343,3 +344,8 @@ def test_fuzz_rtcp_parser_raises_only_malformed_packet() -> None:
             continue  # e.g. a NACK or SDES whose fuzzed contents cannot be rebuilt
         rtp.parse_rtcp(again)
     assert parsed > 100
+
+
+def test_shared_vectors_are_what_the_reference_says() -> None:
+    # The Rust parser is tested against this file; it must not drift from the reference.
+    assert rtp_vectors.PATH.read_text() == rtp_vectors.text()

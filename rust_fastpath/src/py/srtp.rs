@@ -1,5 +1,4 @@
-//! The PyO3 layer: `livelens._fastpath` as `livelens/_fastpath.pyi` types it. Thin on
-//! purpose: argument conversion, `ValueError` with the core's reason, and nothing else.
+//! `SrtpContext`: SRTP/SRTCP for Python, `ValueError` with the core's reason.
 
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
@@ -121,12 +120,4 @@ impl SrtpContext {
     fn __repr__(&self) -> String {
         format!("SrtpContext(profile='{}')", self.inner.profile().name())
     }
-}
-
-#[pymodule]
-fn _fastpath(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    m.add("__version__", crate::VERSION)?;
-    m.add_class::<SrtpContext>()?;
-    m.add_class::<crate::py_net::MediaSocket>()?;
-    Ok(())
 }

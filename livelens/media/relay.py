@@ -1,0 +1,41 @@
+"""The packet relay a media session uses: the Rust one (``livelens._fastpath.Relay``, the
+default) or the Python reference (``livelens.media.reference_relay.Relay``), chosen by
+``Settings.relay``. Both have the same API and, seeded alike, the same output."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Protocol
+
+from livelens import _fastpath
+from livelens.config import RelayKind
+from livelens.media import reference_relay
+from livelens.media.streams import MediaKind, MediaLine
+
+Transmit = tuple[str, bytes]  # (leg id, plaintext RTP/RTCP packet)
+
+
+class PacketRelay(Protocol):
+    """What the media hub needs of a relay (see ``reference_relay`` for the semantics)."""
+
+    def add_leg(
+        self, leg_id: str, media: Iterable[MediaLine], *, forwarding: bool = False
+    ) -> None: ...
+    def remove_leg(self, leg_id: str) -> None: ...
+    def add_route(self, source_leg: str, sink_leg: str, kind: MediaKind) -> bool: ...
+    def remove_route(self, source_leg: str, sink_leg: str, kind: MediaKind) -> None: ...
+    def set_forwarding(self, leg_id: str, allowed: bool, now: float) -> Sequence[Transmit]: ...
+    def set_connected(self, leg_id: str, connected: bool, now: float) -> Sequence[Transmit]: ...
+    def handle_rtp(self, leg_id: str, packet: bytes, now: float) -> Sequence[Transmit]: ...
+    def handle_rtcp(self, leg_id: str, packet: bytes, now: float) -> Sequence[Transmit]: ...
+    def next_timeout(self) -> float | None: ...
+    def handle_timeout(self, now: float) -> Sequence[Transmit]: ...
+    def stats(self) -> dict[str, object]: ...
+
+
+def new_relay(kind: RelayKind) -> PacketRelay:
+    if kind == "fast":
+        return _fastpath.Relay()
+    if kind == "reference":
+        return reference_relay.Relay()
+    raise ValueError(f"unknown relay {kind!r}")

@@ -1,0 +1,54 @@
+//! Why a packet could not be parsed or built, and why a topology call was refused.
+
+use std::fmt;
+
+/// The bytes are not a valid RTP or RTCP packet; the reason is for logs and tests.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Malformed(pub &'static str);
+
+impl fmt::Display for Malformed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
+impl std::error::Error for Malformed {}
+
+/// A packet value that cannot be put on the wire (a payload type above 127, an
+/// extension that fits neither RFC 8285 form, ...).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Unserializable(pub &'static str);
+
+impl fmt::Display for Unserializable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
+impl std::error::Error for Unserializable {}
+
+/// A refused topology call. Python sees `KeyError` for [`RelayError::UnknownLeg`] and
+/// `ValueError` for the rest, with the same messages as the reference relay.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RelayError {
+    UnknownLeg(String),
+    LegExists(String),
+    SelfRoute,
+    /// The relay's own settings (history size).
+    InvalidConfig(String),
+    /// An m-line that could never be put on the wire, or two m-lines of one kind.
+    InvalidMedia(String),
+}
+
+impl fmt::Display for RelayError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RelayError::UnknownLeg(leg) => write!(f, "unknown leg '{leg}'"),
+            RelayError::LegExists(leg) => write!(f, "leg '{leg}' already exists"),
+            RelayError::SelfRoute => f.write_str("a leg cannot subscribe to itself"),
+            RelayError::InvalidConfig(why) | RelayError::InvalidMedia(why) => f.write_str(why),
+        }
+    }
+}
+
+impl std::error::Error for RelayError {}
