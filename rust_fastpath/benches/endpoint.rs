@@ -7,8 +7,8 @@ mod common;
 use std::hint::black_box;
 use std::net::SocketAddr;
 
-use _fastpath::net::basic_router::BasicRouter;
 use _fastpath::net::endpoint::{Endpoint, Outgoing};
+use _fastpath::net::relay_router::RelayRouter;
 use _fastpath::net::router::{Codec, MediaKind, MediaLine, PacketRouter};
 use _fastpath::net::stun::{MessageBuilder, ATTR_USERNAME, ATTR_USE_CANDIDATE, BINDING_REQUEST};
 use _fastpath::srtp::{Profile, SrtpContext};
@@ -40,7 +40,7 @@ fn line(send_ssrc: u32, recv_ssrc: u32) -> MediaLine {
 }
 
 fn router() -> Box<dyn PacketRouter> {
-    Box::new(BasicRouter::new())
+    Box::new(RelayRouter::new())
 }
 
 fn main() {
@@ -103,7 +103,7 @@ fn main() {
         );
         report(
             "endpoint",
-            &format!("basic_router_{receivers}_receivers"),
+            &format!("relay_{receivers}_receivers"),
             "datagram_in",
             ns,
         );

@@ -6,16 +6,16 @@
 //! | `stun`         | STUN parse/build, MESSAGE-INTEGRITY, FINGERPRINT             |
 //! | `ice_lite`     | one transport's ICE-lite agent (checks, nomination, consent) |
 //! | `router`       | the relay API the endpoint drives (`PacketRouter`)           |
-//! | `basic_router` | a small SFU router until the Rust relay lands                |
+//! | `relay_router` | the Rust relay behind the router trait                       |
 //! | `endpoint`     | sans-IO core: demux, ICE, SRTP, routing, counters, events    |
 //! | `io`           | the UDP socket, `recvmmsg`/`sendmmsg` batches                |
 //! | `driver`       | the thread that runs the endpoint on the socket              |
 
-pub mod basic_router;
 pub mod demux;
 pub mod driver;
 pub mod endpoint;
 pub mod ice_lite;
 pub mod io;
+pub mod relay_router;
 pub mod router;
 pub mod stun;

@@ -1,7 +1,7 @@
 //! What the endpoint needs from a session's relay: the sans-IO API of the Python
 //! reference relay (`livelens/media/reference_relay.py`), so the Rust `relay::Relay`
-//! can be plugged in behind this trait, and [`super::basic_router::BasicRouter`] in the
-//! meantime. Packets in and out are plaintext; SRTP is the endpoint's job.
+//! is plugged in behind this trait ([`super::relay_router::RelayRouter`]). Packets in
+//! and out are plaintext; SRTP is the endpoint's job.
 
 /// A participant's transport within one session (the reference relay's `LegId`).
 pub type LegId = String;

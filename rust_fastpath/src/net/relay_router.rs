@@ -1,0 +1,218 @@
+//! The Rust relay ([`crate::relay::Relay`]) behind the endpoint's [`PacketRouter`]
+//! trait: the media port's default router. Only type conversion happens here; the
+//! forwarding behaviour is the relay's, held byte-identical to the Python reference.
+
+use serde_json::{json, Map, Value};
+
+use super::router::{self, LegId, PacketRouter, Transmit};
+use crate::relay::{self, Config, Drops, Relay, RelayError, RelayStats};
+
+/// A session's relay, seeded from the OS (sequence and timestamp starts).
+pub struct RelayRouter(Relay);
+
+impl RelayRouter {
+    /// # Panics
+    /// Never with the default configuration, which is valid by construction.
+    #[must_use]
+    pub fn new() -> Self {
+        match Relay::new(Config::default()) {
+            Ok(relay) => Self(relay),
+            Err(error) => unreachable!("the default relay configuration is valid: {error}"),
+        }
+    }
+}
+
+impl Default for RelayRouter {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+fn kind(kind: router::MediaKind) -> relay::MediaKind {
+    match kind {
+        router::MediaKind::Audio => relay::MediaKind::Audio,
+        router::MediaKind::Video => relay::MediaKind::Video,
+    }
+}
+
+fn line(line: &router::MediaLine) -> relay::MediaLine {
+    relay::MediaLine {
+        kind: kind(line.kind),
+        mid: line.mid.clone(),
+        codecs: line
+            .codecs
+            .iter()
+            .map(|c| relay::Codec {
+                payload_type: c.payload_type,
+                mime_type: c.mime_type.clone(),
+                clock_rate: c.clock_rate,
+                channels: c.channels.map(u32::from),
+                format_key: c.format_key.clone(),
+                rtx_apt: c.rtx_apt,
+            })
+            .collect(),
+        extensions: line.extensions.clone(),
+        recv_ssrc: line.recv_ssrc,
+        recv_rtx_ssrc: line.recv_rtx_ssrc,
+        send_ssrc: line.send_ssrc,
+        send_rtx_ssrc: line.send_rtx_ssrc,
+        cname: line.cname.clone(),
+        receives: line.receives,
+        sends: line.sends,
+    }
+}
+
+fn transmits(out: Vec<relay::Transmit>) -> Vec<Transmit> {
+    out.into_iter()
+        .map(|t| Transmit {
+            leg_id: LegId::from(t.leg_id),
+            data: t.data,
+        })
+        .collect()
+}
+
+fn reason(error: &RelayError) -> String {
+    error.to_string()
+}
+
+fn drops(drops: &Drops) -> Value {
+    Value::Object(
+        drops
+            .nonzero()
+            .map(|(reason, n)| (reason.as_str().to_owned(), json!(n)))
+            .collect(),
+    )
+}
+
+/// The shape of the Python relay's `stats()`, as JSON.
+fn stats_json(stats: &RelayStats) -> Value {
+    let mut totals: Map<String, Value> = stats
+        .totals
+        .counted()
+        .map(|(total, n)| (total.as_str().to_owned(), json!(n)))
+        .collect();
+    totals.insert("drops".into(), drops(&stats.drops));
+    let legs: Map<String, Value> = stats
+        .legs
+        .iter()
+        .map(|leg| {
+            let sources: Map<String, Value> = leg
+                .sources
+                .iter()
+                .map(|(k, s)| {
+                    let value = json!({
+                        "ssrc": s.ssrc, "rtx_ssrc": s.rtx_ssrc, "packets": s.packets,
+                        "bytes": s.bytes, "rtx_packets": s.rtx_packets, "lost": s.lost,
+                        "padding_only": s.padding_only,
+                        "keyframe_requests_sent": s.keyframe_requests_sent,
+                        "nacks_forwarded": s.nacks_forwarded, "sinks": s.sinks,
+                        "drops": drops(&s.drops),
+                    });
+                    (k.as_str().to_owned(), value)
+                })
+                .collect();
+            let sinks: Map<String, Value> = leg
+                .sinks
+                .iter()
+                .map(|(k, s)| {
+                    let value = json!({
+                        "ssrc": s.ssrc, "rtx_ssrc": s.rtx_ssrc, "source": s.source,
+                        "packets": s.packets, "bytes": s.bytes, "retransmits": s.retransmits,
+                        "receiver_lost": s.receiver_lost,
+                        "keyframe_requests_received": s.keyframe_requests_received,
+                        "nacks_received": s.nacks_received,
+                        "sender_reports": s.sender_reports, "drops": drops(&s.drops),
+                    });
+                    (k.as_str().to_owned(), value)
+                })
+                .collect();
+            let value = json!({
+                "connected": leg.connected, "forwarding": leg.forwarding,
+                "drops": drops(&leg.drops), "sources": sources, "sinks": sinks,
+            });
+            (leg.id.clone(), value)
+        })
+        .collect();
+    json!({"router": "relay", "totals": totals, "legs": legs})
+}
+
+impl PacketRouter for RelayRouter {
+    fn add_leg(
+        &mut self,
+        leg: &str,
+        media: &[router::MediaLine],
+        forwarding: bool,
+    ) -> Result<(), String> {
+        let lines: Vec<relay::MediaLine> = media.iter().map(line).collect();
+        self.0
+            .add_leg(leg, &lines, forwarding)
+            .map_err(|e| reason(&e))
+    }
+
+    fn remove_leg(&mut self, leg: &str) {
+        self.0.remove_leg(leg);
+    }
+
+    fn add_route(&mut self, source: &str, sink: &str, k: router::MediaKind) -> Result<(), String> {
+        // `false` (a listen-only leg, say) is not an error: the route just doesn't exist.
+        self.0
+            .add_route(source, sink, kind(k))
+            .map(|_| ())
+            .map_err(|e| reason(&e))
+    }
+
+    fn remove_route(
+        &mut self,
+        source: &str,
+        sink: &str,
+        k: router::MediaKind,
+    ) -> Result<(), String> {
+        self.0
+            .remove_route(source, sink, kind(k))
+            .map_err(|e| reason(&e))
+    }
+
+    fn set_forwarding(
+        &mut self,
+        leg: &str,
+        forwarding: bool,
+        now: f64,
+    ) -> Result<Vec<Transmit>, String> {
+        self.0
+            .set_forwarding(leg, forwarding, now)
+            .map(transmits)
+            .map_err(|e| reason(&e))
+    }
+
+    fn set_connected(
+        &mut self,
+        leg: &str,
+        connected: bool,
+        now: f64,
+    ) -> Result<Vec<Transmit>, String> {
+        self.0
+            .set_connected(leg, connected, now)
+            .map(transmits)
+            .map_err(|e| reason(&e))
+    }
+
+    fn handle_rtp(&mut self, leg: &str, packet: &[u8], now: f64) -> Vec<Transmit> {
+        transmits(self.0.handle_rtp(leg, packet, now))
+    }
+
+    fn handle_rtcp(&mut self, leg: &str, packet: &[u8], now: f64) -> Vec<Transmit> {
+        transmits(self.0.handle_rtcp(leg, packet, now))
+    }
+
+    fn handle_timeout(&mut self, now: f64) -> Vec<Transmit> {
+        transmits(self.0.handle_timeout(now))
+    }
+
+    fn next_timeout(&self) -> Option<f64> {
+        self.0.next_timeout()
+    }
+
+    fn stats(&self) -> Value {
+        stats_json(&self.0.stats())
+    }
+}
