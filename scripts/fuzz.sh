@@ -1,16 +1,17 @@
 #!/usr/bin/env bash
 # Runs every cargo-fuzz target of the data plane (rust_fastpath/fuzz) for SECONDS each
-# (default 60) on the nightly toolchain: RTP parsing, RTCP compounds, SRTP/SRTCP
-# unprotect, and the whole relay. Corpora persist in rust_fastpath/fuzz/corpus/<target>
-# (seeded from tests/vectors/media on first use); a crash leaves its input in
+# (default 60) on the nightly toolchain: RTP parsing, RTCP compounds, SRTP/SRTCP,
+# STUN, the media port endpoint and the whole relay. Corpora persist in
+# rust_fastpath/fuzz/corpus/<target> (seeded from tests/vectors/media on first use); a
+# crash leaves its input in
 # rust_fastpath/fuzz/artifacts/<target>/ and fails the script.
-# Needs `rustup toolchain install nightly` and `cargo install cargo-fuzz`.
+# Installs what it needs: the nightly toolchain (rustup) and cargo-fuzz (crates.io).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds="${1:-60}"
 [[ "$seconds" =~ ^[0-9]+$ ]] || { echo "usage: scripts/fuzz.sh [SECONDS per target]" >&2; exit 2; }
-cargo +nightly --version >/dev/null 2>&1 || { echo "fuzz: the nightly toolchain is required" >&2; exit 1; }
-cargo +nightly fuzz --version >/dev/null 2>&1 || { echo "fuzz: run 'cargo install cargo-fuzz'" >&2; exit 1; }
+cargo +nightly --version >/dev/null 2>&1 || rustup toolchain install nightly --profile minimal
+cargo +nightly fuzz --version >/dev/null 2>&1 || cargo install --locked cargo-fuzz
 
 fuzz=rust_fastpath/fuzz
 # Seed the parser corpora with the shared vectors, so runs start past the easy checks.

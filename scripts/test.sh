@@ -15,6 +15,8 @@ echo "== rust"
 cargo fmt --all -- --check
 cargo clippy --all-targets --quiet -- -D warnings
 cargo test --quiet
+# Every parser of the data plane under libFuzzer for a bounded time (no panics).
+scripts/fuzz.sh "${LIVELENS_FUZZ_SECONDS:-10}"
 
 echo "== python"
 if [ -z "${LIVELENS_TEST_MONGO_URL:-}" ]; then
