@@ -14,7 +14,7 @@ import tornado.netutil
 
 from livelens.config import Settings, is_loopback
 from livelens.http import tls
-from livelens.http.app import make_app
+from livelens.http.app import MAX_BODY_BYTES, make_app
 from livelens.media.hub import MediaHub
 from livelens.services.context import Context
 from livelens.store import open_store
@@ -51,7 +51,7 @@ async def serve(settings: Settings, ready: asyncio.Event | None = None) -> None:
         sockets = tornado.netutil.bind_sockets(settings.port, settings.host)
         hub = MediaHub(host_addresses=media_addresses(settings))
         server = tornado.httpserver.HTTPServer(
-            make_app(ctx, hub), ssl_options=ssl_context, max_body_size=1024 * 1024
+            make_app(ctx, hub), ssl_options=ssl_context, max_body_size=MAX_BODY_BYTES
         )
         server.add_sockets(sockets)
         port = sockets[0].getsockname()[1]

@@ -9,6 +9,9 @@ through the join and device cookies.
 
 from __future__ import annotations
 
+import tornado.web
+from tornado.http1connection import HTTP1Connection
+
 from livelens.errors import InvalidInput, NotAuthenticated, NotFound
 from livelens.http import views
 from livelens.http.base import BaseHandler, field_str
@@ -20,7 +23,7 @@ from livelens.services.rooms import Frame, Room
 from livelens.store.records import SupportSession
 
 
-class _AgentHandler(BaseHandler):
+class _ContentHandler(BaseHandler):
     async def session(self, session_id: str) -> SupportSession:
         principal = self.require_permission(Permission.RUN_SESSIONS)
         return await support.get_for_agent(self.ctx, principal, session_id)
@@ -38,15 +41,50 @@ class _AgentHandler(BaseHandler):
         self.finish(data)
 
 
-def _raw_image(handler: BaseHandler) -> tuple[bytes, str]:
-    data = handler.request.body
-    return data, content.check_image(data)
+class _AgentHandler(_ContentHandler):
+    pass
 
 
-class SnapshotsHandler(_AgentHandler):
+@tornado.web.stream_request_body
+class _ImageUpload(_ContentHandler):
+    """Image bodies may be larger than the server-wide body limit (1 MiB). The limit is
+    raised for one request only, and only once the sender is known, so nobody else can
+    make the server buffer megabytes."""
+
+    _chunks: list[bytes]
+    _size: int = 0
+
+    async def prepare(self) -> None:
+        await super().prepare()
+        self._chunks, self._size = [], 0
+        if self.request.method == "POST":
+            await self.authorise_upload()
+            connection = self.request.connection
+            if isinstance(connection, HTTP1Connection):
+                # A little over the limit, so an oversize image gets a clear 413.
+                connection.set_max_body_size(content.MAX_SNAPSHOT_BYTES + 64 * 1024)
+
+    async def authorise_upload(self) -> None:
+        raise NotImplementedError
+
+    def data_received(self, chunk: bytes) -> None:
+        self._size += len(chunk)
+        if self._size <= content.MAX_SNAPSHOT_BYTES + 1:
+            self._chunks.append(chunk)
+
+    def image(self) -> tuple[bytes, str]:
+        content.check_size(self._size)
+        data = b"".join(self._chunks)
+        return data, content.check_image(data)
+
+
+class SnapshotsHandler(_ImageUpload):
+    async def authorise_upload(self) -> None:
+        await self.session(self.path_args[0])
+
     async def post(self, session_id: str) -> None:
         session = await self.session(session_id)
-        data, _ = _raw_image(self)
+        data, _ = self.image()
         marked = self.get_query_argument("marked", "0") == "1"
         snapshot = await content.add_snapshot(self.ctx, session, self.actor, data, marked=marked)
         self.write_json({"snapshot": snapshot.view(session.id)}, status=201)
@@ -113,7 +151,7 @@ class AgentFrameHandler(_AgentHandler):
         self.write_image(frame.data, frame.media_type)
 
 
-class CustomerFrameHandler(_AgentHandler):
+class CustomerFrameHandler(_ImageUpload):
     """The customer's page sends the still an agent asked for, and shows it back."""
 
     async def room(self) -> Room:
@@ -129,9 +167,12 @@ class CustomerFrameHandler(_AgentHandler):
             raise NotFound("This session is not running.")
         return room
 
+    async def authorise_upload(self) -> None:
+        await self.room()
+
     async def post(self) -> None:
         room = await self.room()
-        data, media_type = _raw_image(self)
+        data, media_type = self.image()
         frame = room.put_frame(data, media_type)
         self.write_json({"frame": frame.id}, status=201)
 

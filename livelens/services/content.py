@@ -131,9 +131,13 @@ class Snapshot:
                 "url": f"/api/sessions/{session_id}/snapshots/{self.id}"}  # fmt: skip
 
 
-def check_image(data: bytes) -> str:
-    if len(data) > MAX_SNAPSHOT_BYTES:
+def check_size(size: int) -> None:
+    if size > MAX_SNAPSHOT_BYTES:
         raise PayloadTooLarge(f"Images are limited to {MAX_SNAPSHOT_BYTES // (1024 * 1024)} MiB.")
+
+
+def check_image(data: bytes) -> str:
+    check_size(len(data))
     media_type = image_type(data)
     if media_type is None:
         raise InvalidInput("Send a PNG or JPEG image.")

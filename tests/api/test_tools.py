@@ -277,8 +277,15 @@ async def test_snapshots_are_sealed_and_only_for_people_with_rights(live: Live) 
 async def test_snapshot_must_be_an_image_of_bounded_size(live: Live) -> None:
     path = f"/api/sessions/{live.session_id}/snapshots"
     assert (await live.agent.post(path, b"GIF89a....")).status == 400
+    # Above the server-wide 1 MiB body limit: allowed for an authorised upload...
+    large = PNG + b"\x00" * (3 * 1024 * 1024)
+    assert (await live.agent.post(path, large)).status == 201
     big = PNG + b"\x00" * (8 * 1024 * 1024)
     assert (await live.agent.post(path, big)).status == 413
+    # ...but nobody else gets the server to take in megabytes.
+    stranger = live.server.client()
+    answer = await stranger.post(path, large)
+    assert answer.status == 401, answer.status
 
 
 async def test_no_snapshots_before_consent(server: Server) -> None:
