@@ -61,7 +61,9 @@ async ([x, y, radius]) => {
                   height: media.videoHeight || media.naturalHeight };
   const box = { width: canvas.clientWidth, height: canvas.clientHeight };
   const fit = getComputedStyle(media).objectFit;
-  const at = g.fromFrame({ x, y }, box, frame, fit, 0);
+  const stage = canvas.closest('.stage');
+  const turned = Number(stage ? stage.dataset.rotation || 0 : 0);
+  const at = g.fromFrame({ x, y }, box, frame, fit, turned);
   const ratio = canvas.width / box.width;
   const r = Math.max(1, Math.round(radius * ratio));
   const cx = Math.round(at.x * ratio), cy = Math.round(at.y * ratio);
@@ -80,8 +82,10 @@ async ([x, y]) => {
   const canvas = document.querySelector('[data-testid="annotation-layer"]');
   const video = document.querySelector('[data-testid="remote-video"]');
   const rect = canvas.getBoundingClientRect();
+  const rotation = Number(canvas.closest('.stage').dataset.rotation || 0);
   const at = g.fromFrame({ x, y }, { width: rect.width, height: rect.height },
-    { width: video.videoWidth, height: video.videoHeight }, getComputedStyle(video).objectFit, 0);
+    { width: video.videoWidth, height: video.videoHeight }, getComputedStyle(video).objectFit,
+    rotation);
   return [rect.left + at.x, rect.top + at.y];
 }
 """
@@ -166,6 +170,18 @@ def test_agent_annotates_and_the_customer_sees_it_in_place(
     agent.get_by_test_id("annot-clear").click()
     marks_on(customer).to_have_attribute("data-marks", "0")
     assert alpha_at(customer, 0.5, 0.5) == 0
+
+    # The agent turns the view (a picture arriving sideways): marks still land right.
+    agent.get_by_test_id("rotate-view").click()
+    agent.get_by_test_id("tool-arrow").click()
+    drag(agent, (0.45, 0.3), (0.55, 0.62))
+    wait_for_ink(customer, 0.5, 0.46)
+    wait_for_ink(agent, 0.5, 0.46)
+    shot(agent, "tools-agent-rotated")
+    for _ in range(3):
+        agent.get_by_test_id("rotate-view").click()
+    agent.get_by_test_id("annot-clear").click()
+    marks_on(customer).to_have_attribute("data-marks", "0")
 
     # Freeze: both sides show the same still, and marks on it stay until unfrozen.
     agent.get_by_test_id("freeze").click()

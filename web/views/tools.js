@@ -71,6 +71,7 @@ export function agentTools({ sessionId, app, stage, video, send }) {
   let device = null;
   let lastReport = 0;
   let participants = [];
+  let rotation = 0; // quarter turns of the agent's view, for a picture that arrives sideways
 
   // -- the picture: frozen still and marks ---------------------------------------------
 
@@ -81,7 +82,20 @@ export function agentTools({ sessionId, app, stage, video, send }) {
   stage.append(frozenImg, canvas, textBox, frozenBadge);
 
   const showingStill = () => frozen && frameId !== null && frozenImg.complete && frozenImg.naturalWidth > 0;
-  const layer = new MarkLayer(canvas, { media: () => (showingStill() ? frozenImg : video), fit: 'contain', selfId: myId });
+  const layer = new MarkLayer(canvas, {
+    media: () => (showingStill() ? frozenImg : video),
+    fit: 'contain',
+    selfId: myId,
+    rotation: () => rotation,
+  });
+  // A turned view: the media elements are laid out with the stage's sides swapped and
+  // turned by CSS; the drawing layer is not turned, geometry.js does the maths.
+  const sizeStage = () => {
+    stage.style.setProperty('--stage-w', `${stage.clientWidth}px`);
+    stage.style.setProperty('--stage-h', `${stage.clientHeight}px`);
+  };
+  const stageObserver = typeof ResizeObserver === 'function' ? new ResizeObserver(sizeStage) : null;
+  if (stageObserver) stageObserver.observe(stage);
   frozenImg.addEventListener('load', () => layer.requestDraw());
   video.addEventListener('resize', () => layer.requestDraw());
 
@@ -160,6 +174,15 @@ export function agentTools({ sessionId, app, stage, video, send }) {
   });
   unfreeze.addEventListener('click', () => send('unfreeze', {}));
 
+  const rotate = toolButton('rotate-view', 'switch', 'Rotate view');
+  rotate.addEventListener('click', () => {
+    rotation = (rotation + 90) % 360;
+    sizeStage();
+    stage.dataset.rotation = String(rotation);
+    rotate.setAttribute('aria-pressed', String(rotation !== 0));
+    layer.requestDraw();
+  });
+
   const snapshotMarks = h('input', { type: 'checkbox', 'data-testid': 'snapshot-marks', checked: true });
   const snapshot = toolButton('snapshot', 'snapshot', 'Snapshot');
   snapshot.addEventListener('click', () => takeSnapshot());
@@ -167,7 +190,7 @@ export function agentTools({ sessionId, app, stage, video, send }) {
   const toolbar = h('div', { class: 'toolbar', role: 'toolbar', 'aria-label': 'Drawing and picture tools', 'data-testid': 'toolbar' },
     h('div', { class: 'tool-group' }, toolButtons),
     h('div', { class: 'tool-group swatches', role: 'group', 'aria-label': 'Colour' }, swatches),
-    h('div', { class: 'tool-group' }, fadeSelect, undo, clearAll),
+    h('div', { class: 'tool-group' }, fadeSelect, undo, clearAll, rotate),
     h('div', { class: 'tool-group' }, freeze, unfreeze, snapshot,
       h('label', { class: 'tool-check' }, snapshotMarks, 'with marks')));
 
@@ -411,7 +434,7 @@ export function agentTools({ sessionId, app, stage, video, send }) {
 
   const setLive = (value) => {
     live = value && !over;
-    const controls = [...toolButtons, ...swatches, undo, clearAll, snapshot, fadeSelect, snapshotMarks];
+    const controls = [...toolButtons, ...swatches, undo, clearAll, snapshot, fadeSelect, snapshotMarks, rotate];
     controls.forEach((c) => { c.disabled = !live; });
     canvas.classList.toggle('is-drawing', live);
     chat.setEnabled(!over);
@@ -476,6 +499,7 @@ export function agentTools({ sessionId, app, stage, video, send }) {
     destroy() {
       saveNotes();
       layer.destroy();
+      if (stageObserver) stageObserver.disconnect();
     },
   };
 }
