@@ -231,10 +231,13 @@ def test_agent_annotates_and_the_customer_sees_it_in_place(
     saved = Path(pending.value.path()).read_bytes()
     assert saved[:3] == JPEG_MAGIC or saved[:8] == PNG_MAGIC
 
-    assert fetch(live_server, live_server.admin, href) == (200, download.body())
+    # Other tests may turn on 2FA for the shared accounts: use fresh users here.
+    admin = live_server.create_user("snapadmin", "admin")
+    assert fetch(live_server, admin, href) == (200, download.body())
     colleague = live_server.create_user("colleague")  # same account, not their session
     assert fetch(live_server, colleague, href)[0] == 404
-    assert fetch(live_server, live_server.other_admin, href)[0] == 404  # another account
+    outsider = live_server.new_account("outsider")
+    assert fetch(live_server, outsider, href)[0] == 404  # another account's administrator
     shot(agent, "tools-agent-snapshots", full_page=True)
 
 
