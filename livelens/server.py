@@ -16,7 +16,7 @@ from aioice.ice import get_host_addresses
 from livelens.config import Settings, is_loopback
 from livelens.errors import LiveLensError
 from livelens.http import tls
-from livelens.http.app import make_app
+from livelens.http.app import MAX_BODY_BYTES, make_app
 from livelens.media.hub import MediaHub
 from livelens.media.media_port import MediaPort
 from livelens.services.context import Context
@@ -57,7 +57,7 @@ async def serve(settings: Settings, ready: asyncio.Event | None = None) -> None:
             host_addresses=media_addresses(settings), media_port=media_port, relay=settings.relay
         )
         server = tornado.httpserver.HTTPServer(
-            make_app(ctx, hub), ssl_options=ssl_context, max_body_size=1024 * 1024
+            make_app(ctx, hub), ssl_options=ssl_context, max_body_size=MAX_BODY_BYTES
         )
         server.add_sockets(sockets)
         port = sockets[0].getsockname()[1]

@@ -4,10 +4,17 @@
 // Camera and microphone are requested only after the customer taps "Allow"; the server
 // also refuses the customer's media before their consent is recorded.
 
+import { MarkLayer } from './annotate.js';
 import { request } from './api.js';
+import { ChatPanel } from './chat.js';
 import { h } from './dom.js';
 import { icon } from './icons.js';
-import { LiveLink, QUALITY_TEXT, showStats } from './live.js';
+import { LiveLink, QUALITY_TEXT, formatRate, qualityReport, showStats } from './live.js';
+
+const REPORT_EVERY_MS = 2000;
+// What "low bandwidth" means for the camera's stream: about a quarter of the pixels,
+// 15 frames a second, at most 250 kbit/s. Enough to see, easy on a weak network.
+const LOW_BANDWIDTH = { maxBitrate: 250_000, scaleResolutionDownBy: 2, maxFramerate: 15 };
 
 const root = document.getElementById('join');
 const RESUME_KEY = 'livelens.join'; // {id, company, agent}: nothing secret (the binding is an HttpOnly cookie)
@@ -65,6 +72,15 @@ const page = {
   mediaState: 'new',
   over: false,
   wakeLock: null,
+  agents: [], // agents present: [{id, name, expert}]
+  torchOn: false,
+  lowBandwidth: false, // what the agent asked for
+  lowApplied: false, // what the camera's sender does
+  freezing: false,
+  frame: null,
+  capturing: false,
+  lastReport: 0,
+  early: [], // chat and marks that arrived before the live screen was up
 };
 
 function agentName() {
@@ -357,6 +373,7 @@ function sendMediaState() {
 
 function stopMedia() {
   if (page.stream) page.stream.getTracks().forEach((t) => t.stop());
+  if (live.layer) live.layer.destroy();
   releaseScreen();
 }
 
@@ -412,6 +429,27 @@ function showLive() {
     h('p', { class: 'live-paused-text' }, `${agentName()} cannot see your camera. They can still hear you.`));
   const sound = h('button', { type: 'button', class: 'btn btn-primary live-sound', 'data-testid': 'enable-sound', hidden: true },
     icon('speaker', { size: 20 }), 'Tap to hear your agent');
+  // What the agents draw and the still they froze lie over the camera picture, with the
+  // same object-fit, so a mark lands on the same spot of the picture as on their screen.
+  const frozen = h('img', { class: 'live-video live-frozen', 'data-testid': 'frozen-frame', alt: 'The picture your agent froze', hidden: true });
+  const canvas = h('canvas', { class: 'annotation-layer', 'data-testid': 'annotation-layer', 'aria-hidden': 'true' });
+  const layer = new MarkLayer(canvas, {
+    media: () => (page.frame && frozen.complete && frozen.naturalWidth ? frozen : video),
+    fit: 'cover',
+  });
+  frozen.addEventListener('load', () => layer.requestDraw());
+  video.addEventListener('resize', () => layer.requestDraw());
+  const frozenNote = h('span', { class: 'live-chip live-chip-frozen', 'data-testid': 'frozen-note', hidden: true }, icon('pause', { size: 16 }), 'Picture frozen by your agent');
+  const lowNote = h('span', { class: 'live-chip', 'data-testid': 'low-bandwidth-note', hidden: true }, 'Low-bandwidth mode');
+  const participants = h('p', { class: 'live-people', 'data-testid': 'participants', 'aria-live': 'polite' });
+  const notice = h('p', { class: 'live-notice', 'data-testid': 'camera-notice', role: 'status', hidden: true });
+  const qualityDetail = h('span', { class: 'live-quality-detail', 'data-testid': 'quality-detail' });
+  const chat = new ChatPanel({
+    send: (type, fields) => page.link.send(type, fields),
+    isMine: (m) => m.role === 'customer',
+    placeholder: 'Message your agent',
+    compact: true,
+  });
   const mute = controlButton('customer-mute', 'mic', 'Mute');
   const pause = controlButton('customer-pause-video', 'camera', 'Pause video');
   const end = controlButton('customer-end', 'hang-up', 'End');
@@ -434,22 +472,209 @@ function showLive() {
   sound.addEventListener('click', () => playRemote());
   mute.button.disabled = page.stream.getAudioTracks().length === 0;
 
-  Object.assign(live, { video, audio, status, statusText, quality, qualityText, agentMuted, problem, paused, sound, mute, pause });
+  Object.assign(live, { video, audio, status, statusText, quality, qualityText, agentMuted, problem, paused, sound, mute, pause,
+    frozen, canvas, layer, frozenNote, lowNote, participants, notice, qualityDetail, chat });
   show(h('main', { class: 'live', 'data-testid': 'live-screen' },
     video,
+    frozen,
+    canvas,
     paused,
     h('div', { class: 'live-top' },
-      h('div', { class: 'live-top-row' }, status, quality),
+      h('div', { class: 'live-top-row' }, status, h('span', { class: 'live-quality' }, quality, qualityDetail)),
       h('div', { class: 'live-top-row' },
-        h('span', { class: 'live-with' }, icon('shield', { size: 16 }), `Shared only with ${agentName()}`),
+        h('span', { class: 'live-with' }, icon('shield', { size: 16 }), 'Shared only with the people below'),
         agentMuted),
+      participants,
+      h('div', { class: 'live-chips' }, frozenNote, lowNote),
+      notice,
       problem),
     h('div', { class: 'live-bottom' },
       sound,
+      h('div', { class: 'live-chat' }, chat.el),
       h('p', { class: 'live-reminder' }, 'Don’t show ID documents, payment cards or health information.'),
       h('div', { class: 'live-controls' }, mute.button, pause.button, end.button)),
     audio));
+  page.early.splice(0).forEach(toolMessage);
   renderLive();
+  renderTools();
+}
+
+// -- tools: marks, freeze, camera requests, bandwidth ---------------------------------
+
+function renderTools() {
+  if (!live.participants || !live.participants.isConnected) return;
+  const names = page.agents.map((a) => (a.expert ? `${a.name} (expert)` : a.name));
+  live.participants.textContent = names.length ? `With you: ${names.join(', ')}` : `Waiting for ${agentName()}…`;
+  live.participants.dataset.count = String(page.agents.length);
+  live.frozenNote.hidden = !page.frame;
+  live.lowNote.hidden = !page.lowApplied;
+  live.frozen.hidden = !page.frame;
+  live.layer.setFrozen(Boolean(page.freezing || page.frame));
+}
+
+function noticeOf(text) {
+  if (!live.notice || !live.notice.isConnected) return;
+  live.notice.textContent = text;
+  live.notice.hidden = !text;
+  clearTimeout(live.noticeTimer);
+  if (text) live.noticeTimer = setTimeout(() => { live.notice.hidden = true; }, 5000);
+}
+
+/** The agent asked to freeze: send a still of the camera at its full resolution. */
+async function captureFrame() {
+  if (page.capturing || !live.video || !live.video.videoWidth) return;
+  page.capturing = true;
+  try {
+    const { video } = live;
+    const still = document.createElement('canvas');
+    still.width = video.videoWidth;
+    still.height = video.videoHeight;
+    still.getContext('2d').drawImage(video, 0, 0, still.width, still.height);
+    const blob = await new Promise((resolve) => still.toBlob(resolve, 'image/jpeg', 0.9));
+    if (!blob) throw new Error('no image');
+    const token = (document.cookie.split(';').map((c) => c.trim()).find((c) => c.startsWith('_xsrf=')) || '').slice(6);
+    const response = await fetch('/api/join/frame', {
+      method: 'POST', body: blob, credentials: 'same-origin',
+      headers: { 'Content-Type': 'image/jpeg', 'X-XSRFToken': token },
+    });
+    if (!response.ok && response.status !== 409) throw new Error(`HTTP ${response.status}`);
+  } catch {
+    reportDevice('The picture could not be frozen on the customer’s phone.');
+  } finally {
+    page.capturing = false;
+  }
+}
+
+function videoTrack() {
+  return page.stream ? page.stream.getVideoTracks()[0] || null : null;
+}
+
+function torchCapable(caps) {
+  return Boolean(caps && 'torch' in caps && (caps.torch === true || (Array.isArray(caps.torch) && caps.torch.includes(true))));
+}
+
+/** Tell the agents what this camera can do, so they only offer what works. */
+async function reportDevice(error = '') {
+  const track = videoTrack();
+  if (!track || !page.link) return;
+  const caps = typeof track.getCapabilities === 'function' ? track.getCapabilities() : null;
+  const settings = track.getSettings ? track.getSettings() : {};
+  let cameras = 0;
+  try {
+    cameras = (await navigator.mediaDevices.enumerateDevices()).filter((d) => d.kind === 'videoinput').length;
+  } catch {
+    cameras = 1;
+  }
+  const noCaps = 'This browser does not say what the camera can do.';
+  const zoom = caps && caps.zoom && Number(caps.zoom.max) > Number(caps.zoom.min) ? caps.zoom : null;
+  const facing = ['user', 'environment'].includes(settings.facingMode) ? settings.facingMode : 'unknown';
+  const report = { torch: torchCapable(caps), torch_on: page.torchOn, zoom: Boolean(zoom), switch: cameras > 1, facing, low_bandwidth: page.lowApplied };
+  if (!report.torch) report.torch_reason = caps ? 'The customer’s camera has no torch (flashlight).' : noCaps;
+  if (zoom) {
+    const bound = (v) => Math.min(1000, Math.max(0, Number(v) || 0));
+    Object.assign(report, { zoom_min: bound(zoom.min), zoom_max: bound(zoom.max), zoom_step: bound(zoom.step || 0.1) });
+    if (typeof settings.zoom === 'number') report.zoom_value = bound(settings.zoom);
+  } else {
+    report.zoom_reason = caps ? 'The customer’s camera cannot zoom in this browser.' : noCaps;
+  }
+  if (!report.switch) report.switch_reason = 'Only one camera was found on the customer’s device.';
+  if (error) report.error = error.slice(0, 160);
+  page.link.send('device', report);
+}
+
+async function switchCamera() {
+  const old = videoTrack();
+  const settings = old ? old.getSettings() : {};
+  const cameras = (await navigator.mediaDevices.enumerateDevices()).filter((d) => d.kind === 'videoinput');
+  const other = cameras.find((d) => d.deviceId && d.deviceId !== settings.deviceId);
+  const wanted = settings.facingMode === 'user' ? 'environment' : 'user';
+  const constraints = other ? { deviceId: { exact: other.deviceId } } : { facingMode: { exact: wanted } };
+  const fresh = await navigator.mediaDevices.getUserMedia({ video: { ...constraints, width: { ideal: 1280 }, height: { ideal: 720 } } });
+  const track = fresh.getVideoTracks()[0];
+  track.enabled = page.videoOn;
+  const sender = page.link.pc && page.link.pc.getSenders().find((s) => s.track && s.track.kind === 'video');
+  if (sender) await sender.replaceTrack(track);
+  if (old) {
+    page.stream.removeTrack(old);
+    old.stop();
+  }
+  page.stream.addTrack(track);
+  page.torchOn = false;
+  live.video.srcObject = page.stream;
+  live.video.play().catch(() => {});
+}
+
+async function onCameraRequest(message) {
+  const track = videoTrack();
+  if (!track) return;
+  const who = message.by || agentName();
+  try {
+    if (typeof message.torch === 'boolean') {
+      await track.applyConstraints({ advanced: [{ torch: message.torch }] });
+      page.torchOn = message.torch;
+      noticeOf(`${who} turned the torch ${message.torch ? 'on' : 'off'}.`);
+    }
+    if (typeof message.zoom === 'number') {
+      const caps = track.getCapabilities ? track.getCapabilities() : {};
+      if (!caps.zoom) throw new Error('no zoom');
+      const value = Math.min(caps.zoom.max, Math.max(caps.zoom.min, message.zoom));
+      await track.applyConstraints({ advanced: [{ zoom: value }] });
+      noticeOf(`${who} zoomed to ${value.toFixed(1)}×.`);
+    }
+    if (message.switch) {
+      await switchCamera();
+      noticeOf(`${who} switched your camera.`);
+    }
+    reportDevice();
+  } catch {
+    reportDevice('The customer’s camera could not do that.');
+  }
+}
+
+/** Apply (or lift) low-bandwidth mode on the camera's sender. */
+async function applyBandwidth() {
+  const pc = page.link && page.link.pc;
+  const sender = pc && pc.getSenders().find((s) => s.track && s.track.kind === 'video');
+  if (!sender || page.lowApplied === page.lowBandwidth) return;
+  const on = page.lowBandwidth;
+  try {
+    const params = sender.getParameters();
+    if (!params.encodings || !params.encodings.length) params.encodings = [{}];
+    for (const encoding of params.encodings) {
+      if (on) Object.assign(encoding, LOW_BANDWIDTH);
+      else {
+        delete encoding.maxBitrate;
+        delete encoding.maxFramerate;
+        encoding.scaleResolutionDownBy = 1;
+      }
+    }
+    await sender.setParameters(params);
+    page.lowApplied = on;
+    noticeOf(on ? 'Low-bandwidth mode: your video is sent in lower quality to save data.' : 'Video quality is back to normal.');
+  } catch {
+    page.lowApplied = false;
+  }
+  renderTools();
+  reportDevice();
+}
+
+function toolMessage(message) {
+  if (message.type === 'chat') live.chat.receive(message);
+  else if (message.type === 'chat_history') live.chat.history(message.messages || []);
+  else if (message.type === 'chat_ack') live.chat.acked(message);
+  else live.layer.apply(message);
+}
+
+function onToolState(message) {
+  page.agents = (message.participants || []).filter((p) => p.role === 'agent');
+  page.freezing = Boolean(message.freezing);
+  if (message.frame && message.frame !== page.frame && live.frozen) live.frozen.src = `/api/join/frame?f=${message.frame}`;
+  page.frame = message.frame || null;
+  if (!page.frame && live.frozen) live.frozen.removeAttribute('src');
+  if (page.freezing && !page.frame) captureFrame();
+  page.lowBandwidth = Boolean(message.low_bandwidth);
+  if (page.mediaState === 'connected') applyBandwidth();
+  renderTools();
 }
 
 function renderLive() {
@@ -566,12 +791,18 @@ function startLink() {
         page.agentMuted = Boolean(agent && agent.muted);
         if (root.querySelector('[data-testid="resume-screen"]')) showConsent({ resume: page.status !== 'joined' });
         syncMedia();
+        onToolState(message);
         renderLive();
       } else if (message.type === 'ended') {
         showEnded({ outcome: message.outcome, by: message.by });
       } else if (message.type === 'error') {
         if (message.code === 'session_ended') showEnded({});
-        else if (page.consented) liveProblem(message.message || '');
+        else if (page.consented && message.code !== 'rate_limited') liveProblem(message.message || '');
+      } else if (['chat', 'chat_history', 'chat_ack'].includes(message.type) || message.type.startsWith('mark')) {
+        if (live.chat) toolMessage(message);
+        else page.early.push(message);
+      } else if (message.type === 'camera') {
+        onCameraRequest(message);
       }
     },
     onTrack(event) {
@@ -586,12 +817,24 @@ function startLink() {
     },
     onMedia(state) {
       page.mediaState = state;
+      if (state === 'new') page.lowApplied = false; // a fresh sender starts at full quality
+      if (state === 'connected') {
+        applyBandwidth();
+        reportDevice();
+      }
       renderLive();
     },
     onStats(stats) {
       if (!live.quality || page.linkState === 'reconnecting') return;
       showStats(live.quality, stats);
       live.qualityText.textContent = QUALITY_TEXT[stats.quality] || '';
+      const report = qualityReport(stats);
+      const rtt = report.rtt !== undefined ? ` · ${report.rtt} ms` : '';
+      live.qualityDetail.textContent = `↑ ${formatRate(report.kbps_out)}${rtt}`;
+      if (performance.now() - page.lastReport > REPORT_EVERY_MS) {
+        page.lastReport = performance.now();
+        page.link.send('quality', report);
+      }
     },
     onProblem() {
       liveProblem('The video connection could not be set up. Trying again…');

@@ -48,7 +48,32 @@ function emptyStats() {
     audioOut: { packets: 0, bytes: 0 },
     videoOut: { packets: 0, bytes: 0 },
     rtt: null,
+    at: performance.now(),
+    kbpsIn: 0,
+    kbpsOut: 0,
+    lossPercent: 0,
   };
+}
+
+/** Bit rates (kbit/s) in and out and packet loss (%) between two stats samples. */
+function rates(previous, current) {
+  const seconds = Math.max(0.001, (current.at - previous.at) / 1000);
+  const bytesIn = current.audioIn.bytes + current.videoIn.bytes - previous.audioIn.bytes - previous.videoIn.bytes;
+  const bytesOut = current.audioOut.bytes + current.videoOut.bytes - previous.audioOut.bytes - previous.videoOut.bytes;
+  const received = current.audioIn.packets + current.videoIn.packets - previous.audioIn.packets - previous.videoIn.packets;
+  const lost = Math.max(0, current.audioIn.lost + current.videoIn.lost - previous.audioIn.lost - previous.videoIn.lost);
+  const fresh = previous.at === 0 || previous.audioIn.packets + previous.videoIn.packets + previous.audioOut.packets + previous.videoOut.packets === 0;
+  return {
+    kbpsIn: fresh ? 0 : Math.max(0, (bytesIn * 8) / 1000 / seconds),
+    kbpsOut: fresh ? 0 : Math.max(0, (bytesOut * 8) / 1000 / seconds),
+    lossPercent: received + lost > 0 ? (100 * lost) / (received + lost) : 0,
+  };
+}
+
+/** "1.2 Mbit/s" / "350 kbit/s". */
+export function formatRate(kbps) {
+  if (!Number.isFinite(kbps) || kbps <= 0) return '0 kbit/s';
+  return kbps >= 1000 ? `${(kbps / 1000).toFixed(1)} Mbit/s` : `${Math.round(kbps)} kbit/s`;
 }
 
 /**
@@ -428,7 +453,9 @@ export class LiveLink {
     const pair = selectedPair ? pairs.get(selectedPair.id) || selectedPair : null;
     if (pair && typeof pair.currentRoundTripTime === 'number') stats.rtt = pair.currentRoundTripTime;
     const connected = pc.connectionState === 'connected';
-    stats.quality = connected ? quality(this.previousStats || emptyStats(), stats) : 'connecting';
+    const previous = this.previousStats || emptyStats();
+    stats.quality = connected ? quality(previous, stats) : 'connecting';
+    Object.assign(stats, rates(previous, stats));
     this.previousStats = stats;
     this.handlers.onStats(stats);
   }
@@ -453,4 +480,20 @@ export function showStats(el, stats) {
   el.dataset.audioPacketsSent = String(stats.audioOut.packets);
   el.dataset.videoPacketsSent = String(stats.videoOut.packets);
   el.dataset.rttMs = stats.rtt === null ? '' : String(Math.round(stats.rtt * 1000));
+  el.dataset.kbpsIn = String(Math.round(stats.kbpsIn || 0));
+  el.dataset.kbpsOut = String(Math.round(stats.kbpsOut || 0));
+  el.dataset.lossPercent = (stats.lossPercent || 0).toFixed(1);
+}
+
+/** The quality report sent to the other side of the session (signalling "quality"). */
+export function qualityReport(stats) {
+  const clamp = (v, max) => Math.min(max, Math.max(0, Number.isFinite(v) ? v : 0));
+  const report = {
+    level: stats.quality,
+    kbps_in: Math.round(clamp(stats.kbpsIn, 1e6)),
+    kbps_out: Math.round(clamp(stats.kbpsOut, 1e6)),
+    loss: Math.round(clamp(stats.lossPercent, 100) * 10) / 10,
+  };
+  if (stats.rtt !== null) report.rtt = Math.round(clamp(stats.rtt * 1000, 60000));
+  return report;
 }

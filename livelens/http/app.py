@@ -16,6 +16,8 @@ from livelens.services.rooms import MediaHubLike, Rooms
 # Above the protocol's 64 KiB limit, so an oversize message gets an error reply and
 # the connection survives; far beyond it, Tornado cuts the connection itself.
 WEBSOCKET_MAX_MESSAGE = 1024 * 1024
+# Request bodies, server-wide; image uploads raise it for themselves once authorised.
+MAX_BODY_BYTES = 1024 * 1024
 
 
 def make_app(ctx: Context, hub: MediaHubLike, **overrides: Any) -> tornado.web.Application:

@@ -21,7 +21,7 @@ _ERROR_TEXT = {
 def _operation(route: Route, method: str, op: Operation) -> JSON:
     responses: JSON = {}
     for status, schema in op.responses.items():
-        content = {"application/json": {"schema": schema}} if status != 204 else None
+        content = {op.media: {"schema": schema}} if status != 204 else None
         responses[str(status)] = {"description": "OK"} | ({"content": content} if content else {})
     for status in op.errors:
         responses[str(status)] = {
@@ -44,7 +44,7 @@ def _operation(route: Route, method: str, op: Operation) -> JSON:
     if op.request is not None:
         doc["requestBody"] = {
             "required": True,
-            "content": {"application/json": {"schema": op.request}},
+            "content": {media: {"schema": op.request} for media in op.request_media},
         }
     return doc
 

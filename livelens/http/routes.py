@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import tornado.web
 
-from livelens.http import admin_api, auth_api, sessions_api
+from livelens.http import admin_api, auth_api, content_api, sessions_api
 
 JSON = dict[str, object]
 
@@ -52,8 +52,15 @@ SESSION = obj(
     live_at=NUM_OR_NULL, ended_at=NUM_OR_NULL, duration=NUM_OR_NULL,
     outcome={"type": ["string", "null"], "enum": ["completed", "declined", "expired", "dropped",
                                                   None]},
-    ended_by=STR_OR_NULL,
+    ended_by=STR_OR_NULL, experts={"type": "array", "items": STR},
 )  # fmt: skip
+IMAGE: JSON = {"type": "string", "format": "binary"}
+IMAGE_TYPES = ("image/jpeg", "image/png")
+SNAPSHOT = obj(["id", "at", "media_type", "size", "url"], id=STR, at=NUM,
+               author_id=STR_OR_NULL, media_type=STR, size=INT, url=STR)  # fmt: skip
+CHAT_MESSAGE = obj(["id", "at", "role", "name", "text"], id=STR, at=NUM, role=STR, name=STR,
+                   author_id=STR_OR_NULL, text=STR)  # fmt: skip
+NOTES = obj(["text"], text=STR, at=NUM_OR_NULL, author_id=STR_OR_NULL)
 
 
 @dataclass(frozen=True)
@@ -63,6 +70,8 @@ class Operation:
     request: JSON | None = None
     auth: str = "user"  # "none", "user" (enrolment may be pending), "admin"
     errors: tuple[int, ...] = ()
+    media: str = "application/json"  # of the success responses
+    request_media: tuple[str, ...] = ("application/json",)
 
 
 @dataclass(frozen=True)
@@ -160,6 +169,46 @@ ROUTES: list[Route] = [
     Route("/api/sessions/{session_id}", sessions_api.SessionHandler, {"get": Operation(
         "One support session", {200: obj(["session"], session=SESSION)},
         errors=(401, 403, 404))}),
+    Route("/api/sessions/{session_id}/snapshots", content_api.SnapshotsHandler, {
+        "post": Operation(
+            "Store a still of the customer's camera (PNG or JPEG body, at most 8 MiB; "
+            "query: marked=1 when annotations are burned in), sealed at rest",
+            {201: obj(["snapshot"], snapshot=SNAPSHOT)}, request=IMAGE,
+            request_media=IMAGE_TYPES, errors=(400, 401, 403, 404, 413)),
+        "get": Operation("Snapshots of a session, oldest first",
+                         {200: obj(["snapshots"], snapshots={"type": "array", "items": SNAPSHOT})},
+                         errors=(401, 403, 404)),
+    }),
+    Route("/api/sessions/{session_id}/snapshots/{snapshot_id}", content_api.SnapshotHandler,
+          {"get": Operation("Download a snapshot (audited)", {200: IMAGE}, media="image/*",
+                            errors=(401, 403, 404))}),
+    Route("/api/sessions/{session_id}/chat", content_api.ChatHandler, {"get": Operation(
+        "The chat of a session, oldest first",
+        {200: obj(["messages"], messages={"type": "array", "items": CHAT_MESSAGE})},
+        errors=(401, 403, 404))}),
+    Route("/api/sessions/{session_id}/notes", content_api.NotesHandler, {
+        "get": Operation("The agents' notes on a session", {200: obj(["notes"], notes=NOTES)},
+                         errors=(401, 403, 404)),
+        "put": Operation("Replace the notes (at most 20,000 characters), sealed at rest",
+                         {200: obj(["notes"], notes=NOTES)}, request=obj(["text"], text=STR),
+                         errors=(400, 401, 403, 404)),
+    }),
+    Route("/api/sessions/{session_id}/experts", content_api.ExpertsHandler, {"post": Operation(
+        "Invite another agent of the account into a running session (audited)",
+        {201: obj(["expert", "session"], expert=obj(["id", "email"], id=STR, email=STR),
+                  session=SESSION)},
+        request=obj(["email"], email=STR), errors=(400, 401, 403, 404, 409))}),
+    Route("/api/sessions/{session_id}/frame", content_api.AgentFrameHandler, {"get": Operation(
+        "The frozen still of a running session", {200: IMAGE}, media="image/*",
+        errors=(401, 403, 404))}),
+    Route("/api/join/frame", content_api.CustomerFrameHandler, {
+        "post": Operation("The customer's page sends the still an agent asked for",
+                          {201: obj(["frame"], frame=STR)}, request=IMAGE,
+                          request_media=IMAGE_TYPES, auth="none",
+                          errors=(400, 401, 403, 404, 409, 413)),
+        "get": Operation("The frozen still, for the customer's page", {200: IMAGE},
+                         media="image/*", auth="none", errors=(401, 403, 404)),
+    }),
     Route("/api/join", sessions_api.JoinHandler, {"post": Operation(
         "A customer joins with the link's token or the PIN; binds this device",
         {200: obj(["session", "company", "agent"], session=obj(id=STR, status=STR),

@@ -36,7 +36,7 @@ class SessionsHandler(BaseHandler):
         principal = self.require_permission(Permission.RUN_SESSIONS)
         agent = None if principal.user.role == "admin" else principal.user.id
         sessions = await self.ctx.store.scoped(principal.tenant.id).list_support_sessions(
-            agent_id=agent, limit=100
+            agent_id=agent, limit=100, with_experts=True
         )
         self.write_json({"sessions": [views.support_session(s) for s in sessions]})
 

@@ -17,8 +17,8 @@ from livelens.http.sessions_api import DEVICE_COOKIE, JOIN_COOKIE
 from livelens.identity.roles import Permission
 from livelens.services import security, support
 from livelens.services.rooms import Participant, Role, Room, spawn
-from livelens.signalling.messages import ProtocolError, encode, parse
-from livelens.signalling.ratelimit import TokenBucket
+from livelens.signalling.messages import RATE_CLASS, ProtocolError, encode, parse
+from livelens.signalling.ratelimit import MessageLimits, TokenBucket
 
 log = logging.getLogger("livelens.signalling")
 
@@ -55,7 +55,11 @@ class SignallingSocket(tornado.websocket.WebSocketHandler, BaseHandler):
                 await self.write_message(item)
 
     async def open(self, *args: Any, **kwargs: Any) -> None:
-        self._bucket = TokenBucket(capacity=40, refill_per_second=20)
+        # The overall budget is checked before parsing (a flood of garbage costs little);
+        # then each class of valid message has its own (see ratelimit.MESSAGE_BUDGETS).
+        self._bucket = TokenBucket(capacity=120, refill_per_second=60)
+        self._limits = MessageLimits()
+        self._throttled: set[str] = set()
         self._bad = 0
         self._outbox: asyncio.Queue[str | tuple[int, str]] = asyncio.Queue()
         self._pumping = asyncio.ensure_future(self._pump())
@@ -73,14 +77,32 @@ class SignallingSocket(tornado.websocket.WebSocketHandler, BaseHandler):
         if self.room is None or self.participant is None:
             return
         if not self._bucket.take(clock.now()):
-            await self._bad_message("rate_limited", "Too many messages; slow down.")
+            await self._throttle("all")  # garbage that gets through is still cut below
             return
         try:
             message = parse(raw, self.role)
         except ProtocolError as exc:
             await self._bad_message(exc.code, exc.message)
             return
+        rate_class = RATE_CLASS.get(message.type, "other")
+        if not self._limits.allow(rate_class, clock.now()):
+            await self._throttle(rate_class)
+            return
+        self._throttled.difference_update((rate_class, "all"))
         await self.room.handle(self.participant, message)
+
+    async def _throttle(self, rate_class: str) -> None:
+        """Drop a message over budget. A burst of valid messages (a long stroke) is not
+        misbehaviour worth cutting the connection for; it is reported once per burst."""
+        if rate_class in self._throttled:
+            return
+        self._throttled.add(rate_class)
+        tenant = self.room.session.tenant_id if self.room else None
+        await security.record(self.ctx, "ratelimit.signalling", self.client_ip, tenant,
+                              code="throttled", role=self.role, what=rate_class)  # fmt: skip
+        what = "" if rate_class == "all" else f"{rate_class} "
+        text = f"Too many {what}messages; some were dropped."
+        self.send(encode("error", code="rate_limited", message=text))
 
     async def _bad_message(self, code: str, message: str) -> None:
         self._bad += 1

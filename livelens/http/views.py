@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from livelens.services.auth import Principal
+from livelens.services.content import Notes
 from livelens.store.records import AuditEvent, SecurityEvent, SupportSession, Tenant, User
 
 
@@ -65,4 +66,9 @@ def support_session(s: SupportSession) -> dict[str, object]:
         "outcome": s.outcome,
         "ended_by": s.ended_by,
         "duration": (s.ended_at - s.live_at) if s.ended_at and s.live_at else None,
+        "experts": list(s.experts),
     }
+
+
+def notes(n: Notes) -> dict[str, object]:
+    return {"text": n.text, "at": n.at, "author_id": n.author_id}

@@ -7,6 +7,7 @@ import hmac
 from dataclasses import dataclass, field
 
 from livelens.config import Settings
+from livelens.errors import NotFound
 from livelens.identity.passwords import PasswordHashing
 from livelens.signalling.ratelimit import JoinLimits
 from livelens.store.encryption import AccountCipher, MasterKeyring, WrappedKey
@@ -35,3 +36,13 @@ class Context:
             cipher = AccountCipher(tenant.id, self.keyring.unwrap(tenant.id, wrapped))
             self._ciphers[tenant.id] = cipher
         return cipher
+
+    async def cipher_of(self, tenant_id: str) -> AccountCipher:
+        """The cipher of an account known only by id (loads the account once)."""
+        cipher = self._ciphers.get(tenant_id)
+        if cipher is not None:
+            return cipher
+        tenant = await self.store.scoped(tenant_id).get_tenant()
+        if tenant is None:
+            raise NotFound("No such account.")
+        return self.cipher(tenant)

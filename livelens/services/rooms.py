@@ -11,17 +11,18 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal, Protocol
 
 from livelens import clock
 from livelens.errors import Conflict, LiveLensError, NotFound
-from livelens.services import audit
+from livelens.services import audit, content
 from livelens.services.audit import Actor
 from livelens.services.context import Context
 from livelens.signalling import state
+from livelens.signalling.marks import Board
 from livelens.signalling.messages import Message, encode
-from livelens.store.records import Outcome, SupportSession
+from livelens.store.records import Outcome, SupportSession, new_id
 from livelens.store.repository import TenantStore
 
 log = logging.getLogger("livelens.rooms")
@@ -75,11 +76,29 @@ class Participant:
     video: bool = True
 
 
+@dataclass(frozen=True)
+class Frame:
+    """A frozen still, as the customer's page captured it. Kept in memory only while
+    frozen: it is what both sides look at, not content; a snapshot is."""
+
+    id: str
+    data: bytes
+    media_type: str
+
+
+MARK_TYPES = frozenset({"mark_start", "mark_add", "mark_end", "mark_remove", "marks_clear"})
+
+
 class Room:
     def __init__(self, ctx: Context, hub: MediaHubLike, session: SupportSession,
                  on_empty: Callable[[Room], None]) -> None:  # fmt: skip
         self.ctx, self.hub, self.session = ctx, hub, session
         self.participants: dict[str, Participant] = {}
+        self.board = Board()
+        self.freezing = False  # an agent asked for a still; the customer's page sends it
+        self.frame: Frame | None = None
+        self.low_bandwidth = False
+        self.device: dict[str, object] | None = None  # the customer's camera, as reported
         self._lock = asyncio.Lock()
         self._drop_timers: dict[str, asyncio.TimerHandle] = {}
         self._expiry: asyncio.TimerHandle | None = None
@@ -101,6 +120,7 @@ class Room:
             if timer:
                 timer.cancel()
             self._broadcast_state()
+            await self._catch_up(participant)
 
     async def detach(self, participant: Participant) -> None:
         async with self._lock:
@@ -159,6 +179,97 @@ class Room:
             case "end":
                 outcome: Outcome = "completed"
                 await self.end(Actor(p.name, None, p.ip), p.role, outcome)
+            case "chat":
+                await self._chat(p, message)
+            case "chat_ack":
+                self._broadcast(encode("chat_ack", ids=list(message.texts("ids")), by=p.role),
+                                but=p)  # fmt: skip
+            case kind if kind in MARK_TYPES:
+                self._require_media("draw")
+                self._mark(p, message)
+            case "freeze":
+                self._require_media("freeze the picture")
+                if self.frame is None:
+                    self.freezing = True
+                    self.board.freeze()
+                    self._broadcast_state()
+            case "unfreeze":
+                self.unfreeze()
+            case "camera":
+                self._require_media("control the camera")
+                self._send_to("customer", encode("camera", by=p.name, **message.fields))
+            case "low_bandwidth":
+                self.low_bandwidth = message.flag("on")
+                self._broadcast_state()
+            case "device":
+                self.device = dict(message.fields)
+                self._send_to("agent", encode("device", **self.device))
+            case "quality":
+                self._broadcast(encode("quality", role=p.role, **{"from": p.id},
+                                       **message.fields), but=p)  # fmt: skip
+
+    # -- in-session tools ----------------------------------------------------
+
+    def _require_media(self, action: str) -> None:
+        if not state.media_allowed(self.session):
+            raise Conflict(f"You can {action} only while the customer shares the camera.")
+
+    async def _catch_up(self, p: Participant) -> None:
+        """What a participant who (re)joins needs to see what the others see."""
+        if self.session.status in ("joined", "consented", "live"):
+            history = await content.chat_history(self.ctx, self.session)
+            p.connection.send(encode("chat_history", messages=[m.view() for m in history]))
+        p.connection.send(encode("marks", items=self.board.snapshot(clock.now())))
+        if p.role == "agent" and self.device is not None:
+            p.connection.send(encode("device", **self.device))
+
+    async def _chat(self, p: Participant, message: Message) -> None:
+        if self.session.status not in ("joined", "consented", "live"):
+            raise Conflict("Chat is open only while the session runs.")
+        author = p.id if p.role == "agent" else None
+        sent = await content.add_chat(self.ctx, self.session, p.role, p.name, author,
+                                      message.text("text"))  # fmt: skip
+        self._broadcast(encode("chat", ref=message.text("ref"), **sent.view()))
+
+    def _mark(self, p: Participant, message: Message) -> None:
+        now, board, mark_id = clock.now(), self.board, message.text("id")
+        match message.type:
+            case "mark_start":
+                fade = message.number("fade")
+                ok = board.start(p.id, mark_id, message.text("tool"), message.text("color"),
+                                 message.points("pts"), message.text("text"),
+                                 0.0 if fade is None else fade, now)  # fmt: skip
+            case "mark_add":
+                ok = board.add(p.id, mark_id, message.points("pts"))
+            case "mark_end":
+                ok = board.end(p.id, mark_id, now)
+            case "mark_remove":
+                ok = board.remove(p.id, mark_id)
+            case _:
+                board.clear()
+                ok = True
+        if ok:  # others draw it; the author already has
+            self._broadcast(encode(message.type, **{"from": p.id}, **message.fields), but=p)
+
+    def put_frame(self, data: bytes, media_type: str) -> Frame:
+        """The customer's page sends the still an agent asked for."""
+        if not self.freezing or self.session.status == "ended":
+            raise Conflict("Nobody asked to freeze the picture.")
+        self.frame = Frame(new_id(), data, media_type)
+        self.freezing = False
+        self._broadcast_state()
+        return self.frame
+
+    def unfreeze(self) -> None:
+        if self.freezing or self.frame is not None:
+            self.freezing, self.frame = False, None
+            self.board.unfreeze()
+            self._broadcast_state()
+
+    def experts_changed(self, session: SupportSession) -> None:
+        """An expert was invited (outside the room): keep the room's record current, or
+        its next save would drop the invitation."""
+        self.session = replace(self.session, experts=session.experts)
 
     async def _consent(self, p: Participant, accept: bool, scopes: tuple[str, ...]) -> None:
         now = clock.now()
@@ -247,17 +358,27 @@ class Room:
             "outcome": self.session.outcome,
             "participants": [
                 {"id": p.id, "role": p.role, "name": p.name, "media": p.media,
-                 "muted": p.muted, "video": p.video}
+                 "muted": p.muted, "video": p.video,
+                 "expert": p.role == "agent" and p.id != self.session.agent_id}
                 for p in self.participants.values()
             ],
+            "freezing": self.freezing,
+            "frame": self.frame.id if self.frame else None,
+            "low_bandwidth": self.low_bandwidth,
         }  # fmt: skip
 
     def _broadcast_state(self) -> None:
         self._broadcast(encode("state", **self.snapshot()))
 
-    def _broadcast(self, text: str) -> None:
+    def _broadcast(self, text: str, but: Participant | None = None) -> None:
         for p in list(self.participants.values()):
-            p.connection.send(text)
+            if p is not but:
+                p.connection.send(text)
+
+    def _send_to(self, role: Role, text: str) -> None:
+        for p in list(self.participants.values()):
+            if p.role == role:
+                p.connection.send(text)
 
 
 class Rooms:
@@ -285,6 +406,11 @@ class Rooms:
         room = self._rooms.get(session.id)
         if room is not None and room.session.tenant_id == session.tenant_id:
             room.customer_joined(session)
+
+    def experts_changed(self, session: SupportSession) -> None:
+        room = self._rooms.get(session.id)
+        if room is not None and room.session.tenant_id == session.tenant_id:
+            room.experts_changed(session)
 
     def _forget(self, room: Room) -> None:
         if self._rooms.get(room.session.id) is room:

@@ -6,16 +6,20 @@ and, from the first join on, a secret held by their device.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from livelens import clock
-from livelens.errors import InvalidInput, LiveLensError, NotFound
+from livelens.errors import Conflict, InvalidInput, LiveLensError, NotFound
+from livelens.identity import emails
+from livelens.identity.roles import Permission, can
 from livelens.services import audit, security
 from livelens.services.audit import Actor
 from livelens.services.auth import Principal
 from livelens.services.context import Context
 from livelens.signalling import join, state
-from livelens.store.records import SupportSession, new_id
+from livelens.store.records import SupportSession, User, new_id
+
+MAX_EXPERTS = 4
 
 
 class TooManyAttempts(LiveLensError):
@@ -74,12 +78,20 @@ async def create(ctx: Context, principal: Principal, ip: str) -> CreatedSession:
     return CreatedSession(session, token, pin)
 
 
+def may_access(principal: Principal, session: SupportSession) -> bool:
+    """Admins see every session of their account; agents their own and those they were
+    invited into as experts. (The store already confines everything to one account.)"""
+    if session.tenant_id != principal.tenant.id:
+        return False
+    user = principal.user
+    return user.role == "admin" or session.agent_id == user.id or user.id in session.experts
+
+
 async def get_for_agent(ctx: Context, principal: Principal, session_id: str) -> SupportSession:
-    """A session of the principal's account; agents see only their own."""
+    """A session of the principal's account that they may see; 404 otherwise, so nobody
+    learns whether another agent's (or account's) session exists."""
     session = await ctx.store.scoped(principal.tenant.id).get_support_session(session_id)
-    if session is None or (
-        principal.user.role != "admin" and session.agent_id != principal.user.id
-    ):
+    if session is None or not may_access(principal, session):
         raise NotFound("No such session.")
     return session
 
@@ -142,3 +154,28 @@ async def customer_join(
         company=tenant.name if tenant else "",
         agent_name=agent.email if agent else "your support agent",
     )
+
+
+async def invite_expert(
+    ctx: Context, principal: Principal, session_id: str, email: str, ip: str
+) -> tuple[SupportSession, User]:
+    """Give another agent of the same account the rights to a running session, so they
+    can join it from their own console. Inviting someone twice changes nothing."""
+    session = await get_for_agent(ctx, principal, session_id)
+    if session.status == "ended":
+        raise Conflict("This session has ended.")
+    scope = ctx.store.scoped(principal.tenant.id)
+    user = await scope.find_user_by_email(emails.normalise(email))
+    if user is None or user.disabled or not can(user.role, Permission.RUN_SESSIONS):
+        raise NotFound("There is no active agent with this e-mail address in your account.")
+    if user.id == session.agent_id or user.id in session.experts:
+        return session, user
+    if user.id == principal.user.id:
+        raise InvalidInput("You are already in this session.")
+    if len(session.experts) >= MAX_EXPERTS:
+        raise Conflict(f"A session can have at most {MAX_EXPERTS} invited experts.")
+    updated = replace(session, experts=(*session.experts, user.id))
+    await scope.save_support_session(updated)
+    await audit.record(scope, "session.expert_invited", Actor.of(principal.user, ip),
+                       target=session.id, expert=user.email)  # fmt: skip
+    return updated, user

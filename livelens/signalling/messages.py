@@ -9,6 +9,8 @@ survives one bad message; a flood of them is cut).
 from __future__ import annotations
 
 import json
+import math
+import re
 from dataclasses import dataclass
 from typing import Literal
 
@@ -26,9 +28,29 @@ class ProtocolError(ValueError):
 
 @dataclass(frozen=True)
 class FieldSpec:
-    kind: Literal["str", "bool", "str_list"]
+    kind: Literal["str", "bool", "str_list", "num", "enum", "points"]
     required: bool = True
-    max_length: int = 200  # characters for str, items for str_list
+    max_length: int = 200  # characters for str, items for str_list and points
+    minimum: float = 0.0  # num
+    maximum: float = 1.0  # num
+    choices: tuple[str, ...] = ()  # enum
+    pattern: str | None = None  # str: the whole value must match
+
+
+def text(max_length: int, *, required: bool = True, pattern: str | None = None) -> FieldSpec:
+    return FieldSpec("str", required, max_length, pattern=pattern)
+
+
+def num(minimum: float, maximum: float, *, required: bool = True) -> FieldSpec:
+    return FieldSpec("num", required, minimum=minimum, maximum=maximum)
+
+
+def enum(*choices: str, required: bool = True) -> FieldSpec:
+    return FieldSpec("enum", required, choices=choices)
+
+
+def flag(*, required: bool = True) -> FieldSpec:
+    return FieldSpec("bool", required)
 
 
 @dataclass(frozen=True)
@@ -39,6 +61,16 @@ class MessageSpec:
 
 BOTH: frozenset[Sender] = frozenset({"agent", "customer"})
 CUSTOMER: frozenset[Sender] = frozenset({"customer"})
+AGENT: frozenset[Sender] = frozenset({"agent"})
+
+CHAT_MAX_CHARS = 1000
+MARK_TOOLS = ("pen", "arrow", "circle", "text", "pointer")
+MARK_MAX_POINTS = 64  # per message: a stroke streams in many small batches
+MARK_TEXT_MAX = 120
+QUALITY_LEVELS = ("good", "fair", "poor", "connecting")
+# Client-chosen ids of marks and chat messages: short, no markup.
+CLIENT_ID = text(40, pattern=r"[A-Za-z0-9_-]{1,40}")
+REASON = text(160, required=False)
 
 SPECS: dict[str, MessageSpec] = {
     # WebRTC: the browser offers, the server answers (non-trickle: candidates in the SDP).
@@ -54,6 +86,53 @@ SPECS: dict[str, MessageSpec] = {
     ),
     "end": MessageSpec(BOTH, {}),
     "ping": MessageSpec(BOTH, {}),
+    # In-session tools. Chat goes both ways; everything that changes what the customer's
+    # device shows or does (marks, freeze, camera, bandwidth) comes from agents only.
+    "chat": MessageSpec(BOTH, {"text": text(CHAT_MAX_CHARS), "ref": CLIENT_ID}),
+    "chat_ack": MessageSpec(BOTH, {"ids": FieldSpec("str_list", max_length=50)}),
+    "mark_start": MessageSpec(AGENT, {
+        "id": CLIENT_ID, "tool": enum(*MARK_TOOLS),
+        "color": text(7, pattern=r"#[0-9a-fA-F]{6}"),
+        "pts": FieldSpec("points", max_length=MARK_MAX_POINTS),
+        "text": text(MARK_TEXT_MAX, required=False),
+        "fade": num(0, 600, required=False),  # seconds on live video; 0: pinned
+    }),
+    "mark_add": MessageSpec(AGENT, {"id": CLIENT_ID,
+                                    "pts": FieldSpec("points", max_length=MARK_MAX_POINTS)}),
+    "mark_end": MessageSpec(AGENT, {"id": CLIENT_ID}),
+    "mark_remove": MessageSpec(AGENT, {"id": CLIENT_ID}),
+    "marks_clear": MessageSpec(AGENT, {}),
+    "freeze": MessageSpec(AGENT, {}),
+    "unfreeze": MessageSpec(AGENT, {}),
+    # A request the customer's page carries out on its own camera, if it can.
+    "camera": MessageSpec(AGENT, {"torch": flag(required=False),
+                                  "zoom": num(0, 1000, required=False),
+                                  "switch": flag(required=False)}),
+    "low_bandwidth": MessageSpec(AGENT, {"on": flag()}),
+    # What the customer's camera can do (MediaStreamTrack.getCapabilities) and is doing.
+    "device": MessageSpec(CUSTOMER, {
+        "torch": flag(), "torch_on": flag(required=False), "torch_reason": REASON,
+        "zoom": flag(), "zoom_min": num(0, 1000, required=False),
+        "zoom_max": num(0, 1000, required=False), "zoom_step": num(0, 1000, required=False),
+        "zoom_value": num(0, 1000, required=False), "zoom_reason": REASON,
+        "switch": flag(), "switch_reason": REASON,
+        "facing": enum("user", "environment", "unknown", required=False),
+        "low_bandwidth": flag(required=False), "error": REASON,
+    }),
+    "quality": MessageSpec(BOTH, {
+        "level": enum(*QUALITY_LEVELS), "kbps_in": num(0, 1e6), "kbps_out": num(0, 1e6),
+        "loss": num(0, 100), "rtt": num(0, 60_000, required=False),
+    }),
+}  # fmt: skip
+
+# Messages share a connection's budget by class, so a burst of one kind (a long pen
+# stroke) neither starves the others nor looks like abuse.
+RATE_CLASS: dict[str, str] = {
+    **{kind: "marks" for kind in ("mark_start", "mark_add", "mark_end", "mark_remove",
+                                  "marks_clear")},
+    "chat": "chat",
+    "quality": "quality",
+    "device": "quality",
 }  # fmt: skip
 
 
@@ -76,6 +155,16 @@ class Message:
         value = self.fields.get(name, [])
         assert isinstance(value, list)
         return tuple(str(v) for v in value)
+
+    def number(self, name: str) -> float | None:
+        value = self.fields.get(name)
+        assert value is None or isinstance(value, int | float)
+        return None if value is None else float(value)
+
+    def points(self, name: str) -> list[tuple[float, float]]:
+        value = self.fields.get(name, [])
+        assert isinstance(value, list)
+        return [(float(x), float(y)) for x, y in value]
 
 
 def parse(raw: str | bytes, sender: Sender) -> Message:
@@ -113,12 +202,47 @@ def parse(raw: str | bytes, sender: Sender) -> Message:
     return Message(kind, fields)
 
 
+def _is_number(value: object, low: float, high: float) -> bool:
+    # json.loads accepts NaN and Infinity; neither is a coordinate or a setting.
+    return (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and low <= value <= high
+    )
+
+
 def _check_field(name: str, field: FieldSpec, value: object) -> None:
     if field.kind == "bool" and not isinstance(value, bool):
         raise ProtocolError("invalid_field", f"Field {name!r} must be true or false.")
-    if field.kind == "str" and (not isinstance(value, str) or len(value) > field.max_length):
+    if field.kind == "str" and (
+        not isinstance(value, str)
+        or len(value) > field.max_length
+        or (field.pattern is not None and re.fullmatch(field.pattern, value) is None)
+    ):
         raise ProtocolError(
             "invalid_field", f"Field {name!r} must be a string (max {field.max_length})."
+        )
+    if field.kind == "num" and not _is_number(value, field.minimum, field.maximum):
+        raise ProtocolError(
+            "invalid_field",
+            f"Field {name!r} must be a number from {field.minimum:g} to {field.maximum:g}.",
+        )
+    if field.kind == "enum" and value not in field.choices:
+        raise ProtocolError(
+            "invalid_field", f"Field {name!r} must be one of {', '.join(field.choices)}."
+        )
+    if field.kind == "points" and (
+        not isinstance(value, list)
+        or not 1 <= len(value) <= field.max_length
+        or not all(
+            isinstance(p, list) and len(p) == 2 and all(_is_number(c, 0.0, 1.0) for c in p)
+            for p in value
+        )
+    ):
+        raise ProtocolError(
+            "invalid_field",
+            f"Field {name!r} must be 1 to {field.max_length} [x, y] pairs within 0..1.",
         )
     if field.kind == "str_list" and (
         not isinstance(value, list)

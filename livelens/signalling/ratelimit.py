@@ -59,3 +59,24 @@ class JoinLimits:
 
     per_ip: KeyedLimiter = field(default_factory=lambda: KeyedLimiter(10, 10 / 600))
     instance: KeyedLimiter = field(default_factory=lambda: KeyedLimiter(200, 1.0))
+
+
+# (capacity, refill per second) for each class of signalling message (messages.RATE_CLASS).
+MESSAGE_BUDGETS: dict[str, tuple[float, float]] = {
+    # A pen stroke streams ~20 batches a second; a laser pointer as many. Twice that
+    # sustained, with a generous burst, is more than a person can draw.
+    "marks": (80, 40),
+    "chat": (8, 1),  # a burst of quick lines, then one a second
+    "quality": (6, 2),  # reports every couple of seconds
+    "other": (40, 20),
+}
+
+
+class MessageLimits:
+    """One connection's budgets, a bucket per message class."""
+
+    def __init__(self) -> None:
+        self._buckets = {name: TokenBucket(c, r) for name, (c, r) in MESSAGE_BUDGETS.items()}
+
+    def allow(self, rate_class: str, now: float) -> bool:
+        return self._buckets.get(rate_class, self._buckets["other"]).take(now)

@@ -43,10 +43,12 @@ from livelens.errors import (
 from livelens.store.records import (
     AuditEvent,
     AuthSession,
+    ContentKind,
     LoginGuard,
     Outcome,
     Role,
     SecurityEvent,
+    SessionItem,
     SessionStatus,
     SupportSession,
     Tenant,
@@ -62,7 +64,8 @@ DEFAULT_DATABASE = "livelens"
 # still set its own values (e.g. a longer one to ride out replica-set elections).
 DEFAULT_TIMEOUTS_MS = {"serverSelectionTimeoutMS": 3000, "connectTimeoutMS": 3000}
 # 2: support sessions and the security log (new collections and indexes only).
-SCHEMA_VERSION = 2
+# 3: session content (a new collection); sessions may carry invited experts (optional).
+SCHEMA_VERSION = 3
 # Plenty for any burst of concurrent failures on one address; only bounds a bug.
 MAX_SLOT_ATTEMPTS = 1000
 
@@ -137,6 +140,7 @@ class MongoStore:
         self.login_failures: AsyncCollection[Doc] = db["login_failures"]
         self.support_sessions: AsyncCollection[Doc] = db["support_sessions"]
         self.security_events: AsyncCollection[Doc] = db["security_events"]
+        self.session_items: AsyncCollection[Doc] = db["session_items"]
         self.meta: AsyncCollection[Doc] = db["meta"]
 
     @classmethod
@@ -229,6 +233,11 @@ class MongoStore:
             [("tenant_id", ASCENDING), ("at", DESCENDING), ("seq", DESCENDING)],
             name="tenant_newest",
         )
+        await self.session_items.create_index(
+            [("tenant_id", ASCENDING), ("session_id", ASCENDING), ("at", ASCENDING),
+             ("seq", ASCENDING)],
+            name="tenant_session_order",
+        )  # fmt: skip
         if version < SCHEMA_VERSION:
             # Recorded only once everything above exists; a node that stops half-way
             # simply redoes the (idempotent) work on its next start.
@@ -592,11 +601,14 @@ class MongoTenantStore:
         since: float | None = None,
         until: float | None = None,
         limit: int = 100,
+        with_experts: bool = False,
     ) -> list[SupportSession]:
         if limit <= 0:
             return []  # MongoDB reads limit 0 as "no limit"
         query: Doc = {"tenant_id": self._tenant_id}
-        if agent_id is not None:
+        if agent_id is not None and with_experts:
+            query["$or"] = [{"agent_id": agent_id}, {"experts": agent_id}]
+        elif agent_id is not None:
             query["agent_id"] = agent_id
         created: Doc = {}
         if since is not None:
@@ -611,6 +623,59 @@ class MongoTenantStore:
             .limit(limit)
         )
         return [_support_session(doc) async for doc in cursor]
+
+    # session content
+
+    @_translated
+    async def put_session_item(self, item: SessionItem) -> None:
+        self._check(item.tenant_id, "session item")
+        doc = {
+            "_id": item.id,
+            "tenant_id": item.tenant_id,
+            "session_id": item.session_id,
+            "kind": item.kind,
+            "at": item.at,
+            "seq": _next_seq(),
+            "author_id": item.author_id,
+            "media_type": item.media_type,
+            "size": item.size,
+            "sealed": item.sealed,
+        }
+        try:
+            # Matched by id and tenant: another account's id makes the upsert insert a
+            # second _id, which the unique index refuses.
+            await self._store.session_items.replace_one(
+                {"_id": item.id, "tenant_id": self._tenant_id}, doc, upsert=True
+            )
+        except PyMongoError as exc:
+            if _is_unique_violation(exc):
+                raise Conflict("A record with this id already exists.") from exc
+            raise
+
+    @_translated
+    async def get_session_item(self, session_id: str, item_id: str) -> SessionItem | None:
+        doc = await self._store.session_items.find_one(
+            {"_id": item_id, "tenant_id": self._tenant_id, "session_id": session_id}
+        )
+        return None if doc is None else _session_item(doc)
+
+    @_translated
+    async def list_session_items(
+        self, session_id: str, kind: ContentKind | None = None, limit: int = 1000
+    ) -> list[SessionItem]:
+        if limit <= 0:
+            return []
+        query: Doc = {"tenant_id": self._tenant_id, "session_id": session_id}
+        if kind is not None:
+            query["kind"] = kind
+        cursor = (
+            self._store.session_items.find(query)
+            .sort([("at", DESCENDING), ("seq", DESCENDING)])
+            .limit(limit)
+        )
+        items = [_session_item(doc) async for doc in cursor]
+        items.reverse()
+        return items
 
     # security log
 
@@ -751,6 +816,7 @@ def _support_session_doc(session: SupportSession) -> Doc:
         "ended_at": session.ended_at,
         "outcome": session.outcome,
         "ended_by": session.ended_by,
+        "experts": list(session.experts),
     }
 
 
@@ -772,6 +838,21 @@ def _support_session(doc: Doc) -> SupportSession:
         ended_at=doc.get("ended_at"),
         outcome=cast(Outcome | None, doc.get("outcome")),
         ended_by=doc.get("ended_by"),
+        experts=tuple(doc.get("experts", ())),
+    )
+
+
+def _session_item(doc: Doc) -> SessionItem:
+    return SessionItem(
+        id=doc["_id"],
+        tenant_id=doc["tenant_id"],
+        session_id=doc["session_id"],
+        kind=cast(ContentKind, doc["kind"]),
+        at=doc["at"],
+        author_id=doc.get("author_id"),
+        media_type=doc["media_type"],
+        size=int(doc["size"]),
+        sealed=bytes(doc["sealed"]),
     )
 
 

@@ -118,6 +118,31 @@ class SupportSession:
     ended_at: float | None = None
     outcome: Outcome | None = None
     ended_by: str | None = None  # "agent", "customer" or "system"
+    experts: tuple[str, ...] = ()  # user ids of agents invited in; they share the rights
+
+
+ContentKind = Literal["chat", "snapshot", "note"]
+CONTENT_KINDS: tuple[ContentKind, ...] = ("chat", "snapshot", "note")
+
+
+@dataclass(frozen=True)
+class SessionItem:
+    """Content of a support session: a chat message, a snapshot or the agent's notes.
+
+    The body is sealed with the account's data key, bound to this item (see
+    services.content), so the store holds no readable text or picture. What stays in
+    the clear is only what lists and access checks need.
+    """
+
+    id: str
+    tenant_id: str
+    session_id: str
+    kind: ContentKind
+    at: float
+    author_id: str | None  # the user who wrote or took it; None for the customer
+    media_type: str  # of the plaintext body: "application/json", "image/jpeg", ...
+    size: int  # bytes of the plaintext body
+    sealed: bytes
 
 
 @dataclass(frozen=True)

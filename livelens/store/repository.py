@@ -15,8 +15,10 @@ from typing import Protocol
 from livelens.store.records import (
     AuditEvent,
     AuthSession,
+    ContentKind,
     LoginGuard,
     SecurityEvent,
+    SessionItem,
     SupportSession,
     Tenant,
     User,
@@ -78,9 +80,24 @@ class TenantStore(Protocol):
         since: float | None = None,
         until: float | None = None,
         limit: int = 100,
+        with_experts: bool = False,
     ) -> list[SupportSession]:
         """Newest ``created_at`` first (ties by id, descending), optionally only one
-        agent's and only those created in ``[since, until)``."""
+        agent's (``with_experts``: also those the agent was invited into) and only
+        those created in ``[since, until)``."""
+        ...
+
+    # session content (chat, snapshots, notes), sealed before it gets here
+    async def put_session_item(self, item: SessionItem) -> None:
+        """Insert, or replace the item with this id; raises InvalidInput if the record
+        belongs to another tenant, Conflict if the id is another account's."""
+        ...
+
+    async def get_session_item(self, session_id: str, item_id: str) -> SessionItem | None: ...
+    async def list_session_items(
+        self, session_id: str, kind: ContentKind | None = None, limit: int = 1000
+    ) -> list[SessionItem]:
+        """Oldest first (in insertion order for equal times); ``limit`` keeps the newest."""
         ...
 
     # security log (written at instance level, see Store.add_security_event)

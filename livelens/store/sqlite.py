@@ -26,10 +26,12 @@ from livelens.errors import (
 from livelens.store.records import (
     AuditEvent,
     AuthSession,
+    ContentKind,
     LoginGuard,
     Outcome,
     Role,
     SecurityEvent,
+    SessionItem,
     SessionStatus,
     SupportSession,
     Tenant,
@@ -139,6 +141,23 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     ),
     # 3: one-time codes are single-use (RFC 6238 §5.2).
     ("ALTER TABLE users ADD COLUMN totp_last_step INTEGER NOT NULL DEFAULT 0",),
+    # 4: session content (sealed) and invited experts.
+    (
+        "ALTER TABLE support_sessions ADD COLUMN experts TEXT NOT NULL DEFAULT '[]'",
+        """CREATE TABLE session_items (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            id TEXT NOT NULL UNIQUE,
+            tenant_id TEXT NOT NULL,
+            session_id TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            at REAL NOT NULL,
+            author_id TEXT,
+            media_type TEXT NOT NULL,
+            size INTEGER NOT NULL,
+            sealed BLOB NOT NULL
+        )""",
+        "CREATE INDEX session_items_session ON session_items (tenant_id, session_id, at, seq)",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -489,8 +508,8 @@ class SqliteTenantStore:
             await self._store._execute(
                 "INSERT INTO support_sessions (id, tenant_id, agent_id, created_at,"
                 " join_expires_at, join_token_hash, pin_hash, status, customer_device_hash,"
-                " joined_at, consent_at, consent_scopes, live_at, ended_at, outcome, ended_by)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " joined_at, consent_at, consent_scopes, live_at, ended_at, outcome, ended_by,"
+                " experts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 _support_session_params(session),
             )
         except sqlite3.IntegrityError as exc:
@@ -511,7 +530,7 @@ class SqliteTenantStore:
                 "UPDATE support_sessions SET agent_id = ?, created_at = ?, join_expires_at = ?,"
                 " join_token_hash = ?, pin_hash = ?, status = ?, customer_device_hash = ?,"
                 " joined_at = ?, consent_at = ?, consent_scopes = ?, live_at = ?, ended_at = ?,"
-                " outcome = ?, ended_by = ? WHERE tenant_id = ? AND id = ?",
+                " outcome = ?, ended_by = ?, experts = ? WHERE tenant_id = ? AND id = ?",
                 (*params[2:], self._tenant_id, session.id),
             )
         except sqlite3.IntegrityError as exc:
@@ -526,12 +545,18 @@ class SqliteTenantStore:
         since: float | None = None,
         until: float | None = None,
         limit: int = 100,
+        with_experts: bool = False,
     ) -> list[SupportSession]:
         if limit <= 0:
             return []
         where = ["tenant_id = ?"]
         params: list[object] = [self._tenant_id]
-        if agent_id is not None:
+        if agent_id is not None and with_experts:
+            where.append(
+                "(agent_id = ? OR EXISTS (SELECT 1 FROM json_each(experts) WHERE value = ?))"
+            )
+            params += [agent_id, agent_id]
+        elif agent_id is not None:
             where.append("agent_id = ?")
             params.append(agent_id)
         if since is not None:
@@ -549,6 +574,50 @@ class SqliteTenantStore:
             params,
         )
         return [_support_session(row) for row in rows]
+
+    # session content
+
+    async def put_session_item(self, item: SessionItem) -> None:
+        self._check(item.tenant_id, "session item")
+        try:
+            # The update applies only within this tenant: an id of another account's
+            # item changes nothing, and is reported as a conflict below.
+            changed = await self._store._execute(
+                "INSERT INTO session_items (id, tenant_id, session_id, kind, at, author_id,"
+                " media_type, size, sealed) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (id) DO UPDATE SET session_id = excluded.session_id,"
+                " kind = excluded.kind, at = excluded.at, author_id = excluded.author_id,"
+                " media_type = excluded.media_type, size = excluded.size,"
+                " sealed = excluded.sealed WHERE tenant_id = excluded.tenant_id",
+                (item.id, item.tenant_id, item.session_id, item.kind, item.at, item.author_id,
+                 item.media_type, item.size, item.sealed),
+            )  # fmt: skip
+        except sqlite3.IntegrityError as exc:
+            raise _unique_violation(exc, {}) from exc
+        if changed == 0:
+            raise Conflict("A record with this id already exists.")
+
+    async def get_session_item(self, session_id: str, item_id: str) -> SessionItem | None:
+        row = await self._store._fetchone(
+            _SELECT_SESSION_ITEMS + " WHERE tenant_id = ? AND session_id = ? AND id = ?",
+            (self._tenant_id, session_id, item_id),
+        )
+        return None if row is None else _session_item(row)
+
+    async def list_session_items(
+        self, session_id: str, kind: ContentKind | None = None, limit: int = 1000
+    ) -> list[SessionItem]:
+        if limit <= 0:
+            return []
+        where, params = "tenant_id = ? AND session_id = ?", [self._tenant_id, session_id]
+        if kind is not None:
+            where += " AND kind = ?"
+            params.append(kind)
+        rows = await self._store._fetchall(
+            _SELECT_SESSION_ITEMS + f" WHERE {where} ORDER BY at DESC, seq DESC LIMIT ?",
+            (*params, limit),
+        )
+        return [_session_item(row) for row in reversed(rows)]
 
     # security log
 
@@ -571,7 +640,12 @@ _SELECT_USERS = (
 _SELECT_SUPPORT_SESSIONS = (
     "SELECT id, tenant_id, agent_id, created_at, join_expires_at, join_token_hash, pin_hash,"
     " status, customer_device_hash, joined_at, consent_at, consent_scopes, live_at, ended_at,"
-    " outcome, ended_by FROM support_sessions"
+    " outcome, ended_by, experts FROM support_sessions"
+)
+
+_SELECT_SESSION_ITEMS = (
+    "SELECT id, tenant_id, session_id, kind, at, author_id, media_type, size, sealed"
+    " FROM session_items"
 )
 
 
@@ -754,6 +828,7 @@ def _support_session_params(session: SupportSession) -> tuple[object, ...]:
         session.ended_at,
         session.outcome,
         session.ended_by,
+        json.dumps(list(session.experts)),
     )
 
 
@@ -784,6 +859,21 @@ def _support_session(row: sqlite3.Row) -> SupportSession:
         ended_at=row["ended_at"],
         outcome=cast(Outcome | None, row["outcome"]),
         ended_by=row["ended_by"],
+        experts=tuple(json.loads(row["experts"])),
+    )
+
+
+def _session_item(row: sqlite3.Row) -> SessionItem:
+    return SessionItem(
+        id=row["id"],
+        tenant_id=row["tenant_id"],
+        session_id=row["session_id"],
+        kind=cast(ContentKind, row["kind"]),
+        at=row["at"],
+        author_id=row["author_id"],
+        media_type=row["media_type"],
+        size=int(row["size"]),
+        sealed=bytes(row["sealed"]),
     )
 
 

@@ -18,7 +18,7 @@ import tornado.netutil
 from livelens import clock
 from livelens.clock import ManualClock
 from livelens.config import RelayKind, Settings
-from livelens.http.app import make_app
+from livelens.http.app import MAX_BODY_BYTES, make_app
 from livelens.identity.passwords import HashParameters, PasswordHashing
 from livelens.media.hub import MediaHub
 from livelens.services import accounts
@@ -148,7 +148,7 @@ async def start_server(data_dir: Path, store_url: str, relay: RelayKind = "fast"
     )
     sockets = tornado.netutil.bind_sockets(0, "127.0.0.1")
     hub = MediaHub(host_addresses=["127.0.0.1"], relay=settings.relay)
-    http = tornado.httpserver.HTTPServer(make_app(ctx, hub))
+    http = tornado.httpserver.HTTPServer(make_app(ctx, hub), max_body_size=MAX_BODY_BYTES)
     http.add_sockets(sockets)
     port = sockets[0].getsockname()[1]
     return Server(ctx, manual, f"http://127.0.0.1:{port}", http, hub)

@@ -111,7 +111,18 @@ class LiveServer:
     other_tenant: str
     other_admin: Account
     other_agent: Account
+    data_dir: Path | None = None
     _counter: int = field(default=0, repr=False)
+
+    def new_account(self, label: str) -> Account:
+        """The administrator of a brand-new account (no policy or 2FA set by other tests)."""
+        assert self.data_dir is not None
+        self._counter += 1
+        admin = Account(self.unique_email(label, f"{label}.test"), PASSWORD, "admin")
+        _cli(self.data_dir, "tenant", "create", "--name", f"{label} {self._counter}",
+             "--region", "eu", "--admin-email", admin.email,
+             "--admin-password", admin.password)  # fmt: skip
+        return admin
 
     def unique_email(self, label: str, domain: str = "acme.test") -> str:
         self._counter += 1
@@ -196,7 +207,8 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     failed = False
     try:
         _wait_until_serving(base_url, process)
-        yield LiveServer(base_url, "Acme Support", admin, agent, "Globex", other_admin, other_agent)
+        yield LiveServer(base_url, "Acme Support", admin, agent, "Globex", other_admin, other_agent,
+                         data_dir)  # fmt: skip
     except BaseException:
         failed = True
         raise

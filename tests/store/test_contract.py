@@ -28,12 +28,14 @@ from livelens.errors import (
     StoreUnavailable,
 )
 from livelens.store import Store, TenantStore, open_store
+from livelens.store.mongo import SCHEMA_VERSION as MONGO_SCHEMA_VERSION
 from livelens.store.mongo import MongoStore
 from livelens.store.records import (
     AuditEvent,
     AuthSession,
     Outcome,
     SecurityEvent,
+    SessionItem,
     SessionStatus,
     SupportSession,
     Tenant,
@@ -521,6 +523,7 @@ async def test_support_session_round_trips_every_field(store: Store) -> None:
         ended_at=NOW + 99.75,
         outcome="completed",
         ended_by="customer",
+        experts=(new_id(), new_id()),
     )
     bare = make_support_session(scope.tenant_id, pin_hash=None, created_at=NOW)
     await scope.create_support_session(full)
@@ -776,6 +779,62 @@ async def test_one_tenant_cannot_reach_another_tenants_support_sessions(store: S
     assert await acme.list_support_sessions() == [session]
     assert await other.list_support_sessions() == []
     assert await store.locate_pin(session.pin_hash or "") == (acme.tenant_id, session.id)
+
+
+# --- session content ---
+
+
+def make_item(tenant_id: str, session_id: str, kind: str = "chat", **changes: Any) -> SessionItem:
+    item = SessionItem(id=new_id(), tenant_id=tenant_id, session_id=session_id,
+                       kind=kind, at=NOW, author_id=None, media_type="application/json",
+                       size=3, sealed=b"\x01sealed\x00")  # type: ignore[arg-type]  # fmt: skip
+    return dataclasses.replace(item, **changes)
+
+
+async def test_session_items_round_trip_in_order_and_by_kind(store: Store) -> None:
+    scope = await new_tenant(store, "Acme")
+    first = make_item(scope.tenant_id, "s1", author_id="u1")
+    second = make_item(scope.tenant_id, "s1", "snapshot", media_type="image/png", size=9)
+    same_time = make_item(scope.tenant_id, "s1")
+    elsewhere = make_item(scope.tenant_id, "s2")
+    for item in (first, second, same_time, elsewhere):
+        await scope.put_session_item(item)
+    assert await scope.list_session_items("s1") == [first, second, same_time]
+    assert await scope.list_session_items("s1", "chat") == [first, same_time]
+    assert await scope.list_session_items("s1", "chat", limit=1) == [same_time]  # newest
+    assert await scope.list_session_items("s1", limit=0) == []
+    assert await scope.get_session_item("s1", second.id) == second
+    assert await scope.get_session_item("s2", second.id) is None  # wrong session
+
+    edited = dataclasses.replace(first, sealed=b"\x01other", size=5, at=NOW + 1)
+    await scope.put_session_item(edited)  # replaces
+    assert await scope.get_session_item("s1", first.id) == edited
+
+
+async def test_session_items_are_isolated_between_tenants(store: Store) -> None:
+    acme = await new_tenant(store, "Acme")
+    globex = await new_tenant(store, "Globex")
+    item = make_item(acme.tenant_id, "s1")
+    await acme.put_session_item(item)
+    assert await globex.get_session_item("s1", item.id) is None
+    assert await globex.list_session_items("s1") == []
+    with pytest.raises(InvalidInput):
+        await globex.put_session_item(item)
+    with pytest.raises(Conflict):  # another account's id cannot be taken over
+        await globex.put_session_item(dataclasses.replace(item, tenant_id=globex.tenant_id))
+    assert await acme.get_session_item("s1", item.id) == item
+
+
+async def test_sessions_an_agent_was_invited_into_are_listed_on_request(store: Store) -> None:
+    scope = await new_tenant(store, "Acme")
+    own = make_support_session(scope.tenant_id, "ann", created_at=NOW)
+    invited = make_support_session(scope.tenant_id, "bob", created_at=NOW + 1, experts=("ann",))
+    other = make_support_session(scope.tenant_id, "bob", created_at=NOW + 2, experts=("cy",))
+    for session in (own, invited, other):
+        await scope.create_support_session(session)
+    assert await scope.list_support_sessions(agent_id="ann") == [own]
+    both = await scope.list_support_sessions(agent_id="ann", with_experts=True)
+    assert both == [invited, own]
 
 
 # --- security log ---
@@ -1225,7 +1284,8 @@ async def test_mongo_upgrades_a_version_1_database(mongo_url: str) -> None:
     try:
         meta = await upgraded.meta.find_one({"_id": "schema"})
         assert meta is not None
-        assert meta["version"] == 2
+        assert meta["version"] == MONGO_SCHEMA_VERSION
+        assert "tenant_session_order" in await upgraded.session_items.index_information()
         indexes = await upgraded.support_sessions.index_information()
         assert indexes["join_token_unique"].get("unique") is True
         assert {"pin", "tenant_newest", "tenant_agent_newest"} <= set(indexes)

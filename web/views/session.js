@@ -6,6 +6,7 @@ import { formatTime, h, messageLine } from '../dom.js';
 import { icon } from '../icons.js';
 import { LiveLink, QUALITY_TEXT, showStats } from '../live.js';
 import { toast } from '../ui.js';
+import { agentTools } from './tools.js';
 
 export const STATUS_LABELS = {
   waiting: 'Waiting',
@@ -151,6 +152,14 @@ export function renderSessionView(container, app, { created = null, session, onB
     h('div', { class: 'stage-badges' }, customerMuted, customerPaused),
     soundButton);
 
+  const tools = agentTools({
+    sessionId,
+    app,
+    stage,
+    video: remoteVideo,
+    send: (type, fields) => link.send(type, fields),
+  });
+
   const muteButton = h('button', { type: 'button', class: 'btn btn-secondary control', 'data-testid': 'mute-mic', 'aria-pressed': 'false', disabled: true }, 'Mute');
   const endButton = h('button', { type: 'button', class: 'btn btn-danger control', 'data-testid': 'end-session' }, 'End session');
   const controls = h('div', { class: 'session-controls' }, muteButton, endButton);
@@ -178,8 +187,11 @@ export function renderSessionView(container, app, { created = null, session, onB
     micNote.el,
     problem.el,
     h('div', { class: 'session-layout' },
-      h('div', { class: 'session-main' }, stage, h('div', { class: 'session-bar' }, qualityEl, controls)),
-      h('aside', { class: 'session-side' }, summary, invite, details)));
+      h('div', { class: 'session-main' }, tools.toolbar, stage,
+        h('div', { class: 'session-bar' }, h('div', { class: 'quality-wrap' }, qualityEl, tools.qualityPanel), controls),
+        tools.cards.cameraCard),
+      h('aside', { class: 'session-side' }, summary, invite, details, tools.cards.chatCard,
+        tools.cards.peopleCard, tools.cards.snapshotsCard, tools.cards.notesCard)));
   container.replaceChildren(view);
   document.title = 'Support session · LiveLens';
 
@@ -248,6 +260,7 @@ export function renderSessionView(container, app, { created = null, session, onB
     }
 
     invite.hidden = status !== 'waiting';
+    tools.setLive(showVideo || (status === 'live' && customerHere()));
     const over = status === 'ended';
     controls.hidden = over;
     details.hidden = over;
@@ -376,6 +389,7 @@ export function renderSessionView(container, app, { created = null, session, onB
         outcome = message.outcome || outcome;
         customer = (message.participants || []).find((p) => p.role === 'customer') || null;
         if (status === 'live' && liveSince === null) liveSince = Date.now();
+        tools.onState(message);
         render();
       } else if (message.type === 'ended') {
         status = 'ended';
@@ -385,6 +399,8 @@ export function renderSessionView(container, app, { created = null, session, onB
         finish();
       } else if (message.type === 'error') {
         if (message.code !== 'session_ended') problem.show(message.message || 'The server refused a request.');
+      } else {
+        tools.onMessage(message);
       }
     },
     onTrack(event) {
@@ -404,6 +420,7 @@ export function renderSessionView(container, app, { created = null, session, onB
       if (linkState === 'reconnecting') return;
       showStats(qualityEl, stats);
       qualityText.textContent = QUALITY_TEXT[stats.quality] || '';
+      tools.onStats(stats);
     },
     onProblem(error) {
       problem.show(`The media connection could not be set up: ${error && error.message ? error.message : error}`);
@@ -434,12 +451,14 @@ export function renderSessionView(container, app, { created = null, session, onB
     finished = true;
     clearInterval(ticker);
     link.stop();
+    tools.destroy();
     if (micStream) micStream.getTracks().forEach((t) => t.stop());
     remoteStream.getTracks().forEach((t) => remoteStream.removeTrack(t));
     remoteVideo.srcObject = null;
   }
 
   function finish() {
+    tools.ended();
     teardown();
     qualityEl.hidden = true;
     render();

@@ -32,14 +32,14 @@ function sessionRow(session, agents, open) {
   const outcome = session.outcome
     ? badge(OUTCOME_LABELS[session.outcome] || session.outcome, OUTCOME_KINDS[session.outcome] || 'neutral')
     : h('span', { class: 'muted' }, '—');
-  const action = isRunning(session)
-    ? h('button', {
-      type: 'button',
-      class: 'btn btn-small btn-secondary',
-      'data-testid': 'session-open',
-      onclick: () => open(session),
-    }, 'Open')
-    : null;
+  // Ended sessions open too: their snapshots, chat and notes stay with them.
+  const running = isRunning(session);
+  const action = h('button', {
+    type: 'button',
+    class: 'btn btn-small btn-secondary',
+    'data-testid': running ? 'session-open' : 'session-view-content',
+    onclick: () => open(session),
+  }, running ? 'Open' : 'View');
   return h('tr', { 'data-testid': 'session-row', 'data-session-id': session.id, 'data-status': session.status, 'data-outcome': session.outcome || '' },
     h('td', { 'data-label': 'Started', class: 'nowrap' }, timeCell(session.created_at)),
     agents ? h('td', { 'data-label': 'Agent', class: 'cell-email' }, agents.get(session.agent_id) || 'Former user') : null,

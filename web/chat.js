@@ -1,0 +1,144 @@
+// Text chat in a live session, for the agent's console and the customer's page.
+//
+// Every message is put on screen through text nodes (dom.js h()), never parsed as
+// HTML, and links stay plain text: nothing in a message can run, load or open
+// anything. Delivery: "Sending…" until the server stored it and echoed it back
+// ("Sent"), then "Delivered" once the other side's page has shown it.
+
+import { h } from './dom.js';
+
+const MAX_CHARS = 1000;
+const STATE_TEXT = { sending: 'Sending…', sent: 'Sent', delivered: 'Delivered', failed: 'Not sent — tap to retry' };
+
+let counter = 0;
+function newRef() {
+  counter += 1;
+  return `c${Date.now().toString(36)}${counter}`;
+}
+
+function timeOf(at) {
+  const date = at ? new Date(at * 1000) : new Date();
+  return date.toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' });
+}
+
+export class ChatPanel {
+  /**
+   * send(type, fields) → whether it went out; isMine(message) tells my messages from
+   * the others'; placeholder for the input; onIncoming(message) for unread counts.
+   */
+  constructor({ send, isMine, placeholder = 'Type a message', compact = false, onIncoming = null }) {
+    this.send = send;
+    this.isMine = isMine;
+    this.onIncoming = onIncoming;
+    this.items = new Map(); // message id or ref → {el, stateEl, state}
+    this.log = h('ol', { class: 'chat-log', 'data-testid': 'chat-log', role: 'log', 'aria-live': 'polite', 'aria-label': 'Chat messages' });
+    this.empty = h('li', { class: 'chat-empty' }, 'No messages yet.');
+    this.log.append(this.empty);
+    this.input = h('input', {
+      type: 'text',
+      class: 'input chat-input',
+      'data-testid': 'chat-input',
+      maxlength: String(MAX_CHARS),
+      placeholder,
+      autocomplete: 'off',
+      enterkeyhint: 'send',
+      'aria-label': 'Message',
+    });
+    this.button = h('button', { type: 'submit', class: 'btn btn-primary chat-send', 'data-testid': 'chat-send' }, 'Send');
+    this.form = h('form', { class: 'chat-form', novalidate: true }, this.input, this.button);
+    this.form.addEventListener('submit', (event) => {
+      event.preventDefault();
+      this.submit();
+    });
+    this.el = h('div', { class: ['chat', compact && 'chat-compact'] }, this.log, this.form);
+  }
+
+  setEnabled(enabled) {
+    this.input.disabled = !enabled;
+    this.button.disabled = !enabled;
+  }
+
+  submit() {
+    const text = this.input.value.trim();
+    if (!text) return;
+    this.input.value = '';
+    const ref = newRef();
+    const item = this.append({ text, mine: true, name: 'You', at: null, key: ref });
+    this.setState(item, 'sending');
+    this.transmit(ref, text, item);
+  }
+
+  transmit(ref, text, item) {
+    if (!this.send('chat', { text: text.slice(0, MAX_CHARS), ref })) {
+      this.setState(item, 'failed');
+      item.retry = () => {
+        this.setState(item, 'sending');
+        this.transmit(ref, text, item);
+      };
+    }
+  }
+
+  /** A chat message from the server (mine echoed back, or someone else's). */
+  receive(message) {
+    const pending = message.ref ? this.items.get(message.ref) : null;
+    if (pending && this.isMine(message)) {
+      this.items.delete(message.ref);
+      this.items.set(message.id, pending);
+      pending.el.dataset.id = message.id;
+      if (pending.state !== 'delivered') this.setState(pending, 'sent');
+      return;
+    }
+    if (this.items.has(message.id)) return;
+    this.show(message);
+    if (!this.isMine(message)) {
+      this.send('chat_ack', { ids: [message.id] });
+      this.onIncoming?.(message);
+    }
+  }
+
+  /** The conversation so far (after joining or reconnecting). */
+  history(messages) {
+    const unacked = [];
+    for (const message of messages) {
+      if (this.items.has(message.id)) continue;
+      this.show(message);
+      if (!this.isMine(message)) unacked.push(message.id);
+    }
+    for (let i = 0; i < unacked.length; i += 50) this.send('chat_ack', { ids: unacked.slice(i, i + 50) });
+  }
+
+  acked(message) {
+    for (const id of message.ids || []) {
+      const item = this.items.get(id);
+      if (item && item.mine) this.setState(item, 'delivered');
+    }
+  }
+
+  show(message) {
+    const mine = this.isMine(message);
+    const item = this.append({ text: message.text, mine, name: mine ? 'You' : message.name, at: message.at, key: message.id, role: message.role });
+    item.el.dataset.id = message.id;
+    if (mine) this.setState(item, 'sent');
+  }
+
+  append({ text, mine, name, at, key, role }) {
+    this.empty.remove();
+    const stateEl = mine ? h('span', { class: 'chat-state', 'data-testid': 'chat-state' }) : null;
+    const el = h('li', { class: ['chat-message', mine ? 'chat-mine' : 'chat-theirs'], 'data-role': role || '' },
+      h('span', { class: 'chat-meta' }, h('span', { class: 'chat-name' }, name), ' · ', timeOf(at)),
+      h('p', { class: 'chat-text', 'data-testid': 'chat-text' }, text),
+      stateEl);
+    const item = { el, stateEl, state: null, mine, retry: null };
+    if (stateEl) stateEl.addEventListener('click', () => item.retry && item.state === 'failed' && item.retry());
+    this.items.set(key, item);
+    this.log.append(el);
+    this.log.scrollTop = this.log.scrollHeight;
+    return item;
+  }
+
+  setState(item, state) {
+    item.state = state;
+    item.el.dataset.state = state;
+    if (item.stateEl) item.stateEl.textContent = STATE_TEXT[state] || '';
+  }
+}

@@ -1,0 +1,505 @@
+// The agent's in-session tools: marks on the picture, freeze, snapshots, chat, the
+// customer's camera (torch, zoom, switch, low bandwidth), connection quality, people
+// (invite an expert) and notes. session.js owns the connection; these only send
+// signalling messages through it and react to what the server says.
+
+import { MarkLayer, DrawInput, COLORS, TOOLS } from '../annotate.js';
+import { api, request } from '../api.js';
+import { ChatPanel } from '../chat.js';
+import { fromFrame } from '../geometry.js';
+import { formatTime, h } from '../dom.js';
+import { icon } from '../icons.js';
+import { QUALITY_TEXT, formatRate, qualityReport } from '../live.js';
+import { toast } from '../ui.js';
+
+const TOOL_LABELS = { pen: 'Pen', arrow: 'Arrow', circle: 'Circle', text: 'Text', pointer: 'Pointer' };
+const FADES = [['5', 'Fade after 5 s'], ['10', 'Fade after 10 s'], ['30', 'Fade after 30 s'], ['0', 'Keep (pin)']];
+const REPORT_EVERY_MS = 2000;
+const NOTES_SAVE_DELAY_MS = 800;
+
+function readCookie(name) {
+  for (const part of document.cookie.split(';')) {
+    const [key, ...rest] = part.trim().split('=');
+    if (key === name) return rest.join('=');
+  }
+  return null;
+}
+
+/** POST an image body (api.js speaks JSON only). */
+async function postImage(path, blob) {
+  const response = await fetch(path, {
+    method: 'POST',
+    body: blob,
+    credentials: 'same-origin',
+    headers: { 'Content-Type': blob.type, 'X-XSRFToken': readCookie('_xsrf') || '' },
+  });
+  const body = await response.json().catch(() => ({}));
+  if (!response.ok) throw new Error(body.message || `The upload failed (HTTP ${response.status}).`);
+  return body;
+}
+
+function formatSize(bytes) {
+  return bytes >= 1024 * 1024 ? `${(bytes / 1024 / 1024).toFixed(1)} MB` : `${Math.max(1, Math.round(bytes / 1024))} KB`;
+}
+
+function qualityLine(report) {
+  if (!report) return '—';
+  const parts = [QUALITY_TEXT[report.level] || report.level];
+  parts.push(`↓ ${formatRate(report.kbps_in)}`, `↑ ${formatRate(report.kbps_out)}`, `loss ${Number(report.loss).toFixed(1)} %`);
+  if (report.rtt !== undefined && report.rtt !== null) parts.push(`RTT ${Math.round(report.rtt)} ms`);
+  return parts.join(' · ');
+}
+
+function toolButton(testid, iconName, label, extra = {}) {
+  return h('button', { type: 'button', class: 'tool', 'data-testid': testid, title: label, 'aria-label': label, ...extra },
+    icon(iconName, { size: 20 }), h('span', { class: 'tool-label' }, label));
+}
+
+/**
+ * Build the tools around the stage. Returns the pieces session.js places and the
+ * hooks it calls: onMessage, onStats, setLive, ended, destroy.
+ */
+export function agentTools({ sessionId, app, stage, video, send }) {
+  const myId = app.me && app.me.user ? app.me.user.id : null;
+  let live = false;
+  let over = false;
+  let frozen = false; // freezing or showing a still
+  let frameId = null;
+  let tool = 'pen';
+  let color = COLORS[0][0];
+  let lowBandwidth = false;
+  let device = null;
+  let lastReport = 0;
+  let participants = [];
+  let rotation = 0; // quarter turns of the agent's view, for a picture that arrives sideways
+
+  // -- the picture: frozen still and marks ---------------------------------------------
+
+  const frozenImg = h('img', { class: 'stage-frozen', 'data-testid': 'frozen-frame', alt: 'Frozen picture from the customer’s camera', hidden: true });
+  const canvas = h('canvas', { class: 'annotation-layer', 'data-testid': 'annotation-layer', 'aria-label': 'Drawing area over the customer’s picture' });
+  const textBox = h('input', { type: 'text', class: 'input mark-text-input', 'data-testid': 'mark-text-input', maxlength: '120', placeholder: 'Label, then Enter', hidden: true, 'aria-label': 'Label text' });
+  const frozenBadge = h('span', { class: 'stage-badge stage-badge-frozen', 'data-testid': 'frozen-badge', hidden: true }, 'Frozen — the customer sees this still');
+  stage.append(frozenImg, canvas, textBox, frozenBadge);
+
+  const showingStill = () => frozen && frameId !== null && frozenImg.complete && frozenImg.naturalWidth > 0;
+  const layer = new MarkLayer(canvas, {
+    media: () => (showingStill() ? frozenImg : video),
+    fit: 'contain',
+    selfId: myId,
+    rotation: () => rotation,
+  });
+  // A turned view: the media elements are laid out with the stage's sides swapped and
+  // turned by CSS; the drawing layer is not turned, geometry.js does the maths.
+  const sizeStage = () => {
+    stage.style.setProperty('--stage-w', `${stage.clientWidth}px`);
+    stage.style.setProperty('--stage-h', `${stage.clientHeight}px`);
+  };
+  const stageObserver = typeof ResizeObserver === 'function' ? new ResizeObserver(sizeStage) : null;
+  if (stageObserver) stageObserver.observe(stage);
+  frozenImg.addEventListener('load', () => layer.requestDraw());
+  video.addEventListener('resize', () => layer.requestDraw());
+
+  const askText = (point) => new Promise((resolve) => {
+    const box = { width: canvas.clientWidth, height: canvas.clientHeight };
+    const media = layer.media();
+    const frame = { width: media.videoWidth || media.naturalWidth, height: media.videoHeight || media.naturalHeight };
+    const at = fromFrame(point, box, frame, layer.fitOf(media), layer.rotation());
+    // The field opens where the label goes.
+    textBox.style.setProperty('--x', `${Math.min(Math.max(0, at.x), box.width - 180)}px`);
+    textBox.style.setProperty('--y', `${Math.min(Math.max(0, at.y - 18), box.height - 40)}px`);
+    textBox.value = '';
+    textBox.hidden = false;
+    textBox.focus();
+    const done = (value) => {
+      textBox.hidden = true;
+      textBox.removeEventListener('keydown', onKey);
+      textBox.removeEventListener('blur', onBlur);
+      resolve(value);
+    };
+    const onKey = (event) => {
+      if (event.key === 'Enter') {
+        event.preventDefault();
+        done(textBox.value);
+      } else if (event.key === 'Escape') {
+        done('');
+      }
+    };
+    const onBlur = () => done(textBox.value);
+    textBox.addEventListener('keydown', onKey);
+    textBox.addEventListener('blur', onBlur);
+  });
+
+  const fadeSelect = h('select', { class: 'input input-small', 'data-testid': 'mark-fade', 'aria-label': 'How long marks stay' },
+    FADES.map(([value, label]) => h('option', { value }, label)));
+  fadeSelect.value = '10';
+  const drawing = new DrawInput(layer, {
+    send,
+    options: () => ({ tool, color, fade: Number(fadeSelect.value) }),
+    askText,
+    enabled: () => live,
+  });
+
+  // -- toolbar ------------------------------------------------------------------------
+
+  const toolButtons = TOOLS.map((name) => {
+    const button = toolButton(`tool-${name}`, name, TOOL_LABELS[name], { 'aria-pressed': String(name === tool) });
+    button.addEventListener('click', () => {
+      tool = name;
+      toolButtons.forEach((b) => b.setAttribute('aria-pressed', String(b === button)));
+      canvas.dataset.tool = name;
+    });
+    return button;
+  });
+  canvas.dataset.tool = tool;
+  const swatches = COLORS.map(([value, name]) => {
+    const swatch = h('button', { type: 'button', class: 'swatch', 'data-color': value, 'data-testid': `color-${name.toLowerCase()}`, 'aria-label': name, title: name, 'aria-pressed': String(value === color) });
+    swatch.addEventListener('click', () => {
+      color = value;
+      swatches.forEach((s) => s.setAttribute('aria-pressed', String(s === swatch)));
+    });
+    return swatch;
+  });
+  const undo = toolButton('annot-undo', 'undo', 'Undo');
+  undo.addEventListener('click', () => drawing.undo());
+  const clearAll = toolButton('annot-clear', 'trash', 'Clear');
+  clearAll.addEventListener('click', () => drawing.clear());
+
+  const freeze = toolButton('freeze', 'pause', 'Freeze');
+  const unfreeze = toolButton('unfreeze', 'play', 'Unfreeze', { hidden: true });
+  freeze.addEventListener('click', () => {
+    if (send('freeze', {})) {
+      freeze.disabled = true;
+      freeze.querySelector('.tool-label').textContent = 'Freezing…';
+    }
+  });
+  unfreeze.addEventListener('click', () => send('unfreeze', {}));
+
+  const rotate = toolButton('rotate-view', 'switch', 'Rotate view');
+  rotate.addEventListener('click', () => {
+    rotation = (rotation + 90) % 360;
+    sizeStage();
+    stage.dataset.rotation = String(rotation);
+    rotate.setAttribute('aria-pressed', String(rotation !== 0));
+    layer.requestDraw();
+  });
+
+  const snapshotMarks = h('input', { type: 'checkbox', 'data-testid': 'snapshot-marks', checked: true });
+  const snapshot = toolButton('snapshot', 'snapshot', 'Snapshot');
+  snapshot.addEventListener('click', () => takeSnapshot());
+
+  const toolbar = h('div', { class: 'toolbar', role: 'toolbar', 'aria-label': 'Drawing and picture tools', 'data-testid': 'toolbar' },
+    h('div', { class: 'tool-group' }, toolButtons),
+    h('div', { class: 'tool-group swatches', role: 'group', 'aria-label': 'Colour' }, swatches),
+    h('div', { class: 'tool-group' }, fadeSelect, undo, clearAll, rotate),
+    h('div', { class: 'tool-group' }, freeze, unfreeze, snapshot,
+      h('label', { class: 'tool-check' }, snapshotMarks, 'with marks')));
+
+  // -- snapshots --------------------------------------------------------------------------
+
+  const snapshotList = h('ul', { class: 'snapshot-list', 'data-testid': 'snapshot-list' });
+  const snapshotEmpty = h('p', { class: 'muted small', 'data-testid': 'snapshot-empty' }, 'No snapshots yet. Use Snapshot to keep a still of the customer’s camera.');
+  const snapshotsCard = h('section', { class: 'card', 'data-testid': 'snapshots-card' },
+    h('h2', { class: 'card-title' }, 'Snapshots'), snapshotEmpty, snapshotList);
+
+  const addSnapshotRow = (item, thumbUrl = null) => {
+    snapshotEmpty.hidden = true;
+    const link = h('a', { class: 'btn btn-secondary btn-small', href: item.url, download: '', 'data-testid': 'snapshot-download' }, 'Download');
+    snapshotList.append(h('li', { class: 'snapshot-item', 'data-testid': 'snapshot-item', 'data-id': item.id },
+      thumbUrl ? h('img', { class: 'snapshot-thumb', src: thumbUrl, alt: 'Snapshot', width: '72', height: '54' })
+        : h('span', { class: 'snapshot-thumb snapshot-thumb-empty' }, icon('snapshot', { size: 22 })),
+      h('span', { class: 'snapshot-meta' },
+        h('span', {}, formatTime(item.at)),
+        h('span', { class: 'muted small' }, `${item.media_type === 'image/png' ? 'PNG' : 'JPEG'} · ${formatSize(item.size)}`)),
+      link));
+  };
+
+  const loadSnapshots = async () => {
+    try {
+      const { snapshots } = await api.get(`/api/sessions/${sessionId}/snapshots`);
+      snapshotList.replaceChildren();
+      snapshots.forEach((s) => addSnapshotRow(s));
+      snapshotEmpty.hidden = snapshots.length > 0;
+    } catch {
+      // The list stays as it is; the next snapshot adds to it.
+    }
+  };
+
+  async function takeSnapshot() {
+    const source = showingStill() ? frozenImg : video;
+    const width = source.videoWidth || source.naturalWidth;
+    const height = source.videoHeight || source.naturalHeight;
+    if (!width || !height) {
+      toast('There is no picture to take yet.', 'error');
+      return;
+    }
+    snapshot.disabled = true;
+    try {
+      const still = document.createElement('canvas');
+      still.width = width;
+      still.height = height;
+      const ctx = still.getContext('2d');
+      ctx.drawImage(source, 0, 0, width, height);
+      const marked = snapshotMarks.checked && layer.marks.size > 0;
+      if (marked) layer.paintInto(ctx, { width, height });
+      const blob = await new Promise((resolve) => still.toBlob(resolve, 'image/jpeg', 0.92));
+      if (!blob) throw new Error('The picture could not be encoded.');
+      const { snapshot: item } = await postImage(`/api/sessions/${sessionId}/snapshots?marked=${marked ? 1 : 0}`, blob);
+      addSnapshotRow(item, URL.createObjectURL(blob));
+      toast('Snapshot saved.');
+    } catch (err) {
+      toast(err.message || 'The snapshot could not be saved.', 'error');
+    } finally {
+      snapshot.disabled = !live;
+    }
+  }
+
+  // -- chat ----------------------------------------------------------------------------------
+
+  const chat = new ChatPanel({
+    send,
+    isMine: (m) => m.role === 'agent' && m.author_id === myId,
+    placeholder: 'Message the customer',
+  });
+  const chatCard = h('section', { class: 'card chat-card', 'data-testid': 'chat-card' },
+    h('h2', { class: 'card-title' }, 'Chat'), chat.el,
+    h('p', { class: 'hint' }, 'Everyone in the session sees the chat. Links are shown as text and never opened automatically.'));
+
+  // -- the customer's camera --------------------------------------------------------------
+
+  const torch = toolButton('torch', 'torch', 'Torch', { 'aria-pressed': 'false', disabled: true });
+  const zoom = h('input', { type: 'range', class: 'zoom', 'data-testid': 'zoom', min: '1', max: '1', step: '0.1', value: '1', disabled: true, 'aria-label': 'Zoom' });
+  const zoomValue = h('span', { class: 'zoom-value mono' }, '1×');
+  const switchCamera = toolButton('switch-camera', 'switch', 'Switch camera', { disabled: true });
+  const lowButton = toolButton('low-bandwidth', 'pause', 'Low bandwidth', { 'aria-pressed': 'false', disabled: true });
+  const cameraNotes = h('ul', { class: 'camera-notes muted small', 'data-testid': 'camera-notes' }, h('li', {}, 'Waiting for the customer’s camera…'));
+  let zoomTimer = null;
+  torch.addEventListener('click', () => send('camera', { torch: !(device && device.torch_on) }));
+  zoom.addEventListener('input', () => {
+    zoomValue.textContent = `${Number(zoom.value).toFixed(1)}×`;
+    clearTimeout(zoomTimer);
+    zoomTimer = setTimeout(() => send('camera', { zoom: Number(zoom.value) }), 120);
+  });
+  switchCamera.addEventListener('click', () => {
+    switchCamera.disabled = true;
+    send('camera', { switch: true });
+  });
+  lowButton.addEventListener('click', () => send('low_bandwidth', { on: !lowBandwidth }));
+  const cameraCard = h('section', { class: 'card', 'data-testid': 'camera-card' },
+    h('h2', { class: 'card-title' }, 'Customer’s camera'),
+    h('div', { class: 'camera-controls' }, torch, switchCamera, lowButton,
+      h('label', { class: 'zoom-field' }, h('span', { class: 'label' }, 'Zoom'), zoom, zoomValue)),
+    cameraNotes);
+
+  const renderDevice = () => {
+    const notes = [];
+    const usable = live && device;
+    const torchOk = Boolean(usable && device.torch);
+    torch.disabled = !torchOk;
+    torch.dataset.available = String(Boolean(device && device.torch));
+    torch.setAttribute('aria-pressed', String(Boolean(device && device.torch_on)));
+    torch.querySelector('.tool-label').textContent = device && !device.torch ? 'Torch unavailable'
+      : device && device.torch_on ? 'Torch off' : 'Torch on';
+    if (device && !device.torch) notes.push(`Torch: ${device.torch_reason || 'not available on this camera.'}`);
+    const zoomOk = Boolean(usable && device.zoom);
+    zoom.disabled = !zoomOk;
+    zoom.dataset.available = String(Boolean(device && device.zoom));
+    if (device && device.zoom) {
+      zoom.min = String(device.zoom_min ?? 1);
+      zoom.max = String(device.zoom_max ?? 1);
+      zoom.step = String(device.zoom_step || 0.1);
+      if (device.zoom_value !== undefined && document.activeElement !== zoom) zoom.value = String(device.zoom_value);
+      zoomValue.textContent = `${Number(zoom.value).toFixed(1)}×`;
+    } else if (device) {
+      zoomValue.textContent = 'unavailable';
+      notes.push(`Zoom: ${device.zoom_reason || 'not available on this camera.'}`);
+    }
+    switchCamera.disabled = !(usable && device.switch);
+    switchCamera.dataset.available = String(Boolean(device && device.switch));
+    switchCamera.querySelector('.tool-label').textContent = device && !device.switch ? 'Switch unavailable' : 'Switch camera';
+    if (device && !device.switch) notes.push(`Switch: ${device.switch_reason || 'only one camera.'}`);
+    if (device && device.error) notes.push(device.error);
+    lowButton.disabled = !live;
+    lowButton.setAttribute('aria-pressed', String(lowBandwidth));
+    lowButton.querySelector('.tool-label').textContent = lowBandwidth
+      ? (device && device.low_bandwidth ? 'Low bandwidth: on' : 'Low bandwidth: asking…') : 'Low bandwidth';
+    if (!device) notes.push(live ? 'Waiting for the customer’s camera…' : 'Available while the customer shares the camera.');
+    cameraNotes.replaceChildren(...notes.map((n) => h('li', {}, n)));
+  };
+
+  // -- quality --------------------------------------------------------------------------
+
+  const mine = h('span', { 'data-testid': 'quality-mine' }, '—');
+  const theirs = h('span', { 'data-testid': 'quality-customer' }, '—');
+  const qualityPanel = h('div', { class: 'quality-panel', 'data-testid': 'quality' },
+    h('div', {}, h('span', { class: 'quality-who' }, 'You'), mine),
+    h('div', {}, h('span', { class: 'quality-who' }, 'Customer'), theirs));
+
+  // -- people ---------------------------------------------------------------------------
+
+  const peopleList = h('ul', { class: 'people', 'data-testid': 'session-people' });
+  const expertEmail = h('input', { type: 'email', class: 'input', 'data-testid': 'expert-email', placeholder: 'colleague@example.com', 'aria-label': 'E-mail of the colleague to invite', required: true });
+  const expertSubmit = h('button', { type: 'submit', class: 'btn btn-primary btn-small', 'data-testid': 'expert-submit' }, 'Invite');
+  const expertForm = h('form', { class: 'copy-row expert-form', hidden: true, novalidate: true }, expertEmail, expertSubmit);
+  const inviteButton = h('button', { type: 'button', class: 'btn btn-secondary btn-small', 'data-testid': 'invite-expert' }, 'Invite an expert');
+  inviteButton.addEventListener('click', () => {
+    expertForm.hidden = !expertForm.hidden;
+    if (!expertForm.hidden) expertEmail.focus();
+  });
+  expertForm.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const email = expertEmail.value.trim();
+    if (!email) return;
+    expertSubmit.disabled = true;
+    try {
+      const answer = await api.post(`/api/sessions/${sessionId}/experts`, { email });
+      toast(`${answer.expert.email} can now join this session from their Sessions list.`);
+      expertEmail.value = '';
+      expertForm.hidden = true;
+    } catch (err) {
+      toast(err.message, 'error');
+    } finally {
+      expertSubmit.disabled = false;
+    }
+  });
+  const peopleCard = h('section', { class: 'card', 'data-testid': 'people-card' },
+    h('div', { class: 'card-head' }, h('h2', { class: 'card-title' }, 'People'), inviteButton),
+    peopleList, expertForm,
+    h('p', { class: 'hint' }, 'An invited colleague of your account sees the camera, talks and draws too.'));
+
+  const renderPeople = () => {
+    peopleList.replaceChildren(...participants.map((p) => h('li', { class: 'person', 'data-role': p.role },
+      icon('user', { size: 16 }),
+      h('span', {}, p.role === 'customer' ? 'Customer' : p.name),
+      h('span', { class: 'muted small' }, p.id === myId ? 'you' : p.role === 'customer' ? '' : p.expert ? 'expert' : 'agent'))));
+  };
+
+  // -- notes ----------------------------------------------------------------------------------
+
+  const notes = h('textarea', { class: 'input notes', 'data-testid': 'session-notes', rows: '5', maxlength: '20000', placeholder: 'Notes for your team: what you saw, what you did, what comes next.', 'aria-label': 'Session notes' });
+  const notesStatus = h('span', { class: 'muted small', 'data-testid': 'notes-status', 'aria-live': 'polite' });
+  let notesTimer = null;
+  let savedText = '';
+  const saveNotes = async () => {
+    clearTimeout(notesTimer);
+    const text = notes.value;
+    if (text === savedText) return;
+    notesStatus.textContent = 'Saving…';
+    try {
+      await request('PUT', `/api/sessions/${sessionId}/notes`, { text });
+      savedText = text;
+      notesStatus.textContent = 'Saved';
+      notesStatus.dataset.state = 'saved';
+    } catch (err) {
+      notesStatus.textContent = `Not saved: ${err.message}`;
+      notesStatus.dataset.state = 'error';
+    }
+  };
+  notes.addEventListener('input', () => {
+    notesStatus.textContent = 'Editing…';
+    notesStatus.dataset.state = 'editing';
+    clearTimeout(notesTimer);
+    notesTimer = setTimeout(saveNotes, NOTES_SAVE_DELAY_MS);
+  });
+  notes.addEventListener('blur', saveNotes);
+  const notesCard = h('section', { class: 'card', 'data-testid': 'notes-card' },
+    h('div', { class: 'card-head' }, h('h2', { class: 'card-title' }, 'Notes'), notesStatus),
+    notes, h('p', { class: 'hint' }, 'Kept encrypted with the session; the customer never sees them.'));
+  api.get(`/api/sessions/${sessionId}/notes`).then(({ notes: stored }) => {
+    if (!notes.value) {
+      notes.value = stored.text;
+      savedText = stored.text;
+    }
+  }).catch(() => {});
+  loadSnapshots();
+
+  // -- state ---------------------------------------------------------------------------------
+
+  const renderFreeze = (state) => {
+    const wasFrozen = frozen;
+    frozen = Boolean(state.freezing || state.frame);
+    if (state.frame && state.frame !== frameId) frozenImg.src = `/api/sessions/${sessionId}/frame?f=${state.frame}`;
+    frameId = state.frame || null;
+    frozenImg.hidden = !frameId;
+    frozenBadge.hidden = !frameId;
+    if (frozen !== wasFrozen) layer.setFrozen(frozen);
+    freeze.hidden = Boolean(frameId);
+    unfreeze.hidden = !frozen || (!frameId && !state.freezing);
+    freeze.disabled = !live || frozen;
+    freeze.querySelector('.tool-label').textContent = state.freezing ? 'Freezing…' : 'Freeze';
+    unfreeze.disabled = !live;
+    if (!frameId) frozenImg.removeAttribute('src');
+    layer.requestDraw();
+  };
+  let lastState = { freezing: false, frame: null };
+
+  const setLive = (value) => {
+    live = value && !over;
+    const controls = [...toolButtons, ...swatches, undo, clearAll, snapshot, fadeSelect, snapshotMarks, rotate];
+    controls.forEach((c) => { c.disabled = !live; });
+    canvas.classList.toggle('is-drawing', live);
+    chat.setEnabled(!over);
+    renderFreeze(lastState);
+    renderDevice();
+  };
+
+  return {
+    toolbar,
+    qualityPanel,
+    cards: { chatCard, cameraCard, peopleCard, notesCard, snapshotsCard },
+    setLive,
+    onState(message) {
+      lastState = message;
+      lowBandwidth = Boolean(message.low_bandwidth);
+      participants = message.participants || [];
+      renderFreeze(message);
+      renderPeople();
+      renderDevice();
+    },
+    onMessage(message) {
+      switch (message.type) {
+        case 'chat': chat.receive(message); break;
+        case 'chat_history': chat.history(message.messages || []); break;
+        case 'chat_ack': chat.acked(message); break;
+        case 'device':
+          device = message;
+          renderDevice();
+          break;
+        case 'quality':
+          if (message.role === 'customer') theirs.textContent = qualityLine(message);
+          break;
+        default:
+          if (message.type.startsWith('mark')) layer.apply(message);
+      }
+    },
+    onStats(stats) {
+      const report = qualityReport(stats);
+      mine.textContent = qualityLine(report);
+      qualityPanel.dataset.quality = stats.quality;
+      if (performance.now() - lastReport > REPORT_EVERY_MS) {
+        lastReport = performance.now();
+        send('quality', report);
+      }
+    },
+    ended() {
+      if (over) return;
+      over = true;
+      setLive(false);
+      frozen = false;
+      renderFreeze({ freezing: false, frame: null });
+      layer.clear();
+      saveNotes();
+      toolbar.hidden = true;
+      cameraCard.hidden = true;
+      peopleCard.hidden = true;
+      qualityPanel.hidden = true;
+      chat.form.hidden = true;
+      // Opened after the end (or reloaded): the conversation comes from the record.
+      api.get(`/api/sessions/${sessionId}/chat`).then(({ messages }) => chat.history(messages)).catch(() => {});
+    },
+    destroy() {
+      saveNotes();
+      layer.destroy();
+      if (stageObserver) stageObserver.disconnect();
+    },
+  };
+}
