@@ -19,3 +19,10 @@ pub mod ice_lite;
 pub mod io;
 pub mod router;
 pub mod stun;
+
+/// The router each new session gets, shared by the media port and the benches: the
+/// one place to swap in `relay::Relay` when it lands.
+#[must_use]
+pub fn new_router() -> Box<dyn router::PacketRouter> {
+    Box::new(basic_router::BasicRouter::new())
+}
