@@ -1,8 +1,10 @@
 """Turn one benchmark run into the tables of ``benchmarks/README.md``.
 
 Inputs (all from the same run, so ratios compare like with like on a noisy machine):
-the pytest-benchmark JSON, the JSON lines the Rust benches print, and ``openssl speed``.
-Figures are the best batch of each measurement (least disturbed by other processes).
+the pytest-benchmark JSON, the JSON lines the Rust benches print (``relay_loopback``'s
+in their own file), the load generator's JSON, and ``openssl speed``. Micro-benchmark
+figures are the best batch of each measurement (least disturbed by other processes).
+The relay and load figures also become PNG plots next to the README.
 """
 
 from __future__ import annotations
@@ -119,16 +121,158 @@ def candidates_table(rs: dict[tuple[str, str, str], float]) -> list[str]:
     return out
 
 
+def relay_rows(lines: Iterable[str]) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in lines if line.startswith('{"bench": "relay_loopback"')]
+
+
+def relay_table(rows: list[dict[str, Any]]) -> list[str]:
+    raw = next((r for r in rows if r["subject"] == "raw_sendmmsg"), None)
+    relays = [r for r in rows if r["subject"] == "rust_relay"]
+    if raw is None or not relays:
+        return []
+    out = [
+        "### Relay on loopback: one SRTP sender to N receivers, 1,200-byte packets",
+        "",
+        "| receivers | forwarded pkt/s at < 0.1 % loss | data-plane CPU | **forwarded pkt/s per"
+        " core** | **/ raw sendmmsg per core** | max set by | latency p50 / p99 via relay (µs)"
+        " | direct p50 / p99 (µs) | **added p50 / p99 (µs)** |",
+        "|--:|--:|--:|--:|--:|---|--:|--:|--:|",
+    ]
+    for r in relays:
+        out.append(
+            f"| {r['receivers']} | {r['max_pps']:,.0f} | {r['cpu_utilisation']:.0%} "
+            f"| {r['per_core_pps']:,.0f} | {r['per_core_pps'] / raw['per_core_pps']:.0%} "
+            f"| {r['limited_by']} | {r['p50_us']:.0f} / {r['p99_us']:.0f} "
+            f"| {r['direct_p50_us']:.0f} / {r['direct_p99_us']:.0f} "
+            f"| {r['p50_us'] - r['direct_p50_us']:.0f} / {r['p99_us'] - r['direct_p99_us']:.0f} |"
+        )
+    out += [
+        "",
+        f"Raw loopback in the same run (`sendmmsg` blaster into a `recvmmsg` receiver, no"
+        f" crypto): **{raw['per_core_pps']:,.0f} packets/s per blaster core**"
+        f" ({raw['max_pps']:,.0f}/s delivered at < 0.1 % loss with the blaster"
+        f" {raw['cpu_utilisation']:.0%} busy; max set by {raw['limited_by']})."
+        f" Profile {relays[0]['profile']}; {raw['step_s']:.1f} s steps; {raw['pinned']};"
+        f" nice {raw['nice']}. Latency is measured at half the maximum input rate"
+        " (1 s, every packet decrypted by the receivers); *direct* is the same sender"
+        " and SRTP straight to one receiver, so *added* is what the relay hop costs.",
+        "",
+        "![relay throughput and latency](relay.png)",
+    ]
+    return out
+
+
+def load_table(points: list[dict[str, Any]]) -> list[str]:
+    rust = {p["sessions"]: p for p in points if p["media_path"] == "rust"}
+    py = {p["sessions"]: p for p in points if p["media_path"] == "aiortc"}
+    if not rust:
+        return []
+    out = [
+        "### Load generator: `livelens serve`, N live sessions over real DTLS-SRTP",
+        "",
+        "| sessions | forwarded pkt/s | rust: server µs CPU per packet (net of idle) "
+        "| aiortc + reference relay: µs per packet (net of idle) | **aiortc / rust** |",
+        "|--:|--:|--:|--:|--:|",
+    ]
+    for n, r in sorted(rust.items()):
+        p = py.get(n)
+        rate = r["forwarded"] / r["seconds"]
+        theirs = f"{p['us_per_packet']:.1f} ({p['us_per_packet_net']:.1f})" if p else "n/a"
+        ratio_net = (
+            f"{p['us_per_packet_net'] / r['us_per_packet_net']:.1f}\u00d7"
+            if p and r["us_per_packet_net"] > 0 else "n/a"
+        )  # fmt: skip
+        out.append(
+            f"| {n} | {rate:,.0f} | {r['us_per_packet']:.1f} ({r['us_per_packet_net']:.1f}) "
+            f"| {theirs} | {ratio_net} |"
+        )
+    any_point = next(iter(rust.values()))
+    out += [
+        "",
+        f"Each customer sends {any_point['rate_per_session']:.0f} pre-built VP8 RTP packets/s"
+        " (injected as plaintext into aiortc's DTLS transport: no encoder), each agent counts"
+        " what its DTLS transport unprotects (no decoder). Server CPU is the whole process"
+        f" (every thread) over a {any_point['seconds']:.0f} s window, divided by the packets"
+        " the agents received; *net of idle* first subtracts what the server burns with the"
+        " same sessions up and no media. The ratio uses the net figures.",
+        "",
+        "![server CPU per forwarded packet](load.png)",
+    ]
+    return out
+
+
+def plots(relays: list[dict[str, Any]], points: list[dict[str, Any]], where: Path) -> None:
+    """relay.png and load.png next to the README (skipped without matplotlib)."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("report: matplotlib missing, no plots (pip install -e '.[bench]')")
+        return
+    raw = next((r for r in relays if r["subject"] == "raw_sendmmsg"), None)
+    rust = [r for r in relays if r["subject"] == "rust_relay"]
+    if raw and rust:
+        fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
+        n = [r["receivers"] for r in rust]
+        left.plot(n, [r["per_core_pps"] / 1000 for r in rust], "o-", label="Rust relay, per core")
+        wall = [r["max_pps"] / 1000 for r in rust]
+        left.plot(n, wall, "s--", label="Rust relay, wall (< 0.1 % loss)")
+        left.axhline(raw["per_core_pps"] / 1000, color="grey", label="raw sendmmsg, per core")
+        left.axhline(150, color="red", linestyle=":", label="goal: 150k per core")
+        left.set(xlabel="receivers", ylabel="forwarded kpackets/s", xscale="log", ylim=(0, None),
+                 title="Forwarded packets/s (1,200 B, SRTP)")  # fmt: skip
+        left.set_xticks(n, [str(x) for x in n])
+        left.legend(fontsize=8)
+        width = 0.2
+        for k, (key, label) in enumerate([("p50_us", "relay p50"), ("p99_us", "relay p99"),
+                                          ("direct_p50_us", "direct p50"),
+                                          ("direct_p99_us", "direct p99")]):  # fmt: skip
+            right.bar([i + (k - 1.5) * width for i in range(len(n))], [r[key] for r in rust],
+                      width, label=label)  # fmt: skip
+        right.axhline(1000, color="red", linestyle=":", label="1 ms")
+        right.set(xlabel="receivers", ylabel="µs", yscale="log",
+                  title="Latency at half of max")  # fmt: skip
+        right.set_xticks(range(len(n)), [str(x) for x in n])
+        right.legend(fontsize=8)
+        fig.tight_layout()
+        fig.savefig(where / "relay.png", dpi=90)
+        plt.close(fig)
+    if points:
+        fig, ax = plt.subplots(figsize=(6, 4))
+        for path, label in (("rust", "Rust media port"), ("aiortc", "aiortc + reference relay")):
+            mine = sorted(
+                (p for p in points if p["media_path"] == path), key=lambda p: p["sessions"]
+            )
+            if mine:
+                ax.plot([p["sessions"] for p in mine], [p["us_per_packet_net"] for p in mine],
+                        "o-", label=label)  # fmt: skip
+        ax.set(xlabel="live sessions", ylabel="server CPU µs per forwarded packet (net of idle)",
+               yscale="log", xscale="log", title="livelens serve under load")  # fmt: skip
+        sessions = sorted({p["sessions"] for p in points})
+        ax.set_xticks(sessions, [str(x) for x in sessions])
+        ax.legend()
+        fig.tight_layout()
+        fig.savefig(where / "load.png", dpi=90)
+        plt.close(fig)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--python-json", type=Path, required=True)
     parser.add_argument("--rust-lines", type=Path, required=True)
+    parser.add_argument("--relay-lines", type=Path, help="relay_loopback's JSON lines")
+    parser.add_argument("--load-json", type=Path, help="benchmarks.loadgen's output")
     parser.add_argument("--command", required=True, help="the command that produced the run")
     parser.add_argument("--readme", type=Path, default=Path(__file__).with_name("README.md"))
     args = parser.parse_args()
 
     py = python_figures(args.python_json)
     rs = rust_figures(args.rust_lines.read_text().splitlines())
+    relays = relay_rows(args.relay_lines.read_text().splitlines()) if args.relay_lines else []
+    load = json.loads(args.load_json.read_text()) if args.load_json else []
+    plots(relays, load, args.readme.parent)
     openssl = {profile: openssl_ns_per_packet(profile) for profile in PROFILES}
     cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text()
                 .splitlines() if line.startswith("model name")), platform.processor())  # fmt: skip
@@ -141,6 +285,10 @@ def main() -> None:
         *srtp_table(py, rs, openssl),
         "",
         *candidates_table(rs),
+        "",
+        *relay_table(relays),
+        "",
+        *load_table(load),
         END,
     ]
     text = args.readme.read_text()

@@ -5,6 +5,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh --test
+# The plotting extra on top of what setup.sh installed (once; make test does not need it).
+.venv/bin/python -c 'import matplotlib' 2>/dev/null \
+  || .venv/bin/python -m pip install -q -e '.[test,bench]'
 
 out=build/bench
 mkdir -p "$out"
@@ -13,8 +16,13 @@ echo "== Rust benches" >&2
   cargo bench --quiet --bench srtp
   cargo bench --quiet --bench crypto_candidates --features bench-candidates
 } | tee "$out/rust.jsonl"
+echo "== Relay on loopback (about 2 minutes)" >&2
+cargo bench --quiet --bench relay_loopback | tee "$out/relay.jsonl"
 echo "== Python benches" >&2
 .venv/bin/pytest benchmarks -q -p no:randomly --benchmark-only \
   --benchmark-columns=min,median --benchmark-json="$out/python.json"
+echo "== Load generator: livelens serve, rust and aiortc media paths (about 2 minutes)" >&2
+.venv/bin/python -m benchmarks.loadgen --out "$out/load.json"
 .venv/bin/python -m benchmarks.report --python-json "$out/python.json" \
-  --rust-lines "$out/rust.jsonl" --command "make bench"
+  --rust-lines "$out/rust.jsonl" --relay-lines "$out/relay.jsonl" \
+  --load-json "$out/load.json" --command "make bench"

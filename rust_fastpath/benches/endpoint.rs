@@ -1,5 +1,6 @@
 //! One media-port datagram end to end without the socket: demultiplex, SRTP unprotect,
-//! route (the basic router: rewrite for each receiver), SRTP protect per receiver.
+//! route (the product's router, `net::new_router`: rewrite for each receiver), SRTP
+//! protect per receiver.
 //! `cargo bench --bench endpoint`.
 
 mod common;
@@ -8,8 +9,8 @@ use std::hint::black_box;
 use std::net::SocketAddr;
 
 use _fastpath::net::endpoint::{Endpoint, Outgoing};
-use _fastpath::net::relay_router::RelayRouter;
-use _fastpath::net::router::{Codec, MediaKind, MediaLine, PacketRouter};
+use _fastpath::net::new_router;
+use _fastpath::net::router::{Codec, MediaKind, MediaLine};
 use _fastpath::net::stun::{MessageBuilder, ATTR_USERNAME, ATTR_USE_CANDIDATE, BINDING_REQUEST};
 use _fastpath::srtp::{Profile, SrtpContext};
 use common::{ns_per_call, report, rtp_packet};
@@ -39,13 +40,9 @@ fn line(send_ssrc: u32, recv_ssrc: u32) -> MediaLine {
     }
 }
 
-fn router() -> Box<dyn PacketRouter> {
-    Box::new(RelayRouter::new())
-}
-
 fn main() {
     for receivers in [1u8, 4] {
-        let mut ep = Endpoint::new(router);
+        let mut ep = Endpoint::new(new_router);
         let mut out: Vec<Outgoing> = Vec::new();
         let key = vec![7u8; 16];
         let salt = vec![9u8; 12];
@@ -103,7 +100,7 @@ fn main() {
         );
         report(
             "endpoint",
-            &format!("relay_{receivers}_receivers"),
+            &format!("{receivers}_receivers"),
             "datagram_in",
             ns,
         );

@@ -19,3 +19,10 @@ pub mod io;
 pub mod relay_router;
 pub mod router;
 pub mod stun;
+
+/// The router each new session gets, shared by the media port and the benches: the
+/// Rust relay.
+#[must_use]
+pub fn new_router() -> Box<dyn router::PacketRouter> {
+    Box::new(relay_router::RelayRouter::new())
+}

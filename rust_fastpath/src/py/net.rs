@@ -15,8 +15,8 @@ use pyo3::types::PyBytes;
 use crate::net::driver::{self, Shared};
 use crate::net::endpoint::{ControlError, Endpoint, Event, TransportId};
 use crate::net::io::MediaUdpSocket;
-use crate::net::relay_router::RelayRouter;
-use crate::net::router::{Codec, MediaKind, MediaLine, PacketRouter};
+use crate::net::new_router;
+use crate::net::router::{Codec, MediaKind, MediaLine};
 
 fn control_error(error: ControlError) -> PyErr {
     PyValueError::new_err(error.reason())
@@ -24,11 +24,6 @@ fn control_error(error: ControlError) -> PyErr {
 
 fn kind(name: &str) -> PyResult<MediaKind> {
     MediaKind::from_name(name).ok_or_else(|| PyValueError::new_err("kind must be audio or video"))
-}
-
-/// The router each new session gets: the Rust relay.
-fn new_router() -> Box<dyn PacketRouter> {
-    Box::new(RelayRouter::new())
 }
 
 /// `(payload_type, mime_type, clock_rate, channels, format_key, rtx_apt)`
