@@ -1,10 +1,10 @@
 //! The Rust relay ([`crate::relay::Relay`]) behind the endpoint's [`PacketRouter`]
-//! trait: the media port's default router. Only type conversion happens here; the
+//! trait: the media port's router. Only error and stats conversion happen here; the
 //! forwarding behaviour is the relay's, held byte-identical to the Python reference.
 
 use serde_json::{json, Map, Value};
 
-use super::router::{self, LegId, PacketRouter, Transmit};
+use super::router::{LegId, MediaKind, MediaLine, PacketRouter, Transmit};
 use crate::relay::{self, Config, Drops, Relay, RelayError, RelayStats};
 
 /// A session's relay, seeded from the OS (sequence and timestamp starts).
@@ -25,40 +25,6 @@ impl RelayRouter {
 impl Default for RelayRouter {
     fn default() -> Self {
         Self::new()
-    }
-}
-
-fn kind(kind: router::MediaKind) -> relay::MediaKind {
-    match kind {
-        router::MediaKind::Audio => relay::MediaKind::Audio,
-        router::MediaKind::Video => relay::MediaKind::Video,
-    }
-}
-
-fn line(line: &router::MediaLine) -> relay::MediaLine {
-    relay::MediaLine {
-        kind: kind(line.kind),
-        mid: line.mid.clone(),
-        codecs: line
-            .codecs
-            .iter()
-            .map(|c| relay::Codec {
-                payload_type: c.payload_type,
-                mime_type: c.mime_type.clone(),
-                clock_rate: c.clock_rate,
-                channels: c.channels.map(u32::from),
-                format_key: c.format_key.clone(),
-                rtx_apt: c.rtx_apt,
-            })
-            .collect(),
-        extensions: line.extensions.clone(),
-        recv_ssrc: line.recv_ssrc,
-        recv_rtx_ssrc: line.recv_rtx_ssrc,
-        send_ssrc: line.send_ssrc,
-        send_rtx_ssrc: line.send_rtx_ssrc,
-        cname: line.cname.clone(),
-        receives: line.receives,
-        sends: line.sends,
     }
 }
 
@@ -137,15 +103,9 @@ fn stats_json(stats: &RelayStats) -> Value {
 }
 
 impl PacketRouter for RelayRouter {
-    fn add_leg(
-        &mut self,
-        leg: &str,
-        media: &[router::MediaLine],
-        forwarding: bool,
-    ) -> Result<(), String> {
-        let lines: Vec<relay::MediaLine> = media.iter().map(line).collect();
+    fn add_leg(&mut self, leg: &str, media: &[MediaLine], forwarding: bool) -> Result<(), String> {
         self.0
-            .add_leg(leg, &lines, forwarding)
+            .add_leg(leg, media, forwarding)
             .map_err(|e| reason(&e))
     }
 
@@ -153,22 +113,17 @@ impl PacketRouter for RelayRouter {
         self.0.remove_leg(leg);
     }
 
-    fn add_route(&mut self, source: &str, sink: &str, k: router::MediaKind) -> Result<(), String> {
+    fn add_route(&mut self, source: &str, sink: &str, kind: MediaKind) -> Result<(), String> {
         // `false` (a listen-only leg, say) is not an error: the route just doesn't exist.
         self.0
-            .add_route(source, sink, kind(k))
+            .add_route(source, sink, kind)
             .map(|_| ())
             .map_err(|e| reason(&e))
     }
 
-    fn remove_route(
-        &mut self,
-        source: &str,
-        sink: &str,
-        k: router::MediaKind,
-    ) -> Result<(), String> {
+    fn remove_route(&mut self, source: &str, sink: &str, kind: MediaKind) -> Result<(), String> {
         self.0
-            .remove_route(source, sink, kind(k))
+            .remove_route(source, sink, kind)
             .map_err(|e| reason(&e))
     }
 

@@ -27,7 +27,7 @@ fn kind(name: &str) -> PyResult<MediaKind> {
 }
 
 /// `(payload_type, mime_type, clock_rate, channels, format_key, rtx_apt)`
-type CodecTuple = (u8, String, u32, Option<u16>, Vec<String>, Option<u8>);
+type CodecTuple = (u8, String, u32, Option<u32>, Vec<String>, Option<u8>);
 /// `(kind, mid, codecs, extensions, recv_ssrc, recv_rtx_ssrc, send_ssrc, send_rtx_ssrc,
 /// cname, receives, sends)`: `livelens.media.streams.MediaLine` as plain values.
 type LineTuple = (
