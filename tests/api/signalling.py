@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import tornado.httpclient
 import tornado.websocket
 
-from tests.api.harness import Client
+from tests.api.harness import Client, Server
 
 
 class Signal:
@@ -71,3 +73,45 @@ class Signal:
 
 def roles(state: dict[str, Any]) -> set[str]:
     return {p["role"] for p in state["participants"]}
+
+
+@dataclass
+class Live:
+    """A session with an agent and a joined customer, both on their WebSockets."""
+
+    server: Server
+    agent: Client
+    customer: Client
+    session_id: str
+    tenant_id: str
+    agent_ws: Signal
+    customer_ws: Signal
+
+
+@asynccontextmanager
+async def live_session(
+    server: Server, *, colleagues: tuple[str, ...] = (), consent: bool = False
+) -> AsyncIterator[Live]:
+    """ann@acme.test starts a session, a customer joins by token; with ``consent`` the
+    customer has also agreed. ``colleagues``: more agents of the same account."""
+    tenant_id = await server.tenant("Acme", "boss@acme.test")
+    for email in ("ann@acme.test", *colleagues):
+        await server.user(tenant_id, email)
+    agent = server.client()
+    await agent.login("ann@acme.test")
+    created = (await agent.post("/api/sessions")).body
+    session_id = created["session"]["id"]
+    customer = server.client()
+    token = created["join_url"].split("#", 1)[1]
+    assert (await customer.post("/api/join", {"token": token})).status == 200
+    agent_ws = await Signal.open(agent, f"/ws/agent/{session_id}")
+    customer_ws = await Signal.open(customer, "/ws/customer")
+    await agent_ws.next("state", where=lambda m: roles(m) == {"agent", "customer"})
+    if consent:
+        customer_ws.send("consent", accept=True, scopes=["camera", "microphone"])
+        await agent_ws.next("state", status="consented")
+    try:
+        yield Live(server, agent, customer, session_id, tenant_id, agent_ws, customer_ws)
+    finally:
+        agent_ws.close()
+        customer_ws.close()

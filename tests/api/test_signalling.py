@@ -5,46 +5,21 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
 from livelens.config import RELAYS
 from livelens.signalling.messages import MAX_MESSAGE_BYTES
-from tests.api.harness import Client, Server
-from tests.api.signalling import Signal, roles
+from tests.api.harness import Server
+from tests.api.signalling import Live, Signal, live_session, roles
 from tests.media.clients import Probe, agent_client, customer_client
-
-
-@dataclass
-class Live:
-    server: Server
-    agent: Client
-    customer: Client
-    session_id: str
-    tenant_id: str
-    agent_ws: Signal
-    customer_ws: Signal
 
 
 @pytest.fixture
 async def live(server: Server) -> AsyncIterator[Live]:
-    tenant_id = await server.tenant("Acme", "boss@acme.test")
-    await server.user(tenant_id, "ann@acme.test")
-    agent = server.client()
-    await agent.login("ann@acme.test")
-    created = (await agent.post("/api/sessions")).body
-    session_id = created["session"]["id"]
-    customer = server.client()
-    token = created["join_url"].split("#", 1)[1]
-    assert (await customer.post("/api/join", {"token": token})).status == 200
-    agent_ws = await Signal.open(agent, f"/ws/agent/{session_id}")
-    customer_ws = await Signal.open(customer, "/ws/customer")
-    await agent_ws.next("state", where=lambda m: roles(m) == {"agent", "customer"})
-    yield Live(server, agent, customer, session_id, tenant_id, agent_ws, customer_ws)
-    agent_ws.close()
-    customer_ws.close()
+    async with live_session(server) as session:
+        yield session
 
 
 async def stored(live: Live) -> Any:

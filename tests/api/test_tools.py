@@ -7,49 +7,21 @@ from __future__ import annotations
 import contextlib
 import json
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 
 import pytest
 
 from tests.api.harness import Client, Server
-from tests.api.signalling import Signal, roles
+from tests.api.signalling import Live, Signal, live_session
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"snapshot-plaintext-marker" * 40
 JPEG = b"\xff\xd8\xff\xe0" + b"frozen-frame-marker" * 40
 
 
-@dataclass
-class Live:
-    server: Server
-    agent: Client
-    customer: Client
-    session_id: str
-    tenant_id: str
-    agent_ws: Signal
-    customer_ws: Signal
-
-
 @pytest.fixture
 async def live(server: Server) -> AsyncIterator[Live]:
     """A session whose customer has joined and consented (no media needed here)."""
-    tenant_id = await server.tenant("Acme", "boss@acme.test")
-    await server.user(tenant_id, "ann@acme.test")
-    await server.user(tenant_id, "bob@acme.test")
-    agent = server.client()
-    await agent.login("ann@acme.test")
-    created = (await agent.post("/api/sessions")).body
-    session_id = created["session"]["id"]
-    customer = server.client()
-    token = created["join_url"].split("#", 1)[1]
-    assert (await customer.post("/api/join", {"token": token})).status == 200
-    agent_ws = await Signal.open(agent, f"/ws/agent/{session_id}")
-    customer_ws = await Signal.open(customer, "/ws/customer")
-    await agent_ws.next("state", where=lambda m: roles(m) == {"agent", "customer"})
-    customer_ws.send("consent", accept=True, scopes=["camera", "microphone"])
-    await agent_ws.next("state", status="consented")
-    yield Live(server, agent, customer, session_id, tenant_id, agent_ws, customer_ws)
-    agent_ws.close()
-    customer_ws.close()
+    async with live_session(server, colleagues=("bob@acme.test",), consent=True) as session:
+        yield session
 
 
 async def signed_in(server: Server, email: str) -> Client:
