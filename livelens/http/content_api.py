@@ -12,10 +12,10 @@ from __future__ import annotations
 import tornado.web
 from tornado.http1connection import HTTP1Connection
 
-from livelens.errors import InvalidInput, NotAuthenticated, NotFound
+from livelens.errors import InvalidInput, NotFound
 from livelens.http import views
 from livelens.http.base import BaseHandler, field_str
-from livelens.http.sessions_api import DEVICE_COOKIE, JOIN_COOKIE
+from livelens.http.sessions_api import returning_customer
 from livelens.identity.roles import Permission
 from livelens.services import content, support
 from livelens.services.audit import Actor
@@ -155,15 +155,9 @@ class CustomerFrameHandler(_ImageUpload):
     """The customer's page sends the still an agent asked for, and shows it back."""
 
     async def room(self) -> Room:
-        ticket = self.get_signed_cookie(JOIN_COOKIE, max_age_days=1)
-        device = self.get_signed_cookie(DEVICE_COOKIE, max_age_days=30)
-        if ticket is None or device is None:
-            raise NotAuthenticated("Open the link your support agent sent you.")
-        tenant_id, _, session_id = ticket.decode().partition(".")
-        joined = await support.customer_join(self.ctx, tenant_id, session_id, device.decode(),
-                                             self.client_ip)  # fmt: skip
+        joined = await returning_customer(self)
         room = self.rooms.get(joined.session.id)
-        if room is None or room.session.tenant_id != tenant_id:
+        if room is None or room.session.tenant_id != joined.session.tenant_id:
             raise NotFound("This session is not running.")
         return room
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from livelens.errors import InvalidInput
+from livelens.errors import InvalidInput, NotAuthenticated
 from livelens.http import views
 from livelens.http.base import BaseHandler, field_str
 from livelens.http.qr import qr_fields
@@ -12,6 +12,19 @@ from livelens.signalling import join
 
 JOIN_COOKIE = "livelens_join"
 DEVICE_COOKIE = "livelens_device"
+
+
+async def returning_customer(handler: BaseHandler) -> support.Joined:
+    """The customer this browser is, from its join and device cookies, checked again
+    against the session (expiry, the bound device) on every request."""
+    ticket = handler.get_signed_cookie(JOIN_COOKIE, max_age_days=1)
+    device = handler.get_signed_cookie(DEVICE_COOKIE, max_age_days=30)
+    if ticket is None or device is None:
+        raise NotAuthenticated("Open the link your support agent sent you.")
+    tenant_id, _, session_id = ticket.decode().partition(".")
+    return await support.customer_join(
+        handler.ctx, tenant_id, session_id, device.decode(), handler.client_ip
+    )
 
 
 class SessionsHandler(BaseHandler):

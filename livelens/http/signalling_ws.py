@@ -11,9 +11,9 @@ import tornado.web
 import tornado.websocket
 
 from livelens import clock
-from livelens.errors import LiveLensError, NotAuthenticated
+from livelens.errors import LiveLensError
 from livelens.http.base import BaseHandler
-from livelens.http.sessions_api import DEVICE_COOKIE, JOIN_COOKIE
+from livelens.http.sessions_api import returning_customer
 from livelens.identity.roles import Permission
 from livelens.services import security, support
 from livelens.services.rooms import Participant, Role, Room, spawn
@@ -136,15 +136,9 @@ class CustomerSocket(SignallingSocket):
     role: Role = "customer"
 
     async def enter(self, *args: str) -> tuple[Room, Participant]:
-        ticket = self.get_signed_cookie(JOIN_COOKIE, max_age_days=1)
-        device = self.get_signed_cookie(DEVICE_COOKIE, max_age_days=30)
-        if ticket is None or device is None:
-            raise NotAuthenticated("Open the link your support agent sent you.")
-        tenant_id, _, session_id = ticket.decode().partition(".")
-        joined = await support.customer_join(self.ctx, tenant_id, session_id, device.decode(),
-                                             self.client_ip)  # fmt: skip
+        joined = await returning_customer(self)
         self.rooms.customer_joined(joined.session)
-        room = await self.rooms.open(tenant_id, joined.session.id)
+        room = await self.rooms.open(joined.session.tenant_id, joined.session.id)
         return room, Participant("customer", "customer", "Customer", self.client_ip, self)
 
 
