@@ -57,4 +57,6 @@ def test_fan_out_one_video_source_to_three_receivers(benchmark: Any, kind: Relay
             sent += len(relay.handle_rtp("customer", packet, 1.0 + i / 1000))
         return sent
 
+    benchmark.group = "relay core"
+    benchmark.extra_info["packets_per_round"] = len(packets)
     assert benchmark(one_round) >= 3000
