@@ -14,6 +14,7 @@ mkdir -p "$out"
 echo "== Rust benches" >&2
 {
   cargo bench --quiet --bench srtp
+  cargo bench --quiet --bench relay_core
   cargo bench --quiet --bench crypto_candidates --features bench-candidates
 } | tee "$out/rust.jsonl"
 echo "== Relay on loopback (about 2 minutes)" >&2
