@@ -68,7 +68,8 @@ MediaLineTuple = tuple[
     bool,
 ]
 # (kind, transport, data, address): ("dtls", t, record, None), ("selected" | "moved", t,
-# b"", (ip, port)), ("consent_expired", t, b"", None)
+# b"", (ip, port)), ("consent_expired", t, b"", None), ("anomaly", t or 0, JSON
+# {"reason", "count"}, (ip, port)) for forged SRTP / wrong ICE credentials (1st, 10th, ...)
 MediaEvent = tuple[str, int, bytes, tuple[str, int] | None]
 
 @final

@@ -288,6 +288,13 @@ class MediaHub:
         state in "connecting", "connected", "failed", "closed"."""
         self._callbacks.append(callback)
 
+    def on_anomaly(self, callback: Callable[[str | None, str, int, str], None]) -> None:
+        """Call ``callback(session_id, reason, count, ip)`` for forged SRTP and STUN with
+        wrong credentials on the media port (see ``MediaPort.on_anomaly``). On the aiortc
+        path libsrtp and aioice drop such packets silently, so nothing is reported."""
+        if self.media_port is not None:
+            self.media_port.on_anomaly(callback)
+
     def stats(self, session_id: str) -> dict[str, object]:
         session = self._sessions.get(session_id)
         if session is None:

@@ -15,7 +15,7 @@ import ipaddress
 import json
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 import aioice.ice
@@ -80,6 +80,10 @@ def advertised_addresses(bound: str, host_addresses: Sequence[str] | None) -> li
     return list(aioice.ice.get_host_addresses(use_ipv4=True, use_ipv6=False))
 
 
+# (session id or None when no transport matched, drop reason, occurrences so far, IP)
+AnomalyCallback = Callable[[str | None, str, int, str], None]
+
+
 class MediaPort:
     """The node's media UDP port (default 15000). Create it inside the running loop."""
 
@@ -98,6 +102,8 @@ class MediaPort:
         bound, self.port = self._socket.local_address
         self.addresses = advertised_addresses(bound, host_addresses)
         self._connections: dict[int, TransportEvents] = {}
+        self._session_of: dict[int, str] = {}
+        self._anomaly_callbacks: list[AnomalyCallback] = []
         self._loop = asyncio.get_running_loop()
         self._fd = self._socket.wakeup_fd()
         self._loop.add_reader(self._fd, self._on_wakeup)
@@ -115,10 +121,12 @@ class MediaPort:
             raise RuntimeError("media port is closed")
         transport = self._socket.add_transport(session_id, leg_id, ufrag, pwd)
         self._connections[transport] = events
+        self._session_of[transport] = session_id
         return transport
 
     def remove_transport(self, transport: int) -> None:
         self._connections.pop(transport, None)
+        self._session_of.pop(transport, None)
         if not self._closed:
             self._socket.remove_transport(transport)
 
@@ -157,6 +165,9 @@ class MediaPort:
             while os.read(self._fd, 4096):
                 pass
         for kind, transport, data, address in self._socket.poll_events():
+            if kind == "anomaly":
+                self._report_anomaly(transport, data, address)
+                continue
             connection = self._connections.get(transport)
             if connection is None:
                 continue  # a transport closed meanwhile
@@ -172,6 +183,22 @@ class MediaPort:
             except Exception:
                 log.exception("media port: %s event handler failed", kind)
 
+    def on_anomaly(self, callback: AnomalyCallback) -> None:
+        """Call ``callback(session_id, reason, count, ip)`` when the port sees forged SRTP
+        or STUN with wrong credentials: at the 1st, 10th, 100th, ... time per transport
+        (per port when no transport matched), so a flood costs a few calls."""
+        self._anomaly_callbacks.append(callback)
+
+    def _report_anomaly(self, transport: int, data: bytes, address: tuple[str, int] | None) -> None:
+        detail = json.loads(data)
+        session_id = self._session_of.get(transport)
+        ip = address[0] if address else ""
+        for callback in list(self._anomaly_callbacks):
+            try:
+                callback(session_id, str(detail["reason"]), int(detail["count"]), ip)
+            except Exception:
+                log.exception("media port: anomaly callback failed")
+
     def close(self) -> None:
         if self._closed:
             return
@@ -179,3 +206,4 @@ class MediaPort:
         self._loop.remove_reader(self._fd)
         self._socket.close()
         self._connections.clear()
+        self._session_of.clear()

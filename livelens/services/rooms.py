@@ -16,7 +16,7 @@ from typing import Literal, Protocol
 
 from livelens import clock
 from livelens.errors import Conflict, LiveLensError, NotFound
-from livelens.services import audit, content
+from livelens.services import audit, content, security
 from livelens.services.audit import Actor
 from livelens.services.context import Context
 from livelens.signalling import state
@@ -51,6 +51,7 @@ class MediaHubLike(Protocol):
                       offer_sdp: str) -> str: ...  # fmt: skip
     def set_media_allowed(self, session_id: str, allowed: bool) -> None: ...
     def on_state(self, callback: Callable[[str, str, str], None]) -> None: ...
+    def on_anomaly(self, callback: Callable[[str | None, str, int, str], None]) -> None: ...
     async def disconnect(self, session_id: str, participant_id: str) -> None: ...
     async def end_session(self, session_id: str) -> None: ...
 
@@ -388,6 +389,7 @@ class Rooms:
         self.ctx, self.hub = ctx, hub
         self._rooms: dict[str, Room] = {}
         hub.on_state(self._media_state)
+        hub.on_anomaly(self._media_anomaly)
 
     async def open(self, tenant_id: str, session_id: str) -> Room:
         room = self._rooms.get(session_id)
@@ -415,6 +417,15 @@ class Rooms:
     def _forget(self, room: Room) -> None:
         if self._rooms.get(room.session.id) is room:
             del self._rooms[room.session.id]
+
+    def _media_anomaly(self, session_id: str | None, reason: str, count: int, ip: str) -> None:
+        """Forged SRTP or wrong ICE credentials at the media port: the security log."""
+        room = self._rooms.get(session_id) if session_id else None
+        tenant_id = room.session.tenant_id if room else None
+        details: dict[str, str | int] = {"count": count}
+        if room:
+            details["session"] = room.session.id
+        spawn(security.record(self.ctx, f"media.{reason}", ip or None, tenant_id, **details))
 
     def _media_state(self, session_id: str, participant_id: str, media: str) -> None:
         room = self._rooms.get(session_id)

@@ -21,6 +21,7 @@ from livelens.config import RelayKind, Settings
 from livelens.http.app import MAX_BODY_BYTES, make_app
 from livelens.identity.passwords import HashParameters, PasswordHashing
 from livelens.media.hub import MediaHub
+from livelens.media.media_port import MediaPort
 from livelens.services import accounts
 from livelens.services.audit import CLI
 from livelens.services.context import Context
@@ -136,7 +137,11 @@ class Server:
         return pyotp.TOTP(secret).at(int(self.clock.now()))
 
 
-async def start_server(data_dir: Path, store_url: str, relay: RelayKind = "fast") -> Server:
+async def start_server(
+    data_dir: Path, store_url: str, relay: RelayKind = "fast", *, media_port: bool = False
+) -> Server:
+    """A running LiveLens; ``media_port``: media on the Rust-owned UDP port (an
+    ephemeral one) instead of aiortc's own sockets."""
     manual = ManualClock()
     clock.install(manual)
     settings = Settings(data_dir=data_dir, store_url=store_url, relay=relay)
@@ -147,16 +152,19 @@ async def start_server(data_dir: Path, store_url: str, relay: RelayKind = "fast"
         hashing=PasswordHashing(FAST_HASHING),
     )
     sockets = tornado.netutil.bind_sockets(0, "127.0.0.1")
-    hub = MediaHub(host_addresses=["127.0.0.1"], relay=settings.relay)
+    port = MediaPort("127.0.0.1", 0, host_addresses=["127.0.0.1"]) if media_port else None
+    hub = MediaHub(host_addresses=["127.0.0.1"], relay=settings.relay, media_port=port)
     http = tornado.httpserver.HTTPServer(make_app(ctx, hub), max_body_size=MAX_BODY_BYTES)
     http.add_sockets(sockets)
-    port = sockets[0].getsockname()[1]
-    return Server(ctx, manual, f"http://127.0.0.1:{port}", http, hub)
+    http_port = sockets[0].getsockname()[1]
+    return Server(ctx, manual, f"http://127.0.0.1:{http_port}", http, hub)
 
 
 async def stop_server(server: Server) -> None:
     server.http.stop()
     await server.http.close_all_connections()
     await server.hub.close()
+    if server.hub.media_port is not None:
+        server.hub.media_port.close()  # the hub does not own it
     await server.ctx.store.close()
     clock.install(clock.SystemClock())

@@ -3,17 +3,23 @@ standing in for the two browsers, our relay in between."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
+import os
+import re
+import socket
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from livelens.config import RELAYS
 from livelens.signalling.messages import MAX_MESSAGE_BYTES
-from tests.api.harness import Server
+from tests.api.harness import Server, start_server, stop_server
 from tests.api.signalling import Live, Signal, live_session, roles
-from tests.media.clients import Probe, agent_client, customer_client
+from tests.media.clients import Probe, agent_client, binding_request, customer_client
 
 
 @pytest.fixture
@@ -150,3 +156,54 @@ async def test_customer_reconnects_to_the_same_session(live: Live) -> None:
     again.send("consent", accept=True)
     await live.agent_ws.next("state", status="consented")
     again.close()
+
+
+@pytest.fixture
+async def port_server(tmp_path: Path, store_url: str) -> AsyncIterator[Server]:
+    """A running LiveLens with media on the Rust media port."""
+    running = await start_server(tmp_path, store_url, media_port=True)
+    try:
+        yield running
+    finally:
+        await stop_server(running)
+
+
+async def test_wrong_ice_credentials_at_the_media_port_reach_the_security_log(
+    port_server: Server,
+) -> None:
+    recorded = asyncio.Event()
+
+    class Alerts(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if "media." in record.getMessage():  # logged once the event is stored
+                recorded.set()
+
+    alerts = Alerts()
+    logging.getLogger("livelens.security").addHandler(alerts)
+    agent_pc = agent_client("agent", Probe())
+    try:
+        async with live_session(port_server) as live:
+            live.agent_ws.send("offer", sdp=await agent_pc.offer())
+            answer = (await live.agent_ws.next("answer"))["sdp"]
+            ufrag = re.search(r"a=ice-ufrag:(\S+)", answer)
+            port = re.search(r"a=candidate:\S+ 1 udp \d+ 127\.0\.0\.1 (\d+) typ host", answer)
+            assert ufrag and port
+            loop = asyncio.get_running_loop()
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+                sock.setblocking(False)
+                check = binding_request(os.urandom(12), f"{ufrag[1]}:guess", "not-the-password")
+                await loop.sock_sendto(sock, check, ("127.0.0.1", int(port[1])))
+                async with asyncio.timeout(5):
+                    await loop.sock_recv(sock, 2048)  # the 401
+                    await recorded.wait()
+
+            admin = port_server.client()
+            await admin.login("boss@acme.test")
+            events = (await admin.get("/api/security-events?limit=50")).body["events"]
+            media = [e for e in events if e["kind"].startswith("media.")]
+            assert [e["kind"] for e in media] == ["media.stun_wrong_username"]
+            assert media[0]["ip"] == "127.0.0.1"
+            assert media[0]["details"] == {"count": 1, "session": live.session_id}
+    finally:
+        logging.getLogger("livelens.security").removeHandler(alerts)
+        await agent_pc.close()

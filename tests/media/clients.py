@@ -17,6 +17,7 @@ import struct
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from aioice import stun
 from aiortc import MediaStreamTrack, RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError
 from av import AudioFrame, VideoFrame
@@ -262,3 +263,22 @@ async def connect(
     answer = await answer_for(offer)
     await client.accept_answer(answer)
     return {line.kind: line for line in negotiated_media(offer, answer)}
+
+
+def binding_request(
+    transaction_id: bytes, username: str, password: str, *, use_candidate: bool = False
+) -> bytes:
+    """An ICE connectivity check as a browser sends it (built with aioice's STUN)."""
+    message = stun.Message(
+        message_method=stun.Method.BINDING,
+        message_class=stun.Class.REQUEST,
+        transaction_id=transaction_id,
+    )
+    message.attributes["USERNAME"] = username
+    message.attributes["PRIORITY"] = 0x6E0001FF
+    message.attributes["ICE-CONTROLLING"] = 0x1234
+    if use_candidate:
+        message.attributes["USE-CANDIDATE"] = None
+    message.add_message_integrity(password.encode())
+    message.add_fingerprint()
+    return bytes(message)

@@ -28,29 +28,11 @@ from tests.media.clients import (
     Client,
     Probe,
     agent_client,
+    binding_request,
     connect,
     customer_client,
 )
 from tests.media.test_hub import assert_forwarded_verbatim
-
-
-def binding_request(
-    transaction_id: bytes, username: str, password: str, *, use_candidate: bool = False
-) -> bytes:
-    """An ICE connectivity check as a browser sends it (built with aioice's STUN)."""
-    message = stun.Message(
-        message_method=stun.Method.BINDING,
-        message_class=stun.Class.REQUEST,
-        transaction_id=transaction_id,
-    )
-    message.attributes["USERNAME"] = username
-    message.attributes["PRIORITY"] = 0x6E0001FF
-    message.attributes["ICE-CONTROLLING"] = 0x1234
-    if use_candidate:
-        message.attributes["USE-CANDIDATE"] = None
-    message.add_message_integrity(password.encode())
-    message.add_fingerprint()
-    return bytes(message)
 
 
 class PortWorld:
@@ -173,6 +155,15 @@ async def test_stun_with_wrong_credentials_is_refused_and_counted(world: PortWor
     ufrag = re.search(r"a=ice-ufrag:(\S+)", world.answers["cust"])
     assert ufrag is not None
     loop = asyncio.get_running_loop()
+    reported: list[tuple[str | None, str, int, str]] = []
+    both_reported = loop.create_future()
+
+    def anomaly(session_id: str | None, reason: str, count: int, ip: str) -> None:
+        reported.append((session_id, reason, count, ip))
+        if len(reported) == 2:
+            both_reported.set_result(None)
+
+    world.hub.on_anomaly(anomaly)
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
         sock.bind(("127.0.0.1", 0))
         sock.setblocking(False)
@@ -195,6 +186,13 @@ async def test_stun_with_wrong_credentials_is_refused_and_counted(world: PortWor
     assert drops["stun_unknown_username"] == 1
     peer = world.peer("s2", "cust")
     assert transport_stats(world, peer)["drops"]["stun_bad_integrity"] == 1
+    # Both reach the security log's hook: the session's transport, and no transport.
+    async with asyncio.timeout(5):
+        await both_reported
+    assert sorted(reported, key=str) == sorted(
+        [("s2", "stun_bad_integrity", 1, "127.0.0.1"),
+         (None, "stun_unknown_username", 1, "127.0.0.1")], key=str
+    )  # fmt: skip
 
 
 class RebindingProxy:

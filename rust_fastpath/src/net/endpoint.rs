@@ -36,6 +36,28 @@ pub enum Event {
     Moved(TransportId, SocketAddr),
     /// No valid consent check for 30 s: the transport is dead.
     ConsentExpired(TransportId),
+    /// Input that suggests an attack rather than a bad network (forged SRTP, STUN with
+    /// wrong credentials), reported at the 1st, 10th, 100th, ... occurrence of `reason`
+    /// on the transport (None: no transport matched) so a flood stays a few events.
+    Anomaly {
+        transport: Option<TransportId>,
+        reason: &'static str,
+        count: u64,
+        from: SocketAddr,
+    },
+}
+
+/// Drop reasons the security log hears about (see [`Event::Anomaly`]).
+const ANOMALIES: [&str; 4] = [
+    "srtp_auth_failed",
+    "stun_bad_integrity",
+    "stun_wrong_username",
+    "stun_unknown_username",
+];
+
+/// The 1st, 10th, 100th, ... occurrence.
+fn notable(count: u64) -> bool {
+    count == 1 || (count.is_multiple_of(10) && notable(count / 10))
 }
 
 /// A datagram to send.
@@ -66,8 +88,11 @@ impl Counters {
         self.tx_bytes += bytes as u64;
     }
 
-    fn drop(&mut self, reason: &'static str) {
-        *self.drops.entry(reason).or_default() += 1;
+    /// Counts a drop; returns how many of this reason so far.
+    fn drop(&mut self, reason: &'static str) -> u64 {
+        let count = self.drops.entry(reason).or_default();
+        *count += 1;
+        *count
     }
 
     fn json(&self) -> Value {
@@ -190,20 +215,26 @@ impl Endpoint {
             Kind::Dtls => self.handle_dtls(from, data),
             Kind::Rtp => self.handle_srtp(from, data, false, now, out),
             Kind::Rtcp => self.handle_srtp(from, data, true, now, out),
-            Kind::Unknown => self.counters.drop("unknown_protocol"),
+            Kind::Unknown => {
+                self.counters.drop("unknown_protocol");
+            }
         }
     }
 
     fn handle_stun(&mut self, from: SocketAddr, data: &[u8], now: f64, out: &mut Vec<Outgoing>) {
         let message = match Message::parse(data) {
             Ok(m) => m,
-            Err(_) => return self.counters.drop("stun_malformed"),
+            Err(_) => {
+                self.counters.drop("stun_malformed");
+                return;
+            }
         };
         let Some(&id) = message
             .username()
             .and_then(|u| self.by_ufrag.get(local_part(u)))
         else {
-            self.counters.drop("stun_unknown_username");
+            let count = self.counters.drop("stun_unknown_username");
+            self.anomaly(None, "stun_unknown_username", count, from);
             if message.message_type == super::stun::BINDING_REQUEST {
                 out.push(Outgoing {
                     to: from,
@@ -236,23 +267,44 @@ impl Endpoint {
                 }
             }
             Err((refusal, response)) => {
-                transport.counters.drop(refusal.reason());
+                let count = transport.counters.drop(refusal.reason());
                 self.counters.drop(refusal.reason());
                 if let Some(data) = response {
                     out.push(Outgoing { to: from, data });
                 }
+                self.anomaly(Some(id), refusal.reason(), count, from);
             }
         }
     }
 
     fn handle_dtls(&mut self, from: SocketAddr, data: &[u8]) {
         let Some(&id) = self.by_address.get(&from) else {
-            return self.counters.drop("unknown_address");
+            {
+                self.counters.drop("unknown_address");
+                return;
+            };
         };
         if let Some(t) = self.transports.get_mut(&id) {
             t.counters.rx("dtls", data.len());
         }
         self.push_event(Event::Dtls(id, data.to_vec()));
+    }
+
+    fn anomaly(
+        &mut self,
+        transport: Option<TransportId>,
+        reason: &'static str,
+        count: u64,
+        from: SocketAddr,
+    ) {
+        if ANOMALIES.contains(&reason) && notable(count) {
+            self.push_event(Event::Anomaly {
+                transport,
+                reason,
+                count,
+                from,
+            });
+        }
     }
 
     fn push_event(&mut self, event: Event) {
@@ -272,7 +324,10 @@ impl Endpoint {
         out: &mut Vec<Outgoing>,
     ) {
         let Some(&id) = self.by_address.get(&from) else {
-            return self.counters.drop("unknown_address");
+            {
+                self.counters.drop("unknown_address");
+                return;
+            };
         };
         let Some(transport) = self.transports.get_mut(&id) else {
             return;
@@ -295,7 +350,9 @@ impl Endpoint {
             srtp.rx.unprotect_rtp(&mut packet)
         };
         if let Err(error) = result {
-            transport.counters.drop(srtp_reason(error));
+            let reason = srtp_reason(error);
+            let count = transport.counters.drop(reason);
+            self.anomaly(Some(id), reason, count, from);
             return;
         }
         let Some(session) = self.sessions.get_mut(&*transport.session) else {

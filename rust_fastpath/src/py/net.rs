@@ -26,6 +26,9 @@ fn kind(name: &str) -> PyResult<MediaKind> {
     MediaKind::from_name(name).ok_or_else(|| PyValueError::new_err("kind must be audio or video"))
 }
 
+/// The transport id of events that matched no transport (ids start at 1).
+const NO_TRANSPORT: TransportId = 0;
+
 /// `(payload_type, mime_type, clock_rate, channels, format_key, rtx_apt)`
 type CodecTuple = (u8, String, u32, Option<u32>, Vec<String>, Option<u8>);
 /// `(kind, mid, codecs, extensions, recv_ssrc, recv_rtx_ssrc, send_ssrc, send_rtx_ssrc,
@@ -321,6 +324,21 @@ impl MediaSocket {
                 Event::Selected(t, a) => ("selected", t, empty(), address(a)),
                 Event::Moved(t, a) => ("moved", t, empty(), address(a)),
                 Event::ConsentExpired(t) => ("consent_expired", t, empty(), None),
+                Event::Anomaly {
+                    transport,
+                    reason,
+                    count,
+                    from,
+                } => {
+                    let detail = format!(r#"{{"reason": "{reason}", "count": {count}}}"#);
+                    let t = transport.unwrap_or(NO_TRANSPORT);
+                    (
+                        "anomaly",
+                        t,
+                        PyBytes::new(py, detail.as_bytes()),
+                        address(from),
+                    )
+                }
             })
             .collect()
     }

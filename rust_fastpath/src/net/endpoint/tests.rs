@@ -241,6 +241,49 @@ fn wrong_credentials_unknown_addresses_and_bad_srtp_are_counted_drops() {
 }
 
 #[test]
+fn forged_srtp_and_wrong_credentials_are_reported_sparingly() {
+    let (mut ep, mut a, _b) = setup();
+    let mut out = Vec::new();
+    let _ = ep.take_events();
+    let stranger: SocketAddr = "203.0.113.5:7000".parse().unwrap();
+    let mut forged = rtp(1, b"x");
+    a.tx.protect_rtp(&mut forged).unwrap();
+    let last = forged.len() - 1;
+    forged[last] ^= 1;
+    for _ in 0..150 {
+        ep.handle_datagram(a.address, &forged, 3.0, &mut out);
+        ep.handle_datagram(stranger, &check("nobody:remote", "x", true), 3.0, &mut out);
+    }
+    let mut reported: Vec<(Option<TransportId>, &str, u64, SocketAddr)> = ep
+        .take_events()
+        .into_iter()
+        .filter_map(|e| match e {
+            Event::Anomaly {
+                transport,
+                reason,
+                count,
+                from,
+            } => Some((transport, reason, count, from)),
+            _ => None,
+        })
+        .collect();
+    reported.sort_by_key(|r| (r.1, r.2));
+    let forged_at = |count| (Some(a.transport), "srtp_auth_failed", count, a.address);
+    let stranger_at = |count| (None, "stun_unknown_username", count, stranger);
+    assert_eq!(
+        reported,
+        [
+            forged_at(1),
+            forged_at(10),
+            forged_at(100),
+            stranger_at(1),
+            stranger_at(10),
+            stranger_at(100)
+        ]
+    );
+}
+
+#[test]
 fn a_moved_browser_keeps_its_streams() {
     let (mut ep, mut a, mut b) = setup();
     ep.take_events();
