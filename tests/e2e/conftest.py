@@ -7,6 +7,7 @@ exceptions and Content-Security-Policy violations; any of them fails the test.
 
 from __future__ import annotations
 
+import contextlib
 import http.cookiejar
 import json
 import os
@@ -287,11 +288,11 @@ def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
     return result
 
 
-@pytest.fixture
-def new_page(
+@contextlib.contextmanager
+def page_factory(
     browser: Browser, live_server: LiveServer, request: pytest.FixtureRequest
 ) -> Iterator[NewPage]:
-    """Open a page in a fresh browser context (its own cookies): new_page(width=, height=)."""
+    """Pages in fresh browser contexts (their own cookies), watched for errors."""
     watch = PageWatch()
     request.node.page_watch = watch
     contexts: list[BrowserContext] = []
@@ -315,6 +316,40 @@ def new_page(
     for context in contexts:
         context.close()
     watch.check()
+
+
+@pytest.fixture
+def new_page(
+    browser: Browser, live_server: LiveServer, request: pytest.FixtureRequest
+) -> Iterator[NewPage]:
+    """Open a page in a fresh browser context (its own cookies): new_page(width=, height=)."""
+    with page_factory(browser, live_server, request) as factory:
+        yield factory
+
+
+@pytest.fixture(scope="session")
+def two_camera_browser(browser: Browser) -> Iterator[Browser]:
+    """A second Chromium whose fake device has two cameras (for switching cameras)."""
+    assert browser.browser_type.executable_path  # launched the same way as `browser`
+    two_cameras = [
+        "--use-fake-device-for-media-stream=device-count=2" if arg.startswith(
+            "--use-fake-device-for-media-stream") else arg
+        for arg in CHROMIUM_ARGS
+    ]  # fmt: skip
+    chromium = browser.browser_type.launch(
+        executable_path=CHROMIUM, headless=True, args=two_cameras
+    )
+    yield chromium
+    chromium.close()
+
+
+@pytest.fixture
+def new_two_camera_page(
+    two_camera_browser: Browser, live_server: LiveServer, request: pytest.FixtureRequest
+) -> Iterator[NewPage]:
+    """Like new_page, in the Chromium whose fake device has two cameras."""
+    with page_factory(two_camera_browser, live_server, request) as factory:
+        yield factory
 
 
 @pytest.fixture
