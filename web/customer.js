@@ -588,8 +588,20 @@ async function switchCamera() {
   const cameras = (await navigator.mediaDevices.enumerateDevices()).filter((d) => d.kind === 'videoinput');
   const other = cameras.find((d) => d.deviceId && d.deviceId !== settings.deviceId);
   const wanted = settings.facingMode === 'user' ? 'environment' : 'user';
-  const constraints = other ? { deviceId: { exact: other.deviceId } } : { facingMode: { exact: wanted } };
-  const fresh = await navigator.mediaDevices.getUserMedia({ video: { ...constraints, width: { ideal: 1280 }, height: { ideal: 720 } } });
+  const size = { width: { ideal: 1280 }, height: { ideal: 720 } };
+  const open = (constraints) => navigator.mediaDevices.getUserMedia({ video: { ...constraints, ...size } });
+  // Phones say which way a camera faces: ask for the opposite side (a phone may list
+  // depth or wide-angle cameras too, which "any other device" could pick). Otherwise,
+  // or if that fails, take the next device.
+  let fresh;
+  if (settings.facingMode || !other) {
+    try {
+      fresh = await open({ facingMode: { exact: wanted } });
+    } catch (error) {
+      if (!other) throw error;
+    }
+  }
+  if (!fresh) fresh = await open({ deviceId: { exact: other.deviceId } });
   const track = fresh.getVideoTracks()[0];
   track.enabled = page.videoOn;
   const sender = page.link.pc && page.link.pc.getSenders().find((s) => s.track && s.track.kind === 'video');
