@@ -1,7 +1,9 @@
 """Load generator: a real ``livelens serve``, N live sessions, server CPU per packet.
 
 ``python -m benchmarks.loadgen`` starts the server (ephemeral ports, a temp data dir)
-once with ``--media-path rust`` and once with ``--media-path aiortc``. For each session
+once with ``--media-path rust`` (the product: the Rust media port and relay) and once
+with ``--relay reference`` (the baseline: aiortc's sockets and the Python reference
+relay, packets through Python). For each session
 an agent signs in, creates the session, the customer joins by token and consents, both
 over the real HTTP API and WebSockets. Then an aiortc customer (real ICE, DTLS-SRTP)
 sends pre-built 1,200-byte VP8 RTP packets at a fixed rate, injected as plaintext into
@@ -98,7 +100,9 @@ class LiveServer:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "livelens", "serve", "--data-dir", str(self.data_dir),
              "--host", "127.0.0.1", "--port", str(self.port), "--media-port", "0",
-             "--media-path", self.media_path],
+             # The baseline is the reference relay, which runs on the aiortc path.
+             *(["--relay", "reference"] if self.media_path == "aiortc" else
+               ["--media-path", self.media_path])],
             stdout=log, stderr=subprocess.STDOUT, cwd=REPO,
         )  # fmt: skip
         deadline = time.monotonic() + 30

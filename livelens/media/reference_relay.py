@@ -18,7 +18,10 @@ wraps), timestamp (offset per segment), header extensions (ids remapped by URI,
 unnegotiated ones dropped, MID value replaced, abs-send-time restamped) and the
 RTX original sequence number. Feedback: PLI/FIR become a rate-limited PLI to the
 source; NACKs are answered from a per-source history or forwarded, translated, to
-the source; SRs from a source are translated for each sink.
+the source; SRs from a source are translated for each sink. Each publishing leg gets
+a receiver report (RR + SDES) on its streams every RECEIVER_REPORT_INTERVAL: loss,
+highest sequence number, LSR/DLSR (jitter is not measured), which is what its
+browser's bandwidth estimate ramps up on.
 
 Selection: a sink keeps its current source until that source has sent nothing for
 SOURCE_IDLE_SWITCH, or (audio) another source is speaking while the current one is
@@ -85,6 +88,7 @@ SPEAKING_LEVEL = 50.0  # smoothed -dBov below which a source counts as speaking
 LEVEL_SMOOTHING = 0.2
 MAX_SEGMENTS = 8  # per sink, for translating NACKs that reach back across a switch
 MAX_PENDING_RTX = 1024  # per source: NACKed sequence numbers waiting for the source's RTX
+RECEIVER_REPORT_INTERVAL = 1.0  # s between two receiver reports on a publishing stream
 
 _U16 = 0xFFFF
 _U32 = 0xFFFFFFFF
@@ -182,6 +186,8 @@ class _LossCounter:
         self.base: int | None = None  # first extended sequence number
         self.highest = 0  # highest extended sequence number
         self.received = 0
+        self.prior_expected = 0  # at the last receiver report
+        self.prior_received = 0
 
     def note(self, seq: int) -> None:
         self.received += 1
@@ -197,6 +203,22 @@ class _LossCounter:
         if self.base is None:
             return 0
         return max(0, self.highest - self.base + 1 - self.received)
+
+    def report(self) -> tuple[int, int, int]:
+        """A receiver report block's (fraction lost since the last report in 1/256,
+        cumulative lost as a signed 24-bit number, extended highest sequence number), as
+        RFC 3550 A.3 computes them; starts the next interval."""
+        if self.base is None:
+            return 0, 0, 0
+        expected = self.highest - self.base + 1
+        expected_interval = expected - self.prior_expected
+        lost_interval = expected_interval - (self.received - self.prior_received)
+        self.prior_expected, self.prior_received = expected, self.received
+        fraction = 0
+        if expected_interval > 0 and lost_interval > 0:
+            fraction = min(255, (lost_interval << 8) // expected_interval)
+        cumulative = min(max(expected - self.received, -0x800000), 0x7FFFFF)
+        return fraction, cumulative, self.highest & _U32
 
 
 class _Leg:
@@ -273,6 +295,10 @@ class _Source:
         self.nacks_forwarded = 0
         self.loss = _LossCounter()
         self.drops: Counter[str] = Counter()
+        # Receiver reports to the publisher: when the next is due (from its first media
+        # packet on), and the last SR it sent (NTP middle 32 bits, arrival) for LSR/DLSR.
+        self.report_due: float | None = None
+        self.last_sr: tuple[int, float] | None = None
 
     @property
     def speaking(self) -> bool:
@@ -556,7 +582,7 @@ class Relay:
             if isinstance(item, rtp.SenderReport | rtp.ReceiverReport):
                 self._on_report_blocks(leg, item.reports)
             if isinstance(item, rtp.SenderReport):
-                self._on_sender_report(leg, item, out)
+                self._on_sender_report(leg, item, now, out)
             elif isinstance(item, rtp.PictureLossIndication):
                 self._on_keyframe_request(leg, item.media_ssrc, now, out)
             elif isinstance(item, rtp.FullIntraRequest):
@@ -580,6 +606,9 @@ class Relay:
                 if source.keyframe_request_pending and last is not None and ready:
                     due = last + self._keyframe_interval
                     deadline = due if deadline is None else min(deadline, due)
+                if source.report_due is not None and ready:
+                    due = source.report_due
+                    deadline = due if deadline is None else min(deadline, due)
         return deadline
 
     def handle_timeout(self, now: float) -> list[Transmit]:
@@ -587,7 +616,35 @@ class Relay:
         for leg in self._legs.values():
             for source in leg.sources.values():
                 self._flush_keyframe_request(source, now, out)
+        for leg in self._legs.values():
+            if leg.connected:
+                self._send_receiver_report(leg, now, out)
         return out
+
+    def _send_receiver_report(self, leg: _Leg, now: float, out: list[Transmit]) -> None:
+        """One RR (+ SDES) to a publishing leg on the streams whose report is due: loss,
+        highest sequence number and LSR/DLSR, so its browser's bandwidth estimate and
+        round-trip time have something to go on. Jitter is not measured (0)."""
+        blocks: list[rtp.ReportBlock] = []
+        sender: MediaLine | None = None
+        for source in leg.sources.values():
+            if source.ssrc is None or source.report_due is None or source.report_due > now:
+                continue
+            fraction, cumulative, highest = source.loss.report()
+            lsr = dlsr = 0
+            if source.last_sr is not None:
+                lsr = source.last_sr[0]
+                dlsr = int(max(0.0, now - source.last_sr[1]) * 65536) & _U32
+            blocks.append(rtp.ReportBlock(source.ssrc, fraction, cumulative, highest, 0, lsr, dlsr))
+            source.report_due = now + RECEIVER_REPORT_INTERVAL
+            sender = sender or source.line
+        if sender is None:
+            return
+        # Sent as the server's SSRC on the first reported stream's m-line.
+        data = rtp.ReceiverReport(sender.send_ssrc, tuple(blocks)).to_bytes()
+        if sender.cname:
+            data += rtp.SourceDescription(((sender.send_ssrc, sender.cname),)).to_bytes()
+        self._emit(out, leg, data, rtcp=True)
 
     def stats(self) -> dict[str, object]:
         legs: dict[str, object] = {}
@@ -670,6 +727,8 @@ class Relay:
         self, source: _Source, pkt: RtpPacket, now: float, out: list[Transmit]
     ) -> None:
         source.loss.note(pkt.sequence_number)
+        if source.report_due is None:
+            source.report_due = now + RECEIVER_REPORT_INTERVAL
         if pkt.payload_type not in source.media_pts:
             self._drop(source.drops, "codec_mismatch")
             return
@@ -908,11 +967,14 @@ class Relay:
             forwarded = rtp.GenericNack(source.line.send_ssrc, source.ssrc, tuple(seqs))
             self._emit(out, source.leg, forwarded.to_bytes(), rtcp=True)
 
-    def _on_sender_report(self, leg: _Leg, report: rtp.SenderReport, out: list[Transmit]) -> None:
+    def _on_sender_report(
+        self, leg: _Leg, report: rtp.SenderReport, now: float, out: list[Transmit]
+    ) -> None:
         found = leg.ssrc_table.get(report.ssrc)
         if found is None or found[1]:
             return
         source = found[0]
+        source.last_sr = ((report.ntp_timestamp >> 16) & _U32, now)
         for route in source.routes:
             sink = route.sink
             segment = sink.current

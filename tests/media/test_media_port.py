@@ -17,6 +17,7 @@ from typing import Any, cast
 import pytest
 from aioice import stun
 
+from livelens.media import rtp
 from livelens.media.hub import MediaHub, Role
 from livelens.media.media_port import MediaPort
 from livelens.media.peer import ServerPeer
@@ -132,6 +133,18 @@ async def test_media_crosses_the_rust_port_byte_for_byte_and_never_python(
         (agent.sent_rtp, customer.received_rtp, a["audio"], c["audio"], "audio/opus", 10),
     ):
         assert assert_forwarded_verbatim(sent, received, source, sink, mime) >= at_least
+
+    # The publisher hears back: receiver reports on its streams, once a second.
+    def reported_on(ssrc: int | None) -> bool:
+        return any(
+            block.ssrc == ssrc
+            for report in customer.received_rtcp
+            if isinstance(report, rtp.ReceiverReport)
+            for block in report.reports
+        )
+
+    await world.probe.until(lambda: reported_on(c["video"].recv_ssrc), "an RR on the video")
+    await world.probe.until(lambda: reported_on(c["audio"].recv_ssrc), "an RR on the audio")
 
     # Python saw DTLS only: the aiortc packet hooks were never called.
     cust, agt = world.peer("s1", "cust"), world.peer("s1", "agent")

@@ -281,19 +281,47 @@ def test_nothing_is_produced_for_a_leg_whose_transport_is_down() -> None:
 # --------------------------------------------------------------------------- keyframes
 
 
+def plis_to(transmits: Sequence[Transmit], leg: str) -> list[rtp.RtcpPacket]:
+    return [p for p in rtcp_to(transmits, leg) if isinstance(p, rtp.PictureLossIndication)]
+
+
 def test_receiver_pli_and_fir_become_rate_limited_plis_to_the_source() -> None:
     relay = make_relay("agent")
     relay.handle_rtp("customer", video(1), 1.0)  # opens the stream (and asks for a keyframe)
-    assert relay.next_timeout() is None
+    assert relay.next_timeout() == 2.0  # only the customer's first receiver report is due
     pli = rtp.PictureLossIndication(0, 1001).to_bytes()
     expected = [rtp.PictureLossIndication(C_OUT_VIDEO_SSRC, C_VIDEO_SSRC)]
 
     assert rtcp_to(relay.handle_rtcp("agent", pli, 2.0), "customer") == expected
     fir = rtp.FullIntraRequest(0, (rtp.FirEntry(1001, 1),)).to_bytes()
     assert relay.handle_rtcp("agent", fir, 2.2) == []  # within 500 ms: deferred, not lost
+    assert plis_to(relay.handle_timeout(2.2), "customer") == []  # the report due at 2.0
     assert relay.next_timeout() == pytest.approx(2.5)
     assert relay.handle_timeout(2.4) == []
     assert rtcp_to(relay.handle_timeout(2.5), "customer") == expected
+    assert relay.next_timeout() == pytest.approx(3.2)  # the next receiver report
+
+
+def test_publishers_get_receiver_reports_on_what_arrived() -> None:
+    relay = make_relay("agent")
+    for seq in (1, 2, 4, 5):  # 3 never arrives
+        relay.handle_rtp("customer", video(seq), 1.0)
+    sr = rtp.SenderReport(C_VIDEO_SSRC, 0x0102030405060708, 90000, 4, 4000).to_bytes()
+    relay.handle_rtcp("customer", sr, 1.5)
+    assert relay.next_timeout() == 2.0
+    report = rtcp_to(relay.handle_timeout(2.25), "customer")
+    assert isinstance(report[0], rtp.ReceiverReport)
+    (block,) = report[0].reports
+    assert (block.ssrc, block.fraction_lost, block.packets_lost) == (C_VIDEO_SSRC, 51, 1)
+    assert block.highest_sequence == 5
+    assert block.last_sr == 0x03040506  # the middle 32 bits of the SR's NTP time
+    assert block.delay_since_last_sr == int(0.75 * 65536)
+    # The next interval: nothing lost since, so the fraction is back to 0.
+    relay.handle_rtp("customer", video(6), 2.5)
+    (block,) = rtcp_to(relay.handle_timeout(3.25), "customer")[0].reports  # type: ignore[union-attr]
+    assert (block.fraction_lost, block.packets_lost, block.highest_sequence) == (0, 1, 6)
+    # A publisher whose transport is down gets none.
+    relay.set_connected("customer", False, 3.5)
     assert relay.next_timeout() is None
 
 

@@ -13,8 +13,8 @@ use super::media::{validate_lines, MediaKind, MediaLine};
 use super::rewrite::{write_media, write_rtx, Rewrite, RouteMaps};
 use super::rng::Rng;
 use super::rtcp::{
-    parse_rtcp, GenericNack, PictureLossIndication, ReportBlock, RtcpPacket, SenderReport,
-    SourceDescription,
+    parse_rtcp, GenericNack, PictureLossIndication, ReceiverReport, ReportBlock, RtcpPacket,
+    SenderReport, SourceDescription,
 };
 use super::rtp::{audio_level, parse_rtp, wrap_integral, RtpPacket};
 use super::stats::{
@@ -29,6 +29,8 @@ pub type LegId = String;
 pub const KEYFRAME_REQUEST_INTERVAL: f64 = 0.5;
 /// Packets kept per source for NACK answers (a power of two).
 pub const HISTORY_SIZE: usize = 512;
+/// Seconds between two receiver reports on a publishing stream.
+pub const RECEIVER_REPORT_INTERVAL: f64 = 1.0;
 /// Seconds of silence from a sink's source before another may take over.
 pub const SOURCE_IDLE_SWITCH: f64 = 1.0;
 /// Seconds a sink keeps its audio source before a louder one may take over.
@@ -81,6 +83,15 @@ pub struct Relay {
 }
 
 /// Counts one packet sent and queues it.
+/// Python's `min(deadline, due)`: the new value wins only if strictly earlier.
+fn earlier(deadline: Option<f64>, due: f64) -> f64 {
+    match deadline {
+        Some(d) if due < d => due,
+        Some(d) => d,
+        None => due,
+    }
+}
+
 fn emit(totals: &mut Totals, out: &mut Vec<Transmit>, leg_id: &str, data: Vec<u8>, rtcp: bool) {
     totals.add(if rtcp { Total::RtcpOut } else { Total::RtpOut }, 1);
     totals.add(Total::BytesOut, data.len() as u64);
@@ -412,7 +423,7 @@ impl Relay {
             match item {
                 RtcpPacket::SenderReport(report) => {
                     self.on_report_blocks(key, &report.reports);
-                    self.on_sender_report(key, report, out);
+                    self.on_sender_report(key, report, now, out);
                 }
                 RtcpPacket::ReceiverReport(report) => self.on_report_blocks(key, &report.reports),
                 RtcpPacket::PictureLossIndication(pli) => {
@@ -446,12 +457,10 @@ impl Relay {
                     ready,
                 ) {
                     let due = last + self.keyframe_interval;
-                    // Like Python's min(deadline, due): the earlier one wins only if strictly earlier.
-                    deadline = Some(match deadline {
-                        Some(d) if due < d => due,
-                        Some(d) => d,
-                        None => due,
-                    });
+                    deadline = Some(earlier(deadline, due));
+                }
+                if let (Some(due), true) = (source.report_due, ready) {
+                    deadline = Some(earlier(deadline, due));
                 }
             }
         }
@@ -470,7 +479,74 @@ impl Relay {
         for source in sources {
             self.flush_keyframe_request(source, now, &mut out);
         }
+        let legs: Vec<Id<Leg>> = self.leg_order.clone();
+        for key in legs {
+            if self.legs.get(key).is_some_and(|leg| leg.connected) {
+                self.send_receiver_report(key, now, &mut out);
+            }
+        }
         out
+    }
+
+    /// One RR (+ SDES) to a publishing leg on the streams whose report is due: loss,
+    /// highest sequence number and LSR/DLSR, so its browser's bandwidth estimate and
+    /// round-trip time have something to go on. Jitter is not measured (0).
+    fn send_receiver_report(&mut self, key: Id<Leg>, now: f64, out: &mut Vec<Transmit>) {
+        let Some(leg) = self.legs.get(key) else {
+            return;
+        };
+        let mut blocks = Vec::new();
+        let mut sender: Option<(u32, Option<String>)> = None;
+        for &(_, source_id) in &leg.sources {
+            let Some(source) = self.sources.get_mut(source_id) else {
+                continue;
+            };
+            let (Some(ssrc), Some(due)) = (source.ssrc, source.report_due) else {
+                continue;
+            };
+            if due > now {
+                continue;
+            }
+            let (fraction_lost, packets_lost, highest_sequence) = source.loss.report();
+            let (last_sr, delay_since_last_sr) = source.last_sr.map_or((0, 0), |(lsr, at)| {
+                // As Python's int(): truncation towards zero, then the low 32 bits.
+                (lsr, (((now - at).max(0.0) * 65536.0) as u64) as u32)
+            });
+            blocks.push(ReportBlock {
+                ssrc,
+                fraction_lost,
+                packets_lost,
+                highest_sequence,
+                jitter: 0,
+                last_sr,
+                delay_since_last_sr,
+            });
+            source.report_due = Some(now + RECEIVER_REPORT_INTERVAL);
+            if sender.is_none() {
+                sender = Some((source.line.send_ssrc, source.line.cname.clone()));
+            }
+        }
+        // Sent as the server's SSRC on the first reported stream's m-line.
+        let Some((sender_ssrc, cname)) = sender else {
+            return;
+        };
+        let mut data = Vec::with_capacity(64);
+        let report = ReceiverReport {
+            ssrc: sender_ssrc,
+            reports: blocks,
+        };
+        if report.write_to(&mut data).is_err() {
+            return;
+        }
+        if let Some(cname) = cname.filter(|c| !c.is_empty()) {
+            let sdes = SourceDescription {
+                chunks: vec![(sender_ssrc, cname.into_bytes())],
+            };
+            if sdes.write_to(&mut data).is_err() {
+                return;
+            }
+        }
+        emit(&mut self.totals, out, &leg.id, data, true);
     }
 
     /// Every counter: totals, and per leg its drops and per-stream counters.
@@ -685,6 +761,9 @@ impl Relay {
             return;
         };
         source.loss.note(pkt.sequence_number);
+        if source.report_due.is_none() {
+            source.report_due = Some(now + RECEIVER_REPORT_INTERVAL);
+        }
         if !source.is_media_pt(pkt.payload_type) {
             self.drop_at_source(source_id, DropReason::CodecMismatch);
             return;
@@ -1147,16 +1226,24 @@ impl Relay {
         }
     }
 
-    fn on_sender_report(&mut self, key: Id<Leg>, report: &SenderReport, out: &mut Vec<Transmit>) {
+    fn on_sender_report(
+        &mut self,
+        key: Id<Leg>,
+        report: &SenderReport,
+        now: f64,
+        out: &mut Vec<Transmit>,
+    ) {
         let Some(leg) = self.legs.get(key) else {
             return;
         };
         let Some(&(source_id, false)) = leg.ssrc_table.get(&report.ssrc) else {
             return;
         };
-        let Some(source) = self.sources.get(source_id) else {
+        let Some(source) = self.sources.get_mut(source_id) else {
             return;
         };
+        source.last_sr = Some(((report.ntp_timestamp >> 16) as u32, now));
+        let source = &*source;
         for &route_id in &source.routes {
             let Some(sink) = self
                 .routes

@@ -156,6 +156,8 @@ pub struct LossCounter {
     /// (first extended sequence number, highest extended sequence number).
     span: Option<(u64, u64)>,
     received: u64,
+    /// Expected and received at the last receiver report.
+    prior: (u64, u64),
 }
 
 impl LossCounter {
@@ -176,6 +178,27 @@ impl LossCounter {
         self.span.map_or(0, |(base, highest)| {
             (highest - base + 1).saturating_sub(self.received)
         })
+    }
+
+    /// A receiver report block's (fraction lost since the last report in 1/256,
+    /// cumulative lost as a signed 24-bit number, extended highest sequence number), as
+    /// RFC 3550 A.3 computes them; starts the next interval.
+    pub fn report(&mut self) -> (u8, i32, u32) {
+        let Some((base, highest)) = self.span else {
+            return (0, 0, 0);
+        };
+        let expected = highest - base + 1;
+        let expected_interval = expected - self.prior.0;
+        let received_interval = self.received - self.prior.1;
+        self.prior = (expected, self.received);
+        let lost_interval = expected_interval as i64 - received_interval as i64;
+        let fraction = if expected_interval > 0 && lost_interval > 0 {
+            ((lost_interval << 8) / expected_interval as i64).min(255) as u8
+        } else {
+            0
+        };
+        let cumulative = (expected as i64 - self.received as i64).clamp(-0x80_0000, 0x7F_FFFF);
+        (fraction, cumulative as i32, highest as u32)
     }
 
     pub fn reset(&mut self) {
@@ -212,6 +235,10 @@ pub struct Source {
     pub nacks_forwarded: u64,
     pub loss: LossCounter,
     pub drops: Drops,
+    /// Receiver reports to the publisher: when the next is due (from its first media
+    /// packet on), and its last SR (NTP middle 32 bits, arrival) for LSR/DLSR.
+    pub report_due: Option<f64>,
+    pub last_sr: Option<(u32, f64)>,
 }
 
 impl Source {
@@ -250,6 +277,8 @@ impl Source {
             nacks_forwarded: 0,
             loss: LossCounter::default(),
             drops: Drops::default(),
+            report_due: None,
+            last_sr: None,
             line: line.clone(),
         }
     }
