@@ -590,12 +590,13 @@ class Relay:
                     self._on_keyframe_request(leg, entry.ssrc, now, out)
             elif isinstance(item, rtp.GenericNack):
                 self._on_nack(leg, item, now, out)
-            # SDES, BYE, REMB, transport-cc: consumed here. Reports and bandwidth
-            # feedback towards publishers are the data plane's own job (not done yet).
+            # SDES, BYE, REMB, transport-cc: consumed here. Publishers get our own
+            # receiver reports (handle_timeout); REMB is not forwarded (yet).
         return out
 
     def next_timeout(self) -> float | None:
-        """When :meth:`handle_timeout` next has work (a deferred keyframe request), if ever."""
+        """When :meth:`handle_timeout` next has work (a deferred keyframe request or a
+        receiver report), if ever."""
         deadline: float | None = None
         for leg in self._legs.values():
             for source in leg.sources.values():

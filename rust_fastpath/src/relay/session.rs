@@ -362,12 +362,9 @@ impl Relay {
         now: f64,
         out: &mut Vec<Transmit>,
     ) {
-        let Some(&key) = self.leg_ids.get(leg_id) else {
-            self.totals.add(Total::UnknownLeg, 1);
+        let Some(key) = self.arrival(leg_id, Total::RtpIn, packet.len()) else {
             return;
         };
-        self.totals.add(Total::RtpIn, 1);
-        self.totals.add(Total::BytesIn, packet.len() as u64);
         let Ok(pkt) = parse_rtp(packet) else {
             self.drop_at_leg(key, DropReason::Malformed);
             return;
@@ -394,6 +391,17 @@ impl Relay {
         }
     }
 
+    /// Counts a packet arriving on a leg; the leg's key, unless it is unknown.
+    fn arrival(&mut self, leg_id: &str, kind: Total, bytes: usize) -> Option<Id<Leg>> {
+        let Some(&key) = self.leg_ids.get(leg_id) else {
+            self.totals.add(Total::UnknownLeg, 1);
+            return None;
+        };
+        self.totals.add(kind, 1);
+        self.totals.add(Total::BytesIn, bytes as u64);
+        Some(key)
+    }
+
     /// One plaintext RTCP compound packet received on a leg.
     pub fn handle_rtcp(&mut self, leg_id: &str, packet: &[u8], now: f64) -> Vec<Transmit> {
         let mut out = Vec::new();
@@ -409,12 +417,9 @@ impl Relay {
         now: f64,
         out: &mut Vec<Transmit>,
     ) {
-        let Some(&key) = self.leg_ids.get(leg_id) else {
-            self.totals.add(Total::UnknownLeg, 1);
+        let Some(key) = self.arrival(leg_id, Total::RtcpIn, packet.len()) else {
             return;
         };
-        self.totals.add(Total::RtcpIn, 1);
-        self.totals.add(Total::BytesIn, packet.len() as u64);
         let Ok(packets) = parse_rtcp(packet) else {
             self.drop_at_leg(key, DropReason::Malformed);
             return;
@@ -435,14 +440,15 @@ impl Relay {
                     }
                 }
                 RtcpPacket::GenericNack(nack) => self.on_nack(key, nack, now, out),
-                // SDES, BYE, REMB, transport-cc: consumed here. Reports and bandwidth
-                // feedback towards publishers are the data plane's own job (not done yet).
+                // SDES, BYE, REMB, transport-cc: consumed here. Publishers get our own
+                // receiver reports (handle_timeout); REMB is not forwarded (yet).
                 RtcpPacket::SourceDescription(_) | RtcpPacket::Other { .. } => {}
             }
         }
     }
 
-    /// When [`Relay::handle_timeout`] next has work (a deferred keyframe request), if ever.
+    /// When [`Relay::handle_timeout`] next has work (a deferred keyframe request or a
+    /// receiver report), if ever.
     #[must_use]
     pub fn next_timeout(&self) -> Option<f64> {
         let mut deadline: Option<f64> = None;
