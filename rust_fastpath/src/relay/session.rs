@@ -426,7 +426,9 @@ impl Relay {
                 RtcpPacket::GenericNack(nack) => self.on_nack(key, nack, now, out),
                 // SDES, BYE, REMB, transport-cc: consumed here. Reports and bandwidth
                 // feedback towards publishers are the data plane's own job (not done yet).
-                RtcpPacket::SourceDescription(_) | RtcpPacket::Other { .. } => {}
+                RtcpPacket::SourceDescription(_)
+                | RtcpPacket::ReceiverEstimatedMaxBitrate(_)
+                | RtcpPacket::Other { .. } => {}
             }
         }
     }
