@@ -85,6 +85,7 @@ SPEAKING_LEVEL = 50.0  # smoothed -dBov below which a source counts as speaking
 LEVEL_SMOOTHING = 0.2
 MAX_SEGMENTS = 8  # per sink, for translating NACKs that reach back across a switch
 MAX_PENDING_RTX = 1024  # per source: NACKed sequence numbers waiting for the source's RTX
+REPORT_INTERVAL = 1.0  # s between two receiver reports to a leg
 
 _U16 = 0xFFFF
 _U32 = 0xFFFFFFFF
@@ -183,20 +184,55 @@ class _LossCounter:
         self.highest = 0  # highest extended sequence number
         self.received = 0
 
-    def note(self, seq: int) -> None:
+    def note(self, seq: int) -> bool:
+        """Count a packet; True if it is the first or the newest so far (in order)."""
         self.received += 1
         if self.base is None:
             self.base = self.highest = seq
-            return
+            return True
         delta = (seq - self.highest) & _U16
         if 0 < delta < 0x8000:
             self.highest += delta
+            return True
+        return False
+
+    @property
+    def expected(self) -> int:
+        return 0 if self.base is None else self.highest - self.base + 1
 
     @property
     def lost(self) -> int:
         if self.base is None:
             return 0
         return max(0, self.highest - self.base + 1 - self.received)
+
+
+class _Reception:
+    """The rest of RFC 3550 receiver statistics of a source's current SSRC, for our RRs:
+    interarrival jitter (A.8, in integers), the counts at the last report (for "fraction
+    lost", A.3) and the source's last SR (for LSR/DLSR, so it can measure round trips)."""
+
+    def __init__(self) -> None:
+        self.jitter = 0  # in timestamp units, times 16 (A.8's integer form)
+        self.transit: int | None = None  # arrival minus RTP timestamp, mod 2^32
+        self.last_ts: int | None = None
+        self.expected_prior = 0
+        self.received_prior = 0
+        self.last_sr = 0  # the middle 32 bits of the NTP time of the source's last SR
+        self.last_sr_at: float | None = None
+
+    def note_arrival(self, timestamp: int, now: float, clock_rate: int) -> None:
+        # Packets of one frame share a timestamp but not an arrival time; like libwebrtc,
+        # only a frame's first (in-order) packet counts, or a burst would look like jitter.
+        if timestamp == self.last_ts:
+            return
+        transit = (int(now * clock_rate) - timestamp) & _U32
+        if self.transit is not None:
+            d = (transit - self.transit) & _U32
+            d = min(d, 0x100000000 - d)  # |D| of a signed 32-bit difference
+            self.jitter += d - ((self.jitter + 8) >> 4)
+        self.transit = transit
+        self.last_ts = timestamp
 
 
 class _Leg:
@@ -219,8 +255,14 @@ class _Leg:
         self.sink_by_ssrc: dict[int, _Sink] = {}
         self.source_by_mid: dict[bytes, _Source] = {}
         self.mid_ext_ids: set[int] = set()
+        self.report_due: float | None = None  # the next receiver report, once media came
         lines = tuple(lines)
         _check_lines(leg_id, lines)  # before anything changes, the generator included
+        # Our RTCP towards this leg (RR, REMB) comes from the first m-line we send on: its
+        # SSRC and CNAME are in our answer. Failing that, the first m-line's.
+        rtcp_line = next((line for line in lines if line.sends), lines[0] if lines else None)
+        self.rtcp_ssrc = rtcp_line.send_ssrc if rtcp_line else 0
+        self.rtcp_cname = rtcp_line.cname if rtcp_line else None
         for line in lines:
             if MID_URI in line.extensions:
                 self.mid_ext_ids.add(line.extensions[MID_URI])
@@ -256,6 +298,7 @@ class _Source:
         self.history = _History(history_size)
         self.pending_rtx: dict[int, list[tuple[_Sink, _Segment]]] = {}
         self.media_pts = {c.payload_type for c in line.codecs if not c.is_rtx}
+        self.clock_rates = {c.payload_type: c.clock_rate for c in line.codecs if not c.is_rtx}
         self.rtx_apt = {
             c.payload_type: c.rtx_apt for c in line.codecs if c.is_rtx and c.rtx_apt is not None
         }
@@ -272,6 +315,7 @@ class _Source:
         self.keyframe_requests = 0
         self.nacks_forwarded = 0
         self.loss = _LossCounter()
+        self.reception = _Reception()
         self.drops: Counter[str] = Counter()
 
     @property
@@ -403,6 +447,10 @@ class _Sink:
             "sender_reports": self.sender_reports,
             "drops": _drop_dict(self.drops),
         }
+
+
+def _earliest(deadline: float | None, due: float) -> float:
+    return due if deadline is None else min(deadline, due)
 
 
 def _drop_dict(drops: Counter[str]) -> dict[str, int]:
@@ -556,7 +604,7 @@ class Relay:
             if isinstance(item, rtp.SenderReport | rtp.ReceiverReport):
                 self._on_report_blocks(leg, item.reports)
             if isinstance(item, rtp.SenderReport):
-                self._on_sender_report(leg, item, out)
+                self._on_sender_report(leg, item, now, out)
             elif isinstance(item, rtp.PictureLossIndication):
                 self._on_keyframe_request(leg, item.media_ssrc, now, out)
             elif isinstance(item, rtp.FullIntraRequest):
@@ -569,7 +617,8 @@ class Relay:
         return out
 
     def next_timeout(self) -> float | None:
-        """When :meth:`handle_timeout` next has work (a deferred keyframe request), if ever."""
+        """When :meth:`handle_timeout` next has work (a deferred keyframe request, a
+        receiver report), if ever."""
         deadline: float | None = None
         for leg in self._legs.values():
             for source in leg.sources.values():
@@ -578,8 +627,9 @@ class Relay:
                 # on set_connected instead; a deadline for them would only spin.
                 ready = source.ssrc is not None and leg.connected
                 if source.keyframe_request_pending and last is not None and ready:
-                    due = last + self._keyframe_interval
-                    deadline = due if deadline is None else min(deadline, due)
+                    deadline = _earliest(deadline, last + self._keyframe_interval)
+            if leg.report_due is not None and leg.connected:
+                deadline = _earliest(deadline, leg.report_due)
         return deadline
 
     def handle_timeout(self, now: float) -> list[Transmit]:
@@ -587,6 +637,8 @@ class Relay:
         for leg in self._legs.values():
             for source in leg.sources.values():
                 self._flush_keyframe_request(source, now, out)
+        for leg in self._legs.values():
+            self._report(leg, now, out)
         return out
 
     def stats(self) -> dict[str, object]:
@@ -663,13 +715,19 @@ class Relay:
             source.history.clear()
             source.pending_rtx.clear()
             source.loss = _LossCounter()
+            source.reception = _Reception()
         leg.ssrc_table[pkt.ssrc] = (source, is_rtx)
         return source, is_rtx
 
     def _on_source_media(
         self, source: _Source, pkt: RtpPacket, now: float, out: list[Transmit]
     ) -> None:
-        source.loss.note(pkt.sequence_number)
+        in_order = source.loss.note(pkt.sequence_number)
+        clock_rate = source.clock_rates.get(pkt.payload_type)
+        if in_order and clock_rate is not None:
+            source.reception.note_arrival(pkt.timestamp, now, clock_rate)
+        if source.leg.report_due is None:
+            source.leg.report_due = now + REPORT_INTERVAL
         if pkt.payload_type not in source.media_pts:
             self._drop(source.drops, "codec_mismatch")
             return
@@ -908,11 +966,15 @@ class Relay:
             forwarded = rtp.GenericNack(source.line.send_ssrc, source.ssrc, tuple(seqs))
             self._emit(out, source.leg, forwarded.to_bytes(), rtcp=True)
 
-    def _on_sender_report(self, leg: _Leg, report: rtp.SenderReport, out: list[Transmit]) -> None:
+    def _on_sender_report(
+        self, leg: _Leg, report: rtp.SenderReport, now: float, out: list[Transmit]
+    ) -> None:
         found = leg.ssrc_table.get(report.ssrc)
         if found is None or found[1]:
             return
         source = found[0]
+        source.reception.last_sr = (report.ntp_timestamp >> 16) & _U32
+        source.reception.last_sr_at = now
         for route in source.routes:
             sink = route.sink
             segment = sink.current
@@ -938,6 +1000,54 @@ class Relay:
                 data += sdes.to_bytes()
             sink.sender_reports += 1
             self._emit(out, sink.leg, data, rtcp=True)
+
+    def _report(self, leg: _Leg, now: float, out: list[Transmit]) -> None:
+        """The leg's receiver report, if due: a block per source that sent since the last.
+
+        It goes to a connected leg whether or not its gate is open: the gate keeps other
+        participants' media from a leg, and an RR only tells the leg about its own stream.
+        """
+        due = leg.report_due
+        if due is None or not leg.connected or now < due:
+            return
+        blocks = [
+            self._report_block(source, now)
+            for source in leg.sources.values()
+            if source.ssrc is not None and source.loss.received > source.reception.received_prior
+        ]
+        if not blocks:
+            leg.report_due = None  # idle: the next media packet schedules the next report
+            return
+        leg.report_due = now + REPORT_INTERVAL
+        data = rtp.ReceiverReport(leg.rtcp_ssrc, tuple(blocks)).to_bytes()
+        if leg.rtcp_cname:  # RFC 3550 §6.1: a compound carries our CNAME
+            data += rtp.SourceDescription(((leg.rtcp_ssrc, leg.rtcp_cname),)).to_bytes()
+        self._totals["rtcp_reports_sent"] += 1
+        self._emit(out, leg, data, rtcp=True)
+
+    @staticmethod
+    def _report_block(source: _Source, now: float) -> rtp.ReportBlock:
+        assert source.ssrc is not None
+        loss, reception = source.loss, source.reception
+        expected_interval = loss.expected - reception.expected_prior
+        lost_interval = expected_interval - (loss.received - reception.received_prior)
+        reception.expected_prior = loss.expected
+        reception.received_prior = loss.received
+        fraction = 0
+        if expected_interval > 0 and lost_interval > 0:
+            fraction = min(255, (lost_interval << 8) // expected_interval)
+        dlsr = 0
+        if reception.last_sr_at is not None:  # in 1/65536 s
+            dlsr = min(_U32, max(0, int((now - reception.last_sr_at) * 65536.0)))
+        return rtp.ReportBlock(
+            ssrc=source.ssrc,
+            fraction_lost=fraction,
+            packets_lost=min(loss.lost, 0x7FFFFF),
+            highest_sequence=loss.highest & _U32,
+            jitter=(reception.jitter >> 4) & _U32,
+            last_sr=reception.last_sr,
+            delay_since_last_sr=dlsr,
+        )
 
     def _on_report_blocks(self, leg: _Leg, blocks: Iterable[rtp.ReportBlock]) -> None:
         """What receivers report about our streams: the loss counter of each sink."""

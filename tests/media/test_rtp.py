@@ -257,7 +257,7 @@ def test_remb_round_trips_with_its_exponent_and_mantissa() -> None:
     ):
         with pytest.raises(rtp.MalformedPacket):
             rtp.parse_rtcp(bytes.fromhex(wrong_count))
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="unsigned 64-bit"):
         rtp.ReceiverEstimatedMaxBitrate(1, 1 << 64, ()).to_bytes()
 
 

@@ -13,14 +13,14 @@ use super::media::{validate_lines, MediaKind, MediaLine};
 use super::rewrite::{write_media, write_rtx, Rewrite, RouteMaps};
 use super::rng::Rng;
 use super::rtcp::{
-    parse_rtcp, GenericNack, PictureLossIndication, ReportBlock, RtcpPacket, SenderReport,
-    SourceDescription,
+    parse_rtcp, GenericNack, PictureLossIndication, ReceiverReport, ReportBlock, RtcpPacket,
+    SenderReport, SourceDescription,
 };
 use super::rtp::{audio_level, parse_rtp, wrap_integral, RtpPacket};
 use super::stats::{
     DropReason, Drops, LegStats, RelayStats, SinkStats, SourceStats, Total, Totals,
 };
-use super::streams::{Leg, Route, Segment, Sink, Source, Waiter, MAX_PENDING_RTX};
+use super::streams::{Leg, Reception, Route, Segment, Sink, Source, Waiter, MAX_PENDING_RTX};
 
 /// A participant's transport, named by the caller.
 pub type LegId = String;
@@ -33,6 +33,8 @@ pub const HISTORY_SIZE: usize = 512;
 pub const SOURCE_IDLE_SWITCH: f64 = 1.0;
 /// Seconds a sink keeps its audio source before a louder one may take over.
 pub const SPEAKER_HOLD: f64 = 1.5;
+/// Seconds between two receiver reports to a leg.
+pub const REPORT_INTERVAL: f64 = 1.0;
 const LEVEL_SMOOTHING: f64 = 0.2;
 
 /// One plaintext RTP or RTCP packet for the adapter to protect and send on a leg.
@@ -78,6 +80,15 @@ pub struct Relay {
     routes: Arena<Route>,
     totals: Totals,
     drops: Drops,
+}
+
+/// Like Python's `min(deadline, due)`: the earlier one wins only if strictly earlier.
+fn earliest(deadline: Option<f64>, due: f64) -> f64 {
+    match deadline {
+        Some(d) if due < d => due,
+        Some(d) => d,
+        None => due,
+    }
 }
 
 /// Counts one packet sent and queues it.
@@ -138,8 +149,8 @@ impl Relay {
             return Err(RelayError::LegExists(leg_id.to_owned()));
         }
         validate_lines(leg_id, media)?;
-        let mut leg = Leg::new(leg_id, forwarding);
-        let key = self.legs.insert(Leg::new(leg_id, forwarding));
+        let mut leg = Leg::new(leg_id, forwarding, media);
+        let key = self.legs.insert(Leg::new(leg_id, forwarding, &[]));
         for line in media {
             leg.note_mid_extension(line);
             if line.receives {
@@ -412,7 +423,7 @@ impl Relay {
             match item {
                 RtcpPacket::SenderReport(report) => {
                     self.on_report_blocks(key, &report.reports);
-                    self.on_sender_report(key, report, out);
+                    self.on_sender_report(key, report, now, out);
                 }
                 RtcpPacket::ReceiverReport(report) => self.on_report_blocks(key, &report.reports),
                 RtcpPacket::PictureLossIndication(pli) => {
@@ -433,7 +444,8 @@ impl Relay {
         }
     }
 
-    /// When [`Relay::handle_timeout`] next has work (a deferred keyframe request), if ever.
+    /// When [`Relay::handle_timeout`] next has work (a deferred keyframe request, a
+    /// receiver report), if ever.
     #[must_use]
     pub fn next_timeout(&self) -> Option<f64> {
         let mut deadline: Option<f64> = None;
@@ -447,14 +459,11 @@ impl Relay {
                     source.last_keyframe_request_at,
                     ready,
                 ) {
-                    let due = last + self.keyframe_interval;
-                    // Like Python's min(deadline, due): the earlier one wins only if strictly earlier.
-                    deadline = Some(match deadline {
-                        Some(d) if due < d => due,
-                        Some(d) => d,
-                        None => due,
-                    });
+                    deadline = Some(earliest(deadline, last + self.keyframe_interval));
                 }
+            }
+            if let (Some(due), true) = (leg.report_due, leg.connected) {
+                deadline = Some(earliest(deadline, due));
             }
         }
         deadline
@@ -471,6 +480,9 @@ impl Relay {
             .collect();
         for source in sources {
             self.flush_keyframe_request(source, now, &mut out);
+        }
+        for key in self.leg_order.clone() {
+            self.report(key, now, &mut out);
         }
         out
     }
@@ -667,6 +679,7 @@ impl Relay {
             source.history.clear();
             source.pending_rtx.clear();
             source.loss.reset();
+            source.reception = Reception::default();
             source.ssrc.replace(pkt.ssrc)
         };
         if let Some(previous) = previous {
@@ -686,7 +699,15 @@ impl Relay {
         let Some(source) = self.sources.get_mut(source_id) else {
             return;
         };
-        source.loss.note(pkt.sequence_number);
+        let in_order = source.loss.note(pkt.sequence_number);
+        if let (true, Some(clock_rate)) = (in_order, source.clock_rate(pkt.payload_type)) {
+            source
+                .reception
+                .note_arrival(pkt.timestamp, now, clock_rate);
+        }
+        if let Some(leg) = self.legs.get_mut(source.leg) {
+            leg.report_due.get_or_insert(now + REPORT_INTERVAL);
+        }
         if !source.is_media_pt(pkt.payload_type) {
             self.drop_at_source(source_id, DropReason::CodecMismatch);
             return;
@@ -1149,16 +1170,25 @@ impl Relay {
         }
     }
 
-    fn on_sender_report(&mut self, key: Id<Leg>, report: &SenderReport, out: &mut Vec<Transmit>) {
+    fn on_sender_report(
+        &mut self,
+        key: Id<Leg>,
+        report: &SenderReport,
+        now: f64,
+        out: &mut Vec<Transmit>,
+    ) {
         let Some(leg) = self.legs.get(key) else {
             return;
         };
         let Some(&(source_id, false)) = leg.ssrc_table.get(&report.ssrc) else {
             return;
         };
-        let Some(source) = self.sources.get(source_id) else {
+        let Some(source) = self.sources.get_mut(source_id) else {
             return;
         };
+        source.reception.last_sr = (report.ntp_timestamp >> 16) as u32;
+        source.reception.last_sr_at = Some(now);
+        let source = &*source;
         for &route_id in &source.routes {
             let Some(sink) = self
                 .routes
@@ -1206,6 +1236,55 @@ impl Relay {
         }
     }
 
+    /// The leg's receiver report, if due: a block per source that sent since the last.
+    ///
+    /// It goes to a connected leg whether or not its gate is open: the gate keeps other
+    /// participants' media from a leg, and an RR only tells the leg about its own stream.
+    fn report(&mut self, key: Id<Leg>, now: f64, out: &mut Vec<Transmit>) {
+        let Some(leg) = self.legs.get_mut(key) else {
+            return;
+        };
+        match leg.report_due {
+            Some(due) if leg.connected && now >= due => {}
+            _ => return,
+        }
+        let mut blocks = Vec::new();
+        for &(_, source_id) in &leg.sources {
+            let Some(source) = self.sources.get_mut(source_id) else {
+                continue;
+            };
+            if let Some(ssrc) = source.ssrc {
+                if source.loss.received() > source.reception.received_prior {
+                    blocks.push(report_block(source, ssrc, now));
+                }
+            }
+        }
+        if blocks.is_empty() {
+            leg.report_due = None; // idle: the next media packet schedules the next report
+            return;
+        }
+        leg.report_due = Some(now + REPORT_INTERVAL);
+        let mut data = Vec::with_capacity(64);
+        let report = ReceiverReport {
+            ssrc: leg.rtcp_ssrc,
+            reports: blocks,
+        };
+        if report.write_to(&mut data).is_err() {
+            return; // at most one block per source: cannot happen
+        }
+        if let Some(cname) = leg.rtcp_cname.as_ref().filter(|c| !c.is_empty()) {
+            // RFC 3550 §6.1: a compound carries our CNAME.
+            let sdes = SourceDescription {
+                chunks: vec![(leg.rtcp_ssrc, cname.as_bytes().to_vec())],
+            };
+            if sdes.write_to(&mut data).is_err() {
+                return;
+            }
+        }
+        self.totals.add(Total::RtcpReportsSent, 1);
+        emit(&mut self.totals, out, &leg.id, data, true);
+    }
+
     /// What receivers report about our streams: the loss counter of each sink.
     fn on_report_blocks(&mut self, key: Id<Leg>, blocks: &[ReportBlock]) {
         let Some(leg) = self.legs.get(key) else {
@@ -1223,5 +1302,40 @@ impl Relay {
                 sink.receiver_lost = block.packets_lost;
             }
         }
+    }
+}
+
+/// A source's report block, which also starts its next reporting interval.
+fn report_block(source: &mut Source, ssrc: u32, now: f64) -> ReportBlock {
+    let (loss, reception) = (&source.loss, &mut source.reception);
+    let expected_interval = loss.expected() as i128 - reception.expected_prior as i128;
+    let received_interval = loss.received() as i128 - reception.received_prior as i128;
+    let lost_interval = expected_interval - received_interval;
+    reception.expected_prior = loss.expected();
+    reception.received_prior = loss.received();
+    let fraction = if expected_interval > 0 && lost_interval > 0 {
+        ((lost_interval << 8) / expected_interval).min(255) as u8
+    } else {
+        0
+    };
+    let dlsr = reception.last_sr_at.map_or(0, |at| {
+        // In 1/65536 s, like Python's min(U32, max(0, int(...))).
+        let delay = (now - at) * 65536.0;
+        if delay >= f64::from(u32::MAX) {
+            u32::MAX
+        } else if delay > 0.0 {
+            delay as u32
+        } else {
+            0
+        }
+    });
+    ReportBlock {
+        ssrc,
+        fraction_lost: fraction,
+        packets_lost: loss.lost().min(0x7F_FFFF) as i32,
+        highest_sequence: loss.highest() as u32,
+        jitter: (reception.jitter >> 4) as u32,
+        last_sr: reception.last_sr,
+        delay_since_last_sr: dlsr,
     }
 }
