@@ -86,6 +86,7 @@ LEVEL_SMOOTHING = 0.2
 MAX_SEGMENTS = 8  # per sink, for translating NACKs that reach back across a switch
 MAX_PENDING_RTX = 1024  # per source: NACKed sequence numbers waiting for the source's RTX
 REPORT_INTERVAL = 1.0  # s between two receiver reports to a leg
+REMB_INTERVAL = 0.5  # s; at most one REMB per source per interval, unless it drops > 20 %
 
 _U16 = 0xFFFF
 _U32 = 0xFFFFFFFF
@@ -307,6 +308,9 @@ class _Source:
         self.last_packet_at: float | None = None
         self.last_keyframe_request_at: float | None = None
         self.keyframe_request_pending = False
+        self.remb_sent: int | None = None  # the last bitrate sent to this source, and when
+        self.remb_sent_at: float | None = None
+        self.remb_pending = False  # a new value waits for REMB_INTERVAL to pass
         self.removed = False
         self.packets = 0
         self.bytes = 0
@@ -409,6 +413,7 @@ class _Sink:
         self.nacks_received = 0
         self.sender_reports = 0
         self.receiver_lost = 0  # cumulative, as the receiver last reported it
+        self.remb: int | None = None  # bit/s, the receiver's latest estimate for this stream
         self.drops: Counter[str] = Counter()
 
     def note_sent(self, packet: RtpPacket, size: int, now: float) -> None:
@@ -612,8 +617,9 @@ class Relay:
                     self._on_keyframe_request(leg, entry.ssrc, now, out)
             elif isinstance(item, rtp.GenericNack):
                 self._on_nack(leg, item, now, out)
-            # SDES, BYE, REMB, transport-cc: consumed here. Reports and bandwidth
-            # feedback towards publishers are the data plane's own job (not done yet).
+            elif isinstance(item, rtp.ReceiverEstimatedMaxBitrate):
+                self._on_remb(leg, item, now, out)
+            # SDES, BYE, transport-cc: consumed here (aiortc cannot use transport-cc).
         return out
 
     def next_timeout(self) -> float | None:
@@ -628,6 +634,9 @@ class Relay:
                 ready = source.ssrc is not None and leg.connected
                 if source.keyframe_request_pending and last is not None and ready:
                     deadline = _earliest(deadline, last + self._keyframe_interval)
+                sent_at = source.remb_sent_at
+                if source.remb_pending and sent_at is not None and ready:
+                    deadline = _earliest(deadline, sent_at + REMB_INTERVAL)
             if leg.report_due is not None and leg.connected:
                 deadline = _earliest(deadline, leg.report_due)
         return deadline
@@ -639,6 +648,10 @@ class Relay:
                 self._flush_keyframe_request(source, now, out)
         for leg in self._legs.values():
             self._report(leg, now, out)
+        for leg in self._legs.values():
+            for source in leg.sources.values():
+                if source.remb_pending:
+                    self._send_remb(source, now, out)
         return out
 
     def stats(self) -> dict[str, object]:
@@ -1048,6 +1061,57 @@ class Relay:
             last_sr=reception.last_sr,
             delay_since_last_sr=dlsr,
         )
+
+    def _on_remb(
+        self, leg: _Leg, remb: rtp.ReceiverEstimatedMaxBitrate, now: float, out: list[Transmit]
+    ) -> None:
+        """A receiver's bandwidth estimate: each source it receives from may have to slow
+        down (or may speed up) to the slowest of its receivers."""
+        sinks: list[_Sink] = []
+        for ssrc in remb.ssrcs:
+            sink = leg.sink_by_ssrc.get(ssrc)
+            if sink is not None and sink not in sinks:
+                sinks.append(sink)
+        sources: list[_Source] = []
+        for sink in sinks:
+            sink.remb = remb.bitrate
+            for route in sink.routes:
+                if route.source not in sources:
+                    sources.append(route.source)
+        for source in sources:
+            self._send_remb(source, now, out)
+
+    def _send_remb(self, source: _Source, now: float, out: list[Transmit]) -> None:
+        """REMB to a video source: the lowest latest estimate of the receivers it reaches,
+        at most once per REMB_INTERVAL unless it fell by more than 20 %. A source none of
+        whose receivers sent one gets none: the browser's own estimate stands."""
+        source.remb_pending = False
+        if source.kind != "video" or source.removed:
+            return
+        estimates = [
+            route.sink.remb
+            for route in source.routes
+            if route.sink.remb is not None and route.sink.leg.deliverable
+        ]
+        if not estimates:
+            return
+        bitrate = min(estimates)
+        last, sent_at = source.remb_sent, source.remb_sent_at
+        # A clock that went backwards must not lock REMBs out, hence the `now < sent_at`.
+        due = (
+            sent_at is None
+            or now >= sent_at + REMB_INTERVAL
+            or now < sent_at
+            or (last is not None and bitrate * 5 < last * 4)
+        )
+        if not due or source.ssrc is None or not source.leg.connected:
+            source.remb_pending = True  # a later REMB or handle_timeout sends it
+            return
+        source.remb_sent, source.remb_sent_at = bitrate, now
+        leg = source.leg
+        remb = rtp.ReceiverEstimatedMaxBitrate(leg.rtcp_ssrc, bitrate, (source.ssrc,))
+        self._totals["remb_forwarded"] += 1
+        self._emit(out, leg, remb.to_bytes(), rtcp=True)
 
     def _on_report_blocks(self, leg: _Leg, blocks: Iterable[rtp.ReportBlock]) -> None:
         """What receivers report about our streams: the loss counter of each sink."""

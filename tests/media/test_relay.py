@@ -639,3 +639,50 @@ def test_receiver_reports_need_the_transport_but_not_the_gate() -> None:
     relay.set_connected("customer", True, 9.0)
     assert relay.next_timeout() == 3.0  # overdue: it goes at the next timeout
     assert len(rtcp_to(relay.handle_timeout(9.0), "customer")) == 2
+
+
+def remb(bitrate: int, *ssrcs: int) -> bytes:
+    return rtp.ReceiverEstimatedMaxBitrate(0, bitrate, ssrcs).to_bytes()
+
+
+def remb_to(transmits: Sequence[Transmit], leg: str) -> list[int]:
+    """The bitrates of the REMBs sent to ``leg`` (checking they are about its video)."""
+    found = []
+    for packet in rtcp_to(transmits, leg):
+        assert isinstance(packet, rtp.ReceiverEstimatedMaxBitrate)
+        assert (packet.sender_ssrc, packet.ssrcs) == (C_OUT_AUDIO_SSRC, (C_VIDEO_SSRC,))
+        found.append(packet.bitrate)
+    return found
+
+
+def test_the_publisher_gets_the_lowest_remb_of_its_receivers_rate_limited() -> None:
+    relay = make_relay("agent1", "agent2")  # their video sinks: SSRCs 1001 and 2001
+    assert remb_to(relay.handle_rtcp("agent1", remb(1_000_000, 1001), 1.0), "customer") == [
+        1_000_000
+    ]
+    # Lower, but by less than 20 % and within 500 ms: it waits for the interval.
+    assert relay.handle_rtcp("agent2", remb(900_000, 2001), 1.1) == []
+    assert relay.next_timeout() == 1.5
+    assert remb_to(relay.handle_timeout(1.5), "customer") == [900_000]
+    assert relay.next_timeout() is None
+    # A fall of more than 20 % goes at once.
+    assert remb_to(relay.handle_rtcp("agent1", remb(500_000, 1001), 1.6), "customer") == [500_000]
+    # Rises wait; what goes out when the interval is over is the minimum at that time.
+    assert relay.handle_rtcp("agent1", remb(2_000_000, 1001), 1.7) == []
+    assert relay.handle_rtcp("agent2", remb(3_000_000, 2001, 2002), 1.8) == []
+    assert relay.next_timeout() == 2.1
+    assert remb_to(relay.handle_timeout(2.1), "customer") == [2_000_000]
+    assert relay.stats()["totals"]["remb_forwarded"] == 4  # type: ignore[index]
+
+
+def test_no_remb_is_invented_and_gated_receivers_do_not_count() -> None:
+    relay = make_relay("agent1", "agent2", allowed=False)
+    # Unknown SSRCs and audio streams: nothing to say to the publisher's video.
+    assert relay.handle_rtcp("agent1", remb(100_000, 424242, 1004), 1.0) == []
+    # A gated receiver's estimate is kept but not used until its gate opens.
+    assert relay.handle_rtcp("agent1", remb(100_000, 1001), 1.1) == []
+    assert relay.next_timeout() is None
+    relay.set_forwarding("agent2", True, 1.2)
+    assert remb_to(relay.handle_rtcp("agent2", remb(800_000, 2001), 1.3), "customer") == [800_000]
+    relay.set_forwarding("agent1", True, 1.4)
+    assert remb_to(relay.handle_rtcp("agent2", remb(800_000, 2001), 2.0), "customer") == [100_000]

@@ -13,8 +13,8 @@ use super::media::{validate_lines, MediaKind, MediaLine};
 use super::rewrite::{write_media, write_rtx, Rewrite, RouteMaps};
 use super::rng::Rng;
 use super::rtcp::{
-    parse_rtcp, GenericNack, PictureLossIndication, ReceiverReport, ReportBlock, RtcpPacket,
-    SenderReport, SourceDescription,
+    parse_rtcp, GenericNack, PictureLossIndication, ReceiverEstimatedMaxBitrate, ReceiverReport,
+    ReportBlock, RtcpPacket, SenderReport, SourceDescription,
 };
 use super::rtp::{audio_level, parse_rtp, wrap_integral, RtpPacket};
 use super::stats::{
@@ -35,6 +35,8 @@ pub const SOURCE_IDLE_SWITCH: f64 = 1.0;
 pub const SPEAKER_HOLD: f64 = 1.5;
 /// Seconds between two receiver reports to a leg.
 pub const REPORT_INTERVAL: f64 = 1.0;
+/// At most one REMB per source per this many seconds, unless it drops by more than 20 %.
+pub const REMB_INTERVAL: f64 = 0.5;
 const LEVEL_SMOOTHING: f64 = 0.2;
 
 /// One plaintext RTP or RTCP packet for the adapter to protect and send on a leg.
@@ -435,11 +437,9 @@ impl Relay {
                     }
                 }
                 RtcpPacket::GenericNack(nack) => self.on_nack(key, nack, now, out),
-                // SDES, BYE, REMB, transport-cc: consumed here. Reports and bandwidth
-                // feedback towards publishers are the data plane's own job (not done yet).
-                RtcpPacket::SourceDescription(_)
-                | RtcpPacket::ReceiverEstimatedMaxBitrate(_)
-                | RtcpPacket::Other { .. } => {}
+                // SDES, BYE, transport-cc: consumed here (aiortc cannot use transport-cc).
+                RtcpPacket::ReceiverEstimatedMaxBitrate(remb) => self.on_remb(key, remb, now, out),
+                RtcpPacket::SourceDescription(_) | RtcpPacket::Other { .. } => {}
             }
         }
     }
@@ -461,6 +461,11 @@ impl Relay {
                 ) {
                     deadline = Some(earliest(deadline, last + self.keyframe_interval));
                 }
+                if let (true, Some((_, sent_at)), true) =
+                    (source.remb_pending, source.remb_sent, ready)
+                {
+                    deadline = Some(earliest(deadline, sent_at + REMB_INTERVAL));
+                }
             }
             if let (Some(due), true) = (leg.report_due, leg.connected) {
                 deadline = Some(earliest(deadline, due));
@@ -478,11 +483,16 @@ impl Relay {
             .filter_map(|&k| self.legs.get(k))
             .flat_map(|leg| leg.sources.iter().map(|&(_, s)| s))
             .collect();
-        for source in sources {
+        for &source in &sources {
             self.flush_keyframe_request(source, now, &mut out);
         }
         for key in self.leg_order.clone() {
             self.report(key, now, &mut out);
+        }
+        for source in sources {
+            if self.sources.get(source).is_some_and(|s| s.remb_pending) {
+                self.send_remb(source, now, &mut out);
+            }
         }
         out
     }
@@ -1283,6 +1293,91 @@ impl Relay {
         }
         self.totals.add(Total::RtcpReportsSent, 1);
         emit(&mut self.totals, out, &leg.id, data, true);
+    }
+
+    /// A receiver's bandwidth estimate: each source it receives from may have to slow
+    /// down (or may speed up) to the slowest of its receivers.
+    fn on_remb(
+        &mut self,
+        key: Id<Leg>,
+        remb: &ReceiverEstimatedMaxBitrate,
+        now: f64,
+        out: &mut Vec<Transmit>,
+    ) {
+        let Some(leg) = self.legs.get(key) else {
+            return;
+        };
+        let mut sinks: Vec<Id<Sink>> = Vec::new();
+        for ssrc in &remb.ssrcs {
+            if let Some(&sink) = leg.sink_by_ssrc.get(ssrc) {
+                if !sinks.contains(&sink) {
+                    sinks.push(sink);
+                }
+            }
+        }
+        let mut sources: Vec<Id<Source>> = Vec::new();
+        for sink_id in sinks {
+            let Some(sink) = self.sinks.get_mut(sink_id) else {
+                continue;
+            };
+            sink.remb = Some(remb.bitrate);
+            for route in &sink.routes {
+                if let Some(source) = self.routes.get(*route).map(|r| r.source) {
+                    if !sources.contains(&source) {
+                        sources.push(source);
+                    }
+                }
+            }
+        }
+        for source in sources {
+            self.send_remb(source, now, out);
+        }
+    }
+
+    /// REMB to a video source: the lowest latest estimate of the receivers it reaches, at
+    /// most once per [`REMB_INTERVAL`] unless it fell by more than 20 %. A source none of
+    /// whose receivers sent one gets none: the browser's own estimate stands.
+    fn send_remb(&mut self, source_id: Id<Source>, now: f64, out: &mut Vec<Transmit>) {
+        let Some(source) = self.sources.get(source_id) else {
+            return;
+        };
+        let estimates = source.routes.iter().filter_map(|&r| {
+            let sink = self.sinks.get(self.routes.get(r)?.sink)?;
+            let deliverable = self.legs.get(sink.leg).is_some_and(Leg::deliverable);
+            sink.remb.filter(|_| deliverable)
+        });
+        let bitrate = estimates.min();
+        let Some(source) = self.sources.get_mut(source_id) else {
+            return;
+        };
+        source.remb_pending = false;
+        let Some(bitrate) = bitrate.filter(|_| source.kind == MediaKind::Video) else {
+            return;
+        };
+        // A clock that went backwards must not lock REMBs out, hence the `now < sent_at`.
+        let due = source.remb_sent.is_none_or(|(last, sent_at)| {
+            now >= sent_at + REMB_INTERVAL
+                || now < sent_at
+                || u128::from(bitrate) * 5 < u128::from(last) * 4
+        });
+        let Some(leg) = self.legs.get(source.leg) else {
+            return;
+        };
+        let Some(ssrc) = source.ssrc.filter(|_| due && leg.connected) else {
+            source.remb_pending = true; // a later REMB or handle_timeout sends it
+            return;
+        };
+        source.remb_sent = Some((bitrate, now));
+        let mut data = Vec::with_capacity(24);
+        let remb = ReceiverEstimatedMaxBitrate {
+            sender_ssrc: leg.rtcp_ssrc,
+            bitrate,
+            ssrcs: vec![ssrc],
+        };
+        if remb.write_to(&mut data).is_ok() {
+            self.totals.add(Total::RembForwarded, 1);
+            emit(&mut self.totals, out, &leg.id, data, true);
+        }
     }
 
     /// What receivers report about our streams: the loss counter of each sink.

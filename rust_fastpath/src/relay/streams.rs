@@ -273,6 +273,10 @@ pub struct Source {
     pub last_packet_at: Option<f64>,
     pub last_keyframe_request_at: Option<f64>,
     pub keyframe_request_pending: bool,
+    /// The last bitrate sent to this source in a REMB, and when.
+    pub remb_sent: Option<(u64, f64)>,
+    /// A new REMB value waits for the interval to pass.
+    pub remb_pending: bool,
     pub packets: u64,
     pub bytes: u64,
     pub rtx_packets: u64,
@@ -315,6 +319,8 @@ impl Source {
             last_packet_at: None,
             last_keyframe_request_at: None,
             keyframe_request_pending: false,
+            remb_sent: None,
+            remb_pending: false,
             packets: 0,
             bytes: 0,
             rtx_packets: 0,
@@ -366,6 +372,8 @@ pub struct Sink {
     pub nacks_received: u64,
     pub sender_reports: u64,
     pub receiver_lost: i32,
+    /// Bit/s: the receiver's latest REMB estimate for this stream.
+    pub remb: Option<u64>,
     pub drops: Drops,
 }
 
@@ -390,6 +398,7 @@ impl Sink {
             nacks_received: 0,
             sender_reports: 0,
             receiver_lost: 0,
+            remb: None,
             drops: Drops::default(),
             line: line.clone(),
         }
