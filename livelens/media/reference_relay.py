@@ -20,6 +20,22 @@ RTX original sequence number. Feedback: PLI/FIR become a rate-limited PLI to the
 source; NACKs are answered from a per-source history or forwarded, translated, to
 the source; SRs from a source are translated for each sink.
 
+Our own RTCP towards publishers (sender SSRC and CNAME: those of the leg's first m-line
+the server sends on, else of its first m-line):
+    receiver reports  REPORT_INTERVAL after a leg's first media packet, and every interval
+            while it keeps sending, a compound RR + SDES with a block per source of the leg
+            that sent since the last report: RFC 3550 extended highest sequence, cumulative
+            and fractional loss (A.3, duplicates count as received, RTX-repaired packets
+            do not), interarrival jitter in the codec's clock (A.8, integer form, from a
+            frame's first in-order packet) and LSR/DLSR from the source's last SR. A leg
+            that stops sending stops being reported on; a leg that is not connected gets
+            nothing (and sets no deadline); the gate does not matter (it guards media).
+    REMB    receivers' REMBs are remembered per sink; each video source gets the minimum
+            over its routes' deliverable sinks that sent one, listing its media SSRC, at
+            most once per REMB_INTERVAL unless it fell by more than 20 % (deferred values
+            go out from handle_timeout). No receiver estimate: no REMB.
+Both are timed only through next_timeout/handle_timeout, so the Rust relay matches.
+
 Selection: a sink keeps its current source until that source has sent nothing for
 SOURCE_IDLE_SWITCH, or (audio) another source is speaking while the current one is
 not, judged by the RFC 6464 audio level, after SPEAKER_HOLD. A switch opens a new
@@ -34,9 +50,9 @@ Randomness: sequence-number and timestamp starts come from the OS, or, given a `
 from splitmix64 (:class:`SplitMix64`, the same in the Rust relay), so that a seeded run
 of this relay and of ``livelens._fastpath.Relay`` produce byte-identical output.
 
-Counters (:meth:`Relay.stats`): totals, and per leg its drops and per stream packets,
-bytes, losses (a source's sequence gaps; a sink's loss as its receiver reports it) and
-drops by reason.
+Counters (:meth:`Relay.stats`): totals (including ``rtcp_reports_sent`` and
+``remb_forwarded``), and per leg its drops and per stream packets, bytes, losses (a
+source's sequence gaps; a sink's loss as its receiver reports it) and drops by reason.
 """
 
 from __future__ import annotations
@@ -623,7 +639,7 @@ class Relay:
         return out
 
     def next_timeout(self) -> float | None:
-        """When :meth:`handle_timeout` next has work (a deferred keyframe request, a
+        """When :meth:`handle_timeout` next has work (a deferred keyframe request or REMB, a
         receiver report), if ever."""
         deadline: float | None = None
         for leg in self._legs.values():

@@ -444,7 +444,7 @@ impl Relay {
         }
     }
 
-    /// When [`Relay::handle_timeout`] next has work (a deferred keyframe request, a
+    /// When [`Relay::handle_timeout`] next has work (a deferred keyframe request or REMB, a
     /// receiver report), if ever.
     #[must_use]
     pub fn next_timeout(&self) -> Option<f64> {
