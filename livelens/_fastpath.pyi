@@ -165,7 +165,8 @@ class Relay:
     def handle_rtcp(self, leg_id: str, packet: bytes, now: float) -> list[tuple[str, bytes]]:
         """One plaintext RTCP compound packet received on a leg."""
     def next_timeout(self) -> float | None:
-        """When ``handle_timeout`` next has work (a deferred keyframe request), if ever."""
+        """When ``handle_timeout`` next has work (a deferred keyframe request or REMB, a
+        receiver report), if ever."""
     def handle_timeout(self, now: float) -> list[tuple[str, bytes]]: ...
     def stats(self) -> dict[str, object]:
         """``{"totals": {...}, "legs": {leg_id: {"connected", "forwarding", "drops",

@@ -18,10 +18,23 @@ wraps), timestamp (offset per segment), header extensions (ids remapped by URI,
 unnegotiated ones dropped, MID value replaced, abs-send-time restamped) and the
 RTX original sequence number. Feedback: PLI/FIR become a rate-limited PLI to the
 source; NACKs are answered from a per-source history or forwarded, translated, to
-the source; SRs from a source are translated for each sink. Each publishing leg gets
-a receiver report (RR + SDES) on its streams every RECEIVER_REPORT_INTERVAL: loss,
-highest sequence number, LSR/DLSR (jitter is not measured), which is what its
-browser's bandwidth estimate ramps up on.
+the source; SRs from a source are translated for each sink.
+
+Our own RTCP towards publishers (sender SSRC and CNAME: those of the leg's first m-line
+the server sends on, else of its first m-line):
+    receiver reports  REPORT_INTERVAL after a leg's first media packet, and every interval
+            while it keeps sending, a compound RR + SDES with a block per source of the leg
+            that sent since the last report: RFC 3550 extended highest sequence, cumulative
+            and fractional loss (A.3, duplicates count as received, RTX-repaired packets
+            do not), interarrival jitter in the codec's clock (A.8, integer form, from a
+            frame's first in-order packet) and LSR/DLSR from the source's last SR. A leg
+            that stops sending stops being reported on; a leg that is not connected gets
+            nothing (and sets no deadline); the gate does not matter (it guards media).
+    REMB    receivers' REMBs are remembered per sink; each video source gets the minimum
+            over its routes' deliverable sinks that sent one, listing its media SSRC, at
+            most once per REMB_INTERVAL unless it fell by more than 20 % (deferred values
+            go out from handle_timeout). No receiver estimate: no REMB.
+Both are timed only through next_timeout/handle_timeout, so the Rust relay matches.
 
 Selection: a sink keeps its current source until that source has sent nothing for
 SOURCE_IDLE_SWITCH, or (audio) another source is speaking while the current one is
@@ -37,9 +50,9 @@ Randomness: sequence-number and timestamp starts come from the OS, or, given a `
 from splitmix64 (:class:`SplitMix64`, the same in the Rust relay), so that a seeded run
 of this relay and of ``livelens._fastpath.Relay`` produce byte-identical output.
 
-Counters (:meth:`Relay.stats`): totals, and per leg its drops and per stream packets,
-bytes, losses (a source's sequence gaps; a sink's loss as its receiver reports it) and
-drops by reason.
+Counters (:meth:`Relay.stats`): totals (including ``rtcp_reports_sent`` and
+``remb_forwarded``), and per leg its drops and per stream packets, bytes, losses (a
+source's sequence gaps; a sink's loss as its receiver reports it) and drops by reason.
 """
 
 from __future__ import annotations
@@ -88,7 +101,8 @@ SPEAKING_LEVEL = 50.0  # smoothed -dBov below which a source counts as speaking
 LEVEL_SMOOTHING = 0.2
 MAX_SEGMENTS = 8  # per sink, for translating NACKs that reach back across a switch
 MAX_PENDING_RTX = 1024  # per source: NACKed sequence numbers waiting for the source's RTX
-RECEIVER_REPORT_INTERVAL = 1.0  # s between two receiver reports on a publishing stream
+REPORT_INTERVAL = 1.0  # s between two receiver reports to a leg
+REMB_INTERVAL = 0.5  # s; at most one REMB per source per interval, unless it drops > 20 %
 
 _U16 = 0xFFFF
 _U32 = 0xFFFFFFFF
@@ -186,17 +200,22 @@ class _LossCounter:
         self.base: int | None = None  # first extended sequence number
         self.highest = 0  # highest extended sequence number
         self.received = 0
-        self.prior_expected = 0  # at the last receiver report
-        self.prior_received = 0
 
-    def note(self, seq: int) -> None:
+    def note(self, seq: int) -> bool:
+        """Count a packet; True if it is the first or the newest so far (in order)."""
         self.received += 1
         if self.base is None:
             self.base = self.highest = seq
-            return
+            return True
         delta = (seq - self.highest) & _U16
         if 0 < delta < 0x8000:
             self.highest += delta
+            return True
+        return False
+
+    @property
+    def expected(self) -> int:
+        return 0 if self.base is None else self.highest - self.base + 1
 
     @property
     def lost(self) -> int:
@@ -204,21 +223,33 @@ class _LossCounter:
             return 0
         return max(0, self.highest - self.base + 1 - self.received)
 
-    def report(self) -> tuple[int, int, int]:
-        """A receiver report block's (fraction lost since the last report in 1/256,
-        cumulative lost as a signed 24-bit number, extended highest sequence number), as
-        RFC 3550 A.3 computes them; starts the next interval."""
-        if self.base is None:
-            return 0, 0, 0
-        expected = self.highest - self.base + 1
-        expected_interval = expected - self.prior_expected
-        lost_interval = expected_interval - (self.received - self.prior_received)
-        self.prior_expected, self.prior_received = expected, self.received
-        fraction = 0
-        if expected_interval > 0 and lost_interval > 0:
-            fraction = min(255, (lost_interval << 8) // expected_interval)
-        cumulative = min(max(expected - self.received, -0x800000), 0x7FFFFF)
-        return fraction, cumulative, self.highest & _U32
+
+class _Reception:
+    """The rest of RFC 3550 receiver statistics of a source's current SSRC, for our RRs:
+    interarrival jitter (A.8, in integers), the counts at the last report (for "fraction
+    lost", A.3) and the source's last SR (for LSR/DLSR, so it can measure round trips)."""
+
+    def __init__(self) -> None:
+        self.jitter = 0  # in timestamp units, times 16 (A.8's integer form)
+        self.transit: int | None = None  # arrival minus RTP timestamp, mod 2^32
+        self.last_ts: int | None = None
+        self.expected_prior = 0
+        self.received_prior = 0
+        self.last_sr = 0  # the middle 32 bits of the NTP time of the source's last SR
+        self.last_sr_at: float | None = None
+
+    def note_arrival(self, timestamp: int, now: float, clock_rate: int) -> None:
+        # Packets of one frame share a timestamp but not an arrival time; like libwebrtc,
+        # only a frame's first (in-order) packet counts, or a burst would look like jitter.
+        if timestamp == self.last_ts:
+            return
+        transit = (int(now * clock_rate) - timestamp) & _U32
+        if self.transit is not None:
+            d = (transit - self.transit) & _U32
+            d = min(d, 0x100000000 - d)  # |D| of a signed 32-bit difference
+            self.jitter += d - ((self.jitter + 8) >> 4)
+        self.transit = transit
+        self.last_ts = timestamp
 
 
 class _Leg:
@@ -241,8 +272,14 @@ class _Leg:
         self.sink_by_ssrc: dict[int, _Sink] = {}
         self.source_by_mid: dict[bytes, _Source] = {}
         self.mid_ext_ids: set[int] = set()
+        self.report_due: float | None = None  # the next receiver report, once media came
         lines = tuple(lines)
         _check_lines(leg_id, lines)  # before anything changes, the generator included
+        # Our RTCP towards this leg (RR, REMB) comes from the first m-line we send on: its
+        # SSRC and CNAME are in our answer. Failing that, the first m-line's.
+        rtcp_line = next((line for line in lines if line.sends), lines[0] if lines else None)
+        self.rtcp_ssrc = rtcp_line.send_ssrc if rtcp_line else 0
+        self.rtcp_cname = rtcp_line.cname if rtcp_line else None
         for line in lines:
             if MID_URI in line.extensions:
                 self.mid_ext_ids.add(line.extensions[MID_URI])
@@ -278,6 +315,7 @@ class _Source:
         self.history = _History(history_size)
         self.pending_rtx: dict[int, list[tuple[_Sink, _Segment]]] = {}
         self.media_pts = {c.payload_type for c in line.codecs if not c.is_rtx}
+        self.clock_rates = {c.payload_type: c.clock_rate for c in line.codecs if not c.is_rtx}
         self.rtx_apt = {
             c.payload_type: c.rtx_apt for c in line.codecs if c.is_rtx and c.rtx_apt is not None
         }
@@ -286,6 +324,9 @@ class _Source:
         self.last_packet_at: float | None = None
         self.last_keyframe_request_at: float | None = None
         self.keyframe_request_pending = False
+        self.remb_sent: int | None = None  # the last bitrate sent to this source, and when
+        self.remb_sent_at: float | None = None
+        self.remb_pending = False  # a new value waits for REMB_INTERVAL to pass
         self.removed = False
         self.packets = 0
         self.bytes = 0
@@ -294,11 +335,8 @@ class _Source:
         self.keyframe_requests = 0
         self.nacks_forwarded = 0
         self.loss = _LossCounter()
+        self.reception = _Reception()
         self.drops: Counter[str] = Counter()
-        # Receiver reports to the publisher: when the next is due (from its first media
-        # packet on), and the last SR it sent (NTP middle 32 bits, arrival) for LSR/DLSR.
-        self.report_due: float | None = None
-        self.last_sr: tuple[int, float] | None = None
 
     @property
     def speaking(self) -> bool:
@@ -391,6 +429,7 @@ class _Sink:
         self.nacks_received = 0
         self.sender_reports = 0
         self.receiver_lost = 0  # cumulative, as the receiver last reported it
+        self.remb: int | None = None  # bit/s, the receiver's latest estimate for this stream
         self.drops: Counter[str] = Counter()
 
     def note_sent(self, packet: RtpPacket, size: int, now: float) -> None:
@@ -429,6 +468,10 @@ class _Sink:
             "sender_reports": self.sender_reports,
             "drops": _drop_dict(self.drops),
         }
+
+
+def _earliest(deadline: float | None, due: float) -> float:
+    return due if deadline is None else min(deadline, due)
 
 
 def _drop_dict(drops: Counter[str]) -> dict[str, int]:
@@ -590,12 +633,13 @@ class Relay:
                     self._on_keyframe_request(leg, entry.ssrc, now, out)
             elif isinstance(item, rtp.GenericNack):
                 self._on_nack(leg, item, now, out)
-            # SDES, BYE, REMB, transport-cc: consumed here. Publishers get our own
-            # receiver reports (handle_timeout); REMB is not forwarded (yet).
+            elif isinstance(item, rtp.ReceiverEstimatedMaxBitrate):
+                self._on_remb(leg, item, now, out)
+            # SDES, BYE, transport-cc: consumed here (aiortc cannot use transport-cc).
         return out
 
     def next_timeout(self) -> float | None:
-        """When :meth:`handle_timeout` next has work (a deferred keyframe request or a
+        """When :meth:`handle_timeout` next has work (a deferred keyframe request or REMB, a
         receiver report), if ever."""
         deadline: float | None = None
         for leg in self._legs.values():
@@ -605,11 +649,12 @@ class Relay:
                 # on set_connected instead; a deadline for them would only spin.
                 ready = source.ssrc is not None and leg.connected
                 if source.keyframe_request_pending and last is not None and ready:
-                    due = last + self._keyframe_interval
-                    deadline = due if deadline is None else min(deadline, due)
-                if source.report_due is not None and ready:
-                    due = source.report_due
-                    deadline = due if deadline is None else min(deadline, due)
+                    deadline = _earliest(deadline, last + self._keyframe_interval)
+                sent_at = source.remb_sent_at
+                if source.remb_pending and sent_at is not None and ready:
+                    deadline = _earliest(deadline, sent_at + REMB_INTERVAL)
+            if leg.report_due is not None and leg.connected:
+                deadline = _earliest(deadline, leg.report_due)
         return deadline
 
     def handle_timeout(self, now: float) -> list[Transmit]:
@@ -618,34 +663,12 @@ class Relay:
             for source in leg.sources.values():
                 self._flush_keyframe_request(source, now, out)
         for leg in self._legs.values():
-            if leg.connected:
-                self._send_receiver_report(leg, now, out)
+            self._report(leg, now, out)
+        for leg in self._legs.values():
+            for source in leg.sources.values():
+                if source.remb_pending:
+                    self._send_remb(source, now, out)
         return out
-
-    def _send_receiver_report(self, leg: _Leg, now: float, out: list[Transmit]) -> None:
-        """One RR (+ SDES) to a publishing leg on the streams whose report is due: loss,
-        highest sequence number and LSR/DLSR, so its browser's bandwidth estimate and
-        round-trip time have something to go on. Jitter is not measured (0)."""
-        blocks: list[rtp.ReportBlock] = []
-        sender: MediaLine | None = None
-        for source in leg.sources.values():
-            if source.ssrc is None or source.report_due is None or source.report_due > now:
-                continue
-            fraction, cumulative, highest = source.loss.report()
-            lsr = dlsr = 0
-            if source.last_sr is not None:
-                lsr = source.last_sr[0]
-                dlsr = int(max(0.0, now - source.last_sr[1]) * 65536) & _U32
-            blocks.append(rtp.ReportBlock(source.ssrc, fraction, cumulative, highest, 0, lsr, dlsr))
-            source.report_due = now + RECEIVER_REPORT_INTERVAL
-            sender = sender or source.line
-        if sender is None:
-            return
-        # Sent as the server's SSRC on the first reported stream's m-line.
-        data = rtp.ReceiverReport(sender.send_ssrc, tuple(blocks)).to_bytes()
-        if sender.cname:
-            data += rtp.SourceDescription(((sender.send_ssrc, sender.cname),)).to_bytes()
-        self._emit(out, leg, data, rtcp=True)
 
     def stats(self) -> dict[str, object]:
         legs: dict[str, object] = {}
@@ -721,15 +744,19 @@ class Relay:
             source.history.clear()
             source.pending_rtx.clear()
             source.loss = _LossCounter()
+            source.reception = _Reception()
         leg.ssrc_table[pkt.ssrc] = (source, is_rtx)
         return source, is_rtx
 
     def _on_source_media(
         self, source: _Source, pkt: RtpPacket, now: float, out: list[Transmit]
     ) -> None:
-        source.loss.note(pkt.sequence_number)
-        if source.report_due is None:
-            source.report_due = now + RECEIVER_REPORT_INTERVAL
+        in_order = source.loss.note(pkt.sequence_number)
+        clock_rate = source.clock_rates.get(pkt.payload_type)
+        if in_order and clock_rate is not None:
+            source.reception.note_arrival(pkt.timestamp, now, clock_rate)
+        if source.leg.report_due is None:
+            source.leg.report_due = now + REPORT_INTERVAL
         if pkt.payload_type not in source.media_pts:
             self._drop(source.drops, "codec_mismatch")
             return
@@ -975,7 +1002,8 @@ class Relay:
         if found is None or found[1]:
             return
         source = found[0]
-        source.last_sr = ((report.ntp_timestamp >> 16) & _U32, now)
+        source.reception.last_sr = (report.ntp_timestamp >> 16) & _U32
+        source.reception.last_sr_at = now
         for route in source.routes:
             sink = route.sink
             segment = sink.current
@@ -1001,6 +1029,105 @@ class Relay:
                 data += sdes.to_bytes()
             sink.sender_reports += 1
             self._emit(out, sink.leg, data, rtcp=True)
+
+    def _report(self, leg: _Leg, now: float, out: list[Transmit]) -> None:
+        """The leg's receiver report, if due: a block per source that sent since the last.
+
+        It goes to a connected leg whether or not its gate is open: the gate keeps other
+        participants' media from a leg, and an RR only tells the leg about its own stream.
+        """
+        due = leg.report_due
+        if due is None or not leg.connected or now < due:
+            return
+        blocks = [
+            self._report_block(source, now)
+            for source in leg.sources.values()
+            if source.ssrc is not None and source.loss.received > source.reception.received_prior
+        ]
+        if not blocks:
+            leg.report_due = None  # idle: the next media packet schedules the next report
+            return
+        leg.report_due = now + REPORT_INTERVAL
+        data = rtp.ReceiverReport(leg.rtcp_ssrc, tuple(blocks)).to_bytes()
+        if leg.rtcp_cname:  # RFC 3550 §6.1: a compound carries our CNAME
+            data += rtp.SourceDescription(((leg.rtcp_ssrc, leg.rtcp_cname),)).to_bytes()
+        self._totals["rtcp_reports_sent"] += 1
+        self._emit(out, leg, data, rtcp=True)
+
+    @staticmethod
+    def _report_block(source: _Source, now: float) -> rtp.ReportBlock:
+        assert source.ssrc is not None
+        loss, reception = source.loss, source.reception
+        expected_interval = loss.expected - reception.expected_prior
+        lost_interval = expected_interval - (loss.received - reception.received_prior)
+        reception.expected_prior = loss.expected
+        reception.received_prior = loss.received
+        fraction = 0
+        if expected_interval > 0 and lost_interval > 0:
+            fraction = min(255, (lost_interval << 8) // expected_interval)
+        dlsr = 0
+        if reception.last_sr_at is not None:  # in 1/65536 s
+            dlsr = min(_U32, max(0, int((now - reception.last_sr_at) * 65536.0)))
+        return rtp.ReportBlock(
+            ssrc=source.ssrc,
+            fraction_lost=fraction,
+            packets_lost=min(loss.lost, 0x7FFFFF),
+            highest_sequence=loss.highest & _U32,
+            jitter=(reception.jitter >> 4) & _U32,
+            last_sr=reception.last_sr,
+            delay_since_last_sr=dlsr,
+        )
+
+    def _on_remb(
+        self, leg: _Leg, remb: rtp.ReceiverEstimatedMaxBitrate, now: float, out: list[Transmit]
+    ) -> None:
+        """A receiver's bandwidth estimate: each source it receives from may have to slow
+        down (or may speed up) to the slowest of its receivers."""
+        sinks: list[_Sink] = []
+        for ssrc in remb.ssrcs:
+            sink = leg.sink_by_ssrc.get(ssrc)
+            if sink is not None and sink not in sinks:
+                sinks.append(sink)
+        sources: list[_Source] = []
+        for sink in sinks:
+            sink.remb = remb.bitrate
+            for route in sink.routes:
+                if route.source not in sources:
+                    sources.append(route.source)
+        for source in sources:
+            self._send_remb(source, now, out)
+
+    def _send_remb(self, source: _Source, now: float, out: list[Transmit]) -> None:
+        """REMB to a video source: the lowest latest estimate of the receivers it reaches,
+        at most once per REMB_INTERVAL unless it fell by more than 20 %. A source none of
+        whose receivers sent one gets none: the browser's own estimate stands."""
+        source.remb_pending = False
+        if source.kind != "video" or source.removed:
+            return
+        estimates = [
+            route.sink.remb
+            for route in source.routes
+            if route.sink.remb is not None and route.sink.leg.deliverable
+        ]
+        if not estimates:
+            return
+        bitrate = min(estimates)
+        last, sent_at = source.remb_sent, source.remb_sent_at
+        # A clock that went backwards must not lock REMBs out, hence the `now < sent_at`.
+        due = (
+            sent_at is None
+            or now >= sent_at + REMB_INTERVAL
+            or now < sent_at
+            or (last is not None and bitrate * 5 < last * 4)
+        )
+        if not due or source.ssrc is None or not source.leg.connected:
+            source.remb_pending = True  # a later REMB or handle_timeout sends it
+            return
+        source.remb_sent, source.remb_sent_at = bitrate, now
+        leg = source.leg
+        remb = rtp.ReceiverEstimatedMaxBitrate(leg.rtcp_ssrc, bitrate, (source.ssrc,))
+        self._totals["remb_forwarded"] += 1
+        self._emit(out, leg, remb.to_bytes(), rtcp=True)
 
     def _on_report_blocks(self, leg: _Leg, blocks: Iterable[rtp.ReportBlock]) -> None:
         """What receivers report about our streams: the loss counter of each sink."""

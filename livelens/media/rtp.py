@@ -7,8 +7,9 @@ Any other exception escaping a parser is a bug (the fuzz test checks this).
 
 Covered: RTP fixed header, CSRC list, one-byte and two-byte header extensions
 (RFC 8285), padding; RTCP compound packets (RFC 3550) with SR, RR, SDES (CNAME),
-generic NACK (RFC 4585), PLI (RFC 4585) and FIR (RFC 5104). Anything else in a
-compound (BYE, APP, XR, REMB, transport-cc, ...) is kept as :class:`RtcpOther`.
+generic NACK (RFC 4585), PLI (RFC 4585), FIR (RFC 5104) and REMB
+(draft-alvestrand-rmcat-remb). Anything else in a compound (BYE, APP, XR,
+transport-cc, ...) is kept as :class:`RtcpOther`.
 """
 
 from __future__ import annotations
@@ -32,10 +33,13 @@ RTCP_PSFB = 206
 RTPFB_NACK = 1
 PSFB_PLI = 1
 PSFB_FIR = 4
+PSFB_APP = 15  # application layer feedback: REMB when its FCI starts with "REMB"
+REMB_ID = b"REMB"
 SDES_CNAME = 1
 
 _U16 = 0xFFFF
 _U32 = 0xFFFFFFFF
+_U64 = 0xFFFFFFFFFFFFFFFF
 
 
 class MalformedPacket(ValueError):
@@ -355,6 +359,29 @@ class GenericNack:
 
 
 @dataclass(frozen=True, slots=True)
+class ReceiverEstimatedMaxBitrate:
+    """REMB: a receiver's estimate of the bandwidth available for the listed SSRCs."""
+
+    sender_ssrc: int
+    bitrate: int  # bit/s; mantissa << exponent on the wire, read capped at 2**64 - 1
+    ssrcs: tuple[int, ...]
+
+    def to_bytes(self) -> bytes:
+        if not 0 <= self.bitrate <= _U64:
+            raise ValueError("REMB bitrate must be an unsigned 64-bit integer")
+        if len(self.ssrcs) > 255:
+            raise ValueError("a REMB lists at most 255 SSRCs")
+        exponent, mantissa = 0, self.bitrate
+        while mantissa >= 1 << 18:  # the largest exponent loses the fewest low bits
+            mantissa >>= 1
+            exponent += 1
+        fci = REMB_ID + struct.pack("!I", len(self.ssrcs) << 24 | exponent << 18 | mantissa)
+        fci += b"".join(struct.pack("!I", ssrc & _U32) for ssrc in self.ssrcs)
+        # The media SSRC of the common header is unused: 0.
+        return _rtcp_header(PSFB_APP, RTCP_PSFB, struct.pack("!II", self.sender_ssrc, 0) + fci)
+
+
+@dataclass(frozen=True, slots=True)
 class RtcpOther:
     """A well-framed packet of a type or format this module does not interpret."""
 
@@ -373,6 +400,7 @@ RtcpPacket = (
     | PictureLossIndication
     | FullIntraRequest
     | GenericNack
+    | ReceiverEstimatedMaxBitrate
     | RtcpOther
 )
 
@@ -476,7 +504,18 @@ def _parse_one(raw: bytes) -> RtcpPacket:
                 FirEntry(*struct.unpack_from("!IB", fci, i)) for i in range(0, len(fci), 8)
             )
             return FullIntraRequest(sender, entries)
+        if packet_type == RTCP_PSFB and count == PSFB_APP and fci[:4] == REMB_ID:
+            return _parse_remb(sender, fci)
     return RtcpOther(packet_type, count, raw)
+
+
+def _parse_remb(sender: int, fci: bytes) -> ReceiverEstimatedMaxBitrate:
+    if len(fci) < 8 or len(fci) != 8 + 4 * fci[4]:
+        raise MalformedPacket("REMB length does not match its SSRC count")
+    (word,) = struct.unpack_from("!I", fci, 4)
+    exponent, mantissa = (word >> 18) & 0x3F, word & 0x3FFFF
+    ssrcs = struct.unpack_from(f"!{fci[4]}I", fci, 8)
+    return ReceiverEstimatedMaxBitrate(sender, min(mantissa << exponent, _U64), tuple(ssrcs))
 
 
 def _parse_nack_fci(fci: bytes) -> tuple[int, ...]:

@@ -22,6 +22,7 @@ from livelens.media.rtp import (
     GenericNack,
     HeaderExtension,
     PictureLossIndication,
+    ReceiverEstimatedMaxBitrate,
     ReceiverReport,
     ReportBlock,
     RtpPacket,
@@ -53,6 +54,11 @@ RTCP_SEEDS = [
     + bytes.fromhex("81cb000100000001"),  # BYE
     bytes([0xA1, 206, 0, 3]) + struct.pack("!II", 1, 2) + b"\x00\x00\x00\x04",  # padded PLI
     bytes.fromhex("81ca00020000000101090000"),
+    ReceiverReport(5, (ReportBlock(7, 64, 12, 0x1FFFE, 30, 0x12345678, 65536),)).to_bytes()
+    + SourceDescription(((5, "server"),)).to_bytes()
+    + ReceiverEstimatedMaxBitrate(5, 2_500_000, (7, 8)).to_bytes(),
+    ReceiverEstimatedMaxBitrate(1, 0xFFFFFFFFFFFFFFFF, ()).to_bytes(),
+    bytes.fromhex("8fce0004000000010000000052454d4200ffffff"),  # (2**18-1) << 63: capped
 ]
 
 
@@ -133,6 +139,8 @@ def rtcp_item(p: rtp.RtcpPacket) -> dict[str, Any]:
         return {"kind": "fir", "sender": p.sender_ssrc, "entries": entries}
     if isinstance(p, GenericNack):
         return {"kind": "nack", "sender": p.sender_ssrc, "media": p.media_ssrc, "lost": p.lost}
+    if isinstance(p, ReceiverEstimatedMaxBitrate):
+        return {"kind": "remb", "sender": p.sender_ssrc, "bitrate": p.bitrate, "ssrcs": p.ssrcs}
     return {"kind": "other", "type": p.packet_type, "fmt": p.fmt, "data": p.data.hex()}
 
 
@@ -164,6 +172,21 @@ def build() -> dict[str, Any]:
         "nack": [
             {"lost": lost, "hex": GenericNack(1, 2, tuple(lost)).to_bytes().hex()}
             for lost in nack_sets
+        ],
+        "remb": [
+            {
+                "bitrate": bitrate,
+                "ssrcs": ssrcs,
+                "hex": ReceiverEstimatedMaxBitrate(9, bitrate, tuple(ssrcs)).to_bytes().hex(),
+            }
+            for bitrate, ssrcs in [
+                (0, []),
+                (300_000, [1]),
+                ((1 << 18) - 1, [1, 2]),
+                (1 << 18, [3]),
+                (2_500_001, [0xFFFFFFFF]),
+                (0xFFFFFFFFFFFFFFFF, [4]),
+            ]
         ],
         "abs_send_time": [{"now": now, "hex": rtp.abs_send_time(now).hex()} for now in nows],
     }

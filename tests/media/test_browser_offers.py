@@ -61,6 +61,8 @@ async def test_chrome_offer() -> None:
     assert video.send_rtx_ssrc is not None and video.cname
     assert "a=setup:active" in answer and "a=recvonly" in answer
     assert "transport-cc" not in answer and "VP9" not in answer
+    # Bandwidth feedback the relay can give: it forwards the receivers' REMB for video.
+    assert "a=rtcp-fb:96 goog-remb" in answer
 
 
 async def test_firefox_offer() -> None:

@@ -162,6 +162,42 @@ async def test_media_crosses_the_rust_port_byte_for_byte_and_never_python(
     assert world.port.stats()["transports"] == {}
 
 
+async def test_the_customer_gets_receiver_reports_and_the_agents_bandwidth_estimate(
+    world: PortWorld,
+) -> None:
+    customer, agent = customer_client(world.probe), agent_client("agent", world.probe)
+    c = await world.join("s1", "cust", customer)
+    await world.join("s1", "agent", agent, munge=True)
+    await world.connected("s1", "cust", "agent")
+    world.hub.set_media_allowed("s1", True)
+    video_ssrc = c["video"].recv_ssrc
+
+    def reports() -> list[rtp.ReportBlock]:
+        return [
+            block
+            for p in customer.received_rtcp
+            if isinstance(p, rtp.ReceiverReport)
+            for block in p.reports
+            if block.ssrc == video_ssrc
+        ]
+
+    def rembs() -> list[rtp.ReceiverEstimatedMaxBitrate]:
+        return [
+            p
+            for p in customer.received_rtcp
+            if isinstance(p, rtp.ReceiverEstimatedMaxBitrate) and p.ssrcs == (video_ssrc,)
+        ]
+
+    # The relay's own RR (aiortc's receiver would send one too, but Python is not on
+    # this path), and the REMB aiortc's agent estimates from abs-send-time, passed on.
+    await world.probe.until(lambda: len(reports()) >= 2, "RRs about the customer's video")
+    sent = [p.sequence_number for p in customer.sent_rtp if p.ssrc == video_ssrc]
+    assert reports()[-1].highest_sequence & 0xFFFF in sent
+    assert world.peer("s1", "cust").python_packets == 0
+    await world.probe.until(lambda: bool(rembs()), "the agent's REMB, forwarded")
+    assert rembs()[-1].bitrate > 0
+
+
 async def test_stun_with_wrong_credentials_is_refused_and_counted(world: PortWorld) -> None:
     customer = customer_client(world.probe)
     await world.join("s2", "cust", customer)

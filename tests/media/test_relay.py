@@ -281,48 +281,21 @@ def test_nothing_is_produced_for_a_leg_whose_transport_is_down() -> None:
 # --------------------------------------------------------------------------- keyframes
 
 
-def plis_to(transmits: Sequence[Transmit], leg: str) -> list[rtp.RtcpPacket]:
-    return [p for p in rtcp_to(transmits, leg) if isinstance(p, rtp.PictureLossIndication)]
-
-
 def test_receiver_pli_and_fir_become_rate_limited_plis_to_the_source() -> None:
     relay = make_relay("agent")
     relay.handle_rtp("customer", video(1), 1.0)  # opens the stream (and asks for a keyframe)
-    assert relay.next_timeout() == 2.0  # only the customer's first receiver report is due
+    assert relay.next_timeout() == 2.0  # only the first receiver report
     pli = rtp.PictureLossIndication(0, 1001).to_bytes()
     expected = [rtp.PictureLossIndication(C_OUT_VIDEO_SSRC, C_VIDEO_SSRC)]
 
     assert rtcp_to(relay.handle_rtcp("agent", pli, 2.0), "customer") == expected
     fir = rtp.FullIntraRequest(0, (rtp.FirEntry(1001, 1),)).to_bytes()
     assert relay.handle_rtcp("agent", fir, 2.2) == []  # within 500 ms: deferred, not lost
-    assert plis_to(relay.handle_timeout(2.2), "customer") == []  # the report due at 2.0
+    relay.handle_timeout(2.2)  # the receiver report due since 2.0; the next is due at 3.2
     assert relay.next_timeout() == pytest.approx(2.5)
     assert relay.handle_timeout(2.4) == []
     assert rtcp_to(relay.handle_timeout(2.5), "customer") == expected
-    assert relay.next_timeout() == pytest.approx(3.2)  # the next receiver report
-
-
-def test_publishers_get_receiver_reports_on_what_arrived() -> None:
-    relay = make_relay("agent")
-    for seq in (1, 2, 4, 5):  # 3 never arrives
-        relay.handle_rtp("customer", video(seq), 1.0)
-    sr = rtp.SenderReport(C_VIDEO_SSRC, 0x0102030405060708, 90000, 4, 4000).to_bytes()
-    relay.handle_rtcp("customer", sr, 1.5)
-    assert relay.next_timeout() == 2.0
-    report = rtcp_to(relay.handle_timeout(2.25), "customer")
-    assert isinstance(report[0], rtp.ReceiverReport)
-    (block,) = report[0].reports
-    assert (block.ssrc, block.fraction_lost, block.packets_lost) == (C_VIDEO_SSRC, 51, 1)
-    assert block.highest_sequence == 5
-    assert block.last_sr == 0x03040506  # the middle 32 bits of the SR's NTP time
-    assert block.delay_since_last_sr == int(0.75 * 65536)
-    # The next interval: nothing lost since, so the fraction is back to 0.
-    relay.handle_rtp("customer", video(6), 2.5)
-    (block,) = rtcp_to(relay.handle_timeout(3.25), "customer")[0].reports  # type: ignore[union-attr]
-    assert (block.fraction_lost, block.packets_lost, block.highest_sequence) == (0, 1, 6)
-    # A publisher whose transport is down gets none.
-    relay.set_connected("customer", False, 3.5)
-    assert relay.next_timeout() is None
+    assert relay.next_timeout() == pytest.approx(3.2)
 
 
 def test_a_deferred_request_also_rides_on_the_next_source_packet() -> None:
@@ -590,3 +563,126 @@ def test_losses_per_stream() -> None:
         "agent", rtp.ReceiverReport(9, (replace(block, packets_lost=-1),)).to_bytes(), 1.2
     )
     assert relay.stats()["legs"]["agent"]["sinks"]["video"]["receiver_lost"] == -1  # type: ignore[index]
+
+
+# --------------------------------------------------------------------------- our own RTCP
+
+
+def test_publishers_get_receiver_reports_with_their_losses_and_jitter() -> None:
+    relay = make_relay("agent")
+    # Video every 1/8 s (exact in binary) with matching timestamps; 13 and 14 are lost
+    # and 17 comes 1/8 s late, so two arrivals are 11250 ticks (1/8 s at 90 kHz) off.
+    arrivals = {seq: 1 + seq / 8 for seq in (10, 11, 12, 15, 16, 17, 18, 19)}
+    arrivals[17] += 1 / 8
+    relay.handle_rtp("customer", audio(C_AUDIO_SSRC, 7, 960), 2.25)
+    for seq, now in arrivals.items():
+        relay.handle_rtp("customer", video(seq, ts=seq * 11250), now)
+    sr = rtp.SenderReport(C_VIDEO_SSRC, 0x123456789ABCDEF0, 0, 0, 0)
+    relay.handle_rtcp("customer", sr.to_bytes(), 3.0)
+    assert relay.next_timeout() == 3.25  # a second after the first packet
+    out = relay.handle_timeout(4.0)
+    assert rtcp_to(out, "agent") == []  # it sent nothing, so it hears nothing
+    rr, sdes = rtcp_to(out, "customer")
+    # From our first m-line towards the customer that we send on (audio), with its CNAME.
+    assert sdes == rtp.SourceDescription(((C_OUT_AUDIO_SSRC, "c-cname"),))
+    assert rr == rtp.ReceiverReport(
+        C_OUT_AUDIO_SSRC,
+        (
+            rtp.ReportBlock(C_AUDIO_SSRC, 0, 0, 7, 0, 0, 0),
+            # 2 of 10 lost: fraction 51/256. RFC 3550 A.8 jitter after |D| = 11250 twice
+            # and then 0: 703.1, 703.1 + (11250 - 703.1)/16 = 1362.3, 1362.3 * 15/16 =
+            # 1277.2. LSR: the middle 32 bits of the SR's NTP time; DLSR: 1 s in 1/65536 s.
+            rtp.ReportBlock(C_VIDEO_SSRC, 51, 2, 19, 1277, 0x56789ABC, 65536),
+        ),
+    )
+    assert relay.stats()["totals"]["rtcp_reports_sent"] == 1  # type: ignore[index]
+
+    # The next interval: only what happened since (audio was silent, so no block).
+    assert relay.next_timeout() == 5.0
+    relay.handle_rtp("customer", video(20, ts=20 * 11250), 4.125)
+    relay.handle_rtp("customer", video(22, ts=22 * 11250), 4.375)
+    assert relay.handle_timeout(4.9) == []
+    rr, _ = rtcp_to(relay.handle_timeout(5.0), "customer")
+    assert isinstance(rr, rtp.ReceiverReport)
+    ((block),) = rr.reports
+    assert (block.ssrc, block.fraction_lost, block.packets_lost, block.highest_sequence) == (
+        C_VIDEO_SSRC,
+        256 // 3,  # 1 of 3 lost
+        3,
+        22,
+    )
+    # Idle: no report and no deadline until media comes again.
+    assert relay.handle_timeout(6.0) == []
+    assert relay.next_timeout() is None
+    relay.handle_rtp("customer", video(23, ts=23 * 11250), 7.0)
+    assert relay.next_timeout() == 8.0
+
+
+def test_extended_highest_sequence_counts_wraps() -> None:
+    relay = make_relay("agent")
+    for seq in (65534, 65535, 1):
+        relay.handle_rtp("customer", video(seq), 1.0)
+    rr, _ = rtcp_to(relay.handle_timeout(2.0), "customer")
+    assert isinstance(rr, rtp.ReceiverReport)
+    assert [(b.highest_sequence, b.packets_lost) for b in rr.reports] == [((1 << 16) + 1, 1)]
+
+
+def test_receiver_reports_need_the_transport_but_not_the_gate() -> None:
+    relay = make_relay("agent")
+    relay.set_forwarding("customer", False, 0.5)  # gated: nothing from others reaches it ...
+    relay.handle_rtp("customer", video(1), 1.0)
+    assert len(rtcp_to(relay.handle_timeout(2.0), "customer")) == 2  # ... but our RR does
+    relay.handle_rtp("customer", video(2), 2.5)
+    relay.set_connected("customer", False, 2.6)
+    assert relay.next_timeout() is None  # nothing can be sent to it: no deadline
+    assert relay.handle_timeout(3.0) == []
+    relay.set_connected("customer", True, 9.0)
+    assert relay.next_timeout() == 3.0  # overdue: it goes at the next timeout
+    assert len(rtcp_to(relay.handle_timeout(9.0), "customer")) == 2
+
+
+def remb(bitrate: int, *ssrcs: int) -> bytes:
+    return rtp.ReceiverEstimatedMaxBitrate(0, bitrate, ssrcs).to_bytes()
+
+
+def remb_to(transmits: Sequence[Transmit], leg: str) -> list[int]:
+    """The bitrates of the REMBs sent to ``leg`` (checking they are about its video)."""
+    found = []
+    for packet in rtcp_to(transmits, leg):
+        assert isinstance(packet, rtp.ReceiverEstimatedMaxBitrate)
+        assert (packet.sender_ssrc, packet.ssrcs) == (C_OUT_AUDIO_SSRC, (C_VIDEO_SSRC,))
+        found.append(packet.bitrate)
+    return found
+
+
+def test_the_publisher_gets_the_lowest_remb_of_its_receivers_rate_limited() -> None:
+    relay = make_relay("agent1", "agent2")  # their video sinks: SSRCs 1001 and 2001
+    assert remb_to(relay.handle_rtcp("agent1", remb(1_000_000, 1001), 1.0), "customer") == [
+        1_000_000
+    ]
+    # Lower, but by less than 20 % and within 500 ms: it waits for the interval.
+    assert relay.handle_rtcp("agent2", remb(900_000, 2001), 1.1) == []
+    assert relay.next_timeout() == 1.5
+    assert remb_to(relay.handle_timeout(1.5), "customer") == [900_000]
+    assert relay.next_timeout() is None
+    # A fall of more than 20 % goes at once.
+    assert remb_to(relay.handle_rtcp("agent1", remb(500_000, 1001), 1.6), "customer") == [500_000]
+    # Rises wait; what goes out when the interval is over is the minimum at that time.
+    assert relay.handle_rtcp("agent1", remb(2_000_000, 1001), 1.7) == []
+    assert relay.handle_rtcp("agent2", remb(3_000_000, 2001, 2002), 1.8) == []
+    assert relay.next_timeout() == 2.1
+    assert remb_to(relay.handle_timeout(2.1), "customer") == [2_000_000]
+    assert relay.stats()["totals"]["remb_forwarded"] == 4  # type: ignore[index]
+
+
+def test_no_remb_is_invented_and_gated_receivers_do_not_count() -> None:
+    relay = make_relay("agent1", "agent2", allowed=False)
+    # Unknown SSRCs and audio streams: nothing to say to the publisher's video.
+    assert relay.handle_rtcp("agent1", remb(100_000, 424242, 1004), 1.0) == []
+    # A gated receiver's estimate is kept but not used until its gate opens.
+    assert relay.handle_rtcp("agent1", remb(100_000, 1001), 1.1) == []
+    assert relay.next_timeout() is None
+    relay.set_forwarding("agent2", True, 1.2)
+    assert remb_to(relay.handle_rtcp("agent2", remb(800_000, 2001), 1.3), "customer") == [800_000]
+    relay.set_forwarding("agent1", True, 1.4)
+    assert remb_to(relay.handle_rtcp("agent2", remb(800_000, 2001), 2.0), "customer") == [100_000]

@@ -4,10 +4,11 @@ reference (``livelens.media.reference_relay.Relay``).
 Both are seeded alike and driven through the same random trace: several legs with
 randomly negotiated audio/video (payload types, extension ids, RTX, signalled and
 unsignalled SSRCs), media with sequence wrap, loss, duplicates and reordering, RTX and
-padding probes, NACKs for what was really sent, PLI/FIR, SR/RR/SDES and other RTCP in
-compound packets, byte-level garbage, legs joining and leaving, routes changing, gate
-and transport toggles, clock jumps and timeouts. After every step the transmits must be
-byte-identical, the errors of the same type, and ``stats()`` and ``next_timeout()`` equal.
+padding probes, NACKs for what was really sent, PLI/FIR, SR/RR/SDES, REMB and other RTCP
+in compound packets, byte-level garbage, legs joining and leaving, routes changing, gate
+and transport toggles, clock jumps and timeouts (so the relays' own receiver reports and
+REMBs go out, on time and late). After every step the transmits must be byte-identical,
+the errors of the same type, and ``stats()`` and ``next_timeout()`` equal.
 """
 
 from __future__ import annotations
@@ -496,8 +497,8 @@ class Trace:
         source_ssrcs = [s.ssrc for s in participant.streams.values()] + [
             s.rtx_ssrc for s in participant.streams.values()
         ]
-        kinds = ["sr", "rr", "sdes", "pli", "fir", "nack", "other"]
-        kind = rng.choices(kinds, [3, 2, 1, 3, 1, 5, 1])[0]
+        kinds = ["sr", "rr", "sdes", "pli", "fir", "nack", "remb", "other"]
+        kind = rng.choices(kinds, [3, 2, 1, 3, 1, 5, 4, 1])[0]
         if kind in ("sr", "rr"):
             blocks = tuple(
                 rtp.ReportBlock(
@@ -518,6 +519,14 @@ class Trace:
                 ssrc, rng.getrandbits(64), rng.getrandbits(32), rng.getrandbits(32), 0, blocks
             )
             return report.to_bytes()
+        if kind == "remb":
+            # Around a few levels, so both "fell by more than 20 %" and "did not" happen.
+            level = rng.choice([0, 30_000, 300_000, 1_000_000, 2_500_000, 1 << 40, (1 << 64) - 1])
+            bitrate = min((1 << 64) - 1, int(level * rng.choice([1.0, 0.9, 0.79, 0.5, 1.3])))
+            ssrcs = tuple(
+                rng.choice([*sink_ssrcs, rng.getrandbits(32)]) for _ in range(rng.randint(0, 3))
+            )
+            return rtp.ReceiverEstimatedMaxBitrate(rng.getrandbits(32), bitrate, ssrcs).to_bytes()
         if kind == "sdes":
             return rtp.SourceDescription(((rng.getrandbits(32), "someone"),)).to_bytes()
         if kind == "pli":

@@ -238,9 +238,27 @@ def test_sdes_cname_round_trip_and_alignment() -> None:
 
 
 def test_unknown_packets_are_kept_whole() -> None:
-    remb = bytes.fromhex("8fce0005000000010000000052454d420100000100000002")
+    app = bytes.fromhex("8fce0005000000010000000041424344010000010000000f")  # not REMB
     bye = bytes.fromhex("81cb000100000001")
-    assert rtp.parse_rtcp(remb + bye) == [RtcpOther(206, 15, remb), RtcpOther(203, 1, bye)]
+    assert rtp.parse_rtcp(app + bye) == [RtcpOther(206, 15, app), RtcpOther(203, 1, bye)]
+
+
+def test_remb_round_trips_with_its_exponent_and_mantissa() -> None:
+    remb = bytes.fromhex("8fce0005000000010000000052454d420100000100000002")
+    assert rtp.parse_rtcp(remb) == [rtp.ReceiverEstimatedMaxBitrate(1, 1, (2,))]
+    # 2.5 Mbit/s needs exponent 4: 156250 << 4, exact; odd low bits are rounded down.
+    packet = rtp.ReceiverEstimatedMaxBitrate(7, 2_500_001, (8, 9))
+    assert rtp.parse_rtcp(packet.to_bytes()) == [
+        rtp.ReceiverEstimatedMaxBitrate(7, 2_500_000, (8, 9))
+    ]
+    for wrong_count in (
+        "8fce0005000000010000000052454d420200000100000002",
+        "8fce0003000000010000000052454d42",
+    ):
+        with pytest.raises(rtp.MalformedPacket):
+            rtp.parse_rtcp(bytes.fromhex(wrong_count))
+    with pytest.raises(ValueError, match="unsigned 64-bit"):
+        rtp.ReceiverEstimatedMaxBitrate(1, 1 << 64, ()).to_bytes()
 
 
 def test_rtcp_padding_is_honoured() -> None:

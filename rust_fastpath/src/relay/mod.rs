@@ -1,5 +1,6 @@
 //! The packet relay, sans-IO: per-receiver rewriting, fan-out, NACK history, keyframe
-//! requests, SR translation, source selection, the consent gate and counters.
+//! requests, SR translation, source selection, the consent gate, our own receiver
+//! reports and REMB towards publishers, and counters.
 //!
 //! The pure core a socket adapter calls directly (no Python in here):
 //!
@@ -16,7 +17,7 @@
 //! |------------|--------------------------------------------------------------------|
 //! | `media`    | negotiated m-lines and codecs (the input of `add_leg`)             |
 //! | `rtp`      | RTP parse/serialize, RFC 8285 extensions                           |
-//! | `rtcp`     | RTCP compound parse/serialize: SR, RR, SDES, NACK, PLI, FIR        |
+//! | `rtcp`     | RTCP compound parse/serialize: SR, RR, SDES, NACK, PLI, FIR, REMB  |
 //! | `rewrite`  | a route's PT/extension/RTX maps and the packets they produce      |
 //! | `history`  | the last N packets of a source, for NACK answers                   |
 //! | `streams`  | per-leg and per-stream state: sources, sinks, routes, segments     |
@@ -45,8 +46,8 @@ pub use error::{Malformed, RelayError, Unserializable};
 pub use media::{Codec, MediaKind, MediaLine, ABS_SEND_TIME_URI, AUDIO_LEVEL_URI, MID_URI};
 pub use rng::SplitMix64;
 pub use session::{
-    Config, LegId, Relay, Transmit, HISTORY_SIZE, KEYFRAME_REQUEST_INTERVAL, SOURCE_IDLE_SWITCH,
-    SPEAKER_HOLD,
+    Config, LegId, Relay, Transmit, HISTORY_SIZE, KEYFRAME_REQUEST_INTERVAL, REMB_INTERVAL,
+    REPORT_INTERVAL, SOURCE_IDLE_SWITCH, SPEAKER_HOLD,
 };
 pub use stats::{DropReason, Drops, LegStats, RelayStats, SinkStats, SourceStats, Total, Totals};
 pub use streams::{MAX_PENDING_RTX, MAX_SEGMENTS, SPEAKING_LEVEL};

@@ -1,5 +1,6 @@
 //! Byte-level RTCP on plaintext compound packets (RFC 3550): SR, RR, SDES (CNAME),
-//! generic NACK (RFC 4585), PLI (RFC 4585) and FIR (RFC 5104); anything else is kept as
+//! generic NACK (RFC 4585), PLI (RFC 4585), FIR (RFC 5104) and REMB
+//! (draft-alvestrand-rmcat-remb); anything else is kept as
 //! [`RtcpPacket::Other`]. The twin of the RTCP half of `livelens/media/rtp.py`, with the
 //! same validation, so both relays call the same compound packets malformed.
 //!
@@ -16,6 +17,9 @@ pub const RTCP_PSFB: u8 = 206;
 pub const RTPFB_NACK: u8 = 1;
 pub const PSFB_PLI: u8 = 1;
 pub const PSFB_FIR: u8 = 4;
+/// Application layer feedback: REMB when its FCI starts with [`REMB_ID`].
+pub const PSFB_APP: u8 = 15;
+pub const REMB_ID: &[u8; 4] = b"REMB";
 pub const SDES_CNAME: u8 = 1;
 const VERSION: u8 = 2;
 
@@ -215,6 +219,43 @@ impl GenericNack {
     }
 }
 
+/// REMB: a receiver's estimate of the bandwidth available for the listed SSRCs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReceiverEstimatedMaxBitrate {
+    pub sender_ssrc: u32,
+    /// Bit/s: mantissa << exponent on the wire, read capped at `u64::MAX`.
+    pub bitrate: u64,
+    pub ssrcs: Vec<u32>,
+}
+
+impl ReceiverEstimatedMaxBitrate {
+    /// Appends the wire form to `out`.
+    ///
+    /// # Errors
+    /// More than 255 SSRCs.
+    pub fn write_to(&self, out: &mut Vec<u8>) -> Result<(), Unserializable> {
+        let count = u8::try_from(self.ssrcs.len())
+            .map_err(|_| Unserializable("a REMB lists at most 255 SSRCs"))?;
+        let mut exponent = 0u32;
+        let mut mantissa = self.bitrate;
+        while mantissa >= 1 << 18 {
+            // The largest exponent loses the fewest low bits.
+            mantissa >>= 1;
+            exponent += 1;
+        }
+        let head = header(out, usize::from(PSFB_APP), RTCP_PSFB)?;
+        out.extend_from_slice(&self.sender_ssrc.to_be_bytes());
+        out.extend_from_slice(&0u32.to_be_bytes()); // the media SSRC is unused
+        out.extend_from_slice(REMB_ID);
+        let word = (u32::from(count) << 24) | (exponent << 18) | (mantissa as u32);
+        out.extend_from_slice(&word.to_be_bytes());
+        for ssrc in &self.ssrcs {
+            out.extend_from_slice(&ssrc.to_be_bytes());
+        }
+        finish(out, head)
+    }
+}
+
 /// One packet of a compound RTCP packet.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum RtcpPacket<'a> {
@@ -224,8 +265,9 @@ pub enum RtcpPacket<'a> {
     PictureLossIndication(PictureLossIndication),
     FullIntraRequest(FullIntraRequest),
     GenericNack(GenericNack),
+    ReceiverEstimatedMaxBitrate(ReceiverEstimatedMaxBitrate),
     /// A well-framed packet of a type or format not interpreted here (BYE, APP, XR,
-    /// REMB, transport-cc, ...): the whole packet, header included.
+    /// transport-cc, ...): the whole packet, header included.
     Other {
         packet_type: u8,
         fmt: u8,
@@ -425,6 +467,7 @@ fn parse_one(raw: &[u8]) -> Result<RtcpPacket<'_>, Malformed> {
                         entries,
                     }))
                 }
+                (RTCP_PSFB, PSFB_APP) if fci.starts_with(REMB_ID) => parse_remb(sender_ssrc, fci),
                 _ => Ok(other(packet_type, count, raw)),
             }
         }
@@ -438,6 +481,29 @@ fn other(packet_type: u8, fmt: u8, data: &[u8]) -> RtcpPacket<'_> {
         fmt,
         data,
     }
+}
+
+fn parse_remb(sender_ssrc: u32, fci: &[u8]) -> Result<RtcpPacket<'_>, Malformed> {
+    let bad = Malformed("REMB length does not match its SSRC count");
+    let word = be32(fci, 4).ok_or(bad)?;
+    let count = usize::from(fci[4]);
+    if fci.len() != 8 + 4 * count {
+        return Err(bad);
+    }
+    let exponent = (word >> 18) & 0x3F;
+    let mantissa = u128::from(word & 0x3_FFFF);
+    let bitrate = u64::try_from(mantissa << exponent).unwrap_or(u64::MAX);
+    let ssrcs = fci[8..]
+        .chunks_exact(4)
+        .map(|s| u32::from_be_bytes([s[0], s[1], s[2], s[3]]))
+        .collect();
+    Ok(RtcpPacket::ReceiverEstimatedMaxBitrate(
+        ReceiverEstimatedMaxBitrate {
+            sender_ssrc,
+            bitrate,
+            ssrcs,
+        },
+    ))
 }
 
 fn parse_nack_fci(fci: &[u8]) -> Vec<u16> {
@@ -543,6 +609,13 @@ mod tests {
         }
         .write_to(&mut out)
         .unwrap();
+        ReceiverEstimatedMaxBitrate {
+            sender_ssrc: 1,
+            bitrate: 2_500_000,
+            ssrcs: vec![2, 3],
+        }
+        .write_to(&mut out)
+        .unwrap();
         out
     }
 
@@ -550,7 +623,11 @@ mod tests {
     fn a_compound_round_trips() {
         let data = compound();
         let packets = parse_rtcp(&data).unwrap();
-        assert_eq!(packets.len(), 6);
+        assert_eq!(packets.len(), 7);
+        assert!(
+            matches!(&packets[6], RtcpPacket::ReceiverEstimatedMaxBitrate(r)
+            if r.bitrate == 2_500_000 && r.ssrcs == [2, 3])
+        );
         assert!(
             matches!(&packets[0], RtcpPacket::SenderReport(sr) if sr.reports[0].packets_lost == -3)
         );

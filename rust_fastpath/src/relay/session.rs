@@ -13,14 +13,14 @@ use super::media::{validate_lines, MediaKind, MediaLine};
 use super::rewrite::{write_media, write_rtx, Rewrite, RouteMaps};
 use super::rng::Rng;
 use super::rtcp::{
-    parse_rtcp, GenericNack, PictureLossIndication, ReceiverReport, ReportBlock, RtcpPacket,
-    SenderReport, SourceDescription,
+    parse_rtcp, GenericNack, PictureLossIndication, ReceiverEstimatedMaxBitrate, ReceiverReport,
+    ReportBlock, RtcpPacket, SenderReport, SourceDescription,
 };
 use super::rtp::{audio_level, parse_rtp, wrap_integral, RtpPacket};
 use super::stats::{
     DropReason, Drops, LegStats, RelayStats, SinkStats, SourceStats, Total, Totals,
 };
-use super::streams::{Leg, Route, Segment, Sink, Source, Waiter, MAX_PENDING_RTX};
+use super::streams::{Leg, Reception, Route, Segment, Sink, Source, Waiter, MAX_PENDING_RTX};
 
 /// A participant's transport, named by the caller.
 pub type LegId = String;
@@ -29,12 +29,14 @@ pub type LegId = String;
 pub const KEYFRAME_REQUEST_INTERVAL: f64 = 0.5;
 /// Packets kept per source for NACK answers (a power of two).
 pub const HISTORY_SIZE: usize = 512;
-/// Seconds between two receiver reports on a publishing stream.
-pub const RECEIVER_REPORT_INTERVAL: f64 = 1.0;
 /// Seconds of silence from a sink's source before another may take over.
 pub const SOURCE_IDLE_SWITCH: f64 = 1.0;
 /// Seconds a sink keeps its audio source before a louder one may take over.
 pub const SPEAKER_HOLD: f64 = 1.5;
+/// Seconds between two receiver reports to a leg.
+pub const REPORT_INTERVAL: f64 = 1.0;
+/// At most one REMB per source per this many seconds, unless it drops by more than 20 %.
+pub const REMB_INTERVAL: f64 = 0.5;
 const LEVEL_SMOOTHING: f64 = 0.2;
 
 /// One plaintext RTP or RTCP packet for the adapter to protect and send on a leg.
@@ -82,9 +84,8 @@ pub struct Relay {
     drops: Drops,
 }
 
-/// Counts one packet sent and queues it.
-/// Python's `min(deadline, due)`: the new value wins only if strictly earlier.
-fn earlier(deadline: Option<f64>, due: f64) -> f64 {
+/// Like Python's `min(deadline, due)`: the earlier one wins only if strictly earlier.
+fn earliest(deadline: Option<f64>, due: f64) -> f64 {
     match deadline {
         Some(d) if due < d => due,
         Some(d) => d,
@@ -92,6 +93,7 @@ fn earlier(deadline: Option<f64>, due: f64) -> f64 {
     }
 }
 
+/// Counts one packet sent and queues it.
 fn emit(totals: &mut Totals, out: &mut Vec<Transmit>, leg_id: &str, data: Vec<u8>, rtcp: bool) {
     totals.add(if rtcp { Total::RtcpOut } else { Total::RtpOut }, 1);
     totals.add(Total::BytesOut, data.len() as u64);
@@ -149,8 +151,8 @@ impl Relay {
             return Err(RelayError::LegExists(leg_id.to_owned()));
         }
         validate_lines(leg_id, media)?;
-        let mut leg = Leg::new(leg_id, forwarding);
-        let key = self.legs.insert(Leg::new(leg_id, forwarding));
+        let mut leg = Leg::new(leg_id, forwarding, media);
+        let key = self.legs.insert(Leg::new(leg_id, forwarding, &[]));
         for line in media {
             leg.note_mid_extension(line);
             if line.receives {
@@ -362,9 +364,12 @@ impl Relay {
         now: f64,
         out: &mut Vec<Transmit>,
     ) {
-        let Some(key) = self.arrival(leg_id, Total::RtpIn, packet.len()) else {
+        let Some(&key) = self.leg_ids.get(leg_id) else {
+            self.totals.add(Total::UnknownLeg, 1);
             return;
         };
+        self.totals.add(Total::RtpIn, 1);
+        self.totals.add(Total::BytesIn, packet.len() as u64);
         let Ok(pkt) = parse_rtp(packet) else {
             self.drop_at_leg(key, DropReason::Malformed);
             return;
@@ -391,17 +396,6 @@ impl Relay {
         }
     }
 
-    /// Counts a packet arriving on a leg; the leg's key, unless it is unknown.
-    fn arrival(&mut self, leg_id: &str, kind: Total, bytes: usize) -> Option<Id<Leg>> {
-        let Some(&key) = self.leg_ids.get(leg_id) else {
-            self.totals.add(Total::UnknownLeg, 1);
-            return None;
-        };
-        self.totals.add(kind, 1);
-        self.totals.add(Total::BytesIn, bytes as u64);
-        Some(key)
-    }
-
     /// One plaintext RTCP compound packet received on a leg.
     pub fn handle_rtcp(&mut self, leg_id: &str, packet: &[u8], now: f64) -> Vec<Transmit> {
         let mut out = Vec::new();
@@ -417,9 +411,12 @@ impl Relay {
         now: f64,
         out: &mut Vec<Transmit>,
     ) {
-        let Some(key) = self.arrival(leg_id, Total::RtcpIn, packet.len()) else {
+        let Some(&key) = self.leg_ids.get(leg_id) else {
+            self.totals.add(Total::UnknownLeg, 1);
             return;
         };
+        self.totals.add(Total::RtcpIn, 1);
+        self.totals.add(Total::BytesIn, packet.len() as u64);
         let Ok(packets) = parse_rtcp(packet) else {
             self.drop_at_leg(key, DropReason::Malformed);
             return;
@@ -440,14 +437,14 @@ impl Relay {
                     }
                 }
                 RtcpPacket::GenericNack(nack) => self.on_nack(key, nack, now, out),
-                // SDES, BYE, REMB, transport-cc: consumed here. Publishers get our own
-                // receiver reports (handle_timeout); REMB is not forwarded (yet).
+                // SDES, BYE, transport-cc: consumed here (aiortc cannot use transport-cc).
+                RtcpPacket::ReceiverEstimatedMaxBitrate(remb) => self.on_remb(key, remb, now, out),
                 RtcpPacket::SourceDescription(_) | RtcpPacket::Other { .. } => {}
             }
         }
     }
 
-    /// When [`Relay::handle_timeout`] next has work (a deferred keyframe request or a
+    /// When [`Relay::handle_timeout`] next has work (a deferred keyframe request or REMB, a
     /// receiver report), if ever.
     #[must_use]
     pub fn next_timeout(&self) -> Option<f64> {
@@ -462,12 +459,16 @@ impl Relay {
                     source.last_keyframe_request_at,
                     ready,
                 ) {
-                    let due = last + self.keyframe_interval;
-                    deadline = Some(earlier(deadline, due));
+                    deadline = Some(earliest(deadline, last + self.keyframe_interval));
                 }
-                if let (Some(due), true) = (source.report_due, ready) {
-                    deadline = Some(earlier(deadline, due));
+                if let (true, Some((_, sent_at)), true) =
+                    (source.remb_pending, source.remb_sent, ready)
+                {
+                    deadline = Some(earliest(deadline, sent_at + REMB_INTERVAL));
                 }
+            }
+            if let (Some(due), true) = (leg.report_due, leg.connected) {
+                deadline = Some(earliest(deadline, due));
             }
         }
         deadline
@@ -482,77 +483,18 @@ impl Relay {
             .filter_map(|&k| self.legs.get(k))
             .flat_map(|leg| leg.sources.iter().map(|&(_, s)| s))
             .collect();
-        for source in sources {
+        for &source in &sources {
             self.flush_keyframe_request(source, now, &mut out);
         }
-        let legs: Vec<Id<Leg>> = self.leg_order.clone();
-        for key in legs {
-            if self.legs.get(key).is_some_and(|leg| leg.connected) {
-                self.send_receiver_report(key, now, &mut out);
+        for key in self.leg_order.clone() {
+            self.report(key, now, &mut out);
+        }
+        for source in sources {
+            if self.sources.get(source).is_some_and(|s| s.remb_pending) {
+                self.send_remb(source, now, &mut out);
             }
         }
         out
-    }
-
-    /// One RR (+ SDES) to a publishing leg on the streams whose report is due: loss,
-    /// highest sequence number and LSR/DLSR, so its browser's bandwidth estimate and
-    /// round-trip time have something to go on. Jitter is not measured (0).
-    fn send_receiver_report(&mut self, key: Id<Leg>, now: f64, out: &mut Vec<Transmit>) {
-        let Some(leg) = self.legs.get(key) else {
-            return;
-        };
-        let mut blocks = Vec::new();
-        let mut sender: Option<(u32, Option<String>)> = None;
-        for &(_, source_id) in &leg.sources {
-            let Some(source) = self.sources.get_mut(source_id) else {
-                continue;
-            };
-            let (Some(ssrc), Some(due)) = (source.ssrc, source.report_due) else {
-                continue;
-            };
-            if due > now {
-                continue;
-            }
-            let (fraction_lost, packets_lost, highest_sequence) = source.loss.report();
-            let (last_sr, delay_since_last_sr) = source.last_sr.map_or((0, 0), |(lsr, at)| {
-                // As Python's int(): truncation towards zero, then the low 32 bits.
-                (lsr, (((now - at).max(0.0) * 65536.0) as u64) as u32)
-            });
-            blocks.push(ReportBlock {
-                ssrc,
-                fraction_lost,
-                packets_lost,
-                highest_sequence,
-                jitter: 0,
-                last_sr,
-                delay_since_last_sr,
-            });
-            source.report_due = Some(now + RECEIVER_REPORT_INTERVAL);
-            if sender.is_none() {
-                sender = Some((source.line.send_ssrc, source.line.cname.clone()));
-            }
-        }
-        // Sent as the server's SSRC on the first reported stream's m-line.
-        let Some((sender_ssrc, cname)) = sender else {
-            return;
-        };
-        let mut data = Vec::with_capacity(64);
-        let report = ReceiverReport {
-            ssrc: sender_ssrc,
-            reports: blocks,
-        };
-        if report.write_to(&mut data).is_err() {
-            return;
-        }
-        if let Some(cname) = cname.filter(|c| !c.is_empty()) {
-            let sdes = SourceDescription {
-                chunks: vec![(sender_ssrc, cname.into_bytes())],
-            };
-            if sdes.write_to(&mut data).is_err() {
-                return;
-            }
-        }
-        emit(&mut self.totals, out, &leg.id, data, true);
     }
 
     /// Every counter: totals, and per leg its drops and per-stream counters.
@@ -747,6 +689,7 @@ impl Relay {
             source.history.clear();
             source.pending_rtx.clear();
             source.loss.reset();
+            source.reception = Reception::default();
             source.ssrc.replace(pkt.ssrc)
         };
         if let Some(previous) = previous {
@@ -766,9 +709,14 @@ impl Relay {
         let Some(source) = self.sources.get_mut(source_id) else {
             return;
         };
-        source.loss.note(pkt.sequence_number);
-        if source.report_due.is_none() {
-            source.report_due = Some(now + RECEIVER_REPORT_INTERVAL);
+        let in_order = source.loss.note(pkt.sequence_number);
+        if let (true, Some(clock_rate)) = (in_order, source.clock_rate(pkt.payload_type)) {
+            source
+                .reception
+                .note_arrival(pkt.timestamp, now, clock_rate);
+        }
+        if let Some(leg) = self.legs.get_mut(source.leg) {
+            leg.report_due.get_or_insert(now + REPORT_INTERVAL);
         }
         if !source.is_media_pt(pkt.payload_type) {
             self.drop_at_source(source_id, DropReason::CodecMismatch);
@@ -1248,7 +1196,8 @@ impl Relay {
         let Some(source) = self.sources.get_mut(source_id) else {
             return;
         };
-        source.last_sr = Some(((report.ntp_timestamp >> 16) as u32, now));
+        source.reception.last_sr = (report.ntp_timestamp >> 16) as u32;
+        source.reception.last_sr_at = Some(now);
         let source = &*source;
         for &route_id in &source.routes {
             let Some(sink) = self
@@ -1297,6 +1246,140 @@ impl Relay {
         }
     }
 
+    /// The leg's receiver report, if due: a block per source that sent since the last.
+    ///
+    /// It goes to a connected leg whether or not its gate is open: the gate keeps other
+    /// participants' media from a leg, and an RR only tells the leg about its own stream.
+    fn report(&mut self, key: Id<Leg>, now: f64, out: &mut Vec<Transmit>) {
+        let Some(leg) = self.legs.get_mut(key) else {
+            return;
+        };
+        match leg.report_due {
+            Some(due) if leg.connected && now >= due => {}
+            _ => return,
+        }
+        let mut blocks = Vec::new();
+        for &(_, source_id) in &leg.sources {
+            let Some(source) = self.sources.get_mut(source_id) else {
+                continue;
+            };
+            if let Some(ssrc) = source.ssrc {
+                if source.loss.received() > source.reception.received_prior {
+                    blocks.push(report_block(source, ssrc, now));
+                }
+            }
+        }
+        if blocks.is_empty() {
+            leg.report_due = None; // idle: the next media packet schedules the next report
+            return;
+        }
+        leg.report_due = Some(now + REPORT_INTERVAL);
+        let mut data = Vec::with_capacity(64);
+        let report = ReceiverReport {
+            ssrc: leg.rtcp_ssrc,
+            reports: blocks,
+        };
+        if report.write_to(&mut data).is_err() {
+            return; // at most one block per source: cannot happen
+        }
+        if let Some(cname) = leg.rtcp_cname.as_ref().filter(|c| !c.is_empty()) {
+            // RFC 3550 §6.1: a compound carries our CNAME.
+            let sdes = SourceDescription {
+                chunks: vec![(leg.rtcp_ssrc, cname.as_bytes().to_vec())],
+            };
+            if sdes.write_to(&mut data).is_err() {
+                return;
+            }
+        }
+        self.totals.add(Total::RtcpReportsSent, 1);
+        emit(&mut self.totals, out, &leg.id, data, true);
+    }
+
+    /// A receiver's bandwidth estimate: each source it receives from may have to slow
+    /// down (or may speed up) to the slowest of its receivers.
+    fn on_remb(
+        &mut self,
+        key: Id<Leg>,
+        remb: &ReceiverEstimatedMaxBitrate,
+        now: f64,
+        out: &mut Vec<Transmit>,
+    ) {
+        let Some(leg) = self.legs.get(key) else {
+            return;
+        };
+        let mut sinks: Vec<Id<Sink>> = Vec::new();
+        for ssrc in &remb.ssrcs {
+            if let Some(&sink) = leg.sink_by_ssrc.get(ssrc) {
+                if !sinks.contains(&sink) {
+                    sinks.push(sink);
+                }
+            }
+        }
+        let mut sources: Vec<Id<Source>> = Vec::new();
+        for sink_id in sinks {
+            let Some(sink) = self.sinks.get_mut(sink_id) else {
+                continue;
+            };
+            sink.remb = Some(remb.bitrate);
+            for route in &sink.routes {
+                if let Some(source) = self.routes.get(*route).map(|r| r.source) {
+                    if !sources.contains(&source) {
+                        sources.push(source);
+                    }
+                }
+            }
+        }
+        for source in sources {
+            self.send_remb(source, now, out);
+        }
+    }
+
+    /// REMB to a video source: the lowest latest estimate of the receivers it reaches, at
+    /// most once per [`REMB_INTERVAL`] unless it fell by more than 20 %. A source none of
+    /// whose receivers sent one gets none: the browser's own estimate stands.
+    fn send_remb(&mut self, source_id: Id<Source>, now: f64, out: &mut Vec<Transmit>) {
+        let Some(source) = self.sources.get(source_id) else {
+            return;
+        };
+        let estimates = source.routes.iter().filter_map(|&r| {
+            let sink = self.sinks.get(self.routes.get(r)?.sink)?;
+            let deliverable = self.legs.get(sink.leg).is_some_and(Leg::deliverable);
+            sink.remb.filter(|_| deliverable)
+        });
+        let bitrate = estimates.min();
+        let Some(source) = self.sources.get_mut(source_id) else {
+            return;
+        };
+        source.remb_pending = false;
+        let Some(bitrate) = bitrate.filter(|_| source.kind == MediaKind::Video) else {
+            return;
+        };
+        // A clock that went backwards must not lock REMBs out, hence the `now < sent_at`.
+        let due = source.remb_sent.is_none_or(|(last, sent_at)| {
+            now >= sent_at + REMB_INTERVAL
+                || now < sent_at
+                || u128::from(bitrate) * 5 < u128::from(last) * 4
+        });
+        let Some(leg) = self.legs.get(source.leg) else {
+            return;
+        };
+        let Some(ssrc) = source.ssrc.filter(|_| due && leg.connected) else {
+            source.remb_pending = true; // a later REMB or handle_timeout sends it
+            return;
+        };
+        source.remb_sent = Some((bitrate, now));
+        let mut data = Vec::with_capacity(24);
+        let remb = ReceiverEstimatedMaxBitrate {
+            sender_ssrc: leg.rtcp_ssrc,
+            bitrate,
+            ssrcs: vec![ssrc],
+        };
+        if remb.write_to(&mut data).is_ok() {
+            self.totals.add(Total::RembForwarded, 1);
+            emit(&mut self.totals, out, &leg.id, data, true);
+        }
+    }
+
     /// What receivers report about our streams: the loss counter of each sink.
     fn on_report_blocks(&mut self, key: Id<Leg>, blocks: &[ReportBlock]) {
         let Some(leg) = self.legs.get(key) else {
@@ -1314,5 +1397,40 @@ impl Relay {
                 sink.receiver_lost = block.packets_lost;
             }
         }
+    }
+}
+
+/// A source's report block, which also starts its next reporting interval.
+fn report_block(source: &mut Source, ssrc: u32, now: f64) -> ReportBlock {
+    let (loss, reception) = (&source.loss, &mut source.reception);
+    let expected_interval = loss.expected() as i128 - reception.expected_prior as i128;
+    let received_interval = loss.received() as i128 - reception.received_prior as i128;
+    let lost_interval = expected_interval - received_interval;
+    reception.expected_prior = loss.expected();
+    reception.received_prior = loss.received();
+    let fraction = if expected_interval > 0 && lost_interval > 0 {
+        ((lost_interval << 8) / expected_interval).min(255) as u8
+    } else {
+        0
+    };
+    let dlsr = reception.last_sr_at.map_or(0, |at| {
+        // In 1/65536 s, like Python's min(U32, max(0, int(...))).
+        let delay = (now - at) * 65536.0;
+        if delay >= f64::from(u32::MAX) {
+            u32::MAX
+        } else if delay > 0.0 {
+            delay as u32
+        } else {
+            0
+        }
+    });
+    ReportBlock {
+        ssrc,
+        fraction_lost: fraction,
+        packets_lost: loss.lost().min(0x7F_FFFF) as i32,
+        highest_sequence: loss.highest() as u32,
+        jitter: (reception.jitter >> 4) as u32,
+        last_sr: reception.last_sr,
+        delay_since_last_sr: dlsr,
     }
 }

@@ -75,7 +75,7 @@ impl Drops {
 /// Relay-wide counters. Like the reference's `Counter`, a counter is listed once it has
 /// been counted (even if by 0 bytes).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Totals([Option<u64>; 7]);
+pub struct Totals([Option<u64>; 9]);
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Total {
@@ -86,10 +86,14 @@ pub enum Total {
     RtpOut,
     RtcpOut,
     BytesOut,
+    /// Receiver reports (RR + SDES compounds) sent to legs.
+    RtcpReportsSent,
+    /// REMBs sent to sources.
+    RembForwarded,
 }
 
 impl Total {
-    pub const ALL: [Total; 7] = [
+    pub const ALL: [Total; 9] = [
         Total::RtpIn,
         Total::RtcpIn,
         Total::BytesIn,
@@ -97,6 +101,8 @@ impl Total {
         Total::RtpOut,
         Total::RtcpOut,
         Total::BytesOut,
+        Total::RtcpReportsSent,
+        Total::RembForwarded,
     ];
 
     #[must_use]
@@ -109,6 +115,8 @@ impl Total {
             Total::RtpOut => "rtp_out",
             Total::RtcpOut => "rtcp_out",
             Total::BytesOut => "bytes_out",
+            Total::RtcpReportsSent => "rtcp_reports_sent",
+            Total::RembForwarded => "remb_forwarded",
         }
     }
 }

@@ -7,6 +7,7 @@ use super::arena::Id;
 use super::history::History;
 use super::media::{MediaKind, MediaLine, AUDIO_LEVEL_URI, MID_URI};
 use super::rewrite::RouteMaps;
+use super::rtp::wrap_integral;
 use super::stats::Drops;
 
 /// A sink's output keeps this many segments back, to translate NACKs across a switch.
@@ -29,11 +30,22 @@ pub struct Leg {
     pub sink_by_ssrc: HashMap<u32, Id<Sink>>,
     pub source_by_mid: HashMap<Vec<u8>, Id<Source>>,
     pub mid_ext_ids: Vec<u8>,
+    /// The next receiver report, once media came.
+    pub report_due: Option<f64>,
+    /// Sender SSRC and CNAME of our RTCP towards the leg (RR, REMB).
+    pub rtcp_ssrc: u32,
+    pub rtcp_cname: Option<String>,
 }
 
 impl Leg {
-    pub fn new(id: &str, forwarding: bool) -> Self {
+    /// `lines`: the leg's m-lines. Our RTCP comes from the first one we send on (its SSRC
+    /// and CNAME are in our answer), failing that from the first one.
+    pub fn new(id: &str, forwarding: bool, lines: &[MediaLine]) -> Self {
+        let rtcp_line = lines.iter().find(|l| l.sends).or_else(|| lines.first());
         Leg {
+            report_due: None,
+            rtcp_ssrc: rtcp_line.map_or(0, |l| l.send_ssrc),
+            rtcp_cname: rtcp_line.and_then(|l| l.cname.clone()),
             id: id.to_owned(),
             forwarding,
             connected: false,
@@ -156,22 +168,39 @@ pub struct LossCounter {
     /// (first extended sequence number, highest extended sequence number).
     span: Option<(u64, u64)>,
     received: u64,
-    /// Expected and received at the last receiver report.
-    prior: (u64, u64),
 }
 
 impl LossCounter {
-    pub fn note(&mut self, seq: u16) {
+    /// Counts a packet; true if it is the first or the newest so far (in order).
+    pub fn note(&mut self, seq: u16) -> bool {
         self.received += 1;
         match &mut self.span {
-            None => self.span = Some((u64::from(seq), u64::from(seq))),
+            None => {
+                self.span = Some((u64::from(seq), u64::from(seq)));
+                true
+            }
             Some((_, highest)) => {
                 let delta = seq.wrapping_sub(*highest as u16);
-                if (1..0x8000).contains(&delta) {
+                let newer = (1..0x8000).contains(&delta);
+                if newer {
                     *highest += u64::from(delta);
                 }
+                newer
             }
         }
+    }
+
+    pub fn received(&self) -> u64 {
+        self.received
+    }
+
+    /// Extended highest sequence number (0 before the first packet).
+    pub fn highest(&self) -> u64 {
+        self.span.map_or(0, |(_, highest)| highest)
+    }
+
+    pub fn expected(&self) -> u64 {
+        self.span.map_or(0, |(base, highest)| highest - base + 1)
     }
 
     pub fn lost(&self) -> u64 {
@@ -180,29 +209,44 @@ impl LossCounter {
         })
     }
 
-    /// A receiver report block's (fraction lost since the last report in 1/256,
-    /// cumulative lost as a signed 24-bit number, extended highest sequence number), as
-    /// RFC 3550 A.3 computes them; starts the next interval.
-    pub fn report(&mut self) -> (u8, i32, u32) {
-        let Some((base, highest)) = self.span else {
-            return (0, 0, 0);
-        };
-        let expected = highest - base + 1;
-        let expected_interval = expected - self.prior.0;
-        let received_interval = self.received - self.prior.1;
-        self.prior = (expected, self.received);
-        let lost_interval = expected_interval as i64 - received_interval as i64;
-        let fraction = if expected_interval > 0 && lost_interval > 0 {
-            ((lost_interval << 8) / expected_interval as i64).min(255) as u8
-        } else {
-            0
-        };
-        let cumulative = (expected as i64 - self.received as i64).clamp(-0x80_0000, 0x7F_FFFF);
-        (fraction, cumulative as i32, highest as u32)
-    }
-
     pub fn reset(&mut self) {
         *self = LossCounter::default();
+    }
+}
+
+/// The rest of RFC 3550 receiver statistics of a source's current SSRC, for our RRs:
+/// interarrival jitter (A.8, in integers), the counts at the last report (for "fraction
+/// lost", A.3) and the source's last SR (for LSR/DLSR, so it can measure round trips).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Reception {
+    /// In timestamp units, times 16 (A.8's integer form).
+    pub jitter: u64,
+    /// Arrival minus RTP timestamp, mod 2^32.
+    pub transit: Option<u32>,
+    pub last_ts: Option<u32>,
+    pub expected_prior: u64,
+    pub received_prior: u64,
+    /// The middle 32 bits of the NTP time of the source's last SR.
+    pub last_sr: u32,
+    pub last_sr_at: Option<f64>,
+}
+
+impl Reception {
+    pub fn note_arrival(&mut self, timestamp: u32, now: f64, clock_rate: u32) {
+        // Packets of one frame share a timestamp but not an arrival time; like libwebrtc,
+        // only a frame's first (in-order) packet counts, or a burst would look like jitter.
+        if self.last_ts == Some(timestamp) {
+            return;
+        }
+        let arrival = wrap_integral(now * f64::from(clock_rate)) as u32;
+        let transit = arrival.wrapping_sub(timestamp);
+        if let Some(previous) = self.transit {
+            let d = transit.wrapping_sub(previous);
+            let d = u64::from(d.min(d.wrapping_neg())); // |D| of a signed 32-bit difference
+            self.jitter = self.jitter + d - ((self.jitter + 8) >> 4);
+        }
+        self.transit = Some(transit);
+        self.last_ts = Some(timestamp);
     }
 }
 
@@ -219,6 +263,8 @@ pub struct Source {
     pub history: History,
     pub pending_rtx: PendingRtx,
     pub media_pts: [bool; 128],
+    /// Media PT -> its clock rate.
+    pub clock_rates: [Option<u32>; 128],
     /// RTX PT -> the media PT it repairs.
     pub rtx_apt: [Option<u8>; 128],
     pub audio_level_id: Option<u8>,
@@ -227,6 +273,10 @@ pub struct Source {
     pub last_packet_at: Option<f64>,
     pub last_keyframe_request_at: Option<f64>,
     pub keyframe_request_pending: bool,
+    /// The last bitrate sent to this source in a REMB, and when.
+    pub remb_sent: Option<(u64, f64)>,
+    /// A new REMB value waits for the interval to pass.
+    pub remb_pending: bool,
     pub packets: u64,
     pub bytes: u64,
     pub rtx_packets: u64,
@@ -234,21 +284,20 @@ pub struct Source {
     pub keyframe_requests: u64,
     pub nacks_forwarded: u64,
     pub loss: LossCounter,
+    pub reception: Reception,
     pub drops: Drops,
-    /// Receiver reports to the publisher: when the next is due (from its first media
-    /// packet on), and its last SR (NTP middle 32 bits, arrival) for LSR/DLSR.
-    pub report_due: Option<f64>,
-    pub last_sr: Option<(u32, f64)>,
 }
 
 impl Source {
     pub fn new(leg: Id<Leg>, line: &MediaLine, history_size: usize) -> Self {
         let mut media_pts = [false; 128];
         let mut rtx_apt = [None; 128];
+        let mut clock_rates = [None; 128];
         for codec in &line.codecs {
             let pt = usize::from(codec.payload_type & 0x7F);
             if !codec.is_rtx() {
                 media_pts[pt] = true;
+                clock_rates[pt] = Some(codec.clock_rate);
             } else if let Some(apt) = codec.rtx_apt {
                 rtx_apt[pt] = Some(apt);
             }
@@ -263,12 +312,15 @@ impl Source {
             history: History::new(history_size),
             pending_rtx: PendingRtx::default(),
             media_pts,
+            clock_rates,
             rtx_apt,
             audio_level_id: line.extension_id(AUDIO_LEVEL_URI),
             level: 127.0,
             last_packet_at: None,
             last_keyframe_request_at: None,
             keyframe_request_pending: false,
+            remb_sent: None,
+            remb_pending: false,
             packets: 0,
             bytes: 0,
             rtx_packets: 0,
@@ -276,11 +328,15 @@ impl Source {
             keyframe_requests: 0,
             nacks_forwarded: 0,
             loss: LossCounter::default(),
+            reception: Reception::default(),
             drops: Drops::default(),
-            report_due: None,
-            last_sr: None,
             line: line.clone(),
         }
+    }
+
+    /// The clock rate of a media payload type.
+    pub fn clock_rate(&self, pt: u8) -> Option<u32> {
+        self.clock_rates.get(usize::from(pt)).copied().flatten()
     }
 
     pub fn speaking(&self) -> bool {
@@ -316,6 +372,8 @@ pub struct Sink {
     pub nacks_received: u64,
     pub sender_reports: u64,
     pub receiver_lost: i32,
+    /// Bit/s: the receiver's latest REMB estimate for this stream.
+    pub remb: Option<u64>,
     pub drops: Drops,
 }
 
@@ -340,6 +398,7 @@ impl Sink {
             nacks_received: 0,
             sender_reports: 0,
             receiver_lost: 0,
+            remb: None,
             drops: Drops::default(),
             line: line.clone(),
         }

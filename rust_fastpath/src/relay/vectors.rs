@@ -4,7 +4,7 @@
 
 use serde_json::{json, Value};
 
-use super::rtcp::{parse_rtcp, GenericNack, ReportBlock, RtcpPacket};
+use super::rtcp::{parse_rtcp, GenericNack, ReceiverEstimatedMaxBitrate, ReportBlock, RtcpPacket};
 use super::rtp::{abs_send_time, parse_rtp, RtpPacket};
 
 fn vectors() -> Value {
@@ -81,6 +81,9 @@ fn rtcp_json(p: &RtcpPacket<'_>) -> Value {
         RtcpPacket::GenericNack(n) => {
             json!({"kind": "nack", "sender": n.sender_ssrc, "media": n.media_ssrc, "lost": n.lost})
         }
+        RtcpPacket::ReceiverEstimatedMaxBitrate(r) => json!({
+            "kind": "remb", "sender": r.sender_ssrc, "bitrate": r.bitrate, "ssrcs": r.ssrcs,
+        }),
         RtcpPacket::Other {
             packet_type,
             fmt,
@@ -121,6 +124,21 @@ fn nack_fci_packs_like_the_reference() {
         }
         .write_to(&mut out)
         .expect("a NACK with sequence numbers");
+        assert_eq!(hex(&out), vector["hex"].as_str().expect("hex"), "{vector}");
+    }
+}
+
+#[test]
+fn remb_packs_like_the_reference() {
+    for vector in vectors()["remb"].as_array().expect("remb vectors") {
+        let mut out = Vec::new();
+        ReceiverEstimatedMaxBitrate {
+            sender_ssrc: 9,
+            bitrate: vector["bitrate"].as_u64().expect("a u64"),
+            ssrcs: serde_json::from_value(vector["ssrcs"].clone()).expect("u32 list"),
+        }
+        .write_to(&mut out)
+        .expect("a REMB");
         assert_eq!(hex(&out), vector["hex"].as_str().expect("hex"), "{vector}");
     }
 }
