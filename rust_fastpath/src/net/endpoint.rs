@@ -601,6 +601,12 @@ impl Endpoint {
         }
     }
 
+    fn session_mut(&mut self, session: &str) -> Result<&mut Session, ControlError> {
+        self.sessions
+            .get_mut(session)
+            .ok_or(ControlError::UnknownSession)
+    }
+
     pub fn add_route(
         &mut self,
         session: &str,
@@ -608,10 +614,7 @@ impl Endpoint {
         sink: &str,
         kind: MediaKind,
     ) -> Result<(), ControlError> {
-        let s = self
-            .sessions
-            .get_mut(session)
-            .ok_or(ControlError::UnknownSession)?;
+        let s = self.session_mut(session)?;
         s.router
             .add_route(source, sink, kind)
             .map_err(ControlError::Router)
@@ -624,10 +627,7 @@ impl Endpoint {
         sink: &str,
         kind: MediaKind,
     ) -> Result<(), ControlError> {
-        let s = self
-            .sessions
-            .get_mut(session)
-            .ok_or(ControlError::UnknownSession)?;
+        let s = self.session_mut(session)?;
         s.router
             .remove_route(source, sink, kind)
             .map_err(ControlError::Router)
@@ -641,10 +641,7 @@ impl Endpoint {
         now: f64,
         out: &mut Vec<Outgoing>,
     ) -> Result<(), ControlError> {
-        let s = self
-            .sessions
-            .get_mut(session)
-            .ok_or(ControlError::UnknownSession)?;
+        let s = self.session_mut(session)?;
         let transmits = s
             .router
             .set_forwarding(leg, forwarding, now)
@@ -661,10 +658,7 @@ impl Endpoint {
         now: f64,
         out: &mut Vec<Outgoing>,
     ) -> Result<(), ControlError> {
-        let s = self
-            .sessions
-            .get_mut(session)
-            .ok_or(ControlError::UnknownSession)?;
+        let s = self.session_mut(session)?;
         let transmits = s
             .router
             .set_connected(leg, connected, now)
