@@ -2,10 +2,10 @@
 //! trait: the media port's router. Only error and stats conversion happen here; the
 //! forwarding behaviour is the relay's, held byte-identical to the Python reference.
 
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 use super::router::{LegId, MediaKind, MediaLine, PacketRouter, Transmit};
-use crate::relay::{self, Config, Drops, Relay, RelayError, RelayStats};
+use crate::relay::{self, Config, Relay, RelayError};
 
 /// A session's relay, seeded from the OS (sequence and timestamp starts).
 pub struct RelayRouter(Relay);
@@ -39,67 +39,6 @@ fn transmits(out: Vec<relay::Transmit>) -> Vec<Transmit> {
 
 fn reason(error: &RelayError) -> String {
     error.to_string()
-}
-
-fn drops(drops: &Drops) -> Value {
-    Value::Object(
-        drops
-            .nonzero()
-            .map(|(reason, n)| (reason.as_str().to_owned(), json!(n)))
-            .collect(),
-    )
-}
-
-/// The shape of the Python relay's `stats()`, as JSON.
-fn stats_json(stats: &RelayStats) -> Value {
-    let mut totals: Map<String, Value> = stats
-        .totals
-        .counted()
-        .map(|(total, n)| (total.as_str().to_owned(), json!(n)))
-        .collect();
-    totals.insert("drops".into(), drops(&stats.drops));
-    let legs: Map<String, Value> = stats
-        .legs
-        .iter()
-        .map(|leg| {
-            let sources: Map<String, Value> = leg
-                .sources
-                .iter()
-                .map(|(k, s)| {
-                    let value = json!({
-                        "ssrc": s.ssrc, "rtx_ssrc": s.rtx_ssrc, "packets": s.packets,
-                        "bytes": s.bytes, "rtx_packets": s.rtx_packets, "lost": s.lost,
-                        "padding_only": s.padding_only,
-                        "keyframe_requests_sent": s.keyframe_requests_sent,
-                        "nacks_forwarded": s.nacks_forwarded, "sinks": s.sinks,
-                        "drops": drops(&s.drops),
-                    });
-                    (k.as_str().to_owned(), value)
-                })
-                .collect();
-            let sinks: Map<String, Value> = leg
-                .sinks
-                .iter()
-                .map(|(k, s)| {
-                    let value = json!({
-                        "ssrc": s.ssrc, "rtx_ssrc": s.rtx_ssrc, "source": s.source,
-                        "packets": s.packets, "bytes": s.bytes, "retransmits": s.retransmits,
-                        "receiver_lost": s.receiver_lost,
-                        "keyframe_requests_received": s.keyframe_requests_received,
-                        "nacks_received": s.nacks_received,
-                        "sender_reports": s.sender_reports, "drops": drops(&s.drops),
-                    });
-                    (k.as_str().to_owned(), value)
-                })
-                .collect();
-            let value = json!({
-                "connected": leg.connected, "forwarding": leg.forwarding,
-                "drops": drops(&leg.drops), "sources": sources, "sinks": sinks,
-            });
-            (leg.id.clone(), value)
-        })
-        .collect();
-    json!({"router": "relay", "totals": totals, "legs": legs})
 }
 
 impl PacketRouter for RelayRouter {
@@ -168,6 +107,8 @@ impl PacketRouter for RelayRouter {
     }
 
     fn stats(&self) -> Value {
-        stats_json(&self.0.stats())
+        let mut stats = self.0.stats().to_json();
+        stats["router"] = json!("relay");
+        stats
     }
 }

@@ -4,11 +4,9 @@
 
 use pyo3::exceptions::{PyKeyError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
+use pyo3::types::{PyBytes, PyList, PyTuple};
 
-use crate::relay::{
-    self, Codec, Config, Drops, MediaKind, MediaLine, RelayError, SinkStats, SourceStats, Transmit,
-};
+use crate::relay::{self, Codec, Config, MediaKind, MediaLine, RelayError, Transmit};
 
 fn relay_error(error: RelayError) -> PyErr {
     match error {
@@ -112,48 +110,6 @@ fn transmits<'py>(py: Python<'py>, out: Vec<Transmit>) -> PyResult<Bound<'py, Py
         })
         .collect::<PyResult<Vec<_>>>()?;
     PyList::new(py, items)
-}
-
-fn drops_dict<'py>(py: Python<'py>, drops: &Drops, all: bool) -> PyResult<Bound<'py, PyDict>> {
-    let dict = PyDict::new(py);
-    for (reason, n) in drops.all() {
-        if all || n > 0 {
-            dict.set_item(reason.as_str(), n)?;
-        }
-    }
-    Ok(dict)
-}
-
-fn source_dict<'py>(py: Python<'py>, s: &SourceStats) -> PyResult<Bound<'py, PyDict>> {
-    let dict = PyDict::new(py);
-    dict.set_item("ssrc", s.ssrc)?;
-    dict.set_item("rtx_ssrc", s.rtx_ssrc)?;
-    dict.set_item("packets", s.packets)?;
-    dict.set_item("bytes", s.bytes)?;
-    dict.set_item("rtx_packets", s.rtx_packets)?;
-    dict.set_item("padding_only", s.padding_only)?;
-    dict.set_item("lost", s.lost)?;
-    dict.set_item("keyframe_requests_sent", s.keyframe_requests_sent)?;
-    dict.set_item("nacks_forwarded", s.nacks_forwarded)?;
-    dict.set_item("sinks", PyList::new(py, &s.sinks)?)?;
-    dict.set_item("drops", drops_dict(py, &s.drops, false)?)?;
-    Ok(dict)
-}
-
-fn sink_dict<'py>(py: Python<'py>, s: &SinkStats) -> PyResult<Bound<'py, PyDict>> {
-    let dict = PyDict::new(py);
-    dict.set_item("ssrc", s.ssrc)?;
-    dict.set_item("rtx_ssrc", s.rtx_ssrc)?;
-    dict.set_item("source", &s.source)?;
-    dict.set_item("packets", s.packets)?;
-    dict.set_item("bytes", s.bytes)?;
-    dict.set_item("retransmits", s.retransmits)?;
-    dict.set_item("receiver_lost", s.receiver_lost)?;
-    dict.set_item("keyframe_requests_received", s.keyframe_requests_received)?;
-    dict.set_item("nacks_received", s.nacks_received)?;
-    dict.set_item("sender_reports", s.sender_reports)?;
-    dict.set_item("drops", drops_dict(py, &s.drops, false)?)?;
-    Ok(dict)
 }
 
 /// The packet relay of one session (see `livelens/media/reference_relay.py`).
@@ -303,34 +259,10 @@ impl Relay {
         transmits(py, self.inner.handle_timeout(now))
     }
 
-    fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        let stats = self.inner.stats();
-        let totals = PyDict::new(py);
-        for (total, n) in stats.totals.counted() {
-            totals.set_item(total.as_str(), n)?;
-        }
-        totals.set_item("drops", drops_dict(py, &stats.drops, true)?)?;
-        let legs = PyDict::new(py);
-        for leg in &stats.legs {
-            let sources = PyDict::new(py);
-            for (kind, source) in &leg.sources {
-                sources.set_item(kind.as_str(), source_dict(py, source)?)?;
-            }
-            let sinks = PyDict::new(py);
-            for (kind, sink) in &leg.sinks {
-                sinks.set_item(kind.as_str(), sink_dict(py, sink)?)?;
-            }
-            let entry = PyDict::new(py);
-            entry.set_item("connected", leg.connected)?;
-            entry.set_item("forwarding", leg.forwarding)?;
-            entry.set_item("drops", drops_dict(py, &leg.drops, false)?)?;
-            entry.set_item("sources", sources)?;
-            entry.set_item("sinks", sinks)?;
-            legs.set_item(&leg.id, entry)?;
-        }
-        let dict = PyDict::new(py);
-        dict.set_item("totals", totals)?;
-        dict.set_item("legs", legs)?;
-        Ok(dict)
+    fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        // Stats are read a few times a second at most: one JSON conversion serves
+        // here and the media port alike.
+        let json = self.inner.stats().to_json().to_string();
+        py.import("json")?.call_method1("loads", (json,))
     }
 }

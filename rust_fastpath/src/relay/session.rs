@@ -349,6 +349,18 @@ impl Relay {
 
     // ------------------------------------------------------------------ packets
 
+    /// Counts a packet in (`kind` and its bytes) and finds its leg; a packet for a leg
+    /// that is gone is counted as such and goes no further.
+    fn arrival(&mut self, leg_id: &str, kind: Total, len: usize) -> Option<Id<Leg>> {
+        let Some(&key) = self.leg_ids.get(leg_id) else {
+            self.totals.add(Total::UnknownLeg, 1);
+            return None;
+        };
+        self.totals.add(kind, 1);
+        self.totals.add(Total::BytesIn, len as u64);
+        Some(key)
+    }
+
     /// One plaintext RTP packet received on a leg.
     pub fn handle_rtp(&mut self, leg_id: &str, packet: &[u8], now: f64) -> Vec<Transmit> {
         let mut out = Vec::new();
@@ -364,12 +376,9 @@ impl Relay {
         now: f64,
         out: &mut Vec<Transmit>,
     ) {
-        let Some(&key) = self.leg_ids.get(leg_id) else {
-            self.totals.add(Total::UnknownLeg, 1);
+        let Some(key) = self.arrival(leg_id, Total::RtpIn, packet.len()) else {
             return;
         };
-        self.totals.add(Total::RtpIn, 1);
-        self.totals.add(Total::BytesIn, packet.len() as u64);
         let Ok(pkt) = parse_rtp(packet) else {
             self.drop_at_leg(key, DropReason::Malformed);
             return;
@@ -411,12 +420,9 @@ impl Relay {
         now: f64,
         out: &mut Vec<Transmit>,
     ) {
-        let Some(&key) = self.leg_ids.get(leg_id) else {
-            self.totals.add(Total::UnknownLeg, 1);
+        let Some(key) = self.arrival(leg_id, Total::RtcpIn, packet.len()) else {
             return;
         };
-        self.totals.add(Total::RtcpIn, 1);
-        self.totals.add(Total::BytesIn, packet.len() as u64);
         let Ok(packets) = parse_rtcp(packet) else {
             self.drop_at_leg(key, DropReason::Malformed);
             return;
