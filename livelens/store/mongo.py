@@ -112,6 +112,27 @@ def _key_pattern(exc: PyMongoError) -> Mapping[str, Any] | None:
     return pattern if isinstance(pattern, Mapping) else None
 
 
+async def _insert_unique(
+    collection: AsyncCollection[Doc],
+    doc: Doc,
+    *,
+    key: str,
+    find_key: Callable[[], Awaitable[object]],
+    key_conflict: Exception,
+    what: str,
+) -> None:
+    """Inserts `doc`, telling a clash on the unique `key` from one on `_id`. The server
+    names the index it hit; when it does not (FerretDB), `find_key` looks the key up."""
+    try:
+        await collection.insert_one(doc)
+    except DuplicateKeyError as exc:
+        pattern = _key_pattern(exc)
+        taken = key in pattern if pattern is not None else await find_key() is not None
+        if taken:
+            raise key_conflict from exc
+        raise Conflict(f"{what} with this id already exists.") from exc
+
+
 _last_seq = 0
 _seq_lock = threading.Lock()
 
@@ -264,18 +285,14 @@ class MongoStore:
 
     @_translated
     async def create_tenant(self, tenant: Tenant) -> None:
-        try:
-            await self.tenants.insert_one(_tenant_doc(tenant))
-        except DuplicateKeyError as exc:
-            pattern = _key_pattern(exc)
-            taken = (
-                "name" in pattern
-                if pattern is not None
-                else (await self.find_tenant_id_by_name(tenant.name) is not None)
-            )
-            if taken:
-                raise _duplicate_tenant(tenant) from exc
-            raise Conflict("An account with this id already exists.") from exc
+        await _insert_unique(
+            self.tenants,
+            _tenant_doc(tenant),
+            key="name",
+            find_key=lambda: self.find_tenant_id_by_name(tenant.name),
+            key_conflict=_duplicate_tenant(tenant),
+            what="An account",
+        )
 
     @_translated
     async def find_tenant_id_by_name(self, name: str) -> str | None:
@@ -419,19 +436,15 @@ class MongoTenantStore:
     @_translated
     async def create_user(self, user: User) -> None:
         self._check(user.tenant_id, "user")
-        try:
-            await self._store.users.insert_one(_user_doc(user))
-        except DuplicateKeyError as exc:
-            pattern = _key_pattern(exc)
-            # E-mail uniqueness is instance-wide, so it is checked at instance level.
-            taken = (
-                "email" in pattern
-                if pattern is not None
-                else (await self._store.locate_email(user.email) is not None)
-            )
-            if taken:
-                raise _duplicate_email(user) from exc
-            raise Conflict("A user with this id already exists.") from exc
+        # E-mail uniqueness is instance-wide, so it is checked at instance level.
+        await _insert_unique(
+            self._store.users,
+            _user_doc(user),
+            key="email",
+            find_key=lambda: self._store.locate_email(user.email),
+            key_conflict=_duplicate_email(user),
+            what="A user",
+        )
 
     @_translated
     async def get_user(self, user_id: str) -> User | None:
@@ -557,19 +570,15 @@ class MongoTenantStore:
     @_translated
     async def create_support_session(self, session: SupportSession) -> None:
         self._check(session.tenant_id, "support session")
-        try:
-            await self._store.support_sessions.insert_one(_support_session_doc(session))
-        except DuplicateKeyError as exc:
-            pattern = _key_pattern(exc)
-            # The token is unique on the whole instance, so it is checked at that level.
-            taken = (
-                "join_token_hash" in pattern
-                if pattern is not None
-                else (await self._store.locate_join_token(session.join_token_hash) is not None)
-            )
-            if taken:
-                raise _duplicate_join_token() from exc
-            raise Conflict("A support session with this id already exists.") from exc
+        # The token is unique on the whole instance, so it is checked at that level.
+        await _insert_unique(
+            self._store.support_sessions,
+            _support_session_doc(session),
+            key="join_token_hash",
+            find_key=lambda: self._store.locate_join_token(session.join_token_hash),
+            key_conflict=_duplicate_join_token(),
+            what="A support session",
+        )
 
     @_translated
     async def get_support_session(self, session_id: str) -> SupportSession | None:
