@@ -129,16 +129,16 @@ async def _check_second_factor(
 ) -> User:
     assert user.totp_secret is not None
     secret = ctx.cipher(tenant).open(user.totp_secret, _totp_purpose(user, False)).decode()
-    step = totp.matching_step(secret, otp, clock.now(), after=user.totp_last_step)
-    if step is not None:
-        user = replace(user, totp_last_step=step, updated_at=clock.now())
-        await scope.save_user(user)
-        return user
+    now = clock.now()
+    # Codes are single-use: the store claims a step or a recovery code atomically, so of
+    # two sign-ins racing with one code only one gets through.
+    step = totp.matching_step(secret, otp, now, after=user.totp_last_step)
+    if step is not None and await scope.claim_totp_step(user.id, step, now):
+        return replace(user, totp_last_step=step, updated_at=now)
     used = totp.match_recovery_code(otp, user.recovery_codes)
-    if used is not None:
+    if used is not None and await scope.consume_recovery_code(user.id, used, now):
         remaining = tuple(c for c in user.recovery_codes if c != used)
-        user = replace(user, recovery_codes=remaining, updated_at=clock.now())
-        await scope.save_user(user)
+        user = replace(user, recovery_codes=remaining, updated_at=now)
         await audit.record(
             scope, "auth.recovery_code_used", actor, target=user.email, remaining=len(remaining)
         )

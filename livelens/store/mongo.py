@@ -65,7 +65,7 @@ DEFAULT_DATABASE = "livelens"
 DEFAULT_TIMEOUTS_MS = {"serverSelectionTimeoutMS": 3000, "connectTimeoutMS": 3000}
 # 2: support sessions and the security log (new collections and indexes only).
 # 3: session content (a new collection); sessions may carry invited experts (optional).
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 # Plenty for any burst of concurrent failures on one address; only bounds a bug.
 MAX_SLOT_ATTEMPTS = 1000
 
@@ -162,6 +162,7 @@ class MongoStore:
         self.support_sessions: AsyncCollection[Doc] = db["support_sessions"]
         self.security_events: AsyncCollection[Doc] = db["security_events"]
         self.session_items: AsyncCollection[Doc] = db["session_items"]
+        self.spent_codes: AsyncCollection[Doc] = db["spent_codes"]
         self.meta: AsyncCollection[Doc] = db["meta"]
 
     @classmethod
@@ -259,6 +260,10 @@ class MongoStore:
              ("seq", ASCENDING)],
             name="tenant_session_order",
         )  # fmt: skip
+        await self.spent_codes.create_index(
+            [("tenant_id", ASCENDING), ("user_id", ASCENDING), ("step", ASCENDING)],
+            name="tenant_user_step",
+        )
         if version < SCHEMA_VERSION:
             # Recorded only once everything above exists; a node that stops half-way
             # simply redoes the (idempotent) work on its next start.
@@ -478,9 +483,61 @@ class MongoTenantStore:
         if result.matched_count == 0:
             raise NotFound("No such user.")
 
+    # Single-use codes. A filtered update_one is atomic on MongoDB but not on every
+    # MongoDB-protocol server (FerretDB 1 reads, then writes), while a unique _id is
+    # enforced by all: so a code is spent by inserting its marker, and only then
+    # recorded on the user.
+
+    @_translated
+    async def claim_totp_step(self, user_id: str, step: int, at: float) -> bool:
+        doc = await self._store.users.find_one(
+            {"_id": user_id, "tenant_id": self._tenant_id}, {"totp_last_step": 1}
+        )
+        if doc is None or int(doc.get("totp_last_step", 0)) >= step:
+            return False
+        if not await self._spend(user_id, f"totp/{step}", at, step=step):
+            return False
+        await self._store.users.update_one(
+            {"_id": user_id, "tenant_id": self._tenant_id},
+            {"$max": {"totp_last_step": step}, "$set": {"updated_at": at}},
+        )
+        # Codes this old no longer match at all (the window is a step either side).
+        await self._store.spent_codes.delete_many(
+            {"tenant_id": self._tenant_id, "user_id": user_id, "step": {"$lt": step - 4}}
+        )
+        return True
+
+    @_translated
+    async def consume_recovery_code(self, user_id: str, digest: str, at: float) -> bool:
+        if not await self._spend(user_id, f"recovery/{digest}", at):
+            return False
+        result = await self._store.users.update_one(
+            {"_id": user_id, "tenant_id": self._tenant_id, "recovery_codes": digest},
+            {"$pull": {"recovery_codes": digest}, "$set": {"updated_at": at}},
+        )
+        return result.modified_count > 0
+
+    async def _spend(self, user_id: str, code: str, at: float, step: int | None = None) -> bool:
+        marker: Doc = {
+            "_id": f"{self._tenant_id}/{user_id}/{code}",
+            "tenant_id": self._tenant_id,
+            "user_id": user_id,
+            "at": at,
+        }
+        if step is not None:
+            marker["step"] = step
+        try:
+            await self._store.spent_codes.insert_one(marker)
+        except DuplicateKeyError:
+            return False
+        return True
+
     @_translated
     async def delete_user(self, user_id: str) -> bool:
         result = await self._store.users.delete_one({"_id": user_id, "tenant_id": self._tenant_id})
+        await self._store.spent_codes.delete_many(
+            {"tenant_id": self._tenant_id, "user_id": user_id}
+        )
         return result.deleted_count > 0
 
     # signed-in browsers

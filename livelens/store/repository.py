@@ -46,6 +46,17 @@ class TenantStore(Protocol):
         """Replace a stored user; raises NotFound if it is not in this tenant."""
         ...
 
+    async def claim_totp_step(self, user_id: str, step: int, at: float) -> bool:
+        """Record ``step`` as the user's last accepted TOTP time step, atomically and only
+        if it is newer than the stored one: of two sign-ins racing with one code, one
+        wins. False if the step was already used (or the user is gone)."""
+        ...
+
+    async def consume_recovery_code(self, user_id: str, digest: str, at: float) -> bool:
+        """Remove one stored recovery-code digest, atomically: true for exactly one of
+        any number of concurrent uses of the same code."""
+        ...
+
     async def delete_user(self, user_id: str) -> bool: ...
 
     # signed-in browsers

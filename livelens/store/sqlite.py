@@ -413,6 +413,26 @@ class SqliteTenantStore:
         if changed == 0:
             raise NotFound("No such user.")
 
+    async def claim_totp_step(self, user_id: str, step: int, at: float) -> bool:
+        changed = await self._store._execute(
+            "UPDATE users SET totp_last_step = ?, updated_at = ?"
+            " WHERE tenant_id = ? AND id = ? AND totp_last_step < ?",
+            (step, at, self._tenant_id, user_id, step),
+        )
+        return changed > 0
+
+    async def consume_recovery_code(self, user_id: str, digest: str, at: float) -> bool:
+        # One statement, so the check and the removal cannot interleave with another use.
+        changed = await self._store._execute(
+            "UPDATE users SET updated_at = ?, recovery_codes = ("
+            "  SELECT json_group_array(value) FROM json_each(users.recovery_codes)"
+            "  WHERE value != ?)"
+            " WHERE tenant_id = ? AND id = ? AND EXISTS ("
+            "  SELECT 1 FROM json_each(users.recovery_codes) WHERE value = ?)",
+            (at, digest, self._tenant_id, user_id, digest),
+        )
+        return changed > 0
+
     async def delete_user(self, user_id: str) -> bool:
         changed = await self._store._execute(
             "DELETE FROM users WHERE tenant_id = ? AND id = ?", (self._tenant_id, user_id)

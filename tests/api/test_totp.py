@@ -1,5 +1,7 @@
 """Two-factor sign-in: enrolment, codes, recovery codes, account-wide requirement."""
 
+import asyncio
+
 from tests.api.harness import Client, Server
 
 
@@ -52,6 +54,20 @@ async def test_a_code_works_only_once(server: Server) -> None:
     # An older code, still inside the drift window, is refused too once a newer one was used.
     server.clock.advance(30)
     assert (await server.client().login("boss@acme.test", otp=code)).status == 401
+
+
+async def test_sign_ins_racing_with_one_code_admit_one(server: Server) -> None:
+    # A phished code replayed at the same moment as the user's own sign-in.
+    await server.tenant("Acme", "boss@acme.test")
+    client = server.client()
+    await client.login("boss@acme.test")
+    secret, codes = await enrol(server, client)
+    server.clock.advance(30)
+    for otp in (server.totp_now(secret), codes[0]):
+        answers = await asyncio.gather(
+            *(server.client().login("boss@acme.test", otp=otp) for _ in range(4))
+        )
+        assert sorted(a.status for a in answers) == [200, 401, 401, 401]
 
 
 async def test_wrong_code_during_enrolment_does_not_enable(server: Server) -> None:

@@ -286,6 +286,39 @@ async def test_delete_user(store: Store) -> None:
     await scope.create_user(make_user(scope.tenant_id, "sam@acme.example"))
 
 
+async def test_totp_steps_and_recovery_codes_are_claimed_once_across_nodes(
+    store: Store, store_url: str
+) -> None:
+    # Two sign-ins racing with one code, on two nodes: the store admits exactly one.
+    second = await open_store(store_url)
+    try:
+        scope = await new_tenant(store, "Acme")
+        sam = make_user(scope.tenant_id, "sam@acme.example", recovery_codes=("a" * 64, "b" * 64))
+        await scope.create_user(sam)
+        scopes = [s.scoped(scope.tenant_id) for s in (store, second)] * 3
+        steps = await asyncio.gather(*(s.claim_totp_step(sam.id, 7, NOW + 1) for s in scopes))
+        codes = await asyncio.gather(
+            *(s.consume_recovery_code(sam.id, "a" * 64, NOW + 2) for s in scopes)
+        )
+    finally:
+        await second.close()
+    assert steps.count(True) == 1
+    assert codes.count(True) == 1
+    assert await scope.get_user(sam.id) == dataclasses.replace(
+        sam, totp_last_step=7, recovery_codes=("b" * 64,), updated_at=NOW + 2
+    )
+    # An older or equal step is spent; a newer one is not. Unknown codes and users fail.
+    assert await scope.claim_totp_step(sam.id, 6, NOW) is False
+    assert await scope.claim_totp_step(sam.id, 8, NOW) is True
+    assert await scope.consume_recovery_code(sam.id, "c" * 64, NOW) is False
+    assert await scope.consume_recovery_code(sam.id, "b" * 64, NOW) is True
+    assert (await scope.get_user(sam.id)).recovery_codes == ()  # type: ignore[union-attr]
+    assert await scope.claim_totp_step("nobody", 9, NOW) is False
+    # Another account cannot spend this user's codes.
+    other = await new_tenant(store, "Other")
+    assert await other.claim_totp_step(sam.id, 99, NOW) is False
+
+
 async def test_locate_email(store: Store) -> None:
     acme = await new_tenant(store, "Acme")
     other = await new_tenant(store, "Other")
