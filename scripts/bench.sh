@@ -19,6 +19,8 @@ echo "== Rust benches" >&2
 } | tee "$out/rust.jsonl"
 echo "== Relay on loopback (about 2 minutes)" >&2
 cargo bench --quiet --bench relay_loopback | tee "$out/relay.jsonl"
+echo "== The reference relay on loopback, measured the same way (about 1 minute)" >&2
+.venv/bin/python -m benchmarks.loopback_reference | tee -a "$out/relay.jsonl"
 echo "== Python benches" >&2
 .venv/bin/pytest benchmarks -q -p no:randomly --benchmark-only \
   --benchmark-columns=min,median --benchmark-json="$out/python.json"
