@@ -288,6 +288,7 @@ def plots(relays: list[dict[str, Any]], points: list[dict[str, Any]], where: Pat
         left.set(xlabel="receivers", ylabel="forwarded kpackets/s", xscale="log", ylim=(0, None),
                  title="Forwarded packets/s (1,200 B, SRTP)")  # fmt: skip
         left.set_xticks(n, [str(x) for x in n])
+        left.minorticks_off()
         left.legend(fontsize=8)
         width = 0.2
         for k, (key, label) in enumerate([("p50_us", "relay p50"), ("p99_us", "relay p99"),
