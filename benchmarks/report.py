@@ -153,31 +153,46 @@ def relay_rows(lines: Iterable[str]) -> list[dict[str, Any]]:
 
 def relay_table(rows: list[dict[str, Any]]) -> list[str]:
     raw = next((r for r in rows if r["subject"] == "raw_sendmmsg"), None)
+    raw_gso = next((r for r in rows if r["subject"] == "raw_gso"), None)
     relays = [r for r in rows if r["subject"] == "rust_relay"]
+    plain = {r["receivers"]: r for r in rows if r["subject"] == "rust_relay_sendmmsg"}
     if raw is None or not relays:
         return []
     out = [
         "### Relay on loopback: one SRTP sender to N receivers, 1,200-byte packets",
         "",
         "| receivers | forwarded pkt/s at < 0.1 % loss | data-plane CPU | **forwarded pkt/s per"
-        " core** | **/ raw sendmmsg per core** | max set by | latency p50 / p99 via relay (µs)"
-        " | direct p50 / p99 (µs) | **added p50 / p99 (µs)** |",
-        "|--:|--:|--:|--:|--:|---|--:|--:|--:|",
+        " core** | same, `sendmmsg` only (no GSO) | **/ raw sendmmsg per core** | / raw GSO"
+        " per core | max set by | latency p50 / p99 via relay (µs) | direct p50 / p99 (µs)"
+        " | **added p50 / p99 (µs)** |",
+        "|--:|--:|--:|--:|--:|--:|--:|---|--:|--:|--:|",
     ]
     for r in relays:
+        without = plain.get(r["receivers"])
+        plain_rate = f"{without['per_core_pps']:,.0f}" if without else "n/a"
+        of_gso = f"{r['per_core_pps'] / raw_gso['per_core_pps']:.0%}" if raw_gso else "n/a"
         out.append(
             f"| {r['receivers']} | {r['max_pps']:,.0f} | {r['cpu_utilisation']:.0%} "
-            f"| {r['per_core_pps']:,.0f} | {r['per_core_pps'] / raw['per_core_pps']:.0%} "
+            f"| {r['per_core_pps']:,.0f} "
+            f"| {plain_rate} "
+            f"| {r['per_core_pps'] / raw['per_core_pps']:.0%} "
+            f"| {of_gso} "
             f"| {r['limited_by']} | {r['p50_us']:.0f} / {r['p99_us']:.0f} "
             f"| {r['direct_p50_us']:.0f} / {r['direct_p99_us']:.0f} "
             f"| {r['p50_us'] - r['direct_p50_us']:.0f} / {r['p99_us'] - r['direct_p99_us']:.0f} |"
         )
+    gso_note = (
+        f" With UDP segmentation offload (`UDP_SEGMENT`, as the media port sends), the same"
+        f" blaster does **{raw_gso['per_core_pps']:,.0f} packets/s per core**."
+        if raw_gso
+        else ""
+    )
     out += [
         "",
         f"Raw loopback in the same run (`sendmmsg` blaster into a `recvmmsg` receiver, no"
         f" crypto): **{raw['per_core_pps']:,.0f} packets/s per blaster core**"
         f" ({raw['max_pps']:,.0f}/s delivered at < 0.1 % loss with the blaster"
-        f" {raw['cpu_utilisation']:.0%} busy; max set by {raw['limited_by']})."
+        f" {raw['cpu_utilisation']:.0%} busy; max set by {raw['limited_by']}).{gso_note}"
         f" Profile {relays[0]['profile']}; {raw['step_s']:.1f} s steps; {raw['pinned']};"
         f" nice {raw['nice']}. Latency is measured at half the maximum input rate"
         " (every packet decrypted by the receivers), in three 1 s rounds alternating"
@@ -278,6 +293,14 @@ def plots(relays: list[dict[str, Any]], points: list[dict[str, Any]], where: Pat
         left.plot(n, [r["per_core_pps"] / 1000 for r in rust], "o-", label="Rust relay, per core")
         wall = [r["max_pps"] / 1000 for r in rust]
         left.plot(n, wall, "s--", label="Rust relay, wall (< 0.1 % loss)")
+        plain = [r for r in relays if r["subject"] == "rust_relay_sendmmsg"]
+        if plain:
+            left.plot([r["receivers"] for r in plain], [r["per_core_pps"] / 1000 for r in plain],
+                      "o:", label="Rust relay, sendmmsg only, per core")  # fmt: skip
+        raw_gso = next((r for r in relays if r["subject"] == "raw_gso"), None)
+        if raw_gso:
+            left.axhline(raw_gso["per_core_pps"] / 1000, color="grey", linestyle="--",
+                         label="raw GSO, per core")  # fmt: skip
         reference = [r for r in relays if r["subject"] == "reference_relay"]
         if reference:
             left.plot([r["receivers"] for r in reference],

@@ -386,8 +386,10 @@ struct Server {
 }
 
 impl Server {
-    fn start() -> Self {
+    /// The product's media port; `segmentation` off is `sendmmsg` only (no GSO).
+    fn start(segmentation: bool) -> Self {
         let socket = MediaUdpSocket::bind(localhost()).expect("bind");
+        socket.set_segmentation(segmentation);
         let address = socket.local_addr().expect("address");
         let (wakeup, notify) = UnixStream::pair().expect("pair");
         notify.set_nonblocking(true).expect("non-blocking");
@@ -485,8 +487,8 @@ impl Drop for Server {
 }
 
 /// A relay session with `receivers` receivers, every client connected.
-fn relay_setup(receivers: usize, with_srtp: bool) -> Setup {
-    let server = Server::start();
+fn relay_setup(receivers: usize, with_srtp: bool, segmentation: bool) -> Setup {
+    let server = Server::start(segmentation);
     let socket = MediaUdpSocket::bind(localhost()).expect("bind");
     server.connect(0, |request| {
         socket.send_batch(&[Outgoing {
@@ -533,12 +535,14 @@ fn relay_setup(receivers: usize, with_srtp: bool) -> Setup {
 
 /// Raw loopback: a blaster straight into one receiver, no crypto (or, for the latency
 /// baseline, the relay's SRTP without the relay).
-fn direct_setup(with_srtp: bool) -> Setup {
+fn direct_setup(with_srtp: bool, segmentation: bool) -> Setup {
     let receiver = client_socket();
     receiver.set_nonblocking(true).expect("non-blocking");
     let key = keys(99, 1);
+    let socket = MediaUdpSocket::bind(localhost()).expect("bind");
+    socket.set_segmentation(segmentation);
     let sender = Sender {
-        socket: MediaUdpSocket::bind(localhost()).expect("bind"),
+        socket,
         to: receiver.local_addr().expect("address"),
         srtp: with_srtp.then(|| context(&key)),
         seq: 0,
@@ -796,21 +800,35 @@ fn main() {
         origin,
         step_time: step,
     };
-    let (max, limit) = rig(Box::new(|| direct_setup(false))).find_max(100_000.0);
-    println!(
-        r#"{{"bench": "relay_loopback", "subject": "raw_sendmmsg", "receivers": 1, "max_pps": {:.0}, "per_core_pps": {:.0}, "cpu_utilisation": {:.3}, "loss": {:.5}, "limited_by": "{limit}", "step_s": {:.2}, "pinned": "{pinned}", "nice": {}, "cpus": {}}}"#,
-        max.rate(),
-        max.per_core(),
-        max.utilisation(),
-        max.loss(),
-        step.as_secs_f64(),
-        if niced { -20 } else { 0 },
-        cpus(),
-    );
+    // The raw limits: plain `sendmmsg`, and with the segmentation offload the port uses.
+    for (subject, segmentation) in [("raw_sendmmsg", false), ("raw_gso", true)] {
+        let (max, limit) =
+            rig(Box::new(move || direct_setup(false, segmentation))).find_max(100_000.0);
+        println!(
+            r#"{{"bench": "relay_loopback", "subject": "{subject}", "receivers": 1, "max_pps": {:.0}, "per_core_pps": {:.0}, "cpu_utilisation": {:.3}, "loss": {:.5}, "limited_by": "{limit}", "step_s": {:.2}, "pinned": "{pinned}", "nice": {}, "cpus": {}}}"#,
+            max.rate(),
+            max.per_core(),
+            max.utilisation(),
+            max.loss(),
+            step.as_secs_f64(),
+            if niced { -20 } else { 0 },
+            cpus(),
+        );
+    }
 
     for n in counts {
+        // What segmentation offload brings: the same relay with plain `sendmmsg`.
+        let (plain, plain_limit) =
+            rig(Box::new(move || relay_setup(n, false, false))).find_max(40_000.0 / n as f64);
+        println!(
+            r#"{{"bench": "relay_loopback", "subject": "rust_relay_sendmmsg", "profile": "{PROFILE}", "receivers": {n}, "max_pps": {:.0}, "per_core_pps": {:.0}, "cpu_utilisation": {:.3}, "loss": {:.5}, "limited_by": "{plain_limit}"}}"#,
+            plain.rate(),
+            plain.per_core(),
+            plain.utilisation(),
+            plain.loss(),
+        );
         let (max, limit) =
-            rig(Box::new(move || relay_setup(n, false))).find_max(40_000.0 / n as f64);
+            rig(Box::new(move || relay_setup(n, false, true))).find_max(40_000.0 / n as f64);
         // Latency at half the maximum; the receivers decrypt every packet. Rounds
         // alternate relayed and direct, and the median round counts, so one hiccup of
         // the shared machine spoils a round, not the figure.
@@ -819,13 +837,14 @@ fn main() {
         let (mut relayed, mut direct) = (Vec::new(), Vec::new());
         let (mut samples, mut refused, mut relayed_loss) = (0, 0, 0.0_f64);
         for _ in 0..LATENCY_ROUNDS {
-            let round = rig(Box::new(move || relay_setup(n, true))).step(half, true, latency_step);
+            let round =
+                rig(Box::new(move || relay_setup(n, true, true))).step(half, true, latency_step);
             relayed_loss = relayed_loss.max(round.loss());
             let (p50, p99, count, bad) = latency_us(round);
             relayed.push((p50, p99));
             samples += count;
             refused += bad;
-            let round = rig(Box::new(|| direct_setup(true))).step(half, true, latency_step);
+            let round = rig(Box::new(|| direct_setup(true, true))).step(half, true, latency_step);
             let (d50, d99, _, _) = latency_us(round);
             direct.push((d50, d99));
         }

@@ -1,15 +1,21 @@
 //! The media UDP socket with batched system calls: `recvmmsg` (up to [`BATCH`]
 //! datagrams per call, waiting for the first only) and `sendmmsg`, through `nix`'s safe
 //! wrappers, so this crate stays free of `unsafe`.
+//!
+//! Sends use UDP generic segmentation offload (`UDP_SEGMENT`) where a batch allows it:
+//! a frame's packets to one receiver are mostly of one size, and the kernel then walks
+//! its UDP/IP stack once for the run instead of once per packet. Where the kernel
+//! refuses it, the socket falls back to plain `sendmmsg` for good.
 
 use std::io::{self, IoSlice, IoSliceMut};
 use std::net::{SocketAddr, UdpSocket};
 use std::os::fd::AsRawFd;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use nix::errno::Errno;
 use nix::sys::socket::{
-    recvmmsg, sendmmsg, setsockopt, sockopt, ControlMessage, MsgFlags, MultiHeaders,
+    recvmmsg, sendmmsg, sendmsg, setsockopt, sockopt, ControlMessage, MsgFlags, MultiHeaders,
     SockaddrStorage,
 };
 
@@ -20,6 +26,10 @@ pub const BATCH: usize = 32;
 /// Receive buffer per datagram: above any WebRTC MTU; longer datagrams are cut (and
 /// then fail SRTP authentication, a counted drop).
 pub const MAX_DATAGRAM: usize = 2048;
+/// Most segments in one segmented send (the kernel's `UDP_MAX_SEGMENTS` before 6.4).
+const GSO_MAX_SEGMENTS: usize = 64;
+/// Most bytes in one segmented send: under a UDP datagram's limit, headers included.
+const GSO_MAX_BYTES: usize = 60_000;
 
 /// Buffers for one `recvmmsg` batch, reused for every call.
 pub struct RecvBuffers {
@@ -55,6 +65,49 @@ fn to_std(address: &SockaddrStorage) -> Option<SocketAddr> {
 
 pub struct MediaUdpSocket {
     socket: UdpSocket,
+    /// Segmented sends are on until the kernel refuses one.
+    gso: AtomicBool,
+    segmented_sends: AtomicU64,
+}
+
+/// The datagrams of a batch grouped for sending: per destination (in the batch's order
+/// for each), runs of one size whose last may be shorter, which is what one
+/// `UDP_SEGMENT` send can carry. A run of one is sent as it is.
+fn segment_runs(messages: &[Outgoing]) -> Vec<Vec<&Outgoing>> {
+    let mut by_destination: Vec<(SocketAddr, Vec<&Outgoing>)> = Vec::new();
+    for m in messages {
+        match by_destination.iter_mut().find(|(to, _)| *to == m.to) {
+            Some((_, list)) => list.push(m),
+            None => by_destination.push((m.to, vec![m])),
+        }
+    }
+    let mut runs = Vec::new();
+    for (_, list) in by_destination {
+        let mut run: Vec<&Outgoing> = Vec::new();
+        let mut bytes = 0;
+        for m in list {
+            let extends = match (run.first(), run.last()) {
+                (Some(first), Some(last)) => {
+                    let size = first.data.len();
+                    last.data.len() == size // a shorter datagram ends its run
+                        && (1..=size).contains(&m.data.len())
+                        && run.len() < GSO_MAX_SEGMENTS
+                        && bytes + m.data.len() <= GSO_MAX_BYTES
+                }
+                _ => false,
+            };
+            if !extends && !run.is_empty() {
+                runs.push(std::mem::take(&mut run));
+                bytes = 0;
+            }
+            bytes += m.data.len();
+            run.push(m);
+        }
+        if !run.is_empty() {
+            runs.push(run);
+        }
+    }
+    runs
 }
 
 impl MediaUdpSocket {
@@ -64,7 +117,22 @@ impl MediaUdpSocket {
         // Bursts of video keyframes arrive faster than one batch; best effort.
         let _ = setsockopt(&socket, sockopt::RcvBuf, &(4 << 20));
         let _ = setsockopt(&socket, sockopt::SndBuf, &(4 << 20));
-        Ok(Self { socket })
+        Ok(Self {
+            socket,
+            gso: AtomicBool::new(true),
+            segmented_sends: AtomicU64::new(0),
+        })
+    }
+
+    /// Turn segmented sends off (or back on, where the kernel takes them).
+    pub fn set_segmentation(&self, on: bool) {
+        self.gso.store(on, Ordering::Relaxed);
+    }
+
+    /// How many `UDP_SEGMENT` sends went out, each carrying two datagrams or more.
+    #[must_use]
+    pub fn segmented_sends(&self) -> u64 {
+        self.segmented_sends.load(Ordering::Relaxed)
     }
 
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
@@ -110,9 +178,65 @@ impl MediaUdpSocket {
         Ok(buffers.received.len())
     }
 
-    /// Send every datagram, [`BATCH`] per system call. A datagram the kernel refuses
-    /// (e.g. no route) is skipped; returns how many were skipped.
+    /// Send every datagram: runs of one size to one destination as one segmented send
+    /// each, the rest [`BATCH`] per `sendmmsg`. Order is kept per destination. A
+    /// datagram the kernel refuses (e.g. no route) is skipped; returns how many were.
     pub fn send_batch(&self, messages: &[Outgoing]) -> usize {
+        if messages.len() < 2 || !self.gso.load(Ordering::Relaxed) {
+            return self.send_each(&messages.iter().collect::<Vec<_>>());
+        }
+        let mut skipped = 0;
+        let mut singles: Vec<&Outgoing> = Vec::new();
+        for run in segment_runs(messages) {
+            if run.len() == 1 {
+                singles.extend(run);
+                continue;
+            }
+            skipped += self.send_each(&singles); // they come first for their destination
+            singles.clear();
+            match self.send_segmented(&run) {
+                Ok(()) => {
+                    self.segmented_sends.fetch_add(1, Ordering::Relaxed);
+                }
+                Err(error) => {
+                    if matches!(
+                        error,
+                        Errno::EIO | Errno::EINVAL | Errno::ENOPROTOOPT | Errno::EOPNOTSUPP
+                    ) {
+                        self.gso.store(false, Ordering::Relaxed); // not on this kernel/route
+                    }
+                    skipped += self.send_each(&run);
+                }
+            }
+        }
+        skipped + self.send_each(&singles)
+    }
+
+    fn send_segmented(&self, run: &[&Outgoing]) -> Result<(), Errno> {
+        let size = run
+            .first()
+            .and_then(|m| u16::try_from(m.data.len()).ok())
+            .ok_or(Errno::EMSGSIZE)?;
+        let to = SockaddrStorage::from(run[0].to);
+        let slices: Vec<IoSlice<'_>> = run.iter().map(|m| IoSlice::new(&m.data)).collect();
+        let segment = [ControlMessage::UdpGsoSegments(&size)];
+        loop {
+            match sendmsg(
+                self.socket.as_raw_fd(),
+                &slices,
+                &segment,
+                MsgFlags::empty(),
+                Some(&to),
+            ) {
+                Ok(_) => return Ok(()),
+                Err(Errno::EINTR) => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Each datagram on its own, [`BATCH`] per system call.
+    fn send_each(&self, messages: &[&Outgoing]) -> usize {
         let mut skipped = 0;
         let mut rest = messages;
         while !rest.is_empty() {
@@ -128,7 +252,7 @@ impl MediaUdpSocket {
         skipped
     }
 
-    fn send_chunk(&self, chunk: &[Outgoing]) -> Result<usize, Errno> {
+    fn send_chunk(&self, chunk: &[&Outgoing]) -> Result<usize, Errno> {
         let addresses: Vec<Option<SockaddrStorage>> = chunk
             .iter()
             .map(|m| Some(SockaddrStorage::from(m.to)))
@@ -197,6 +321,136 @@ mod tests {
         }
         let sent: Vec<Vec<u8>> = messages.into_iter().map(|m| m.data).collect();
         assert_eq!(got, sent);
+    }
+
+    fn to(port: u16) -> SocketAddr {
+        SocketAddr::from(([127, 0, 0, 1], port))
+    }
+
+    fn sizes(run: &[&Outgoing]) -> Vec<usize> {
+        run.iter().map(|m| m.data.len()).collect()
+    }
+
+    #[test]
+    fn runs_are_one_size_per_destination_with_a_shorter_last() {
+        let batch: Vec<Outgoing> = [
+            (1, 1200),
+            (2, 1200),
+            (1, 1200),
+            (1, 800),
+            (1, 1200),
+            (2, 1200),
+        ]
+        .into_iter()
+        .chain([(2, 1300), (2, 0), (2, 0)])
+        .map(|(port, len)| Outgoing {
+            to: to(port),
+            data: vec![0; len],
+        })
+        .collect();
+        let runs: Vec<(u16, Vec<usize>)> = segment_runs(&batch)
+            .iter()
+            .map(|run| (run[0].to.port(), sizes(run)))
+            .collect();
+        assert_eq!(
+            runs,
+            [
+                (1, vec![1200, 1200, 800]),
+                (1, vec![1200]),
+                (2, vec![1200, 1200]),
+                (2, vec![1300]), // longer than the run's size: a new run
+                (2, vec![0]),    // empty datagrams are never segmented
+                (2, vec![0]),
+            ]
+        );
+    }
+
+    #[test]
+    fn runs_stop_at_the_segment_and_byte_limits() {
+        let batch: Vec<Outgoing> = (0..70)
+            .map(|_| Outgoing {
+                to: to(1),
+                data: vec![0; 100],
+            })
+            .collect();
+        let lens: Vec<usize> = segment_runs(&batch).iter().map(Vec::len).collect();
+        assert_eq!(lens, [GSO_MAX_SEGMENTS, 70 - GSO_MAX_SEGMENTS]);
+        let big: Vec<Outgoing> = (0..40)
+            .map(|_| Outgoing {
+                to: to(1),
+                data: vec![0; 2000],
+            })
+            .collect();
+        let lens: Vec<usize> = segment_runs(&big).iter().map(Vec::len).collect();
+        assert_eq!(lens, [GSO_MAX_BYTES / 2000, 40 - GSO_MAX_BYTES / 2000]);
+    }
+
+    #[test]
+    fn segmented_sends_arrive_as_the_datagrams_in_order() {
+        let a = MediaUdpSocket::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        let receivers: Vec<MediaUdpSocket> = (0..3)
+            .map(|_| MediaUdpSocket::bind("127.0.0.1:0".parse().unwrap()).unwrap())
+            .collect();
+        // A frame to each of three receivers, interleaved as a fan-out makes it, with a
+        // shorter last packet and a lone one of another size.
+        let messages: Vec<Outgoing> = (0..60u8)
+            .map(|i| {
+                let len = match i / 3 {
+                    9 | 19 => 700,
+                    12 => 1300,
+                    _ => 1200,
+                };
+                Outgoing {
+                    to: receivers[usize::from(i % 3)].local_addr().unwrap(),
+                    data: vec![i; len],
+                }
+            })
+            .collect();
+        assert_eq!(a.send_batch(&messages), 0);
+        assert!(a.segmented_sends() >= 3, "no segmented send happened");
+        let mut buffers = RecvBuffers::default();
+        for (r, receiver) in receivers.iter().enumerate() {
+            receiver.set_wait(Duration::from_secs(2)).unwrap();
+            let mut got = Vec::new();
+            while got.len() < 20 {
+                let n = receiver.recv_batch(&mut buffers).unwrap();
+                assert!(
+                    n > 0,
+                    "receiver {r} timed out after {} datagrams",
+                    got.len()
+                );
+                got.extend((0..n).map(|i| buffers.datagram(i).unwrap().1.to_vec()));
+            }
+            let sent: Vec<Vec<u8>> = messages
+                .iter()
+                .filter(|m| m.to == receiver.local_addr().unwrap())
+                .map(|m| m.data.clone())
+                .collect();
+            assert_eq!(got, sent, "receiver {r}");
+        }
+    }
+
+    #[test]
+    fn without_segmentation_every_datagram_goes_on_its_own() {
+        let a = MediaUdpSocket::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        let b = MediaUdpSocket::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        a.set_segmentation(false);
+        let messages: Vec<Outgoing> = (0..10u8)
+            .map(|i| Outgoing {
+                to: b.local_addr().unwrap(),
+                data: vec![i; 1200],
+            })
+            .collect();
+        assert_eq!(a.send_batch(&messages), 0);
+        assert_eq!(a.segmented_sends(), 0);
+        b.set_wait(Duration::from_secs(2)).unwrap();
+        let mut buffers = RecvBuffers::default();
+        let mut got = 0;
+        while got < messages.len() {
+            let n = b.recv_batch(&mut buffers).unwrap();
+            assert!(n > 0);
+            got += n;
+        }
     }
 
     #[test]
