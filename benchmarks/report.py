@@ -288,7 +288,7 @@ def plots(relays: list[dict[str, Any]], points: list[dict[str, Any]], where: Pat
     raw = next((r for r in relays if r["subject"] == "raw_sendmmsg"), None)
     rust = [r for r in relays if r["subject"] == "rust_relay"]
     if raw and rust:
-        fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
+        fig, (left, right) = plt.subplots(1, 2, figsize=(11, 5))
         n = [r["receivers"] for r in rust]
         left.plot(n, [r["per_core_pps"] / 1000 for r in rust], "o-", label="Rust relay, per core")
         wall = [r["max_pps"] / 1000 for r in rust]
@@ -312,7 +312,7 @@ def plots(relays: list[dict[str, Any]], points: list[dict[str, Any]], where: Pat
                  title="Forwarded packets/s (1,200 B, SRTP)")  # fmt: skip
         left.set_xticks(n, [str(x) for x in n])
         left.minorticks_off()
-        left.legend(fontsize=8)
+        left.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.15), ncol=2)
         width = 0.2
         for k, (key, label) in enumerate([("p50_us", "relay p50"), ("p99_us", "relay p99"),
                                           ("direct_p50_us", "direct p50"),
