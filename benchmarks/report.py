@@ -151,6 +151,15 @@ def relay_rows(lines: Iterable[str]) -> list[dict[str, Any]]:
     return [json.loads(line) for line in lines if line.startswith('{"bench": "relay_loopback"')]
 
 
+def latency_cells(r: dict[str, Any]) -> str:
+    """Via the relay, direct, and what the relay adds: p50 / p99 in µs."""
+    return (
+        f"| {r['p50_us']:.0f} / {r['p99_us']:.0f} "
+        f"| {r['direct_p50_us']:.0f} / {r['direct_p99_us']:.0f} "
+        f"| {r['p50_us'] - r['direct_p50_us']:.0f} / {r['p99_us'] - r['direct_p99_us']:.0f} |"
+    )
+
+
 def relay_table(rows: list[dict[str, Any]]) -> list[str]:
     raw = next((r for r in rows if r["subject"] == "raw_sendmmsg"), None)
     raw_gso = next((r for r in rows if r["subject"] == "raw_gso"), None)
@@ -177,9 +186,7 @@ def relay_table(rows: list[dict[str, Any]]) -> list[str]:
             f"| {plain_rate} "
             f"| {r['per_core_pps'] / raw['per_core_pps']:.0%} "
             f"| {of_gso} "
-            f"| {r['limited_by']} | {r['p50_us']:.0f} / {r['p99_us']:.0f} "
-            f"| {r['direct_p50_us']:.0f} / {r['direct_p99_us']:.0f} "
-            f"| {r['p50_us'] - r['direct_p50_us']:.0f} / {r['p99_us'] - r['direct_p99_us']:.0f} |"
+            f"| {r['limited_by']} {latency_cells(r)}"
         )
     gso_note = (
         f" With UDP segmentation offload (`UDP_SEGMENT`, as the media port sends), the same"
@@ -228,10 +235,7 @@ def reference_table(rust: list[dict[str, Any]], rows: list[dict[str, Any]]) -> l
         ratio = f"{mine['per_core_pps'] / r['per_core_pps']:.0f}\u00d7" if mine else "n/a"
         out.append(
             f"| {r['receivers']} | {r['max_pps']:,.0f} | {r['cpu_utilisation']:.0%} "
-            f"| {r['per_core_pps']:,.0f} | {ratio} "
-            f"| {r['p50_us']:.0f} / {r['p99_us']:.0f} "
-            f"| {r['direct_p50_us']:.0f} / {r['direct_p99_us']:.0f} "
-            f"| {r['p50_us'] - r['direct_p50_us']:.0f} / {r['p99_us'] - r['direct_p99_us']:.0f} |"
+            f"| {r['per_core_pps']:,.0f} | {ratio} {latency_cells(r)}"
         )
     return out
 

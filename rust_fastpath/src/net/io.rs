@@ -367,22 +367,21 @@ mod tests {
 
     #[test]
     fn runs_stop_at_the_segment_and_byte_limits() {
-        let batch: Vec<Outgoing> = (0..70)
-            .map(|_| Outgoing {
-                to: to(1),
-                data: vec![0; 100],
-            })
-            .collect();
-        let lens: Vec<usize> = segment_runs(&batch).iter().map(Vec::len).collect();
-        assert_eq!(lens, [GSO_MAX_SEGMENTS, 70 - GSO_MAX_SEGMENTS]);
-        let big: Vec<Outgoing> = (0..40)
-            .map(|_| Outgoing {
-                to: to(1),
-                data: vec![0; 2000],
-            })
-            .collect();
-        let lens: Vec<usize> = segment_runs(&big).iter().map(Vec::len).collect();
-        assert_eq!(lens, [GSO_MAX_BYTES / 2000, 40 - GSO_MAX_BYTES / 2000]);
+        let run_lengths = |count: usize, len: usize| -> Vec<usize> {
+            let batch: Vec<Outgoing> = (0..count)
+                .map(|_| Outgoing {
+                    to: to(1),
+                    data: vec![0; len],
+                })
+                .collect();
+            segment_runs(&batch).iter().map(Vec::len).collect()
+        };
+        assert_eq!(
+            run_lengths(70, 100),
+            [GSO_MAX_SEGMENTS, 70 - GSO_MAX_SEGMENTS]
+        );
+        let per_run = GSO_MAX_BYTES / 2000;
+        assert_eq!(run_lengths(40, 2000), [per_run, 40 - per_run]);
     }
 
     #[test]
