@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
+import ipaddress
 import logging
 import os
 import sys
@@ -18,6 +19,7 @@ from livelens.config import (
     MEDIA_PATHS,
     REGIONS,
     RELAYS,
+    MediaPath,
     RelayKind,
     Settings,
     default_data_dir,
@@ -74,6 +76,13 @@ def build_parser() -> argparse.ArgumentParser:
         "packets through Python to the relay",
     )
     serve.add_argument(
+        "--media-announce-ip",
+        default=_env("MEDIA_ANNOUNCE_IP", ""),
+        metavar="IP[,IP...]",
+        help="public IPv4 address(es) to offer for media instead of the machine's own, "
+        "for a server behind 1:1 NAT (the media port must be forwarded to it)",
+    )
+    serve.add_argument(
         "--session-ttl",
         type=int,
         default=int(_env("SESSION_TTL") or DEFAULT_SESSION_TTL),
@@ -124,10 +133,36 @@ def _relay(value: str) -> RelayKind:
     raise LiveLensError(f"--relay must be one of {', '.join(RELAYS)} (got {value!r}).")
 
 
+def _announced(value: str, uses_media_port: bool) -> tuple[str, ...]:
+    if not value.strip():
+        return ()
+    if not uses_media_port:
+        raise LiveLensError(
+            "--media-announce-ip needs the Rust media port (--media-path rust, --relay fast)."
+        )
+    addresses = []
+    for item in value.split(","):
+        try:
+            address = ipaddress.IPv4Address(item.strip())
+        except ValueError:
+            raise LiveLensError(
+                f"--media-announce-ip takes IPv4 addresses, comma-separated (got {item!r})."
+            ) from None
+        if address.is_unspecified or address.is_multicast:
+            raise LiveLensError(f"--media-announce-ip cannot be {address}.")
+        addresses.append(str(address))
+    return tuple(dict.fromkeys(addresses))
+
+
 def settings_from(args: argparse.Namespace) -> Settings:
     data_dir: Path = args.data_dir.expanduser().resolve()
     if bool(getattr(args, "tls_cert", None)) != bool(getattr(args, "tls_key", None)):
         raise LiveLensError("--tls-cert and --tls-key must be given together.")
+    relay = _relay(getattr(args, "relay", "fast"))
+    media_path: MediaPath = getattr(args, "media_path", "rust")
+    announced = _announced(
+        getattr(args, "media_announce_ip", ""), media_path == "rust" and relay == "fast"
+    )
     return Settings(
         data_dir=data_dir,
         store_url=store_url_for(data_dir, args.store),
@@ -140,8 +175,9 @@ def settings_from(args: argparse.Namespace) -> Settings:
         auth_session_ttl=getattr(args, "session_ttl", DEFAULT_SESSION_TTL),
         master_key=_env("MASTER_KEY"),
         media_port=getattr(args, "media_port", DEFAULT_MEDIA_PORT),
-        media_path=getattr(args, "media_path", "rust"),
-        relay=_relay(getattr(args, "relay", "fast")),
+        media_path=media_path,
+        relay=relay,
+        media_announce=announced,
     )
 
 

@@ -55,6 +55,9 @@ class Settings:
     # Which packet relay media sessions use. The reference relay is Python, so packets
     # must reach Python: it always runs on the aiortc media path.
     relay: RelayKind = "fast"
+    # Public IPv4 addresses to offer as the media port's ICE candidates instead of the
+    # machine's own: for a server behind 1:1 NAT (a cloud VM's public address).
+    media_announce: tuple[str, ...] = ()
 
     @property
     def uses_media_port(self) -> bool:

@@ -111,13 +111,20 @@ def open_media_port(settings: Settings) -> MediaPort | None:
     addresses = media_addresses(settings)
     bind = addresses[0] if addresses and len(addresses) == 1 else "0.0.0.0"  # noqa: S104
     try:
-        port = MediaPort(bind, settings.media_port, host_addresses=addresses)
+        port = MediaPort(
+            bind, settings.media_port, host_addresses=addresses, announced=settings.media_announce
+        )
     except OSError as exc:
         raise LiveLensError(
             f"Cannot open the media port ({exc}). Choose another with --media-port "
             "(LIVELENS_MEDIA_PORT)."
         ) from exc
-    log.info("media on UDP %s:%d (ICE-lite, SRTP in Rust)", ", ".join(port.addresses), port.port)
+    log.info(
+        "media on UDP %s:%d (ICE-lite, SRTP in Rust)%s",
+        ", ".join(port.addresses),
+        port.port,
+        f", bound to {bind}" if settings.media_announce else "",
+    )
     return port
 
 

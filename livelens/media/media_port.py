@@ -93,14 +93,17 @@ class MediaPort:
         port: int = DEFAULT_MEDIA_PORT,
         *,
         host_addresses: Sequence[str] | None = None,
+        announced: Sequence[str] = (),
         consent_timeout: float = 30.0,
     ) -> None:
         """Bind ``host:port`` (port 0: ephemeral, for tests). ``host_addresses``: the
         IPs advertised when ``host`` is unspecified (None: the machine's addresses).
-        ``consent_timeout``: seconds without a STUN check before a connection fails."""
+        ``announced``: IPs advertised instead, whatever is bound (behind 1:1 NAT, the
+        public address forwards to this port). ``consent_timeout``: seconds without a
+        STUN check before a connection fails."""
         self._socket = MediaSocket(host, port, consent_timeout)
         bound, self.port = self._socket.local_address
-        self.addresses = advertised_addresses(bound, host_addresses)
+        self.addresses = list(announced) or advertised_addresses(bound, host_addresses)
         self._connections: dict[int, TransportEvents] = {}
         self._session_of: dict[int, str] = {}
         self._anomaly_callbacks: list[AnomalyCallback] = []

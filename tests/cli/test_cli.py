@@ -231,3 +231,27 @@ def test_relay_is_chosen_by_flag_or_environment(
     monkeypatch.setenv("LIVELENS_RELAY", "turbo")
     with pytest.raises(LiveLensError, match="--relay must be one of fast, reference"):
         relay()
+
+
+def test_media_announce_ip_by_flag_or_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def announced(*args: str) -> tuple[str, ...]:
+        parsed = build_parser().parse_args(["serve", "--data-dir", str(tmp_path), *args])
+        return settings_from(parsed).media_announce
+
+    monkeypatch.delenv("LIVELENS_MEDIA_ANNOUNCE_IP", raising=False)
+    assert announced() == ()
+    assert announced("--media-announce-ip", "203.0.113.7") == ("203.0.113.7",)
+    monkeypatch.setenv("LIVELENS_MEDIA_ANNOUNCE_IP", "203.0.113.7, 198.51.100.2,203.0.113.7")
+    assert announced() == ("203.0.113.7", "198.51.100.2")
+    for bad, message in [
+        ("example.com", "takes IPv4 addresses"),
+        ("2001:db8::1", "takes IPv4 addresses"),
+        ("0.0.0.0", "cannot be 0.0.0.0"),
+    ]:
+        with pytest.raises(LiveLensError, match=message):
+            announced("--media-announce-ip", bad)
+    # The aiortc path gathers its own candidates: announcing there is refused, not ignored.
+    with pytest.raises(LiveLensError, match="needs the Rust media port"):
+        announced("--media-path", "aiortc")

@@ -8,6 +8,7 @@ answered, SRTP unprotected, relayed and re-protected in Rust.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import re
 import socket
@@ -39,9 +40,9 @@ from tests.media.test_hub import assert_forwarded_verbatim
 class PortWorld:
     """A hub on a Rust media port (ephemeral), its clients and the states it reported."""
 
-    def __init__(self) -> None:
+    def __init__(self, port: MediaPort | None = None) -> None:
         self.probe = Probe()
-        self.port = MediaPort("127.0.0.1", 0)
+        self.port = port or MediaPort("127.0.0.1", 0)
         self.hub = MediaHub(host_addresses=LOOPBACK, media_port=self.port)
         self.states: list[tuple[str, str, str]] = []
         self.clients: list[Client] = []
@@ -81,9 +82,9 @@ class PortWorld:
         return peer
 
 
-@pytest.fixture
-async def world() -> AsyncIterator[PortWorld]:
-    w = PortWorld()
+@contextlib.asynccontextmanager
+async def port_world(port: MediaPort | None = None) -> AsyncIterator[PortWorld]:
+    w = PortWorld(port)
     try:
         yield w
     finally:
@@ -91,6 +92,16 @@ async def world() -> AsyncIterator[PortWorld]:
         for client in w.clients:
             await client.close()
         w.port.close()
+
+
+@pytest.fixture
+async def world() -> AsyncIterator[PortWorld]:
+    async with port_world() as w:
+        yield w
+
+
+def offered(answer: str) -> set[tuple[str, str]]:
+    return set(re.findall(r"a=candidate:\S+ 1 udp \d+ (\S+) (\d+) typ host", answer))
 
 
 def client_ufrag(client: Client) -> str:
@@ -112,8 +123,7 @@ async def test_media_crosses_the_rust_port_byte_for_byte_and_never_python(
     # The answer is ICE-lite with the port's one host candidate.
     answer = world.answers["cust"]
     assert "a=ice-lite" in answer
-    candidates = re.findall(r"a=candidate:\S+ 1 udp \d+ (\S+) (\d+) typ host", answer)
-    assert set(candidates) == {("127.0.0.1", str(world.port.port))}  # one per m-line
+    assert offered(answer) == {("127.0.0.1", str(world.port.port))}  # one per m-line
     await world.connected("s1", "cust", "agent")
 
     # Before consent nothing reaches the agent; the agent's voice reaches the customer.
@@ -382,4 +392,19 @@ async def test_a_client_whose_checks_stop_fails_after_the_consent_timeout() -> N
     finally:
         await hub.close()
         await customer.close()
+        port.close()
+
+
+async def test_an_announced_address_replaces_the_machines_own_in_the_answer() -> None:
+    # Behind 1:1 NAT (a cloud VM) the port is bound to every local address and offers
+    # the public one; here loopback stands in for it, so media can still flow.
+    async with port_world(MediaPort("0.0.0.0", 0, announced=["127.0.0.1"])) as w:
+        customer = customer_client(w.probe)
+        await w.join("s1", "cust", customer)
+        assert offered(w.answers["cust"]) == {("127.0.0.1", str(w.port.port))}
+        await w.connected("s1", "cust")
+    port = MediaPort("0.0.0.0", 0, announced=["203.0.113.7"])
+    try:
+        assert port.addresses == ["203.0.113.7"]
+    finally:
         port.close()
