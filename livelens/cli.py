@@ -11,6 +11,7 @@ import os
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 from livelens.config import (
     DEFAULT_MEDIA_PORT,
@@ -19,8 +20,6 @@ from livelens.config import (
     MEDIA_PATHS,
     REGIONS,
     RELAYS,
-    MediaPath,
-    RelayKind,
     Settings,
     default_data_dir,
     store_url_for,
@@ -125,12 +124,15 @@ def _path_env(name: str) -> Path | None:
     return Path(value) if value else None
 
 
-def _relay(value: str) -> RelayKind:
+T = TypeVar("T", bound=str)
+
+
+def _choice(flag: str, value: str, choices: tuple[T, ...]) -> T:
     # argparse checks choices on the command line only, not a default from the environment.
-    for relay in RELAYS:
-        if value == relay:
-            return relay
-    raise LiveLensError(f"--relay must be one of {', '.join(RELAYS)} (got {value!r}).")
+    for choice in choices:
+        if value == choice:
+            return choice
+    raise LiveLensError(f"{flag} must be one of {', '.join(choices)} (got {value!r}).")
 
 
 def _announced(value: str, uses_media_port: bool) -> tuple[str, ...]:
@@ -158,8 +160,8 @@ def settings_from(args: argparse.Namespace) -> Settings:
     data_dir: Path = args.data_dir.expanduser().resolve()
     if bool(getattr(args, "tls_cert", None)) != bool(getattr(args, "tls_key", None)):
         raise LiveLensError("--tls-cert and --tls-key must be given together.")
-    relay = _relay(getattr(args, "relay", "fast"))
-    media_path: MediaPath = getattr(args, "media_path", "rust")
+    relay = _choice("--relay", getattr(args, "relay", "fast"), RELAYS)
+    media_path = _choice("--media-path", getattr(args, "media_path", "rust"), MEDIA_PATHS)
     announced = _announced(
         getattr(args, "media_announce_ip", ""), media_path == "rust" and relay == "fast"
     )

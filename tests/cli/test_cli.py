@@ -255,3 +255,16 @@ def test_media_announce_ip_by_flag_or_environment(
     # The aiortc path gathers its own candidates: announcing there is refused, not ignored.
     with pytest.raises(LiveLensError, match="needs the Rust media port"):
         announced("--media-path", "aiortc")
+
+
+def test_media_path_from_the_environment_is_checked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("LIVELENS_RELAY", raising=False)
+    monkeypatch.setenv("LIVELENS_MEDIA_PATH", "quic")
+    parsed = build_parser().parse_args(["serve", "--data-dir", str(tmp_path)])
+    with pytest.raises(LiveLensError, match="--media-path must be one of rust, aiortc"):
+        settings_from(parsed)
+    monkeypatch.setenv("LIVELENS_MEDIA_PATH", "aiortc")
+    parsed = build_parser().parse_args(["serve", "--data-dir", str(tmp_path)])
+    assert settings_from(parsed).media_path == "aiortc"
