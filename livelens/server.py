@@ -5,9 +5,14 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import logging
+import os
+import shlex
+import shutil
 import signal
 import ssl
+import sys
 from dataclasses import replace
+from pathlib import Path
 
 import tornado.httpserver
 import tornado.netutil
@@ -139,11 +144,34 @@ def media_addresses(settings: Settings) -> list[str] | None:
     return None if address.is_unspecified else [settings.host]
 
 
+def own_command() -> str:
+    """This ``livelens`` as one can run it again from the current directory: the bare
+    name when that is what PATH finds, else the path it was started by (from a checkout,
+    ``.venv/bin/livelens``), or ``<python> -m livelens``."""
+    started = Path(os.path.abspath(sys.argv[0]))
+    if started.name == "__main__.py":
+        return f"{_from_here(Path(os.path.abspath(sys.executable)))} -m livelens"
+    found = shutil.which("livelens")
+    if found and Path(os.path.abspath(found)) == started:
+        return "livelens"
+    return _from_here(started)
+
+
+def _from_here(path: Path) -> str:
+    # Symlinks are kept: a virtualenv's python is one, and only it has our packages.
+    try:
+        shown = path.relative_to(Path(os.path.abspath(os.getcwd())))
+    except ValueError:
+        shown = path
+    return shlex.quote(str(shown))
+
+
 def first_run_hint(settings: Settings) -> str:
-    where = f"--data-dir {settings.data_dir}"
+    where = f"--data-dir {shlex.quote(str(settings.data_dir))}"
     return (
         "This LiveLens has no account yet. Create the first one (and its administrator):\n"
-        f"  livelens tenant create {where} --name 'My Company' --region {settings.region} "
+        f"  {own_command()} tenant create {where} --name 'My Company' "
+        f"--region {settings.region} "
         "--admin-email admin@example.com --admin-password -\n"
         "('-' reads the password from standard input.) Then sign in with that e-mail "
         "and password."
