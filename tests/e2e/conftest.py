@@ -1,7 +1,8 @@
 """A real ``livelens serve`` process and Debian's Chromium, driven by Playwright.
 
 One server runs for the whole e2e session (tests use their own users, so they do
-not disturb each other). Every page is watched for console errors, uncaught
+not disturb each other); a second one, reached through a NAT-like UDP forwarder,
+serves the tests that cut the media path. Every page is watched for console errors, uncaught
 exceptions and Content-Security-Policy violations; any of them fails the test.
 """
 
@@ -25,6 +26,8 @@ from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, sync_playwright
+
+from tests.e2e.udp_nat import UdpNat
 
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts"
@@ -178,9 +181,10 @@ def _wait_until_serving(base_url: str, process: subprocess.Popen[str]) -> None:
     raise RuntimeError(f"livelens serve did not answer within {STARTUP_TIMEOUT} s")
 
 
-@pytest.fixture(scope="session")
-def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    data_dir = tmp_path_factory.mktemp("livelens-data")
+@contextlib.contextmanager
+def serving(data_dir: Path, *args: str, media_port: int = 0) -> Iterator[LiveServer]:
+    """``livelens serve`` on loopback with two accounts made by the CLI; extra ``args``
+    go to ``serve``. Its output is shown when something failed."""
     admin = Account("admin@acme.test", PASSWORD, "admin")
     agent = Account("alice@acme.test", PASSWORD, "agent")
     other_admin = Account("admin@globex.test", PASSWORD, "admin")
@@ -199,10 +203,11 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     with log_path.open("w") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "livelens", "serve", "--data-dir", str(data_dir),
-             "--host", "127.0.0.1", "--port", str(port)],
+             "--host", "127.0.0.1", "--port", str(port), *args],
             stdout=log, stderr=subprocess.STDOUT, text=True, cwd=REPO,
             # Any free UDP port for media, so parallel runs on one machine do not collide.
-            env={**os.environ, "LIVELENS_MEDIA_PORT": os.environ.get("LIVELENS_MEDIA_PORT", "0")},
+            env={**os.environ, "LIVELENS_MEDIA_PORT": str(media_port) if media_port
+                 else os.environ.get("LIVELENS_MEDIA_PORT", "0")},
         )  # fmt: skip
     base_url = f"http://127.0.0.1:{port}"
     failed = False
@@ -225,6 +230,30 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
             print(f"--- livelens serve output (exit {process.returncode}) ---\n{output}")
         elif os.environ.get("LIVELENS_E2E_SERVER_LOG"):
             print(output)
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    with serving(tmp_path_factory.mktemp("livelens-data")) as server:
+        yield server
+
+
+@dataclass(frozen=True)
+class NattedServer:
+    server: LiveServer
+    nat: UdpNat
+
+
+@pytest.fixture(scope="module")
+def natted_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NattedServer]:
+    """A server whose media port is reached through a NAT-like UDP forwarder: the port
+    is bound to 127.0.0.1 and announces 127.0.0.2 (``--media-announce-ip``), where the
+    forwarder listens on the same port number and can cut the media path."""
+    with UdpNat("127.0.0.2") as nat:
+        data_dir = tmp_path_factory.mktemp("livelens-natted")
+        with serving(data_dir, "--media-announce-ip", "127.0.0.2", media_port=nat.port) as server:
+            nat.forward_to(("127.0.0.1", nat.port))
+            yield NattedServer(server, nat)
 
 
 @pytest.fixture(scope="session")
@@ -349,6 +378,15 @@ def new_two_camera_page(
 ) -> Iterator[NewPage]:
     """Like new_page, in the Chromium whose fake device has two cameras."""
     with page_factory(two_camera_browser, live_server, request) as factory:
+        yield factory
+
+
+@pytest.fixture
+def new_natted_page(
+    browser: Browser, natted_server: NattedServer, request: pytest.FixtureRequest
+) -> Iterator[NewPage]:
+    """Like new_page, against the server behind the UDP forwarder."""
+    with page_factory(browser, natted_server.server, request) as factory:
         yield factory
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import LocatorAssertions, Page, expect
 
-from tests.e2e.conftest import LiveServer, NewPage
+from tests.e2e.conftest import LiveServer, NattedServer, NewPage
 from tests.e2e.console import screenshot, sign_in
 
 pytestmark = pytest.mark.e2e
@@ -42,6 +42,21 @@ REFUSE_MEDIA = """
   navigator.mediaDevices.getUserMedia = () => {
     window.__mediaRequests += 1;
     return Promise.reject(new DOMException('Permission denied', 'NotAllowedError'));
+  };
+})();
+"""
+
+
+# Test-side instrumentation: count the peer connections the page makes.
+COUNT_PEER_CONNECTIONS = """
+(() => {
+  window.__peerConnections = 0;
+  const Original = window.RTCPeerConnection;
+  window.RTCPeerConnection = class extends Original {
+    constructor(...args) {
+      super(...args);
+      window.__peerConnections += 1;
+    }
   };
 })();
 """
@@ -308,5 +323,41 @@ def test_customer_network_drop_rejoins_the_same_session(
         "Connected", timeout=MEDIA_TIMEOUT
     )
     wait_for_frames(agent, "remote-video", before + 30)
+    customer.get_by_test_id("customer-end").click()
+    status_of(agent).to_have_attribute("data-outcome", "completed")
+
+
+def test_media_path_lost_alone_is_restored_in_the_same_session(
+    new_natted_page: NewPage, natted_server: NattedServer
+) -> None:
+    # Only the media path fails (a NAT drops its mapping, the phone roams) while the
+    # signalling WebSocket stays up. The server is reached through a NAT-like forwarder,
+    # so this also runs --media-announce-ip with real browsers.
+    server, nat = natted_server.server, natted_server.nat
+    agent = new_natted_page()
+    invitation = start_session(agent, server, "natagent")
+    customer = phone(new_natted_page, init_script=COUNT_MEDIA_REQUESTS + COUNT_PEER_CONNECTIONS)
+    customer.goto(invitation.link)
+    accept_and_go_live(agent, customer)
+    peers = int(customer.evaluate("window.__peerConnections"))
+
+    nat.cut()
+    try:
+        # The page notices its connection is gone and offers a new one over the socket,
+        # which never dropped.
+        customer.wait_for_function(
+            "(n) => window.__peerConnections > n", arg=peers, timeout=2 * MEDIA_TIMEOUT
+        )
+        live = customer.get_by_test_id("live-status")
+        expect(live).not_to_have_attribute("data-state", "reconnecting")
+        assert nat.dropped > 0
+    finally:
+        nat.restore()
+
+    # Media flows again in the same session, through the new connection.
+    expect(live).to_have_attribute("data-state", "live", timeout=MEDIA_TIMEOUT)
+    status_of(agent).to_have_attribute("data-state", "live")
+    frames = wait_for_frames(agent, "remote-video", 0)
+    wait_for_frames(agent, "remote-video", frames + 30)
     customer.get_by_test_id("customer-end").click()
     status_of(agent).to_have_attribute("data-outcome", "completed")
