@@ -16,9 +16,13 @@ Address = tuple[str, int]
 
 class UdpNat:
     def __init__(self, public_ip: str) -> None:
+        # The server's media port will use the same number on another address: take one
+        # that is free on every address.
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+            probe.bind(("0.0.0.0", 0))
+            self.port: int = probe.getsockname()[1]
         self.front = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.front.bind((public_ip, 0))
-        self.port: int = self.front.getsockname()[1]
+        self.front.bind((public_ip, self.port))
         self.server: Address | None = None
         self.dropped = 0
         self._cut = threading.Event()
