@@ -26,15 +26,35 @@ from livelens.media.hub import MediaHub
 from livelens.media.media_port import MediaPort
 from livelens.services.context import Context
 from livelens.store import open_store
-from livelens.store.encryption import MasterKeyring
+from livelens.store.encryption import DecryptionError, MasterKeyring
+from livelens.store.repository import Store
 
 log = logging.getLogger("livelens")
 
 
 async def open_context(settings: Settings) -> Context:
     store = await open_store(settings.store_url)
-    keyring = MasterKeyring.load_or_create(settings.master_key_file, settings.master_key)
-    return Context(store=store, keyring=keyring, settings=settings)
+    try:
+        keyring = MasterKeyring.load_or_create(settings.master_key_file, settings.master_key)
+        derivation_key = await open_derivation_key(store, keyring)
+    except BaseException:
+        await store.close()
+        raise
+    return Context(store=store, keyring=keyring, settings=settings, derivation_key=derivation_key)
+
+
+async def open_derivation_key(store: Store, keyring: MasterKeyring) -> bytes:
+    """The instance's derivation key. The first start stores the current master key's
+    bytes, which is what secrets were derived from before the key had a place of its
+    own, so cookies, join links and PINs of an upgraded instance stay valid."""
+    wrapped = await store.derivation_key(keyring.wrap_derivation_key(keyring.current_key()))
+    try:
+        return keyring.unwrap_derivation_key(wrapped)
+    except DecryptionError as exc:
+        raise LiveLensError(
+            f"Cannot open the instance's derivation key ({exc}): the master key it is sealed "
+            f"with ({wrapped.master_key_id}) must be in the keyring."
+        ) from exc
 
 
 def _tls(settings: Settings) -> tuple[Settings, ssl.SSLContext | None, str | None]:

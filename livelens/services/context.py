@@ -20,14 +20,17 @@ class Context:
     store: Store
     keyring: MasterKeyring
     settings: Settings
+    # The instance's derivation key (see derived_secret), opened from the store.
+    derivation_key: bytes
     hashing: PasswordHashing = field(default_factory=PasswordHashing)
     join_limits: JoinLimits = field(default_factory=JoinLimits)
     _ciphers: dict[str, AccountCipher] = field(default_factory=dict)
 
     def derived_secret(self, label: str) -> bytes:
-        """A per-purpose secret derived from the current master key (cookies, peppers)."""
-        master = self.keyring.current_key()
-        return hmac.new(master, b"livelens/derived/" + label.encode(), hashlib.sha256).digest()
+        """A per-purpose secret (cookie signing, keyed hashes of join tokens and sign-in
+        guards) from the instance's derivation key, which master-key rotation keeps."""
+        label_bytes = b"livelens/derived/" + label.encode()
+        return hmac.new(self.derivation_key, label_bytes, hashlib.sha256).digest()
 
     def cipher(self, tenant: Tenant) -> AccountCipher:
         cipher = self._ciphers.get(tenant.id)

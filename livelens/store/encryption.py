@@ -7,6 +7,10 @@ Master keys carry ids so they can be rotated: the first key seals, all open.
 
 Every sealed value is bound to its context (account, record and field) through
 the GCM associated data, so a ciphertext copied to another record fails to open.
+
+The instance's derivation key (behind cookie signing and the keyed hashes of join
+tokens, PINs and sign-in guards) is stored sealed like a data key, so putting a new
+master key first changes none of those.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from livelens.errors import InvalidInput
 _FORMAT = b"\x01"  # version byte of the sealed layout: 01 | nonce(12) | ciphertext+tag
 _NONCE = 12
 KEY_BYTES = 32
+_DERIVATION_CONTEXT = b"livelens/derivation-key"
 
 
 class DecryptionError(Exception):
@@ -108,11 +113,20 @@ class MasterKeyring:
         sealed = _seal(self._keys[self.current_id], data_key, _dek_context(tenant_id))
         return WrappedKey(self.current_id, sealed)
 
+    def wrap_derivation_key(self, key: bytes) -> WrappedKey:
+        return WrappedKey(self.current_id, _seal(self.current_key(), key, _DERIVATION_CONTEXT))
+
+    def unwrap_derivation_key(self, wrapped: WrappedKey) -> bytes:
+        return self._open(wrapped, _DERIVATION_CONTEXT)
+
     def unwrap(self, tenant_id: str, wrapped: WrappedKey) -> bytes:
+        return self._open(wrapped, _dek_context(tenant_id))
+
+    def _open(self, wrapped: WrappedKey, context: bytes) -> bytes:
         key = self._keys.get(wrapped.master_key_id)
         if key is None:
             raise DecryptionError(f"master key {wrapped.master_key_id!r} is not in the keyring")
-        return _open(key, wrapped.sealed, _dek_context(tenant_id))
+        return _open(key, wrapped.sealed, context)
 
 
 def new_key_id() -> str:

@@ -40,6 +40,7 @@ from livelens.errors import (
     NotFound,
     StoreUnavailable,
 )
+from livelens.store.encryption import WrappedKey
 from livelens.store.records import (
     AuditEvent,
     AuthSession,
@@ -285,6 +286,24 @@ class MongoStore:
         if not tenant_id:
             raise InvalidInput("A tenant id is required.")
         return MongoTenantStore(self, tenant_id)
+
+    @_translated
+    async def derivation_key(self, candidate: WrappedKey) -> WrappedKey:
+        try:
+            await self.meta.update_one(
+                {"_id": "derivation_key"},
+                {"$setOnInsert": {"master_key_id": candidate.master_key_id,
+                                  "sealed": candidate.sealed}},
+                upsert=True,
+            )  # fmt: skip
+        except PyMongoError as exc:
+            if not _is_unique_violation(exc):
+                raise
+            # Another node stored one at the same moment (FerretDB does not retry).
+        doc = await self.meta.find_one({"_id": "derivation_key"})
+        if doc is None:
+            raise StoreUnavailable("The derivation key vanished from the store.")
+        return WrappedKey(str(doc["master_key_id"]), bytes(doc["sealed"]))
 
     # accounts
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from livelens.store.encryption import WrappedKey
 from livelens.store.records import (
     AuditEvent,
     AuthSession,
@@ -126,6 +127,11 @@ class Store(Protocol):
     async def close(self) -> None: ...
 
     def scoped(self, tenant_id: str) -> TenantStore: ...
+
+    async def derivation_key(self, candidate: WrappedKey) -> WrappedKey:
+        """The instance's sealed derivation key, storing ``candidate`` first if there is
+        none yet; of nodes starting together, all get the one stored first."""
+        ...
 
     # accounts
     async def create_tenant(self, tenant: Tenant) -> None:

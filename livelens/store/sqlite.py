@@ -23,6 +23,7 @@ from livelens.errors import (
     NotFound,
     StoreUnavailable,
 )
+from livelens.store.encryption import WrappedKey
 from livelens.store.records import (
     AuditEvent,
     AuthSession,
@@ -158,6 +159,14 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         )""",
         "CREATE INDEX session_items_session ON session_items (tenant_id, session_id, at, seq)",
     ),
+    # 5: instance-wide keys, sealed by a master key (the derivation key).
+    (
+        """CREATE TABLE instance_keys (
+            name TEXT PRIMARY KEY,
+            master_key_id TEXT NOT NULL,
+            sealed BLOB NOT NULL
+        )""",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -236,6 +245,20 @@ class SqliteStore:
         if not tenant_id:
             raise InvalidInput("A tenant id is required.")
         return SqliteTenantStore(self, tenant_id)
+
+    async def derivation_key(self, candidate: WrappedKey) -> WrappedKey:
+        def first_stored(conn: sqlite3.Connection) -> WrappedKey:
+            conn.execute(
+                "INSERT OR IGNORE INTO instance_keys (name, master_key_id, sealed)"
+                " VALUES ('derivation', ?, ?)",
+                (candidate.master_key_id, candidate.sealed),
+            )
+            row = conn.execute(
+                "SELECT master_key_id, sealed FROM instance_keys WHERE name = 'derivation'"
+            ).fetchone()
+            return WrappedKey(row["master_key_id"], bytes(row["sealed"]))
+
+        return await self._run(first_stored)
 
     # accounts
 

@@ -22,6 +22,7 @@ from livelens.http.app import MAX_BODY_BYTES, make_app
 from livelens.identity.passwords import HashParameters, PasswordHashing
 from livelens.media.hub import MediaHub
 from livelens.media.media_port import MediaPort
+from livelens.server import open_derivation_key
 from livelens.services import accounts
 from livelens.services.audit import CLI
 from livelens.services.context import Context
@@ -145,10 +146,13 @@ async def start_server(
     manual = ManualClock()
     clock.install(manual)
     settings = Settings(data_dir=data_dir, store_url=store_url, relay=relay)
+    store = await open_store(store_url)
+    keyring = MasterKeyring.load_or_create(settings.master_key_file)
     ctx = Context(
-        store=await open_store(store_url),
-        keyring=MasterKeyring.load_or_create(settings.master_key_file),
+        store=store,
+        keyring=keyring,
         settings=settings,
+        derivation_key=await open_derivation_key(store, keyring),
         hashing=PasswordHashing(FAST_HASHING),
     )
     sockets = tornado.netutil.bind_sockets(0, "127.0.0.1")

@@ -28,6 +28,7 @@ from livelens.errors import (
     StoreUnavailable,
 )
 from livelens.store import Store, TenantStore, open_store
+from livelens.store.encryption import WrappedKey
 from livelens.store.mongo import SCHEMA_VERSION as MONGO_SCHEMA_VERSION
 from livelens.store.mongo import MongoStore
 from livelens.store.records import (
@@ -317,6 +318,22 @@ async def test_totp_steps_and_recovery_codes_are_claimed_once_across_nodes(
     # Another account cannot spend this user's codes.
     other = await new_tenant(store, "Other")
     assert await other.claim_totp_step(sam.id, 99, NOW) is False
+
+
+async def test_the_first_stored_derivation_key_is_everyones(store: Store, store_url: str) -> None:
+    # Nodes starting together each offer one; all of them get the one stored first.
+    second = await open_store(store_url)
+    try:
+        offers = [WrappedKey(f"k{i}", bytes([i]) * 60) for i in range(6)]
+        stores = [store, second] * 3
+        got = await asyncio.gather(
+            *(s.derivation_key(o) for s, o in zip(stores, offers, strict=True))
+        )
+    finally:
+        await second.close()
+    assert len(set(got)) == 1
+    assert got[0] in offers
+    assert await store.derivation_key(WrappedKey("later", b"x" * 60)) == got[0]
 
 
 async def test_locate_email(store: Store) -> None:

@@ -1,0 +1,66 @@
+"""Master keys: putting a new key first (rotation) changes nothing users hold."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+import pytest
+
+from livelens.config import Settings
+from livelens.errors import LiveLensError
+from livelens.server import open_context
+from livelens.services import accounts, support
+from livelens.services.audit import CLI
+from livelens.services.context import Context
+from livelens.store.encryption import MasterKeyring
+from tests.api.harness import PASSWORD
+
+LABELS = ("cookies", "join", "login-guard")
+
+
+async def node(tmp_path: Path, store_url: str, keyring: MasterKeyring) -> Context:
+    settings = Settings(data_dir=tmp_path, store_url=store_url, master_key=keyring.serialise())
+    return await open_context(settings)
+
+
+async def test_a_new_master_key_first_keeps_cookies_join_links_and_accounts(
+    tmp_path: Path, store_url: str
+) -> None:
+    old = MasterKeyring([("k1", secrets.token_bytes(32))])
+    before = await node(tmp_path, store_url, old)
+    try:
+        # The first start keeps what secrets were derived from before the derivation key
+        # had a place of its own (the current master key): an upgrade signs nobody out.
+        assert before.derivation_key == old.current_key()
+        derived = {label: before.derived_secret(label) for label in LABELS}
+        token = support.token_hash(before, "a-join-token")
+        acme, _ = await accounts.create_tenant(
+            before, "Acme", "eu", "boss@acme.test", PASSWORD, CLI
+        )
+        sealed = before.cipher(acme).seal(b"note", "test/note")
+    finally:
+        await before.store.close()
+
+    rotated = old.rotated()
+    after = await node(tmp_path, store_url, rotated)
+    try:
+        # Sign-in cookies, join links, PINs and sign-in guards hash as before...
+        assert {label: after.derived_secret(label) for label in LABELS} == derived
+        assert support.token_hash(after, "a-join-token") == token
+        # ...the account made before still opens with its old key, and a new account
+        # is sealed with the new one.
+        acme_now = await after.store.scoped(acme.id).get_tenant()
+        assert acme_now is not None
+        assert after.cipher(acme_now).open(sealed, "test/note") == b"note"
+        globex, _ = await accounts.create_tenant(
+            after, "Globex", "us", "boss@globex.test", PASSWORD, CLI
+        )
+        assert globex.master_key_id == rotated.current_id != "k1"
+    finally:
+        await after.store.close()
+
+    # A node without the master key the derivation key is sealed with does not start.
+    stranger = MasterKeyring([("k9", secrets.token_bytes(32))])
+    with pytest.raises(LiveLensError, match="derivation key"):
+        await node(tmp_path, store_url, stranger)
