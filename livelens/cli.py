@@ -26,7 +26,7 @@ from livelens.config import (
 )
 from livelens.errors import LiveLensError
 from livelens.server import open_context, serve
-from livelens.services import accounts
+from livelens.services import accounts, keys
 from livelens.services.audit import CLI
 from livelens.services.context import Context
 
@@ -105,6 +105,16 @@ def build_parser() -> argparse.ArgumentParser:
     create_tenant.add_argument("--admin-email", required=True)
     create_tenant.add_argument(
         "--admin-password", required=True, help="'-' reads it from standard input"
+    )
+
+    key_commands = commands.add_parser("keys", help="manage master keys").add_subparsers(
+        dest="action", required=True
+    )
+    _common(key_commands.add_parser("rotate", help="put a new master key first and reseal with it"))
+    _common(
+        key_commands.add_parser(
+            "reseal", help="reseal with the current master key (after editing LIVELENS_MASTER_KEY)"
+        )
     )
 
     user = commands.add_parser("user", help="manage users").add_subparsers(
@@ -225,6 +235,24 @@ def _create_user(args: argparse.Namespace) -> Callable[[Context], Awaitable[str]
     return action
 
 
+def _keys(args: argparse.Namespace) -> Callable[[Context], Awaitable[str]]:
+    async def action(ctx: Context) -> str:
+        use = keys.rotate if args.action == "rotate" else keys.reseal
+        done = await use(ctx, CLI)
+        lines = [
+            f"Resealed {done.accounts} account(s) and the derivation key with master key "
+            f"{done.master_key_id}. Restart LiveLens so that it loads the keyring."
+        ]
+        if done.unused:
+            lines.append(
+                f"Nothing is sealed with {', '.join(done.unused)} any more: remove them "
+                "once every node runs with the new keyring."
+            )
+        return "\n".join(lines)
+
+    return action
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(
@@ -235,7 +263,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "serve":
             asyncio.run(serve(settings))
             return 0
-        action = _create_tenant(args) if args.command == "tenant" else _create_user(args)
+        actions = {"tenant": _create_tenant, "user": _create_user, "keys": _keys}
+        action = actions[args.command](args)
         print(asyncio.run(_run(settings, action)))
         return 0
     except LiveLensError as exc:

@@ -88,6 +88,16 @@ class MasterKeyring:
         rest = [(k, v) for k, v in self._keys.items() if k != self.current_id]
         return "".join(f"{k}:{base64.b64encode(v).decode()}\n" for k, v in current + rest)
 
+    def save(self, path: Path) -> None:
+        """Replace the key file in one step (mode 0600), so no reader sees half of it."""
+        temporary = path.with_name(path.name + ".new")
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(self.serialise())
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+
     @classmethod
     def load_or_create(cls, path: Path, env_value: str | None = None) -> MasterKeyring:
         """From the environment if set, else the key file, created on first use."""
@@ -105,6 +115,11 @@ class MasterKeyring:
     def rotated(self) -> MasterKeyring:
         """A keyring with a new current key; older keys still open old data."""
         return MasterKeyring([(new_key_id(), secrets.token_bytes(KEY_BYTES)), *self._keys.items()])
+
+    @property
+    def key_ids(self) -> list[str]:
+        """The current key first."""
+        return [self.current_id, *(k for k in self._keys if k != self.current_id)]
 
     def current_key(self) -> bytes:
         return self._keys[self.current_id]

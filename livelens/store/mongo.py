@@ -305,6 +305,13 @@ class MongoStore:
             raise StoreUnavailable("The derivation key vanished from the store.")
         return WrappedKey(str(doc["master_key_id"]), bytes(doc["sealed"]))
 
+    @_translated
+    async def replace_derivation_key(self, wrapped: WrappedKey) -> None:
+        await self.meta.update_one(
+            {"_id": "derivation_key"},
+            {"$set": {"master_key_id": wrapped.master_key_id, "sealed": wrapped.sealed}},
+        )
+
     # accounts
 
     @_translated

@@ -133,6 +133,10 @@ class Store(Protocol):
         none yet; of nodes starting together, all get the one stored first."""
         ...
 
+    async def replace_derivation_key(self, wrapped: WrappedKey) -> None:
+        """Store the derivation key sealed anew (same key, another master key)."""
+        ...
+
     # accounts
     async def create_tenant(self, tenant: Tenant) -> None:
         """Raises DuplicateTenant if the name is taken."""

@@ -260,6 +260,12 @@ class SqliteStore:
 
         return await self._run(first_stored)
 
+    async def replace_derivation_key(self, wrapped: WrappedKey) -> None:
+        await self._execute(
+            "UPDATE instance_keys SET master_key_id = ?, sealed = ? WHERE name = 'derivation'",
+            (wrapped.master_key_id, wrapped.sealed),
+        )
+
     # accounts
 
     async def create_tenant(self, tenant: Tenant) -> None:

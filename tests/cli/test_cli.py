@@ -276,3 +276,16 @@ def test_media_path_from_the_environment_is_checked(
     monkeypatch.setenv("LIVELENS_MEDIA_PATH", "aiortc")
     parsed = build_parser().parse_args(["serve", "--data-dir", str(tmp_path)])
     assert settings_from(parsed).media_path == "aiortc"
+
+
+def test_keys_rotate_then_reseal_from_the_command_line(tmp_path: Path) -> None:
+    create_tenant(tmp_path)
+    rotated = livelens(tmp_path, "keys", "rotate")
+    assert rotated.returncode == 0, rotated.stderr
+    assert "Resealed 1 account(s)" in rotated.stdout
+    assert "remove them once every node runs" in rotated.stdout
+    assert (tmp_path / "master.key").stat().st_mode & 0o077 == 0
+    assert len((tmp_path / "master.key").read_text().split()) == 2
+    again = livelens(tmp_path, "keys", "reseal")
+    assert again.returncode == 0, again.stderr
+    assert "Resealed 0 account(s)" in again.stdout
