@@ -241,12 +241,13 @@ def _keys(args: argparse.Namespace) -> Callable[[Context], Awaitable[str]]:
         done = await use(ctx, CLI)
         lines = [
             f"Resealed {done.accounts} account(s) and the derivation key with master key "
-            f"{done.master_key_id}. Restart LiveLens so that it loads the keyring."
+            f"{done.master_key_id}. Restart LiveLens so that it seals new accounts with it."
         ]
         if done.unused:
             lines.append(
-                f"Nothing is sealed with {', '.join(done.unused)} any more: remove them "
-                "once every node runs with the new keyring."
+                f"Nothing is sealed with {', '.join(done.unused)} any more. Once every node "
+                "runs with the new keyring, run `livelens keys reseal` again (for accounts "
+                "made meanwhile), then remove them."
             )
         return "\n".join(lines)
 

@@ -36,6 +36,9 @@ class Context:
         cipher = self._ciphers.get(tenant.id)
         if cipher is None:
             wrapped = WrappedKey(tenant.master_key_id, tenant.wrapped_data_key)
+            if wrapped.master_key_id not in self.keyring.key_ids and not self.settings.master_key:
+                # `livelens keys rotate` ran while this node was up: the file has the key.
+                self.keyring = MasterKeyring.load_or_create(self.settings.master_key_file)
             cipher = AccountCipher(tenant.id, self.keyring.unwrap(tenant.id, wrapped))
             self._ciphers[tenant.id] = cipher
         return cipher

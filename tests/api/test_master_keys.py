@@ -76,7 +76,15 @@ async def test_rotate_reseals_everything_so_the_old_key_can_go(
         derived = {label: ctx.derived_secret(label) for label in LABELS}
         acme, _ = await accounts.create_tenant(ctx, "Acme", "eu", "boss@acme.test", PASSWORD, CLI)
         sealed = ctx.cipher(acme).seal(b"note", "test/note")
-        done = await keys.rotate(ctx, CLI)
+        running = await open_context(settings)  # a server that was up all along
+        try:
+            done = await keys.rotate(ctx, CLI)
+            acme_now = await running.store.scoped(acme.id).get_tenant()
+            assert acme_now is not None
+            # It finds the new key in the file the first time it needs it.
+            assert running.cipher(acme_now).open(sealed, "test/note") == b"note"
+        finally:
+            await running.store.close()
         assert (done.accounts, done.unused) == (1, [old_id])
         assert MasterKeyring.parse(settings.master_key_file.read_text()).key_ids == [
             done.master_key_id,

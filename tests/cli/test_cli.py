@@ -283,7 +283,7 @@ def test_keys_rotate_then_reseal_from_the_command_line(tmp_path: Path) -> None:
     rotated = livelens(tmp_path, "keys", "rotate")
     assert rotated.returncode == 0, rotated.stderr
     assert "Resealed 1 account(s)" in rotated.stdout
-    assert "remove them once every node runs" in rotated.stdout
+    assert "Once every node runs with the new keyring" in rotated.stdout
     assert (tmp_path / "master.key").stat().st_mode & 0o077 == 0
     assert len((tmp_path / "master.key").read_text().split()) == 2
     again = livelens(tmp_path, "keys", "reseal")
