@@ -198,16 +198,19 @@ class MongoStore:
             raise
         return store
 
-    async def _prepare(self) -> None:
+    async def _meta_once(self, doc_id: str, fields: Doc) -> Doc | None:
+        """The meta document ``doc_id``, created with ``fields`` if there is none: of
+        nodes doing this at the same moment, all read the one created first."""
         try:
-            await self.meta.update_one(
-                {"_id": "schema"}, {"$setOnInsert": {"version": SCHEMA_VERSION}}, upsert=True
-            )
+            await self.meta.update_one({"_id": doc_id}, {"$setOnInsert": fields}, upsert=True)
         except PyMongoError as exc:
             if not _is_unique_violation(exc):
                 raise
             # Another node created it at the same moment (FerretDB does not retry).
-        meta = await self.meta.find_one({"_id": "schema"})
+        return await self.meta.find_one({"_id": doc_id})
+
+    async def _prepare(self) -> None:
+        meta = await self._meta_once("schema", {"version": SCHEMA_VERSION})
         version = int(meta["version"]) if meta else SCHEMA_VERSION
         if version > SCHEMA_VERSION:
             raise StoreUnavailable(
@@ -289,18 +292,9 @@ class MongoStore:
 
     @_translated
     async def derivation_key(self, candidate: WrappedKey) -> WrappedKey:
-        try:
-            await self.meta.update_one(
-                {"_id": "derivation_key"},
-                {"$setOnInsert": {"master_key_id": candidate.master_key_id,
-                                  "sealed": candidate.sealed}},
-                upsert=True,
-            )  # fmt: skip
-        except PyMongoError as exc:
-            if not _is_unique_violation(exc):
-                raise
-            # Another node stored one at the same moment (FerretDB does not retry).
-        doc = await self.meta.find_one({"_id": "derivation_key"})
+        doc = await self._meta_once(
+            "derivation_key", {"master_key_id": candidate.master_key_id, "sealed": candidate.sealed}
+        )
         if doc is None:
             raise StoreUnavailable("The derivation key vanished from the store.")
         return WrappedKey(str(doc["master_key_id"]), bytes(doc["sealed"]))
