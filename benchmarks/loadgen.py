@@ -26,8 +26,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,6 +36,7 @@ from livelens.media import ice
 from livelens.media.negotiation import negotiated_media
 from tests.api.harness import Client
 from tests.api.signalling import Signal, roles
+from tests.processes import stop, wait_until_serving
 
 REPO = Path(__file__).resolve().parent.parent
 PASSWORD = "loadgen-password-42"
@@ -105,18 +104,7 @@ class LiveServer:
                ["--media-path", self.media_path])],
             stdout=log, stderr=subprocess.STDOUT, cwd=REPO,
         )  # fmt: skip
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"livelens serve exited with {self.process.returncode}")
-            try:
-                with urllib.request.urlopen(self.base_url + "/api/me", timeout=2):
-                    return
-            except urllib.error.HTTPError:
-                return  # 401: up, nobody signed in
-            except OSError:
-                time.sleep(0.1)
-        raise RuntimeError("livelens serve did not answer within 30 s")
+        wait_until_serving(self.base_url, self.process)
 
     @property
     def pid(self) -> int:
@@ -125,12 +113,7 @@ class LiveServer:
 
     def stop(self) -> None:
         if self.process is not None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+            stop(self.process)
 
 
 class Silent(MediaStreamTrack):

@@ -34,6 +34,8 @@ import pymongo
 import pytest
 from pymongo.errors import PyMongoError
 
+from tests import processes
+
 URL_ENV = "LIVELENS_TEST_MONGO_URL"
 SKIP_ENV = "LIVELENS_TEST_SKIP_MONGO"
 REPO = Path(__file__).resolve().parents[1]
@@ -82,13 +84,7 @@ class FerretDB:
     workdir: Path
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        processes.stop(self.process)
         shutil.rmtree(self.workdir, ignore_errors=True)
 
 

@@ -13,6 +13,7 @@ import pytest
 
 from livelens.cli import build_parser, settings_from
 from livelens.errors import LiveLensError
+from tests.processes import stop
 
 PASSWORD = "correct-horse-42"
 
@@ -149,8 +150,7 @@ def served() -> Iterator[list[Served]]:
     running: list[Served] = []
     yield running
     for s in running:
-        s.process.terminate()
-        s.process.wait(timeout=10)
+        stop(s.process)
 
 
 def test_first_start_explains_how_to_create_an_account(

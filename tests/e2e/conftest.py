@@ -28,6 +28,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, sync_playwright
 
 from tests.e2e.udp_nat import UdpNat
+from tests.processes import stop, wait_until_serving
 
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts"
@@ -43,7 +44,6 @@ CHROMIUM_ARGS = [
     "--use-fake-device-for-media-stream",
     "--use-fake-ui-for-media-stream",
 ]
-STARTUP_TIMEOUT = 30.0
 PASSWORD = "Correct-horse-42"
 
 # Reports CSP violations from inside the page to the test (exposed bindings and
@@ -164,23 +164,6 @@ def _cli(data_dir: Path, *args: str) -> None:
     assert done.returncode == 0, f"livelens {' '.join(args)} failed:\n{done.stdout}{done.stderr}"
 
 
-def _wait_until_serving(base_url: str, process: subprocess.Popen[str]) -> None:
-    deadline = time.monotonic() + STARTUP_TIMEOUT
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"livelens serve exited with {process.returncode}")
-        try:
-            with urllib.request.urlopen(base_url + "/api/me", timeout=2):  # noqa: S310
-                return
-        except urllib.error.HTTPError as exc:
-            if exc.code == 401:  # answering: nobody is signed in
-                return
-        except OSError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError(f"livelens serve did not answer within {STARTUP_TIMEOUT} s")
-
-
 @contextlib.contextmanager
 def serving(data_dir: Path, *args: str, media_port: int = 0) -> Iterator[LiveServer]:
     """``livelens serve`` on loopback with two accounts made by the CLI; extra ``args``
@@ -212,19 +195,14 @@ def serving(data_dir: Path, *args: str, media_port: int = 0) -> Iterator[LiveSer
     base_url = f"http://127.0.0.1:{port}"
     failed = False
     try:
-        _wait_until_serving(base_url, process)
+        wait_until_serving(base_url, process)
         yield LiveServer(base_url, "Acme Support", admin, agent, "Globex", other_admin, other_agent,
                          data_dir)  # fmt: skip
     except BaseException:
         failed = True
         raise
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)
         output = log_path.read_text(errors="replace")
         if failed or process.returncode not in (0, -15):
             print(f"--- livelens serve output (exit {process.returncode}) ---\n{output}")
