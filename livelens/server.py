@@ -51,9 +51,14 @@ async def open_derivation_key(store: Store, keyring: MasterKeyring) -> bytes:
     try:
         return keyring.unwrap_derivation_key(wrapped)
     except DecryptionError as exc:
+        why = (
+            "is not in the keyring"
+            if wrapped.master_key_id not in keyring.key_ids
+            else "does not open it (a different key under that id?)"
+        )
         raise LiveLensError(
-            f"Cannot open the instance's derivation key ({exc}): the master key it is sealed "
-            f"with ({wrapped.master_key_id}) must be in the keyring."
+            f"Cannot open the instance's derivation key: master key {wrapped.master_key_id}, "
+            f"which sealed it, {why}. Check LIVELENS_MASTER_KEY or the key file."
         ) from exc
 
 
