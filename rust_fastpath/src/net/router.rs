@@ -1,5 +1,5 @@
 //! What the endpoint needs from a session's relay: the sans-IO API of the Python
-//! reference relay (`livelens/media/reference_relay.py`), so the Rust `relay::Relay`
+//! reference relay (`livelens/media/reference_relay/`), so the Rust `relay::Relay`
 //! is plugged in behind this trait ([`super::relay_router::RelayRouter`]). Packets in
 //! and out are plaintext; SRTP is the endpoint's job.
 

@@ -112,7 +112,7 @@ fn transmits<'py>(py: Python<'py>, out: Vec<Transmit>) -> PyResult<Bound<'py, Py
     PyList::new(py, items)
 }
 
-/// The packet relay of one session (see `livelens/media/reference_relay.py`).
+/// The packet relay of one session (see `livelens/media/reference_relay/`).
 #[pyclass(module = "livelens._fastpath", name = "Relay")]
 pub struct Relay {
     inner: relay::Relay,

@@ -21,7 +21,7 @@
 //! | `rewrite`  | a route's PT/extension/RTX maps and the packets they produce      |
 //! | `history`  | the last N packets of a source, for NACK answers                   |
 //! | `streams`  | per-leg and per-stream state: sources, sinks, routes, segments     |
-//! | `session`  | [`Relay`]: topology, packets, feedback, selection, timeouts        |
+//! | `session`  | [`Relay`]: API and topology; a submodule per concern (see there)   |
 //! | `stats`    | counters and drop reasons                                          |
 //! | `rng`      | sequence-number starts: OS randomness, or splitmix64 from a seed   |
 //! | `arena`    | generational storage for the state that points at itself          |

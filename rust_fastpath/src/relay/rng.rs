@@ -2,7 +2,7 @@
 //! secrecy (SRTP protects them): OS randomness by default, or splitmix64 from a seed so
 //! that the Rust relay and the Python reference produce byte-identical output.
 
-/// Sebastiano Vigna's splitmix64; `livelens/media/reference_relay.py` has the same.
+/// Sebastiano Vigna's splitmix64; `livelens/media/reference_relay/rng.py` has the same.
 #[derive(Clone, Debug)]
 pub struct SplitMix64 {
     state: u64,

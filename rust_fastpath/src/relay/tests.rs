@@ -1,14 +1,17 @@
-//! The relay through its Rust API alone (the adapter's view). Behaviour in depth is
-//! tested from Python on both relays (`tests/media/test_relay.py`) and differentially
+//! The relay through its Rust API alone (the adapter's view), and the fixtures the
+//! concern modules of `session` test their behaviour with. Behaviour in depth is tested
+//! from Python on both relays (`tests/media/test_relay.py`) and differentially
 //! (`tests/media/test_relay_equivalence.py`).
 
 use proptest::prelude::*;
 
-use super::rtcp::{parse_rtcp, PictureLossIndication, RtcpPacket};
-use super::rtp::{parse_rtp, HeaderExtension, RtpPacket};
+use super::rtcp::{parse_rtcp, RtcpPacket};
+use super::rtp::{is_rtcp, parse_rtp, HeaderExtension, RtpPacket};
 use super::*;
 
-fn line(kind: MediaKind, pt: u8, recv: u32, send: u32) -> MediaLine {
+/// A one-codec m-line that receives and sends, with the MID extension at id 4 and the
+/// MID named after the kind.
+pub(super) fn line(kind: MediaKind, pt: u8, recv: u32, send: u32) -> MediaLine {
     MediaLine {
         kind,
         mid: kind.as_str().to_owned(),
@@ -40,31 +43,56 @@ fn line(kind: MediaKind, pt: u8, recv: u32, send: u32) -> MediaLine {
     }
 }
 
-fn session() -> Relay {
+/// [`line`]'s video with RTX: payload type `pt + 1`, SSRCs `recv + 1` and `send + 1`.
+pub(super) fn video_line_with_rtx(pt: u8, recv: u32, send: u32) -> MediaLine {
+    let mut line = line(MediaKind::Video, pt, recv, send);
+    line.codecs.push(Codec {
+        payload_type: pt + 1,
+        mime_type: "video/rtx".to_owned(),
+        rtx_apt: Some(pt),
+        ..line.codecs[0].clone()
+    });
+    line.recv_rtx_ssrc = Some(recv + 1);
+    line.send_rtx_ssrc = Some(send + 1);
+    line
+}
+
+/// Legs "a" and "b" with these m-lines, seeded, both up with open gates, and b
+/// subscribed to a's video.
+pub(super) fn session_of(a: MediaLine, b: MediaLine) -> Relay {
     let mut relay = Relay::new(Config {
         seed: Some(7),
         ..Config::default()
     })
     .unwrap();
-    relay
-        .add_leg("a", &[line(MediaKind::Video, 96, 1111, 5001)], true)
-        .unwrap();
-    relay
-        .add_leg("b", &[line(MediaKind::Video, 120, 2222, 6001)], true)
-        .unwrap();
-    for leg in ["a", "b"] {
-        relay.set_connected(leg, true, 0.0).unwrap();
-    }
+    join(&mut relay, "a", a);
+    join(&mut relay, "b", b);
     assert!(relay.add_route("a", "b", MediaKind::Video).unwrap());
     relay
 }
 
-fn video(seq: u16) -> Vec<u8> {
+/// Adds a leg with this m-line, up and with an open gate.
+pub(super) fn join(relay: &mut Relay, leg: &str, line: MediaLine) {
+    relay.add_leg(leg, &[line], true).unwrap();
+    relay.set_connected(leg, true, 0.0).unwrap();
+}
+
+/// a sends video on SSRC 1111 (PT 96), b receives it on 6001 (PT 120); our SSRCs
+/// towards a and b are 5001 and 6001.
+pub(super) fn session() -> Relay {
+    session_of(
+        line(MediaKind::Video, 96, 1111, 5001),
+        line(MediaKind::Video, 120, 2222, 6001),
+    )
+}
+
+/// A VP8 packet of a's (PT 96) with the MID extension and payload `frame`.
+pub(super) fn video_packet(ssrc: u32, seq: u16, timestamp: u32) -> Vec<u8> {
     RtpPacket {
         payload_type: 96,
         sequence_number: seq,
-        timestamp: 9000,
-        ssrc: 1111,
+        timestamp,
+        ssrc,
         extensions: vec![HeaderExtension {
             id: 4,
             value: b"video".to_vec(),
@@ -76,38 +104,31 @@ fn video(seq: u16) -> Vec<u8> {
     .unwrap()
 }
 
-#[test]
-fn forwards_rewritten_and_asks_the_source_for_a_keyframe() {
-    let mut relay = session();
-    let out = relay.handle_rtp("a", &video(10), 1.0);
-    assert_eq!(out.len(), 2);
-    assert_eq!(out[0].leg_id, "a"); // PLI first: the new stream must start at a keyframe
-    let Ok(rtcp) = parse_rtcp(&out[0].data) else {
-        panic!("not RTCP")
-    };
-    assert_eq!(
-        rtcp,
-        [RtcpPacket::PictureLossIndication(PictureLossIndication {
-            sender_ssrc: 5001,
-            media_ssrc: 1111
-        })]
-    );
-    assert_eq!(out[1].leg_id, "b");
-    let forwarded = parse_rtp(&out[1].data).unwrap();
-    assert_eq!((forwarded.ssrc, forwarded.payload_type), (6001, 120));
-    assert_eq!(forwarded.payload, b"frame");
-    assert!(forwarded.sequence_number < 0x8000);
-    let stats = relay.stats();
-    assert_eq!(stats.legs[1].sinks[0].1.packets, 1);
-    assert_eq!(stats.legs[0].sources[0].1.sinks, ["b"]);
+pub(super) fn video(seq: u16) -> Vec<u8> {
+    video_packet(1111, seq, 9000)
 }
 
-#[test]
-fn a_closed_gate_is_a_counted_drop() {
-    let mut relay = session();
-    relay.set_forwarding("b", false, 0.5).unwrap();
-    assert!(relay.handle_rtp("a", &video(1), 1.0).is_empty());
-    assert_eq!(relay.stats().drops.get(DropReason::Gated), 1);
+/// The RTP packets sent to `leg`, parsed.
+pub(super) fn rtp_to(out: &[Transmit], leg: &str) -> Vec<RtpPacket> {
+    out.iter()
+        .filter(|t| t.leg_id == leg && !is_rtcp(&t.data))
+        .map(|t| parse_rtp(&t.data).unwrap())
+        .collect()
+}
+
+/// The RTCP packets sent to `leg`, each compound flattened, parsed.
+pub(super) fn rtcp_to<'a>(out: &'a [Transmit], leg: &str) -> Vec<RtcpPacket<'a>> {
+    out.iter()
+        .filter(|t| t.leg_id == leg && is_rtcp(&t.data))
+        .flat_map(|t| parse_rtcp(&t.data).unwrap())
+        .collect()
+}
+
+/// One RTCP packet's wire form.
+pub(super) fn rtcp(write: impl FnOnce(&mut Vec<u8>)) -> Vec<u8> {
+    let mut data = Vec::new();
+    write(&mut data);
+    data
 }
 
 #[test]
