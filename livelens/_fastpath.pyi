@@ -75,10 +75,11 @@ MediaEvent = tuple[str, int, bytes, tuple[str, int] | None]
 @final
 class MediaSocket:
     """The media UDP port: one socket for every session, run by a Rust thread without
-    the GIL. It answers STUN (ICE-lite) itself, unprotects SRTP/SRTCP, relays through each
-    session's router and protects per receiver; DTLS records and ICE changes reach Python
-    as events (``wakeup_fd`` becomes readable, then ``poll_events``). Control calls raise
-    ``ValueError`` with the reason."""
+    the GIL. It answers STUN checks (ICE-lite) itself, those that authenticate only (the
+    rest are dropped unanswered, counted in ``stats_json``'s port ``drops``), unprotects
+    SRTP/SRTCP, relays through each session's router and protects per receiver; DTLS
+    records and ICE changes reach Python as events (``wakeup_fd`` becomes readable, then
+    ``poll_events``). Control calls raise ``ValueError`` with the reason."""
 
     def __init__(self, host: str, port: int, consent_timeout: float = 30.0) -> None:
         """Bind ``host:port`` (an IP literal; port 0: ephemeral) and start the thread;

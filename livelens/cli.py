@@ -6,15 +6,21 @@ import argparse
 import asyncio
 import getpass
 import ipaddress
+import json
 import logging
 import os
 import sys
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypeVar
 
 from livelens.config import (
+    DEFAULT_BODY_TIMEOUT,
+    DEFAULT_HEADER_TIMEOUT,
+    DEFAULT_IDLE_TIMEOUT,
     DEFAULT_MEDIA_PORT,
+    DEFAULT_PER_CLIENT,
     DEFAULT_PORT,
     DEFAULT_SESSION_TTL,
     MEDIA_PATHS,
@@ -59,6 +65,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=int(_env("PORT") or DEFAULT_PORT))
     serve.add_argument("--region", choices=REGIONS, default=_env("REGION", "eu"))
     serve.add_argument("--public-url", default=_env("PUBLIC_URL"))
+    serve.add_argument(
+        "--allowed-hosts",
+        default=_env("ALLOWED_HOSTS", ""),
+        metavar="NAME[,NAME...]",
+        help="more host names the server is reached by, for join links without --public-url",
+    )
     serve.add_argument("--tls-cert", type=Path, default=_path_env("TLS_CERT"))
     serve.add_argument("--tls-key", type=Path, default=_path_env("TLS_KEY"))
     serve.add_argument(
@@ -94,6 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="packet relay: the Rust one (fast) or the Python reference (which runs on "
         "the aiortc media path)",
     )
+    _connection_limits(serve)
 
     tenant = commands.add_parser("tenant", help="manage accounts").add_subparsers(
         dest="action", required=True
@@ -125,8 +138,69 @@ def build_parser() -> argparse.ArgumentParser:
     create_user.add_argument("--tenant", required=True, help="account name")
     create_user.add_argument("--email", required=True)
     create_user.add_argument("--role", required=True, choices=("agent", "admin"))
+    create_user.add_argument(
+        "--display-name", help="what customers see (default: made from the e-mail address)"
+    )
     create_user.add_argument("--password", required=True, help="'-' reads it from standard input")
+
+    security_log = commands.add_parser(
+        "security-log", help="list instance-level security events (no account known), newest first"
+    )
+    _common(security_log)
+    security_log.add_argument("--limit", type=int, default=100, help="how many (1-1000)")
     return parser
+
+
+def _connection_limits(serve: argparse.ArgumentParser) -> None:
+    for flag, default, help_text in [
+        ("--header-timeout", DEFAULT_HEADER_TIMEOUT,
+         "seconds a new HTTP connection has to send its first request's head"),
+        ("--idle-timeout", DEFAULT_IDLE_TIMEOUT,
+         "seconds a kept-alive HTTP connection may wait for its next request"),
+        ("--body-timeout", DEFAULT_BODY_TIMEOUT, "seconds to receive a whole request body"),
+    ]:  # fmt: skip
+        serve.add_argument(
+            flag, type=_seconds, default=_env(_env_name(flag), str(default)), help=help_text
+        )
+    serve.add_argument(
+        "--max-connections",
+        type=_count,
+        default=_env("MAX_CONNECTIONS", "0"),
+        help="open HTTP connections in all (0: the open-file limit less a reserve)",
+    )
+    serve.add_argument(
+        "--max-connections-per-client",
+        type=_count,
+        default=_env("MAX_CONNECTIONS_PER_CLIENT", str(DEFAULT_PER_CLIENT)),
+        help="open HTTP connections per client address (0: no cap; behind a reverse "
+        "proxy, every connection comes from the proxy's address)",
+    )
+
+
+def _env_name(flag: str) -> str:
+    return flag.removeprefix("--").replace("-", "_").upper()
+
+
+# argparse parses a string default with the option's type too, so a bad LIVELENS_*
+# value is refused as clearly as a bad flag.
+def _seconds(value: str) -> float:
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = float("nan")
+    if not 0 < seconds < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a number of seconds above 0, got {value!r}")
+    return seconds
+
+
+def _count(value: str) -> int:
+    try:
+        count = int(value)
+    except ValueError:
+        count = -1
+    if count < 0:
+        raise argparse.ArgumentTypeError(f"must be a whole number, 0 or more, got {value!r}")
+    return count
 
 
 def _path_env(name: str) -> Path | None:
@@ -182,6 +256,9 @@ def settings_from(args: argparse.Namespace) -> Settings:
         port=getattr(args, "port", DEFAULT_PORT),
         region=getattr(args, "region", "eu"),
         public_url=getattr(args, "public_url", None),
+        allowed_hosts=tuple(
+            n.strip() for n in getattr(args, "allowed_hosts", "").split(",") if n.strip()
+        ),
         tls_cert=getattr(args, "tls_cert", None),
         tls_key=getattr(args, "tls_key", None),
         auth_session_ttl=getattr(args, "session_ttl", DEFAULT_SESSION_TTL),
@@ -190,6 +267,11 @@ def settings_from(args: argparse.Namespace) -> Settings:
         media_path=media_path,
         relay=relay,
         media_announce=announced,
+        header_timeout=getattr(args, "header_timeout", DEFAULT_HEADER_TIMEOUT),
+        idle_timeout=getattr(args, "idle_timeout", DEFAULT_IDLE_TIMEOUT),
+        body_timeout=getattr(args, "body_timeout", DEFAULT_BODY_TIMEOUT),
+        max_connections=getattr(args, "max_connections", 0),
+        max_connections_per_client=getattr(args, "max_connections_per_client", DEFAULT_PER_CLIENT),
     )
 
 
@@ -229,8 +311,10 @@ def _create_user(args: argparse.Namespace) -> Callable[[Context], Awaitable[str]
 
     async def action(ctx: Context) -> str:
         tenant = await accounts.find_tenant(ctx, args.tenant)
-        user = await accounts.create_user(ctx, tenant.id, args.email, args.role, password, CLI)
-        return f"Created {user.role} {user.email} in account {tenant.name!r}."
+        user = await accounts.create_user(
+            ctx, tenant.id, args.email, args.role, password, CLI, args.display_name
+        )
+        return f"Created {user.role} {user.email} ({user.display_name}) in account {tenant.name!r}."
 
     return action
 
@@ -254,6 +338,25 @@ def _keys(args: argparse.Namespace) -> Callable[[Context], Awaitable[str]]:
     return action
 
 
+def _security_log(args: argparse.Namespace) -> Callable[[Context], Awaitable[str]]:
+    if not 1 <= args.limit <= 1000:
+        raise LiveLensError(f"--limit must be between 1 and 1000 (got {args.limit}).")
+
+    async def action(ctx: Context) -> str:
+        events = await ctx.store.list_instance_security_events(args.limit)
+        if not events:
+            return "No instance-level security events."
+        # JSON for the details: they may carry what a client sent (an Origin header),
+        # which must not reach the operator's terminal as control characters.
+        return "\n".join(
+            f"{datetime.fromtimestamp(e.at, UTC).isoformat(timespec='seconds')}  {e.kind}  "
+            f"{e.ip or '-'}  {json.dumps(e.details, sort_keys=True)}"
+            for e in events
+        )
+
+    return action
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(
@@ -264,7 +367,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "serve":
             asyncio.run(serve(settings))
             return 0
-        actions = {"tenant": _create_tenant, "user": _create_user, "keys": _keys}
+        actions = {"tenant": _create_tenant, "user": _create_user, "keys": _keys,
+                   "security-log": _security_log}  # fmt: skip
         action = actions[args.command](args)
         print(asyncio.run(_run(settings, action)))
         return 0

@@ -15,6 +15,17 @@ RELAYS: tuple[RelayKind, ...] = ("fast", "reference")
 DEFAULT_PORT = 8080
 DEFAULT_SESSION_TTL = 12 * 3600
 DEFAULT_MEDIA_PORT = 15000
+# HTTP connections (livelens.http.connections). A new connection has 20 s to send its
+# first request's head (TLS handshake included: ample on a slow mobile link), a kept-alive
+# one 60 s for the next; a body 120 s (an 8 MiB snapshot at about 0.6 Mbit/s).
+DEFAULT_HEADER_TIMEOUT = 20.0
+DEFAULT_IDLE_TIMEOUT = 60.0
+DEFAULT_BODY_TIMEOUT = 120.0
+# Per client address: a browser holds about 6 connections and a WebSocket or two, so
+# this leaves room for dozens of agents behind one office NAT.
+DEFAULT_PER_CLIENT = 256
+# Descriptors kept from HTTP connections for the store, the media port, logs, aiortc.
+DEFAULT_DESCRIPTOR_RESERVE = 256
 
 # "rust": the data plane owns one UDP port for all media (ICE-lite, SRTP, relay in Rust).
 # "aiortc": aioice/aiortc sockets per participant, packets through Python to the relay.
@@ -44,6 +55,9 @@ class Settings:
     port: int = DEFAULT_PORT
     region: str = "eu"
     public_url: str | None = None
+    # More names the server is reached by, for join links when public_url is not set
+    # (see http/hosts.py; its own addresses and a --host name need no listing).
+    allowed_hosts: tuple[str, ...] = ()
     tls_cert: Path | None = None
     tls_key: Path | None = None
     auth_session_ttl: int = DEFAULT_SESSION_TTL
@@ -58,6 +72,13 @@ class Settings:
     # Public IPv4 addresses to offer as the media port's ICE candidates instead of the
     # machine's own: for a server behind 1:1 NAT (a cloud VM's public address).
     media_announce: tuple[str, ...] = ()
+    # HTTP connection deadlines (seconds) and caps; see livelens.http.connections.
+    header_timeout: float = DEFAULT_HEADER_TIMEOUT
+    idle_timeout: float = DEFAULT_IDLE_TIMEOUT
+    body_timeout: float = DEFAULT_BODY_TIMEOUT
+    max_connections: int = 0  # 0: the open-file limit less descriptor_reserve
+    max_connections_per_client: int = DEFAULT_PER_CLIENT  # 0: no cap
+    descriptor_reserve: int = DEFAULT_DESCRIPTOR_RESERVE
 
     @property
     def uses_media_port(self) -> bool:

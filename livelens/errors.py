@@ -70,6 +70,17 @@ class AccountLocked(LiveLensError):
         self.retry_after = retry_after
 
 
+class RateLimited(LiveLensError):
+    code = "rate_limited"
+    status = 429
+
+    def __init__(self, retry_after: int, what: str = "attempts") -> None:
+        super().__init__(
+            f"Too many {what}. Try again in {retry_after} seconds.", retry_after=retry_after
+        )
+        self.retry_after = retry_after
+
+
 class NotAuthenticated(LiveLensError):
     code = "not_authenticated"
     status = 401

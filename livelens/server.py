@@ -14,18 +14,20 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-import tornado.httpserver
 import tornado.netutil
 from aioice.ice import get_host_addresses
 
+from livelens import private_files
 from livelens.config import Settings, is_loopback
 from livelens.errors import LiveLensError
-from livelens.http import tls
+from livelens.http import connections, tls
 from livelens.http.app import MAX_BODY_BYTES, make_app
+from livelens.media import stun_guard
 from livelens.media.hub import MediaHub
 from livelens.media.media_port import MediaPort
+from livelens.services import tasks
 from livelens.services.context import Context
-from livelens.store import open_store
+from livelens.store import SQLITE_PREFIX, open_store, sqlite_path
 from livelens.store.encryption import DecryptionError, MasterKeyring
 from livelens.store.repository import Store
 
@@ -78,16 +80,32 @@ def _tls(settings: Settings) -> tuple[Settings, ssl.SSLContext | None, str | Non
 
 
 async def serve(settings: Settings, ready: asyncio.Event | None = None) -> None:
+    limits = connections.limits_for(settings, connections.raise_descriptor_limit())
     settings, ssl_context, tls_note = _tls(settings)
     ctx = await open_context(settings)
     try:
+        for line in private_files.warnings(settings.data_dir, store_files(settings)):
+            log.warning("%s", line)
+        stun_guard.install()  # the aiortc media path's aioice sockets
         sockets = tornado.netutil.bind_sockets(settings.port, settings.host)
         media_port = open_media_port(settings)
         hub = MediaHub(
             host_addresses=media_addresses(settings), media_port=media_port, relay=settings.relay
         )
-        server = tornado.httpserver.HTTPServer(
-            make_app(ctx, hub), ssl_options=ssl_context, max_body_size=MAX_BODY_BYTES
+        server = connections.LimitedHTTPServer(
+            make_app(ctx, hub),
+            limits=limits,
+            ssl_options=ssl_context,
+            max_body_size=MAX_BODY_BYTES,
+        )
+        log.info(
+            "HTTP: up to %d connections, %s per client address; %g s for a request head, "
+            "%g s idle, %g s for a body",
+            limits.max_connections,
+            limits.per_client or "any number",
+            limits.header_timeout,
+            limits.idle_timeout,
+            limits.body_timeout,
         )
         server.add_sockets(sockets)
         port = sockets[0].getsockname()[1]
@@ -113,8 +131,15 @@ async def serve(settings: Settings, ready: asyncio.Event | None = None) -> None:
         await hub.close()
         if media_port is not None:
             media_port.close()
+        await tasks.drain()  # log rows still being written need the store
     finally:
         await ctx.store.close()
+
+
+def store_files(settings: Settings) -> list[Path]:
+    """The store's own files, for the permission check (none for MongoDB)."""
+    url = settings.store_url
+    return [Path(sqlite_path(url))] if url.startswith(SQLITE_PREFIX) else []
 
 
 def shown_host(host: str) -> str:

@@ -161,6 +161,9 @@ function errorText(err) {
   if (err.error === 'link_used') {
     return 'This link has already been used on another device. Continue on the phone you first opened it on, or ask your support agent for a new link.';
   }
+  if (err.error === 'rate_limited') {
+    return `${err.message} If your support agent sent you a link, you can open it instead.`;
+  }
   return err.message || 'Something went wrong. Try again.';
 }
 

@@ -28,6 +28,7 @@ class UsersHandler(BaseHandler):
             field_str(body, "role"),
             field_str(body, "password"),
             Actor.of(principal.user, self.client_ip),
+            display_name=field_str(body, "display_name", optional=True) or None,
         )
         self.write_json({"user": views.user_admin(user)}, status=201)
 

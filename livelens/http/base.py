@@ -9,7 +9,9 @@ from typing import Any
 
 import tornado.web
 
+from livelens import jsonlimits
 from livelens.errors import (
+    Forbidden,
     InvalidInput,
     InvalidJson,
     LiveLensError,
@@ -37,6 +39,35 @@ _STATUS_CODES = {
 }
 
 
+class XsrfFailed(Forbidden):
+    code = "xsrf_failed"
+
+
+def allowed_methods(handler: type[tornado.web.RequestHandler]) -> list[str]:
+    """The methods a handler implements, for a 405's Allow header."""
+    return [
+        method
+        for method in handler.SUPPORTED_METHODS
+        if getattr(handler, method.lower()) is not getattr(tornado.web.RequestHandler,
+                                                           method.lower())
+    ]  # fmt: skip
+
+
+def parse_json_body(body: bytes) -> dict[str, Any]:
+    """A request body that must be one JSON object, bounded in size, depth and numbers."""
+    if len(body) > MAX_JSON_BODY:
+        raise PayloadTooLarge("Request body is too large.")
+    if not body:
+        raise InvalidJson("A JSON object is required as the request body.")
+    try:
+        parsed = jsonlimits.loads(body)
+    except jsonlimits.JsonRejected as exc:
+        raise InvalidJson(f"Request body is not valid JSON: {exc.reason}.") from exc
+    if not isinstance(parsed, dict):
+        raise InvalidJson("Request body must be a JSON object.")
+    return parsed
+
+
 class BaseHandler(tornado.web.RequestHandler):
     principal: auth.Principal | None = None
 
@@ -61,6 +92,13 @@ class BaseHandler(tornado.web.RequestHandler):
     def set_default_headers(self) -> None:
         for name, value in security.headers(self.ctx.settings.uses_tls).items():
             self.set_header(name, value)
+        self.clear_header("Server")  # Tornado's default gives away its version
+
+    def check_xsrf_cookie(self) -> None:
+        try:
+            super().check_xsrf_cookie()
+        except tornado.web.HTTPError as exc:
+            raise XsrfFailed("Missing or wrong X-XSRFToken header for this request.") from exc
 
     async def prepare(self) -> None:
         if self.request.method in ("GET", "HEAD"):
@@ -108,17 +146,7 @@ class BaseHandler(tornado.web.RequestHandler):
         return principal
 
     def json_body(self) -> dict[str, Any]:
-        if len(self.request.body) > MAX_JSON_BODY:
-            raise PayloadTooLarge("Request body is too large.")
-        if not self.request.body:
-            return {}
-        try:
-            body = json.loads(self.request.body)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise InvalidJson("Request body is not valid JSON.") from exc
-        if not isinstance(body, dict):
-            raise InvalidJson("Request body must be a JSON object.")
-        return body
+        return parse_json_body(self.request.body)
 
     def write_json(self, payload: Mapping[str, object], status: int = 200) -> None:
         self.set_status(status)
@@ -134,15 +162,14 @@ class BaseHandler(tornado.web.RequestHandler):
             if "retry_after" in exc.details:
                 self.set_header("Retry-After", str(exc.details["retry_after"]))
         elif isinstance(exc, tornado.web.HTTPError) and status_code < 500:
-            code = "xsrf_failed" if "xsrf" in (exc.log_message or "") else None
             payload = {
-                "error": code or _STATUS_CODES.get(status_code, "bad_request"),
+                "error": _STATUS_CODES.get(status_code, "bad_request"),
                 "message": exc.reason or self._reason,
             }
-            if code:
-                payload["message"] = "Missing or wrong X-XSRFToken header for this request."
         else:
             payload = {"error": "internal_error", "message": "Something went wrong on our side."}
+        if status_code == 405:
+            self.set_header("Allow", ", ".join(allowed_methods(type(self))))
         self.clear_header("Content-Disposition")
         self.write_json(payload, status_code)
 

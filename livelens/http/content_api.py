@@ -162,7 +162,9 @@ class CustomerFrameHandler(_ImageUpload):
         return room
 
     async def authorise_upload(self) -> None:
-        await self.room()
+        # Decided before the body is read (and before the body limit is raised): a
+        # customer cannot make the server take in megabytes nobody asked for.
+        (await self.room()).check_frame_wanted()
 
     async def post(self) -> None:
         room = await self.room()

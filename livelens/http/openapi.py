@@ -6,10 +6,13 @@ from livelens import __version__
 from livelens.http.base import BaseHandler
 from livelens.http.routes import ERROR, JSON, ROUTES, Operation, Route
 
+# What Route.tornado_pattern matches; any other value is a 404 from the default handler.
+RECORD_ID: JSON = {"type": "string", "pattern": "^[0-9a-f]{32}$"}
+
 _ERROR_TEXT = {
     400: "Invalid input",
     401: "Not signed in, wrong credentials or second factor needed",
-    403: "Forbidden for this role, CSRF check failed, or 2FA enrolment pending",
+    403: "Forbidden for this role, XSRF check failed (xsrf_failed), or 2FA enrolment pending",
     404: "Not found in this account",
     409: "Conflict",
     413: "Body too large",
@@ -18,12 +21,24 @@ _ERROR_TEXT = {
 }
 
 
+def errors(method: str, op: Operation) -> list[int]:
+    """The operation's own refusals, and those every operation of its kind can meet."""
+    implied = set()
+    if op.auth != "none":
+        implied.add(401)
+    if method != "get":
+        implied.add(403)  # the XSRF check (BaseHandler.check_xsrf_cookie)
+    if op.request is not None:
+        implied |= {400, 413}  # a missing, malformed or oversize body
+    return sorted(implied | set(op.errors))
+
+
 def _operation(route: Route, method: str, op: Operation) -> JSON:
     responses: JSON = {}
     for status, schema in op.responses.items():
         content = {op.media: {"schema": schema}} if status != 204 else None
         responses[str(status)] = {"description": "OK"} | ({"content": content} if content else {})
-    for status in op.errors:
+    for status in errors(method, op):
         responses[str(status)] = {
             "description": _ERROR_TEXT[status],
             "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
@@ -38,8 +53,7 @@ def _operation(route: Route, method: str, op: Operation) -> JSON:
     params = [seg[1:-1] for seg in route.path.split("/") if seg.startswith("{")]
     if params:
         doc["parameters"] = [
-            {"name": p, "in": "path", "required": True, "schema": {"type": "string"}}
-            for p in params
+            {"name": p, "in": "path", "required": True, "schema": RECORD_ID} for p in params
         ]
     if op.request is not None:
         doc["requestBody"] = {

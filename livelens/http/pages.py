@@ -32,6 +32,7 @@ class StaticFiles(tornado.web.StaticFileHandler):
         ctx = self.application.settings["livelens_context"]
         for name, value in security.headers(ctx.settings.uses_tls).items():
             self.set_header(name, value)
+        self.clear_header("Server")  # as BaseHandler: Tornado's default gives away its version
 
     def set_extra_headers(self, path: str) -> None:
         # No build step means no content hashes in names: revalidate every time.

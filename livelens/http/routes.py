@@ -25,23 +25,43 @@ def obj(required: list[str] | None = None, **props: JSON) -> JSON:
 
 STR: JSON = {"type": "string"}
 BOOL: JSON = {"type": "boolean"}
+# Request fields, as base.field_str and field_bool read them: at most 1,024 characters;
+# optional ones may also be null, which counts as absent.
+FIELD: JSON = {"type": "string", "maxLength": 1024}
+FIELD_OR_NULL: JSON = {"type": ["string", "null"], "maxLength": 1024}
+BOOL_OR_NULL: JSON = {"type": ["boolean", "null"]}
+ROLE: JSON = {"type": "string", "enum": ["agent", "admin"]}
+# Passwords: 8 to 256 characters with letters and digits (identity.passwords); the
+# letters-and-digits rule is Unicode-wide, beyond what a JSON Schema pattern can say.
+PASSWORD: JSON = {"type": "string", "minLength": 8, "maxLength": 256,
+                  "description": "At least one letter and one digit."}  # fmt: skip
+# Six digits; spaces and dashes may stand between them (signalling.join.normalise_pin).
+PIN: JSON = {"type": "string", "maxLength": 1024, "pattern": "^[ -]*(?:[0-9][ -]*){6}$"}
+ABSENT: JSON = {"anyOf": [{"type": "null"}, {"const": ""}]}
 INT: JSON = {"type": "integer"}
 NUM: JSON = {"type": "number"}
 ERROR = obj(["error", "message"], error=STR, message=STR)
-USER = obj(["id", "email", "role", "tenant_id"], id=STR, email=STR, role=STR, tenant_id=STR)
+USER = obj(["id", "email", "display_name", "role", "tenant_id"], id=STR, email=STR,
+           display_name=STR, role=STR, tenant_id=STR)  # fmt: skip
 ADMIN_USER = obj(
-    ["id", "email", "role", "disabled", "totp_enabled", "created_at"],
-    id=STR, email=STR, role=STR, disabled=BOOL, totp_enabled=BOOL, created_at=NUM,
+    ["id", "email", "display_name", "role", "disabled", "totp_enabled", "created_at"],
+    id=STR, email=STR, display_name=STR, role=STR, disabled=BOOL, totp_enabled=BOOL,
+    created_at=NUM,
 )  # fmt: skip
+# What customers see of a user: one line, no control characters (identity.display_names).
+DISPLAY_NAME: JSON = {"type": ["string", "null"], "maxLength": 80,
+                      "description": "Made from the e-mail address when left out."}  # fmt: skip
 TENANT = obj(["id", "name", "region", "require_totp"], id=STR, name=STR, region=STR,
              require_totp=BOOL)  # fmt: skip
-AUDIT_EVENT = obj(
-    ["id", "at", "action", "actor"],
-    id=STR, at=NUM, action=STR, actor=STR, ip=STR, target=STR, details={"type": "object"},
-)  # fmt: skip
-EMPTY = obj()
 NUM_OR_NULL: JSON = {"type": ["number", "null"]}
 STR_OR_NULL: JSON = {"type": ["string", "null"]}
+# ip and target are null for what the CLI or the system did.
+AUDIT_EVENT = obj(
+    ["id", "at", "action", "actor"],
+    id=STR, at=NUM, action=STR, actor=STR, ip=STR_OR_NULL, target=STR_OR_NULL,
+    details={"type": "object"},
+)  # fmt: skip
+EMPTY = obj()
 SECURITY_EVENT = obj(["id", "at", "kind"], id=STR, at=NUM, kind=STR, ip=STR_OR_NULL,
                      details={"type": "object"})  # fmt: skip
 SESSION = obj(
@@ -91,8 +111,8 @@ ROUTES: list[Route] = [
         "Sign in with e-mail, password and (when enabled) a TOTP or recovery code",
         {200: obj(["user", "totp_enrollment_required"], user=USER,
                   totp_enrollment_required=BOOL)},
-        request=obj(["email", "password"], email=STR, password=STR, otp=STR),
-        auth="none", errors=(400, 401, 423))}),
+        request=obj(["email", "password"], email=FIELD, password=FIELD, otp=FIELD_OR_NULL),
+        auth="none", errors=(400, 401, 423, 429))}),
     Route("/api/auth/logout", auth_api.LogoutHandler, {"post": Operation(
         "Sign out this browser", {200: EMPTY}, auth="none")}),
     Route("/api/me", auth_api.MeHandler, {"get": Operation(
@@ -102,8 +122,8 @@ ROUTES: list[Route] = [
         errors=(401,))}),
     Route("/api/auth/password", auth_api.PasswordHandler, {"post": Operation(
         "Change your own password; other browsers are signed out", {200: EMPTY},
-        request=obj(["current_password", "new_password"], current_password=STR,
-                    new_password=STR), errors=(400, 401, 403))}),
+        request=obj(["current_password", "new_password"], current_password=FIELD,
+                    new_password=PASSWORD), errors=(400, 401, 403, 423, 429))}),
     Route("/api/auth/sessions/revoke", auth_api.RevokeOwnSessionsHandler, {"post": Operation(
         "Sign out everywhere, this browser included", {200: obj(["revoked"], revoked=INT)},
         errors=(401, 403))}),
@@ -114,25 +134,23 @@ ROUTES: list[Route] = [
     Route("/api/auth/totp/confirm", auth_api.TotpConfirmHandler, {"post": Operation(
         "Confirm TOTP with a code from the app; returns single-use recovery codes",
         {200: obj(["recovery_codes"], recovery_codes={"type": "array", "items": STR})},
-        request=obj(["otp"], otp=STR), errors=(400, 401))}),
+        request=obj(["otp"], otp=FIELD), errors=(400, 401))}),
     Route("/api/auth/totp/disable", auth_api.TotpDisableHandler, {"post": Operation(
         "Turn TOTP off (refused when the account requires it)", {200: EMPTY},
-        request=obj(["password"], password=STR), errors=(401, 403))}),
+        request=obj(["password"], password=FIELD), errors=(401, 403, 423, 429))}),
     Route("/api/users", admin_api.UsersHandler, {
         "get": Operation("Users of the account",
                          {200: obj(["users"], users={"type": "array", "items": ADMIN_USER})},
                          auth="admin", errors=(401, 403)),
         "post": Operation("Create a user", {201: obj(["user"], user=ADMIN_USER)},
-                          request=obj(["email", "role", "password"], email=STR,
-                                      role={"type": "string", "enum": ["agent", "admin"]},
-                                      password=STR),
+                          request=obj(["email", "role", "password"], email=FIELD, role=ROLE,
+                                      password=PASSWORD, display_name=DISPLAY_NAME),
                           auth="admin", errors=(400, 401, 403, 409)),
     }),
     Route("/api/users/{user_id}", admin_api.UserHandler, {
         "patch": Operation("Change a user's role, disable or enable them, or reset the password",
                            {200: obj(["user"], user=ADMIN_USER)},
-                           request=obj(role={"type": "string", "enum": ["agent", "admin"]},
-                                       disabled=BOOL, password=STR),
+                           request=obj(role=ROLE, disabled=BOOL_OR_NULL, password=PASSWORD),
                            auth="admin", errors=(400, 401, 403, 404, 409)),
         "delete": Operation("Delete a user", {204: EMPTY}, auth="admin",
                             errors=(401, 403, 404, 409)),
@@ -161,7 +179,8 @@ ROUTES: list[Route] = [
         "post": Operation(
             "Start a support session: a join link (token in the fragment), a PIN and a QR code",
             {201: obj(["session", "join_url", "pin"], session=SESSION, join_url=STR, pin=STR,
-                      qr_svg=STR, qr_data_uri=STR)}, errors=(401, 403)),
+                      qr_svg=STR, qr_data_uri=STR)},
+            errors=(400, 401, 403)),  # 400 unknown_host: no link to a forged Host
         "get": Operation("Support sessions: an agent's own, or all of the account for admins",
                          {200: obj(["sessions"], sessions={"type": "array", "items": SESSION})},
                          errors=(401, 403)),
@@ -197,7 +216,7 @@ ROUTES: list[Route] = [
         "Invite another agent of the account into a running session (audited)",
         {201: obj(["expert", "session"], expert=obj(["id", "email"], id=STR, email=STR),
                   session=SESSION)},
-        request=obj(["email"], email=STR), errors=(400, 401, 403, 404, 409))}),
+        request=obj(["email"], email=FIELD), errors=(400, 401, 403, 404, 409))}),
     Route("/api/sessions/{session_id}/frame", content_api.AgentFrameHandler, {"get": Operation(
         "The frozen still of a running session", {200: IMAGE}, media="image/*",
         errors=(401, 403, 404))}),
@@ -213,5 +232,10 @@ ROUTES: list[Route] = [
         "A customer joins with the link's token or the PIN; binds this device",
         {200: obj(["session", "company", "agent"], session=obj(id=STR, status=STR),
                   company=STR, agent=STR)},
-        request=obj(token=STR, pin=STR), auth="none", errors=(400, 403, 404, 409, 429))}),
+        request=obj(token=FIELD_OR_NULL, pin=FIELD_OR_NULL) | {"oneOf": [
+            # Either the link's token or the PIN; the other absent, null or empty.
+            {"required": ["token"], "properties": {"token": FIELD | {"minLength": 1},
+                                                   "pin": ABSENT}},
+            {"required": ["pin"], "properties": {"pin": PIN, "token": ABSENT}},
+        ]}, auth="none", errors=(400, 403, 404, 409, 429))}),
 ]  # fmt: skip

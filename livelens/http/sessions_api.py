@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+from tornado.http1connection import HTTP1Connection
+
 from livelens.errors import InvalidInput, NotAuthenticated
-from livelens.http import views
+from livelens.http import hosts, views
 from livelens.http.base import BaseHandler, field_str
 from livelens.http.qr import qr_fields
 from livelens.identity.roles import Permission
-from livelens.services import support
+from livelens.services import security, support
 from livelens.signalling import join
 
 JOIN_COOKIE = "livelens_join"
 DEVICE_COOKIE = "livelens_device"
+
+
+class UnknownHost(InvalidInput):
+    code = "unknown_host"
 
 
 async def returning_customer(handler: BaseHandler) -> support.Joined:
@@ -20,6 +26,7 @@ async def returning_customer(handler: BaseHandler) -> support.Joined:
     ticket = handler.get_signed_cookie(JOIN_COOKIE, max_age_days=1)
     device = handler.get_signed_cookie(DEVICE_COOKIE, max_age_days=30)
     if ticket is None or device is None:
+        await _bad_cookies(handler, ticket)
         raise NotAuthenticated("Open the link your support agent sent you.")
     tenant_id, _, session_id = ticket.decode().partition(".")
     return await support.customer_join(
@@ -27,14 +34,28 @@ async def returning_customer(handler: BaseHandler) -> support.Joined:
     )
 
 
+async def _bad_cookies(handler: BaseHandler, ticket: bytes | None) -> None:
+    """Cookies that were set by us but no longer check out are worth a security event
+    (none at all is just a page opened without joining): a join cookie without its
+    device cookie names the session, hence the account; a join cookie whose signature
+    fails names nothing that can be trusted."""
+    ip = handler.client_ip
+    if ticket is not None:
+        tenant_id, _, session_id = ticket.decode().partition(".")
+        await security.record(handler.ctx, "join.bad_cookie", ip, tenant_id or None,
+                              session=session_id, cookie=DEVICE_COOKIE)  # fmt: skip
+    elif handler.get_cookie(JOIN_COOKIE):
+        await security.record(handler.ctx, "join.bad_cookie", ip, cookie=JOIN_COOKIE)
+
+
 class SessionsHandler(BaseHandler):
     async def post(self) -> None:
         principal = self.require_permission(Permission.RUN_SESSIONS)
+        base = self.link_base()  # before anything is created: a refusal leaves nothing
         created = await support.create(self.ctx, principal, self.client_ip)
-        base = self.ctx.settings.public_url or f"{self.request.protocol}://{self.request.host}"
         # The token travels in the fragment: browsers never send it to a server,
         # so it cannot end up in access logs or Referer headers.
-        join_url = f"{base.rstrip('/')}/join#{created.token}"
+        join_url = f"{base}/join#{created.token}"
         self.write_json(
             {
                 "session": views.support_session(created.session),
@@ -44,6 +65,30 @@ class SessionsHandler(BaseHandler):
             },
             status=201,
         )
+
+    def link_base(self) -> str:
+        """Where customers reach this server: --public-url, or this request's Host when
+        it names this server (see http/hosts.py), never a Host taken on trust."""
+        settings = self.ctx.settings
+        if settings.public_url:
+            return settings.public_url.rstrip("/")
+        names = hosts.configured_names(settings.host, settings.allowed_hosts)
+        base = hosts.link_base(self.request.host, self.request.protocol, self._arrived_at(), names)
+        if base is None:
+            raise UnknownHost(
+                "This request's Host header does not name this server, so no join link "
+                "can be made from it. Open the console at the address the server printed "
+                "at start, or have the operator set --public-url (or --allowed-hosts)."
+            )
+        return base
+
+    def _arrived_at(self) -> tuple[str, int] | None:
+        """The local address and port this request came in on."""
+        connection = self.request.connection
+        if not isinstance(connection, HTTP1Connection) or connection.stream.socket is None:
+            return None
+        local = connection.stream.socket.getsockname()
+        return (str(local[0]), int(local[1])) if isinstance(local, tuple) else None
 
     async def get(self) -> None:
         principal = self.require_permission(Permission.RUN_SESSIONS)
@@ -75,7 +120,7 @@ class JoinHandler(BaseHandler):
         )
         device = self._device_secret()
         joined = await support.customer_join(
-            self.ctx, tenant_id, session_id, device, self.client_ip
+            self.ctx, tenant_id, session_id, device, self.client_ip, by_invitation=True
         )
         self.rooms.customer_joined(joined.session)
         secure = self.ctx.settings.uses_tls

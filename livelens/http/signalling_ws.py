@@ -11,24 +11,30 @@ import tornado.web
 import tornado.websocket
 
 from livelens import clock
-from livelens.errors import LiveLensError
+from livelens.errors import LiveLensError, NotAuthenticated
 from livelens.http.base import BaseHandler
 from livelens.http.sessions_api import returning_customer
 from livelens.identity.roles import Permission
-from livelens.services import security, support
-from livelens.services.rooms import Participant, Role, Room, spawn
+from livelens.services import live_sockets, security, support
+from livelens.services.audit import Actor
+from livelens.services.rooms import Participant, Role, Room
+from livelens.services.tasks import spawn
 from livelens.signalling.messages import RATE_CLASS, ProtocolError, encode, parse
 from livelens.signalling.ratelimit import MessageLimits, TokenBucket
 
 log = logging.getLogger("livelens.signalling")
 
 MAX_BAD_MESSAGES = 10  # per connection; then the connection is cut
+REFUSED = 4403  # the page stops reconnecting and shows the error sent before it
+SIGNED_OUT = "Your sign-in has ended. Sign in again to continue."
 
 
 class SignallingSocket(tornado.websocket.WebSocketHandler, BaseHandler):
     role: Role
     room: Room | None = None
     participant: Participant | None = None
+    _signed_out = False
+    _closed = False
 
     def check_origin(self, origin: str) -> bool:
         allowed = super().check_origin(origin)
@@ -63,18 +69,38 @@ class SignallingSocket(tornado.websocket.WebSocketHandler, BaseHandler):
         self._bad = 0
         self._outbox: asyncio.Queue[str | tuple[int, str]] = asyncio.Queue()
         self._pumping = asyncio.ensure_future(self._pump())
+        self.register()  # before the first await: a sign-out from now on finds this socket
         try:
-            self.room, self.participant = await self.enter(*args)
-            await self.room.attach(self.participant)
+            room, participant = await self.enter(*args)
+            await room.attach(participant)
         except LiveLensError as exc:
             self.send(encode("error", code=exc.code, message=exc.message))
-            self.hang_up(4403, exc.code)
+            self.hang_up(REFUSED, exc.code)
+            return
+        self.room, self.participant = room, participant
+        if self._signed_out:  # signed out while entering
+            await room.remove(participant, REFUSED, "signed out")
+        elif self._closed:  # the page went away while entering
+            await room.detach(participant)
+
+    def register(self) -> None:
+        """Note who opened this socket (signed-in users only)."""
 
     async def enter(self, *args: str) -> tuple[Room, Participant]:
         raise NotImplementedError
 
+    async def sign_in_ended(self) -> None:
+        if self._signed_out:
+            return
+        self._signed_out = True
+        self.send(encode("error", code=NotAuthenticated.code, message=SIGNED_OUT))
+        if self.room is not None and self.participant is not None:
+            await self.room.remove(self.participant, REFUSED, "signed out")
+        else:
+            self.hang_up(REFUSED, "signed out")
+
     async def on_message(self, raw: str | bytes) -> None:
-        if self.room is None or self.participant is None:
+        if self.room is None or self.participant is None or self._signed_out:
             return
         if not self._bucket.take(clock.now()):
             await self._throttle("all")  # garbage that gets through is still cut below
@@ -115,21 +141,51 @@ class SignallingSocket(tornado.websocket.WebSocketHandler, BaseHandler):
             self.hang_up(1008, "too many bad messages")
 
     def on_close(self) -> None:
+        self._closed = True
         self._pumping.cancel()
+        live_sockets.closed(self)
         if self.room is not None and self.participant is not None:
             spawn(self.room.detach(self.participant))
 
 
 class AgentSocket(SignallingSocket):
     role: Role = "agent"
+    _expiry: asyncio.TimerHandle | None = None
+
+    def register(self) -> None:
+        if self.principal is not None:
+            opener = live_sockets.Opener(
+                self.principal.tenant.id, self.principal.user.id, self.principal.session_id
+            )
+            live_sockets.opened(self, opener)
 
     async def enter(self, *args: str) -> tuple[Room, Participant]:
         (session_id,) = args
         principal = self.require_permission(Permission.RUN_SESSIONS)
+        # The cookie was checked before the upgrade; a sign-out since then may have run
+        # before this socket was registered, so look at the sign-in once more.
+        sign_in = await self.ctx.store.scoped(principal.tenant.id).get_auth_session(
+            principal.session_id
+        )
+        if sign_in is None or sign_in.expires_at <= clock.now():
+            raise NotAuthenticated(SIGNED_OUT)
+        self._end_with_sign_in(sign_in.expires_at)
         session = await support.get_for_agent(self.ctx, principal, session_id)
         room = await self.rooms.open(session.tenant_id, session.id)
-        return room, Participant(principal.user.id, "agent", principal.user.email,
-                                 self.client_ip, self)  # fmt: skip
+        user = principal.user
+        return room, Participant(user.id, "agent", user.shown_name, self.client_ip, self,
+                                 actor=Actor.of(user, self.client_ip))  # fmt: skip
+
+    def _end_with_sign_in(self, expires_at: float) -> None:
+        """A sign-in that expires takes its sockets with it, as a revoked one does."""
+        delay = max(0.0, expires_at - clock.now())
+        loop = asyncio.get_running_loop()
+        self._expiry = loop.call_later(delay, lambda: spawn(self.sign_in_ended()))
+
+    def on_close(self) -> None:
+        if self._expiry is not None:
+            self._expiry.cancel()
+        super().on_close()
 
 
 class CustomerSocket(SignallingSocket):
@@ -139,7 +195,8 @@ class CustomerSocket(SignallingSocket):
         joined = await returning_customer(self)
         self.rooms.customer_joined(joined.session)
         room = await self.rooms.open(joined.session.tenant_id, joined.session.id)
-        return room, Participant("customer", "customer", "Customer", self.client_ip, self)
+        return room, Participant("customer", "customer", "Customer", self.client_ip, self,
+                                 actor=Actor("customer", None, self.client_ip))  # fmt: skip
 
 
 def websocket_routes() -> list[tuple[str, type[tornado.web.RequestHandler]]]:

@@ -8,13 +8,20 @@ from livelens.store.records import AuditEvent, SecurityEvent, SupportSession, Te
 
 
 def user_brief(user: User) -> dict[str, object]:
-    return {"id": user.id, "email": user.email, "role": user.role, "tenant_id": user.tenant_id}
+    return {
+        "id": user.id,
+        "email": user.email,
+        "display_name": user.display_name,
+        "role": user.role,
+        "tenant_id": user.tenant_id,
+    }
 
 
 def user_admin(user: User) -> dict[str, object]:
     return {
         "id": user.id,
         "email": user.email,
+        "display_name": user.display_name,
         "role": user.role,
         "disabled": user.disabled,
         "totp_enabled": user.totp_enabled,

@@ -7,9 +7,9 @@ from dataclasses import replace
 from livelens import clock
 from livelens.config import REGIONS
 from livelens.errors import Conflict, DuplicateEmail, InvalidInput, NotFound
-from livelens.identity import emails, passwords
+from livelens.identity import display_names, emails, passwords
 from livelens.identity.roles import parse_role
-from livelens.services import audit
+from livelens.services import audit, live_sockets
 from livelens.services.audit import Actor
 from livelens.services.context import Context
 from livelens.store.encryption import new_data_key
@@ -40,7 +40,7 @@ async def create_tenant(
     region = _validate_region(region)
     email = emails.validate(admin_email)
     passwords.check_policy(admin_password)
-    if await ctx.store.locate_email(email) is not None:
+    if await ctx.store.locate_email(email) is not None:  # the operator may know this
         raise DuplicateEmail(f"A user with e-mail {email} already exists.")
     tenant_id = new_id()
     wrapped = ctx.keyring.wrap(tenant_id, new_data_key())
@@ -67,11 +67,27 @@ async def find_tenant(ctx: Context, name: str) -> Tenant:
     return tenant
 
 
+# Addresses are unique on the whole instance (sign-in finds the account from the
+# address alone), so a new user's address may be taken by another account. The refusal
+# is the same whichever account has it, and says nothing of that account.
+ADDRESS_TAKEN = (
+    "This e-mail address cannot be used for a new user. If it belongs to a user of this "
+    "account, find them in the user list; otherwise use another address."
+)
+
+
 async def create_user(
-    ctx: Context, tenant_id: str, email: str, role: str, password: str, actor: Actor
+    ctx: Context,
+    tenant_id: str,
+    email: str,
+    role: str,
+    password: str,
+    actor: Actor,
+    display_name: str | None = None,
 ) -> User:
     email = emails.validate(email)
     checked_role = parse_role(role)
+    name = display_names.validate(display_name) if display_name else ""
     passwords.check_policy(password)
     now = clock.now()
     user = User(
@@ -82,9 +98,13 @@ async def create_user(
         password_hash=await ctx.hashing.hash_async(password),
         created_at=now,
         updated_at=now,
+        display_name=name or display_names.from_address(email),
     )
     scope = ctx.store.scoped(tenant_id)
-    await scope.create_user(user)
+    try:
+        await scope.create_user(user)
+    except DuplicateEmail as exc:
+        raise DuplicateEmail(ADDRESS_TAKEN) from exc
     await audit.record(scope, "user.created", actor, target=email, role=checked_role)
     return user
 
@@ -133,6 +153,7 @@ async def update_user(
     if new_disabled or password is not None:
         # A disabled user, or one whose password was reset, must sign in again.
         await scope.delete_user_auth_sessions(user.id)
+        await live_sockets.signed_out(ctx, tenant_id, user.id)
     await audit.record(
         scope,
         "user.updated",
@@ -152,6 +173,7 @@ async def delete_user(ctx: Context, tenant_id: str, user_id: str, actor: Actor) 
         raise Conflict("You cannot delete your own user.")
     await _ensure_another_active_admin(scope, user)
     await scope.delete_user_auth_sessions(user.id)
+    await live_sockets.signed_out(ctx, tenant_id, user.id)
     await scope.delete_user(user.id)
     await audit.record(scope, "user.deleted", actor, target=user.email)
 
@@ -160,6 +182,7 @@ async def revoke_sessions(ctx: Context, tenant_id: str, user_id: str, actor: Act
     scope = ctx.store.scoped(tenant_id)
     user = await get_user(scope, user_id)
     count = await scope.delete_user_auth_sessions(user.id)
+    await live_sockets.signed_out(ctx, tenant_id, user.id)
     await audit.record(scope, "user.sessions_revoked", actor, target=user.email, count=count)
     return count
 

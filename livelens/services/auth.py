@@ -8,7 +8,6 @@ from dataclasses import dataclass, replace
 
 from livelens import clock
 from livelens.errors import (
-    AccountLocked,
     Forbidden,
     InvalidCredentials,
     InvalidInput,
@@ -17,7 +16,7 @@ from livelens.errors import (
     OtpRequired,
 )
 from livelens.identity import emails, lockout, passwords, totp
-from livelens.services import audit, security
+from livelens.services import audit, live_sockets, security, signin_guard
 from livelens.services.audit import Actor
 from livelens.services.context import Context
 from livelens.store.records import AuthSession, Tenant, User
@@ -59,35 +58,29 @@ def _totp_purpose(user: User, pending: bool) -> str:
 
 async def login(ctx: Context, email: str, password: str, otp: str | None, client: Client) -> SignIn:
     address = emails.normalise(email)
-    key = lockout.guard_key(address, ctx.derived_secret("login-guard"))
+    # Paid for before anything is looked up or checked: a locked address answers the
+    # same, in the same time, whether or not an account has it.
+    attempt = await signin_guard.reserve(ctx, address, client.ip)
     tenant_id = await ctx.store.locate_email(address)
     scope = ctx.store.scoped(tenant_id) if tenant_id else None
     user = await scope.find_user_by_email(address) if scope else None
     actor = Actor(address, user.id if user else None, client.ip)
 
-    wait = lockout.seconds_locked(await ctx.store.get_login_guard(key), clock.now())
-    if wait:
-        await security.record(ctx, "auth.locked_attempt", client.ip, tenant_id)
-        if scope:
-            await audit.record(scope, "auth.login_refused_locked", actor, target=address)
-        raise AccountLocked(wait)
-
     # Verify even for unknown addresses (against a decoy) so timing does not tell.
     check = await ctx.hashing.verify_async(user.password_hash if user else None, password)
-    if user is None or scope is None or not check.ok or user.disabled:
-        await _count_failure(ctx, key, scope, actor, "auth.login_failed", tenant_id)
-        raise InvalidCredentials("Wrong e-mail or password.")
-
-    tenant = await scope.get_tenant()
-    if tenant is None:  # the account was deleted while the user row remained
+    tenant = await scope.get_tenant() if scope else None
+    # tenant is None when the account was deleted while the user row remained.
+    if user is None or scope is None or tenant is None or not check.ok or user.disabled:
+        await _count_failure(ctx, attempt, scope, actor, "auth.login_failed")
         raise InvalidCredentials("Wrong e-mail or password.")
 
     if user.totp_secret is not None:
         if not otp:
+            await signin_guard.give_back(ctx, attempt)
             raise OtpRequired("Enter the 6-digit code from your authenticator app.")
-        user = await _check_second_factor(ctx, tenant, user, otp, key, scope, actor)
+        user = await _check_second_factor(ctx, tenant, user, otp, attempt, scope, actor)
 
-    await ctx.store.clear_login_guard(key)
+    await signin_guard.succeeded(ctx, attempt)
     if check.needs_rehash:
         new_hash = await ctx.hashing.hash_async(password)
         user = replace(user, password_hash=new_hash, updated_at=clock.now())
@@ -99,18 +92,18 @@ async def login(ctx: Context, email: str, password: str, otp: str | None, client
 
 async def _count_failure(
     ctx: Context,
-    key: str,
+    attempt: signin_guard.Attempt,
     scope: TenantStore | None,
     actor: Actor,
     action: str,
-    tenant_id: str | None,
 ) -> None:
-    guard = await ctx.store.add_login_failure(key)
-    await security.record(ctx, action, actor.ip, tenant_id, failures=guard.failures)
+    """Log a failed check; its ticket stays taken, which is what counts it."""
+    tenant_id = scope.tenant_id if scope else None
+    failures = attempt.ticket.number
+    await security.record(ctx, action, actor.ip, tenant_id, failures=failures)
     if scope:
-        await audit.record(scope, action, actor, target=actor.name, failures=guard.failures)
-    if lockout.should_lock(guard):
-        await ctx.store.lock_login(key, clock.now() + lockout.LOCK_SECONDS)
+        await audit.record(scope, action, actor, target=actor.name, failures=failures)
+    if signin_guard.locks(attempt):
         await security.record(ctx, "auth.locked", actor.ip, tenant_id)
         if scope:
             await audit.record(
@@ -123,7 +116,7 @@ async def _check_second_factor(
     tenant: Tenant,
     user: User,
     otp: str,
-    key: str,
+    attempt: signin_guard.Attempt,
     scope: TenantStore,
     actor: Actor,
 ) -> User:
@@ -143,8 +136,23 @@ async def _check_second_factor(
             scope, "auth.recovery_code_used", actor, target=user.email, remaining=len(remaining)
         )
         return user
-    await _count_failure(ctx, key, scope, actor, "auth.otp_failed", tenant.id)
+    await _count_failure(ctx, attempt, scope, actor, "auth.otp_failed")
     raise InvalidOtp("That code is not valid. Check your authenticator app's clock.")
+
+
+async def _recheck_password(
+    ctx: Context, principal: Principal, password: str, ip: str, wrong: str
+) -> None:
+    """A signed-in user's password asked again before a sensitive change. It costs a
+    sign-in ticket like any other check, so a stolen session cookie cannot be used to
+    guess the password."""
+    user = principal.user
+    attempt = await signin_guard.reserve(ctx, user.email, ip)
+    if not (await ctx.hashing.verify_async(user.password_hash, password)).ok:
+        scope = ctx.store.scoped(principal.tenant.id)
+        await _count_failure(ctx, attempt, scope, Actor.of(user, ip), "auth.recheck_failed")
+        raise InvalidCredentials(wrong)
+    await signin_guard.succeeded(ctx, attempt)
 
 
 async def _open_session(
@@ -182,12 +190,16 @@ async def authenticate(ctx: Context, tenant_id: str, token: str) -> Principal:
 async def logout(ctx: Context, principal: Principal, ip: str) -> None:
     scope = ctx.store.scoped(principal.tenant.id)
     await scope.delete_auth_session(principal.session_id)
+    await live_sockets.signed_out(
+        ctx, principal.tenant.id, principal.user.id, sign_in=principal.session_id
+    )
     await audit.record(scope, "auth.logout", Actor.of(principal.user, ip))
 
 
 async def revoke_own_sessions(ctx: Context, principal: Principal, ip: str) -> int:
     scope = ctx.store.scoped(principal.tenant.id)
     count = await scope.delete_user_auth_sessions(principal.user.id)
+    await live_sockets.signed_out(ctx, principal.tenant.id, principal.user.id)
     actor = Actor.of(principal.user, ip)
     await audit.record(scope, "user.sessions_revoked", actor, target=actor.name, count=count)
     return count
@@ -197,9 +209,8 @@ async def change_password(
     ctx: Context, principal: Principal, current: str, new: str, ip: str
 ) -> None:
     user = principal.user
-    if not (await ctx.hashing.verify_async(user.password_hash, current)).ok:
-        raise InvalidCredentials("Your current password is not correct.")
     passwords.check_policy(new)
+    await _recheck_password(ctx, principal, current, ip, "Your current password is not correct.")
     scope = ctx.store.scoped(principal.tenant.id)
     new_hash = await ctx.hashing.hash_async(new)
     await scope.save_user(replace(user, password_hash=new_hash, updated_at=clock.now()))
@@ -208,6 +219,7 @@ async def change_password(
     ended = await scope.delete_user_auth_sessions(user.id)
     if this_browser is not None:
         await scope.create_auth_session(this_browser)
+    await live_sockets.signed_out(ctx, principal.tenant.id, user.id, keep=principal.session_id)
     await audit.record(
         scope,
         "user.password_changed",
@@ -258,8 +270,7 @@ async def disable_totp(ctx: Context, principal: Principal, password: str, ip: st
     if principal.tenant.require_totp:
         raise Forbidden("Your account requires two-factor authentication.")
     user = principal.user
-    if not (await ctx.hashing.verify_async(user.password_hash, password)).ok:
-        raise InvalidCredentials("Your password is not correct.")
+    await _recheck_password(ctx, principal, password, ip, "Your password is not correct.")
     scope = ctx.store.scoped(principal.tenant.id)
     await scope.save_user(
         replace(

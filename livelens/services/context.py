@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from livelens.config import Settings
 from livelens.errors import NotFound
 from livelens.identity.passwords import PasswordHashing
-from livelens.signalling.ratelimit import JoinLimits
+from livelens.signalling.ratelimit import BurstLog, JoinLimits, SignInLimits
 from livelens.store.encryption import AccountCipher, MasterKeyring, WrappedKey
 from livelens.store.records import Tenant
 from livelens.store.repository import Store
@@ -24,6 +24,8 @@ class Context:
     derivation_key: bytes
     hashing: PasswordHashing = field(default_factory=PasswordHashing)
     join_limits: JoinLimits = field(default_factory=JoinLimits)
+    signin_limits: SignInLimits = field(default_factory=SignInLimits)
+    refusals: BurstLog = field(default_factory=BurstLog)  # refused attempts, logged per burst
     _ciphers: dict[str, AccountCipher] = field(default_factory=dict)
 
     def derived_secret(self, label: str) -> bytes:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Literal, Protocol
 
@@ -19,28 +19,15 @@ from livelens.errors import Conflict, LiveLensError, NotFound
 from livelens.services import audit, content, security
 from livelens.services.audit import Actor
 from livelens.services.context import Context
-from livelens.signalling import state
+from livelens.services.tasks import spawn
+from livelens.signalling import audience, state
+from livelens.signalling.audience import Audience, Handles
 from livelens.signalling.marks import Board
 from livelens.signalling.messages import Message, encode
 from livelens.store.records import Outcome, SupportSession, new_id
 from livelens.store.repository import TenantStore
 
 log = logging.getLogger("livelens.rooms")
-
-_background: set[asyncio.Task[None]] = set()
-
-
-def spawn(coro: Coroutine[object, object, None]) -> None:
-    """Run ``coro`` from a sync callback, keeping a reference until it is done."""
-    task = asyncio.ensure_future(coro)
-    _background.add(task)
-    task.add_done_callback(_finished)
-
-
-def _finished(task: asyncio.Task[None]) -> None:
-    _background.discard(task)
-    if not task.cancelled() and task.exception() is not None:
-        log.error("room task failed", exc_info=task.exception())
 
 
 Role = Literal["agent", "customer"]
@@ -67,14 +54,15 @@ class Connection(Protocol):
 
 @dataclass
 class Participant:
-    id: str
+    id: str  # the agent's user id; "customer" for the customer
     role: Role
-    name: str
+    name: str  # what the others see: a display name, never an e-mail address
     ip: str
     connection: Connection
     media: str = "new"  # connecting, connected, failed, closed
     muted: bool = False
     video: bool = True
+    actor: Actor | None = None  # who the audit log names (an agent by e-mail and id)
 
 
 @dataclass(frozen=True)
@@ -95,6 +83,7 @@ class Room:
                  on_empty: Callable[[Room], None]) -> None:  # fmt: skip
         self.ctx, self.hub, self.session = ctx, hub, session
         self.participants: dict[str, Participant] = {}
+        self.handles = Handles()  # what the customer sees instead of agents' user ids
         self.board = Board()
         self.freezing = False  # an agent asked for a still; the customer's page sends it
         self.frame: Frame | None = None
@@ -130,14 +119,33 @@ class Room:
                 return  # already replaced by a newer connection
             del self.participants[participant.id]
             if self.session.status != "ended":
-                loop = asyncio.get_running_loop()
-                self._drop_timers[participant.id] = loop.call_later(
-                    self.ctx.settings.rejoin_grace,
-                    lambda: spawn(self._dropped(participant)),
-                )
+                self._start_drop_timer(participant)
                 self._broadcast_state()
         if not self.participants and self.session.status == "ended":
             self._on_empty(self)
+
+    async def remove(self, participant: Participant, code: int, reason: str) -> None:
+        """Take a participant out at once (their sign-in ended): their socket closes and
+        their media leg goes; the session goes on for the others, and ends as after a
+        drop if no one of their side is left and nobody comes back in time."""
+        async with self._lock:
+            participant.connection.hang_up(code, reason)
+            if self.participants.get(participant.id) is not participant:
+                return
+            del self.participants[participant.id]
+            if self.session.status != "ended":
+                self._start_drop_timer(participant)
+                self._broadcast_state()
+        await self.hub.disconnect(self.session.id, participant.id)
+
+    def _start_drop_timer(self, participant: Participant) -> None:
+        old = self._drop_timers.pop(participant.id, None)
+        if old:
+            old.cancel()
+        loop = asyncio.get_running_loop()
+        self._drop_timers[participant.id] = loop.call_later(
+            self.ctx.settings.rejoin_grace, lambda: spawn(self._dropped(participant))
+        )
 
     def customer_joined(self, session: SupportSession) -> None:
         """The customer bound a device outside the room (the join API): adopt the newer
@@ -151,6 +159,8 @@ class Room:
     async def _dropped(self, participant: Participant) -> None:
         if participant.id in self.participants:
             return
+        if any(p.role == participant.role for p in self.participants.values()):
+            return  # another agent carries on with the customer
         await self.end(Actor("system"), "system", "dropped")
 
     # -- messages -----------------------------------------------------------
@@ -179,7 +189,7 @@ class Room:
                 self._broadcast_state()
             case "end":
                 outcome: Outcome = "completed"
-                await self.end(Actor(p.name, None, p.ip), p.role, outcome)
+                await self.end(p.actor or Actor(p.name, None, p.ip), p.role, outcome)
             case "chat":
                 await self._chat(p, message)
             case "chat_ack":
@@ -206,8 +216,9 @@ class Room:
                 self.device = dict(message.fields)
                 self._send_to("agent", encode("device", **self.device))
             case "quality":
-                self._broadcast(encode("quality", role=p.role, **{"from": p.id},
-                                       **message.fields), but=p)  # fmt: skip
+                self._broadcast_views(lambda to: encode(
+                    "quality", role=p.role, **{"from": self.handles.shown_id(p.id, to)},
+                    **message.fields), but=p)  # fmt: skip
 
     # -- in-session tools ----------------------------------------------------
 
@@ -219,8 +230,10 @@ class Room:
         """What a participant who (re)joins needs to see what the others see."""
         if self.session.status in ("joined", "consented", "live"):
             history = await content.chat_history(self.ctx, self.session)
-            p.connection.send(encode("chat_history", messages=[m.view() for m in history]))
-        p.connection.send(encode("marks", items=self.board.snapshot(clock.now())))
+            messages = [audience.chat(m.view(), p.role) for m in history]
+            p.connection.send(encode("chat_history", messages=messages))
+        marks = [self.handles.mark(m, p.role) for m in self.board.snapshot(clock.now())]
+        p.connection.send(encode("marks", items=marks))
         if p.role == "agent" and self.device is not None:
             p.connection.send(encode("device", **self.device))
 
@@ -230,7 +243,8 @@ class Room:
         author = p.id if p.role == "agent" else None
         sent = await content.add_chat(self.ctx, self.session, p.role, p.name, author,
                                       message.text("text"))  # fmt: skip
-        self._broadcast(encode("chat", ref=message.text("ref"), **sent.view()))
+        ref = message.text("ref")
+        self._broadcast_views(lambda to: encode("chat", ref=ref, **audience.chat(sent.view(), to)))
 
     def _mark(self, p: Participant, message: Message) -> None:
         now, board, mark_id = clock.now(), self.board, message.text("id")
@@ -250,12 +264,17 @@ class Room:
                 board.clear()
                 ok = True
         if ok:  # others draw it; the author already has
-            self._broadcast(encode(message.type, **{"from": p.id}, **message.fields), but=p)
+            self._broadcast_views(lambda to: encode(
+                message.type, **{"from": self.handles.shown_id(p.id, to)}, **message.fields
+            ), but=p)  # fmt: skip
+
+    def check_frame_wanted(self) -> None:
+        if not self.freezing or self.session.status == "ended":
+            raise Conflict("Nobody asked to freeze the picture.")
 
     def put_frame(self, data: bytes, media_type: str) -> Frame:
         """The customer's page sends the still an agent asked for."""
-        if not self.freezing or self.session.status == "ended":
-            raise Conflict("Nobody asked to freeze the picture.")
+        self.check_frame_wanted()
         self.frame = Frame(new_id(), data, media_type)
         self.freezing = False
         self._broadcast_state()
@@ -352,14 +371,14 @@ class Room:
             await self._scope().save_support_session(updated)
             self.session = updated
 
-    def snapshot(self) -> dict[str, object]:
+    def snapshot(self, to: Audience = "agent") -> dict[str, object]:
         return {
             "session_id": self.session.id,
             "status": self.session.status,
             "outcome": self.session.outcome,
             "participants": [
-                {"id": p.id, "role": p.role, "name": p.name, "media": p.media,
-                 "muted": p.muted, "video": p.video,
+                {"id": self.handles.shown_id(p.id, to), "role": p.role, "name": p.name,
+                 "media": p.media, "muted": p.muted, "video": p.video,
                  "expert": p.role == "agent" and p.id != self.session.agent_id}
                 for p in self.participants.values()
             ],
@@ -369,7 +388,17 @@ class Room:
         }  # fmt: skip
 
     def _broadcast_state(self) -> None:
-        self._broadcast(encode("state", **self.snapshot()))
+        self._broadcast_views(lambda to: encode("state", **self.snapshot(to)))
+
+    def _broadcast_views(self, render: Callable[[Audience], str],
+                         but: Participant | None = None) -> None:  # fmt: skip
+        """Send each participant the message as their side may see it."""
+        texts: dict[Audience, str] = {}
+        for p in list(self.participants.values()):
+            if p is not but:
+                if p.role not in texts:
+                    texts[p.role] = render(p.role)
+                p.connection.send(texts[p.role])
 
     def _broadcast(self, text: str, but: Participant | None = None) -> None:
         for p in list(self.participants.values()):

@@ -1,8 +1,10 @@
 """The security log: anomalous traffic, with a hook for alerting.
 
 Failed sign-ins, lockouts, bad join tokens, malformed signalling and rate-limit
-hits land here. Events are instance-level (they often come before any account is
-known) and carry the account when it is.
+hits land here. Each carries the account when one is known (a join refused for a
+known session belongs to the session's account, whose administrators see it); the
+rest (a wrong PIN or token names no account) are the instance operator's, listed
+by ``livelens security-log``.
 """
 
 from __future__ import annotations

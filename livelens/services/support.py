@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from livelens import clock
-from livelens.errors import Conflict, InvalidInput, LiveLensError, NotFound
+from livelens.errors import Conflict, InvalidInput, LiveLensError, NotFound, RateLimited
 from livelens.identity import emails
 from livelens.identity.roles import Permission, can
 from livelens.services import audit, security
@@ -17,14 +17,10 @@ from livelens.services.audit import Actor
 from livelens.services.auth import Principal
 from livelens.services.context import Context
 from livelens.signalling import join, state
+from livelens.signalling.ratelimit import network_key
 from livelens.store.records import SupportSession, User, new_id
 
 MAX_EXPERTS = 4
-
-
-class TooManyAttempts(LiveLensError):
-    code = "rate_limited"
-    status = 429
 
 
 @dataclass(frozen=True)
@@ -38,7 +34,7 @@ class CreatedSession:
 class Joined:
     session: SupportSession
     company: str
-    agent_name: str
+    agent_name: str  # the agent's display name: customers never see an e-mail address
 
 
 def _secret(ctx: Context) -> bytes:
@@ -97,9 +93,11 @@ async def get_for_agent(ctx: Context, principal: Principal, session_id: str) -> 
 
 
 async def locate(ctx: Context, *, token: str | None, pin: str | None, ip: str) -> tuple[str, str]:
-    """(tenant id, session id) for a join token or PIN; refusals are security events."""
-    now = clock.now()
+    """(tenant id, session id) for a join token or PIN; refusals are security events
+    (instance-level: a wrong token or PIN names no session, hence no account)."""
     if token is not None:
+        # Never rate-limited: a 256-bit token cannot be guessed, and PIN guessers must
+        # not keep customers with a link out.
         found = (
             await ctx.store.locate_join_token(token_hash(ctx, token))
             if (join.looks_like_token(token))
@@ -109,29 +107,38 @@ async def locate(ctx: Context, *, token: str | None, pin: str | None, ip: str) -
             await security.record(ctx, "join.bad_token", ip)
             raise NotFound("This link is not valid. Ask your support agent for a new one.")
         return found
-    limits = ctx.join_limits
-    if not limits.per_ip.allow(ip, now) or not limits.instance.allow("*", now):
-        await security.record(ctx, "ratelimit.pin", ip)
-        raise TooManyAttempts("Too many attempts. Wait a few minutes and try again.")
     digits = join.normalise_pin(pin or "")
-    if digits is None:
-        raise InvalidInput("Enter the 6-digit PIN your support agent gave you.")
+    if digits is None:  # not a guess: nothing to count
+        raise InvalidInput(f"Enter the {join.PIN_DIGITS}-digit PIN your support agent gave you.")
+    now = clock.now()
+    attempt = ctx.join_limits.take(ip, now)
+    if isinstance(attempt, int):
+        count = ctx.refusals.hit(f"pin/{network_key(ip)}", now)  # a row per burst, not per try
+        if count is not None:
+            await security.record(ctx, "ratelimit.pin", ip, count=count)
+        raise RateLimited(attempt, "PIN attempts")
     found = await ctx.store.locate_pin(join.keyed_hash(_secret(ctx), "pin", digits))
     if found is None:
         await security.record(ctx, "join.bad_pin", ip)
         raise NotFound("That PIN is not valid. Check it with your support agent.")
+    ctx.join_limits.give_back(attempt)  # the right PIN is not a guess
     return found
 
 
 async def customer_join(
-    ctx: Context, tenant_id: str, session_id: str, device_secret: str, ip: str
-) -> Joined:
-    """Bind the session to this device (or recognise it again) and report who is asking."""
+    ctx: Context, tenant_id: str, session_id: str, device_secret: str, ip: str,
+    *, by_invitation: bool = False,
+) -> Joined:  # fmt: skip
+    """Bind the session to this device (or recognise it again) and report who is asking.
+    ``by_invitation``: the customer presented the link's token or the PIN (not cookies)."""
     scope = ctx.store.scoped(tenant_id)
     session = await scope.get_support_session(session_id)
     if session is None:
         raise NotFound("This session does not exist.")
     now = clock.now()
+    if by_invitation and session.status == "ended":  # a spent link, tried again
+        await security.record(ctx, "join.ended", ip, tenant_id, session=session_id)
+        raise state.SessionEnded("This session has ended. Ask your support agent for a new link.")
     if state.is_expired(session, now):
         await scope.save_support_session(
             state.apply(session, state.Ended("system", "expired", now))
@@ -152,7 +159,7 @@ async def customer_join(
     return Joined(
         joined,
         company=tenant.name if tenant else "",
-        agent_name=agent.email if agent else "your support agent",
+        agent_name=agent.shown_name if agent else "your support agent",
     )
 
 

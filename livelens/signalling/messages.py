@@ -14,6 +14,8 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
+from livelens import jsonlimits
+
 VERSION = 1
 MAX_MESSAGE_BYTES = 64 * 1024
 
@@ -169,18 +171,19 @@ class Message:
 
 def parse(raw: str | bytes, sender: Sender) -> Message:
     """Validate one incoming message from a participant in role ``sender``."""
-    size = len(raw.encode() if isinstance(raw, str) else raw)
+    size = len(raw) if isinstance(raw, bytes) else len(raw.encode("utf-8", "surrogatepass"))
     if size >= MAX_MESSAGE_BYTES:
         raise ProtocolError(
             "too_large", f"Messages must be smaller than {MAX_MESSAGE_BYTES} bytes."
         )
     try:
-        data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ProtocolError("invalid_json", "Message is not valid JSON.") from exc
+        data = jsonlimits.loads(raw)
+    except jsonlimits.JsonRejected as exc:
+        raise ProtocolError("invalid_json", f"Message is not valid JSON: {exc.reason}.") from exc
     if not isinstance(data, dict):
         raise ProtocolError("invalid_message", "Message must be a JSON object.")
-    if data.get("v") != VERSION:
+    version = data.get("v")
+    if type(version) is not int or version != VERSION:  # not true, nor 1.0
         raise ProtocolError("unsupported_version", f"Protocol version must be {VERSION}.")
     kind = data.get("type")
     spec = SPECS.get(kind) if isinstance(kind, str) else None
@@ -203,7 +206,8 @@ def parse(raw: str | bytes, sender: Sender) -> Message:
 
 
 def _is_number(value: object, low: float, high: float) -> bool:
-    # json.loads accepts NaN and Infinity; neither is a coordinate or a setting.
+    # The parser refuses NaN, Infinity and numbers beyond a double; this stays as a
+    # second line, since neither is a coordinate or a setting.
     return (
         isinstance(value, int | float)
         and not isinstance(value, bool)

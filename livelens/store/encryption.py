@@ -24,6 +24,7 @@ from pathlib import Path
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from livelens import private_files
 from livelens.errors import InvalidInput
 
 _FORMAT = b"\x01"  # version byte of the sealed layout: 01 | nonce(12) | ciphertext+tag
@@ -106,7 +107,7 @@ class MasterKeyring:
         if path.exists():
             return cls.parse(path.read_text())
         ring = cls([(new_key_id(), secrets.token_bytes(KEY_BYTES))])
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_files.make_dir(path.parent)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as handle:
             handle.write(ring.serialise())

@@ -13,6 +13,7 @@ It must also run on FerretDB 1.24 (the CI server), which shapes a few choices:
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import re
 import threading
@@ -45,7 +46,7 @@ from livelens.store.records import (
     AuditEvent,
     AuthSession,
     ContentKind,
-    LoginGuard,
+    LoginTicket,
     Outcome,
     Role,
     SecurityEvent,
@@ -66,9 +67,8 @@ DEFAULT_DATABASE = "livelens"
 DEFAULT_TIMEOUTS_MS = {"serverSelectionTimeoutMS": 3000, "connectTimeoutMS": 3000}
 # 2: support sessions and the security log (new collections and indexes only).
 # 3: session content (a new collection); sessions may carry invited experts (optional).
-SCHEMA_VERSION = 4
-# Plenty for any burst of concurrent failures on one address; only bounds a bug.
-MAX_SLOT_ATTEMPTS = 1000
+# 5: sign-in tickets replace the failure counters; users may carry a display name.
+SCHEMA_VERSION = 5
 
 
 def _one_line(exc: BaseException) -> str:
@@ -158,8 +158,7 @@ class MongoStore:
         self.users: AsyncCollection[Doc] = db["users"]
         self.auth_sessions: AsyncCollection[Doc] = db["auth_sessions"]
         self.audit_events: AsyncCollection[Doc] = db["audit_events"]
-        self.login_guards: AsyncCollection[Doc] = db["login_guards"]
-        self.login_failures: AsyncCollection[Doc] = db["login_failures"]
+        self.sign_in_tickets: AsyncCollection[Doc] = db["login_tickets"]
         self.support_sessions: AsyncCollection[Doc] = db["support_sessions"]
         self.security_events: AsyncCollection[Doc] = db["security_events"]
         self.session_items: AsyncCollection[Doc] = db["session_items"]
@@ -235,7 +234,9 @@ class MongoStore:
             [("tenant_id", ASCENDING), ("at", DESCENDING), ("seq", DESCENDING)],
             name="tenant_newest",
         )
-        await self.login_failures.create_index([("key", ASCENDING), ("n", ASCENDING)], name="key_n")
+        await self.sign_in_tickets.create_index(
+            [("key", ASCENDING), ("round", ASCENDING)], name="key_round"
+        )
         # A customer's link finds the session (and its account) from the token alone.
         await self.support_sessions.create_index(
             "join_token_hash", unique=True, name="join_token_unique"
@@ -268,6 +269,9 @@ class MongoStore:
             [("tenant_id", ASCENDING), ("user_id", ASCENDING), ("step", ASCENDING)],
             name="tenant_user_step",
         )
+        if version < 5:  # failure counters, replaced by sign-in tickets
+            for name in ("login_guards", "login_failures"):
+                await self._client[self.database].drop_collection(name)
         if version < SCHEMA_VERSION:
             # Recorded only once everything above exists; a node that stops half-way
             # simply redoes the (idempotent) work on its next start.
@@ -337,52 +341,34 @@ class MongoStore:
         return None if doc is None else str(doc["tenant_id"])
 
     @_translated
-    async def get_login_guard(self, key: str) -> LoginGuard | None:
-        guard = await self.login_guards.find_one({"_id": key})
-        failures = await self.login_failures.count_documents({"key": key})
-        if guard is None and failures == 0:
-            return None
-        return LoginGuard(key=key, failures=failures, locked_until=_locked_until(guard))
+    async def login_tickets(self, key: str) -> list[LoginTicket]:
+        # A key holds at most its newest round and the one before: read both, keep one.
+        docs = [doc async for doc in self.sign_in_tickets.find({"key": key})]
+        newest = max((int(doc["round"]) for doc in docs), default=0)
+        tickets = [_login_ticket(doc) for doc in docs if int(doc["round"]) == newest]
+        return sorted(tickets, key=lambda t: t.number)
 
     @_translated
-    async def add_login_failure(self, key: str) -> LoginGuard:
-        # Each failure claims the next free slot number with an insert; the unique
-        # _id makes a claim atomic, so concurrent failures never overwrite each other.
-        last = await self.login_failures.find_one({"key": key}, {"n": 1}, sort=[("n", -1)])
-        n = int(last["n"]) if last else 0
-        for _ in range(MAX_SLOT_ATTEMPTS):
-            n += 1
-            try:
-                await self.login_failures.insert_one({"_id": f"{key}#{n}", "key": key, "n": n})
-                break
-            except DuplicateKeyError:
-                continue  # another request took this slot; try the next one
-        else:
-            raise StoreUnavailable("Could not record a failed sign-in: too much contention.")
-        # Counting (rather than trusting n) stays right when a reset raced the claim.
-        failures = await self.login_failures.count_documents({"key": key, "n": {"$lte": n}})
-        guard = await self.login_guards.find_one({"_id": key})
-        return LoginGuard(key=key, failures=failures, locked_until=_locked_until(guard))
-
-    @_translated
-    async def lock_login(self, key: str, until: float) -> None:
+    async def take_login_ticket(self, ticket: LoginTicket) -> bool:
+        # The unique _id makes the claim atomic, also on servers without transactions.
         try:
-            await self.login_guards.update_one(
-                {"_id": key}, {"$set": {"locked_until": float(until)}}, upsert=True
-            )
-        except PyMongoError as exc:
-            if not _is_unique_violation(exc):
-                raise
-            # A concurrent upsert created the document first; now it exists.
-            await self.login_guards.update_one(
-                {"_id": key}, {"$set": {"locked_until": float(until)}}
-            )
-        await self.login_failures.delete_many({"key": key})
+            await self.sign_in_tickets.insert_one(_login_ticket_doc(ticket))
+        except DuplicateKeyError:
+            return False
+        return True
 
     @_translated
-    async def clear_login_guard(self, key: str) -> None:
-        await self.login_guards.delete_one({"_id": key})
-        await self.login_failures.delete_many({"key": key})
+    async def return_login_ticket(self, ticket: LoginTicket) -> None:
+        await self.sign_in_tickets.delete_one({"_id": _login_ticket_id(ticket)})
+
+    @_translated
+    async def open_login_round(self, key: str, round_: int, at: float) -> None:
+        opening = LoginTicket(key, round_, 0, at)
+        with contextlib.suppress(DuplicateKeyError):  # another request opened it
+            await self.sign_in_tickets.insert_one(_login_ticket_doc(opening))
+        # The round before stays: a request that read it a moment ago must still find
+        # its tickets taken, or it would take one there unchecked by the new round.
+        await self.sign_in_tickets.delete_many({"key": key, "round": {"$lt": round_ - 1}})
 
     # instance-level support-session joining
 
@@ -420,6 +406,17 @@ class MongoStore:
             )
         except DuplicateKeyError as exc:
             raise Conflict("A security event with this id already exists.") from exc
+
+    @_translated
+    async def list_instance_security_events(self, limit: int = 100) -> list[SecurityEvent]:
+        if limit <= 0:
+            return []
+        cursor = (
+            self.security_events.find({"tenant_id": None})
+            .sort([("at", DESCENDING), ("seq", DESCENDING)])
+            .limit(limit)
+        )
+        return [_security_event(doc) async for doc in cursor]
 
 
 class MongoTenantStore:
@@ -792,8 +789,24 @@ def _duplicate_join_token() -> Conflict:
     return Conflict("A support session with this join token already exists.")
 
 
-def _locked_until(guard: Doc | None) -> float:
-    return float(guard.get("locked_until", 0.0)) if guard else 0.0
+def _login_ticket_id(ticket: LoginTicket) -> str:
+    return f"{ticket.key}#{ticket.round}#{ticket.number}"
+
+
+def _login_ticket_doc(ticket: LoginTicket) -> Doc:
+    return {
+        "_id": _login_ticket_id(ticket),
+        "key": ticket.key,
+        "round": ticket.round,
+        "number": ticket.number,
+        "at": float(ticket.at),
+    }
+
+
+def _login_ticket(doc: Doc) -> LoginTicket:
+    return LoginTicket(
+        key=doc["key"], round=int(doc["round"]), number=int(doc["number"]), at=float(doc["at"])
+    )
 
 
 def _tenant_doc(tenant: Tenant) -> Doc:
@@ -834,6 +847,7 @@ def _user_doc(user: User) -> Doc:
         "totp_pending": user.totp_pending,
         "recovery_codes": list(user.recovery_codes),
         "totp_last_step": user.totp_last_step,
+        "display_name": user.display_name,
     }
 
 
@@ -855,6 +869,7 @@ def _user(doc: Doc) -> User:
         totp_pending=_optional_bytes(doc.get("totp_pending")),
         recovery_codes=tuple(doc.get("recovery_codes", ())),
         totp_last_step=int(doc.get("totp_last_step", 0)),
+        display_name=str(doc.get("display_name", "")),
     )
 
 

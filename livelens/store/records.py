@@ -47,6 +47,12 @@ class User:
     totp_pending: bytes | None = None  # sealed; enrolment started, not confirmed
     recovery_codes: tuple[str, ...] = ()  # SHA-256 hex digests of unused codes
     totp_last_step: int = 0  # time step of the last accepted code: codes are single-use
+    display_name: str = ""  # what customers see; never the e-mail address
+
+    @property
+    def shown_name(self) -> str:
+        """The name to show customers: the display name, else a neutral word."""
+        return self.display_name or "Support agent"
 
     @property
     def totp_enabled(self) -> bool:
@@ -54,13 +60,22 @@ class User:
 
 
 @dataclass(frozen=True)
-class LoginGuard:
-    """Failed sign-in count for one e-mail address, kept for unknown addresses too
-    so that lockout behaves the same whether or not an account exists."""
+class LoginTicket:
+    """One sign-in attempt on an e-mail address, reserved before its password or code
+    is checked, so that parallel guesses cannot outrun the lockout (identity.lockout).
+
+    Attempts are counted in rounds: a round has ``lockout.MAX_FAILURES`` tickets and
+    ends with a successful sign-in or when the lock after its last ticket runs out.
+    Number 0 marks the opening of a round. Kept for unknown addresses too, so that
+    lockout behaves the same whether or not an account exists. A ticket is taken by a
+    unique insert of ``(key, round, number)``: the one operation every engine, a
+    MongoDB-protocol server without transactions included, does atomically.
+    """
 
     key: str  # keyed hash of the normalised e-mail address
-    failures: int
-    locked_until: float
+    round: int
+    number: int
+    at: float
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from livelens.store.records import (
     AuditEvent,
     AuthSession,
     ContentKind,
-    LoginGuard,
+    LoginTicket,
     SecurityEvent,
     SessionItem,
     SupportSession,
@@ -150,16 +150,24 @@ class Store(Protocol):
         """The tenant id of the user with this e-mail address, if any."""
         ...
 
-    async def get_login_guard(self, key: str) -> LoginGuard | None: ...
-    async def add_login_failure(self, key: str) -> LoginGuard:
-        """Atomically count one failure and return the new state."""
+    async def login_tickets(self, key: str) -> list[LoginTicket]:
+        """The tickets of the newest round on this key, its opening (number 0) included,
+        by number; empty if the key has none."""
         ...
 
-    async def lock_login(self, key: str, until: float) -> None:
-        """Lock until ``until`` and reset the failure count."""
+    async def take_login_ticket(self, ticket: LoginTicket) -> bool:
+        """Store the ticket unless its ``(key, round, number)`` is taken, atomically: of
+        any number of concurrent takers of one number, exactly one gets True."""
         ...
 
-    async def clear_login_guard(self, key: str) -> None: ...
+    async def return_login_ticket(self, ticket: LoginTicket) -> None:
+        """Free a taken ticket (its attempt turned out not to count)."""
+        ...
+
+    async def open_login_round(self, key: str, round_: int, at: float) -> None:
+        """Start round ``round_`` on this key (a no-op if it is open) and forget every
+        round before the one preceding it."""
+        ...
 
     # instance-level support-session joining
     async def locate_join_token(self, token_hash: str) -> tuple[str, str] | None:
@@ -176,4 +184,9 @@ class Store(Protocol):
     async def add_security_event(self, event: SecurityEvent) -> None:
         """Record anomalous traffic, with or without a tenant id; raises Conflict if
         the id is already in use."""
+        ...
+
+    async def list_instance_security_events(self, limit: int = 100) -> list[SecurityEvent]:
+        """The events without a tenant id (no account was known: bad PINs and tokens,
+        rate-limit hits before a sign-in), newest first: for the instance's operator."""
         ...

@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
+from livelens import private_files
 from livelens.errors import (
     Conflict,
     DuplicateEmail,
@@ -28,7 +29,7 @@ from livelens.store.records import (
     AuditEvent,
     AuthSession,
     ContentKind,
-    LoginGuard,
+    LoginTicket,
     Outcome,
     Role,
     SecurityEvent,
@@ -167,6 +168,19 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             sealed BLOB NOT NULL
         )""",
     ),
+    # 6: sign-in attempts reserved before they are checked (identity.lockout), which
+    # replace the failure counters; display names for what customers see.
+    (
+        "DROP TABLE login_guards",
+        """CREATE TABLE login_tickets (
+            key TEXT NOT NULL,
+            round INTEGER NOT NULL,
+            number INTEGER NOT NULL,
+            at REAL NOT NULL,
+            PRIMARY KEY (key, round, number)
+        )""",
+        "ALTER TABLE users ADD COLUMN display_name TEXT NOT NULL DEFAULT ''",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -292,32 +306,38 @@ class SqliteStore:
         row = await self._fetchone("SELECT tenant_id FROM users WHERE email = ?", (email,))
         return None if row is None else str(row["tenant_id"])
 
-    async def get_login_guard(self, key: str) -> LoginGuard | None:
-        row = await self._fetchone(
-            "SELECT key, failures, locked_until FROM login_guards WHERE key = ?", (key,)
+    async def login_tickets(self, key: str) -> list[LoginTicket]:
+        rows = await self._fetchall(
+            "SELECT key, round, number, at FROM login_tickets WHERE key = ? AND round ="
+            " (SELECT MAX(round) FROM login_tickets WHERE key = ?) ORDER BY number",
+            (key, key),
         )
-        return None if row is None else _login_guard(row)
+        return [_login_ticket(row) for row in rows]
 
-    async def add_login_failure(self, key: str) -> LoginGuard:
-        # One statement, so concurrent failures from several processes all count.
-        row = await self._fetchone(
-            "INSERT INTO login_guards (key, failures, locked_until) VALUES (?, 1, 0)"
-            " ON CONFLICT (key) DO UPDATE SET failures = failures + 1"
-            " RETURNING key, failures, locked_until",
-            (key,),
+    async def take_login_ticket(self, ticket: LoginTicket) -> bool:
+        changed = await self._execute(
+            "INSERT OR IGNORE INTO login_tickets (key, round, number, at) VALUES (?, ?, ?, ?)",
+            (ticket.key, ticket.round, ticket.number, ticket.at),
         )
-        assert row is not None  # RETURNING always yields the upserted row
-        return _login_guard(row)
+        return changed > 0
 
-    async def lock_login(self, key: str, until: float) -> None:
+    async def return_login_ticket(self, ticket: LoginTicket) -> None:
         await self._execute(
-            "INSERT INTO login_guards (key, failures, locked_until) VALUES (?, 0, ?)"
-            " ON CONFLICT (key) DO UPDATE SET failures = 0, locked_until = excluded.locked_until",
-            (key, until),
+            "DELETE FROM login_tickets WHERE key = ? AND round = ? AND number = ?",
+            (ticket.key, ticket.round, ticket.number),
         )
 
-    async def clear_login_guard(self, key: str) -> None:
-        await self._execute("DELETE FROM login_guards WHERE key = ?", (key,))
+    async def open_login_round(self, key: str, round_: int, at: float) -> None:
+        # The round before stays: a request that read it a moment ago must still find
+        # its tickets taken, or it would take one there unchecked by the new round.
+        def open_round(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                "INSERT OR IGNORE INTO login_tickets (key, round, number, at) VALUES (?, ?, 0, ?)",
+                (key, round_, at),
+            )
+            conn.execute("DELETE FROM login_tickets WHERE key = ? AND round < ?", (key, round_ - 1))
+
+        await self._run(open_round)
 
     # instance-level support-session joining
 
@@ -354,6 +374,16 @@ class SqliteStore:
             )
         except sqlite3.IntegrityError as exc:
             raise _unique_violation(exc, {}) from exc
+
+    async def list_instance_security_events(self, limit: int = 100) -> list[SecurityEvent]:
+        if limit <= 0:
+            return []
+        rows = await self._fetchall(
+            "SELECT id, at, kind, ip, tenant_id, details FROM security_events"
+            " WHERE tenant_id IS NULL ORDER BY at DESC, seq DESC LIMIT ?",
+            (limit,),
+        )
+        return [_security_event(row) for row in rows]
 
 
 class SqliteTenantStore:
@@ -400,7 +430,7 @@ class SqliteTenantStore:
             await self._store._execute(
                 "INSERT INTO users (id, tenant_id, email, role, password_hash, created_at,"
                 " updated_at, disabled, totp_secret, totp_pending, recovery_codes,"
-                " totp_last_step) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " totp_last_step, display_name) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 _user_params(user),
             )
         except sqlite3.IntegrityError as exc:
@@ -434,7 +464,8 @@ class SqliteTenantStore:
             changed = await self._store._execute(
                 "UPDATE users SET email = ?, role = ?, password_hash = ?, created_at = ?,"
                 " updated_at = ?, disabled = ?, totp_secret = ?, totp_pending = ?,"
-                " recovery_codes = ?, totp_last_step = ? WHERE tenant_id = ? AND id = ?",
+                " recovery_codes = ?, totp_last_step = ?, display_name = ?"
+                " WHERE tenant_id = ? AND id = ?",
                 (*params[2:], self._tenant_id, user.id),
             )
         except sqlite3.IntegrityError as exc:
@@ -683,7 +714,7 @@ class SqliteTenantStore:
 
 _SELECT_USERS = (
     "SELECT id, tenant_id, email, role, password_hash, created_at, updated_at, disabled,"
-    " totp_secret, totp_pending, recovery_codes, totp_last_step FROM users"
+    " totp_secret, totp_pending, recovery_codes, totp_last_step, display_name FROM users"
 )
 
 _SELECT_SUPPORT_SESSIONS = (
@@ -703,9 +734,11 @@ _SELECT_SESSION_ITEMS = (
 
 def _connect(path: str) -> sqlite3.Connection:
     try:
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        private_files.make_dir(Path(path).parent)
+        # Made 0600 before SQLite opens it: its -wal and -shm files take the same mode.
+        private_files.create_file(Path(path))
     except OSError as exc:
-        raise StoreUnavailable(f"Cannot create the store directory for {path}: {exc}") from exc
+        raise StoreUnavailable(f"Cannot create the store file {path}: {exc}") from exc
     conn: sqlite3.Connection | None = None
     try:
         # isolation_level=None: autocommit; the one multi-statement job (migration)
@@ -799,6 +832,7 @@ def _user_params(user: User) -> tuple[object, ...]:
         user.totp_pending,
         json.dumps(list(user.recovery_codes)),
         user.totp_last_step,
+        user.display_name,
     )
 
 
@@ -824,6 +858,7 @@ def _user(row: sqlite3.Row) -> User:
         totp_pending=_optional_bytes(row["totp_pending"]),
         recovery_codes=tuple(json.loads(row["recovery_codes"])),
         totp_last_step=int(row["totp_last_step"]),
+        display_name=str(row["display_name"]),
     )
 
 
@@ -853,9 +888,9 @@ def _audit_event(row: sqlite3.Row) -> AuditEvent:
     )
 
 
-def _login_guard(row: sqlite3.Row) -> LoginGuard:
-    return LoginGuard(
-        key=row["key"], failures=int(row["failures"]), locked_until=float(row["locked_until"])
+def _login_ticket(row: sqlite3.Row) -> LoginTicket:
+    return LoginTicket(
+        key=row["key"], round=int(row["round"]), number=int(row["number"]), at=float(row["at"])
     )
 
 

@@ -23,7 +23,7 @@ from livelens.identity.passwords import HashParameters, PasswordHashing
 from livelens.media.hub import MediaHub
 from livelens.media.media_port import MediaPort
 from livelens.server import open_derivation_key
-from livelens.services import accounts
+from livelens.services import accounts, tasks
 from livelens.services.audit import CLI
 from livelens.services.context import Context
 from livelens.store import open_store, sqlite_path
@@ -170,5 +170,6 @@ async def stop_server(server: Server) -> None:
     await server.hub.close()
     if server.hub.media_port is not None:
         server.hub.media_port.close()  # the hub does not own it
+    await tasks.drain()  # log rows still being written need the store
     await server.ctx.store.close()
     clock.install(clock.SystemClock())

@@ -1,9 +1,17 @@
 """Support sessions over HTTP: creating, joining by link or PIN, the rules around them."""
 
-import pytest
+import json
+from dataclasses import replace
+from typing import Any
 
+import pytest
+import tornado.httpclient
+
+from livelens.errors import LiveLensError, NotFound
+from livelens.services import support
 from livelens.signalling.join import DEFAULT_JOIN_TTL
 from tests.api.harness import Client, Server
+from tests.api.signalling import Signal
 
 
 async def agent_session(server: Server) -> tuple[Client, dict[str, object]]:
@@ -45,7 +53,7 @@ async def test_customer_joins_by_link_and_agent_sees_it(server: Server) -> None:
     joined = await customer.post("/api/join", {"token": token_of(created)})
     assert joined.status == 200
     assert joined.body["company"] == "Acme"
-    assert joined.body["agent"] == "ann@acme.test"
+    assert joined.body["agent"] == "Ann"  # the display name, never the e-mail address
     assert joined.body["session"]["status"] == "joined"
     assert "livelens_join" in customer.cookies and "livelens_device" in customer.cookies
     session_id = joined.body["session"]["id"]
@@ -88,11 +96,46 @@ async def test_bad_token_is_a_clear_404_and_a_security_event(server: Server, tok
 
 
 async def test_pin_guessing_is_rate_limited_per_ip(server: Server) -> None:
-    await agent_session(server)
+    _, created = await agent_session(server)
     guesser = server.client()
     statuses = [(await guesser.post("/api/join", {"pin": f"{i:06d}"})).status for i in range(12)]
     assert 429 in statuses
     assert statuses.index(429) <= 10
+    refused = await guesser.post("/api/join", {"pin": "000001"})
+    assert refused.status == 429 and refused.body["error"] == "rate_limited"
+    wait = int(refused.headers["Retry-After"])
+    assert 0 < wait <= 120
+    assert f"Try again in {wait} seconds" in refused.body["message"]
+    # PIN guessing never holds up the link, even from the same address at that moment.
+    assert (await guesser.post("/api/join", {"token": token_of(created)})).status == 200
+    server.clock.advance(wait)
+    assert (await guesser.post("/api/join", {"pin": str(created["pin"])})).status == 200
+
+
+async def test_pin_guessers_do_not_keep_customers_out(server: Server) -> None:
+    agent, created = await agent_session(server)
+    sessions = [created] + [(await agent.post("/api/sessions")).body for _ in range(19)]
+    pins = [str(s["pin"]) for s in sessions]
+    wrong = next(p for p in (f"{i:06d}" for i in range(100)) if p not in pins)
+    ctx, refused = server.ctx, 0
+    for network in range(50):  # guessers on 50 networks, each until refused
+        for _ in range(10):
+            try:
+                await support.locate(ctx, token=None, pin=wrong, ip=f"198.51.100.{network}")
+            except NotFound:
+                pass
+            except LiveLensError as exc:
+                if exc.status != 429:
+                    raise
+                refused += 1
+    assert refused >= 50 * 5
+    # Twenty customers, each typing the right PIN on their own phone.
+    for n, session in enumerate(sessions):
+        found = await support.locate(ctx, token=None, pin=str(session["pin"]), ip=f"203.0.113.{n}")
+        assert found[1] == session["session"]["id"]
+    # The refusals are logged once per burst and network, not once per request.
+    events = await ctx.store.list_instance_security_events(1000)
+    assert sum(e.kind == "ratelimit.pin" for e in events) == 50
 
 
 async def test_malformed_pin_is_a_clear_400(server: Server) -> None:
@@ -119,3 +162,86 @@ async def test_sessions_are_private_to_agent_and_account(server: Server) -> None
     await globex.login("boss@globex.test")
     assert (await globex.get(f"/api/sessions/{session_id}")).status == 404
     assert (await agent.get("/api/sessions")).body["sessions"][0]["id"] == session_id
+
+
+# -- the join link's host --------------------------------------------------------------
+
+
+async def create_with_host(agent: Client, host: str) -> tuple[int, dict[str, Any]]:
+    """POST /api/sessions as the agent's browser would, with this Host header."""
+    headers = {
+        "Host": host,
+        "Content-Type": "application/json",
+        "Cookie": "; ".join(f"{k}={v}" for k, v in agent.cookies.items()),
+        "X-XSRFToken": agent.cookies["_xsrf"],
+    }
+    request = tornado.httpclient.HTTPRequest(
+        agent.base_url + "/api/sessions", method="POST", headers=headers, body=b"{}"
+    )
+    answer = await tornado.httpclient.AsyncHTTPClient().fetch(request, raise_error=False)
+    is_json = "json" in answer.headers.get("Content-Type", "")
+    return answer.code, json.loads(answer.body) if is_json else {}
+
+
+async def test_a_forged_host_header_gets_no_join_link(server: Server) -> None:
+    agent, _ = await agent_session(server)
+    status, body = await create_with_host(agent, "evil.example")
+    assert status == 400 and body["error"] == "unknown_host"
+    assert "--public-url" in body["message"]
+    for host in ("evil.example:" + server.base_url.rsplit(":", 1)[1], "127.0.0.2", "[::1", "a b"):
+        assert (await create_with_host(agent, host))[0] == 400, host
+    assert len((await agent.get("/api/sessions")).body["sessions"]) == 1  # none made
+
+
+async def test_join_links_use_the_servers_own_names(server: Server) -> None:
+    agent, _ = await agent_session(server)
+    port = server.base_url.rsplit(":", 1)[1]
+    for host in (f"127.0.0.1:{port}", f"localhost:{port}", f"LOCALHOST:{port}"):
+        status, body = await create_with_host(agent, host)
+        assert status == 201, host
+        assert body["join_url"].startswith(f"http://{host.lower()}/join#")
+
+    server.ctx.settings = replace(server.ctx.settings, allowed_hosts=("support.lan",))
+    status, body = await create_with_host(agent, f"support.lan:{port}")
+    assert status == 201 and body["join_url"].startswith(f"http://support.lan:{port}/join#")
+
+    # A public URL is what links carry, whatever the request says.
+    server.ctx.settings = replace(server.ctx.settings, public_url="https://help.acme.test/")
+    status, body = await create_with_host(agent, "evil.example")
+    assert status == 201 and body["join_url"].startswith("https://help.acme.test/join#")
+
+
+# -- the security log ------------------------------------------------------------------
+
+
+async def test_join_refusals_that_name_a_session_reach_its_accounts_security_log(
+    server: Server,
+) -> None:
+    agent, created = await agent_session(server)
+    phone = server.client()
+    session_id = (await phone.post("/api/join", {"token": token_of(created)})).body["session"]["id"]
+    assert (await server.client().post("/api/join", {"token": token_of(created)})).status == 403
+    # The join cookie without the device cookie it was given with.
+    cookies = {k: v for k, v in phone.cookies.items() if k != "livelens_device"}
+    assert (await Client(server.base_url, cookies).get("/api/join/frame")).status == 401
+    # The session ends; its link is tried again.
+    agent_ws = await Signal.open(agent, f"/ws/agent/{session_id}")
+    agent_ws.send("end")
+    await agent_ws.next("ended")
+    ended = await phone.post("/api/join", {"token": token_of(created)})
+    assert ended.status == 409 and ended.body["error"] == "session_ended"
+
+    admin = server.client()
+    await admin.login("boss@acme.test")
+    events = (await admin.get("/api/security-events")).body["events"]
+    kinds = {e["kind"]: e["details"] for e in events}
+    for kind in ("join.other_device", "join.bad_cookie", "join.ended"):
+        assert kinds[kind]["session"] == session_id, kind
+
+    # What names no session belongs to no account: the instance's operator sees it.
+    assert (await server.client().post("/api/join", {"token": "x" * 43})).status == 404
+    wrong = "000000" if created["pin"] != "000000" else "000001"
+    assert (await server.client().post("/api/join", {"pin": wrong})).status == 404
+    instance = await server.ctx.store.list_instance_security_events(10)
+    assert [e.kind for e in instance] == ["join.bad_pin", "join.bad_token"]
+    assert all(e.tenant_id is None for e in instance)

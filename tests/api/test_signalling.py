@@ -193,8 +193,7 @@ async def test_wrong_ice_credentials_at_the_media_port_reach_the_security_log(
                 sock.setblocking(False)
                 check = binding_request(os.urandom(12), f"{ufrag[1]}:guess", "not-the-password")
                 await loop.sock_sendto(sock, check, ("127.0.0.1", int(port[1])))
-                async with asyncio.timeout(5):
-                    await loop.sock_recv(sock, 2048)  # the 401
+                async with asyncio.timeout(5):  # dropped unanswered: no 401 to wait for
                     await recorded.wait()
 
             admin = port_server.client()

@@ -6,14 +6,13 @@ import ssl
 import subprocess
 import sys
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from livelens.cli import build_parser, settings_from
 from livelens.errors import LiveLensError
-from tests.processes import stop
+from tests.cli.serving import Served, start_serve
 
 PASSWORD = "correct-horse-42"
 
@@ -57,7 +56,12 @@ def test_create_account_and_users(tmp_path: Path) -> None:
         "--role", "agent", "--password", PASSWORD,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
-    assert "Created agent ann@acme.test" in done.stdout
+    assert "Created agent ann@acme.test (Ann)" in done.stdout
+    named = livelens(
+        tmp_path, "user", "create", "--tenant", "Acme", "--email", "bo@acme.test",
+        "--role", "agent", "--password", PASSWORD, "--display-name", "Bo de Vries",
+    )  # fmt: skip
+    assert "Created agent bo@acme.test (Bo de Vries)" in named.stdout
     assert (tmp_path / "livelens.db").exists()
     assert (tmp_path / "master.key").stat().st_mode & 0o077 == 0
 
@@ -92,7 +96,7 @@ def test_duplicate_email_and_account_name(tmp_path: Path) -> None:
         tmp_path, "user", "create", "--tenant", "Acme", "--email", "BOSS@acme.test",
         "--role", "agent", "--password", PASSWORD,
     )  # fmt: skip
-    assert_one_line_error(dup_user, "already exists")
+    assert_one_line_error(dup_user, "cannot be used for a new user")
     dup_tenant = livelens(
         tmp_path, "tenant", "create", "--name", "Acme", "--region", "eu",
         "--admin-email", "other@acme.test", "--admin-password", PASSWORD,
@@ -118,39 +122,6 @@ def test_unsupported_store_url(tmp_path: Path) -> None:
         "--region", "eu", "--admin-email", "a@acme.test", "--admin-password", PASSWORD,
     )  # fmt: skip
     assert_one_line_error(done, "store")
-
-
-class Served:
-    def __init__(self, process: subprocess.Popen[str], banner: list[str]) -> None:
-        self.process, self.banner = process, banner
-        self.url = next(line.split(" at ")[1] for line in banner if "is running at" in line)
-
-
-def start_serve(data_dir: Path, *args: str) -> Served:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LIVELENS_")}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "livelens", "serve", "--data-dir", str(data_dir), "--port", "0",
-         "--media-port", "0", *args],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
-    )  # fmt: skip
-    assert process.stdout is not None
-    banner: list[str] = []
-    for line in process.stdout:  # blocks until the server speaks; ends if it dies
-        banner.append(line.rstrip())
-        if line.startswith(("Sign in with", "Then sign in")) or "sign in with that" in line:
-            break
-    if not any("is running at" in line for line in banner):
-        process.kill()
-        pytest.fail("server did not start:\n" + "\n".join(banner))
-    return Served(process, banner)
-
-
-@pytest.fixture
-def served() -> Iterator[list[Served]]:
-    running: list[Served] = []
-    yield running
-    for s in running:
-        stop(s.process)
 
 
 def test_first_start_explains_how_to_create_an_account(

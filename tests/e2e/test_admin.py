@@ -70,6 +70,7 @@ def test_admin_adds_an_agent(new_page: NewPage, live_server: LiveServer, artifac
     expect(row).to_be_visible()
     expect(error).to_be_hidden()
     expect(page.get_by_test_id(f"user-role-{email}")).to_have_value("agent")
+    expect(page.get_by_test_id(f"user-name-{email}")).to_have_text("Newagent")
     expect(row).to_contain_text("Active")
     expect(page.get_by_test_id("user-create-email")).to_have_value("")
 
@@ -77,7 +78,7 @@ def test_admin_adds_an_agent(new_page: NewPage, live_server: LiveServer, artifac
     page.get_by_test_id("user-create-email").fill(email.upper())
     page.get_by_test_id("user-create-password").fill("Good-password-2024")
     page.get_by_test_id("user-create-submit").click()
-    expect(error).to_have_text(re.compile("already exists"))
+    expect(error).to_have_text(re.compile("cannot be used for a new user"))
     screenshot(page, artifacts, "console-admin-users-desktop")
 
     # The new agent can sign in with that password.

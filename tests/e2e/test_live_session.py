@@ -150,7 +150,7 @@ def test_customer_joins_by_link_and_both_sides_hear_and_see(
     for words in ("identity documents", "payment cards", "health information"):
         expect(notice).to_contain_text(words)
     expect(customer.get_by_test_id("join-company")).to_have_text(live_server.tenant)
-    expect(customer.get_by_test_id("consent-agent")).to_contain_text("liveagent")
+    expect(customer.get_by_test_id("consent-agent")).to_have_text("Liveagent")  # not an address
     scopes = customer.get_by_test_id("consent-scopes")
     expect(scopes).to_contain_text("camera")
     expect(scopes).to_contain_text("microphone")

@@ -34,6 +34,7 @@ from livelens.store.mongo import MongoStore
 from livelens.store.records import (
     AuditEvent,
     AuthSession,
+    LoginTicket,
     Outcome,
     SecurityEvent,
     SessionItem,
@@ -73,6 +74,7 @@ def make_user(tenant_id: str, email: str, **changes: Any) -> User:
         password_hash="$argon2id$v=19$m=65536,t=3,p=4$c2FsdA$aGFzaA",
         created_at=NOW,
         updated_at=NOW,
+        display_name="Sam de Vries",
     )
     return dataclasses.replace(user, **changes)
 
@@ -967,60 +969,72 @@ async def test_duplicate_security_event_id_is_conflict(store: Store) -> None:
     assert await scope.list_security_events() == [event]
 
 
+async def test_instance_security_events_are_those_without_an_account(store: Store) -> None:
+    scope = await new_tenant(store, "Acme")
+    guess = make_security_event(None, at=NOW, kind="join.bad_pin")
+    tied = [make_security_event(None, at=NOW + 5, kind=f"tied.{i}") for i in range(2)]
+    newest = make_security_event(None, at=NOW + 9, kind="ratelimit.pin")
+    for_acme = make_security_event(scope.tenant_id, at=NOW + 7, kind="join.other_device")
+    for event in (tied[0], guess, for_acme, newest, tied[1]):
+        await store.add_security_event(event)
+
+    # Newest first; the same timestamp: the one stored last first; no account's events.
+    expected = [newest, tied[1], tied[0], guess]
+    assert await store.list_instance_security_events() == expected
+    assert await store.list_instance_security_events(limit=2) == expected[:2]
+    assert await store.list_instance_security_events(limit=0) == []
+    assert await scope.list_security_events() == [for_acme]
+
+
 # --- sign-in guard ---
 
 
-async def test_login_guard_counts_locks_and_clears(store: Store) -> None:
+async def test_login_tickets_are_taken_once_returned_and_rounds_move_on(store: Store) -> None:
     key = "k-" + new_id()
-    assert await store.get_login_guard(key) is None
+    assert await store.login_tickets(key) == []
 
-    first = await store.add_login_failure(key)
-    assert (first.key, first.failures, first.locked_until) == (key, 1, 0.0)
-    second = await store.add_login_failure(key)
-    assert second.failures == 2
-    assert await store.get_login_guard(key) == second
+    first = LoginTicket(key, 0, 1, NOW)
+    assert await store.take_login_ticket(first)
+    assert not await store.take_login_ticket(dataclasses.replace(first, at=NOW + 1))
+    second = LoginTicket(key, 0, 2, NOW + 2)
+    assert await store.take_login_ticket(second)
+    assert await store.login_tickets(key) == [first, second]
+    assert await store.login_tickets("k-other") == []
 
-    await store.lock_login(key, NOW + 300)
-    locked = await store.get_login_guard(key)
-    assert locked is not None
-    assert (locked.failures, locked.locked_until) == (0, NOW + 300)
+    await store.return_login_ticket(first)
+    assert await store.login_tickets(key) == [second]
+    assert await store.take_login_ticket(first)
 
-    after = await store.add_login_failure(key)
-    assert (after.failures, after.locked_until) == (1, NOW + 300)
-
-    other = await store.add_login_failure("k-other")
-    assert other.failures == 1
-
-    await store.clear_login_guard(key)
-    assert await store.get_login_guard(key) is None
-    still = await store.get_login_guard("k-other")
-    assert still is not None
-    assert still.failures == 1
-
-
-async def test_lock_login_without_prior_failures(store: Store) -> None:
-    await store.lock_login("fresh", NOW + 60)
-    guard = await store.get_login_guard("fresh")
-    assert guard is not None
-    assert (guard.failures, guard.locked_until) == (0, NOW + 60)
+    # A new round hides the old one's tickets; opening it twice is harmless.
+    await store.open_login_round(key, 1, NOW + 3)
+    await store.open_login_round(key, 1, NOW + 4)
+    opening = LoginTicket(key, 1, 0, NOW + 3)
+    assert await store.login_tickets(key) == [opening]
+    # The round before stays (a request that read it keeps finding its tickets taken)...
+    assert not await store.take_login_ticket(second)
+    # ...until the next round after that.
+    await store.open_login_round(key, 2, NOW + 5)
+    assert await store.take_login_ticket(second)
+    assert await store.login_tickets(key) == [LoginTicket(key, 2, 0, NOW + 5)]
 
 
-async def test_login_failures_are_counted_atomically(store: Store, store_url: str) -> None:
+async def test_login_tickets_are_taken_atomically(store: Store, store_url: str) -> None:
     # Two store instances on the same data, like two LiveLens nodes (or the CLI
-    # next to the server), racing on one address.
+    # next to the server), racing for the same tickets of one address.
     second = await open_store(store_url)
     try:
         key = "k-" + new_id()
-        attempts = [s.add_login_failure(key) for s in (store, second) for _ in range(10)]
-        results = await asyncio.gather(*attempts)
+        claims = [
+            s.take_login_ticket(LoginTicket(key, 0, number, NOW))
+            for number in (1, 2, 3)
+            for s in (store, second)
+            for _ in range(5)
+        ]
+        results = await asyncio.gather(*claims)
     finally:
         await second.close()
-    guard = await store.get_login_guard(key)
-    assert guard is not None
-    assert guard.failures == 20
-    assert max(r.failures for r in results) == 20
-    # Every failure saw at least its own increment.
-    assert all(1 <= r.failures <= 20 for r in results)
+    assert sum(results) == 3
+    assert [t.number for t in await store.login_tickets(key)] == [1, 2, 3]
 
 
 # --- opening and persistence ---
@@ -1031,7 +1045,8 @@ async def test_data_persists_across_close_and_reopen(store_url: str) -> None:
     scope = await new_tenant(store, "Acme")
     user = make_user(scope.tenant_id, "sam@acme.example", totp_secret=b"\x00\x01")
     await scope.create_user(user)
-    await store.add_login_failure("k")
+    ticket = LoginTicket("k", 0, 1, NOW)
+    await store.take_login_ticket(ticket)
     await store.close()
 
     reopened = await open_store(store_url)
@@ -1039,9 +1054,7 @@ async def test_data_persists_across_close_and_reopen(store_url: str) -> None:
         await reopened.ping()
         assert await reopened.locate_email("sam@acme.example") == scope.tenant_id
         assert await reopened.scoped(scope.tenant_id).get_user(user.id) == user
-        guard = await reopened.get_login_guard("k")
-        assert guard is not None
-        assert guard.failures == 1
+        assert await reopened.login_tickets("k") == [ticket]
         with pytest.raises(DuplicateTenant):
             await reopened.create_tenant(make_tenant("Acme"))
     finally:
@@ -1157,6 +1170,7 @@ def make_v1_sqlite_file(path: Path) -> tuple[Tenant, User]:
         role="admin",
         totp_secret=b"\x00s\xff",
         recovery_codes=("a" * 64,),
+        display_name="",  # no such column before version 6
     )
     conn = sqlite3.connect(path)
     try:
@@ -1230,9 +1244,8 @@ async def test_sqlite_upgrades_a_version_1_file_in_place(tmp_path: Path) -> None
         assert session is not None
         assert session.user_id == user.id
         assert [e.id for e in await scope.list_audit_events()] == ["e1"]
-        guard = await store.get_login_guard("k")
-        assert guard is not None
-        assert guard.failures == 2
+        # Failure counters were dropped for tickets (locks are minutes long).
+        assert await store.login_tickets("k") == []
 
         support = make_support_session(tenant.id, user.id)
         await scope.create_support_session(support)

@@ -10,6 +10,7 @@ const LABELS = {
   'auth.otp_failed': 'Wrong two-factor code',
   'auth.locked': 'Sign-in locked',
   'auth.login_refused_locked': 'Sign-in refused (locked)',
+  'auth.recheck_failed': 'Wrong password when asked again',
   'auth.logout': 'Signed out',
   'auth.recovery_code_used': 'Recovery code used',
   'totp.enrollment_started': '2FA setup started',
@@ -24,7 +25,7 @@ const LABELS = {
   'account.policy_changed': 'Policy changed',
 };
 
-const WARN = new Set(['auth.login_failed', 'auth.otp_failed', 'auth.locked', 'auth.login_refused_locked']);
+const WARN = new Set(['auth.login_failed', 'auth.otp_failed', 'auth.locked', 'auth.login_refused_locked', 'auth.recheck_failed']);
 
 function details(value) {
   if (!value || typeof value !== 'object') return '';

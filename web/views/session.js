@@ -438,6 +438,13 @@ export function renderSessionView(container, app, { created = null, session, onB
           finish();
           return;
         }
+        if (detail && detail.code === 'not_authenticated') {
+          // Signed out (here, elsewhere or by an administrator): back to the sign-in page.
+          problem.show(detail.message || 'Your sign-in has ended.');
+          teardown();
+          app.refreshMe().catch(() => {});
+          return;
+        }
         problem.show((detail && detail.message) || 'The session is not available.');
         teardown();
         return;

@@ -16,6 +16,12 @@ function roleSelect(attrs, selected) {
 
 function createCard(onCreated) {
   const email = field({ label: 'E-mail', type: 'email', testid: 'user-create-email', autocomplete: 'off', autocapitalize: 'none', spellcheck: 'false', required: true });
+  const name = field({
+    label: 'Display name',
+    testid: 'user-create-name',
+    autocomplete: 'off',
+    hint: 'What customers see, e.g. "Anna de Vries". Left empty, it is made from the e-mail address.',
+  });
   const roleId = 'user-create-role';
   const role = roleSelect({ id: roleId, 'data-testid': 'user-create-role' }, 'agent');
   const password = field({
@@ -29,6 +35,7 @@ function createCard(onCreated) {
   const message = messageLine('user-create-error');
   const form = h('form', { class: 'form form-grid', novalidate: true, 'data-testid': 'user-create-form' },
     email.wrap,
+    name.wrap,
     h('div', { class: 'field' }, h('label', { class: 'label', for: roleId }, 'Role'), role),
     password.wrap,
     h('div', { class: 'form-grid-actions' },
@@ -38,6 +45,8 @@ function createCard(onCreated) {
     event.preventDefault();
     message.hide();
     const body = { email: email.input.value.trim(), role: role.value, password: password.input.value };
+    const displayName = name.input.value.trim();
+    if (displayName) body.display_name = displayName;
     if (!body.email || !body.password) {
       message.show('Enter an e-mail address and an initial password.');
       return;
@@ -49,8 +58,7 @@ function createCard(onCreated) {
       toast(`Added ${user.email}.`);
       onCreated(user);
     } catch (err) {
-      if (err.error === 'duplicate_email') message.show('A user with this e-mail address already exists.');
-      else if (err.error !== 'not_authenticated') message.show(err.message);
+      if (err.error !== 'not_authenticated') message.show(err.message);
     }
   });
   return card({ title: 'Add a user', testid: 'user-create' }, form);
@@ -116,6 +124,7 @@ function userRow(user, app, refresh) {
 
   return h('tr', { 'data-testid': `user-row-${key}`, 'data-email': user.email },
     h('td', { 'data-label': 'E-mail', class: 'cell-email' }, h('span', {}, user.email, self ? h('span', { class: 'muted' }, ' (you)') : null)),
+    h('td', { 'data-label': 'Name', 'data-testid': `user-name-${key}` }, user.display_name || ''),
     h('td', { 'data-label': 'Role' }, role),
     h('td', { 'data-label': '2FA' }, user.totp_enabled ? badge('On', 'success') : badge('Off', 'neutral')),
     h('td', { 'data-label': 'Status' }, user.disabled ? badge('Disabled', 'danger') : badge('Active', 'success')),
@@ -128,7 +137,7 @@ export async function renderUsers(container, app) {
   const tbody = h('tbody');
   const count = h('span', { class: 'muted small', 'data-testid': 'users-count' });
   const table = h('table', { class: 'table table-responsive', 'data-testid': 'users-table' },
-    h('thead', {}, h('tr', {}, ['E-mail', 'Role', '2FA', 'Status', 'Added', 'Actions'].map((t) => h('th', { scope: 'col' }, t)))),
+    h('thead', {}, h('tr', {}, ['E-mail', 'Name', 'Role', '2FA', 'Status', 'Added', 'Actions'].map((t) => h('th', { scope: 'col' }, t)))),
     tbody);
   const loadError = messageLine('users-error');
 

@@ -233,14 +233,9 @@ impl Endpoint {
             .username()
             .and_then(|u| self.by_ufrag.get(local_part(u)))
         else {
+            // No answer: the source may be forged (see `ice_lite` on reflection).
             let count = self.counters.drop("stun_unknown_username");
             self.anomaly(None, "stun_unknown_username", count, from);
-            if message.message_type == super::stun::BINDING_REQUEST {
-                out.push(Outgoing {
-                    to: from,
-                    data: super::ice_lite::error(&message, 401, "Unauthorized"),
-                });
-            }
             return;
         };
         let Some(transport) = self.transports.get_mut(&id) else {
@@ -266,12 +261,9 @@ impl Endpoint {
                     Nomination::Moved(a) => self.push_event(Event::Moved(id, a)),
                 }
             }
-            Err((refusal, response)) => {
+            Err(refusal) => {
                 let count = transport.counters.drop(refusal.reason());
                 self.counters.drop(refusal.reason());
-                if let Some(data) = response {
-                    out.push(Outgoing { to: from, data });
-                }
                 self.anomaly(Some(id), refusal.reason(), count, from);
             }
         }

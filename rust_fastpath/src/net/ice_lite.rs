@@ -1,12 +1,15 @@
 //! The ICE-lite side of one transport (RFC 8445 §2.5): we never send checks, we answer
 //! the browser's binding requests with our short-term credentials, and the address of a
 //! valid request carrying USE-CANDIDATE becomes where we send. Sans-IO.
+//!
+//! A request that fails authentication gets no answer at all, not RFC 8445's 400/401:
+//! its source address may be forged, and an error response (48 bytes) to a bare 20-byte
+//! request would make the port a reflector that amplifies. A browser with stale
+//! credentials times out instead of failing fast, which ICE handles anyway.
 
 use std::net::SocketAddr;
 
-use super::stun::{
-    Message, MessageBuilder, ATTR_USE_CANDIDATE, BINDING_ERROR, BINDING_REQUEST, BINDING_SUCCESS,
-};
+use super::stun::{Message, MessageBuilder, ATTR_USE_CANDIDATE, BINDING_REQUEST, BINDING_SUCCESS};
 
 /// Without a valid check for this long, consent is gone (RFC 7675 §5.1: 30 s). The
 /// default of [`IceLite::consent_timeout`].
@@ -109,42 +112,30 @@ impl IceLite {
     }
 
     /// Handle a binding request from `from`. Ok: the response to send and what changed
-    /// (the caller maps `from` to this transport). Err: the refusal and, when the request
-    /// was ours to answer, an error response (400 or 401) to send.
+    /// (the caller maps `from` to this transport). Err: why it was refused; nothing is
+    /// sent back (see the module's note on reflection).
     pub fn handle_request(
         &mut self,
         message: &Message<'_>,
         from: SocketAddr,
         now: f64,
-    ) -> Result<Accepted, (Refusal, Option<Vec<u8>>)> {
+    ) -> Result<Accepted, Refusal> {
         if message.message_type != BINDING_REQUEST {
-            return Err((Refusal::NotARequest, None));
+            return Err(Refusal::NotARequest);
         }
         let Some(username) = message.username() else {
-            return Err((
-                Refusal::MissingAttribute,
-                Some(error(message, 400, "Bad Request")),
-            ));
+            return Err(Refusal::MissingAttribute);
         };
         if !message.has_fingerprint() {
-            return Err((
-                Refusal::MissingAttribute,
-                Some(error(message, 400, "Bad Request")),
-            ));
+            return Err(Refusal::MissingAttribute);
         }
         let (ours, theirs) = username.split_once(':').unwrap_or((username, ""));
         let remote_ok = self.remote_ufrag.as_deref().is_none_or(|r| r == theirs);
         if ours != self.local_ufrag || !remote_ok {
-            return Err((
-                Refusal::WrongUsername,
-                Some(error(message, 401, "Unauthorized")),
-            ));
+            return Err(Refusal::WrongUsername);
         }
         if !message.integrity_ok(self.local_pwd.as_bytes()) {
-            return Err((
-                Refusal::BadIntegrity,
-                Some(error(message, 401, "Unauthorized")),
-            ));
+            return Err(Refusal::BadIntegrity);
         }
         self.last_valid_check = Some(now);
         let evicted = self.remember(from);
@@ -200,15 +191,6 @@ impl IceLite {
         self.nominated?;
         self.last_valid_check.map(|t| t + self.consent_timeout)
     }
-}
-
-/// An error response to a request we could not authenticate: no MESSAGE-INTEGRITY
-/// (we cannot know the key it should have), FINGERPRINT so it demultiplexes.
-#[must_use]
-pub fn error(request: &Message<'_>, code: u16, reason: &str) -> Vec<u8> {
-    let mut b = MessageBuilder::new(BINDING_ERROR, request.transaction_id);
-    b.error_code(code, reason);
-    b.fingerprint()
 }
 
 #[cfg(test)]
@@ -270,7 +252,7 @@ mod tests {
     }
 
     #[test]
-    fn wrong_credentials_are_refused_with_an_error_response() {
+    fn wrong_credentials_are_refused_without_a_response() {
         let mut a = agent();
         let from: SocketAddr = "192.0.2.7:5000".parse().unwrap();
         for (username, pwd, refusal) in [
@@ -288,13 +270,30 @@ mod tests {
         ] {
             let raw = check(username, pwd, true, 3);
             let m = Message::parse(&raw).unwrap();
-            let (got, response) = a.handle_request(&m, from, 1.0).unwrap_err();
-            assert_eq!(got, refusal);
-            let response = response.unwrap();
-            let r = Message::parse(&response).unwrap();
-            assert_eq!(r.message_type, BINDING_ERROR);
+            assert_eq!(a.handle_request(&m, from, 1.0).unwrap_err(), refusal);
         }
         assert_eq!(a.nominated(), None);
+        assert!(a.addresses().is_empty());
+    }
+
+    #[test]
+    fn requests_without_credentials_are_refused() {
+        let mut a = agent();
+        let from: SocketAddr = "192.0.2.7:5000".parse().unwrap();
+        // The 20-byte bare Binding request of a reflection probe.
+        let bare = MessageBuilder::new(BINDING_REQUEST, [6; 12]).finish();
+        assert_eq!(bare.len(), 20);
+        // USERNAME but no FINGERPRINT.
+        let mut b = MessageBuilder::new(BINDING_REQUEST, [7; 12]);
+        b.attribute(ATTR_USERNAME, b"ours:theirs");
+        let unfingerprinted = b.finish();
+        for raw in [bare, unfingerprinted] {
+            let m = Message::parse(&raw).unwrap();
+            assert_eq!(
+                a.handle_request(&m, from, 1.0).unwrap_err(),
+                Refusal::MissingAttribute
+            );
+        }
         assert!(a.addresses().is_empty());
     }
 
