@@ -1,9 +1,9 @@
 """Load generator: a real ``livelens serve``, N live sessions, server CPU per packet.
 
 ``python -m benchmarks.loadgen`` starts the server (ephemeral ports, a temp data dir)
-once with ``--media-path rust`` (the product: the Rust media port and relay) and once
-with ``--relay reference`` (the baseline: aiortc's sockets and the Python reference
-relay, packets through Python). For each session
+once as ``livelens serve`` (path "rust", the product: the Rust media port and relay) and
+once as ``benchmarks.baseline_server`` (path "aiortc", the baseline: the same server on
+aiortc's sockets with the Python reference relay, packets through Python). For each session
 an agent signs in, creates the session, the customer joins by token and consents, both
 over the real HTTP API and WebSockets. Then an aiortc customer (real ICE, DTLS-SRTP)
 sends pre-built 1,200-byte VP8 RTP packets at a fixed rate, injected as plaintext into
@@ -74,7 +74,7 @@ def cpu_seconds(pid: int) -> float:
 
 
 class LiveServer:
-    """``livelens serve`` in a subprocess with its own data dir and ports."""
+    """``livelens serve`` (or the baseline) in a subprocess with its own data dir and ports."""
 
     def __init__(self, media_path: str, data_dir: Path) -> None:
         self.media_path = media_path
@@ -96,12 +96,12 @@ class LiveServer:
             self._cli("user", "create", "--tenant", TENANT, "--email", f"agent{i}@loadgen.test",
                       "--role", "agent", "--password", PASSWORD)  # fmt: skip
         log = (self.data_dir / "serve.log").open("wb")
+        # The baseline is the reference relay, which runs on the aiortc path: not a
+        # server option, so the same server is started through benchmarks.baseline_server.
+        module = "benchmarks.baseline_server" if self.media_path == "aiortc" else "livelens"
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "livelens", "serve", "--data-dir", str(self.data_dir),
-             "--host", "127.0.0.1", "--port", str(self.port), "--media-port", "0",
-             # The baseline is the reference relay, which runs on the aiortc path.
-             *(["--relay", "reference"] if self.media_path == "aiortc" else
-               ["--media-path", self.media_path])],
+            [sys.executable, "-m", module, "serve", "--data-dir", str(self.data_dir),
+             "--host", "127.0.0.1", "--port", str(self.port), "--media-port", "0"],
             stdout=log, stderr=subprocess.STDOUT, cwd=REPO,
         )  # fmt: skip
         wait_until_serving(self.base_url, self.process)

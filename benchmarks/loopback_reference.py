@@ -6,7 +6,8 @@ that rate, through the relay and directly.
 
 The relay process is the reference media path without its handshakes: an asyncio
 datagram endpoint (as aioice's), libsrtp through pylibsrtp (as aiortc's), and the
-reference relay (``--relay reference``). Keys are installed directly, as in the Rust
+reference relay (``livelens.media.aiortc_path`` with ``relay="reference"``). Keys are
+installed directly, as in the Rust
 bench, so neither side pays for ICE or DTLS. That leaves out aiortc's own per-packet
 work, so the ratio against the Rust media port errs in the reference's favour.
 

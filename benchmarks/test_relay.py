@@ -11,8 +11,7 @@ from typing import Any
 
 import pytest
 
-from livelens.config import RELAYS, RelayKind
-from livelens.media.relay import new_relay
+from livelens.media.relay import RELAYS, RelayKind, new_relay
 from livelens.media.rtp import HeaderExtension, RtpPacket
 from livelens.media.streams import ABS_SEND_TIME_URI, MID_URI, Codec, MediaLine
 

@@ -1,11 +1,53 @@
-"""Typed contract of the Rust data plane (``rust_fastpath``), checked against the built module."""
+"""Typed contract of the Rust data plane (``rust_fastpath``), checked against the built module
+(``tests/media/test_fastpath_stub.py`` runs mypy's stubtest on it).
+
+Errors: every refusal is one of the exception classes below, chosen in one place
+(``rust_fastpath/src/py/error.rs``); each subclasses the builtin the same refusal raised
+before (``ValueError``, ``KeyError``), so callers may catch either. The message is the
+reason. Invalid arguments the cores never see (a port number, a media kind) are plain
+``ValueError``; the operating system's refusals are ``OSError``.
+"""
 
 from collections.abc import Iterable
-from typing import final
+from typing import Any, final
 
 from livelens.media.streams import MediaKind, MediaLine
 
 __version__: str
+
+# ------------------------------------------------------------------------------ errors
+
+class SrtpError(ValueError):
+    """SRTP refused a packet, a profile or a key (unknown profile, wrong key or salt
+    length, too many streams, SRTCP index exhausted, cipher failure)."""
+
+class MalformedPacket(SrtpError):
+    """Too short, the wrong version, or a header that claims more bytes than there are."""
+
+class AuthenticationFailed(SrtpError):
+    """The authentication tag does not match: forged, corrupted, or other keys."""
+
+class ReplayedPacket(SrtpError):
+    """Already received, or older than the replay window."""
+
+class RelayError(ValueError):
+    """The relay refused a topology call or its settings: an existing leg, a route from a
+    leg to itself, m-lines it cannot serve, a bad history size or seed."""
+
+class UnknownLeg(KeyError):
+    """A leg the relay does not have."""
+
+class UnknownTransport(KeyError):
+    """A transport the media port does not have (removed, or never added)."""
+
+class UnknownSession(KeyError):
+    """A session the media port has no leg of (or that ended)."""
+
+class MediaPortError(ValueError):
+    """The media port refused a control call: an ICE ufrag already in use, a transport
+    without a nominated address."""
+
+# ------------------------------------------------------------------------------ SRTP
 
 @final
 class SrtpContext:
@@ -15,11 +57,12 @@ class SrtpContext:
     ``"AEAD_AES_256_GCM"``; the master key is 16 bytes (32 for AES-256) and the master salt
     14 bytes for AES-CM, 12 for GCM. ``protect``/``protect_rtcp`` keep sender state,
     ``unprotect``/``unprotect_rtcp`` receiver state (ROC, 128-packet replay windows).
-    Every refusal is a ``ValueError`` whose message is the reason (``"malformed packet"``,
-    ``"authentication failed"``, ``"replayed packet"``, ...) and is counted in ``stats()``.
+    Every refusal is an :class:`SrtpError` (:class:`MalformedPacket`,
+    :class:`AuthenticationFailed`, :class:`ReplayedPacket`, or the base class for the
+    rest) and is counted in ``stats()``.
     """
 
-    def __init__(self, profile: str, master_key: bytes, master_salt: bytes) -> None: ...
+    def __new__(cls, profile: str, master_key: bytes, master_salt: bytes) -> SrtpContext: ...
     @staticmethod
     def from_session_keys(
         profile: str,
@@ -37,51 +80,89 @@ class SrtpContext:
         """The profile name the context was keyed for."""
     def protect(self, rtp: bytes) -> bytes:
         """The SRTP packet for an RTP packet. Re-protecting a sequence number inside the
-        replay window is allowed (retransmission); an older one raises ``ValueError``."""
+        replay window is allowed (retransmission); an older one is a
+        :class:`ReplayedPacket`."""
     def unprotect(self, srtp: bytes) -> bytes:
-        """The RTP packet in an SRTP packet; ``ValueError`` on a malformed, inauthentic or
-        replayed packet."""
+        """The RTP packet in an SRTP packet; :class:`MalformedPacket`,
+        :class:`AuthenticationFailed` or :class:`ReplayedPacket` otherwise."""
     def protect_rtcp(self, rtcp: bytes) -> bytes:
         """The SRTCP packet for an RTCP compound packet (next SRTCP index of its SSRC)."""
     def unprotect_rtcp(self, srtcp: bytes) -> bytes:
-        """The RTCP compound packet in an SRTCP packet; ``ValueError`` as for ``unprotect``."""
+        """The RTCP compound packet in an SRTCP packet; refused as by ``unprotect``."""
     def stats(self) -> dict[str, int]:
         """Counters: ``rtp_protected``, ``rtp_unprotected``, ``rtcp_protected``,
         ``rtcp_unprotected``, and refusals: ``malformed``, ``auth_failed``, ``replayed``,
         ``rejected`` (stream limit, SRTCP index exhausted, cipher failure)."""
 
-# (kind, mid, codecs, extensions, recv_ssrc, recv_rtx_ssrc, send_ssrc, send_rtx_ssrc,
-#  cname, receives, sends); a codec is (payload_type, mime_type, clock_rate, channels,
-#  format_key, rtx_apt). livelens.media.media_port builds these from MediaLine.
-CodecTuple = tuple[int, str, int, int | None, tuple[str, ...], int | None]
-MediaLineTuple = tuple[
-    str,
-    str,
-    list[CodecTuple],
-    list[tuple[str, int]],
-    int | None,
-    int | None,
-    int,
-    int | None,
-    str | None,
-    bool,
-    bool,
-]
-# (kind, transport, data, address): ("dtls", t, record, None), ("selected" | "moved", t,
-# b"", (ip, port)), ("consent_expired", t, b"", None), ("anomaly", t or 0, JSON
-# {"reason", "count"}, (ip, port)) for forged SRTP / wrong ICE credentials (1st, 10th, ...)
-MediaEvent = tuple[str, int, bytes, tuple[str, int] | None]
+# ------------------------------------------------------------------------------ the media port
+
+@final
+class DtlsReceived:
+    """A DTLS record for the transport's ``RTCDtlsTransport``."""
+
+    @property
+    def transport(self) -> int: ...
+    @property
+    def data(self) -> bytes: ...
+
+@final
+class TransportSelected:
+    """ICE nominated the transport's first address: it is up, DTLS may start."""
+
+    @property
+    def transport(self) -> int: ...
+    @property
+    def address(self) -> tuple[str, int]: ...
+
+@final
+class TransportMoved:
+    """A valid nomination from a new address: the browser moved (network change)."""
+
+    @property
+    def transport(self) -> int: ...
+    @property
+    def address(self) -> tuple[str, int]: ...
+
+@final
+class ConsentExpired:
+    """No valid STUN check for the consent timeout: the transport is dead (RFC 7675)."""
+
+    @property
+    def transport(self) -> int: ...
+
+@final
+class Anomaly:
+    """Input that suggests an attack rather than a bad network, reported at its 1st,
+    10th, 100th, ... occurrence on the transport (``transport`` None: none matched, per
+    port) so a flood stays a few events. ``reason`` is ``"srtp_auth_failed"``,
+    ``"stun_bad_integrity"``, ``"stun_wrong_username"`` or ``"stun_unknown_username"``;
+    ``address`` is where it came from."""
+
+    @property
+    def transport(self) -> int | None: ...
+    @property
+    def reason(self) -> str: ...
+    @property
+    def count(self) -> int: ...
+    @property
+    def address(self) -> tuple[str, int]: ...
+
+MediaEvent = DtlsReceived | TransportSelected | TransportMoved | ConsentExpired | Anomaly
 
 @final
 class MediaSocket:
     """The media UDP port: one socket for every session, run by a Rust thread without
     the GIL. It answers STUN checks (ICE-lite) itself, those that authenticate only (the
-    rest are dropped unanswered, counted in ``stats_json``'s port ``drops``), unprotects
-    SRTP/SRTCP, relays through each session's router and protects per receiver; DTLS
+    rest are dropped unanswered, counted in ``stats()``'s port ``drops``), unprotects
+    SRTP/SRTCP, relays through each session's relay and protects per receiver; DTLS
     records and ICE changes reach Python as events (``wakeup_fd`` becomes readable, then
-    ``poll_events``). Control calls raise ``ValueError`` with the reason."""
+    ``poll_events``).
 
-    def __init__(self, host: str, port: int, consent_timeout: float = 30.0) -> None:
+    Sessions and legs are numbers the caller chooses (a leg number is unique within its
+    session and stays the participant's across reconnects); transports are numbered by
+    the port. No string of Python's is looked up per packet."""
+
+    def __new__(cls, host: str, port: int, consent_timeout: float = 30.0) -> MediaSocket:
         """Bind ``host:port`` (an IP literal; port 0: ephemeral) and start the thread;
         ``OSError`` if the port cannot be bound. ``consent_timeout``: seconds without a
         valid STUN check before a transport is reported dead (RFC 7675)."""
@@ -89,9 +170,11 @@ class MediaSocket:
     def local_address(self) -> tuple[str, int]: ...
     def wakeup_fd(self) -> int:
         """Readable when events wait; read and discard its bytes, then ``poll_events``."""
-    def add_transport(self, session_id: str, leg_id: str, local_ufrag: str, local_pwd: str) -> int:
-        """A transport answering checks for ``local_ufrag``; returns its id."""
-    def set_remote_ufrag(self, transport: int, ufrag: str) -> None: ...
+    def add_transport(self, session: int, leg: int, local_ufrag: str, local_pwd: str) -> int:
+        """A transport of ``leg`` in ``session`` answering checks for ``local_ufrag``;
+        returns its id. :class:`MediaPortError` if the ufrag is in use."""
+    def set_remote_ufrag(self, transport: int, ufrag: str) -> None:
+        """:class:`UnknownTransport` for a transport the port does not have."""
     def remove_transport(self, transport: int) -> None: ...
     def send(self, transport: int, data: bytes) -> bool:
         """Send a datagram (DTLS) to the nominated address; False before nomination."""
@@ -104,50 +187,65 @@ class MediaSocket:
         rx_key: bytes,
         rx_salt: bytes,
     ) -> None:
-        """From now on this transport's SRTP/SRTCP is handled in Rust (RFC profile name)."""
+        """From now on this transport's SRTP/SRTCP is handled in Rust (RFC profile name);
+        :class:`SrtpError` for an unknown profile or a wrong key length."""
     def add_leg(
         self,
-        session_id: str,
-        leg_id: str,
+        session: int,
+        leg: int,
         transport: int,
-        media: list[MediaLineTuple],
+        media: Iterable[MediaLine],
         forwarding: bool,
-    ) -> None: ...
-    def remove_leg(self, session_id: str, leg_id: str) -> None: ...
-    def add_route(self, session_id: str, source: str, sink: str, kind_name: str) -> None: ...
-    def remove_route(self, session_id: str, source: str, sink: str, kind_name: str) -> None: ...
-    def set_forwarding(self, session_id: str, leg_id: str, forwarding: bool) -> None: ...
-    def set_connected(self, session_id: str, leg_id: str, connected: bool) -> None: ...
-    def end_session(self, session_id: str) -> None: ...
-    def poll_events(self) -> list[MediaEvent]: ...
-    def stats_json(self) -> str:
-        """Counters of the port (drops by reason) and of every transport, as JSON."""
-    def session_stats_json(self, session_id: str) -> str: ...
+    ) -> None:
+        """Register (or, after a reconnect, re-register) a leg of the session's relay,
+        carried by ``transport``; :class:`RelayError` for m-lines it cannot serve."""
+    def remove_leg(self, session: int, leg: int) -> None: ...
+    def add_route(self, session: int, source: int, sink: int, kind: MediaKind) -> bool:
+        """As ``Relay.add_route``; :class:`UnknownSession`, :class:`UnknownLeg`."""
+    def remove_route(self, session: int, source: int, sink: int, kind: MediaKind) -> None: ...
+    def set_forwarding(self, session: int, leg: int, forwarding: bool) -> None:
+        """Open or close a leg's gate (keyframe requests go out from Rust)."""
+    def set_connected(self, session: int, leg: int, connected: bool) -> None: ...
+    def end_session(self, session: int) -> None: ...
+    def poll_events(self) -> list[MediaEvent]:
+        """Everything that happened since the last call, oldest first."""
+    def stats(self) -> dict[str, Any]:
+        """``{"port": counters, "transports": {id: counters}, "sessions": n}``; counters
+        are ``rx_packets`` by kind, ``rx_bytes``, ``tx_packets``, ``tx_bytes`` and
+        ``drops`` by reason; a transport's add ``session``, ``leg``, ``nominated``
+        (``(ip, port)`` or None) and ``srtp`` (the receiving context's counters)."""
+    def session_stats(self, session: int, names: dict[int, str] | None = None) -> dict[str, Any]:
+        """The session relay's ``Relay.stats()`` dict plus ``"transports"`` (each leg's
+        transport counters), legs named by ``names`` (by their numbers otherwise)."""
     def close(self) -> None:
         """Stop the thread (idempotent)."""
+
+# ------------------------------------------------------------------------------ the relay
 
 @final
 class Relay:
     """The sans-IO packet relay of one session, in Rust: the same API and, given the same
     ``seed``, byte for byte the same output as ``livelens.media.reference_relay.Relay``
-    (whose docstring is the specification).
+    (whose docstring is the specification). The media port runs this relay itself; this
+    class is its twin for the tests that compare the two and the benchmark.
 
     Every call takes ``now`` (seconds, any epoch) and returns the plaintext packets to
     send as ``(leg_id, data)`` tuples, which unpack like the reference's ``Transmit``.
     ``seed``: 0 <= seed < 2**64 for reproducible sequence-number and timestamp starts
     (splitmix64); None for OS randomness. ``history_size``: packets kept per source for
-    NACK answers, a power of two up to 65536. Unknown legs raise ``KeyError``; other
-    refusals (an existing leg, a self-route, m-lines that cannot be served, bad settings)
-    raise ``ValueError``. Malformed packets are counted drops, never exceptions.
+    NACK answers, a power of two up to 65536. Unknown legs raise :class:`UnknownLeg` (a
+    ``KeyError``, as the reference raises); other refusals (an existing leg, a self-route,
+    m-lines that cannot be served, bad settings) :class:`RelayError` (a ``ValueError``).
+    Malformed packets are counted drops, never exceptions.
     """
 
-    def __init__(
-        self,
+    def __new__(
+        cls,
         *,
         seed: int | None = None,
         history_size: int = 512,
         keyframe_interval: float = 0.5,
-    ) -> None: ...
+    ) -> Relay: ...
     def add_leg(self, leg_id: str, media: Iterable[MediaLine], *, forwarding: bool = False) -> None:
         """Register a participant's transport; nothing reaches it until its gate is open
         (``forwarding``/``set_forwarding``) and its transport up (``set_connected``)."""
@@ -172,4 +270,4 @@ class Relay:
     def stats(self) -> dict[str, object]:
         """``{"totals": {...}, "legs": {leg_id: {"connected", "forwarding", "drops",
         "sources": {kind: {...}}, "sinks": {kind: {...}}}}}``: the reference's shape,
-        with per-stream packets, bytes, losses and drops by reason."""
+        with per-stream packets, bytes, losses and drops by reason; built in Rust."""

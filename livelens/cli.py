@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import getpass
 import ipaddress
 import json
 import logging
@@ -13,8 +12,8 @@ import sys
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TypeVar
 
+from livelens import operator_cli
 from livelens.config import (
     DEFAULT_BODY_TIMEOUT,
     DEFAULT_HEADER_TIMEOUT,
@@ -23,9 +22,7 @@ from livelens.config import (
     DEFAULT_PER_CLIENT,
     DEFAULT_PORT,
     DEFAULT_SESSION_TTL,
-    MEDIA_PATHS,
     REGIONS,
-    RELAYS,
     Settings,
     default_data_dir,
     store_url_for,
@@ -80,13 +77,6 @@ def build_parser() -> argparse.ArgumentParser:
         help="UDP port for all media (0: any free port)",
     )
     serve.add_argument(
-        "--media-path",
-        choices=MEDIA_PATHS,
-        default=_env("MEDIA_PATH", "rust"),
-        help="rust: the data plane owns the media port; aiortc: per-connection sockets, "
-        "packets through Python to the relay",
-    )
-    serve.add_argument(
         "--media-announce-ip",
         default=_env("MEDIA_ANNOUNCE_IP", ""),
         metavar="IP[,IP...]",
@@ -100,11 +90,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="seconds a sign-in lasts",
     )
     serve.add_argument(
-        "--relay",
-        choices=RELAYS,
-        default=_env("RELAY", "fast"),
-        help="packet relay: the Rust one (fast) or the Python reference (which runs on "
-        "the aiortc media path)",
+        "--rejoin-grace",
+        type=_seconds,
+        default=_env("REJOIN_GRACE", str(Settings.rejoin_grace)),
+        help="seconds a live session waits for its customer, or for any agent, to come back",
     )
     _connection_limits(serve)
 
@@ -119,6 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
     create_tenant.add_argument(
         "--admin-password", required=True, help="'-' reads it from standard input"
     )
+    operator_cli.add_tenant_commands(tenant, _common)
 
     key_commands = commands.add_parser("keys", help="manage master keys").add_subparsers(
         dest="action", required=True
@@ -142,6 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--display-name", help="what customers see (default: made from the e-mail address)"
     )
     create_user.add_argument("--password", required=True, help="'-' reads it from standard input")
+    operator_cli.add_user_commands(user, _common)
 
     security_log = commands.add_parser(
         "security-log", help="list instance-level security events (no account known), newest first"
@@ -208,24 +199,9 @@ def _path_env(name: str) -> Path | None:
     return Path(value) if value else None
 
 
-T = TypeVar("T", bound=str)
-
-
-def _choice(flag: str, value: str, choices: tuple[T, ...]) -> T:
-    # argparse checks choices on the command line only, not a default from the environment.
-    for choice in choices:
-        if value == choice:
-            return choice
-    raise LiveLensError(f"{flag} must be one of {', '.join(choices)} (got {value!r}).")
-
-
-def _announced(value: str, uses_media_port: bool) -> tuple[str, ...]:
+def _announced(value: str) -> tuple[str, ...]:
     if not value.strip():
         return ()
-    if not uses_media_port:
-        raise LiveLensError(
-            "--media-announce-ip needs the Rust media port (--media-path rust, --relay fast)."
-        )
     addresses = []
     for item in value.split(","):
         try:
@@ -244,11 +220,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
     data_dir: Path = args.data_dir.expanduser().resolve()
     if bool(getattr(args, "tls_cert", None)) != bool(getattr(args, "tls_key", None)):
         raise LiveLensError("--tls-cert and --tls-key must be given together.")
-    relay = _choice("--relay", getattr(args, "relay", "fast"), RELAYS)
-    media_path = _choice("--media-path", getattr(args, "media_path", "rust"), MEDIA_PATHS)
-    announced = _announced(
-        getattr(args, "media_announce_ip", ""), media_path == "rust" and relay == "fast"
-    )
+    announced = _announced(getattr(args, "media_announce_ip", ""))
     return Settings(
         data_dir=data_dir,
         store_url=store_url_for(data_dir, args.store),
@@ -262,10 +234,9 @@ def settings_from(args: argparse.Namespace) -> Settings:
         tls_cert=getattr(args, "tls_cert", None),
         tls_key=getattr(args, "tls_key", None),
         auth_session_ttl=getattr(args, "session_ttl", DEFAULT_SESSION_TTL),
+        rejoin_grace=getattr(args, "rejoin_grace", Settings.rejoin_grace),
         master_key=_env("MASTER_KEY"),
         media_port=getattr(args, "media_port", DEFAULT_MEDIA_PORT),
-        media_path=media_path,
-        relay=relay,
         media_announce=announced,
         header_timeout=getattr(args, "header_timeout", DEFAULT_HEADER_TIMEOUT),
         idle_timeout=getattr(args, "idle_timeout", DEFAULT_IDLE_TIMEOUT),
@@ -275,13 +246,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
     )
 
 
-def _secret(value: str, prompt: str) -> str:
-    """A password from the argument, or from stdin/a prompt when it is '-'."""
-    if value != "-":
-        return value
-    if sys.stdin.isatty():
-        return getpass.getpass(prompt)
-    return sys.stdin.readline().rstrip("\n")
+_secret = operator_cli.read_secret
 
 
 async def _run(settings: Settings, action: Callable[[Context], Awaitable[str]]) -> str:
@@ -369,7 +334,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         actions = {"tenant": _create_tenant, "user": _create_user, "keys": _keys,
                    "security-log": _security_log}  # fmt: skip
-        action = actions[args.command](args)
+        action = operator_cli.action_for(args) or actions[args.command](args)
         print(asyncio.run(_run(settings, action)))
         return 0
     except LiveLensError as exc:
@@ -377,6 +342,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except OSError as exc:
         print(f"livelens: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    except EOFError:  # Ctrl-D at a password prompt, or an empty standard input
+        print("livelens: no password given (end of input).", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130

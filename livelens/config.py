@@ -6,12 +6,8 @@ import ipaddress
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
 REGIONS = ("eu", "us")
-RelayKind = Literal["fast", "reference"]
-# "fast": the Rust relay; "reference": the Python one it is tested against.
-RELAYS: tuple[RelayKind, ...] = ("fast", "reference")
 DEFAULT_PORT = 8080
 DEFAULT_SESSION_TTL = 12 * 3600
 DEFAULT_MEDIA_PORT = 15000
@@ -26,11 +22,6 @@ DEFAULT_BODY_TIMEOUT = 120.0
 DEFAULT_PER_CLIENT = 256
 # Descriptors kept from HTTP connections for the store, the media port, logs, aiortc.
 DEFAULT_DESCRIPTOR_RESERVE = 256
-
-# "rust": the data plane owns one UDP port for all media (ICE-lite, SRTP, relay in Rust).
-# "aiortc": aioice/aiortc sockets per participant, packets through Python to the relay.
-MediaPath = Literal["rust", "aiortc"]
-MEDIA_PATHS: tuple[MediaPath, ...] = ("rust", "aiortc")
 
 
 def default_data_dir() -> Path:
@@ -64,11 +55,8 @@ class Settings:
     join_ttl: int = 15 * 60  # how long a join link or PIN stays usable until first join
     rejoin_grace: float = 60.0  # how long a dropped participant may take to come back
     master_key: str | None = None  # id:base64 entries; else the key file in data_dir
-    media_port: int = DEFAULT_MEDIA_PORT  # UDP, all sessions; 0: ephemeral (tests)
-    media_path: MediaPath = "rust"
-    # Which packet relay media sessions use. The reference relay is Python, so packets
-    # must reach Python: it always runs on the aiortc media path.
-    relay: RelayKind = "fast"
+    # The Rust data plane's UDP port for all media (ICE-lite, SRTP, relay); 0: ephemeral.
+    media_port: int = DEFAULT_MEDIA_PORT
     # Public IPv4 addresses to offer as the media port's ICE candidates instead of the
     # machine's own: for a server behind 1:1 NAT (a cloud VM's public address).
     media_announce: tuple[str, ...] = ()
@@ -79,10 +67,6 @@ class Settings:
     max_connections: int = 0  # 0: the open-file limit less descriptor_reserve
     max_connections_per_client: int = DEFAULT_PER_CLIENT  # 0: no cap
     descriptor_reserve: int = DEFAULT_DESCRIPTOR_RESERVE
-
-    @property
-    def uses_media_port(self) -> bool:
-        return self.media_path == "rust" and self.relay == "fast"
 
     @property
     def master_key_file(self) -> Path:

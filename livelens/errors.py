@@ -35,6 +35,12 @@ class Conflict(LiveLensError):
     status = 409
 
 
+class StaleRecord(Conflict):
+    """A record was saved from a copy older than the stored one (compare-and-set)."""
+
+    code = "stale_record"
+
+
 class DuplicateEmail(Conflict):
     code = "duplicate_email"
 

@@ -11,6 +11,7 @@ import shutil
 import signal
 import ssl
 import sys
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -22,8 +23,7 @@ from livelens.config import Settings, is_loopback
 from livelens.errors import LiveLensError
 from livelens.http import connections, tls
 from livelens.http.app import MAX_BODY_BYTES, make_app
-from livelens.media import stun_guard
-from livelens.media.hub import MediaHub
+from livelens.media.hub import MediaHub, MediaPath
 from livelens.media.media_port import MediaPort
 from livelens.services import tasks
 from livelens.services.context import Context
@@ -79,19 +79,24 @@ def _tls(settings: Settings) -> tuple[Settings, ssl.SSLContext | None, str | Non
     return settings, tls.server_context(cert, key), note
 
 
-async def serve(settings: Settings, ready: asyncio.Event | None = None) -> None:
+async def serve(
+    settings: Settings,
+    ready: asyncio.Event | None = None,
+    *,
+    media: Callable[[Settings], MediaPath] | None = None,
+) -> None:
+    """Run the node until SIGINT/SIGTERM. Its media is the Rust media port
+    (:func:`open_media_port`); ``media`` makes another path instead, which only the
+    benchmarks' baseline does (``benchmarks/baseline_server.py``)."""
     limits = connections.limits_for(settings, connections.raise_descriptor_limit())
     settings, ssl_context, tls_note = _tls(settings)
     ctx = await open_context(settings)
     try:
         for line in private_files.warnings(settings.data_dir, store_files(settings)):
             log.warning("%s", line)
-        stun_guard.install()  # the aiortc media path's aioice sockets
         sockets = tornado.netutil.bind_sockets(settings.port, settings.host)
-        media_port = open_media_port(settings)
-        hub = MediaHub(
-            host_addresses=media_addresses(settings), media_port=media_port, relay=settings.relay
-        )
+        node_media = (media or open_media_port)(settings)
+        hub = MediaHub(node_media)
         server = connections.LimitedHTTPServer(
             make_app(ctx, hub),
             limits=limits,
@@ -129,8 +134,7 @@ async def serve(settings: Settings, ready: asyncio.Event | None = None) -> None:
         server.stop()
         await server.close_all_connections()
         await hub.close()
-        if media_port is not None:
-            media_port.close()
+        node_media.close()
         await tasks.drain()  # log rows still being written need the store
     finally:
         await ctx.store.close()
@@ -158,11 +162,9 @@ def shown_host(host: str) -> str:
     return lan[0] if lan else "localhost"
 
 
-def open_media_port(settings: Settings) -> MediaPort | None:
-    """The Rust-owned media UDP port (None on the aiortc path). It binds the one address
-    media is offered on, or every address when there are several."""
-    if not settings.uses_media_port:
-        return None
+def open_media_port(settings: Settings) -> MediaPort:
+    """The Rust-owned media UDP port. It binds the one address media is offered on, or
+    every address when there are several."""
     addresses = media_addresses(settings)
     bind = addresses[0] if addresses and len(addresses) == 1 else "0.0.0.0"  # noqa: S104
     try:

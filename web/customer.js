@@ -749,7 +749,7 @@ const ENDED_TEXT = {
   dropped: 'The connection was lost for too long, so the session ended.',
 };
 
-function showEnded({ outcome = null, by = null, kind = null, title = null, text = null, todo = null } = {}) {
+function showEnded({ outcome = null, by = null, byName = null, kind = null, title = null, text = null, todo = null } = {}) {
   const already = page.over;
   page.over = true;
   stopMedia();
@@ -759,7 +759,8 @@ function showEnded({ outcome = null, by = null, kind = null, title = null, text 
   if (!line) {
     if (ENDED_TEXT[outcome]) line = ENDED_TEXT[outcome];
     else if (by === 'customer') line = 'You ended the session. Your camera and microphone are off.';
-    else if (by === 'agent') line = `${agentName()} ended the session. Your camera and microphone are off.`;
+    // The agent who ended it (the one who invited them, or an expert), by name.
+    else if (by === 'agent') line = `${byName || agentName()} ended the session. Your camera and microphone are off.`;
     else line = 'The session has ended. Your camera and microphone are off.';
   }
   const declined = outcome === 'declined' || kind === 'media';
@@ -809,7 +810,7 @@ function startLink() {
         onToolState(message);
         renderLive();
       } else if (message.type === 'ended') {
-        showEnded({ outcome: message.outcome, by: message.by });
+        showEnded({ outcome: message.outcome, by: message.by, byName: message.by_name });
       } else if (message.type === 'error') {
         if (message.code === 'session_ended') showEnded({});
         else if (page.consented && message.code !== 'rate_limited') liveProblem(message.message || '');

@@ -96,7 +96,7 @@ export class LiveLink {
    * @param {object} handlers
    *   preparePeer(pc)  add transceivers/tracks to a fresh RTCPeerConnection (may be async)
    *   onOpen()         the socket is (re)connected; the page decides when to negotiate()
-   *   onMessage(msg)   every server message except answer and pong ({type: state|ended|error})
+   *   onMessage(msg)   every server message except answer and pong ({type: state|ended|left|error})
    *   onTrack(event)   a remote track of the current peer connection
    *   onLink(state)    'connecting' | 'open' | 'reconnecting'
    *   onMedia(state)   the current peer connection's connectionState, or 'new' for a fresh one
@@ -157,6 +157,12 @@ export class LiveLink {
   end() {
     this.closePeer();
     this.deliver('end');
+  }
+
+  /** Close the media now and ask the server to let this agent leave (the session goes on). */
+  leave() {
+    this.closePeer();
+    this.deliver('leave');
   }
 
   /** Stop everything, for good. */
@@ -289,6 +295,10 @@ export class LiveLink {
         break;
       case 'ended':
         this.ended = true;
+        this.outbox = [];
+        this.closePeer();
+        break;
+      case 'left': // this agent left; the page stops the link (the session goes on)
         this.outbox = [];
         this.closePeer();
         break;

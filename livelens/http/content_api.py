@@ -19,7 +19,8 @@ from livelens.http.sessions_api import returning_customer
 from livelens.identity.roles import Permission
 from livelens.services import content, support
 from livelens.services.audit import Actor
-from livelens.services.rooms import Frame, Room
+from livelens.services.rooms import Room
+from livelens.signalling.room_tools import Frame
 from livelens.store.records import SupportSession
 
 
@@ -131,9 +132,8 @@ class ExpertsHandler(_AgentHandler):
     async def post(self, session_id: str) -> None:
         principal = self.require_permission(Permission.RUN_SESSIONS)
         email = field_str(self.json_body(), "email")
-        session, user = await support.invite_expert(self.ctx, principal, session_id, email,
-                                                    self.client_ip)  # fmt: skip
-        self.rooms.experts_changed(session)
+        session, user = await support.invite_expert(self.ctx, self.rooms, principal, session_id,
+                                                    email, self.client_ip)  # fmt: skip
         self.write_json({"expert": {"id": user.id, "email": user.email},
                          "session": views.support_session(session)}, status=201)  # fmt: skip
 
@@ -155,9 +155,9 @@ class CustomerFrameHandler(_ImageUpload):
     """The customer's page sends the still an agent asked for, and shows it back."""
 
     async def room(self) -> Room:
-        joined = await returning_customer(self)
-        room = self.rooms.get(joined.session.id)
-        if room is None or room.session.tenant_id != joined.session.tenant_id:
+        session = await returning_customer(self)
+        room = self.rooms.get(session.id)
+        if room is None or room.tenant_id != session.tenant_id:
             raise NotFound("This session is not running.")
         return room
 
@@ -169,7 +169,7 @@ class CustomerFrameHandler(_ImageUpload):
     async def post(self) -> None:
         room = await self.room()
         data, media_type = self.image()
-        frame = room.put_frame(data, media_type)
+        frame = await room.put_frame(data, media_type)
         self.write_json({"frame": frame.id}, status=201)
 
     async def get(self) -> None:

@@ -73,6 +73,7 @@ SESSION = obj(
     outcome={"type": ["string", "null"], "enum": ["completed", "declined", "expired", "dropped",
                                                   None]},
     ended_by=STR_OR_NULL, experts={"type": "array", "items": STR},
+    ended_by_user_id=STR_OR_NULL, ended_by_name=STR_OR_NULL,
 )  # fmt: skip
 IMAGE: JSON = {"type": "string", "format": "binary"}
 IMAGE_TYPES = ("image/jpeg", "image/png")

@@ -11,6 +11,7 @@ from livelens.http.qr import qr_fields
 from livelens.identity.roles import Permission
 from livelens.services import security, support
 from livelens.signalling import join
+from livelens.store.records import SupportSession
 
 JOIN_COOKIE = "livelens_join"
 DEVICE_COOKIE = "livelens_device"
@@ -20,16 +21,17 @@ class UnknownHost(InvalidInput):
     code = "unknown_host"
 
 
-async def returning_customer(handler: BaseHandler) -> support.Joined:
-    """The customer this browser is, from its join and device cookies, checked again
-    against the session (expiry, the bound device) on every request."""
+async def returning_customer(handler: BaseHandler) -> SupportSession:
+    """The session of the customer this browser is, from its join and device cookies,
+    checked again (the bound device, the end) on every request. Only read: a customer
+    coming back changes nothing."""
     ticket = handler.get_signed_cookie(JOIN_COOKIE, max_age_days=1)
     device = handler.get_signed_cookie(DEVICE_COOKIE, max_age_days=30)
     if ticket is None or device is None:
         await _bad_cookies(handler, ticket)
         raise NotAuthenticated("Open the link your support agent sent you.")
     tenant_id, _, session_id = ticket.decode().partition(".")
-    return await support.customer_join(
+    return await support.customer_session(
         handler.ctx, tenant_id, session_id, device.decode(), handler.client_ip
     )
 
@@ -120,9 +122,8 @@ class JoinHandler(BaseHandler):
         )
         device = self._device_secret()
         joined = await support.customer_join(
-            self.ctx, tenant_id, session_id, device, self.client_ip, by_invitation=True
+            self.ctx, self.rooms, tenant_id, session_id, device, self.client_ip
         )
-        self.rooms.customer_joined(joined.session)
         secure = self.ctx.settings.uses_tls
         self.set_signed_cookie(JOIN_COOKIE, f"{tenant_id}.{session_id}", expires_days=None,
                                max_age=24 * 3600, httponly=True, secure=secure,

@@ -123,7 +123,7 @@ class SignallingSocket(tornado.websocket.WebSocketHandler, BaseHandler):
         if rate_class in self._throttled:
             return
         self._throttled.add(rate_class)
-        tenant = self.room.session.tenant_id if self.room else None
+        tenant = self.room.tenant_id if self.room else None
         await security.record(self.ctx, "ratelimit.signalling", self.client_ip, tenant,
                               code="throttled", role=self.role, what=rate_class)  # fmt: skip
         what = "" if rate_class == "all" else f"{rate_class} "
@@ -133,7 +133,7 @@ class SignallingSocket(tornado.websocket.WebSocketHandler, BaseHandler):
     async def _bad_message(self, code: str, message: str) -> None:
         self._bad += 1
         kind = "ratelimit.signalling" if code == "rate_limited" else "signalling.malformed"
-        tenant = self.room.session.tenant_id if self.room else None
+        tenant = self.room.tenant_id if self.room else None
         await security.record(self.ctx, kind, self.client_ip, tenant, code=code,
                                      role=self.role)  # fmt: skip
         self.send(encode("error", code=code, message=message))
@@ -192,9 +192,8 @@ class CustomerSocket(SignallingSocket):
     role: Role = "customer"
 
     async def enter(self, *args: str) -> tuple[Room, Participant]:
-        joined = await returning_customer(self)
-        self.rooms.customer_joined(joined.session)
-        room = await self.rooms.open(joined.session.tenant_id, joined.session.id)
+        session = await returning_customer(self)
+        room = await self.rooms.open(session.tenant_id, session.id)
         return room, Participant("customer", "customer", "Customer", self.client_ip, self,
                                  actor=Actor("customer", None, self.client_ip))  # fmt: skip
 

@@ -71,7 +71,9 @@ def support_session(s: SupportSession) -> dict[str, object]:
         "live_at": s.live_at,
         "ended_at": s.ended_at,
         "outcome": s.outcome,
-        "ended_by": s.ended_by,
+        "ended_by": s.ended_by,  # the role: "agent", "customer" or "system"
+        "ended_by_user_id": s.ended_by_user_id,  # the agent who ended it
+        "ended_by_name": s.ended_by_name,  # their display name, as everyone is shown it
         "duration": (s.ended_at - s.live_at) if s.ended_at and s.live_at else None,
         "experts": list(s.experts),
     }

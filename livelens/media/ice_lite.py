@@ -19,12 +19,14 @@ import asyncio
 import logging
 import secrets
 import string
-from typing import Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from aioice import Candidate, ConnectionClosed
 from aiortc.rtcicetransport import RTCIceParameters
 
-from livelens.media.media_port import MediaPort
+if TYPE_CHECKING:  # media_port imports peer, which imports this module
+    from livelens.media.dtls_srtp import SrtpKeys
+    from livelens.media.media_port import MediaPort
 
 log = logging.getLogger(__name__)
 
@@ -40,10 +42,20 @@ def host_priority(local_preference: int = 65535, component: int = 1) -> int:
     return (_HOST_PREFERENCE << 24) | (local_preference << 8) | (256 - component)
 
 
+class PortLeg(NamedTuple):
+    """Where a participant's connection belongs on the media port: the port, and the
+    numbers of its session and leg there (given once, when the leg is first made)."""
+
+    port: MediaPort
+    session: int
+    leg: int
+
+
 class IceLiteConnection:
     """The aioice ``Connection`` surface aiortc uses, for one participant's transport."""
 
-    def __init__(self, port: MediaPort, session_id: str, leg_id: str) -> None:
+    def __init__(self, where: PortLeg) -> None:
+        port = where.port
         self.local_username = _random(8)  # ufrag: at least 4 chars (RFC 8839)
         self.local_password = _random(24)  # at least 22 chars
         self.ice_controlling = False  # aiortc sets this; an ICE-lite agent is controlled
@@ -71,7 +83,7 @@ class IceLiteConnection:
             for i, address in enumerate(port.addresses)
         ]
         self.transport_id = port.add_transport(
-            session_id, leg_id, self.local_username, self.local_password, self
+            where.session, where.leg, self.local_username, self.local_password, self
         )
 
     # ---------------------------------------------------------------- aioice surface
@@ -98,6 +110,10 @@ class IceLiteConnection:
     async def send(self, data: bytes) -> None:
         if self._closed or not self._port.socket.send(self.transport_id, bytes(data)):
             raise ConnectionError("Cannot send data, not connected")
+
+    def set_srtp_keys(self, keys: SrtpKeys) -> None:
+        """The finished handshake's keys: SRTP never enters Python after this."""
+        self._port.set_srtp_keys(self.transport_id, keys)
 
     async def close(self) -> None:
         if self._closed:

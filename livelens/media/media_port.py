@@ -1,10 +1,15 @@
-"""The media UDP port owned by the Rust data plane, as the asyncio side sees it.
+"""The media UDP port owned by the Rust data plane, as the asyncio side sees it: the one
+media path ``livelens serve`` runs.
 
 One :class:`MediaPort` per node wraps ``livelens._fastpath.MediaSocket``: Rust answers
 STUN, keeps SRTP and relays packets on its own thread; Python only receives DTLS
 records and ICE changes, as events, through a wake-up file descriptor the event loop
 watches. Each participant's connection registers an :class:`~livelens.media.ice_lite.
 IceLiteConnection` here and gets its events.
+
+For the media hub, the port opens a :class:`PortSession` per session, which numbers the
+session and its participants once (a participant keeps its number across reconnects),
+so that Rust, per packet, only ever deals with numbers.
 """
 
 from __future__ import annotations
@@ -12,21 +17,27 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ipaddress
-import json
+import itertools
 import logging
 import os
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, Protocol
+from collections.abc import Callable, Coroutine, Mapping, Sequence
+from typing import Any, Protocol
 
 import aioice.ice
 
-from livelens._fastpath import MediaSocket
+from livelens._fastpath import (
+    Anomaly,
+    ConsentExpired,
+    DtlsReceived,
+    MediaSocket,
+    TransportMoved,
+    TransportSelected,
+)
 from livelens.config import DEFAULT_MEDIA_PORT
 from livelens.media.dtls_srtp import SrtpKeys
-from livelens.media.streams import MediaKind, MediaLine
-
-if TYPE_CHECKING:  # typing-only names of the stub
-    from livelens._fastpath import MediaLineTuple
+from livelens.media.ice_lite import PortLeg
+from livelens.media.peer import Direction, PeerListener, ServerPeer
+from livelens.media.streams import MediaKind
 
 log = logging.getLogger(__name__)
 
@@ -50,26 +61,6 @@ class TransportEvents(Protocol):
     def on_consent_expired(self) -> None: ...
 
 
-def media_line_tuple(line: MediaLine) -> MediaLineTuple:
-    codecs = [
-        (c.payload_type, c.mime_type, c.clock_rate, c.channels, c.format_key, c.rtx_apt)
-        for c in line.codecs
-    ]
-    return (
-        line.kind,
-        line.mid,
-        codecs,
-        list(line.extensions.items()),
-        line.recv_ssrc,
-        line.recv_rtx_ssrc,
-        line.send_ssrc,
-        line.send_rtx_ssrc,
-        line.cname,
-        line.receives,
-        line.sends,
-    )
-
-
 def advertised_addresses(bound: str, host_addresses: Sequence[str] | None) -> list[str]:
     """The IPs to offer as host candidates for a socket bound to ``bound``."""
     if not ipaddress.ip_address(bound).is_unspecified:
@@ -82,6 +73,7 @@ def advertised_addresses(bound: str, host_addresses: Sequence[str] | None) -> li
 
 # (session id or None when no transport matched, drop reason, occurrences so far, IP)
 AnomalyCallback = Callable[[str | None, str, int, str], None]
+Spawn = Callable[[Coroutine[Any, Any, None]], None]
 
 
 class MediaPort:
@@ -104,8 +96,10 @@ class MediaPort:
         self._socket = MediaSocket(host, port, consent_timeout)
         bound, self.port = self._socket.local_address
         self.addresses = list(announced) or advertised_addresses(bound, host_addresses)
-        self._connections: dict[int, TransportEvents] = {}
-        self._session_of: dict[int, str] = {}
+        # transport -> (its connection, its session's number)
+        self._transports: dict[int, tuple[TransportEvents, int]] = {}
+        self._session_ids: dict[int, str] = {}  # session number -> session id
+        self._session_numbers = itertools.count(1)
         self._anomaly_callbacks: list[AnomalyCallback] = []
         self._loop = asyncio.get_running_loop()
         self._fd = self._socket.wakeup_fd()
@@ -114,22 +108,29 @@ class MediaPort:
 
     @property
     def socket(self) -> MediaSocket:
-        """The Rust socket, for the hub's per-session calls."""
+        """The Rust socket, for per-session calls and diagnostics."""
         return self._socket
 
+    def open_session(self, session_id: str, spawn: Spawn) -> PortSession:
+        """The media of one session (for the hub: see ``hub.MediaPath``); Rust makes its
+        relay when its first leg comes."""
+        if self._closed:
+            raise RuntimeError("media port is closed")
+        number = next(self._session_numbers)
+        self._session_ids[number] = session_id
+        return PortSession(self, session_id, number)
+
     def add_transport(
-        self, session_id: str, leg_id: str, ufrag: str, pwd: str, events: TransportEvents
+        self, session: int, leg: int, ufrag: str, pwd: str, events: TransportEvents
     ) -> int:
         if self._closed:
             raise RuntimeError("media port is closed")
-        transport = self._socket.add_transport(session_id, leg_id, ufrag, pwd)
-        self._connections[transport] = events
-        self._session_of[transport] = session_id
+        transport = self._socket.add_transport(session, leg, ufrag, pwd)
+        self._transports[transport] = (events, session)
         return transport
 
     def remove_transport(self, transport: int) -> None:
-        self._connections.pop(transport, None)
-        self._session_of.pop(transport, None)
+        self._transports.pop(transport, None)
         if not self._closed:
             self._socket.remove_transport(transport)
 
@@ -141,50 +142,39 @@ class MediaPort:
             transport, profile, keys.tx_key[:k], keys.tx_key[k:], keys.rx_key[:k], keys.rx_key[k:]
         )
 
-    def add_leg(
-        self,
-        session_id: str,
-        leg_id: str,
-        transport: int,
-        media: Sequence[MediaLine],
-        forwarding: bool,
-    ) -> None:
-        lines = [media_line_tuple(line) for line in media]
-        self._socket.add_leg(session_id, leg_id, transport, lines, forwarding)
-
-    def add_route(self, session_id: str, source: str, sink: str, kind: MediaKind) -> None:
-        self._socket.add_route(session_id, source, sink, kind)
-
     def stats(self) -> dict[str, Any]:
-        result: dict[str, Any] = json.loads(self._socket.stats_json())
-        return result
+        """The port's counters and every transport's (see ``MediaSocket.stats``)."""
+        return self._socket.stats()
 
-    def session_stats(self, session_id: str) -> dict[str, Any]:
-        result: dict[str, Any] = json.loads(self._socket.session_stats_json(session_id))
-        return result
+    def _forget_session(self, number: int) -> None:
+        self._session_ids.pop(number, None)
+        if not self._closed:
+            self._socket.end_session(number)
 
     def _on_wakeup(self) -> None:
         with contextlib.suppress(BlockingIOError, InterruptedError):
             while os.read(self._fd, 4096):
                 pass
-        for kind, transport, data, address in self._socket.poll_events():
-            if kind == "anomaly":
-                self._report_anomaly(transport, data, address)
+        for event in self._socket.poll_events():
+            if isinstance(event, Anomaly):
+                self._report_anomaly(event)
                 continue
-            connection = self._connections.get(transport)
-            if connection is None:
+            registered = self._transports.get(event.transport)
+            if registered is None:
                 continue  # a transport closed meanwhile
+            connection = registered[0]
             try:
-                if kind == "dtls":
-                    connection.on_dtls(data)
-                elif kind == "selected" and address is not None:
-                    connection.on_selected(address)
-                elif kind == "moved" and address is not None:
-                    connection.on_moved(address)
-                elif kind == "consent_expired":
-                    connection.on_consent_expired()
+                match event:
+                    case DtlsReceived():
+                        connection.on_dtls(event.data)
+                    case TransportSelected():
+                        connection.on_selected(event.address)
+                    case TransportMoved():
+                        connection.on_moved(event.address)
+                    case ConsentExpired():
+                        connection.on_consent_expired()
             except Exception:
-                log.exception("media port: %s event handler failed", kind)
+                log.exception("media port: %s handler failed", type(event).__name__)
 
     def on_anomaly(self, callback: AnomalyCallback) -> None:
         """Call ``callback(session_id, reason, count, ip)`` when the port sees forged SRTP
@@ -192,13 +182,13 @@ class MediaPort:
         (per port when no transport matched), so a flood costs a few calls."""
         self._anomaly_callbacks.append(callback)
 
-    def _report_anomaly(self, transport: int, data: bytes, address: tuple[str, int] | None) -> None:
-        detail = json.loads(data)
-        session_id = self._session_of.get(transport)
-        ip = address[0] if address else ""
+    def _report_anomaly(self, event: Anomaly) -> None:
+        transport = event.transport
+        registered = self._transports.get(transport) if transport is not None else None
+        session_id = self._session_ids.get(registered[1]) if registered else None
         for callback in list(self._anomaly_callbacks):
             try:
-                callback(session_id, str(detail["reason"]), int(detail["count"]), ip)
+                callback(session_id, event.reason, event.count, event.address[0])
             except Exception:
                 log.exception("media port: anomaly callback failed")
 
@@ -208,5 +198,63 @@ class MediaPort:
         self._closed = True
         self._loop.remove_reader(self._fd)
         self._socket.close()
-        self._connections.clear()
-        self._session_of.clear()
+        self._transports.clear()
+        self._session_ids.clear()
+
+
+class PortSession:
+    """One session's media on the port: its participants' legs, routes and gates in the
+    session's relay in Rust. Participants are numbered when their first connection is
+    made, and keep the number across reconnects (the new transport replaces the old)."""
+
+    def __init__(self, port: MediaPort, session_id: str, number: int) -> None:
+        self._port = port
+        self._socket = port.socket
+        self.session_id = session_id
+        self.number = number
+        self._legs: dict[str, int] = {}  # participant id -> leg number
+
+    def _leg(self, participant_id: str) -> int:
+        return self._legs.setdefault(participant_id, len(self._legs) + 1)
+
+    def new_peer(
+        self,
+        participant_id: str,
+        listener: PeerListener,
+        *,
+        directions: Mapping[MediaKind, Direction],
+        connect_timeout: float,
+    ) -> ServerPeer:
+        where = PortLeg(self._port, self.number, self._leg(participant_id))
+        return ServerPeer(
+            participant_id,
+            listener,
+            directions=directions,
+            connect_timeout=connect_timeout,
+            port_leg=where,
+        )
+
+    def add_leg(self, participant_id: str, peer: ServerPeer, *, forwarding: bool) -> None:
+        assert peer.transport_id is not None, "a peer of this port"
+        leg = self._leg(participant_id)
+        self._socket.add_leg(self.number, leg, peer.transport_id, peer.media, forwarding)
+
+    def remove_leg(self, participant_id: str) -> None:
+        self._socket.remove_leg(self.number, self._leg(participant_id))
+
+    def add_route(self, source: str, sink: str, kind: MediaKind) -> None:
+        self._socket.add_route(self.number, self._leg(source), self._leg(sink), kind)
+
+    def set_connected(self, participant_id: str) -> None:
+        self._socket.set_connected(self.number, self._leg(participant_id), True)
+
+    def set_forwarding(self, participant_id: str, allowed: bool) -> None:
+        # Opening the gate asks for keyframes: Rust sends those itself.
+        self._socket.set_forwarding(self.number, self._leg(participant_id), allowed)
+
+    def stats(self) -> dict[str, object]:
+        names = {number: pid for pid, number in self._legs.items()}
+        return {"path": "media_port", **self._socket.session_stats(self.number, names)}
+
+    def close(self) -> None:
+        self._port._forget_session(self.number)

@@ -9,14 +9,16 @@ decodes, jitter-buffers or generates RTCP here:
   instance by no-ops, so aiortc's encoder, decoder, RTCP and RTP-router tasks never
   start (``RTCPeerConnection.__connect`` calls them once DTLS is up);
 * the DTLS transport's ``_handle_rtp_data`` / ``_handle_rtcp_data`` are replaced on
-  the instance, so decrypted packets go to the :class:`PeerListener` (the relay)
-  untouched, header extensions included;
+  the instance, so decrypted packets go to the :class:`PacketListener` untouched, header
+  extensions included;
 * packets go out through ``_send_rtp`` (aiortc's SRTP).
 
-With a :class:`~livelens.media.media_port.MediaPort` (the default in production),
-aioice is not used at all: an ICE-lite stand-in (``ice_lite.py``) carries only DTLS
-between the Rust-owned UDP port and aiortc, and the exported SRTP keys go to Rust when
-the handshake ends, so no RTP/RTCP ever reaches the hooks above.
+On the media port (``port_leg``: what ``livelens serve`` runs), aioice is not used at
+all: an ICE-lite stand-in (``ice_lite.py``) carries only DTLS between the Rust-owned UDP
+port and aiortc, and the exported SRTP keys go to Rust when the handshake ends, so no
+RTP/RTCP ever reaches the hooks above. Without it (the aiortc media path, kept as the
+test oracle and benchmark baseline) aioice's sockets and aiortc's SRTP carry the
+packets, and the hooks hand them to the :class:`PacketListener`.
 
 Private aiortc API used here is pinned by tests/media/test_aiortc_contract.py.
 """
@@ -34,7 +36,6 @@ from aiortc import RTCConfiguration, RTCPeerConnection, RTCRtpSender, RTCSession
 from livelens.errors import InvalidInput
 from livelens.media import ice, ice_lite
 from livelens.media.dtls_srtp import SrtpKeys, export_srtp_keys
-from livelens.media.media_port import MediaPort
 from livelens.media.negotiation import negotiated_media, parse_session
 from livelens.media.streams import MEDIA_KINDS, MediaKind, MediaLine
 
@@ -54,13 +55,17 @@ class OfferRejected(InvalidInput):
 
 
 class PeerListener(Protocol):
-    """Where a :class:`ServerPeer` delivers decrypted packets and state changes."""
+    """Where a :class:`ServerPeer` reports its state changes."""
+
+    def peer_state(self, peer: ServerPeer, state: PeerState) -> None: ...
+
+
+class PacketListener(Protocol):
+    """Where a :class:`ServerPeer` off the media port delivers decrypted packets."""
 
     async def peer_rtp(self, peer: ServerPeer, data: bytes) -> None: ...
 
     async def peer_rtcp(self, peer: ServerPeer, data: bytes) -> None: ...
-
-    def peer_state(self, peer: ServerPeer, state: PeerState) -> None: ...
 
 
 def codec_preferences(kind: MediaKind) -> list[Any]:
@@ -95,18 +100,18 @@ class ServerPeer:
         directions: Mapping[MediaKind, Direction] | None = None,
         host_addresses: Sequence[str] | None = None,
         connect_timeout: float | None = DEFAULT_CONNECT_TIMEOUT,
-        media_port: MediaPort | None = None,
-        session_id: str = "",
+        port_leg: ice_lite.PortLeg | None = None,
+        packets: PacketListener | None = None,
     ) -> None:
-        """``media_port``: run ICE-lite, SRTP and relaying on the Rust media port (the
-        relay is then the port's, for ``session_id``); None: aioice's sockets and aiortc's
-        SRTP, with packets delivered to ``listener``."""
+        """``port_leg``: run ICE-lite, SRTP and relaying on the Rust media port, for that
+        session's leg; None: aioice's sockets (offering ``host_addresses``) and aiortc's
+        SRTP, with decrypted packets delivered to ``packets``."""
         self.peer_id = peer_id
-        self.session_id = session_id
-        self._media_port = media_port
+        self._port_leg = port_leg
         self._ice: ice_lite.IceLiteConnection | None = None
         self.python_packets = 0  # RTP/RTCP packets that reached Python (0 on the port)
         self._listener = listener
+        self._packets = packets
         self._directions: dict[MediaKind, Direction] = {k: "sendrecv" for k in MEDIA_KINDS}
         self._directions.update(directions or {})
         self._host_addresses = ice.validate(host_addresses) if host_addresses is not None else None
@@ -177,10 +182,8 @@ class ServerPeer:
                 raise ValueError("media is not bundled on one transport")
             self._dtls = self._pc.getTransceivers()[0].receiver.transport
             self._install_hooks(self._dtls)
-            if self._media_port is not None:
-                self._ice = ice_lite.IceLiteConnection(
-                    self._media_port, self.session_id, self.peer_id
-                )
+            if self._port_leg is not None:
+                self._ice = ice_lite.IceLiteConnection(self._port_leg)
                 ice_lite.install(self._dtls, self._ice)
             answer = await self._pc.createAnswer()
             with ice.host_addresses(self._host_addresses):
@@ -227,8 +230,7 @@ class ServerPeer:
                 try:
                     self._srtp_keys = export_srtp_keys(dtls)
                     if self._srtp_keys is not None and self._ice is not None:
-                        assert self._media_port is not None
-                        self._media_port.set_srtp_keys(self._ice.transport_id, self._srtp_keys)
+                        self._ice.set_srtp_keys(self._srtp_keys)
                 except Exception:
                     log.exception("peer %s: SRTP key export failed", self.peer_id)
 
@@ -238,19 +240,19 @@ class ServerPeer:
 
     async def _on_rtp_data(self, data: bytes, arrival_time_ms: int) -> None:
         self.python_packets += 1
-        if self._closing:
+        if self._closing or self._packets is None:
             return
         try:
-            await self._listener.peer_rtp(self, data)
+            await self._packets.peer_rtp(self, data)
         except Exception:
             self._listener_failed()
 
     async def _on_rtcp_data(self, data: bytes) -> None:
         self.python_packets += 1
-        if self._closing:
+        if self._closing or self._packets is None:
             return
         try:
-            await self._listener.peer_rtcp(self, data)
+            await self._packets.peer_rtcp(self, data)
         except Exception:
             self._listener_failed()
 

@@ -1,22 +1,31 @@
-"""The packet relay a media session uses: the Rust one (``livelens._fastpath.Relay``, the
-default) or the Python reference (``livelens.media.reference_relay.Relay``), chosen by
-``Settings.relay``. Both have the same API and, seeded alike, the same output."""
+"""The two packet relays as Python objects: the Rust one (``livelens._fastpath.Relay``) and
+the Python reference it is held to (``livelens.media.reference_relay.Relay``). Both have
+the same API and, seeded alike, the same output.
+
+``livelens serve`` uses neither through here: its media port runs the Rust relay inside
+the data plane. These are for the tests that compare the two, for the aiortc media path
+(:mod:`livelens.media.aiortc_path`, the test oracle and benchmark baseline) and for the
+benchmarks.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Protocol
+from typing import Literal, Protocol
 
 from livelens import _fastpath
-from livelens.config import RelayKind
 from livelens.media import reference_relay
 from livelens.media.streams import MediaKind, MediaLine
 
-Transmit = tuple[str, bytes]  # (leg id, plaintext RTP/RTCP packet)
+Transmit = tuple[str, bytes]  # (leg id, plaintext RTP/RTCP packet); the reference's unpacks so
+
+# "fast": the Rust relay; "reference": the Python one it is tested against.
+RelayKind = Literal["fast", "reference"]
+RELAYS: tuple[RelayKind, ...] = ("fast", "reference")
 
 
 class PacketRelay(Protocol):
-    """What the media hub needs of a relay (see ``reference_relay`` for the semantics)."""
+    """A relay as Python drives it (see ``reference_relay`` for the semantics)."""
 
     def add_leg(
         self, leg_id: str, media: Iterable[MediaLine], *, forwarding: bool = False

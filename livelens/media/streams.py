@@ -1,8 +1,8 @@
 """What one participant's transport negotiated, in the terms the relay needs.
 
 These are plain values with no aiortc in them: ``negotiation.py`` builds them from
-the offer and answer SDP, the relay (Python reference now, Rust later) consumes
-them. "recv"/"send" are always from the server's point of view.
+the offer and answer SDP, and the relays consume them (the Rust one reads them once per
+leg, in ``add_leg``). "recv"/"send" are always from the server's point of view.
 """
 
 from __future__ import annotations

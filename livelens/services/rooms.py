@@ -1,36 +1,59 @@
 """Live rooms: the running side of a support session on this node.
 
-A room holds the participants' signalling connections, applies their messages to
-the session state machine, stores the result, tells everyone what changed, and
-drives the media hub (including its consent gate). One lock per room keeps the
-order of events the order in which they were received.
+A thin shell around :class:`livelens.signalling.room_core.RoomCore`, which holds the
+rules: a room feeds it one event at a time (under one lock, so events are handled in
+the order they came, and the clock is looked at first), then carries out the effects
+it returns against the participants' sockets, the store, the audit log and the media
+hub, before the next event. One timer per room wakes it at the core's next deadline.
+
+Every change to a session record goes through its room (``Rooms.open``): the join
+API and expert invitations are commands to the room, never a save of their own.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass, replace
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Literal, Protocol
 
 from livelens import clock
-from livelens.errors import Conflict, LiveLensError, NotFound
+from livelens.errors import LiveLensError, NotFound, StaleRecord
 from livelens.services import audit, content, security
 from livelens.services.audit import Actor
 from livelens.services.context import Context
 from livelens.services.tasks import spawn
 from livelens.signalling import audience, state
-from livelens.signalling.audience import Audience, Handles
-from livelens.signalling.marks import Board
+from livelens.signalling.effects import (
+    Audit,
+    Broadcast,
+    ConnectMedia,
+    DisconnectMedia,
+    Effect,
+    Finish,
+    HangUp,
+    MediaGate,
+    Persist,
+    Send,
+    SendChatHistory,
+    StoreChat,
+    Who,
+)
 from livelens.signalling.messages import Message, encode
-from livelens.store.records import Outcome, SupportSession, new_id
+from livelens.signalling.room_core import RoomCore, chat_sent
+from livelens.signalling.room_tools import Frame
+from livelens.store.records import SupportSession
 from livelens.store.repository import TenantStore
 
 log = logging.getLogger("livelens.rooms")
 
-
 Role = Literal["agent", "customer"]
+SAVE_ATTEMPTS = 3  # a save that keeps losing to another writer gives up with StaleRecord
+
+__all__ = ["Connection", "Frame", "MediaHubLike", "Participant", "Role", "Room", "Rooms"]
 
 
 class MediaHubLike(Protocol):
@@ -52,363 +75,237 @@ class Connection(Protocol):
         ...
 
 
-@dataclass
+@dataclass(eq=False)
 class Participant:
+    """One signalling channel in a room: who opened it, and the channel."""
+
     id: str  # the agent's user id; "customer" for the customer
     role: Role
     name: str  # what the others see: a display name, never an e-mail address
     ip: str
     connection: Connection
-    media: str = "new"  # connecting, connected, failed, closed
-    muted: bool = False
-    video: bool = True
     actor: Actor | None = None  # who the audit log names (an agent by e-mail and id)
 
-
-@dataclass(frozen=True)
-class Frame:
-    """A frozen still, as the customer's page captured it. Kept in memory only while
-    frozen: it is what both sides look at, not content; a snapshot is."""
-
-    id: str
-    data: bytes
-    media_type: str
+    @property
+    def who(self) -> Who:
+        actor = self.actor or Actor(self.name, None, self.ip)
+        return Who(actor.name, actor.user_id, actor.ip)
 
 
-MARK_TYPES = frozenset({"mark_start", "mark_add", "mark_end", "mark_remove", "marks_clear"})
+Step = Callable[[RoomCore, float], list[Effect]]
 
 
 class Room:
-    def __init__(self, ctx: Context, hub: MediaHubLike, session: SupportSession,
-                 on_empty: Callable[[Room], None]) -> None:  # fmt: skip
-        self.ctx, self.hub, self.session = ctx, hub, session
-        self.participants: dict[str, Participant] = {}
-        self.handles = Handles()  # what the customer sees instead of agents' user ids
-        self.board = Board()
-        self.freezing = False  # an agent asked for a still; the customer's page sends it
-        self.frame: Frame | None = None
-        self.low_bandwidth = False
-        self.device: dict[str, object] | None = None  # the customer's camera, as reported
+    def __init__(self, ctx: Context, hub: MediaHubLike, tenant_id: str, session_id: str,
+                 on_finished: Callable[[Room], None]) -> None:  # fmt: skip
+        self.ctx, self.hub = ctx, hub
+        self.tenant_id, self.session_id = tenant_id, session_id
+        self.participants: dict[str, Participant] = {}  # the current channel of each
+        self._core: RoomCore | None = None
         self._lock = asyncio.Lock()
-        self._drop_timers: dict[str, asyncio.TimerHandle] = {}
-        self._expiry: asyncio.TimerHandle | None = None
-        self._on_empty = on_empty
-        self._schedule_expiry()
+        self._timer: asyncio.TimerHandle | None = None
+        self._on_finished = on_finished
 
-    # -- participants -------------------------------------------------------
+    @property
+    def core(self) -> RoomCore:
+        if self._core is None:
+            raise NotFound("This session is not running.")
+        return self._core
 
-    async def attach(self, participant: Participant) -> None:
-        async with self._lock:
-            if self.session.status == "ended":
-                raise state.SessionEnded("This session has ended.")
-            previous = [p for p in self.participants.values()
-                        if p.role == participant.role and p.id == participant.id]  # fmt: skip
-            for old in previous:  # the same participant reconnecting replaces its channel
+    @property
+    def session(self) -> SupportSession:
+        return self.core.session
+
+    @property
+    def frame(self) -> Frame | None:
+        return self._core.frame if self._core else None
+
+    async def ready(self) -> None:
+        """Load the session on first use; raises NotFound or SessionEnded (and the room
+        goes) if there is nothing to run."""
+        await self._step(lambda core, now: [])
+        if self.core.over:
+            raise state.ended_error(self.core.session)
+
+    # -- events ---------------------------------------------------------------------
+
+    async def attach(self, p: Participant) -> None:
+        def joined(core: RoomCore, now: float) -> list[Effect]:
+            effects = core.joined(p.id, p.role, p.name, p.who, now)  # raises when ended
+            old = self.participants.get(p.id)
+            if old is not None:  # the same participant reconnecting replaces its channel
                 old.connection.hang_up(4000, "replaced by a new connection")
-            self.participants[participant.id] = participant
-            timer = self._drop_timers.pop(participant.id, None)
-            if timer:
-                timer.cancel()
-            self._broadcast_state()
-            await self._catch_up(participant)
+            self.participants[p.id] = p
+            return effects
 
-    async def detach(self, participant: Participant) -> None:
-        async with self._lock:
-            current = self.participants.get(participant.id)
-            if current is not participant:
-                return  # already replaced by a newer connection
-            del self.participants[participant.id]
-            if self.session.status != "ended":
-                self._start_drop_timer(participant)
-                self._broadcast_state()
-        if not self.participants and self.session.status == "ended":
-            self._on_empty(self)
+        await self._step(joined)
 
-    async def remove(self, participant: Participant, code: int, reason: str) -> None:
-        """Take a participant out at once (their sign-in ended): their socket closes and
-        their media leg goes; the session goes on for the others, and ends as after a
-        drop if no one of their side is left and nobody comes back in time."""
-        async with self._lock:
-            participant.connection.hang_up(code, reason)
-            if self.participants.get(participant.id) is not participant:
-                return
-            del self.participants[participant.id]
-            if self.session.status != "ended":
-                self._start_drop_timer(participant)
-                self._broadcast_state()
-        await self.hub.disconnect(self.session.id, participant.id)
+    async def detach(self, p: Participant) -> None:
+        """A channel closed. Its participant may come back within the grace."""
+        await self._step(lambda core, now: core.left(p.id, now) if self._drop(p) else [])
 
-    def _start_drop_timer(self, participant: Participant) -> None:
-        old = self._drop_timers.pop(participant.id, None)
-        if old:
-            old.cancel()
-        loop = asyncio.get_running_loop()
-        self._drop_timers[participant.id] = loop.call_later(
-            self.ctx.settings.rejoin_grace, lambda: spawn(self._dropped(participant))
+    async def remove(self, p: Participant, code: int, reason: str) -> None:
+        """Take a participant out at once (their sign-in ended): their channel closes
+        and their media leg goes; the session goes on for the others."""
+        p.connection.hang_up(code, reason)
+        await self._step(
+            lambda core, now: core.left(p.id, now, drop_media=True) if self._drop(p) else []
         )
 
-    def customer_joined(self, session: SupportSession) -> None:
-        """The customer bound a device outside the room (the join API): adopt the newer
-        record so the room's state machine and everyone in the room see the join."""
-        if self.session.status == "waiting" and session.status == "joined":
-            self.session = session
-            if self._expiry:
-                self._expiry.cancel()
-            self._broadcast_state()
+    def _drop(self, p: Participant) -> bool:
+        if self.participants.get(p.id) is not p:
+            return False  # already replaced by a newer channel, or gone
+        del self.participants[p.id]
+        return True
 
-    async def _dropped(self, participant: Participant) -> None:
-        if participant.id in self.participants:
-            return
-        if any(p.role == participant.role for p in self.participants.values()):
-            return  # another agent carries on with the customer
-        await self.end(Actor("system"), "system", "dropped")
-
-    # -- messages -----------------------------------------------------------
-
-    async def handle(self, participant: Participant, message: Message) -> None:
+    async def handle(self, p: Participant, message: Message) -> None:
         try:
-            await self._handle(participant, message)
+            await self._step(
+                lambda core, now: core.message(p.id, message, now) if self._current(p) else []
+            )
         except LiveLensError as exc:
-            participant.connection.send(encode("error", code=exc.code, message=exc.message))
+            p.connection.send(encode("error", code=exc.code, message=exc.message))
 
-    async def _handle(self, p: Participant, message: Message) -> None:
-        match message.type:
-            case "ping":
-                p.connection.send(encode("pong"))
-            case "offer":
-                if p.role == "customer" and not state.media_allowed(self.session):
-                    raise Conflict("Consent is needed before the camera can be shared.")
-                if self.session.status == "ended":
-                    raise state.SessionEnded("This session has ended.")
-                answer = await self.hub.connect(self.session.id, p.id, p.role, message.text("sdp"))
-                p.connection.send(encode("answer", sdp=answer))
-            case "consent":
-                await self._consent(p, message.flag("accept"), message.texts("scopes"))
-            case "media_state":
-                p.muted, p.video = message.flag("muted"), message.flag("video", True)
-                self._broadcast_state()
-            case "end":
-                outcome: Outcome = "completed"
-                await self.end(p.actor or Actor(p.name, None, p.ip), p.role, outcome)
-            case "chat":
-                await self._chat(p, message)
-            case "chat_ack":
-                self._broadcast(encode("chat_ack", ids=list(message.texts("ids")), by=p.role),
-                                but=p)  # fmt: skip
-            case kind if kind in MARK_TYPES:
-                self._require_media("draw")
-                self._mark(p, message)
-            case "freeze":
-                self._require_media("freeze the picture")
-                if self.frame is None:
-                    self.freezing = True
-                    self.board.freeze()
-                    self._broadcast_state()
-            case "unfreeze":
-                self.unfreeze()
-            case "camera":
-                self._require_media("control the camera")
-                self._send_to("customer", encode("camera", by=p.name, **message.fields))
-            case "low_bandwidth":
-                self.low_bandwidth = message.flag("on")
-                self._broadcast_state()
-            case "device":
-                self.device = dict(message.fields)
-                self._send_to("agent", encode("device", **self.device))
-            case "quality":
-                self._broadcast_views(lambda to: encode(
-                    "quality", role=p.role, **{"from": self.handles.shown_id(p.id, to)},
-                    **message.fields), but=p)  # fmt: skip
-
-    # -- in-session tools ----------------------------------------------------
-
-    def _require_media(self, action: str) -> None:
-        if not state.media_allowed(self.session):
-            raise Conflict(f"You can {action} only while the customer shares the camera.")
-
-    async def _catch_up(self, p: Participant) -> None:
-        """What a participant who (re)joins needs to see what the others see."""
-        if self.session.status in ("joined", "consented", "live"):
-            history = await content.chat_history(self.ctx, self.session)
-            messages = [audience.chat(m.view(), p.role) for m in history]
-            p.connection.send(encode("chat_history", messages=messages))
-        marks = [self.handles.mark(m, p.role) for m in self.board.snapshot(clock.now())]
-        p.connection.send(encode("marks", items=marks))
-        if p.role == "agent" and self.device is not None:
-            p.connection.send(encode("device", **self.device))
-
-    async def _chat(self, p: Participant, message: Message) -> None:
-        if self.session.status not in ("joined", "consented", "live"):
-            raise Conflict("Chat is open only while the session runs.")
-        author = p.id if p.role == "agent" else None
-        sent = await content.add_chat(self.ctx, self.session, p.role, p.name, author,
-                                      message.text("text"))  # fmt: skip
-        ref = message.text("ref")
-        self._broadcast_views(lambda to: encode("chat", ref=ref, **audience.chat(sent.view(), to)))
-
-    def _mark(self, p: Participant, message: Message) -> None:
-        now, board, mark_id = clock.now(), self.board, message.text("id")
-        match message.type:
-            case "mark_start":
-                fade = message.number("fade")
-                ok = board.start(p.id, mark_id, message.text("tool"), message.text("color"),
-                                 message.points("pts"), message.text("text"),
-                                 0.0 if fade is None else fade, now)  # fmt: skip
-            case "mark_add":
-                ok = board.add(p.id, mark_id, message.points("pts"))
-            case "mark_end":
-                ok = board.end(p.id, mark_id, now)
-            case "mark_remove":
-                ok = board.remove(p.id, mark_id)
-            case _:
-                board.clear()
-                ok = True
-        if ok:  # others draw it; the author already has
-            self._broadcast_views(lambda to: encode(
-                message.type, **{"from": self.handles.shown_id(p.id, to)}, **message.fields
-            ), but=p)  # fmt: skip
-
-    def check_frame_wanted(self) -> None:
-        if not self.freezing or self.session.status == "ended":
-            raise Conflict("Nobody asked to freeze the picture.")
-
-    def put_frame(self, data: bytes, media_type: str) -> Frame:
-        """The customer's page sends the still an agent asked for."""
-        self.check_frame_wanted()
-        self.frame = Frame(new_id(), data, media_type)
-        self.freezing = False
-        self._broadcast_state()
-        return self.frame
-
-    def unfreeze(self) -> None:
-        if self.freezing or self.frame is not None:
-            self.freezing, self.frame = False, None
-            self.board.unfreeze()
-            self._broadcast_state()
-
-    def experts_changed(self, session: SupportSession) -> None:
-        """An expert was invited (outside the room): keep the room's record current, or
-        its next save would drop the invitation."""
-        self.session = replace(self.session, experts=session.experts)
-
-    async def _consent(self, p: Participant, accept: bool, scopes: tuple[str, ...]) -> None:
-        now = clock.now()
-        actor = Actor("customer", None, p.ip)
-        if not accept:
-            await self._apply(state.ConsentDeclined(now))
-            await audit.record(self._scope(), "session.consent_declined", actor,
-                               target=self.session.id)  # fmt: skip
-            await self._finish()
-            return
-        await self._apply(state.ConsentGiven(scopes or state.CONSENT_SCOPES, now))
-        await audit.record(self._scope(), "session.consent_given", actor, target=self.session.id,
-                           scopes=",".join(self.session.consent_scopes))  # fmt: skip
-        self.hub.set_media_allowed(self.session.id, True)
-        self._broadcast_state()
-
-    # -- media --------------------------------------------------------------
+    def _current(self, p: Participant) -> bool:
+        return self.participants.get(p.id) is p
 
     async def media_state(self, participant_id: str, media: str) -> None:
-        p = self.participants.get(participant_id)
-        if p is not None:
-            p.media = media
-        if media == "connected" and self.session.status == "consented" and self._both_connected():
-            await self._apply(state.MediaConnected(clock.now()))
-        self._broadcast_state()
+        await self._step(lambda core, now: core.media_state(participant_id, media, now))
 
-    def _both_connected(self) -> bool:
-        roles = {p.role for p in self.participants.values() if p.media == "connected"}
-        return roles == {"agent", "customer"}
+    async def tick(self) -> None:
+        """Look at the clock now (the room's timer does; tests that move the clock too)."""
+        await self._step(lambda core, now: [])
 
-    # -- ending -------------------------------------------------------------
+    async def bind_customer(self, device_hash: str, who: Who) -> SupportSession:
+        return await self._step(lambda core, now: core.bind_customer(device_hash, who, now))
 
-    async def end(self, actor: Actor, by: str, outcome: Outcome) -> None:
-        if self.session.status == "ended":
-            return
-        was = self.session.status
-        await self._apply(state.Ended(by, outcome, clock.now()))
+    async def invite_expert(self, user_id: str, label: str, who: Who) -> SupportSession:
+        return await self._step(lambda core, now: core.invite_expert(user_id, label, who))
+
+    def check_frame_wanted(self) -> None:
+        self.core.check_frame_wanted()
+
+    async def put_frame(self, data: bytes, media_type: str) -> Frame:
+        frames: list[Frame] = []
+
+        def put(core: RoomCore, now: float) -> list[Effect]:
+            frame, effects = core.put_frame(data, media_type)
+            frames.append(frame)
+            return effects
+
+        await self._step(put)
+        return frames[0]
+
+    # -- running the core --------------------------------------------------------------
+
+    async def _step(self, event: Step) -> SupportSession:
+        """One event, in order: load if needed, look at the clock, apply the event and
+        carry out what it asks; then set the timer for the next deadline. The record
+        as it is after the event."""
+        async with self._lock:
+            try:
+                core = await self._load()
+                await self._run(core.tick(clock.now()))
+                await self._run(event(core, clock.now()))
+                return core.session
+            finally:
+                self._arm()
+
+    async def _load(self) -> RoomCore:
+        if self._core is None:
+            session = await self._scope().get_support_session(self.session_id)
+            if session is None or session.status == "ended":
+                self._on_finished(self)
+                if session is None:
+                    raise NotFound("No such session.")
+                raise state.ended_error(session)
+            self._core = RoomCore(session, self.ctx.settings.rejoin_grace, clock.now())
+        return self._core
+
+    async def _run(self, effects: list[Effect]) -> None:
+        queue = deque(effects)
+        while queue:
+            effect = queue.popleft()
+            more = await self._carry_out(effect)
+            queue.extendleft(reversed(more))
+
+    async def _carry_out(self, effect: Effect) -> list[Effect]:
+        core, sid = self.core, self.session_id
+        match effect:
+            case Send(to, text):
+                if (p := self.participants.get(to)) is not None:
+                    p.connection.send(text)
+            case Broadcast(texts, but):
+                for p in list(self.participants.values()):
+                    if p.id != but and p.role in texts:
+                        p.connection.send(texts[p.role])
+            case HangUp(to, code, reason):
+                if (p := self.participants.pop(to, None)) is not None:
+                    p.connection.hang_up(code, reason)
+            case Persist(session):
+                return await self._persist(session)
+            case Audit(action, who, details):
+                await audit.record(self._scope(), action, Actor(who.name, who.user_id, who.ip),
+                                   target=sid, **details)  # fmt: skip
+            case SendChatHistory(to):
+                history = await content.chat_history(self.ctx, core.session)
+                if (p := self.participants.get(to)) is not None:
+                    messages = [audience.chat(m.view(), p.role) for m in history]
+                    p.connection.send(encode("chat_history", messages=messages))
+            case StoreChat(author, role, name, text, ref):
+                user_id = author if role == "agent" else None
+                sent = await content.add_chat(self.ctx, core.session, role, name, user_id, text)
+                return [chat_sent(ref, sent.view())]
+            case ConnectMedia(participant, role, offer_sdp):
+                answer = await self.hub.connect(sid, participant, role, offer_sdp)
+                return [Send(participant, encode("answer", sdp=answer))]
+            case DisconnectMedia(participant):
+                await self.hub.disconnect(sid, participant)
+            case MediaGate(allowed):
+                self.hub.set_media_allowed(sid, allowed)
+            case Finish():
+                await self.hub.end_session(sid)
+                for p in list(self.participants.values()):
+                    p.connection.hang_up(1000, "session ended")
+                self.participants.clear()
+                self._on_finished(self)
+        return []
+
+    async def _persist(self, session: SupportSession) -> list[Effect]:
+        """Save through the store's compare-and-set. Losing it means someone else wrote
+        the record: go on from theirs merged with ours (state.merge), and save that."""
         scope = self._scope()
-        if was in ("consented", "live") and by == "customer":
-            await audit.record(scope, "session.consent_withdrawn", actor, target=self.session.id)
-        await audit.record(scope, "session.ended", actor, target=self.session.id,
-                           outcome=outcome, by=by)  # fmt: skip
-        await self._finish()
+        effects: list[Effect] = []
+        for _ in range(SAVE_ATTEMPTS):
+            try:
+                self.core.saved(await scope.save_support_session(session))
+                return effects
+            except StaleRecord:
+                fresh = await scope.get_support_session(self.session_id)
+                if fresh is None:
+                    raise NotFound("No such session.") from None
+                session = state.merge(fresh, session)
+                effects += self.core.adopt(session)
+                if session == fresh:
+                    self.core.saved(fresh)
+                    return effects
+        raise StaleRecord("The session kept changing while it was being saved; try again.")
 
-    async def _finish(self) -> None:
-        self.hub.set_media_allowed(self.session.id, False)
-        self._broadcast(encode("ended", outcome=self.session.outcome, by=self.session.ended_by))
-        for timer in self._drop_timers.values():
-            timer.cancel()
-        if self._expiry:
-            self._expiry.cancel()
-        await self.hub.end_session(self.session.id)
-        for p in list(self.participants.values()):
-            p.connection.hang_up(1000, "session ended")
-        self._on_empty(self)
+    def _arm(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        deadline = None if self._core is None else self._core.next_deadline()
+        if deadline is not None:
+            delay = max(0.0, deadline - clock.now())
+            self._timer = asyncio.get_running_loop().call_later(delay, self._wake)
 
-    def _schedule_expiry(self) -> None:
-        if self.session.status != "waiting":
-            return
-        delay = max(0.0, self.session.join_expires_at - clock.now())
-        loop = asyncio.get_event_loop()
-        self._expiry = loop.call_later(delay, lambda: spawn(self._expire()))
-
-    async def _expire(self) -> None:
-        fresh = await self._scope().get_support_session(self.session.id)
-        if fresh is not None:
-            self.session = fresh
-        if state.is_expired(self.session, clock.now()):
-            await self.end(Actor("system"), "system", "expired")
-
-    # -- helpers ------------------------------------------------------------
+    def _wake(self) -> None:
+        self._timer = None
+        spawn(_quietly(self.tick()))
 
     def _scope(self) -> TenantStore:
-        return self.ctx.store.scoped(self.session.tenant_id)
-
-    async def _apply(self, event: state.Event) -> None:
-        updated = state.apply(self.session, event)
-        if updated != self.session:
-            await self._scope().save_support_session(updated)
-            self.session = updated
-
-    def snapshot(self, to: Audience = "agent") -> dict[str, object]:
-        return {
-            "session_id": self.session.id,
-            "status": self.session.status,
-            "outcome": self.session.outcome,
-            "participants": [
-                {"id": self.handles.shown_id(p.id, to), "role": p.role, "name": p.name,
-                 "media": p.media, "muted": p.muted, "video": p.video,
-                 "expert": p.role == "agent" and p.id != self.session.agent_id}
-                for p in self.participants.values()
-            ],
-            "freezing": self.freezing,
-            "frame": self.frame.id if self.frame else None,
-            "low_bandwidth": self.low_bandwidth,
-        }  # fmt: skip
-
-    def _broadcast_state(self) -> None:
-        self._broadcast_views(lambda to: encode("state", **self.snapshot(to)))
-
-    def _broadcast_views(self, render: Callable[[Audience], str],
-                         but: Participant | None = None) -> None:  # fmt: skip
-        """Send each participant the message as their side may see it."""
-        texts: dict[Audience, str] = {}
-        for p in list(self.participants.values()):
-            if p is not but:
-                if p.role not in texts:
-                    texts[p.role] = render(p.role)
-                p.connection.send(texts[p.role])
-
-    def _broadcast(self, text: str, but: Participant | None = None) -> None:
-        for p in list(self.participants.values()):
-            if p is not but:
-                p.connection.send(text)
-
-    def _send_to(self, role: Role, text: str) -> None:
-        for p in list(self.participants.values()):
-            if p.role == role:
-                p.connection.send(text)
+        return self.ctx.store.scoped(self.tenant_id)
 
 
 class Rooms:
@@ -421,42 +318,40 @@ class Rooms:
         hub.on_anomaly(self._media_anomaly)
 
     async def open(self, tenant_id: str, session_id: str) -> Room:
+        """The session's room (one per session on this node: opened together, two
+        callers get the same). Raises NotFound, or SessionEnded once it has ended."""
         room = self._rooms.get(session_id)
-        if room is not None and room.session.tenant_id == tenant_id:
-            return room
-        session = await self.ctx.store.scoped(tenant_id).get_support_session(session_id)
-        if session is None:
+        if room is None:
+            room = self._rooms[session_id] = Room(self.ctx, self.hub, tenant_id, session_id,
+                                                  self._forget)  # fmt: skip
+        elif room.tenant_id != tenant_id:
             raise NotFound("No such session.")
-        room = self._rooms[session_id] = Room(self.ctx, self.hub, session, self._forget)
+        await room.ready()
         return room
 
     def get(self, session_id: str) -> Room | None:
         return self._rooms.get(session_id)
 
-    def customer_joined(self, session: SupportSession) -> None:
-        room = self._rooms.get(session.id)
-        if room is not None and room.session.tenant_id == session.tenant_id:
-            room.customer_joined(session)
-
-    def experts_changed(self, session: SupportSession) -> None:
-        room = self._rooms.get(session.id)
-        if room is not None and room.session.tenant_id == session.tenant_id:
-            room.experts_changed(session)
-
     def _forget(self, room: Room) -> None:
-        if self._rooms.get(room.session.id) is room:
-            del self._rooms[room.session.id]
+        if self._rooms.get(room.session_id) is room:
+            del self._rooms[room.session_id]
 
     def _media_anomaly(self, session_id: str | None, reason: str, count: int, ip: str) -> None:
         """Forged SRTP or wrong ICE credentials at the media port: the security log."""
         room = self._rooms.get(session_id) if session_id else None
-        tenant_id = room.session.tenant_id if room else None
+        tenant_id = room.tenant_id if room else None
         details: dict[str, str | int] = {"count": count}
         if room:
-            details["session"] = room.session.id
+            details["session"] = room.session_id
         spawn(security.record(self.ctx, f"media.{reason}", ip or None, tenant_id, **details))
 
     def _media_state(self, session_id: str, participant_id: str, media: str) -> None:
         room = self._rooms.get(session_id)
         if room is not None:
-            spawn(room.media_state(participant_id, media))
+            spawn(_quietly(room.media_state(participant_id, media)))
+
+
+async def _quietly(step: Awaitable[object]) -> None:
+    """An event nobody waits for: the session may have ended (or gone) meanwhile."""
+    with contextlib.suppress(LiveLensError):
+        await step

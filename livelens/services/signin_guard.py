@@ -94,3 +94,10 @@ async def _write_refusal(ctx: Context, kind: str, ip: str, address: str | None, 
         actor = Actor(address, user.id if user else None, ip)
         await audit.record(scope, "auth.login_refused_locked", actor, target=address,
                            attempts=count)  # fmt: skip
+
+
+async def lift(ctx: Context, address: str) -> None:
+    """End a lockout and the count on ``address`` (the operator's `livelens user unlock`)."""
+    key = lockout.guard_key(address, ctx.derived_secret("login-guard"))
+    state = lockout.round_state(await ctx.store.login_tickets(key))
+    await ctx.store.open_login_round(key, state.round + 1, clock.now())

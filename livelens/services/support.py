@@ -6,7 +6,7 @@ and, from the first join on, a secret held by their device.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from livelens import clock
 from livelens.errors import Conflict, InvalidInput, LiveLensError, NotFound, RateLimited
@@ -16,11 +16,13 @@ from livelens.services import audit, security
 from livelens.services.audit import Actor
 from livelens.services.auth import Principal
 from livelens.services.context import Context
-from livelens.signalling import join, state
+from livelens.services.rooms import Rooms
+from livelens.signalling import join, room_core, state
+from livelens.signalling.effects import Who
 from livelens.signalling.ratelimit import network_key
 from livelens.store.records import SupportSession, User, new_id
 
-MAX_EXPERTS = 4
+MAX_EXPERTS = room_core.MAX_EXPERTS
 
 
 @dataclass(frozen=True)
@@ -126,48 +128,62 @@ async def locate(ctx: Context, *, token: str | None, pin: str | None, ip: str) -
 
 
 async def customer_join(
-    ctx: Context, tenant_id: str, session_id: str, device_secret: str, ip: str,
-    *, by_invitation: bool = False,
+    ctx: Context, rooms: Rooms, tenant_id: str, session_id: str, device_secret: str, ip: str,
 ) -> Joined:  # fmt: skip
-    """Bind the session to this device (or recognise it again) and report who is asking.
-    ``by_invitation``: the customer presented the link's token or the PIN (not cookies)."""
+    """The customer presented the link's token or the PIN: bind the session to this
+    device (or recognise it again) and report who is asking. A command to the
+    session's room, which holds the record."""
     scope = ctx.store.scoped(tenant_id)
-    session = await scope.get_support_session(session_id)
-    if session is None:
-        raise NotFound("This session does not exist.")
-    now = clock.now()
-    if by_invitation and session.status == "ended":  # a spent link, tried again
-        await security.record(ctx, "join.ended", ip, tenant_id, session=session_id)
-        raise state.SessionEnded("This session has ended. Ask your support agent for a new link.")
-    if state.is_expired(session, now):
-        await scope.save_support_session(
-            state.apply(session, state.Ended("system", "expired", now))
-        )
-        await security.record(ctx, "join.expired", ip, tenant_id, session=session_id)
-        raise state.SessionEnded("This link has expired. Ask your support agent for a new one.")
+    who = Who("customer", None, ip)
     try:
-        joined = state.apply(session, state.CustomerJoined(device_hash(ctx, device_secret), now))
+        room = await rooms.open(tenant_id, session_id)
+        session = await room.bind_customer(device_hash(ctx, device_secret), who)
+    except state.SessionEnded as exc:  # a spent link, tried again, or one that expired
+        expired = exc.details.get("outcome") == "expired"
+        await security.record(ctx, "join.expired" if expired else "join.ended", ip, tenant_id,
+                              session=session_id)  # fmt: skip
+        if expired:
+            raise
+        raise state.SessionEnded(
+            "This session has ended. Ask your support agent for a new link.",
+            outcome=exc.details.get("outcome"),
+        ) from None
+    except NotFound:
+        raise NotFound("This session does not exist.") from None
     except state.DeviceMismatch:
         await security.record(ctx, "join.other_device", ip, tenant_id, session=session_id)
         raise
-    if joined != session:
-        await scope.save_support_session(joined)
-        await audit.record(scope, "session.customer_joined", Actor("customer", None, ip),
-                           target=session_id)  # fmt: skip
     tenant = await scope.get_tenant()
     agent = await scope.get_user(session.agent_id)
     return Joined(
-        joined,
+        session,
         company=tenant.name if tenant else "",
         agent_name=agent.shown_name if agent else "your support agent",
     )
 
 
+async def customer_session(
+    ctx: Context, tenant_id: str, session_id: str, device_secret: str, ip: str
+) -> SupportSession:
+    """The session this device was bound to (its join and device cookies), read and
+    checked again on every request (the device, the end); nothing is written."""
+    session = await ctx.store.scoped(tenant_id).get_support_session(session_id)
+    if session is None:
+        raise NotFound("This session does not exist.")
+    if session.customer_device_hash != device_hash(ctx, device_secret):
+        await security.record(ctx, "join.other_device", ip, tenant_id, session=session_id)
+        raise state.DeviceMismatch("This link has already been used on another device.")
+    if session.status == "ended":
+        raise state.ended_error(session)
+    return session
+
+
 async def invite_expert(
-    ctx: Context, principal: Principal, session_id: str, email: str, ip: str
+    ctx: Context, rooms: Rooms, principal: Principal, session_id: str, email: str, ip: str
 ) -> tuple[SupportSession, User]:
     """Give another agent of the same account the rights to a running session, so they
-    can join it from their own console. Inviting someone twice changes nothing."""
+    can join it from their own console. Inviting someone twice changes nothing. A
+    command to the session's room, which holds the record."""
     session = await get_for_agent(ctx, principal, session_id)
     if session.status == "ended":
         raise Conflict("This session has ended.")
@@ -175,14 +191,10 @@ async def invite_expert(
     user = await scope.find_user_by_email(emails.normalise(email))
     if user is None or user.disabled or not can(user.role, Permission.RUN_SESSIONS):
         raise NotFound("There is no active agent with this e-mail address in your account.")
-    if user.id == session.agent_id or user.id in session.experts:
-        return session, user
-    if user.id == principal.user.id:
+    if user.id == principal.user.id and user.id not in (session.agent_id, *session.experts):
         raise InvalidInput("You are already in this session.")
-    if len(session.experts) >= MAX_EXPERTS:
-        raise Conflict(f"A session can have at most {MAX_EXPERTS} invited experts.")
-    updated = replace(session, experts=(*session.experts, user.id))
-    await scope.save_support_session(updated)
-    await audit.record(scope, "session.expert_invited", Actor.of(principal.user, ip),
-                       target=session.id, expert=user.email)  # fmt: skip
+    room = await rooms.open(session.tenant_id, session.id)
+    actor = Actor.of(principal.user, ip)
+    updated = await room.invite_expert(user.id, user.email,
+                                       Who(actor.name, actor.user_id, actor.ip))  # fmt: skip
     return updated, user

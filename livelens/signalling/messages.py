@@ -86,7 +86,10 @@ SPECS: dict[str, MessageSpec] = {
     "media_state": MessageSpec(
         BOTH, {"muted": FieldSpec("bool"), "video": FieldSpec("bool", required=False)}
     ),
+    # End for everyone (the owner, an expert or the customer); an agent may instead
+    # leave, and the session goes on for the others (see room_core.py).
     "end": MessageSpec(BOTH, {}),
+    "leave": MessageSpec(AGENT, {}),
     "ping": MessageSpec(BOTH, {}),
     # In-session tools. Chat goes both ways; everything that changes what the customer's
     # device shows or does (marks, freeze, camera, bandwidth) comes from agents only.

@@ -5,6 +5,9 @@ agreed to share) → live (media flowing) → ended. Declining ends the session 
 once; a join link that is not used in time expires. Only ``consented`` and
 ``live`` sessions may forward customer media to agents: the relay's gate follows
 :func:`media_allowed`, so consent is enforced by the server, not the page.
+
+This is the record's life only; what makes a running session end (who is present,
+deadlines, leaving) is room_core.py's, which applies these events.
 """
 
 from __future__ import annotations
@@ -49,9 +52,11 @@ class MediaConnected:
 
 @dataclass(frozen=True)
 class Ended:
-    by: str  # "agent", "customer" or "system"
+    by: str  # the role: "agent", "customer" or "system"
     outcome: Outcome
     at: float
+    user_id: str | None = None  # the agent who ended it (the owner or an expert)
+    name: str | None = None  # their display name when they did, as every view shows it
 
 
 Event = CustomerJoined | ConsentGiven | ConsentDeclined | MediaConnected | Ended
@@ -85,30 +90,57 @@ def apply(session: SupportSession, event: Event) -> SupportSession:
             return session
         case ConsentDeclined(at):
             _require(session, ("joined",), "decline")
-            return _end(session, "customer", "declined", at)
+            return _end(session, Ended("customer", "declined", at))
         case MediaConnected(at):
             if session.status == "consented":
                 return replace(session, status="live", live_at=at)
             _require(session, ("live",), "go live")
             return session
-        case Ended(by, outcome, at):
-            return _end(session, by, outcome, at)
+        case Ended():
+            return _end(session, event)
 
 
 def _join(session: SupportSession, device_hash: str, at: float) -> SupportSession:
     if session.customer_device_hash is None:
         if is_expired(session, at):
-            raise SessionEnded("This link has expired.")
+            raise SessionEnded(
+                "This link has expired. Ask your support agent for a new one.", outcome="expired"
+            )
         return replace(session, status="joined", customer_device_hash=device_hash, joined_at=at)
     if session.customer_device_hash != device_hash:
         raise DeviceMismatch("This link has already been used on another device.")
     return session  # the same device coming back after a drop
 
 
-def _end(session: SupportSession, by: str, outcome: Outcome, at: float) -> SupportSession:
+def _end(session: SupportSession, event: Ended) -> SupportSession:
     return replace(
-        session, status="ended", ended_at=at, outcome=outcome, ended_by=by, pin_hash=None
-    )
+        session, status="ended", ended_at=event.at, outcome=event.outcome, ended_by=event.by,
+        ended_by_user_id=event.user_id, ended_by_name=event.name, pin_hash=None,
+    )  # fmt: skip
+
+
+def ended_error(session: SupportSession, *, customer: bool = False) -> SessionEnded:
+    """The refusal for anything tried on an ended session; ``outcome`` in its details."""
+    if session.outcome == "expired":
+        text = "This link has expired. Ask your support agent for a new one."
+    elif customer:
+        text = "This session has ended. Ask your support agent for a new link."
+    else:
+        text = "This session has ended."
+    return SessionEnded(text, outcome=session.outcome)
+
+
+LIFE_ORDER = ("waiting", "joined", "consented", "live", "ended")
+
+
+def merge(stored: SupportSession, ours: SupportSession) -> SupportSession:
+    """Our version of a record, replayed on a newer stored one (our compare-and-set save
+    lost to another writer): the record further along its life wins, with the experts
+    invited in either; the stored version, so that the next save can succeed."""
+    ahead = LIFE_ORDER.index(ours.status) > LIFE_ORDER.index(stored.status)
+    base = ours if ahead else stored
+    experts = stored.experts + tuple(e for e in ours.experts if e not in stored.experts)
+    return replace(base, experts=experts, version=stored.version)
 
 
 def _require(session: SupportSession, allowed: tuple[str, ...], action: str) -> None:

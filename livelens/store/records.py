@@ -132,8 +132,13 @@ class SupportSession:
     live_at: float | None = None
     ended_at: float | None = None
     outcome: Outcome | None = None
-    ended_by: str | None = None  # "agent", "customer" or "system"
+    ended_by: str | None = None  # the role that ended it: "agent", "customer" or "system"
     experts: tuple[str, ...] = ()  # user ids of agents invited in; they share the rights
+    ended_by_user_id: str | None = None  # the agent who ended it (owner or expert)
+    ended_by_name: str | None = None  # their display name when they did, for every view
+    # Bumped by the store on every save: a save of a record read at another version is
+    # refused (StaleRecord), so two writers can never overwrite each other unseen.
+    version: int = 0
 
 
 ContentKind = Literal["chat", "snapshot", "note"]

@@ -75,14 +75,30 @@ class TenantStore(Protocol):
 
     # support sessions
     async def create_support_session(self, session: SupportSession) -> None:
-        """Raises InvalidInput if the record belongs to another tenant, Conflict if its
-        id or join token hash is already in use (anywhere on the instance)."""
+        """Store the record as it is (``version`` 0, normally). Raises InvalidInput if it
+        belongs to another tenant, Conflict if its id or join token hash is already in
+        use (anywhere on the instance)."""
         ...
 
     async def get_support_session(self, session_id: str) -> SupportSession | None: ...
-    async def save_support_session(self, session: SupportSession) -> None:
-        """Replace a stored session; raises NotFound if it is not in this tenant,
-        Conflict if the new join token hash is another session's."""
+    async def save_support_session(self, session: SupportSession) -> SupportSession:
+        """Replace the stored session by ``session`` if, and only if, the stored one is
+        still at ``session.version`` (compare-and-set); it is stored at ``version + 1``,
+        and that stored record is returned: save the next change from it, not from
+        ``session``.
+
+        Raises StaleRecord (a Conflict) if the stored version is another one (someone
+        saved since ``session`` was read: read it again and redo the change), NotFound
+        if the session is not in this tenant, Conflict if the new join token hash is
+        another session's.
+
+        Limit: the comparison and the write are one atomic step on SQLite and on a real
+        MongoDB, but not on FerretDB 1.x, which runs a filtered update as a query
+        followed by a write: there, two saves from the same version at the same moment
+        may both succeed. A stale copy saved after another save is refused on every
+        server; concurrent writers of one session must be avoided by the caller (every
+        change of a live session goes through its room).
+        """
         ...
 
     async def list_support_sessions(

@@ -16,6 +16,7 @@ use _fastpath::srtp::{Profile, SrtpContext};
 use common::{ns_per_call, report, rtp_packet};
 
 const PROFILE: &str = "AEAD_AES_128_GCM";
+const SESSION: u64 = 1;
 
 fn line(send_ssrc: u32, recv_ssrc: u32) -> MediaLine {
     MediaLine {
@@ -48,10 +49,12 @@ fn main() {
         let salt = vec![9u8; 12];
         let mut addresses = Vec::new();
         for i in 0..=receivers {
-            let leg = format!("leg{i}");
+            let leg = u64::from(i);
             let ufrag = format!("u{i}");
             let pwd = "password-password-0123";
-            let t = ep.add_transport("s", &leg, &ufrag, pwd).expect("transport");
+            let t = ep
+                .add_transport(SESSION, leg, &ufrag, pwd)
+                .expect("transport");
             let from = SocketAddr::from(([10, 0, 0, i + 1], 5000));
             let mut check = MessageBuilder::new(BINDING_REQUEST, [i; 12]);
             check
@@ -66,12 +69,12 @@ fn main() {
             } else {
                 1000 + u32::from(i)
             };
-            ep.add_leg("s", &leg, t, &[line(2000 + u32::from(i), ssrc)], true)
+            ep.add_leg(SESSION, leg, t, &[line(2000 + u32::from(i), ssrc)], true)
                 .expect("leg");
-            ep.set_connected("s", &leg, true, 0.0, &mut out)
+            ep.set_connected(SESSION, leg, true, 0.0, &mut out)
                 .expect("connected");
             if i > 0 {
-                ep.add_route("s", "leg0", &leg, MediaKind::Video)
+                ep.add_route(SESSION, 0, leg, MediaKind::Video)
                     .expect("route");
             }
             addresses.push(from);

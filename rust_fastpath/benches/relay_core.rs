@@ -40,22 +40,23 @@ fn video_line(mid: &str, base: u32, pt: u8) -> MediaLine {
 
 fn main() {
     let mut relay = Relay::new(Config::default()).expect("default config");
+    let customer = 0;
     relay
-        .add_leg("customer", &[video_line("v", 1000, 96)], true)
+        .add_leg(customer, &[video_line("v", 1000, 96)], true)
         .expect("leg");
-    let _ = relay.set_connected("customer", true, 0.0);
+    let _ = relay.set_connected(customer, true, 0.0);
     for i in 0..3u32 {
-        let agent = format!("agent{i}");
+        let agent = u64::from(i) + 1;
         relay
             .add_leg(
-                &agent,
+                agent,
                 &[video_line(&format!("a{i}"), 2000 + 10 * i, 120)],
                 true,
             )
             .expect("leg");
-        let _ = relay.set_connected(&agent, true, 0.0);
+        let _ = relay.set_connected(agent, true, 0.0);
         relay
-            .add_route("customer", &agent, MediaKind::Video)
+            .add_route(customer, agent, MediaKind::Video)
             .expect("route");
     }
     let mut seq = 0u16;
@@ -83,7 +84,7 @@ fn main() {
         }
         .to_bytes()
         .expect("packet");
-        black_box(relay.handle_rtp("customer", &packet, now));
+        black_box(relay.handle_rtp(customer, &packet, now));
     });
     report("relay_core", "rust_native", "fan_out_3", ns);
 }

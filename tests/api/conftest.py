@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from livelens.config import RelayKind
+from livelens.media.relay import RelayKind
 from tests.api.harness import Server, start_server, stop_server
 
 

@@ -17,11 +17,13 @@ import tornado.netutil
 
 from livelens import clock
 from livelens.clock import ManualClock
-from livelens.config import RelayKind, Settings
+from livelens.config import Settings
 from livelens.http.app import MAX_BODY_BYTES, make_app
 from livelens.identity.passwords import HashParameters, PasswordHashing
+from livelens.media.aiortc_path import AiortcPath
 from livelens.media.hub import MediaHub
 from livelens.media.media_port import MediaPort
+from livelens.media.relay import RelayKind
 from livelens.server import open_derivation_key
 from livelens.services import accounts, tasks
 from livelens.services.audit import CLI
@@ -142,10 +144,11 @@ async def start_server(
     data_dir: Path, store_url: str, relay: RelayKind = "fast", *, media_port: bool = False
 ) -> Server:
     """A running LiveLens; ``media_port``: media on the Rust-owned UDP port (an
-    ephemeral one) instead of aiortc's own sockets."""
+    ephemeral one), as ``livelens serve`` runs it, instead of aiortc's own sockets with
+    ``relay`` (the test oracle's path, where both relays can be compared)."""
     manual = ManualClock()
     clock.install(manual)
-    settings = Settings(data_dir=data_dir, store_url=store_url, relay=relay)
+    settings = Settings(data_dir=data_dir, store_url=store_url)
     store = await open_store(store_url)
     keyring = MasterKeyring.load_or_create(settings.master_key_file)
     ctx = Context(
@@ -157,7 +160,7 @@ async def start_server(
     )
     sockets = tornado.netutil.bind_sockets(0, "127.0.0.1")
     port = MediaPort("127.0.0.1", 0, host_addresses=["127.0.0.1"]) if media_port else None
-    hub = MediaHub(host_addresses=["127.0.0.1"], relay=settings.relay, media_port=port)
+    hub = MediaHub(port or AiortcPath(host_addresses=["127.0.0.1"], relay=relay))
     http = tornado.httpserver.HTTPServer(make_app(ctx, hub), max_body_size=MAX_BODY_BYTES)
     http.add_sockets(sockets)
     http_port = sockets[0].getsockname()[1]
@@ -168,8 +171,8 @@ async def stop_server(server: Server) -> None:
     server.http.stop()
     await server.http.close_all_connections()
     await server.hub.close()
-    if server.hub.media_port is not None:
-        server.hub.media_port.close()  # the hub does not own it
+    if isinstance(server.hub.media, MediaPort):
+        server.hub.media.close()  # the hub does not own it
     await tasks.drain()  # log rows still being written need the store
     await server.ctx.store.close()
     clock.install(clock.SystemClock())

@@ -12,6 +12,7 @@ from typing import Any
 import tornado.httpclient
 import tornado.websocket
 
+from livelens.services.rooms import Room, Rooms
 from tests.api.harness import Client, Server
 
 
@@ -69,6 +70,21 @@ class Signal:
 
     def close(self) -> None:
         self.conn.close()
+
+
+def room_of(server: Server, session_id: str) -> Room:
+    """The session's running room on the test server."""
+    rooms: Rooms = server.http.request_callback.settings["livelens_rooms"]  # type: ignore[attr-defined]
+    room = rooms.get(session_id)
+    assert room is not None, "the session has no running room"
+    return room
+
+
+async def pass_time(server: Server, session_id: str, seconds: float) -> None:
+    """Move the server's clock on and have the session's room look at it (as its timer
+    does once the time has really passed)."""
+    server.clock.advance(seconds)
+    await room_of(server, session_id).tick()
 
 
 def roles(state: dict[str, Any]) -> set[str]:

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from livelens.config import RELAYS
+from livelens.media.relay import RELAYS
 from livelens.signalling.messages import MAX_MESSAGE_BYTES
 from tests.api.harness import Server, start_server, stop_server
 from tests.api.signalling import Live, Signal, live_session, roles

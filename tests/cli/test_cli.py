@@ -194,22 +194,20 @@ def test_serve_explains_a_media_port_in_use(tmp_path: Path) -> None:
     assert "Traceback" not in done.stderr
 
 
-def test_relay_is_chosen_by_flag_or_environment(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+def test_serve_has_one_media_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    def relay(*args: str) -> str:
-        parsed = build_parser().parse_args(["serve", "--data-dir", str(tmp_path), *args])
-        return settings_from(parsed).relay
-
-    monkeypatch.delenv("LIVELENS_RELAY", raising=False)
-    assert relay() == "fast"
-    assert relay("--relay", "reference") == "reference"
+    # The aiortc path and the Python reference relay are the tests' oracle and the
+    # benchmarks' baseline, not server options: the Rust media port is the only path.
+    for flag in (["--relay", "reference"], ["--media-path", "aiortc"]):
+        with pytest.raises(SystemExit):
+            build_parser().parse_args(["serve", "--data-dir", str(tmp_path), *flag])
+        assert "unrecognized arguments" in capsys.readouterr().err
     monkeypatch.setenv("LIVELENS_RELAY", "reference")
-    assert relay() == "reference"
-    assert relay("--relay", "fast") == "fast"
-    monkeypatch.setenv("LIVELENS_RELAY", "turbo")
-    with pytest.raises(LiveLensError, match="--relay must be one of fast, reference"):
-        relay()
+    monkeypatch.setenv("LIVELENS_MEDIA_PATH", "aiortc")
+    settings = settings_from(build_parser().parse_args(["serve", "--data-dir", str(tmp_path)]))
+    assert not hasattr(settings, "relay")
+    assert not hasattr(settings, "media_path")
 
 
 def test_media_announce_ip_by_flag_or_environment(
@@ -231,22 +229,6 @@ def test_media_announce_ip_by_flag_or_environment(
     ]:
         with pytest.raises(LiveLensError, match=message):
             announced("--media-announce-ip", bad)
-    # The aiortc path gathers its own candidates: announcing there is refused, not ignored.
-    with pytest.raises(LiveLensError, match="needs the Rust media port"):
-        announced("--media-path", "aiortc")
-
-
-def test_media_path_from_the_environment_is_checked(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.delenv("LIVELENS_RELAY", raising=False)
-    monkeypatch.setenv("LIVELENS_MEDIA_PATH", "quic")
-    parsed = build_parser().parse_args(["serve", "--data-dir", str(tmp_path)])
-    with pytest.raises(LiveLensError, match="--media-path must be one of rust, aiortc"):
-        settings_from(parsed)
-    monkeypatch.setenv("LIVELENS_MEDIA_PATH", "aiortc")
-    parsed = build_parser().parse_args(["serve", "--data-dir", str(tmp_path)])
-    assert settings_from(parsed).media_path == "aiortc"
 
 
 def test_keys_rotate_then_reseal_from_the_command_line(tmp_path: Path) -> None:

@@ -45,6 +45,9 @@ CHROMIUM_ARGS = [
     "--use-fake-ui-for-media-stream",
 ]
 PASSWORD = "Correct-horse-42"
+# How long a running session waits for its customer or an agent to come back: short, so
+# that the tests of what does (and does not) end a session stay fast.
+REJOIN_GRACE = 3.0
 
 # Reports CSP violations from inside the page to the test (exposed bindings and
 # init scripts are not subject to the page's CSP).
@@ -186,7 +189,8 @@ def serving(data_dir: Path, *args: str, media_port: int = 0) -> Iterator[LiveSer
     with log_path.open("w") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "livelens", "serve", "--data-dir", str(data_dir),
-             "--host", "127.0.0.1", "--port", str(port), *args],
+             "--host", "127.0.0.1", "--port", str(port), "--rejoin-grace", str(REJOIN_GRACE),
+             *args],
             stdout=log, stderr=subprocess.STDOUT, text=True, cwd=REPO,
             # Any free UDP port for media, so parallel runs on one machine do not collide.
             env={**os.environ, "LIVELENS_MEDIA_PORT": str(media_port) if media_port

@@ -123,6 +123,13 @@ def wait_for_stat(page: Page, attribute: str, more_than: float) -> float:
     return float(handle.json_value())
 
 
+def end_for_everyone(agent: Page) -> None:
+    """The console's *End for everyone*, confirmed in its dialog."""
+    agent.get_by_test_id("end-session").click()
+    expect(agent.get_by_test_id("dialog")).to_contain_text("End the session for everyone?")
+    agent.get_by_test_id("confirm-ok").click()
+
+
 def accept_and_go_live(agent: Page, customer: Page) -> None:
     customer.get_by_test_id("consent-accept").click()
     local = customer.get_by_test_id("local-video")
@@ -198,7 +205,7 @@ def test_customer_joins_by_link_and_both_sides_hear_and_see(
     )
     status_of(agent).to_have_attribute("data-state", "ended")
     status_of(agent).to_have_attribute("data-outcome", "completed")
-    expect(agent.get_by_test_id("session-summary")).to_contain_text("The customer")
+    expect(agent.get_by_test_id("summary-ended-by")).to_have_text("The customer")
     # The camera is off on the phone once the session is over.
     assert customer.evaluate("() => !document.querySelector('[data-testid=\"local-video\"]')"), (
         "the preview is still on screen"
@@ -276,12 +283,14 @@ def test_agent_ends_and_the_customer_sees_it(new_page: NewPage, live_server: Liv
     customer = phone(new_page)
     customer.goto(invitation.link)
     accept_and_go_live(agent, customer)
-    agent.get_by_test_id("end-session").click()
+    end_for_everyone(agent)
     expect(customer.get_by_test_id("session-ended")).to_be_visible()
-    expect(customer.get_by_test_id("session-ended-message")).to_contain_text("ended the session")
+    expect(customer.get_by_test_id("session-ended-message")).to_contain_text(
+        "Agentends ended the session"
+    )
     status_of(agent).to_have_attribute("data-state", "ended")
     status_of(agent).to_have_attribute("data-outcome", "completed")
-    expect(agent.get_by_test_id("session-summary")).to_contain_text("You")
+    expect(agent.get_by_test_id("summary-ended-by")).to_have_text("You")
 
 
 def test_camera_refused_in_the_browser_tells_the_agent(

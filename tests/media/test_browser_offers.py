@@ -6,10 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from livelens.config import RELAYS, RelayKind
 from livelens.media import rtp
 from livelens.media.peer import Direction, ServerPeer
-from livelens.media.relay import new_relay
+from livelens.media.relay import RELAYS, RelayKind, new_relay
 from livelens.media.streams import (
     ABS_SEND_TIME_URI,
     AUDIO_LEVEL_URI,
@@ -29,7 +28,10 @@ async def negotiate(browser: str, role: str) -> tuple[str, dict[str, MediaLine]]
     directions: dict[MediaKind, Direction] = {
         "video": "recvonly" if role == "customer" else "sendonly"
     }
-    peer = ServerPeer(browser, Recorder(Probe()), directions=directions, host_addresses=LOOPBACK)
+    recorder = Recorder(Probe())
+    peer = ServerPeer(
+        browser, recorder, directions=directions, host_addresses=LOOPBACK, packets=recorder
+    )
     try:
         answer = await peer.accept(offer)
     finally:

@@ -1,5 +1,9 @@
 """MediaHub end to end: real aiortc "browsers" on loopback, the server relaying between them.
 
+These run the hub on the aiortc media path (``AiortcPath``: aioice's sockets, packets
+through Python) with either relay, the oracle the Rust media port is held to; the same
+clients against the media port are in test_media_port.py.
+
 The customer sends a synthetic picture and a tone; agents decode what reaches them.
 Agent offers are renumbered (payload types, extension ids) and list video first, so
 every header field the relay rewrites differs between the two sides.
@@ -14,9 +18,10 @@ from typing import Any
 
 import pytest
 
-from livelens.config import RELAYS, RelayKind
 from livelens.media import rtp
+from livelens.media.aiortc_path import AiortcPath
 from livelens.media.hub import MediaHub, OfferRejected, Role
+from livelens.media.relay import RELAYS, RelayKind
 from livelens.media.streams import MID_URI, MediaLine
 from tests.media.clients import (
     HEIGHT,
@@ -36,7 +41,7 @@ class World:
 
     def __init__(self, relay: RelayKind) -> None:
         self.probe = Probe()
-        self.hub = MediaHub(host_addresses=LOOPBACK, relay=relay)
+        self.hub = MediaHub(AiortcPath(host_addresses=LOOPBACK, relay=relay))
         self.states: list[tuple[str, str, str]] = []
         self.clients: list[Client] = []
         self.hub.on_state(self._on_state)

@@ -18,6 +18,15 @@ from typing import Any, cast
 import pytest
 from aioice import stun
 
+from livelens._fastpath import (
+    MediaPortError,
+    MediaSocket,
+    RelayError,
+    SrtpError,
+    UnknownLeg,
+    UnknownSession,
+    UnknownTransport,
+)
 from livelens.media import rtp
 from livelens.media.hub import MediaHub, Role
 from livelens.media.media_port import MediaPort
@@ -25,7 +34,6 @@ from livelens.media.peer import ServerPeer
 from livelens.media.streams import MediaLine
 from tests.media.clients import (
     HEIGHT,
-    LOOPBACK,
     WIDTH,
     Client,
     Probe,
@@ -43,7 +51,7 @@ class PortWorld:
     def __init__(self, port: MediaPort | None = None) -> None:
         self.probe = Probe()
         self.port = port or MediaPort("127.0.0.1", 0)
-        self.hub = MediaHub(host_addresses=LOOPBACK, media_port=self.port)
+        self.hub = MediaHub(self.port)
         self.states: list[tuple[str, str, str]] = []
         self.clients: list[Client] = []
         self.answers: dict[str, str] = {}
@@ -110,7 +118,7 @@ def client_ufrag(client: Client) -> str:
 
 
 def transport_stats(world: PortWorld, peer: ServerPeer) -> dict[str, Any]:
-    stats: dict[str, Any] = world.port.stats()["transports"][str(peer.transport_id)]
+    stats: dict[str, Any] = world.port.stats()["transports"][peer.transport_id]
     return stats
 
 
@@ -165,7 +173,14 @@ async def test_media_crosses_the_rust_port_byte_for_byte_and_never_python(
         assert stats["rx_packets"]["srtp"] >= 10
         assert stats["srtp"]["rtp_unprotected"] >= 10
         assert stats["drops"].get("srtp_auth_failed", 0) == 0
-    assert world.hub.stats("s1")["path"] == "media_port"
+    # The hub's view: the relay's counters in Rust, legs named by participant (Rust only
+    # knows their numbers), and each participant's transport.
+    stats = world.hub.stats("s1")
+    assert stats["path"] == "media_port"
+    assert stats["legs"]["cust"]["sources"]["video"]["sinks"] == ["agent"]
+    assert stats["legs"]["agent"]["sinks"]["video"]["source"] == "cust"
+    assert stats["transports"]["agent"]["srtp"]["rtp_unprotected"] >= 10
+    assert stats["transports"]["cust"]["nominated"][0] == "127.0.0.1"
 
     await world.hub.end_session("s1")
     assert {("s1", "cust", "closed"), ("s1", "agent", "closed")} <= set(world.states)
@@ -387,7 +402,7 @@ async def test_a_client_whose_checks_stop_fails_after_the_consent_timeout() -> N
     # aioice checks consent every ~5 s; a 1 s timeout makes it look gone.
     probe = Probe()
     port = MediaPort("127.0.0.1", 0, consent_timeout=1.0)
-    hub = MediaHub(host_addresses=LOOPBACK, media_port=port)
+    hub = MediaHub(port)
     states: list[tuple[str, str, str]] = []
 
     def on_state(session_id: str, participant_id: str, state: str) -> None:
@@ -425,3 +440,35 @@ async def test_an_announced_address_replaces_the_machines_own_in_the_answer() ->
         assert port.addresses == ["203.0.113.7"]
     finally:
         port.close()
+
+
+def test_control_calls_refuse_with_typed_errors() -> None:
+    # Sessions and legs are Python's numbers; every refusal has its class, each a
+    # KeyError or ValueError as before (rust_fastpath/src/py/error.rs chooses them).
+    socket = MediaSocket("127.0.0.1", 0)
+    try:
+        transport = socket.add_transport(1, 1, "ufrag1", "password-password-0123")
+        with pytest.raises(MediaPortError, match="ufrag already in use"):
+            socket.add_transport(1, 2, "ufrag1", "password-password-0123")
+        with pytest.raises(UnknownTransport):
+            socket.set_remote_ufrag(transport + 100, "x")
+        with pytest.raises(SrtpError, match="key or salt length"):
+            socket.set_srtp_keys(transport, "AEAD_AES_128_GCM", b"k", b"s", b"k", b"s")
+        with pytest.raises(UnknownSession):
+            socket.add_route(1, 1, 2, "audio")
+        socket.add_leg(1, 1, transport, [], True)
+        with pytest.raises(UnknownLeg):
+            socket.add_route(1, 1, 2, "audio")
+        with pytest.raises(RelayError, match="itself"):
+            socket.add_route(1, 1, 1, "audio")
+        with pytest.raises(ValueError, match="media kind"):
+            socket.add_route(1, 1, 1, "text")  # type: ignore[arg-type]
+        assert socket.send(transport, b"\x16") is False  # no nominated address yet
+        assert issubclass(UnknownLeg, KeyError) and issubclass(MediaPortError, ValueError)
+        stats = socket.stats()
+        assert (stats["transports"][transport]["session"], stats["sessions"]) == (1, 1)
+        assert set(socket.session_stats(1, {1: "cust"})["transports"]) == {"cust"}
+        assert set(socket.session_stats(1)["legs"]) == {1}
+        assert socket.poll_events() == []
+    finally:
+        socket.close()

@@ -19,7 +19,7 @@ LIBSRTP_PROFILES = {
 
 
 class Recorder:
-    """A PeerListener that keeps everything it is given."""
+    """A PeerListener and PacketListener that keeps everything it is given."""
 
     def __init__(self, probe: Probe) -> None:
         self.probe = probe
@@ -54,7 +54,9 @@ def session(key: bytes, profile: str, direction: str) -> Any:
 async def test_peer_relays_untouched_packets_and_exports_working_keys() -> None:
     probe = Probe()
     recorder = Recorder(probe)
-    peer = ServerPeer("p1", recorder, directions={"video": "recvonly"}, host_addresses=LOOPBACK)
+    peer = ServerPeer(
+        "p1", recorder, directions={"video": "recvonly"}, host_addresses=LOOPBACK, packets=recorder
+    )
     client = customer_client(probe)
     try:
         offer = await client.offer()
@@ -122,7 +124,9 @@ async def test_peer_relays_untouched_packets_and_exports_working_keys() -> None:
 async def test_peer_that_never_connects_fails_after_the_timeout() -> None:
     probe = Probe()
     recorder = Recorder(probe)
-    peer = ServerPeer("p2", recorder, host_addresses=LOOPBACK, connect_timeout=0.3)
+    peer = ServerPeer(
+        "p2", recorder, host_addresses=LOOPBACK, connect_timeout=0.3, packets=recorder
+    )
     client = customer_client(probe)
     try:
         await peer.accept(await client.offer())  # the client never gets the answer
@@ -162,7 +166,7 @@ async def _offer(build: str) -> str:
 )
 async def test_unsupported_offers_are_rejected_cleanly(build: str, why: str) -> None:
     recorder = Recorder(Probe())
-    peer = ServerPeer("p3", recorder, host_addresses=LOOPBACK)
+    peer = ServerPeer("p3", recorder, host_addresses=LOOPBACK, packets=recorder)
     with pytest.raises(OfferRejected, match=why) as caught:
         await peer.accept(await _offer(build))
     assert caught.value.code == "offer_rejected"

@@ -14,7 +14,13 @@ import pytest
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from livelens._fastpath import SrtpContext
+from livelens._fastpath import (
+    AuthenticationFailed,
+    MalformedPacket,
+    ReplayedPacket,
+    SrtpContext,
+    SrtpError,
+)
 from tests.srtp.packets import (
     PROFILES,
     TAG_LEN,
@@ -307,3 +313,24 @@ def test_counters_add_up() -> None:
         "replayed": 1,
         "rejected": 0,
     }
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_each_refusal_has_its_exception_class(profile: str) -> None:
+    # One class per reason (chosen in rust_fastpath/src/py/error.rs), all SrtpErrors and
+    # so ValueErrors, as every refusal was before.
+    tx, rx = pair(profile, seed=7)
+    protected = tx.protect(rtp(1, 9, b"body"))
+    forged = protected[:-1] + bytes([protected[-1] ^ 1])
+    with pytest.raises(AuthenticationFailed, match="authentication failed"):
+        rx.unprotect(forged)
+    with pytest.raises(MalformedPacket, match="malformed packet"):
+        rx.unprotect(b"\x80")
+    rx.unprotect(protected)
+    with pytest.raises(ReplayedPacket, match="replayed packet"):
+        rx.unprotect(protected)
+    with pytest.raises(SrtpError, match="unknown SRTP profile") as caught:
+        SrtpContext("NULL", b"k" * 16, b"s" * 14)
+    assert type(caught.value) is SrtpError
+    for refused in (AuthenticationFailed, MalformedPacket, ReplayedPacket, SrtpError):
+        assert issubclass(refused, SrtpError) and issubclass(refused, ValueError)

@@ -5,7 +5,7 @@ import { api } from '../api.js';
 import { formatTime, h, messageLine } from '../dom.js';
 import { icon } from '../icons.js';
 import { LiveLink, QUALITY_TEXT, showStats } from '../live.js';
-import { toast } from '../ui.js';
+import { confirmDialog, toast } from '../ui.js';
 import { agentTools } from './tools.js';
 
 export const STATUS_LABELS = {
@@ -50,7 +50,25 @@ const OUTCOME_TEXT = {
   dropped: 'The connection was lost and did not come back in time.',
 };
 
-const ENDED_BY = { agent: 'You', customer: 'The customer', system: 'LiveLens (automatically)' };
+const ENDED_BY_SYSTEM = {
+  expired: 'LiveLens (the link expired)',
+  dropped: 'LiveLens (the connection was lost)',
+};
+
+/**
+ * Who ended a session, for this viewer: "You" only for the person who did; another
+ * agent by display name; the customer; or LiveLens, with the reason.
+ * `ended` is {by, by_id, by_name, outcome} (a record's ended_by* fields or an "ended" message).
+ */
+export function endedByText({ by, by_id: byId, by_name: byName, outcome }, myId) {
+  if (by === 'agent') {
+    if (byId && byId === myId) return 'You';
+    return byName || 'An agent';
+  }
+  if (by === 'customer') return 'The customer';
+  if (by === 'system') return ENDED_BY_SYSTEM[outcome] || 'LiveLens (automatically)';
+  return '—';
+}
 
 const MIC_ERRORS = {
   NotAllowedError: 'Microphone access is blocked for this site, so the customer cannot hear you. Allow it in the browser’s site settings and open the session again.',
@@ -121,7 +139,11 @@ export function renderSessionView(container, app, { created = null, session, onB
   const sessionId = session.id;
   let status = session.status;
   let outcome = session.outcome;
-  let endedBy = session.ended_by;
+  const myId = app.me && app.me.user ? app.me.user.id : null;
+  const owner = session.agent_id === myId; // the agent who started it; others are experts
+  let ended = { by: session.ended_by, by_id: session.ended_by_user_id, by_name: session.ended_by_name };
+  let ownerHere = owner;
+  let left = false;
   let customer = null; // the customer participant from the latest state message
   let linkState = 'connecting';
   let liveSince = session.live_at ? session.live_at * 1000 : null;
@@ -161,8 +183,11 @@ export function renderSessionView(container, app, { created = null, session, onB
   });
 
   const muteButton = h('button', { type: 'button', class: 'btn btn-secondary control', 'data-testid': 'mute-mic', 'aria-pressed': 'false', disabled: true }, 'Mute');
-  const endButton = h('button', { type: 'button', class: 'btn btn-danger control', 'data-testid': 'end-session' }, 'End session');
-  const controls = h('div', { class: 'session-controls' }, muteButton, endButton);
+  // The owner ends the session for everyone; an expert leaves it (it goes on), and may
+  // end it for everyone only while the owner is not in it.
+  const endButton = h('button', { type: 'button', class: 'btn btn-danger control', 'data-testid': 'end-session' }, 'End for everyone');
+  const leaveButton = h('button', { type: 'button', class: 'btn btn-secondary control', 'data-testid': 'leave-session', hidden: owner }, 'Leave');
+  const controls = h('div', { class: 'session-controls' }, muteButton, leaveButton, endButton);
   const micNote = messageLine('mic-error');
   const problem = messageLine('session-error');
 
@@ -204,6 +229,7 @@ export function renderSessionView(container, app, { created = null, session, onB
     let text = STATUS_TEXT[status] || status;
     if (status === 'ended' && outcome) text = `Ended — ${(OUTCOME_LABELS[outcome] || outcome).toLowerCase()}`;
     else if (waitingForReturn) text = `${text} · customer reconnecting…`;
+    else if (left) text = `${text} · you left`;
     else if (status !== 'ended' && linkState === 'reconnecting') text = `${text} · reconnecting…`;
     statusEl.textContent = text;
     statusEl.dataset.state = status;
@@ -260,8 +286,10 @@ export function renderSessionView(container, app, { created = null, session, onB
     }
 
     invite.hidden = status !== 'waiting';
-    tools.setLive(showVideo || (status === 'live' && customerHere()));
-    const over = status === 'ended';
+    tools.setLive(!left && (showVideo || (status === 'live' && customerHere())));
+    const over = status === 'ended' || left;
+    if (!endButton.disabled) endButton.textContent = status === 'waiting' ? 'End session' : 'End for everyone';
+    endButton.hidden = !owner && ownerHere;
     controls.hidden = over;
     details.hidden = over;
     if (over && liveSince === null) timer.hidden = true;
@@ -289,12 +317,12 @@ export function renderSessionView(container, app, { created = null, session, onB
     }
     if (record) {
       outcome = record.outcome || outcome;
-      endedBy = record.ended_by || endedBy;
+      if (record.ended_by) ended = { by: record.ended_by, by_id: record.ended_by_user_id, by_name: record.ended_by_name };
     }
     render();
     const facts = [
       ['Outcome', OUTCOME_LABELS[outcome] || outcome || '—'],
-      ['Ended by', ENDED_BY[endedBy] || '—'],
+      ['Ended by', endedByText({ ...ended, outcome }, myId)],
       ['Duration', record && record.duration !== null && record.duration !== undefined ? formatDuration(record.duration) : '—'],
       ['Ended', record && record.ended_at ? formatTime(record.ended_at) : '—'],
     ];
@@ -302,7 +330,7 @@ export function renderSessionView(container, app, { created = null, session, onB
     summary.replaceChildren(
       h('h2', { class: 'card-title' }, 'Session ended'),
       h('p', { class: 'muted', 'data-testid': 'session-outcome' }, OUTCOME_TEXT[outcome] || ''),
-      h('dl', { class: 'facts facts-compact' }, facts.map(([k, v]) => h('div', {}, h('dt', {}, k), h('dd', {}, v)))),
+      h('dl', { class: 'facts facts-compact' }, facts.map(([k, v]) => h('div', {}, h('dt', {}, k), h('dd', { 'data-testid': `summary-${k.toLowerCase().replace(/\s+/g, '-')}` }, v)))),
       h('div', { class: 'row' },
         h('button', { type: 'button', class: 'btn btn-primary', 'data-testid': 'session-done', onclick: () => leave() }, 'Back to sessions')));
     summary.hidden = false;
@@ -388,15 +416,19 @@ export function renderSessionView(container, app, { created = null, session, onB
         status = message.status || status;
         outcome = message.outcome || outcome;
         customer = (message.participants || []).find((p) => p.role === 'customer') || null;
+        ownerHere = owner || (message.participants || []).some((p) => p.id === session.agent_id);
         if (status === 'live' && liveSince === null) liveSince = Date.now();
         tools.onState(message);
         render();
       } else if (message.type === 'ended') {
         status = 'ended';
         outcome = message.outcome || outcome;
-        endedBy = message.by || endedBy;
+        ended = { by: message.by, by_id: message.by_id, by_name: message.by_name };
         customer = null;
         finish();
+      } else if (message.type === 'left') {
+        left = true;
+        leftSession();
       } else if (message.type === 'error') {
         if (message.code !== 'session_ended') problem.show(message.message || 'The server refused a request.');
       } else {
@@ -475,19 +507,55 @@ export function renderSessionView(container, app, { created = null, session, onB
     }
   }
 
+  /** This agent left (the server confirmed): the session goes on for the others. */
+  function leftSession() {
+    tools.ended();
+    teardown();
+    qualityEl.hidden = true;
+    render();
+    summary.replaceChildren(
+      h('h2', { class: 'card-title' }, 'You left this session'),
+      h('p', { class: 'muted', 'data-testid': 'session-left' },
+        'It goes on for the others. You can join it again from Sessions while it runs.'),
+      h('div', { class: 'row' },
+        h('button', { type: 'button', class: 'btn btn-primary', 'data-testid': 'session-done', onclick: () => leave() }, 'Back to sessions')));
+    summary.hidden = false;
+  }
+
   function leave() {
     teardown();
     onBack();
   }
   back.addEventListener('click', () => leave());
 
-  endButton.addEventListener('click', () => {
-    endButton.disabled = true;
+  const stopTalking = () => {
     muteButton.disabled = true;
-    endButton.textContent = 'Ending…';
-    // Stop talking at once; the server confirms with "ended" (or the link delivers it later).
+    endButton.disabled = true;
+    leaveButton.disabled = true;
+    // Stop at once; the server confirms with "ended" or "left" (or the link delivers it later).
     if (micStream) micStream.getTracks().forEach((t) => { t.enabled = false; });
+  };
+
+  endButton.addEventListener('click', async () => {
+    const waiting = status === 'waiting';
+    const confirmed = await confirmDialog({
+      title: waiting ? 'End this session?' : 'End the session for everyone?',
+      text: waiting
+        ? 'The customer has not joined yet. The join link and PIN stop working.'
+        : 'The customer’s camera and everyone’s audio stop, for the customer and every agent in the session.',
+      confirmLabel: waiting ? 'End session' : 'End for everyone',
+      danger: true,
+    });
+    if (!confirmed || finished) return;
+    stopTalking();
+    endButton.textContent = 'Ending…';
     link.end();
+  });
+
+  leaveButton.addEventListener('click', () => {
+    stopTalking();
+    leaveButton.textContent = 'Leaving…';
+    link.leave();
   });
 
   render();

@@ -5,21 +5,16 @@
 use std::net::SocketAddr;
 
 use _fastpath::net::endpoint::Endpoint;
-use _fastpath::net::relay_router::RelayRouter;
-use _fastpath::net::router::PacketRouter;
+use _fastpath::net::new_router;
 use libfuzzer_sys::fuzz_target;
-
-fn relay() -> Box<dyn PacketRouter> {
-    Box::new(RelayRouter::new())
-}
 
 fuzz_target!(|data: &[u8]| {
     let Some((&selector, datagram)) = data.split_first() else {
         return;
     };
-    let mut endpoint = Endpoint::new(relay);
+    let mut endpoint = Endpoint::new(new_router);
     let transport = endpoint
-        .add_transport("session", "customer", "srvufrag", "server-password-0123456789")
+        .add_transport(1, 1, "srvufrag", "server-password-0123456789")
         .expect("a fresh endpoint takes a transport");
     let mut out = Vec::new();
     if selector & 1 == 1 {

@@ -50,7 +50,8 @@ fuzz_target!(|data: &[u8]| {
         ..Config::default()
     })
     .expect("valid config");
-    for (leg, base) in [("a", 1000), ("b", 2000)] {
+    let (a, b) = (1, 2);
+    for (leg, base) in [(a, 1000), (b, 2000)] {
         let lines = [
             line(MediaKind::Audio, base),
             line(MediaKind::Video, base + 10),
@@ -59,8 +60,8 @@ fuzz_target!(|data: &[u8]| {
         let _ = relay.set_connected(leg, true, 0.0);
     }
     for kind in MediaKind::ALL {
-        let _ = relay.add_route("a", "b", kind);
-        let _ = relay.add_route("b", "a", kind);
+        let _ = relay.add_route(a, b, kind);
+        let _ = relay.add_route(b, a, kind);
     }
     let mut now = 0.0;
     let mut rest = data;
@@ -69,7 +70,7 @@ fuzz_target!(|data: &[u8]| {
         let (packet, after) = tail.split_at(len);
         rest = after;
         now += f64::from(head >> 3) / 64.0;
-        let leg = if head & 1 == 0 { "a" } else { "b" };
+        let leg = if head & 1 == 0 { a } else { b };
         match (head >> 1) & 3 {
             0 => drop(relay.handle_rtcp(leg, packet, now)),
             1 => drop(relay.set_forwarding(leg, packet.len() % 2 == 0, now)),

@@ -3,21 +3,27 @@
 //! (ICE-lite), queues DTLS for Python, and unprotects SRTP/SRTCP into the session's
 //! router, whose output it protects per receiving leg. No sockets, no clock, no Python:
 //! the I/O adapter (`io.rs`/`driver.rs`) feeds it datagrams and `now`.
+//!
+//! Sessions, legs and transports are numbers: Python numbers its sessions and
+//! participants once, when it creates their legs, so the per-packet path (address ->
+//! transport -> session -> router -> receiving legs -> their transports) never carries,
+//! hashes or allocates a string.
 
 use std::collections::{HashMap, VecDeque};
+use std::fmt;
 use std::net::SocketAddr;
-use std::sync::Arc;
-
-use serde_json::{json, Value};
 
 use super::demux::{self, Kind};
 use super::ice_lite::{local_part, IceLite, Nomination};
-use super::router::{LegId, MediaKind, MediaLine, PacketRouter, Transmit};
+use super::router::{LegId, MediaKind, MediaLine, PacketRouter, RelayError, RelayStats, Transmit};
 use super::stun::Message;
 use crate::srtp::{self, Profile, SrtpContext};
 
-/// One transport: a participant's (BUNDLEd) ICE/DTLS/SRTP connection.
+/// One transport: a participant's (BUNDLEd) ICE/DTLS/SRTP connection. Numbered by the
+/// endpoint, from 1.
 pub type TransportId = u64;
+/// A session (one relay), numbered by the caller.
+pub type SessionId = u64;
 
 /// SRTP datagrams kept per transport while its keys are on their way from Python
 /// (the browser may finish DTLS and send media before aiortc has exported the keys).
@@ -94,16 +100,6 @@ impl Counters {
         *count += 1;
         *count
     }
-
-    fn json(&self) -> Value {
-        json!({
-            "rx_packets": self.rx_packets,
-            "rx_bytes": self.rx_bytes,
-            "tx_packets": self.tx_packets,
-            "tx_bytes": self.tx_bytes,
-            "drops": self.drops,
-        })
-    }
 }
 
 struct Srtp {
@@ -112,7 +108,7 @@ struct Srtp {
 }
 
 struct Transport {
-    session: Arc<str>, // shared: cloned for every packet
+    session: SessionId,
     leg: LegId,
     ice: IceLite,
     srtp: Option<Srtp>,
@@ -134,12 +130,15 @@ pub struct Endpoint {
     transports: HashMap<TransportId, Transport>,
     by_ufrag: HashMap<String, TransportId>,
     by_address: HashMap<SocketAddr, TransportId>,
-    sessions: HashMap<String, Session>,
+    sessions: HashMap<SessionId, Session>,
     events: VecDeque<Event>,
     next_id: TransportId,
     counters: Counters,
     new_router: RouterFactory,
     consent_timeout: f64,
+    /// Reused for every packet: the datagram being unprotected, and the router's output.
+    packet: Vec<u8>,
+    transmits: Vec<Transmit>,
 }
 
 fn srtp_reason(error: srtp::Error) -> &'static str {
@@ -151,30 +150,60 @@ fn srtp_reason(error: srtp::Error) -> &'static str {
     }
 }
 
-/// Errors of the control API (Python sees them as `ValueError`).
+/// Errors of the control API; each becomes its own Python exception (`src/py/error.rs`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ControlError {
-    UnknownTransport,
+    UnknownTransport(TransportId),
+    UnknownSession(SessionId),
     DuplicateUfrag,
-    BadKeys,
-    UnknownSession,
     NotConnected,
+    /// The SRTP profile or a key or salt length.
+    Srtp(srtp::Error),
     /// The session's router refused a topology change (unknown leg, self route, ...).
-    Router(String),
+    Router(RelayError),
 }
 
-impl ControlError {
-    #[must_use]
-    pub fn reason(&self) -> String {
+impl fmt::Display for ControlError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::UnknownTransport => "unknown transport".into(),
-            Self::DuplicateUfrag => "ICE ufrag already in use".into(),
-            Self::BadKeys => "bad SRTP profile or key length".into(),
-            Self::UnknownSession => "unknown session".into(),
-            Self::NotConnected => "transport has no nominated address".into(),
-            Self::Router(reason) => reason.clone(),
+            Self::UnknownTransport(id) => write!(f, "unknown transport {id}"),
+            Self::UnknownSession(id) => write!(f, "unknown session {id}"),
+            Self::DuplicateUfrag => f.write_str("ICE ufrag already in use"),
+            Self::NotConnected => f.write_str("transport has no nominated address"),
+            Self::Srtp(error) => error.fmt(f),
+            Self::Router(error) => error.fmt(f),
         }
     }
+}
+
+impl std::error::Error for ControlError {}
+
+/// One transport's counters and state, for `MediaSocket.stats`.
+#[derive(Clone, Debug)]
+pub struct TransportStats {
+    pub session: SessionId,
+    pub leg: LegId,
+    pub counters: Counters,
+    /// Where we send: the address ICE nominated.
+    pub nominated: Option<SocketAddr>,
+    /// The receiving SRTP context's counters, once keys are set.
+    pub srtp: Option<srtp::Stats>,
+}
+
+/// The whole port: its own counters (what matched no transport), every transport's.
+#[derive(Clone, Debug)]
+pub struct PortStats {
+    pub port: Counters,
+    pub transports: Vec<(TransportId, TransportStats)>,
+    pub sessions: usize,
+}
+
+/// One session: the transports that carry its legs, and its router's counters (None for
+/// a session the endpoint does not have).
+#[derive(Clone, Debug)]
+pub struct SessionStats {
+    pub legs: Vec<(LegId, TransportStats)>,
+    pub router: Option<RelayStats>,
 }
 
 impl Endpoint {
@@ -190,6 +219,8 @@ impl Endpoint {
             counters: Counters::default(),
             new_router,
             consent_timeout: super::ice_lite::CONSENT_TIMEOUT,
+            packet: Vec::new(),
+            transmits: Vec::new(),
         }
     }
 
@@ -335,11 +366,13 @@ impl Endpoint {
             }
             return;
         };
-        let mut packet = data.to_vec();
+        let packet = &mut self.packet;
+        packet.clear();
+        packet.extend_from_slice(data);
         let result = if rtcp {
-            srtp.rx.unprotect_rtcp(&mut packet)
+            srtp.rx.unprotect_rtcp(packet)
         } else {
-            srtp.rx.unprotect_rtp(&mut packet)
+            srtp.rx.unprotect_rtp(packet)
         };
         if let Err(error) = result {
             let reason = srtp_reason(error);
@@ -347,7 +380,7 @@ impl Endpoint {
             self.anomaly(Some(id), reason, count, from);
             return;
         }
-        let Some(session) = self.sessions.get_mut(&*transport.session) else {
+        let Some(session) = self.sessions.get_mut(&transport.session) else {
             transport.counters.drop("no_session");
             return;
         };
@@ -355,45 +388,63 @@ impl Endpoint {
             transport.counters.drop("stale_transport");
             return;
         }
-        let transmits = if rtcp {
-            session.router.handle_rtcp(&transport.leg, &packet, now)
+        let transmits = &mut self.transmits;
+        if rtcp {
+            session
+                .router
+                .handle_rtcp(transport.leg, packet, now, transmits);
         } else {
-            session.router.handle_rtp(&transport.leg, &packet, now)
-        };
-        let session_id = Arc::clone(&transport.session);
-        self.send_transmits(&session_id, transmits, out);
+            session
+                .router
+                .handle_rtp(transport.leg, packet, now, transmits);
+        }
+        let session_id = transport.session;
+        self.send_transmits(session_id, out);
     }
 
-    /// Protect each transmit for its leg's transport and address it.
-    fn send_transmits(&mut self, session: &str, transmits: Vec<Transmit>, out: &mut Vec<Outgoing>) {
-        let Some(s) = self.sessions.get(session) else {
+    /// Protect each transmit the router left in `self.transmits` for its leg's transport
+    /// and address it.
+    fn send_transmits(&mut self, session: SessionId, out: &mut Vec<Outgoing>) {
+        let mut transmits = std::mem::take(&mut self.transmits);
+        if let Some(s) = self.sessions.get(&session) {
+            for transmit in transmits.drain(..) {
+                Self::send_transmit(s, &mut self.transports, &mut self.counters, transmit, out);
+            }
+        }
+        transmits.clear(); // the session is gone: nothing to send
+        self.transmits = transmits; // keeps its capacity for the next packet
+    }
+
+    fn send_transmit(
+        session: &Session,
+        transports: &mut HashMap<TransportId, Transport>,
+        counters: &mut Counters,
+        Transmit { leg_id, mut data }: Transmit,
+        out: &mut Vec<Outgoing>,
+    ) {
+        let Some(t) = session
+            .legs
+            .get(&leg_id)
+            .and_then(|id| transports.get_mut(id))
+        else {
+            counters.drop("tx_unknown_leg");
             return;
         };
-        for Transmit { leg_id, mut data } in transmits {
-            let Some(t) = s
-                .legs
-                .get(&leg_id)
-                .and_then(|id| self.transports.get_mut(id))
-            else {
-                self.counters.drop("tx_unknown_leg");
-                continue;
-            };
-            let (Some(srtp), Some(to)) = (t.srtp.as_mut(), t.ice.nominated()) else {
-                t.counters.drop("tx_not_ready");
-                continue;
-            };
-            let result = if demux::classify(&data) == Kind::Rtcp {
-                srtp.tx.protect_rtcp(&mut data)
-            } else {
-                srtp.tx.protect_rtp(&mut data)
-            };
-            if result.is_err() {
-                t.counters.drop("tx_protect_failed");
-                continue;
-            }
-            t.counters.tx(data.len());
-            out.push(Outgoing { to, data });
+        let (Some(srtp), Some(to)) = (t.srtp.as_mut(), t.ice.nominated()) else {
+            t.counters.drop("tx_not_ready");
+            return;
+        };
+        let result = if demux::classify(&data) == Kind::Rtcp {
+            srtp.tx.protect_rtcp(&mut data)
+        } else {
+            srtp.tx.protect_rtp(&mut data)
+        };
+        if result.is_err() {
+            t.counters.drop("tx_protect_failed");
+            return;
         }
+        t.counters.tx(data.len());
+        out.push(Outgoing { to, data });
     }
 
     /// Timers: consent expiry and the routers' own.
@@ -408,16 +459,16 @@ impl Endpoint {
         for id in expired {
             self.push_event(Event::ConsentExpired(id));
         }
-        let due: Vec<String> = self
+        let due: Vec<SessionId> = self
             .sessions
             .iter()
             .filter(|(_, s)| s.router.next_timeout().is_some_and(|t| t <= now))
-            .map(|(k, _)| k.clone())
+            .map(|(&k, _)| k)
             .collect();
         for session in due {
             if let Some(s) = self.sessions.get_mut(&session) {
-                let transmits = s.router.handle_timeout(now);
-                self.send_transmits(&session, transmits, out);
+                s.router.handle_timeout(now, &mut self.transmits);
+                self.send_transmits(session, out);
             }
         }
     }
@@ -451,8 +502,8 @@ impl Endpoint {
     /// A transport for one participant's connection with our ICE credentials.
     pub fn add_transport(
         &mut self,
-        session: &str,
-        leg: &str,
+        session: SessionId,
+        leg: LegId,
         local_ufrag: &str,
         local_pwd: &str,
     ) -> Result<TransportId, ControlError> {
@@ -467,8 +518,8 @@ impl Endpoint {
         self.transports.insert(
             id,
             Transport {
-                session: Arc::from(session),
-                leg: leg.to_owned(),
+                session,
+                leg,
                 ice,
                 srtp: None,
                 pending: Vec::new(),
@@ -483,7 +534,7 @@ impl Endpoint {
         let t = self
             .transports
             .get_mut(&id)
-            .ok_or(ControlError::UnknownTransport)?;
+            .ok_or(ControlError::UnknownTransport(id))?;
         t.ice.set_remote_ufrag(ufrag.to_owned());
         Ok(())
     }
@@ -494,7 +545,7 @@ impl Endpoint {
         };
         self.by_ufrag.remove(t.ice.local_ufrag());
         self.by_address.retain(|_, v| *v != id);
-        if let Some(s) = self.sessions.get_mut(&*t.session) {
+        if let Some(s) = self.sessions.get_mut(&t.session) {
             if s.legs.get(&t.leg) == Some(&id) {
                 s.legs.remove(&t.leg);
             }
@@ -506,7 +557,7 @@ impl Endpoint {
         let t = self
             .transports
             .get_mut(&id)
-            .ok_or(ControlError::UnknownTransport)?;
+            .ok_or(ControlError::UnknownTransport(id))?;
         let to = t.ice.nominated().ok_or(ControlError::NotConnected)?;
         t.counters.tx(data.len());
         Ok(Outgoing { to, data })
@@ -525,13 +576,13 @@ impl Endpoint {
         now: f64,
         out: &mut Vec<Outgoing>,
     ) -> Result<(), ControlError> {
-        let profile = Profile::from_name(profile).map_err(|_| ControlError::BadKeys)?;
-        let tx = SrtpContext::new(profile, tx_key, tx_salt).map_err(|_| ControlError::BadKeys)?;
-        let rx = SrtpContext::new(profile, rx_key, rx_salt).map_err(|_| ControlError::BadKeys)?;
+        let profile = Profile::from_name(profile).map_err(ControlError::Srtp)?;
+        let tx = SrtpContext::new(profile, tx_key, tx_salt).map_err(ControlError::Srtp)?;
+        let rx = SrtpContext::new(profile, rx_key, rx_salt).map_err(ControlError::Srtp)?;
         let t = self
             .transports
             .get_mut(&id)
-            .ok_or(ControlError::UnknownTransport)?;
+            .ok_or(ControlError::UnknownTransport(id))?;
         t.srtp = Some(Srtp { rx, tx });
         let pending = std::mem::take(&mut t.pending);
         let from = t.ice.nominated();
@@ -554,27 +605,28 @@ impl Endpoint {
 
     // ------------------------------------------------------------------ sessions
 
-    fn session(&mut self, session: &str) -> &mut Session {
+    fn session(&mut self, session: SessionId) -> &mut Session {
         let new_router = self.new_router;
-        self.sessions
-            .entry(session.to_owned())
-            .or_insert_with(|| Session {
-                router: new_router(),
-                legs: HashMap::new(),
-            })
+        self.sessions.entry(session).or_insert_with(|| Session {
+            router: new_router(),
+            legs: HashMap::new(),
+        })
     }
 
     /// Register a leg with the session's router, carried by `transport`.
+    ///
+    /// # Errors
+    /// An unknown transport; the router's refusal of the leg.
     pub fn add_leg(
         &mut self,
-        session: &str,
-        leg: &str,
+        session: SessionId,
+        leg: LegId,
         transport: TransportId,
         media: &[MediaLine],
         forwarding: bool,
     ) -> Result<(), ControlError> {
         if !self.transports.contains_key(&transport) {
-            return Err(ControlError::UnknownTransport);
+            return Err(ControlError::UnknownTransport(transport));
         }
         let s = self.session(session);
         // A reconnect re-adds a leg: the new transport replaces the old one.
@@ -582,41 +634,48 @@ impl Endpoint {
         s.router
             .add_leg(leg, media, forwarding)
             .map_err(ControlError::Router)?;
-        s.legs.insert(leg.to_owned(), transport);
+        s.legs.insert(leg, transport);
         Ok(())
     }
 
-    pub fn remove_leg(&mut self, session: &str, leg: &str) {
-        if let Some(s) = self.sessions.get_mut(session) {
-            s.legs.remove(leg);
+    pub fn remove_leg(&mut self, session: SessionId, leg: LegId) {
+        if let Some(s) = self.sessions.get_mut(&session) {
+            s.legs.remove(&leg);
             s.router.remove_leg(leg);
         }
     }
 
-    fn session_mut(&mut self, session: &str) -> Result<&mut Session, ControlError> {
+    fn session_mut(&mut self, session: SessionId) -> Result<&mut Session, ControlError> {
         self.sessions
-            .get_mut(session)
-            .ok_or(ControlError::UnknownSession)
+            .get_mut(&session)
+            .ok_or(ControlError::UnknownSession(session))
     }
 
+    /// Subscribe `sink` to the `kind` stream of `source`; `Ok(false)` if one side has no
+    /// such stream (a listen-only leg, say).
+    ///
+    /// # Errors
+    /// An unknown session; the router's refusal (unknown leg, a route to itself).
     pub fn add_route(
         &mut self,
-        session: &str,
-        source: &str,
-        sink: &str,
+        session: SessionId,
+        source: LegId,
+        sink: LegId,
         kind: MediaKind,
-    ) -> Result<(), ControlError> {
+    ) -> Result<bool, ControlError> {
         let s = self.session_mut(session)?;
         s.router
             .add_route(source, sink, kind)
             .map_err(ControlError::Router)
     }
 
+    /// # Errors
+    /// An unknown session; an unknown source leg.
     pub fn remove_route(
         &mut self,
-        session: &str,
-        source: &str,
-        sink: &str,
+        session: SessionId,
+        source: LegId,
+        sink: LegId,
         kind: MediaKind,
     ) -> Result<(), ControlError> {
         let s = self.session_mut(session)?;
@@ -625,93 +684,97 @@ impl Endpoint {
             .map_err(ControlError::Router)
     }
 
+    /// # Errors
+    /// An unknown session or leg.
     pub fn set_forwarding(
         &mut self,
-        session: &str,
-        leg: &str,
+        session: SessionId,
+        leg: LegId,
         forwarding: bool,
         now: f64,
         out: &mut Vec<Outgoing>,
     ) -> Result<(), ControlError> {
-        let s = self.session_mut(session)?;
-        let transmits = s
-            .router
-            .set_forwarding(leg, forwarding, now)
+        let s = self
+            .sessions
+            .get_mut(&session)
+            .ok_or(ControlError::UnknownSession(session))?;
+        s.router
+            .set_forwarding(leg, forwarding, now, &mut self.transmits)
             .map_err(ControlError::Router)?;
-        self.send_transmits(session, transmits, out);
+        self.send_transmits(session, out);
         Ok(())
     }
 
+    /// # Errors
+    /// An unknown session or leg.
     pub fn set_connected(
         &mut self,
-        session: &str,
-        leg: &str,
+        session: SessionId,
+        leg: LegId,
         connected: bool,
         now: f64,
         out: &mut Vec<Outgoing>,
     ) -> Result<(), ControlError> {
-        let s = self.session_mut(session)?;
-        let transmits = s
-            .router
-            .set_connected(leg, connected, now)
+        let s = self
+            .sessions
+            .get_mut(&session)
+            .ok_or(ControlError::UnknownSession(session))?;
+        s.router
+            .set_connected(leg, connected, now, &mut self.transmits)
             .map_err(ControlError::Router)?;
-        self.send_transmits(session, transmits, out);
+        self.send_transmits(session, out);
         Ok(())
     }
 
-    pub fn end_session(&mut self, session: &str) {
-        self.sessions.remove(session);
+    pub fn end_session(&mut self, session: SessionId) {
+        self.sessions.remove(&session);
     }
 
     // ------------------------------------------------------------------ stats
 
     /// Counters of the whole port, and of each transport.
     #[must_use]
-    pub fn stats(&self) -> Value {
-        let transports: serde_json::Map<String, Value> = self
-            .transports
-            .iter()
-            .map(|(id, t)| (id.to_string(), self.transport_json(t)))
-            .collect();
-        json!({
-            "port": self.counters.json(),
-            "transports": transports,
-            "sessions": self.sessions.len(),
-        })
+    pub fn stats(&self) -> PortStats {
+        PortStats {
+            port: self.counters.clone(),
+            transports: self
+                .transports
+                .iter()
+                .map(|(&id, t)| (id, Self::transport_stats(t)))
+                .collect(),
+            sessions: self.sessions.len(),
+        }
     }
 
-    fn transport_json(&self, t: &Transport) -> Value {
-        let mut v = t.counters.json();
-        v["session"] = json!(&*t.session);
-        v["leg"] = json!(t.leg);
-        v["nominated"] = json!(t.ice.nominated().map(|a| a.to_string()));
-        v["srtp"] = json!(t.srtp.as_ref().map(|s| {
-            let rx: serde_json::Map<String, Value> =
-                s.rx.stats()
-                    .fields()
-                    .iter()
-                    .map(|(k, n)| ((*k).to_owned(), json!(n)))
-                    .collect();
-            rx
-        }));
-        v
+    fn transport_stats(t: &Transport) -> TransportStats {
+        TransportStats {
+            session: t.session,
+            leg: t.leg,
+            counters: t.counters.clone(),
+            nominated: t.ice.nominated(),
+            srtp: t.srtp.as_ref().map(|s| *s.rx.stats()),
+        }
     }
 
     /// One session: its legs' transport counters and the router's own view.
     #[must_use]
-    pub fn session_stats(&self, session: &str) -> Value {
-        let Some(s) = self.sessions.get(session) else {
-            return json!({"legs": {}, "router": null});
+    pub fn session_stats(&self, session: SessionId) -> SessionStats {
+        let Some(s) = self.sessions.get(&session) else {
+            return SessionStats {
+                legs: Vec::new(),
+                router: None,
+            };
         };
-        let legs: serde_json::Map<String, Value> = s
-            .legs
-            .iter()
-            .filter_map(|(leg, id)| {
-                let t = self.transports.get(id)?;
-                Some((leg.clone(), self.transport_json(t)))
-            })
-            .collect();
-        json!({"legs": legs, "router": s.router.stats()})
+        SessionStats {
+            legs: s
+                .legs
+                .iter()
+                .filter_map(|(&leg, id)| {
+                    Some((leg, Self::transport_stats(self.transports.get(id)?)))
+                })
+                .collect(),
+            router: Some(s.router.stats()),
+        }
     }
 }
 

@@ -6,7 +6,7 @@
 //! | `stun`         | STUN parse/build, MESSAGE-INTEGRITY, FINGERPRINT             |
 //! | `ice_lite`     | one transport's ICE-lite agent (checks, nomination, consent) |
 //! | `router`       | the relay API the endpoint drives (`PacketRouter`)           |
-//! | `relay_router` | the Rust relay behind the router trait                       |
+//! | `relay_router` | the Rust relay as the endpoint's router                      |
 //! | `endpoint`     | sans-IO core: demux, ICE, SRTP, routing, counters, events    |
 //! | `io`           | the UDP socket, `recvmmsg`/`sendmmsg` batches                |
 //! | `driver`       | the thread that runs the endpoint on the socket              |
@@ -24,5 +24,5 @@ pub mod stun;
 /// Rust relay.
 #[must_use]
 pub fn new_router() -> Box<dyn router::PacketRouter> {
-    Box::new(relay_router::RelayRouter::new())
+    Box::new(relay_router::new_relay())
 }

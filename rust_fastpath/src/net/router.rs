@@ -1,45 +1,67 @@
-//! What the endpoint needs from a session's relay: the sans-IO API of the Python
-//! reference relay (`livelens/media/reference_relay/`), so the Rust `relay::Relay`
-//! is plugged in behind this trait ([`super::relay_router::RelayRouter`]). Packets in
-//! and out are plaintext; SRTP is the endpoint's job.
+//! What the endpoint needs from a session's relay: the sans-IO API of the relay
+//! (`relay::Relay` implements it, [`super::relay_router`]), behind a trait so the
+//! endpoint's own tests can drive a simpler one. Packets in and out are plaintext; SRTP
+//! is the endpoint's job. Legs are the caller's numbers, so nothing per packet carries
+//! or hashes a string.
 
-/// A participant's transport within one session (the reference relay's `LegId`).
-pub type LegId = String;
-
-/// One plaintext RTP or RTCP packet to protect and send on a leg.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Transmit {
-    pub leg_id: LegId,
-    pub data: Vec<u8>,
-}
+pub use crate::relay::{LegId, RelayError, RelayStats, Transmit};
 
 // The m-line vocabulary is the relay's own, so plugging the relay in needs no copying.
 pub use crate::relay::{Codec, MediaKind, MediaLine};
 
-/// A session's relay as the endpoint drives it: the calls and meaning of the reference
-/// relay (and of `relay::Relay`, whose topology errors become strings here). `now` is
-/// seconds on any monotonic epoch.
+/// A session's relay as the endpoint drives it: the calls and meaning of `relay::Relay`.
+/// Calls that produce packets append them to `out` (the endpoint reuses one buffer for
+/// every packet). `now` is seconds on any monotonic epoch.
 pub trait PacketRouter: Send {
-    fn add_leg(&mut self, leg: &str, media: &[MediaLine], forwarding: bool) -> Result<(), String>;
-    fn remove_leg(&mut self, leg: &str);
-    fn add_route(&mut self, source: &str, sink: &str, kind: MediaKind) -> Result<(), String>;
-    fn remove_route(&mut self, source: &str, sink: &str, kind: MediaKind) -> Result<(), String>;
+    /// # Errors
+    /// The relay's refusal: an existing leg, m-lines it cannot serve.
+    fn add_leg(
+        &mut self,
+        leg: LegId,
+        media: &[MediaLine],
+        forwarding: bool,
+    ) -> Result<(), RelayError>;
+    fn remove_leg(&mut self, leg: LegId);
+    /// `Ok(false)`: one side has no stream of this kind (a listen-only leg, say).
+    ///
+    /// # Errors
+    /// An unknown leg, a route from a leg to itself.
+    fn add_route(
+        &mut self,
+        source: LegId,
+        sink: LegId,
+        kind: MediaKind,
+    ) -> Result<bool, RelayError>;
+    /// # Errors
+    /// An unknown source leg.
+    fn remove_route(
+        &mut self,
+        source: LegId,
+        sink: LegId,
+        kind: MediaKind,
+    ) -> Result<(), RelayError>;
+    /// # Errors
+    /// An unknown leg.
     fn set_forwarding(
         &mut self,
-        leg: &str,
+        leg: LegId,
         forwarding: bool,
         now: f64,
-    ) -> Result<Vec<Transmit>, String>;
+        out: &mut Vec<Transmit>,
+    ) -> Result<(), RelayError>;
+    /// # Errors
+    /// An unknown leg.
     fn set_connected(
         &mut self,
-        leg: &str,
+        leg: LegId,
         connected: bool,
         now: f64,
-    ) -> Result<Vec<Transmit>, String>;
-    fn handle_rtp(&mut self, leg: &str, packet: &[u8], now: f64) -> Vec<Transmit>;
-    fn handle_rtcp(&mut self, leg: &str, packet: &[u8], now: f64) -> Vec<Transmit>;
-    fn handle_timeout(&mut self, now: f64) -> Vec<Transmit>;
+        out: &mut Vec<Transmit>,
+    ) -> Result<(), RelayError>;
+    fn handle_rtp(&mut self, leg: LegId, packet: &[u8], now: f64, out: &mut Vec<Transmit>);
+    fn handle_rtcp(&mut self, leg: LegId, packet: &[u8], now: f64, out: &mut Vec<Transmit>);
+    fn handle_timeout(&mut self, now: f64, out: &mut Vec<Transmit>);
     fn next_timeout(&self) -> Option<f64>;
-    /// Diagnostics for `MediaHub.stats`, as JSON.
-    fn stats(&self) -> serde_json::Value;
+    /// Counters, for `MediaSocket.session_stats`.
+    fn stats(&self) -> RelayStats;
 }

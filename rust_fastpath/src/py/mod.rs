@@ -1,18 +1,23 @@
 //! The PyO3 layer: `livelens._fastpath` as `livelens/_fastpath.pyi` types it. Thin on
-//! purpose: argument conversion, Python exceptions with the core's reason, and nothing
-//! else; the behaviour lives in the pure Rust modules.
+//! purpose: argument conversion, the Python exception for each core error (`error.rs`,
+//! the one place that chooses them), events as small classes and counters as dicts
+//! built here; the behaviour lives in the pure Rust modules.
 
 use pyo3::prelude::*;
 
+mod error;
+mod media;
 mod net;
 mod relay;
 mod srtp;
+mod stats;
 
 #[pymodule]
 fn _fastpath(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", crate::VERSION)?;
+    error::register(m)?;
     m.add_class::<srtp::SrtpContext>()?;
     m.add_class::<relay::Relay>()?;
-    m.add_class::<net::MediaSocket>()?;
+    net::register(m)?;
     Ok(())
 }

@@ -1,6 +1,8 @@
-//! The PyO3 layer of the media port: `livelens._fastpath.MediaSocket`. Control calls
-//! (once per transport, leg or state change) take the endpoint's lock with the GIL
-//! released; packets never come through here.
+//! The PyO3 layer of the media port: `livelens._fastpath.MediaSocket` and the events it
+//! reports. Control calls (once per transport, leg or state change) take the endpoint's
+//! lock with the GIL released; packets never come through here. Sessions and legs are
+//! numbers Python chose when it created them, so the Rust thread never sees a string of
+//! Python's on the packet path.
 
 use std::net::{IpAddr, SocketAddr};
 use std::os::fd::AsRawFd;
@@ -8,96 +10,142 @@ use std::os::unix::net::UnixStream;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
-use pyo3::exceptions::{PyOSError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::PyBytes;
+use pyo3::types::{PyBytes, PyDict};
 
+use super::error::{Error, Result};
+use super::media::{media_kind, media_lines};
+use super::stats;
 use crate::net::driver::{self, Shared};
-use crate::net::endpoint::{ControlError, Endpoint, Event, TransportId};
+use crate::net::endpoint::{Endpoint, Event, Outgoing, SessionId, TransportId};
 use crate::net::io::MediaUdpSocket;
 use crate::net::new_router;
-use crate::net::router::{Codec, MediaKind, MediaLine};
+use crate::net::router::LegId;
 
-fn control_error(error: ControlError) -> PyErr {
-    PyValueError::new_err(error.reason())
+/// A DTLS record for the transport's `RTCDtlsTransport`.
+#[pyclass(module = "livelens._fastpath", frozen, get_all)]
+pub struct DtlsReceived {
+    transport: TransportId,
+    data: Py<PyBytes>,
 }
 
-fn kind(name: &str) -> PyResult<MediaKind> {
-    MediaKind::from_name(name).ok_or_else(|| PyValueError::new_err("kind must be audio or video"))
+/// ICE nominated the transport's first address: it is up, DTLS may start.
+#[pyclass(module = "livelens._fastpath", frozen, get_all)]
+pub struct TransportSelected {
+    transport: TransportId,
+    address: (String, u16),
 }
 
-/// The transport id of events that matched no transport (ids start at 1).
-const NO_TRANSPORT: TransportId = 0;
+/// A valid nomination from a new address: the browser moved (network change).
+#[pyclass(module = "livelens._fastpath", frozen, get_all)]
+pub struct TransportMoved {
+    transport: TransportId,
+    address: (String, u16),
+}
 
-/// `(payload_type, mime_type, clock_rate, channels, format_key, rtx_apt)`
-type CodecTuple = (u8, String, u32, Option<u32>, Vec<String>, Option<u8>);
-/// `(kind, mid, codecs, extensions, recv_ssrc, recv_rtx_ssrc, send_ssrc, send_rtx_ssrc,
-/// cname, receives, sends)`: `livelens.media.streams.MediaLine` as plain values.
-type LineTuple = (
-    String,
-    String,
-    Vec<CodecTuple>,
-    Vec<(String, u8)>,
-    Option<u32>,
-    Option<u32>,
-    u32,
-    Option<u32>,
-    Option<String>,
-    bool,
-    bool,
-);
+/// No valid consent check for the consent timeout: the transport is dead.
+#[pyclass(module = "livelens._fastpath", frozen, get_all)]
+pub struct ConsentExpired {
+    transport: TransportId,
+}
 
-fn media_line(t: LineTuple) -> PyResult<MediaLine> {
-    let (
-        k,
-        mid,
-        codecs,
-        extensions,
-        recv_ssrc,
-        recv_rtx_ssrc,
-        send_ssrc,
-        send_rtx_ssrc,
-        cname,
-        receives,
-        sends,
-    ) = t;
-    Ok(MediaLine {
-        kind: kind(&k)?,
-        mid,
-        codecs: codecs
-            .into_iter()
-            .map(
-                |(payload_type, mime_type, clock_rate, channels, format_key, rtx_apt)| Codec {
-                    payload_type,
-                    mime_type,
-                    clock_rate,
-                    channels,
-                    format_key,
-                    rtx_apt,
-                },
-            )
-            .collect(),
-        extensions,
-        recv_ssrc,
-        recv_rtx_ssrc,
-        send_ssrc,
-        send_rtx_ssrc,
-        cname,
-        receives,
-        sends,
+/// Forged SRTP or STUN with wrong credentials, at its 1st, 10th, 100th, ... occurrence
+/// on the transport (`transport` None: none matched).
+#[pyclass(module = "livelens._fastpath", frozen, get_all)]
+pub struct Anomaly {
+    transport: Option<TransportId>,
+    reason: String,
+    count: u64,
+    address: (String, u16),
+}
+
+#[pymethods]
+impl DtlsReceived {
+    fn __repr__(&self, py: Python<'_>) -> String {
+        let len = self.data.bind(py).as_bytes().len();
+        format!(
+            "DtlsReceived(transport={}, data=<{len} bytes>)",
+            self.transport
+        )
+    }
+}
+
+#[pymethods]
+impl TransportSelected {
+    fn __repr__(&self) -> String {
+        format!(
+            "TransportSelected(transport={}, address={:?})",
+            self.transport, self.address
+        )
+    }
+}
+
+#[pymethods]
+impl TransportMoved {
+    fn __repr__(&self) -> String {
+        format!(
+            "TransportMoved(transport={}, address={:?})",
+            self.transport, self.address
+        )
+    }
+}
+
+#[pymethods]
+impl ConsentExpired {
+    fn __repr__(&self) -> String {
+        format!("ConsentExpired(transport={})", self.transport)
+    }
+}
+
+#[pymethods]
+impl Anomaly {
+    fn __repr__(&self) -> String {
+        format!(
+            "Anomaly(transport={:?}, reason={:?}, count={}, address={:?})",
+            self.transport, self.reason, self.count, self.address
+        )
+    }
+}
+
+fn event(py: Python<'_>, event: Event) -> PyResult<Py<PyAny>> {
+    Ok(match event {
+        Event::Dtls(transport, data) => {
+            let data = PyBytes::new(py, &data).unbind();
+            Py::new(py, DtlsReceived { transport, data })?.into_any()
+        }
+        Event::Selected(transport, a) => Py::new(
+            py,
+            TransportSelected {
+                transport,
+                address: stats::address(a),
+            },
+        )?
+        .into_any(),
+        Event::Moved(transport, a) => Py::new(
+            py,
+            TransportMoved {
+                transport,
+                address: stats::address(a),
+            },
+        )?
+        .into_any(),
+        Event::ConsentExpired(transport) => Py::new(py, ConsentExpired { transport })?.into_any(),
+        Event::Anomaly {
+            transport,
+            reason,
+            count,
+            from,
+        } => Py::new(
+            py,
+            Anomaly {
+                transport,
+                reason: reason.to_owned(),
+                count,
+                address: stats::address(from),
+            },
+        )?
+        .into_any(),
     })
-}
-
-/// `(kind, transport, data, address)` as Python gets it from `poll_events`.
-type EventTuple<'py> = (
-    &'static str,
-    TransportId,
-    Bound<'py, PyBytes>,
-    Option<(String, u16)>,
-);
-
-fn address(a: SocketAddr) -> Option<(String, u16)> {
-    Some((a.ip().to_string(), a.port()))
 }
 
 /// The media UDP port: one socket for all sessions, its own thread, ICE-lite, SRTP and
@@ -113,7 +161,7 @@ impl MediaSocket {
     fn run_control<T: Send>(
         &self,
         py: Python<'_>,
-        f: impl FnOnce(&mut Endpoint, f64, &mut Vec<crate::net::endpoint::Outgoing>) -> T + Send,
+        f: impl FnOnce(&mut Endpoint, f64, &mut Vec<Outgoing>) -> T + Send,
     ) -> T {
         let shared = &self.shared;
         py.detach(|| shared.with_endpoint(f))
@@ -125,25 +173,22 @@ impl MediaSocket {
     /// Bind `host:port` (port 0: ephemeral) and start the media thread.
     #[new]
     #[pyo3(signature = (host, port, consent_timeout = 30.0))]
-    fn new(host: &str, port: u16, consent_timeout: f64) -> PyResult<Self> {
+    fn new(host: &str, port: u16, consent_timeout: f64) -> Result<Self> {
         if !(consent_timeout.is_finite() && consent_timeout > 0.0) {
-            return Err(PyValueError::new_err("consent_timeout must be positive"));
+            return Err(Error::Argument("consent_timeout must be positive".into()));
         }
         let ip: IpAddr = host
             .parse()
-            .map_err(|_| PyValueError::new_err("host must be an IP address"))?;
+            .map_err(|_| Error::Argument("host must be an IP address".into()))?;
         let socket = MediaUdpSocket::bind(SocketAddr::new(ip, port))
-            .map_err(|e| PyOSError::new_err(format!("cannot bind UDP {host}:{port}: {e}")))?;
-        let (wakeup, notify) = UnixStream::pair().map_err(|e| PyOSError::new_err(e.to_string()))?;
-        wakeup
-            .set_nonblocking(true)
-            .and_then(|()| notify.set_nonblocking(true))
-            .map_err(|e| PyOSError::new_err(e.to_string()))?;
+            .map_err(|e| Error::Os(format!("cannot bind UDP {host}:{port}: {e}")))?;
+        let (wakeup, notify) = UnixStream::pair()?;
+        wakeup.set_nonblocking(true)?;
+        notify.set_nonblocking(true)?;
         let mut endpoint = Endpoint::new(new_router);
         endpoint.set_consent_timeout(consent_timeout);
         let shared = Arc::new(Shared::new(endpoint, socket, notify));
-        let thread =
-            driver::spawn(Arc::clone(&shared)).map_err(|e| PyOSError::new_err(e.to_string()))?;
+        let thread = driver::spawn(Arc::clone(&shared))?;
         Ok(Self {
             shared,
             thread: Mutex::new(Some(thread)),
@@ -153,13 +198,8 @@ impl MediaSocket {
 
     /// `(ip, port)` the socket is bound to.
     #[getter]
-    fn local_address(&self) -> PyResult<(String, u16)> {
-        let a = self
-            .shared
-            .socket
-            .local_addr()
-            .map_err(|e| PyOSError::new_err(e.to_string()))?;
-        Ok((a.ip().to_string(), a.port()))
+    fn local_address(&self) -> Result<(String, u16)> {
+        Ok(stats::address(self.shared.socket.local_addr()?))
     }
 
     /// A file descriptor that becomes readable when events wait (read and discard its
@@ -171,25 +211,18 @@ impl MediaSocket {
     fn add_transport(
         &self,
         py: Python<'_>,
-        session_id: &str,
-        leg_id: &str,
+        session: SessionId,
+        leg: LegId,
         local_ufrag: &str,
         local_pwd: &str,
-    ) -> PyResult<TransportId> {
-        self.run_control(py, |e, _, _| {
-            e.add_transport(session_id, leg_id, local_ufrag, local_pwd)
-        })
-        .map_err(control_error)
+    ) -> Result<TransportId> {
+        Ok(self.run_control(py, |e, _, _| {
+            e.add_transport(session, leg, local_ufrag, local_pwd)
+        })?)
     }
 
-    fn set_remote_ufrag(
-        &self,
-        py: Python<'_>,
-        transport: TransportId,
-        ufrag: &str,
-    ) -> PyResult<()> {
-        self.run_control(py, |e, _, _| e.set_remote_ufrag(transport, ufrag))
-            .map_err(control_error)
+    fn set_remote_ufrag(&self, py: Python<'_>, transport: TransportId, ufrag: &str) -> Result<()> {
+        Ok(self.run_control(py, |e, _, _| e.set_remote_ufrag(transport, ufrag))?)
     }
 
     fn remove_transport(&self, py: Python<'_>, transport: TransportId) {
@@ -219,138 +252,118 @@ impl MediaSocket {
         tx_salt: &[u8],
         rx_key: &[u8],
         rx_salt: &[u8],
-    ) -> PyResult<()> {
-        self.run_control(py, |e, now, out| {
+    ) -> Result<()> {
+        Ok(self.run_control(py, |e, now, out| {
             e.set_srtp(
                 transport, profile, tx_key, tx_salt, rx_key, rx_salt, now, out,
             )
-        })
-        .map_err(control_error)
+        })?)
     }
 
     fn add_leg(
         &self,
         py: Python<'_>,
-        session_id: &str,
-        leg_id: &str,
+        session: SessionId,
+        leg: LegId,
         transport: TransportId,
-        media: Vec<LineTuple>,
+        media: &Bound<'_, PyAny>,
         forwarding: bool,
-    ) -> PyResult<()> {
-        let media = media
-            .into_iter()
-            .map(media_line)
-            .collect::<PyResult<Vec<_>>>()?;
-        self.run_control(py, |e, _, _| {
-            e.add_leg(session_id, leg_id, transport, &media, forwarding)
-        })
-        .map_err(control_error)
+    ) -> Result<()> {
+        let media = media_lines(media)?;
+        Ok(self.run_control(py, |e, _, _| {
+            e.add_leg(session, leg, transport, &media, forwarding)
+        })?)
     }
 
-    fn remove_leg(&self, py: Python<'_>, session_id: &str, leg_id: &str) {
-        self.run_control(py, |e, _, _| e.remove_leg(session_id, leg_id));
+    fn remove_leg(&self, py: Python<'_>, session: SessionId, leg: LegId) {
+        self.run_control(py, |e, _, _| e.remove_leg(session, leg));
     }
 
     fn add_route(
         &self,
         py: Python<'_>,
-        session_id: &str,
-        source: &str,
-        sink: &str,
-        kind_name: &str,
-    ) -> PyResult<()> {
-        let k = kind(kind_name)?;
-        self.run_control(py, |e, _, _| e.add_route(session_id, source, sink, k))
-            .map_err(control_error)
+        session: SessionId,
+        source: LegId,
+        sink: LegId,
+        kind: &str,
+    ) -> Result<bool> {
+        let k = media_kind(kind)?;
+        Ok(self.run_control(py, |e, _, _| e.add_route(session, source, sink, k))?)
     }
 
     fn remove_route(
         &self,
         py: Python<'_>,
-        session_id: &str,
-        source: &str,
-        sink: &str,
-        kind_name: &str,
-    ) -> PyResult<()> {
-        let k = kind(kind_name)?;
-        self.run_control(py, |e, _, _| e.remove_route(session_id, source, sink, k))
-            .map_err(control_error)
+        session: SessionId,
+        source: LegId,
+        sink: LegId,
+        kind: &str,
+    ) -> Result<()> {
+        let k = media_kind(kind)?;
+        Ok(self.run_control(py, |e, _, _| e.remove_route(session, source, sink, k))?)
     }
 
     fn set_forwarding(
         &self,
         py: Python<'_>,
-        session_id: &str,
-        leg_id: &str,
+        session: SessionId,
+        leg: LegId,
         forwarding: bool,
-    ) -> PyResult<()> {
-        self.run_control(py, |e, now, out| {
-            e.set_forwarding(session_id, leg_id, forwarding, now, out)
-        })
-        .map_err(control_error)
+    ) -> Result<()> {
+        Ok(self.run_control(py, |e, now, out| {
+            e.set_forwarding(session, leg, forwarding, now, out)
+        })?)
     }
 
     fn set_connected(
         &self,
         py: Python<'_>,
-        session_id: &str,
-        leg_id: &str,
+        session: SessionId,
+        leg: LegId,
         connected: bool,
-    ) -> PyResult<()> {
-        self.run_control(py, |e, now, out| {
-            e.set_connected(session_id, leg_id, connected, now, out)
-        })
-        .map_err(control_error)
+    ) -> Result<()> {
+        Ok(self.run_control(py, |e, now, out| {
+            e.set_connected(session, leg, connected, now, out)
+        })?)
     }
 
-    fn end_session(&self, py: Python<'_>, session_id: &str) {
-        self.run_control(py, |e, _, _| e.end_session(session_id));
+    fn end_session(&self, py: Python<'_>, session: SessionId) {
+        self.run_control(py, |e, _, _| e.end_session(session));
     }
 
-    /// Everything that happened since the last call, oldest first:
-    /// `("dtls", transport, record, None)`, `("selected" | "moved", transport, b"",
-    /// (ip, port))`, `("consent_expired", transport, b"", None)`.
-    fn poll_events<'py>(&self, py: Python<'py>) -> Vec<EventTuple<'py>> {
+    /// Everything that happened since the last call, oldest first, as event objects.
+    fn poll_events(&self, py: Python<'_>) -> PyResult<Vec<Py<PyAny>>> {
         let shared = &self.shared;
         let events = py.detach(|| {
             shared.rearm();
             shared.endpoint().take_events()
         });
-        let empty = || PyBytes::new(py, b"");
-        events
-            .into_iter()
-            .map(|event| match event {
-                Event::Dtls(t, data) => ("dtls", t, PyBytes::new(py, &data), None),
-                Event::Selected(t, a) => ("selected", t, empty(), address(a)),
-                Event::Moved(t, a) => ("moved", t, empty(), address(a)),
-                Event::ConsentExpired(t) => ("consent_expired", t, empty(), None),
-                Event::Anomaly {
-                    transport,
-                    reason,
-                    count,
-                    from,
-                } => {
-                    let detail = format!(r#"{{"reason": "{reason}", "count": {count}}}"#);
-                    let t = transport.unwrap_or(NO_TRANSPORT);
-                    (
-                        "anomaly",
-                        t,
-                        PyBytes::new(py, detail.as_bytes()),
-                        address(from),
-                    )
-                }
-            })
-            .collect()
+        events.into_iter().map(|e| event(py, e)).collect()
     }
 
-    /// Counters of the port and of every transport, as JSON.
-    fn stats_json(&self, py: Python<'_>) -> String {
-        self.run_control(py, |e, _, _| e.stats().to_string())
+    /// Counters of the port and of every transport (by id).
+    fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let snapshot = self.run_control(py, |e, _, _| e.stats());
+        stats::port(py, &snapshot)
     }
 
-    /// One session's legs and router view, as JSON.
-    fn session_stats_json(&self, py: Python<'_>, session_id: &str) -> String {
-        self.run_control(py, |e, _, _| e.session_stats(session_id).to_string())
+    /// One session's relay counters and its legs' transports, the legs named by `names`
+    /// (leg number -> name; by their numbers otherwise).
+    #[pyo3(signature = (session, names = None))]
+    fn session_stats<'py>(
+        &self,
+        py: Python<'py>,
+        session: SessionId,
+        names: Option<&Bound<'py, PyDict>>,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let snapshot = self.run_control(py, |e, _, _| e.session_stats(session));
+        let name = |leg: LegId| -> PyResult<Bound<'py, PyAny>> {
+            match names.map(|n| n.get_item(leg)).transpose()?.flatten() {
+                Some(name) => Ok(name),
+                None => Ok(leg.into_pyobject(py)?.into_any()),
+            }
+        };
+        stats::session(py, &snapshot, &name)
     }
 
     /// Stop the thread and close the socket's use (idempotent).
@@ -389,4 +402,15 @@ impl Drop for MediaSocket {
             let _ = handle.join();
         }
     }
+}
+
+/// Adds the event classes to the module.
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<MediaSocket>()?;
+    m.add_class::<DtlsReceived>()?;
+    m.add_class::<TransportSelected>()?;
+    m.add_class::<TransportMoved>()?;
+    m.add_class::<ConsentExpired>()?;
+    m.add_class::<Anomaly>()?;
+    Ok(())
 }

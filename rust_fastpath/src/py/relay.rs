@@ -1,134 +1,73 @@
-//! `Relay`: the Rust relay with the reference relay's Python API. Reads the m-lines from
-//! `livelens.media.streams.MediaLine` objects, returns transmits as `(leg_id, data)`
-//! tuples and `stats()` as the reference's nested dicts.
+//! `Relay`: the Rust relay with the reference relay's Python API, for the tests that
+//! hold the two together and the benchmark that sets them side by side (the media port
+//! drives the core directly, with numbers). Python names legs with strings, as the
+//! reference does; they are numbered once, in `add_leg`, and each transmit carries its
+//! leg's name as the same `str` object, never a new one.
 
-use pyo3::exceptions::{PyKeyError, PyValueError};
+use std::collections::HashMap;
+
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyList, PyTuple};
+use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
 
-use crate::relay::{self, Codec, Config, MediaKind, MediaLine, RelayError, Transmit};
+use super::error::{Error, Result};
+use super::media::media_lines;
+use super::stats;
+use crate::relay::{self, Config, LegId, MediaKind, RelayError, Transmit};
 
-fn relay_error(error: RelayError) -> PyErr {
-    match error {
-        RelayError::UnknownLeg(_) => PyKeyError::new_err(error.to_string()),
-        _ => PyValueError::new_err(error.to_string()),
-    }
-}
-
-/// A Python int in `0..=max`, else `ValueError` naming `what`.
-fn int_in<T: TryFrom<u64>>(value: &Bound<'_, PyAny>, max: u64, what: &str) -> PyResult<T> {
-    let out_of_range = || PyValueError::new_err(format!("{what} out of range"));
-    let n: u64 = value.extract().map_err(|_| out_of_range())?;
-    if n > max {
-        return Err(out_of_range());
-    }
-    T::try_from(n).map_err(|_| out_of_range())
-}
-
-fn optional_int_in<T: TryFrom<u64>>(
-    value: &Bound<'_, PyAny>,
-    max: u64,
-    what: &str,
-) -> PyResult<Option<T>> {
-    if value.is_none() {
-        Ok(None)
-    } else {
-        int_in(value, max, what).map(Some)
-    }
-}
-
-fn attr<'py>(object: &Bound<'py, PyAny>, name: &str) -> PyResult<Bound<'py, PyAny>> {
-    object.getattr(name)
-}
-
-fn ssrc(object: &Bound<'_, PyAny>, name: &str) -> PyResult<Option<u32>> {
-    optional_int_in(&attr(object, name)?, u64::from(u32::MAX), "SSRC")
-}
-
-fn codec(object: &Bound<'_, PyAny>) -> PyResult<Codec> {
-    let format_key = attr(object, "format_key")?
-        .try_iter()?
-        .map(|item| item?.extract::<String>())
-        .collect::<PyResult<Vec<String>>>()?;
-    Ok(Codec {
-        payload_type: int_in(&attr(object, "payload_type")?, 127, "payload type")?,
-        mime_type: attr(object, "mime_type")?.extract()?,
-        clock_rate: int_in(
-            &attr(object, "clock_rate")?,
-            u64::from(u32::MAX),
-            "clock rate",
-        )?,
-        channels: optional_int_in(&attr(object, "channels")?, u64::from(u32::MAX), "channels")?,
-        format_key,
-        rtx_apt: optional_int_in(&attr(object, "rtx_apt")?, 127, "payload type")?,
-    })
-}
-
-fn media_line(object: &Bound<'_, PyAny>) -> PyResult<MediaLine> {
-    let kind: String = attr(object, "kind")?.extract()?;
-    let kind = MediaKind::from_name(&kind)
-        .ok_or_else(|| PyValueError::new_err(format!("unknown media kind '{kind}'")))?;
-    let codecs = attr(object, "codecs")?
-        .try_iter()?
-        .map(|item| codec(&item?))
-        .collect::<PyResult<Vec<Codec>>>()?;
-    let extensions = attr(object, "extensions")?
-        .call_method0("items")?
-        .try_iter()?
-        .map(|item| {
-            let (uri, id): (String, Bound<'_, PyAny>) = item?.extract()?;
-            let id: u8 = int_in(&id, 255, "header extension id")?;
-            Ok((uri, id))
-        })
-        .collect::<PyResult<Vec<(String, u8)>>>()?;
-    Ok(MediaLine {
-        kind,
-        mid: attr(object, "mid")?.extract()?,
-        codecs,
-        extensions,
-        recv_ssrc: ssrc(object, "recv_ssrc")?,
-        recv_rtx_ssrc: ssrc(object, "recv_rtx_ssrc")?,
-        send_ssrc: int_in(&attr(object, "send_ssrc")?, u64::from(u32::MAX), "SSRC")?,
-        send_rtx_ssrc: ssrc(object, "send_rtx_ssrc")?,
-        cname: attr(object, "cname")?.extract()?,
-        receives: attr(object, "receives")?.is_truthy()?,
-        sends: attr(object, "sends")?.is_truthy()?,
-    })
-}
-
-fn transmits<'py>(py: Python<'py>, out: Vec<Transmit>) -> PyResult<Bound<'py, PyList>> {
-    let items = out
-        .into_iter()
-        .map(|t| {
-            PyTuple::new(
-                py,
-                [
-                    t.leg_id.into_pyobject(py)?.into_any(),
-                    PyBytes::new(py, &t.data).into_any(),
-                ],
-            )
-        })
-        .collect::<PyResult<Vec<_>>>()?;
-    PyList::new(py, items)
-}
+/// The number the core sees for a name it has never been given: no leg has it, so the
+/// core counts the packet as for an unknown leg, as the reference does.
+const NO_LEG: LegId = LegId::MAX;
 
 /// The packet relay of one session (see `livelens/media/reference_relay/`).
 #[pyclass(module = "livelens._fastpath", name = "Relay")]
 pub struct Relay {
     inner: relay::Relay,
+    /// Every name `add_leg` was given, with its number (kept after `remove_leg`, so a
+    /// leg that comes back has the same number and its name object is not rebuilt).
+    numbers: HashMap<String, LegId>,
+    /// The names by number (numbers are indices).
+    names: Vec<Py<PyString>>,
 }
 
 // The literal defaults of `Relay.__new__` below.
 const _: () = assert!(relay::HISTORY_SIZE == 512 && relay::KEYFRAME_REQUEST_INTERVAL == 0.5);
 
 impl Relay {
-    /// For a kind the relay does not know: the reference looks the legs up first (so an
-    /// unknown leg is still a `KeyError`) and then finds no stream of that kind.
-    fn check_legs(&self, legs: &[&str]) -> PyResult<()> {
-        match legs.iter().find(|leg| !self.inner.has_leg(leg)) {
-            Some(leg) => Err(relay_error(RelayError::UnknownLeg((*leg).to_owned()))),
-            None => Ok(()),
+    fn number(&self, name: &str) -> LegId {
+        self.numbers.get(name).copied().unwrap_or(NO_LEG)
+    }
+
+    /// The number of a leg the relay has; `UnknownLeg` otherwise.
+    fn leg(&self, name: &str) -> Result<LegId> {
+        match self.numbers.get(name) {
+            Some(&n) if self.inner.has_leg(n) => Ok(n),
+            _ => Err(Error::UnknownLegNamed(name.to_owned())),
         }
+    }
+
+    fn name<'py>(&self, py: Python<'py>, leg: LegId) -> PyResult<Bound<'py, PyAny>> {
+        let index = usize::try_from(leg).ok();
+        match index.and_then(|i| self.names.get(i)) {
+            Some(name) => Ok(name.bind(py).clone().into_any()),
+            None => Ok(leg.into_pyobject(py)?.into_any()), // cannot happen: we number legs
+        }
+    }
+
+    /// `(leg_id, data)` tuples, which unpack like the reference's `Transmit`.
+    fn transmits<'py>(&self, py: Python<'py>, out: Vec<Transmit>) -> PyResult<Bound<'py, PyList>> {
+        let items = out
+            .into_iter()
+            .map(|t| {
+                PyTuple::new(
+                    py,
+                    [
+                        self.name(py, t.leg_id)?,
+                        PyBytes::new(py, &t.data).into_any(),
+                    ],
+                )
+            })
+            .collect::<PyResult<Vec<_>>>()?;
+        PyList::new(py, items)
     }
 }
 
@@ -142,14 +81,13 @@ impl Relay {
         seed: Option<&Bound<'_, PyAny>>,
         history_size: i64,
         keyframe_interval: f64,
-    ) -> PyResult<Self> {
-        let seed =
-            match seed {
-                Some(seed) if !seed.is_none() => Some(seed.extract::<u64>().map_err(|_| {
-                    PyValueError::new_err("seed must be an unsigned 64-bit integer")
-                })?),
-                _ => None,
-            };
+    ) -> Result<Self> {
+        let seed = match seed {
+            Some(seed) if !seed.is_none() => Some(seed.extract::<u64>().map_err(|_| {
+                RelayError::InvalidConfig("seed must be an unsigned 64-bit integer".to_owned())
+            })?),
+            _ => None,
+        };
         let config = Config {
             seed,
             // Negative: as invalid as any other size that is not a power of two.
@@ -157,50 +95,61 @@ impl Relay {
             keyframe_interval,
         };
         Ok(Self {
-            inner: relay::Relay::new(config).map_err(relay_error)?,
+            inner: relay::Relay::new(config)?,
+            numbers: HashMap::new(),
+            names: Vec::new(),
         })
     }
 
     #[pyo3(signature = (leg_id, media, *, forwarding = false))]
     fn add_leg(
         &mut self,
-        leg_id: &str,
+        leg_id: &Bound<'_, PyString>,
         media: &Bound<'_, PyAny>,
         forwarding: bool,
-    ) -> PyResult<()> {
-        let lines = media
-            .try_iter()?
-            .map(|line| media_line(&line?))
-            .collect::<PyResult<Vec<MediaLine>>>()?;
-        self.inner
-            .add_leg(leg_id, &lines, forwarding)
-            .map_err(relay_error)
+    ) -> Result<()> {
+        let name = leg_id.to_str()?;
+        let known = self.numbers.get(name).copied();
+        if known.is_some_and(|n| self.inner.has_leg(n)) {
+            return Err(Error::LegNamedExists(name.to_owned()));
+        }
+        let lines = media_lines(media)?;
+        let number = match known {
+            Some(n) => n,
+            None => LegId::try_from(self.names.len()).unwrap_or(NO_LEG),
+        };
+        self.inner.add_leg(number, &lines, forwarding)?;
+        if known.is_none() {
+            self.numbers.insert(name.to_owned(), number);
+            self.names.push(leg_id.clone().unbind());
+        }
+        Ok(())
     }
 
     fn remove_leg(&mut self, leg_id: &str) {
-        self.inner.remove_leg(leg_id);
+        self.inner.remove_leg(self.number(leg_id));
     }
 
-    fn add_route(&mut self, source_leg: &str, sink_leg: &str, kind: &str) -> PyResult<bool> {
+    fn add_route(&mut self, source_leg: &str, sink_leg: &str, kind: &str) -> Result<bool> {
+        if source_leg == sink_leg {
+            return Err(RelayError::SelfRoute.into());
+        }
+        let (source, sink) = (self.leg(source_leg)?, self.leg(sink_leg)?);
+        // A kind the relay does not know: no stream of it on either side.
         let Some(kind) = MediaKind::from_name(kind) else {
-            if source_leg == sink_leg {
-                return Err(relay_error(RelayError::SelfRoute));
-            }
-            self.check_legs(&[source_leg, sink_leg])?;
             return Ok(false);
         };
-        self.inner
-            .add_route(source_leg, sink_leg, kind)
-            .map_err(relay_error)
+        Ok(self.inner.add_route(source, sink, kind)?)
     }
 
-    fn remove_route(&mut self, source_leg: &str, sink_leg: &str, kind: &str) -> PyResult<()> {
+    fn remove_route(&mut self, source_leg: &str, sink_leg: &str, kind: &str) -> Result<()> {
+        let source = self.leg(source_leg)?;
         let Some(kind) = MediaKind::from_name(kind) else {
-            return self.check_legs(&[source_leg]);
+            return Ok(());
         };
-        self.inner
-            .remove_route(source_leg, sink_leg, kind)
-            .map_err(relay_error)
+        Ok(self
+            .inner
+            .remove_route(source, self.number(sink_leg), kind)?)
     }
 
     fn set_forwarding<'py>(
@@ -209,12 +158,9 @@ impl Relay {
         leg_id: &str,
         allowed: bool,
         now: f64,
-    ) -> PyResult<Bound<'py, PyList>> {
-        let out = self
-            .inner
-            .set_forwarding(leg_id, allowed, now)
-            .map_err(relay_error)?;
-        transmits(py, out)
+    ) -> Result<Bound<'py, PyList>> {
+        let out = self.inner.set_forwarding(self.leg(leg_id)?, allowed, now)?;
+        Ok(self.transmits(py, out)?)
     }
 
     fn set_connected<'py>(
@@ -223,12 +169,11 @@ impl Relay {
         leg_id: &str,
         connected: bool,
         now: f64,
-    ) -> PyResult<Bound<'py, PyList>> {
+    ) -> Result<Bound<'py, PyList>> {
         let out = self
             .inner
-            .set_connected(leg_id, connected, now)
-            .map_err(relay_error)?;
-        transmits(py, out)
+            .set_connected(self.leg(leg_id)?, connected, now)?;
+        Ok(self.transmits(py, out)?)
     }
 
     fn handle_rtp<'py>(
@@ -238,7 +183,8 @@ impl Relay {
         packet: &[u8],
         now: f64,
     ) -> PyResult<Bound<'py, PyList>> {
-        transmits(py, self.inner.handle_rtp(leg_id, packet, now))
+        let out = self.inner.handle_rtp(self.number(leg_id), packet, now);
+        self.transmits(py, out)
     }
 
     fn handle_rtcp<'py>(
@@ -248,7 +194,8 @@ impl Relay {
         packet: &[u8],
         now: f64,
     ) -> PyResult<Bound<'py, PyList>> {
-        transmits(py, self.inner.handle_rtcp(leg_id, packet, now))
+        let out = self.inner.handle_rtcp(self.number(leg_id), packet, now);
+        self.transmits(py, out)
     }
 
     fn next_timeout(&self) -> Option<f64> {
@@ -256,13 +203,11 @@ impl Relay {
     }
 
     fn handle_timeout<'py>(&mut self, py: Python<'py>, now: f64) -> PyResult<Bound<'py, PyList>> {
-        transmits(py, self.inner.handle_timeout(now))
+        let out = self.inner.handle_timeout(now);
+        self.transmits(py, out)
     }
 
-    fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        // Stats are read a few times a second at most: one JSON conversion serves
-        // here and the media port alike.
-        let json = self.inner.stats().to_json().to_string();
-        py.import("json")?.call_method1("loads", (json,))
+    fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        stats::relay(py, &self.inner.stats(), &|leg| self.name(py, leg))
     }
 }

@@ -1,14 +1,11 @@
-//! `SrtpContext`: SRTP/SRTCP for Python, `ValueError` with the core's reason.
+//! `SrtpContext`: SRTP/SRTCP for Python; refusals are `SrtpError`s (`error.rs`).
 
-use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict};
 
+use super::error::Result;
+use super::stats;
 use crate::srtp::{self, Profile, SessionKeys};
-
-fn value_error(error: srtp::Error) -> PyErr {
-    PyValueError::new_err(error.reason())
-}
 
 type Operation = fn(&mut srtp::SrtpContext, &mut Vec<u8>) -> Result<(), srtp::Error>;
 
@@ -27,10 +24,10 @@ impl SrtpContext {
         py: Python<'py>,
         packet: &[u8],
         operation: Operation,
-    ) -> PyResult<Bound<'py, PyBytes>> {
+    ) -> Result<Bound<'py, PyBytes>> {
         self.buf.clear();
         self.buf.extend_from_slice(packet);
-        operation(&mut self.inner, &mut self.buf).map_err(value_error)?;
+        operation(&mut self.inner, &mut self.buf)?;
         Ok(PyBytes::new(py, &self.buf))
     }
 }
@@ -38,10 +35,9 @@ impl SrtpContext {
 #[pymethods]
 impl SrtpContext {
     #[new]
-    fn new(profile: &str, master_key: &[u8], master_salt: &[u8]) -> PyResult<Self> {
-        let profile = Profile::from_name(profile).map_err(value_error)?;
-        let inner =
-            srtp::SrtpContext::new(profile, master_key, master_salt).map_err(value_error)?;
+    fn new(profile: &str, master_key: &[u8], master_salt: &[u8]) -> Result<Self> {
+        let profile = Profile::from_name(profile)?;
+        let inner = srtp::SrtpContext::new(profile, master_key, master_salt)?;
         Ok(Self {
             inner,
             buf: Vec::new(),
@@ -51,7 +47,10 @@ impl SrtpContext {
     /// A context keyed by session keys, bypassing key derivation (SDES-style keying,
     /// test vectors). The auth keys are 20 bytes for AES_CM_128_HMAC_SHA1_80, empty for GCM.
     #[staticmethod]
-    #[pyo3(signature = (profile, rtp_key, rtp_salt, rtcp_key, rtcp_salt, rtp_auth_key = b"".as_slice(), rtcp_auth_key = b"".as_slice()))]
+    #[pyo3(
+        signature = (profile, rtp_key, rtp_salt, rtcp_key, rtcp_salt, rtp_auth_key = b"".as_slice(), rtcp_auth_key = b"".as_slice()),
+        text_signature = "(profile, rtp_key, rtp_salt, rtcp_key, rtcp_salt, rtp_auth_key=b'', rtcp_auth_key=b'')"
+    )]
     fn from_session_keys(
         profile: &str,
         rtp_key: &[u8],
@@ -60,8 +59,8 @@ impl SrtpContext {
         rtcp_salt: &[u8],
         rtp_auth_key: &[u8],
         rtcp_auth_key: &[u8],
-    ) -> PyResult<Self> {
-        let profile = Profile::from_name(profile).map_err(value_error)?;
+    ) -> Result<Self> {
+        let profile = Profile::from_name(profile)?;
         let keys = SessionKeys {
             rtp_key: rtp_key.to_vec(),
             rtp_salt: rtp_salt.to_vec(),
@@ -70,7 +69,7 @@ impl SrtpContext {
             rtcp_salt: rtcp_salt.to_vec(),
             rtcp_auth_key: rtcp_auth_key.to_vec(),
         };
-        let inner = srtp::SrtpContext::from_session_keys(profile, &keys).map_err(value_error)?;
+        let inner = srtp::SrtpContext::from_session_keys(profile, &keys)?;
         Ok(Self {
             inner,
             buf: Vec::new(),
@@ -84,37 +83,34 @@ impl SrtpContext {
     }
 
     /// The SRTP packet for an RTP packet.
-    fn protect<'py>(&mut self, py: Python<'py>, rtp: &[u8]) -> PyResult<Bound<'py, PyBytes>> {
+    fn protect<'py>(&mut self, py: Python<'py>, rtp: &[u8]) -> Result<Bound<'py, PyBytes>> {
         self.run(py, rtp, srtp::SrtpContext::protect_rtp)
     }
 
-    /// The RTP packet inside an SRTP packet; `ValueError` if it is malformed, fails
-    /// authentication or was already received.
-    fn unprotect<'py>(&mut self, py: Python<'py>, srtp: &[u8]) -> PyResult<Bound<'py, PyBytes>> {
+    /// The RTP packet inside an SRTP packet; `MalformedPacket`, `AuthenticationFailed`
+    /// or `ReplayedPacket` if it is malformed, fails authentication or was already
+    /// received.
+    fn unprotect<'py>(&mut self, py: Python<'py>, srtp: &[u8]) -> Result<Bound<'py, PyBytes>> {
         self.run(py, srtp, srtp::SrtpContext::unprotect_rtp)
     }
 
     /// The SRTCP packet for an RTCP compound packet.
-    fn protect_rtcp<'py>(&mut self, py: Python<'py>, rtcp: &[u8]) -> PyResult<Bound<'py, PyBytes>> {
+    fn protect_rtcp<'py>(&mut self, py: Python<'py>, rtcp: &[u8]) -> Result<Bound<'py, PyBytes>> {
         self.run(py, rtcp, srtp::SrtpContext::protect_rtcp)
     }
 
-    /// The RTCP compound packet inside an SRTCP packet; `ValueError` as for `unprotect`.
+    /// The RTCP compound packet inside an SRTCP packet; refused as for `unprotect`.
     fn unprotect_rtcp<'py>(
         &mut self,
         py: Python<'py>,
         srtcp: &[u8],
-    ) -> PyResult<Bound<'py, PyBytes>> {
+    ) -> Result<Bound<'py, PyBytes>> {
         self.run(py, srtcp, srtp::SrtpContext::unprotect_rtcp)
     }
 
     /// Packet counters: successes per operation, refusals by reason.
     fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        let dict = PyDict::new(py);
-        for (name, value) in self.inner.stats().fields() {
-            dict.set_item(name, value)?;
-        }
-        Ok(dict)
+        stats::srtp(py, self.inner.stats())
     }
 
     fn __repr__(&self) -> String {

@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use super::session::LegId;
+
 /// The bytes are not a valid RTP or RTCP packet; the reason is for logs and tests.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Malformed(pub &'static str);
@@ -27,12 +29,13 @@ impl fmt::Display for Unserializable {
 
 impl std::error::Error for Unserializable {}
 
-/// A refused topology call. Python sees `KeyError` for [`RelayError::UnknownLeg`] and
-/// `ValueError` for the rest, with the same messages as the reference relay.
+/// A refused topology call. Python sees `UnknownLeg` (a `KeyError`) for
+/// [`RelayError::UnknownLeg`] and `RelayError` (a `ValueError`) for the rest, as the
+/// reference relay raises `KeyError` and `ValueError` (`src/py/error.rs`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum RelayError {
-    UnknownLeg(String),
-    LegExists(String),
+    UnknownLeg(LegId),
+    LegExists(LegId),
     SelfRoute,
     /// The relay's own settings (history size).
     InvalidConfig(String),
@@ -43,8 +46,8 @@ pub enum RelayError {
 impl fmt::Display for RelayError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            RelayError::UnknownLeg(leg) => write!(f, "unknown leg '{leg}'"),
-            RelayError::LegExists(leg) => write!(f, "leg '{leg}' already exists"),
+            RelayError::UnknownLeg(leg) => write!(f, "unknown leg {leg}"),
+            RelayError::LegExists(leg) => write!(f, "leg {leg} already exists"),
             RelayError::SelfRoute => f.write_str("a leg cannot subscribe to itself"),
             RelayError::InvalidConfig(why) | RelayError::InvalidMedia(why) => f.write_str(why),
         }

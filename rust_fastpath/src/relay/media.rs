@@ -118,7 +118,7 @@ impl MediaLine {
 ///
 /// # Errors
 /// [`RelayError::InvalidMedia`] with the reason.
-pub fn validate_lines(leg_id: &str, lines: &[MediaLine]) -> Result<(), RelayError> {
+pub fn validate_lines(lines: &[MediaLine]) -> Result<(), RelayError> {
     let invalid = |why: String| Err(RelayError::InvalidMedia(why));
     let mut source_kinds = Vec::new();
     let mut sink_kinds = Vec::new();
@@ -147,10 +147,7 @@ pub fn validate_lines(leg_id: &str, lines: &[MediaLine]) -> Result<(), RelayErro
         // Checked in order, as the reference builds the leg: a kind is taken by an
         // m-line that receives or sends it.
         if source_kinds.contains(&line.kind) || sink_kinds.contains(&line.kind) {
-            return invalid(format!(
-                "leg '{leg_id}' has more than one {} m-line",
-                line.kind
-            ));
+            return invalid(format!("more than one {} m-line on one leg", line.kind));
         }
         if line.receives {
             source_kinds.push(line.kind);

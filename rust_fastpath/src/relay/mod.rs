@@ -7,8 +7,9 @@
 //! ```
 //! use _fastpath::relay::{Config, MediaKind, Relay};
 //! let mut relay = Relay::new(Config::default()).unwrap();
-//! relay.add_leg("customer", &[], true).unwrap();
-//! let sent = relay.handle_rtp("customer", &[0x80, 0x60], 1.0);
+//! let customer = 1; // legs are the caller's numbers
+//! relay.add_leg(customer, &[], true).unwrap();
+//! let sent = relay.handle_rtp(customer, &[0x80, 0x60], 1.0);
 //! assert!(sent.is_empty()); // malformed: a counted drop, never a panic
 //! # let _ = MediaKind::Audio;
 //! ```

@@ -1,9 +1,9 @@
 //! Counters, shaped like the reference relay's `stats()`: totals, and per leg its drops
-//! and per-stream counters (packets, bytes, losses, drops by reason).
-
-use serde_json::{json, Map, Value};
+//! and per-stream counters (packets, bytes, losses, drops by reason). The Python dict
+//! (the reference's, value for value) is built from these in `src/py/stats.rs`.
 
 use super::media::MediaKind;
+use super::session::LegId;
 
 /// Why a packet went nowhere. The order is the reference's `DROP_REASONS`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -138,7 +138,7 @@ impl Totals {
 }
 
 /// A snapshot of every counter of a relay.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct RelayStats {
     pub totals: Totals,
     pub drops: Drops,
@@ -147,7 +147,7 @@ pub struct RelayStats {
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct LegStats {
-    pub id: String,
+    pub id: LegId,
     pub connected: bool,
     pub forwarding: bool,
     /// Packets from this leg that matched no stream.
@@ -170,7 +170,7 @@ pub struct SourceStats {
     pub keyframe_requests_sent: u64,
     pub nacks_forwarded: u64,
     /// The legs it is routed to, in routing order.
-    pub sinks: Vec<String>,
+    pub sinks: Vec<LegId>,
     pub drops: Drops,
 }
 
@@ -180,7 +180,7 @@ pub struct SinkStats {
     pub ssrc: u32,
     pub rtx_ssrc: Option<u32>,
     /// The leg whose stream it currently forwards.
-    pub source: Option<String>,
+    pub source: Option<LegId>,
     pub packets: u64,
     pub bytes: u64,
     pub retransmits: u64,
@@ -190,78 +190,4 @@ pub struct SinkStats {
     pub nacks_received: u64,
     pub sender_reports: u64,
     pub drops: Drops,
-}
-
-fn drops_json(reasons: impl Iterator<Item = (DropReason, u64)>) -> Value {
-    Value::Object(
-        reasons
-            .map(|(reason, n)| (reason.as_str().to_owned(), json!(n)))
-            .collect(),
-    )
-}
-
-impl RelayStats {
-    /// The reference relay's `stats()`, value for value: the one conversion both the
-    /// Python binding and the media port's stats use.
-    #[must_use]
-    pub fn to_json(&self) -> Value {
-        let mut totals: Map<String, Value> = self
-            .totals
-            .counted()
-            .map(|(total, n)| (total.as_str().to_owned(), json!(n)))
-            .collect();
-        // Relay-wide drops list every reason; per leg and stream only those that happened.
-        totals.insert("drops".into(), drops_json(self.drops.all()));
-        let legs: Map<String, Value> = self
-            .legs
-            .iter()
-            .map(|leg| (leg.id.clone(), leg.to_json()))
-            .collect();
-        json!({"totals": totals, "legs": legs})
-    }
-}
-
-impl LegStats {
-    fn to_json(&self) -> Value {
-        let sources: Map<String, Value> = self
-            .sources
-            .iter()
-            .map(|(kind, s)| (kind.as_str().to_owned(), s.to_json()))
-            .collect();
-        let sinks: Map<String, Value> = self
-            .sinks
-            .iter()
-            .map(|(kind, s)| (kind.as_str().to_owned(), s.to_json()))
-            .collect();
-        json!({
-            "connected": self.connected, "forwarding": self.forwarding,
-            "drops": drops_json(self.drops.nonzero()), "sources": sources, "sinks": sinks,
-        })
-    }
-}
-
-impl SourceStats {
-    fn to_json(&self) -> Value {
-        json!({
-            "ssrc": self.ssrc, "rtx_ssrc": self.rtx_ssrc, "packets": self.packets,
-            "bytes": self.bytes, "rtx_packets": self.rtx_packets,
-            "padding_only": self.padding_only, "lost": self.lost,
-            "keyframe_requests_sent": self.keyframe_requests_sent,
-            "nacks_forwarded": self.nacks_forwarded, "sinks": self.sinks,
-            "drops": drops_json(self.drops.nonzero()),
-        })
-    }
-}
-
-impl SinkStats {
-    fn to_json(&self) -> Value {
-        json!({
-            "ssrc": self.ssrc, "rtx_ssrc": self.rtx_ssrc, "source": self.source,
-            "packets": self.packets, "bytes": self.bytes, "retransmits": self.retransmits,
-            "receiver_lost": self.receiver_lost,
-            "keyframe_requests_received": self.keyframe_requests_received,
-            "nacks_received": self.nacks_received, "sender_reports": self.sender_reports,
-            "drops": drops_json(self.drops.nonzero()),
-        })
-    }
 }

@@ -8,6 +8,7 @@ use super::history::History;
 use super::media::{MediaKind, MediaLine, AUDIO_LEVEL_URI, MID_URI};
 use super::rewrite::RouteMaps;
 use super::rtp::wrap_integral;
+use super::session::LegId;
 use super::stats::Drops;
 
 /// A sink's output keeps this many segments back, to translate NACKs across a switch.
@@ -19,7 +20,7 @@ pub const SPEAKING_LEVEL: f64 = 50.0;
 
 /// One participant's transport (one BUNDLEd PeerConnection).
 pub struct Leg {
-    pub id: String,
+    pub id: LegId,
     pub forwarding: bool,
     pub connected: bool,
     pub drops: Drops,
@@ -40,13 +41,13 @@ pub struct Leg {
 impl Leg {
     /// `lines`: the leg's m-lines. Our RTCP comes from the first one we send on (its SSRC
     /// and CNAME are in our answer), failing that from the first one.
-    pub fn new(id: &str, forwarding: bool, lines: &[MediaLine]) -> Self {
+    pub fn new(id: LegId, forwarding: bool, lines: &[MediaLine]) -> Self {
         let rtcp_line = lines.iter().find(|l| l.sends).or_else(|| lines.first());
         Leg {
             report_due: None,
             rtcp_ssrc: rtcp_line.map_or(0, |l| l.send_ssrc),
             rtcp_cname: rtcp_line.and_then(|l| l.cname.clone()),
-            id: id.to_owned(),
+            id,
             forwarding,
             connected: false,
             drops: Drops::default(),

@@ -9,6 +9,11 @@ use super::rtcp::{parse_rtcp, RtcpPacket};
 use super::rtp::{is_rtcp, parse_rtp, HeaderExtension, RtpPacket};
 use super::*;
 
+/// The legs of the fixtures (callers number their legs; see [`LegId`]).
+pub(super) const A: LegId = 1;
+pub(super) const B: LegId = 2;
+pub(super) const C: LegId = 3;
+
 /// A one-codec m-line that receives and sends, with the MID extension at id 4 and the
 /// MID named after the kind.
 pub(super) fn line(kind: MediaKind, pt: u8, recv: u32, send: u32) -> MediaLine {
@@ -57,7 +62,7 @@ pub(super) fn video_line_with_rtx(pt: u8, recv: u32, send: u32) -> MediaLine {
     line
 }
 
-/// Legs "a" and "b" with these m-lines, seeded, both up with open gates, and b
+/// Legs A and B with these m-lines, seeded, both up with open gates, and b
 /// subscribed to a's video.
 pub(super) fn session_of(a: MediaLine, b: MediaLine) -> Relay {
     let mut relay = Relay::new(Config {
@@ -65,14 +70,14 @@ pub(super) fn session_of(a: MediaLine, b: MediaLine) -> Relay {
         ..Config::default()
     })
     .unwrap();
-    join(&mut relay, "a", a);
-    join(&mut relay, "b", b);
-    assert!(relay.add_route("a", "b", MediaKind::Video).unwrap());
+    join(&mut relay, A, a);
+    join(&mut relay, B, b);
+    assert!(relay.add_route(A, B, MediaKind::Video).unwrap());
     relay
 }
 
 /// Adds a leg with this m-line, up and with an open gate.
-pub(super) fn join(relay: &mut Relay, leg: &str, line: MediaLine) {
+pub(super) fn join(relay: &mut Relay, leg: LegId, line: MediaLine) {
     relay.add_leg(leg, &[line], true).unwrap();
     relay.set_connected(leg, true, 0.0).unwrap();
 }
@@ -109,7 +114,7 @@ pub(super) fn video(seq: u16) -> Vec<u8> {
 }
 
 /// The RTP packets sent to `leg`, parsed.
-pub(super) fn rtp_to(out: &[Transmit], leg: &str) -> Vec<RtpPacket> {
+pub(super) fn rtp_to(out: &[Transmit], leg: LegId) -> Vec<RtpPacket> {
     out.iter()
         .filter(|t| t.leg_id == leg && !is_rtcp(&t.data))
         .map(|t| parse_rtp(&t.data).unwrap())
@@ -117,7 +122,7 @@ pub(super) fn rtp_to(out: &[Transmit], leg: &str) -> Vec<RtpPacket> {
 }
 
 /// The RTCP packets sent to `leg`, each compound flattened, parsed.
-pub(super) fn rtcp_to<'a>(out: &'a [Transmit], leg: &str) -> Vec<RtcpPacket<'a>> {
+pub(super) fn rtcp_to<'a>(out: &'a [Transmit], leg: LegId) -> Vec<RtcpPacket<'a>> {
     out.iter()
         .filter(|t| t.leg_id == leg && is_rtcp(&t.data))
         .flat_map(|t| parse_rtcp(&t.data).unwrap())
@@ -134,16 +139,13 @@ pub(super) fn rtcp(write: impl FnOnce(&mut Vec<u8>)) -> Vec<u8> {
 #[test]
 fn topology_errors() {
     let mut relay = session();
+    assert_eq!(relay.add_leg(A, &[], false), Err(RelayError::LegExists(A)));
     assert_eq!(
-        relay.add_leg("a", &[], false),
-        Err(RelayError::LegExists("a".into()))
-    );
-    assert_eq!(
-        relay.add_route("a", "a", MediaKind::Audio),
+        relay.add_route(A, A, MediaKind::Audio),
         Err(RelayError::SelfRoute)
     );
     assert!(matches!(
-        relay.set_forwarding("ghost", true, 0.0),
+        relay.set_forwarding(99, true, 0.0),
         Err(RelayError::UnknownLeg(_))
     ));
     let twice = [
@@ -151,10 +153,10 @@ fn topology_errors() {
         line(MediaKind::Audio, 111, 3, 4),
     ];
     assert!(matches!(
-        relay.add_leg("c", &twice, false),
+        relay.add_leg(C, &twice, false),
         Err(RelayError::InvalidMedia(_))
     ));
-    assert!(!relay.has_leg("c"));
+    assert!(!relay.has_leg(C));
     assert!(Relay::new(Config {
         history_size: 100,
         ..Config::default()
@@ -176,9 +178,9 @@ proptest! {
                 *first = 0x80 | (*first & 0x3F);
             }
             if rtcp {
-                relay.handle_rtcp("b", &data, now);
+                relay.handle_rtcp(B, &data, now);
             } else {
-                relay.handle_rtp("a", &data, now);
+                relay.handle_rtp(A, &data, now);
             }
             relay.handle_timeout(now);
         }

@@ -19,46 +19,52 @@ struct Mirror {
 }
 
 impl PacketRouter for Mirror {
-    fn add_leg(&mut self, leg: &str, _: &[MediaLine], _: bool) -> Result<(), String> {
-        self.legs.push(leg.to_owned());
+    fn add_leg(&mut self, leg: LegId, _: &[MediaLine], _: bool) -> Result<(), RelayError> {
+        self.legs.push(leg);
         Ok(())
     }
-    fn remove_leg(&mut self, leg: &str) {
-        self.legs.retain(|l| l != leg);
+    fn remove_leg(&mut self, leg: LegId) {
+        self.legs.retain(|&l| l != leg);
     }
-    fn add_route(&mut self, _: &str, _: &str, _: MediaKind) -> Result<(), String> {
+    fn add_route(&mut self, _: LegId, _: LegId, _: MediaKind) -> Result<bool, RelayError> {
+        Ok(true)
+    }
+    fn remove_route(&mut self, _: LegId, _: LegId, _: MediaKind) -> Result<(), RelayError> {
         Ok(())
     }
-    fn remove_route(&mut self, _: &str, _: &str, _: MediaKind) -> Result<(), String> {
+    fn set_forwarding(
+        &mut self,
+        _: LegId,
+        _: bool,
+        _: f64,
+        _: &mut Vec<Transmit>,
+    ) -> Result<(), RelayError> {
         Ok(())
     }
-    fn set_forwarding(&mut self, _: &str, _: bool, _: f64) -> Result<Vec<Transmit>, String> {
-        Ok(Vec::new())
+    fn set_connected(
+        &mut self,
+        _: LegId,
+        _: bool,
+        _: f64,
+        _: &mut Vec<Transmit>,
+    ) -> Result<(), RelayError> {
+        Ok(())
     }
-    fn set_connected(&mut self, _: &str, _: bool, _: f64) -> Result<Vec<Transmit>, String> {
-        Ok(Vec::new())
+    fn handle_rtp(&mut self, leg: LegId, packet: &[u8], _: f64, out: &mut Vec<Transmit>) {
+        out.extend(self.legs.iter().filter(|&&l| l != leg).map(|&l| Transmit {
+            leg_id: l,
+            data: packet.to_vec(),
+        }));
     }
-    fn handle_rtp(&mut self, leg: &str, packet: &[u8], _: f64) -> Vec<Transmit> {
-        self.legs
-            .iter()
-            .filter(|l| *l != leg)
-            .map(|l| Transmit {
-                leg_id: l.clone(),
-                data: packet.to_vec(),
-            })
-            .collect()
+    fn handle_rtcp(&mut self, leg: LegId, packet: &[u8], now: f64, out: &mut Vec<Transmit>) {
+        self.handle_rtp(leg, packet, now, out);
     }
-    fn handle_rtcp(&mut self, leg: &str, packet: &[u8], now: f64) -> Vec<Transmit> {
-        self.handle_rtp(leg, packet, now)
-    }
-    fn handle_timeout(&mut self, _: f64) -> Vec<Transmit> {
-        Vec::new()
-    }
+    fn handle_timeout(&mut self, _: f64, _: &mut Vec<Transmit>) {}
     fn next_timeout(&self) -> Option<f64> {
         None
     }
-    fn stats(&self) -> Value {
-        json!({"legs": self.legs})
+    fn stats(&self) -> RelayStats {
+        RelayStats::default()
     }
 }
 
@@ -66,9 +72,20 @@ fn mirror() -> Box<dyn PacketRouter> {
     Box::<Mirror>::default()
 }
 
+/// The session and the legs of the tests (Python numbers them once, per leg).
+const S: SessionId = 7;
+const A: LegId = 1;
+const B: LegId = 2;
+const LATE: LegId = 3;
+
+fn transport(stats: &PortStats, id: TransportId) -> &TransportStats {
+    &stats.transports.iter().find(|(t, _)| *t == id).unwrap().1
+}
+
 const PROFILE: &str = "AEAD_AES_128_GCM";
 
 struct Browser {
+    leg: LegId,
     address: SocketAddr,
     ufrag: String,
     pwd: String,
@@ -94,10 +111,10 @@ fn check(username: &str, pwd: &str, nominate: bool) -> Vec<u8> {
     b.fingerprint()
 }
 
-fn browser(ep: &mut Endpoint, leg: &str, port: u16, seed: u8) -> Browser {
-    let ufrag = format!("u{leg}");
-    let pwd = format!("password-of-{leg}-0123456789");
-    let transport = ep.add_transport("s", leg, &ufrag, &pwd).unwrap();
+fn browser(ep: &mut Endpoint, name: &str, leg: LegId, port: u16, seed: u8) -> Browser {
+    let ufrag = format!("u{name}");
+    let pwd = format!("password-of-{name}-0123456789");
+    let transport = ep.add_transport(S, leg, &ufrag, &pwd).unwrap();
     ep.set_remote_ufrag(transport, "remote").unwrap();
     let profile = Profile::from_name(PROFILE).unwrap();
     // server tx = (seed, seed+1); server rx = (seed+2, seed+3)
@@ -111,6 +128,7 @@ fn browser(ep: &mut Endpoint, leg: &str, port: u16, seed: u8) -> Browser {
     ep.set_srtp(transport, PROFILE, &tk, &ts, &rk, &rs, 0.0, &mut out)
         .unwrap();
     Browser {
+        leg,
         address: SocketAddr::from(([192, 0, 2, seed], port)),
         ufrag,
         pwd,
@@ -140,12 +158,11 @@ fn connect(ep: &mut Endpoint, b: &Browser, now: f64) {
 
 fn setup() -> (Endpoint, Browser, Browser) {
     let mut ep = Endpoint::new(mirror);
-    let a = browser(&mut ep, "a", 5000, 10);
-    let b = browser(&mut ep, "b", 6000, 50);
+    let a = browser(&mut ep, "a", A, 5000, 10);
+    let b = browser(&mut ep, "b", B, 6000, 50);
     for x in [&a, &b] {
         connect(&mut ep, x, 1.0);
-        ep.add_leg("s", &x.ufrag[1..], x.transport, &[], true)
-            .unwrap();
+        ep.add_leg(S, x.leg, x.transport, &[], true).unwrap();
     }
     (ep, a, b)
 }
@@ -215,19 +232,17 @@ fn wrong_credentials_unknown_addresses_and_bad_srtp_are_counted_drops() {
     ep.handle_datagram(a.address, &[0x00, 1, 0, 0], 3.0, &mut out);
     assert!(out.is_empty());
     let stats = ep.stats();
-    let port = &stats["port"]["drops"];
+    let port = &stats.port.drops;
     assert_eq!(port["stun_bad_integrity"], 1);
     assert_eq!(port["stun_unknown_username"], 1);
     assert_eq!(port["unknown_address"], 2);
     assert_eq!(port["unknown_protocol"], 1);
     assert_eq!(port["stun_malformed"], 1);
-    let a_stats = &stats["transports"][a.transport.to_string()];
-    assert_eq!(a_stats["drops"]["srtp_auth_failed"], 1);
-    assert_eq!(a_stats["drops"]["stun_bad_integrity"], 1);
-    assert_eq!(
-        ep.stats()["transports"][a.transport.to_string()]["nominated"],
-        a.address.to_string()
-    );
+    let a_stats = transport(&stats, a.transport);
+    assert_eq!(a_stats.counters.drops["srtp_auth_failed"], 1);
+    assert_eq!(a_stats.counters.drops["stun_bad_integrity"], 1);
+    assert_eq!(a_stats.nominated, Some(a.address));
+    assert_eq!((a_stats.session, a_stats.leg), (S, A));
 }
 
 #[test]
@@ -303,9 +318,9 @@ fn a_moved_browser_keeps_its_streams() {
 #[test]
 fn srtp_before_keys_waits_for_them() {
     let mut ep = Endpoint::new(mirror);
-    let a = browser(&mut ep, "a", 5000, 10);
+    let a = browser(&mut ep, "a", A, 5000, 10);
     let t = ep
-        .add_transport("s", "late", "ulate", "password-late-0123456789")
+        .add_transport(S, LATE, "ulate", "password-late-0123456789")
         .unwrap();
     let mut out = Vec::new();
     ep.handle_datagram(
@@ -314,9 +329,9 @@ fn srtp_before_keys_waits_for_them() {
         0.0,
         &mut out,
     );
-    ep.add_leg("s", "late", t, &[], true).unwrap();
+    ep.add_leg(S, LATE, t, &[], true).unwrap();
     connect(&mut ep, &a, 0.0);
-    ep.add_leg("s", "a", a.transport, &[], true).unwrap();
+    ep.add_leg(S, A, a.transport, &[], true).unwrap();
     let profile = Profile::from_name(PROFILE).unwrap();
     let (rk, rs) = (key(1, 16), key(2, 12));
     let mut late_tx = SrtpContext::new(profile, &rk, &rs).unwrap();
@@ -361,23 +376,44 @@ fn consent_expires_without_checks() {
 #[test]
 fn removed_and_replaced_transports() {
     let (mut ep, mut a, _b) = setup();
-    // a reconnects: a new transport takes over leg "a"; the old one's media is stale.
-    let a2 = browser(&mut ep, "a2", 5001, 90);
-    ep.add_leg("s", "a", a2.transport, &[], true).unwrap();
+    // a reconnects: a new transport takes over leg A; the old one's media is stale.
+    let a2 = browser(&mut ep, "a2", A, 5001, 90);
+    ep.add_leg(S, A, a2.transport, &[], true).unwrap();
     let mut out = Vec::new();
     let mut srtp = rtp(3, b"old");
     a.tx.protect_rtp(&mut srtp).unwrap();
     ep.handle_datagram(a.address, &srtp, 6.0, &mut out);
     assert!(out.is_empty());
     assert_eq!(
-        ep.stats()["transports"][a.transport.to_string()]["drops"]["stale_transport"],
+        transport(&ep.stats(), a.transport).counters.drops["stale_transport"],
         1
     );
     ep.remove_transport(a.transport);
     ep.handle_datagram(a.address, &srtp, 6.1, &mut out);
-    assert_eq!(ep.stats()["port"]["drops"]["unknown_address"], 1);
-    assert!(ep.outgoing(a.transport, vec![22]).is_err());
-    assert_eq!(ep.session_stats("s")["legs"]["a"]["leg"], "a2");
+    assert_eq!(ep.stats().port.drops["unknown_address"], 1);
+    assert_eq!(
+        ep.outgoing(a.transport, vec![22]),
+        Err(ControlError::UnknownTransport(a.transport))
+    );
+    let session = ep.session_stats(S);
+    let legs: Vec<_> = session
+        .legs
+        .iter()
+        .map(|(leg, t)| (*leg, t.counters.rx_packets.clone()))
+        .collect();
+    assert_eq!(legs.len(), 2);
+    assert!(
+        session
+            .legs
+            .iter()
+            .any(|(leg, t)| *leg == A && t.nominated.is_none()),
+        "A is a2's now"
+    );
+    assert!(ep.session_stats(99).router.is_none());
+    assert_eq!(
+        ep.add_route(99, A, B, MediaKind::Audio),
+        Err(ControlError::UnknownSession(99))
+    );
     let _ = Codec {
         payload_type: 0,
         mime_type: String::new(),
@@ -448,12 +484,12 @@ fn unauthenticated_stun_is_never_answered_only_counted() {
     }
     assert!(out.is_empty(), "answered {} request(s)", out.len());
     let stats = ep.stats();
-    let port = &stats["port"]["drops"];
+    let port = &stats.port.drops;
     assert_eq!(port["stun_unknown_username"], 2);
     assert_eq!(port["stun_missing_attribute"], 1);
     assert_eq!(port["stun_wrong_username"], 1);
     assert_eq!(port["stun_bad_integrity"], 1);
-    assert_eq!(stats["port"]["tx_packets"], 0);
+    assert_eq!(stats.port.tx_packets, 0);
     // Nor does any of them make the victim an address media would go to.
     let mut srtp = rtp(1, b"x");
     SrtpContext::new(

@@ -3,7 +3,7 @@
 //! plays (idle switch, dominant speaker) and opens the segments whose offsets make one
 //! continuous output stream across switches.
 
-use super::{emit, Relay, Transmit, REPORT_INTERVAL};
+use super::{emit, media_buffer, Relay, Transmit, REPORT_INTERVAL};
 use crate::relay::arena::Id;
 use crate::relay::media::MediaKind;
 use crate::relay::rewrite::{write_media, Rewrite};
@@ -152,7 +152,7 @@ impl Relay {
             seq_offset: segment.seq_offset,
             ts_offset: segment.ts_offset,
         };
-        let mut data = Vec::new();
+        let mut data = media_buffer(pkt.payload.len(), pkt.padding.len());
         // Cannot fail for m-lines add_leg accepted; a packet that could not be written
         // is not sent, like any other packet that cannot be.
         let Ok(written) = write_media(&route.maps, rewrite, pkt, now, &mut data) else {
@@ -165,7 +165,7 @@ impl Relay {
             data.len(),
             now,
         );
-        emit(&mut self.totals, out, &leg.id, data, false);
+        emit(&mut self.totals, out, leg.id, data, false);
     }
 
     fn segment_for(
@@ -257,15 +257,17 @@ impl Relay {
 mod tests {
     use crate::relay::rtcp::{parse_rtcp, PictureLossIndication, RtcpPacket};
     use crate::relay::rtp::{parse_rtp, RtpPacket};
-    use crate::relay::tests::{join, line, rtp_to, session, session_of, video, video_packet};
+    use crate::relay::tests::{
+        join, line, rtp_to, session, session_of, video, video_packet, A, B, C,
+    };
     use crate::relay::{DropReason, MediaKind};
 
     #[test]
     fn forwards_rewritten_and_asks_the_source_for_a_keyframe() {
         let mut relay = session();
-        let out = relay.handle_rtp("a", &video(10), 1.0);
+        let out = relay.handle_rtp(A, &video(10), 1.0);
         assert_eq!(out.len(), 2);
-        assert_eq!(out[0].leg_id, "a"); // PLI first: the new stream must start at a keyframe
+        assert_eq!(out[0].leg_id, A); // PLI first: the new stream must start at a keyframe
         let Ok(rtcp) = parse_rtcp(&out[0].data) else {
             panic!("not RTCP")
         };
@@ -276,21 +278,21 @@ mod tests {
                 media_ssrc: 1111
             })]
         );
-        assert_eq!(out[1].leg_id, "b");
+        assert_eq!(out[1].leg_id, B);
         let forwarded = parse_rtp(&out[1].data).unwrap();
         assert_eq!((forwarded.ssrc, forwarded.payload_type), (6001, 120));
         assert_eq!(forwarded.payload, b"frame");
         assert!(forwarded.sequence_number < 0x8000);
         let stats = relay.stats();
         assert_eq!(stats.legs[1].sinks[0].1.packets, 1);
-        assert_eq!(stats.legs[0].sources[0].1.sinks, ["b"]);
+        assert_eq!(stats.legs[0].sources[0].1.sinks, [B]);
     }
 
     #[test]
     fn a_closed_gate_is_a_counted_drop() {
         let mut relay = session();
-        relay.set_forwarding("b", false, 0.5).unwrap();
-        assert!(relay.handle_rtp("a", &video(1), 1.0).is_empty());
+        relay.set_forwarding(B, false, 0.5).unwrap();
+        assert!(relay.handle_rtp(A, &video(1), 1.0).is_empty());
         assert_eq!(relay.stats().drops.get(DropReason::Gated), 1);
     }
 
@@ -306,18 +308,12 @@ mod tests {
             ..RtpPacket::default()
         };
         assert!(relay
-            .handle_rtp("a", &without_mid.to_bytes().unwrap(), 0.9)
+            .handle_rtp(A, &without_mid.to_bytes().unwrap(), 0.9)
             .is_empty());
         assert_eq!(relay.stats().drops.get(DropReason::UnknownSsrc), 1);
-        let first = rtp_to(
-            &relay.handle_rtp("a", &video_packet(1111, 10, 9000), 1.0),
-            "b",
-        );
+        let first = rtp_to(&relay.handle_rtp(A, &video_packet(1111, 10, 9000), 1.0), B);
         // A new SSRC on the same MID (the encoder restarted): the receiver's stream goes on.
-        let next = rtp_to(
-            &relay.handle_rtp("a", &video_packet(4444, 500, 1), 1.1),
-            "b",
-        );
+        let next = rtp_to(&relay.handle_rtp(A, &video_packet(4444, 500, 1), 1.1), B);
         assert_eq!(
             next[0].sequence_number,
             first[0].sequence_number.wrapping_add(1)
@@ -330,20 +326,17 @@ mod tests {
     #[test]
     fn a_sink_keeps_its_source_until_that_source_falls_silent() {
         let mut relay = session();
-        join(&mut relay, "c", line(MediaKind::Video, 96, 3333, 7001));
-        assert!(relay.add_route("c", "b", MediaKind::Video).unwrap());
-        let held = rtp_to(&relay.handle_rtp("a", &video(10), 1.0), "b");
-        let early = relay.handle_rtp("c", &video_packet(3333, 70, 0), 1.5);
-        assert!(rtp_to(&early, "b").is_empty());
+        join(&mut relay, C, line(MediaKind::Video, 96, 3333, 7001));
+        assert!(relay.add_route(C, B, MediaKind::Video).unwrap());
+        let held = rtp_to(&relay.handle_rtp(A, &video(10), 1.0), B);
+        let early = relay.handle_rtp(C, &video_packet(3333, 70, 0), 1.5);
+        assert!(rtp_to(&early, B).is_empty());
         assert_eq!(relay.stats().drops.get(DropReason::NotSelected), 1);
-        let taken = rtp_to(&relay.handle_rtp("c", &video_packet(3333, 71, 0), 2.0), "b");
+        let taken = rtp_to(&relay.handle_rtp(C, &video_packet(3333, 71, 0), 2.0), B);
         assert_eq!(
             taken[0].sequence_number,
             held[0].sequence_number.wrapping_add(1)
         );
-        assert_eq!(
-            relay.stats().legs[1].sinks[0].1.source.as_deref(),
-            Some("c")
-        );
+        assert_eq!(relay.stats().legs[1].sinks[0].1.source, Some(C));
     }
 }

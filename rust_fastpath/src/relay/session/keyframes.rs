@@ -41,7 +41,7 @@ impl Relay {
                     media_ssrc: ssrc,
                 }
                 .write_to(&mut data);
-                emit(&mut self.totals, out, &leg.id, data, true);
+                emit(&mut self.totals, out, leg.id, data, true);
             }
             _ => source.keyframe_request_pending = true, // sent when allowed, never lost
         }
@@ -91,7 +91,7 @@ impl Relay {
 #[cfg(test)]
 mod tests {
     use crate::relay::rtcp::{FirEntry, FullIntraRequest, PictureLossIndication, RtcpPacket};
-    use crate::relay::tests::{rtcp, rtcp_to, session, video};
+    use crate::relay::tests::{rtcp, rtcp_to, session, video, A, B};
 
     /// What the source, a, gets: a PLI from its leg's SSRC for its media SSRC.
     const PLI_TO_A: RtcpPacket<'static> =
@@ -111,12 +111,12 @@ mod tests {
     #[test]
     fn a_receivers_pli_goes_to_the_source_at_most_once_per_interval() {
         let mut relay = session();
-        relay.handle_rtp("a", &video(10), 1.0); // b's new stream asked a for one at 1.0
-        assert!(relay.handle_rtcp("b", &pli_from_b(), 1.2).is_empty()); // kept, not lost
+        relay.handle_rtp(A, &video(10), 1.0); // b's new stream asked a for one at 1.0
+        assert!(relay.handle_rtcp(B, &pli_from_b(), 1.2).is_empty()); // kept, not lost
         assert_eq!(relay.next_timeout(), Some(1.5));
-        assert_eq!(rtcp_to(&relay.handle_timeout(1.5), "a"), [PLI_TO_A]);
-        let out = relay.handle_rtcp("b", &pli_from_b(), 2.0);
-        assert_eq!(rtcp_to(&out, "a"), [PLI_TO_A]);
+        assert_eq!(rtcp_to(&relay.handle_timeout(1.5), A), [PLI_TO_A]);
+        let out = relay.handle_rtcp(B, &pli_from_b(), 2.0);
+        assert_eq!(rtcp_to(&out, A), [PLI_TO_A]);
         let stats = relay.stats();
         assert_eq!(stats.legs[1].sinks[0].1.keyframe_requests_received, 2);
         assert_eq!(stats.legs[0].sources[0].1.keyframe_requests_sent, 3);
@@ -125,7 +125,7 @@ mod tests {
     #[test]
     fn a_fir_becomes_a_pli_that_waits_for_the_sources_transport() {
         let mut relay = session();
-        relay.set_connected("a", false, 0.5).unwrap();
+        relay.set_connected(A, false, 0.5).unwrap();
         let fir = FullIntraRequest {
             sender_ssrc: 2222,
             entries: vec![FirEntry {
@@ -134,9 +134,9 @@ mod tests {
             }],
         };
         let fir = rtcp(|data| fir.write_to(data).unwrap());
-        assert!(relay.handle_rtcp("b", &fir, 1.0).is_empty());
+        assert!(relay.handle_rtcp(B, &fir, 1.0).is_empty());
         assert_eq!(relay.next_timeout(), None); // the transport coming up sends it
-        let out = relay.set_connected("a", true, 2.0).unwrap();
-        assert_eq!(rtcp_to(&out, "a"), [PLI_TO_A]);
+        let out = relay.set_connected(A, true, 2.0).unwrap();
+        assert_eq!(rtcp_to(&out, A), [PLI_TO_A]);
     }
 }

@@ -39,14 +39,26 @@ pub use keyframes::KEYFRAME_REQUEST_INTERVAL;
 pub use reports::{REMB_INTERVAL, REPORT_INTERVAL};
 pub use retransmission::HISTORY_SIZE;
 
-/// A participant's transport, named by the caller.
-pub type LegId = String;
+/// A participant's transport, numbered by the caller: the media port's are numbered
+/// once, when Python creates the leg, so no packet carries or looks up a string.
+pub type LegId = u64;
 
-/// One plaintext RTP or RTCP packet for the adapter to protect and send on a leg.
+/// One plaintext RTP or RTCP packet for the adapter to protect and send on a leg: the
+/// relay's output and the media port's router's alike.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Transmit {
     pub leg_id: LegId,
     pub data: Vec<u8>,
+}
+
+/// Room a media transmit's buffer is made with beyond the payload: for the header and
+/// extensions the relay writes, and for the SRTP tag the media port appends when it
+/// protects the packet in place, so that neither reallocates it.
+const TRANSMIT_HEADROOM: usize = 128;
+
+/// Buffer for one rewritten media packet carrying `payload` and `padding` bytes.
+fn media_buffer(payload: usize, padding: usize) -> Vec<u8> {
+    Vec::with_capacity(payload + padding + TRANSMIT_HEADROOM)
 }
 
 /// How a relay is built.
@@ -97,13 +109,10 @@ fn earliest(deadline: Option<f64>, due: f64) -> f64 {
 }
 
 /// Counts one packet sent and queues it.
-fn emit(totals: &mut Totals, out: &mut Vec<Transmit>, leg_id: &str, data: Vec<u8>, rtcp: bool) {
+fn emit(totals: &mut Totals, out: &mut Vec<Transmit>, leg_id: LegId, data: Vec<u8>, rtcp: bool) {
     totals.add(if rtcp { Total::RtcpOut } else { Total::RtpOut }, 1);
     totals.add(Total::BytesOut, data.len() as u64);
-    out.push(Transmit {
-        leg_id: leg_id.to_owned(),
-        data,
-    });
+    out.push(Transmit { leg_id, data });
 }
 
 impl Relay {
@@ -134,8 +143,8 @@ impl Relay {
 
     /// Whether a leg of this id exists.
     #[must_use]
-    pub fn has_leg(&self, leg_id: &str) -> bool {
-        self.leg_ids.contains_key(leg_id)
+    pub fn has_leg(&self, leg_id: LegId) -> bool {
+        self.leg_ids.contains_key(&leg_id)
     }
 
     /// Registers a participant's transport. Fails closed: nothing reaches it until
@@ -146,14 +155,14 @@ impl Relay {
     /// cannot serve (nothing is changed then).
     pub fn add_leg(
         &mut self,
-        leg_id: &str,
+        leg_id: LegId,
         media: &[MediaLine],
         forwarding: bool,
     ) -> Result<(), RelayError> {
         if self.has_leg(leg_id) {
-            return Err(RelayError::LegExists(leg_id.to_owned()));
+            return Err(RelayError::LegExists(leg_id));
         }
-        validate_lines(leg_id, media)?;
+        validate_lines(media)?;
         let mut leg = Leg::new(leg_id, forwarding, media);
         let key = self.legs.insert(Leg::new(leg_id, forwarding, &[]));
         for line in media {
@@ -185,14 +194,14 @@ impl Relay {
         if let Some(slot) = self.legs.get_mut(key) {
             *slot = leg;
         }
-        self.leg_ids.insert(leg_id.to_owned(), key);
+        self.leg_ids.insert(leg_id, key);
         self.leg_order.push(key);
         Ok(())
     }
 
     /// Forgets a leg and every route to or from it; unknown legs are ignored.
-    pub fn remove_leg(&mut self, leg_id: &str) {
-        let Some(key) = self.leg_ids.remove(leg_id) else {
+    pub fn remove_leg(&mut self, leg_id: LegId) {
+        let Some(key) = self.leg_ids.remove(&leg_id) else {
             return;
         };
         self.leg_order.retain(|k| *k != key);
@@ -231,8 +240,8 @@ impl Relay {
     /// [`RelayError::SelfRoute`], [`RelayError::UnknownLeg`].
     pub fn add_route(
         &mut self,
-        source_leg: &str,
-        sink_leg: &str,
+        source_leg: LegId,
+        sink_leg: LegId,
         kind: MediaKind,
     ) -> Result<bool, RelayError> {
         if source_leg == sink_leg {
@@ -276,8 +285,8 @@ impl Relay {
     /// route to remove).
     pub fn remove_route(
         &mut self,
-        source_leg: &str,
-        sink_leg: &str,
+        source_leg: LegId,
+        sink_leg: LegId,
         kind: MediaKind,
     ) -> Result<(), RelayError> {
         let Some(source) = self.leg(source_leg)?.source(kind) else {
@@ -308,7 +317,7 @@ impl Relay {
     /// [`RelayError::UnknownLeg`].
     pub fn set_forwarding(
         &mut self,
-        leg_id: &str,
+        leg_id: LegId,
         allowed: bool,
         now: f64,
     ) -> Result<Vec<Transmit>, RelayError> {
@@ -328,7 +337,7 @@ impl Relay {
     /// [`RelayError::UnknownLeg`].
     pub fn set_connected(
         &mut self,
-        leg_id: &str,
+        leg_id: LegId,
         connected: bool,
         now: f64,
     ) -> Result<Vec<Transmit>, RelayError> {
@@ -354,8 +363,8 @@ impl Relay {
 
     /// Counts a packet in (`kind` and its bytes) and finds its leg; a packet for a leg
     /// that is gone is counted as such and goes no further.
-    fn arrival(&mut self, leg_id: &str, kind: Total, len: usize) -> Option<Id<Leg>> {
-        let Some(&key) = self.leg_ids.get(leg_id) else {
+    fn arrival(&mut self, leg_id: LegId, kind: Total, len: usize) -> Option<Id<Leg>> {
+        let Some(&key) = self.leg_ids.get(&leg_id) else {
             self.totals.add(Total::UnknownLeg, 1);
             return None;
         };
@@ -365,7 +374,7 @@ impl Relay {
     }
 
     /// One plaintext RTP packet received on a leg.
-    pub fn handle_rtp(&mut self, leg_id: &str, packet: &[u8], now: f64) -> Vec<Transmit> {
+    pub fn handle_rtp(&mut self, leg_id: LegId, packet: &[u8], now: f64) -> Vec<Transmit> {
         let mut out = Vec::new();
         self.handle_rtp_into(leg_id, packet, now, &mut out);
         out
@@ -374,7 +383,7 @@ impl Relay {
     /// [`Relay::handle_rtp`], appending to `out` (for callers that batch).
     pub fn handle_rtp_into(
         &mut self,
-        leg_id: &str,
+        leg_id: LegId,
         packet: &[u8],
         now: f64,
         out: &mut Vec<Transmit>,
@@ -409,7 +418,7 @@ impl Relay {
     }
 
     /// One plaintext RTCP compound packet received on a leg.
-    pub fn handle_rtcp(&mut self, leg_id: &str, packet: &[u8], now: f64) -> Vec<Transmit> {
+    pub fn handle_rtcp(&mut self, leg_id: LegId, packet: &[u8], now: f64) -> Vec<Transmit> {
         let mut out = Vec::new();
         self.handle_rtcp_into(leg_id, packet, now, &mut out);
         out
@@ -418,7 +427,7 @@ impl Relay {
     /// [`Relay::handle_rtcp`], appending to `out` (for callers that batch).
     pub fn handle_rtcp_into(
         &mut self,
-        leg_id: &str,
+        leg_id: LegId,
         packet: &[u8],
         now: f64,
         out: &mut Vec<Transmit>,
@@ -514,7 +523,7 @@ impl Relay {
             .iter()
             .filter_map(|&k| self.legs.get(k))
             .map(|leg| LegStats {
-                id: leg.id.clone(),
+                id: leg.id,
                 connected: leg.connected,
                 forwarding: leg.forwarding,
                 drops: leg.drops,
@@ -539,22 +548,21 @@ impl Relay {
 
     // ------------------------------------------------------------------ internals
 
-    fn leg_key(&self, leg_id: &str) -> Result<Id<Leg>, RelayError> {
+    fn leg_key(&self, leg_id: LegId) -> Result<Id<Leg>, RelayError> {
         self.leg_ids
-            .get(leg_id)
+            .get(&leg_id)
             .copied()
-            .ok_or_else(|| RelayError::UnknownLeg(leg_id.to_owned()))
+            .ok_or(RelayError::UnknownLeg(leg_id))
     }
 
-    fn leg(&self, leg_id: &str) -> Result<&Leg, RelayError> {
+    fn leg(&self, leg_id: LegId) -> Result<&Leg, RelayError> {
         let key = self.leg_key(leg_id)?;
-        self.legs
-            .get(key)
-            .ok_or_else(|| RelayError::UnknownLeg(leg_id.to_owned()))
+        self.legs.get(key).ok_or(RelayError::UnknownLeg(leg_id))
     }
 
-    fn leg_name(&self, leg: Id<Leg>) -> String {
-        self.legs.get(leg).map(|l| l.id.clone()).unwrap_or_default()
+    /// The caller's number of a leg the relay holds.
+    fn leg_number(&self, leg: Id<Leg>) -> Option<LegId> {
+        self.legs.get(leg).map(|l| l.id)
     }
 
     fn source_stats(&self, source: &Source) -> SourceStats {
@@ -572,7 +580,7 @@ impl Relay {
                 .routes
                 .iter()
                 .filter_map(|&r| self.sinks.get(self.routes.get(r)?.sink))
-                .map(|sink| self.leg_name(sink.leg))
+                .filter_map(|sink| self.leg_number(sink.leg))
                 .collect(),
             drops: source.drops,
         }
@@ -586,7 +594,7 @@ impl Relay {
                 .current
                 .and_then(|seg| self.routes.get(seg.route))
                 .and_then(|r| self.sources.get(r.source))
-                .map(|s| self.leg_name(s.leg)),
+                .and_then(|s| self.leg_number(s.leg)),
             packets: sink.packets,
             bytes: sink.bytes,
             retransmits: sink.retransmits,

@@ -79,7 +79,7 @@ impl Relay {
                 }
             }
             sink.sender_reports += 1;
-            emit(&mut self.totals, out, &sink_leg.id, data, true);
+            emit(&mut self.totals, out, sink_leg.id, data, true);
         }
     }
 
@@ -129,7 +129,7 @@ impl Relay {
             }
         }
         self.totals.add(Total::RtcpReportsSent, 1);
-        emit(&mut self.totals, out, &leg.id, data, true);
+        emit(&mut self.totals, out, leg.id, data, true);
     }
 
     /// A receiver's bandwidth estimate: each source it receives from may have to slow
@@ -213,7 +213,7 @@ impl Relay {
         };
         if remb.write_to(&mut data).is_ok() {
             self.totals.add(Total::RembForwarded, 1);
-            emit(&mut self.totals, out, &leg.id, data, true);
+            emit(&mut self.totals, out, leg.id, data, true);
         }
     }
 
@@ -278,7 +278,7 @@ mod tests {
         ReceiverEstimatedMaxBitrate, ReceiverReport, ReportBlock, RtcpPacket, SenderReport,
         SourceDescription,
     };
-    use crate::relay::tests::{join, line, rtcp, rtcp_to, rtp_to, session, video_packet};
+    use crate::relay::tests::{join, line, rtcp, rtcp_to, rtp_to, session, video_packet, A, B, C};
     use crate::relay::MediaKind;
 
     const NTP: u64 = 0x0000_1234_5678_0000;
@@ -298,13 +298,10 @@ mod tests {
     #[test]
     fn a_sender_report_is_translated_into_the_sinks_timestamps() {
         let mut relay = session();
-        let sent = rtp_to(
-            &relay.handle_rtp("a", &video_packet(1111, 10, 9000), 1.0),
-            "b",
-        );
-        let out = relay.handle_rtcp("a", &sender_report_from_a(9900), 1.01);
+        let sent = rtp_to(&relay.handle_rtp(A, &video_packet(1111, 10, 9000), 1.0), B);
+        let out = relay.handle_rtcp(A, &sender_report_from_a(9900), 1.01);
         assert_eq!(
-            rtcp_to(&out, "b"),
+            rtcp_to(&out, B),
             [
                 RtcpPacket::SenderReport(SenderReport {
                     ssrc: 6001,
@@ -325,13 +322,13 @@ mod tests {
     fn a_publishing_leg_gets_a_receiver_report_every_interval_while_it_sends() {
         let mut relay = session();
         for (seq, now) in [(10, 1.0), (11, 1.02), (13, 1.04)] {
-            relay.handle_rtp("a", &video_packet(1111, seq, 3000 * u32::from(seq)), now);
+            relay.handle_rtp(A, &video_packet(1111, seq, 3000 * u32::from(seq)), now);
         }
-        relay.handle_rtcp("a", &sender_report_from_a(0), 1.5);
+        relay.handle_rtcp(A, &sender_report_from_a(0), 1.5);
         assert_eq!(relay.next_timeout(), Some(2.0));
         let out = relay.handle_timeout(2.0);
         let [RtcpPacket::ReceiverReport(report), RtcpPacket::SourceDescription(sdes)] =
-            &rtcp_to(&out, "a")[..]
+            &rtcp_to(&out, A)[..]
         else {
             panic!("not RR + SDES: {out:?}")
         };
@@ -374,7 +371,7 @@ mod tests {
             reports: vec![block],
         };
         let report = rtcp(|data| report.write_to(data).unwrap());
-        assert!(relay.handle_rtcp("b", &report, 1.0).is_empty());
+        assert!(relay.handle_rtcp(B, &report, 1.0).is_empty());
         assert_eq!(relay.stats().legs[1].sinks[0].1.receiver_lost, 3);
     }
 
@@ -400,21 +397,16 @@ mod tests {
     #[test]
     fn a_source_gets_the_lowest_remb_of_its_receivers_at_most_once_per_interval() {
         let mut relay = session();
-        join(&mut relay, "c", line(MediaKind::Video, 120, 3333, 7001));
-        assert!(relay.add_route("a", "c", MediaKind::Video).unwrap());
-        let out = relay.handle_rtcp("b", &remb(1_000_000, 6001), 1.0);
-        assert_eq!(rtcp_to(&out, "a"), remb_to_a(1_000_000));
+        join(&mut relay, C, line(MediaKind::Video, 120, 3333, 7001));
+        assert!(relay.add_route(A, C, MediaKind::Video).unwrap());
+        let out = relay.handle_rtcp(B, &remb(1_000_000, 6001), 1.0);
+        assert_eq!(rtcp_to(&out, A), remb_to_a(1_000_000));
         // c could take more; b cannot, and it is too soon anyway.
-        assert!(relay
-            .handle_rtcp("c", &remb(2_000_000, 7001), 1.1)
-            .is_empty());
+        assert!(relay.handle_rtcp(C, &remb(2_000_000, 7001), 1.1).is_empty());
         assert_eq!(relay.next_timeout(), Some(1.5));
-        assert_eq!(
-            rtcp_to(&relay.handle_timeout(1.5), "a"),
-            remb_to_a(1_000_000)
-        );
+        assert_eq!(rtcp_to(&relay.handle_timeout(1.5), A), remb_to_a(1_000_000));
         // A fall of more than 20 % goes at once.
-        let out = relay.handle_rtcp("b", &remb(500_000, 6001), 1.6);
-        assert_eq!(rtcp_to(&out, "a"), remb_to_a(500_000));
+        let out = relay.handle_rtcp(B, &remb(500_000, 6001), 1.6);
+        assert_eq!(rtcp_to(&out, A), remb_to_a(500_000));
     }
 }

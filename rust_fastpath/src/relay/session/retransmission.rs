@@ -2,7 +2,7 @@
 //! forwarded (translated) to the source, whose RTX then goes only to the receivers that
 //! asked; a retransmission leaves over the receiver's RTX stream if it negotiated one.
 
-use super::{emit, Relay, Transmit};
+use super::{emit, media_buffer, Relay, Transmit};
 use crate::relay::arena::{Arena, Id};
 use crate::relay::rewrite::{write_media, write_rtx, Rewrite};
 use crate::relay::rtcp::GenericNack;
@@ -157,7 +157,7 @@ impl Relay {
                 lost,
             };
             if nack.write_to(&mut data).is_ok() {
-                emit(&mut self.totals, out, &leg.id, data, true);
+                emit(&mut self.totals, out, leg.id, data, true);
             }
         }
     }
@@ -186,7 +186,7 @@ impl Resend<'_> {
             seq_offset: segment.seq_offset,
             ts_offset: segment.ts_offset,
         };
-        let mut data = Vec::new();
+        let mut data = media_buffer(original.payload.len(), original.padding.len());
         let written = match (sink.line.send_rtx_ssrc, route.maps.rtx_pt(dst_pt)) {
             (Some(rtx_ssrc), Some(rtx_pt)) => {
                 sink.rtx_seq = sink.rtx_seq.wrapping_add(1);
@@ -200,7 +200,7 @@ impl Resend<'_> {
             return; // not possible for m-lines add_leg accepted
         }
         sink.retransmits += 1;
-        emit(self.totals, out, &leg.id, data, false);
+        emit(self.totals, out, leg.id, data, false);
     }
 }
 
@@ -209,7 +209,7 @@ mod tests {
     use crate::relay::rtcp::{GenericNack, RtcpPacket};
     use crate::relay::rtp::RtpPacket;
     use crate::relay::tests::{
-        line, rtcp, rtcp_to, rtp_to, session, session_of, video, video_line_with_rtx,
+        line, rtcp, rtcp_to, rtp_to, session, session_of, video, video_line_with_rtx, A, B,
     };
     use crate::relay::MediaKind;
 
@@ -229,11 +229,11 @@ mod tests {
             line(MediaKind::Video, 96, 1111, 5001),
             video_line_with_rtx(120, 2222, 6001),
         );
-        let sent = rtp_to(&relay.handle_rtp("a", &video(10), 1.0), "b");
+        let sent = rtp_to(&relay.handle_rtp(A, &video(10), 1.0), B);
         let seq = sent[0].sequence_number;
-        let out = relay.handle_rtcp("b", &nack(seq), 1.1);
+        let out = relay.handle_rtcp(B, &nack(seq), 1.1);
         assert_eq!(out.len(), 1); // nothing for the source to do
-        let rtx = &rtp_to(&out, "b")[0];
+        let rtx = &rtp_to(&out, B)[0];
         assert_eq!((rtx.ssrc, rtx.payload_type), (6002, 121));
         assert_eq!(rtx.timestamp, sent[0].timestamp);
         assert_eq!(rtx.payload[..2], seq.to_be_bytes());
@@ -249,12 +249,12 @@ mod tests {
             video_line_with_rtx(96, 1111, 5001),
             line(MediaKind::Video, 120, 2222, 6001),
         );
-        let first = rtp_to(&relay.handle_rtp("a", &video(10), 1.0), "b")[0].sequence_number;
-        relay.handle_rtp("a", &video(12), 1.02); // 11 was lost on its way to us
+        let first = rtp_to(&relay.handle_rtp(A, &video(10), 1.0), B)[0].sequence_number;
+        relay.handle_rtp(A, &video(12), 1.02); // 11 was lost on its way to us
         let lost = first.wrapping_add(1);
-        let out = relay.handle_rtcp("b", &nack(lost), 1.1);
+        let out = relay.handle_rtcp(B, &nack(lost), 1.1);
         assert_eq!(
-            rtcp_to(&out, "a"),
+            rtcp_to(&out, A),
             [RtcpPacket::GenericNack(GenericNack {
                 sender_ssrc: 5001,
                 media_ssrc: 1111,
@@ -272,7 +272,7 @@ mod tests {
         .to_bytes()
         .unwrap();
         // b negotiated no RTX: it gets the original packet, in its place in the stream.
-        let resent = rtp_to(&relay.handle_rtp("a", &repair, 1.2), "b");
+        let resent = rtp_to(&relay.handle_rtp(A, &repair, 1.2), B);
         assert_eq!(resent.len(), 1);
         assert_eq!(
             (
@@ -283,16 +283,16 @@ mod tests {
             (lost, 6001, &b"frame"[..])
         );
         // Asked once, answered once: the same repair again is unsolicited.
-        assert!(relay.handle_rtp("a", &repair, 1.3).is_empty());
+        assert!(relay.handle_rtp(A, &repair, 1.3).is_empty());
         assert_eq!(relay.stats().legs[0].sources[0].1.nacks_forwarded, 1);
     }
 
     #[test]
     fn the_gate_covers_retransmissions() {
         let mut relay = session();
-        let seq = rtp_to(&relay.handle_rtp("a", &video(10), 1.0), "b")[0].sequence_number;
-        relay.set_forwarding("b", false, 1.05).unwrap();
-        assert!(relay.handle_rtcp("b", &nack(seq), 1.1).is_empty());
+        let seq = rtp_to(&relay.handle_rtp(A, &video(10), 1.0), B)[0].sequence_number;
+        relay.set_forwarding(B, false, 1.05).unwrap();
+        assert!(relay.handle_rtcp(B, &nack(seq), 1.1).is_empty());
         assert_eq!(relay.stats().legs[1].sinks[0].1.nacks_received, 0);
     }
 }

@@ -1,0 +1,119 @@
+"""What the rules of a live session ask of the world around them (no I/O here).
+
+:mod:`livelens.signalling.room_core` takes events in and gives these out, in order;
+:mod:`livelens.services.rooms` carries them out against the sockets, the store, the
+audit log and the media hub. Participants are named by their participant id (an
+agent's user id, ``"customer"`` for the customer).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from livelens.signalling.audience import Audience
+from livelens.store.records import AuditValue, SupportSession
+
+
+@dataclass(frozen=True)
+class Who:
+    """Whom the audit log names: an agent by e-mail and user id, the customer, or the
+    system; with the address they acted from."""
+
+    name: str
+    user_id: str | None = None
+    ip: str | None = None
+
+
+SYSTEM = Who("system")
+
+
+@dataclass(frozen=True)
+class Send:
+    """One message to one participant."""
+
+    to: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Broadcast:
+    """A message to everyone in the room but ``but``, each as their side may see it (an
+    audience missing from ``texts`` is not sent anything)."""
+
+    texts: Mapping[Audience, str]
+    but: str | None = None
+
+
+@dataclass(frozen=True)
+class HangUp:
+    """Close a participant's channel after what was sent to it so far."""
+
+    to: str
+    code: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class Persist:
+    """Save the session record (compare-and-set on its version); the room is told the
+    stored record back (:meth:`RoomCore.saved`)."""
+
+    session: SupportSession
+
+
+@dataclass(frozen=True)
+class Audit:
+    action: str
+    who: Who
+    details: Mapping[str, AuditValue] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SendChatHistory:
+    """Send the session's stored chat to a participant who (re)joined."""
+
+    to: str
+
+
+@dataclass(frozen=True)
+class StoreChat:
+    """Store a chat message, then give it to everyone (see :func:`room_core.chat_sent`)."""
+
+    author: str
+    role: Audience
+    name: str
+    text: str
+    ref: str
+
+
+@dataclass(frozen=True)
+class ConnectMedia:
+    """Answer a participant's WebRTC offer through the media hub."""
+
+    participant: str
+    role: Audience
+    offer_sdp: str
+
+
+@dataclass(frozen=True)
+class DisconnectMedia:
+    participant: str
+
+
+@dataclass(frozen=True)
+class MediaGate:
+    """Open or close the relay's consent gate for the agents' legs."""
+
+    allowed: bool
+
+
+@dataclass(frozen=True)
+class Finish:
+    """The session is over: its media ends, every channel closes, the room goes."""
+
+
+Effect = (
+    Send | Broadcast | HangUp | Persist | Audit | SendChatHistory | StoreChat | ConnectMedia
+    | DisconnectMedia | MediaGate | Finish
+)  # fmt: skip

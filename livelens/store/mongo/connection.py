@@ -1,0 +1,269 @@
+"""Reaching the MongoDB server, preparing the database (indexes, schema version), and
+the driver's errors and quirks that every query has to deal with.
+
+The engine must also run on FerretDB 1.24 (the CI server), which shapes a few choices:
+
+* no transactions, and ``findAndModify``/``$inc`` are not atomic under concurrent
+  requests (lost updates), so the sign-in failure counter claims numbered slots
+  with plain inserts, which a unique ``_id`` makes atomic on every server;
+* duplicate-key errors carry no ``keyPattern`` and a unique violation on update is
+  a generic error, so the engine works out which constraint failed itself;
+* no partial indexes, so a PIN hash cannot be made unique among sessions that
+  have not ended (nor is it in SQLite: the services avoid collisions).
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import threading
+import time
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from typing import Any, ParamSpec, Self, TypeVar
+from urllib.parse import parse_qsl, urlsplit
+
+from pymongo import ASCENDING, DESCENDING, AsyncMongoClient
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import (
+    ConfigurationError,
+    ConnectionFailure,
+    DuplicateKeyError,
+    InvalidURI,
+    OperationFailure,
+    PyMongoError,
+)
+
+from livelens.errors import InvalidInput, StoreUnavailable
+from livelens.store import schema, shared
+
+P = ParamSpec("P")
+T = TypeVar("T")
+Doc = dict[str, Any]
+
+DEFAULT_DATABASE = "livelens"
+# Fail fast when the store is down instead of PyMongo's 30 s default; a URL may
+# still set its own values (e.g. a longer one to ride out replica-set elections).
+DEFAULT_TIMEOUTS_MS = {"serverSelectionTimeoutMS": 3000, "connectTimeoutMS": 3000}
+# 2: support sessions and the security log (new collections and indexes only).
+# 3: session content (a new collection); sessions may carry invited experts (optional).
+# 5: sign-in tickets replace the failure counters; users may carry a display name.
+# 6: support sessions carry a version (compare-and-set saves) and who ended them; a
+#    document without these fields reads as version 0, ended by no one named.
+SCHEMA_VERSION = 6
+
+
+def one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    # PyMongo appends timeouts and the whole topology description; keep the cause.
+    text = text.split(", Timeout: ")[0]
+    text = re.sub(r" \(configured timeouts:[^)]*\)", "", text)
+    return text[:300]
+
+
+def _hosts(url: str) -> str:
+    """The host list of a MongoDB URL without credentials, for messages."""
+    try:
+        return urlsplit(url).netloc.rpartition("@")[2] or "?"
+    except ValueError:
+        return "?"
+
+
+def translated(fn: Callable[P, Awaitable[T]]) -> Callable[P, Coroutine[Any, Any, T]]:
+    """Report a lost connection as StoreUnavailable (HTTP 503), not a driver error."""
+
+    @functools.wraps(fn)
+    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
+        try:
+            return await fn(*args, **kwargs)
+        except ConnectionFailure as exc:
+            raise StoreUnavailable(f"MongoDB store unavailable: {one_line(exc)}") from exc
+
+    return wrapper
+
+
+def is_unique_violation(exc: PyMongoError) -> bool:
+    if isinstance(exc, DuplicateKeyError):
+        return True
+    # FerretDB reports a unique index hit by an update as InternalError (code 1).
+    return isinstance(exc, OperationFailure) and "UNIQUE constraint failed" in str(exc)
+
+
+def _key_pattern(exc: PyMongoError) -> Mapping[str, Any] | None:
+    details = exc.details if isinstance(exc, OperationFailure) else None
+    pattern = details.get("keyPattern") if details else None
+    return pattern if isinstance(pattern, Mapping) else None
+
+
+async def insert_unique(
+    collection: AsyncCollection[Doc],
+    doc: Doc,
+    *,
+    key: str,
+    find_key: Callable[[], Awaitable[object]],
+    key_conflict: Exception,
+    what: str,
+) -> None:
+    """Inserts `doc`, telling a clash on the unique `key` from one on `_id`. The server
+    names the index it hit; when it does not (FerretDB), `find_key` looks the key up."""
+    try:
+        await collection.insert_one(doc)
+    except DuplicateKeyError as exc:
+        pattern = _key_pattern(exc)
+        taken = key in pattern if pattern is not None else await find_key() is not None
+        if taken:
+            raise key_conflict from exc
+        raise shared.duplicate_id(what) from exc
+
+
+_last_seq = 0
+_seq_lock = threading.Lock()
+
+
+def next_seq() -> int:
+    """Strictly increasing in this process, roughly time-ordered across processes:
+    orders audit events that share a timestamp by insertion."""
+    global _last_seq
+    with _seq_lock:
+        _last_seq = max(_last_seq + 1, time.time_ns())
+        return _last_seq
+
+
+async def _connect(url: str) -> AsyncDatabase[Doc]:
+    """The database the URL names (``livelens`` if none), reachable and prepared."""
+    try:
+        given = {key.lower() for key, _ in parse_qsl(urlsplit(url).query)}
+    except ValueError as exc:  # e.g. an unclosed IPv6 bracket
+        raise InvalidInput(f"Invalid MongoDB store URL: {exc}") from exc
+    options: dict[str, Any] = {
+        k: v for k, v in DEFAULT_TIMEOUTS_MS.items() if k.lower() not in given
+    }
+    try:
+        client: AsyncMongoClient[Doc] = AsyncMongoClient(url, appname="livelens", **options)
+    except (InvalidURI, ValueError) as exc:  # PyMongo raises both for malformed URLs
+        raise InvalidInput(f"Invalid MongoDB store URL: {one_line(exc)}") from exc
+    except ConfigurationError as exc:  # e.g. the SRV record cannot be resolved
+        raise StoreUnavailable(
+            f"Cannot use the MongoDB store at {_hosts(url)}: {one_line(exc)}"
+        ) from exc
+    db = client.get_default_database(DEFAULT_DATABASE)
+    try:
+        await client.admin.command("ping")
+        await _prepare(db)
+    except PyMongoError as exc:
+        await client.close()
+        raise StoreUnavailable(
+            f"Cannot reach the MongoDB store at {_hosts(url)}: {one_line(exc)}"
+        ) from exc
+    except BaseException:
+        await client.close()
+        raise
+    return db
+
+
+async def meta_once(meta: AsyncCollection[Doc], doc_id: str, fields: Doc) -> Doc | None:
+    """The meta document ``doc_id``, created with ``fields`` if there is none: of
+    nodes doing this at the same moment, all read the one created first."""
+    try:
+        await meta.update_one({"_id": doc_id}, {"$setOnInsert": fields}, upsert=True)
+    except PyMongoError as exc:
+        if not is_unique_violation(exc):
+            raise
+        # Another node created it at the same moment (FerretDB does not retry).
+    return await meta.find_one({"_id": doc_id})
+
+
+async def _prepare(db: AsyncDatabase[Doc]) -> None:
+    meta = await meta_once(db["meta"], "schema", {"version": SCHEMA_VERSION})
+    version = int(meta["version"]) if meta else SCHEMA_VERSION
+    if version > SCHEMA_VERSION:
+        raise StoreUnavailable(
+            f"The store has schema version {version}; this LiveLens knows up to "
+            f"{SCHEMA_VERSION}. Upgrade LiveLens."
+        )
+    # createIndexes is idempotent, so every node runs it at start-up.
+    await db[schema.TENANTS.name].create_index("name", unique=True, name="name_unique")
+    # E-mail addresses are unique on the whole instance: sign-in finds the
+    # account from the address alone.
+    users = db[schema.USERS.name]
+    await users.create_index("email", unique=True, name="email_unique")
+    await users.create_index(
+        [("tenant_id", ASCENDING), ("created_at", ASCENDING)], name="tenant_created"
+    )
+    auth_sessions = db[schema.AUTH_SESSIONS.name]
+    await auth_sessions.create_index(
+        [("tenant_id", ASCENDING), ("user_id", ASCENDING)], name="tenant_user"
+    )
+    await auth_sessions.create_index(
+        [("tenant_id", ASCENDING), ("expires_at", ASCENDING)], name="tenant_expiry"
+    )
+    newest = [("tenant_id", ASCENDING), ("at", DESCENDING), ("seq", DESCENDING)]
+    await db[schema.AUDIT_EVENTS.name].create_index(newest, name="tenant_newest")
+    await db[schema.SECURITY_EVENTS.name].create_index(newest, name="tenant_newest")
+    await db[schema.LOGIN_TICKETS.name].create_index(
+        [("key", ASCENDING), ("round", ASCENDING)], name="key_round"
+    )
+    # A customer's link finds the session (and its account) from the token alone.
+    support_sessions = db[schema.SUPPORT_SESSIONS.name]
+    await support_sessions.create_index("join_token_hash", unique=True, name="join_token_unique")
+    await support_sessions.create_index("pin_hash", name="pin")
+    # Reports: newest first, ties by id.
+    await support_sessions.create_index(
+        [("tenant_id", ASCENDING), ("created_at", DESCENDING), ("_id", DESCENDING)],
+        name="tenant_newest",
+    )
+    await support_sessions.create_index(
+        [("tenant_id", ASCENDING), ("agent_id", ASCENDING), ("created_at", DESCENDING),
+         ("_id", DESCENDING)],
+        name="tenant_agent_newest",
+    )  # fmt: skip
+    await db[schema.SESSION_ITEMS.name].create_index(
+        [("tenant_id", ASCENDING), ("session_id", ASCENDING), ("at", ASCENDING),
+         ("seq", ASCENDING)],
+        name="tenant_session_order",
+    )  # fmt: skip
+    await db["spent_codes"].create_index(
+        [("tenant_id", ASCENDING), ("user_id", ASCENDING), ("step", ASCENDING)],
+        name="tenant_user_step",
+    )
+    if version < 5:  # failure counters, replaced by sign-in tickets
+        for name in ("login_guards", "login_failures"):
+            await db.drop_collection(name)
+    if version < SCHEMA_VERSION:
+        # Recorded only once everything above exists; a node that stops half-way
+        # simply redoes the (idempotent) work on its next start.
+        await db["meta"].update_one(
+            {"_id": "schema", "version": {"$lt": SCHEMA_VERSION}},
+            {"$set": {"version": SCHEMA_VERSION}},
+        )
+
+
+class MongoConnection:
+    """The database and its collections; :class:`.store.MongoStore` adds the queries."""
+
+    def __init__(self, db: AsyncDatabase[Doc]) -> None:
+        self._client = db.client
+        self.database = db.name
+        self.tenants: AsyncCollection[Doc] = db[schema.TENANTS.name]
+        self.users: AsyncCollection[Doc] = db[schema.USERS.name]
+        self.auth_sessions: AsyncCollection[Doc] = db[schema.AUTH_SESSIONS.name]
+        self.audit_events: AsyncCollection[Doc] = db[schema.AUDIT_EVENTS.name]
+        self.sign_in_tickets: AsyncCollection[Doc] = db[schema.LOGIN_TICKETS.name]
+        self.support_sessions: AsyncCollection[Doc] = db[schema.SUPPORT_SESSIONS.name]
+        self.security_events: AsyncCollection[Doc] = db[schema.SECURITY_EVENTS.name]
+        self.session_items: AsyncCollection[Doc] = db[schema.SESSION_ITEMS.name]
+        self.spent_codes: AsyncCollection[Doc] = db["spent_codes"]
+        self.meta: AsyncCollection[Doc] = db["meta"]
+
+    @classmethod
+    async def open(cls, url: str) -> Self:
+        return cls(await _connect(url))
+
+    async def ping(self) -> None:
+        try:
+            await self._client.admin.command("ping")
+        except PyMongoError as exc:
+            raise StoreUnavailable(f"MongoDB store unavailable: {one_line(exc)}") from exc
+
+    async def close(self) -> None:
+        await self._client.close()

@@ -1,0 +1,187 @@
+"""The SQLite schema: the migrations, applied in order in one transaction when the
+file is opened. What goes into each table's columns is :mod:`livelens.store.schema`'s
+business.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+from livelens.errors import StoreUnavailable
+
+# Migration n brings the schema from version n to n + 1. Append, never edit. A new
+# field of a record needs its column here, with the field's default (checked by the
+# contract suite against livelens.store.schema).
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    (
+        """CREATE TABLE tenants (
+            id TEXT PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE,
+            region TEXT NOT NULL,
+            created_at REAL NOT NULL,
+            wrapped_data_key BLOB NOT NULL,
+            master_key_id TEXT NOT NULL,
+            require_totp INTEGER NOT NULL
+        )""",
+        """CREATE TABLE users (
+            id TEXT PRIMARY KEY,
+            tenant_id TEXT NOT NULL,
+            email TEXT NOT NULL,
+            role TEXT NOT NULL,
+            password_hash TEXT NOT NULL,
+            created_at REAL NOT NULL,
+            updated_at REAL NOT NULL,
+            disabled INTEGER NOT NULL,
+            totp_secret BLOB,
+            totp_pending BLOB,
+            recovery_codes TEXT NOT NULL
+        )""",
+        # E-mail addresses are unique on the whole instance: sign-in finds the
+        # account from the address alone.
+        "CREATE UNIQUE INDEX users_email ON users (email)",
+        "CREATE INDEX users_tenant ON users (tenant_id, created_at)",
+        """CREATE TABLE auth_sessions (
+            id TEXT PRIMARY KEY,
+            tenant_id TEXT NOT NULL,
+            user_id TEXT NOT NULL,
+            created_at REAL NOT NULL,
+            expires_at REAL NOT NULL,
+            ip TEXT NOT NULL,
+            user_agent TEXT NOT NULL
+        )""",
+        "CREATE INDEX auth_sessions_user ON auth_sessions (tenant_id, user_id)",
+        "CREATE INDEX auth_sessions_expiry ON auth_sessions (tenant_id, expires_at)",
+        # seq keeps insertion order for events with the same timestamp.
+        """CREATE TABLE audit_events (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            id TEXT NOT NULL UNIQUE,
+            tenant_id TEXT NOT NULL,
+            at REAL NOT NULL,
+            action TEXT NOT NULL,
+            actor TEXT NOT NULL,
+            actor_id TEXT,
+            ip TEXT,
+            target TEXT,
+            details TEXT NOT NULL
+        )""",
+        "CREATE INDEX audit_events_newest ON audit_events (tenant_id, at DESC, seq DESC)",
+        """CREATE TABLE login_guards (
+            key TEXT PRIMARY KEY,
+            failures INTEGER NOT NULL,
+            locked_until REAL NOT NULL
+        )""",
+    ),
+    # 1 -> 2: support sessions and the security log.
+    (
+        """CREATE TABLE support_sessions (
+            id TEXT PRIMARY KEY,
+            tenant_id TEXT NOT NULL,
+            agent_id TEXT NOT NULL,
+            created_at REAL NOT NULL,
+            join_expires_at REAL NOT NULL,
+            join_token_hash TEXT NOT NULL,
+            pin_hash TEXT,
+            status TEXT NOT NULL,
+            customer_device_hash TEXT,
+            joined_at REAL,
+            consent_at REAL,
+            consent_scopes TEXT NOT NULL,
+            live_at REAL,
+            ended_at REAL,
+            outcome TEXT,
+            ended_by TEXT
+        )""",
+        # A customer's link finds the session (and its account) from the token alone.
+        "CREATE UNIQUE INDEX support_sessions_join_token ON support_sessions (join_token_hash)",
+        "CREATE INDEX support_sessions_pin ON support_sessions (pin_hash)",
+        # Reports: newest first, ties by id, so the index alone serves ORDER BY ... LIMIT.
+        "CREATE INDEX support_sessions_newest ON support_sessions (tenant_id, created_at, id)",
+        "CREATE INDEX support_sessions_agent ON support_sessions"
+        " (tenant_id, agent_id, created_at, id)",
+        # tenant_id is NULL until the account is known; seq as in audit_events.
+        """CREATE TABLE security_events (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            id TEXT NOT NULL UNIQUE,
+            at REAL NOT NULL,
+            kind TEXT NOT NULL,
+            ip TEXT,
+            tenant_id TEXT,
+            details TEXT NOT NULL
+        )""",
+        "CREATE INDEX security_events_newest ON security_events (tenant_id, at DESC, seq DESC)",
+    ),
+    # 3: one-time codes are single-use (RFC 6238 §5.2).
+    ("ALTER TABLE users ADD COLUMN totp_last_step INTEGER NOT NULL DEFAULT 0",),
+    # 4: session content (sealed) and invited experts.
+    (
+        "ALTER TABLE support_sessions ADD COLUMN experts TEXT NOT NULL DEFAULT '[]'",
+        """CREATE TABLE session_items (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            id TEXT NOT NULL UNIQUE,
+            tenant_id TEXT NOT NULL,
+            session_id TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            at REAL NOT NULL,
+            author_id TEXT,
+            media_type TEXT NOT NULL,
+            size INTEGER NOT NULL,
+            sealed BLOB NOT NULL
+        )""",
+        "CREATE INDEX session_items_session ON session_items (tenant_id, session_id, at, seq)",
+    ),
+    # 5: instance-wide keys, sealed by a master key (the derivation key).
+    (
+        """CREATE TABLE instance_keys (
+            name TEXT PRIMARY KEY,
+            master_key_id TEXT NOT NULL,
+            sealed BLOB NOT NULL
+        )""",
+    ),
+    # 6: sign-in attempts reserved before they are checked (identity.lockout), which
+    # replace the failure counters; display names for what customers see.
+    (
+        "DROP TABLE login_guards",
+        """CREATE TABLE login_tickets (
+            key TEXT NOT NULL,
+            round INTEGER NOT NULL,
+            number INTEGER NOT NULL,
+            at REAL NOT NULL,
+            PRIMARY KEY (key, round, number)
+        )""",
+        "ALTER TABLE users ADD COLUMN display_name TEXT NOT NULL DEFAULT ''",
+    ),
+    # 7: support sessions are saved by compare-and-set on a version (existing rows are at
+    # version 0), and keep which agent ended them.
+    (
+        "ALTER TABLE support_sessions ADD COLUMN version INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE support_sessions ADD COLUMN ended_by_user_id TEXT",
+        "ALTER TABLE support_sessions ADD COLUMN ended_by_name TEXT",
+    ),
+)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def migrate(conn: sqlite3.Connection) -> None:
+    # IMMEDIATE takes the write lock first, so two processes opening a new file
+    # at once do not both run the same migration.
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+        row = conn.execute("SELECT version FROM schema_version").fetchone()
+        current = 0 if row is None else int(row["version"])
+        if current > SCHEMA_VERSION:
+            raise StoreUnavailable(
+                f"The store has schema version {current}; this LiveLens knows up to "
+                f"{SCHEMA_VERSION}. Upgrade LiveLens."
+            )
+        for statements in MIGRATIONS[current:]:
+            for statement in statements:
+                conn.execute(statement)
+        if row is None:
+            conn.execute("INSERT INTO schema_version (version) VALUES (?)", (SCHEMA_VERSION,))
+        elif current != SCHEMA_VERSION:
+            conn.execute("UPDATE schema_version SET version = ?", (SCHEMA_VERSION,))
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
