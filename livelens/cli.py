@@ -53,7 +53,9 @@ def _common(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="livelens", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="livelens", description="Run a LiveLens node, and manage its accounts, users and keys."
+    )
     commands = parser.add_subparsers(dest="command", required=True)
 
     serve = commands.add_parser("serve", help="run the server")

@@ -1,10 +1,12 @@
 """The operator's rescue commands as run from a shell: a locked-out administrator
 without their phone gets back in, and what the commands print."""
 
+import argparse
 from pathlib import Path
 
 import pytest
 
+from livelens.cli import build_parser
 from tests.cli.test_cli import PASSWORD, assert_one_line_error, create_tenant, livelens
 
 
@@ -71,3 +73,20 @@ def test_an_unknown_address_is_one_line(tmp_path: Path) -> None:
     assert done.returncode == 0  # unlocking an address nobody has is harmless (and says so)
     done = livelens(tmp_path, "user", "reset-2fa", "--email", "nobody@acme.test")
     assert_one_line_error(done, "No user has the address 'nobody@acme.test'.")
+
+
+def test_help_texts_are_plain_text() -> None:
+    """No reStructuredText from docstrings (``x``, :func:) in what --help prints."""
+    parser = build_parser()
+    texts = [parser.format_help()]
+    stack = [parser]
+    while stack:
+        for action in stack.pop()._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for sub in action.choices.values():
+                    texts.append(sub.format_help())
+                    stack.append(sub)
+    assert len(texts) > 10
+    for text in texts:
+        assert "``" not in text
+        assert ":func:" not in text and ":class:" not in text
