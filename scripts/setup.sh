@@ -26,11 +26,11 @@ inputs=$(cat pyproject.toml Cargo.toml rust_fastpath/Cargo.toml $(find rust_fast
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$inputs" ] || ! .venv/bin/python -c 'import livelens._fastpath' 2>/dev/null; then
   echo "setup: installing LiveLens and its dependencies into .venv"
   .venv/bin/python -m pip install -q --upgrade pip
-  echo "setup: building the Rust data plane (the first build compiles about 150 crates:" \
-    "a few minutes); the full log goes to .venv/build.log"
+  echo "setup: building the Rust data plane (the first build takes a few minutes);" \
+    "the full log goes to .venv/build.log"
   # pip is quiet for minutes while cargo works: count cargo's crates as they finish.
   if ! .venv/bin/python -m pip install -v -e '.[test]' 2>&1 | tee .venv/build.log \
-      | awk '/Compiling /{n++; if (n % 25 == 0) {print "setup:   " n " crates compiled"; fflush()}}
+      | awk '/Compiling /{n++; if (n % 5 == 0) {print "setup:   " n " crates compiled"; fflush()}}
              /Finished /{print "setup:   the data plane is built"; fflush()}'; then
     tail -n 30 .venv/build.log >&2
     echo "setup: the build failed; the whole log is in .venv/build.log" >&2
