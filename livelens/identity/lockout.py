@@ -63,5 +63,6 @@ def round_state(tickets: Sequence[LoginTicket]) -> RoundState:
 
 
 def is_last(ticket: LoginTicket) -> bool:
-    """Whether this ticket's failure leaves the address locked."""
+    """Whether this ticket's failure leaves the address locked (tickets are taken lowest
+    first, so the last number is taken last)."""
     return ticket.number == MAX_FAILURES

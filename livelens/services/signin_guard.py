@@ -42,7 +42,7 @@ async def reserve(ctx: Context, address: str, ip: str) -> Attempt:
     if wait:
         _report_burst(ctx, f"ip/{ip}", "ratelimit.signin", ip, None)
         raise RateLimited(wait, "sign-in attempts from your network")
-    key = lockout.guard_key(address, ctx.derived_secret("login-guard"))
+    key = _key(ctx, address)
     for _ in range(MAX_TRIES):
         state = lockout.round_state(await ctx.store.login_tickets(key))
         locked_for = state.seconds_locked(now)
@@ -74,9 +74,12 @@ async def give_back(ctx: Context, attempt: Attempt) -> None:
 
 
 def locks(attempt: Attempt) -> bool:
-    """Whether this attempt failing leaves the address locked (tickets go lowest first,
-    so the last number is taken last)."""
-    return attempt.ticket.number == lockout.MAX_FAILURES
+    """Whether this attempt failing leaves the address locked."""
+    return lockout.is_last(attempt.ticket)
+
+
+def _key(ctx: Context, address: str) -> str:
+    return lockout.guard_key(address, ctx.derived_secret("login-guard"))
 
 
 def _report_burst(ctx: Context, burst: str, kind: str, ip: str, address: str | None) -> None:
@@ -98,6 +101,6 @@ async def _write_refusal(ctx: Context, kind: str, ip: str, address: str | None, 
 
 async def lift(ctx: Context, address: str) -> None:
     """End a lockout and the count on ``address`` (the operator's `livelens user unlock`)."""
-    key = lockout.guard_key(address, ctx.derived_secret("login-guard"))
+    key = _key(ctx, address)
     state = lockout.round_state(await ctx.store.login_tickets(key))
     await ctx.store.open_login_round(key, state.round + 1, clock.now())
