@@ -71,6 +71,12 @@ class Presence:
             self._gone_since[member.side] = now
         return member
 
+    def in_order(self) -> list[Member]:
+        """The members as every list shows them: the owner, experts in the order they
+        came, then the customer (so the list does not reshuffle as channels connect)."""
+        rank = {"owner": 0, "expert": 1, "customer": 2}
+        return sorted(self.members.values(), key=lambda m: rank[m.kind])
+
     def on(self, side: Side) -> bool:
         return any(m.side == side for m in self.members.values())
 

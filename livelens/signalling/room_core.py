@@ -313,7 +313,7 @@ class RoomCore:
                 {"id": self.handles.shown_id(m.id, to), "role": m.role, "name": m.name,
                  "media": m.media, "muted": m.muted, "video": m.video,
                  "expert": m.kind == "expert", "owner": m.kind == "owner"}
-                for m in self.presence.members.values()
+                for m in self.presence.in_order()
             ],
             **self.tools.view(),
         }  # fmt: skip

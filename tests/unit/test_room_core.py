@@ -380,6 +380,13 @@ def test_the_customer_sees_names_and_handles_agents_see_ids_and_roles() -> None:
     assert OWNER not in shown.values() and EXPERT not in shown.values()
 
 
+def test_every_list_shows_the_owner_then_experts_in_arrival_order_then_the_customer() -> None:
+    room = live_room(CUSTOMER, OTHER, EXPERT)  # the owner comes back last
+    effects = room.join(OWNER) + room.leave(OTHER) + room.join(OTHER)
+    for view in told(effects, "state").values():
+        assert [p["name"] for p in view["participants"]] == ["Olga", "Eric", "Otto", "Customer"]
+
+
 def test_tools_need_the_camera_and_chat_needs_a_running_session() -> None:
     room = Room()
     room.join(OWNER)
