@@ -79,7 +79,7 @@ class Settings:
     @property
     def web_dir(self) -> Path:
         override = os.environ.get("LIVELENS_WEB_DIR")
-        return Path(override) if override else Path(__file__).resolve().parent.parent / "web"
+        return Path(override) if override else Path(__file__).resolve().parent / "web"
 
 
 def store_url_for(data_dir: Path, store: str | None) -> str:

@@ -1,4 +1,4 @@
-"""Coordinate normalisation (web/geometry.js), run in Chromium by importing the module.
+"""Coordinate normalisation (livelens/web/geometry.js), run in Chromium by importing the module.
 
 A mark is sent in frame coordinates (0..1 over the camera's picture) and each screen
 maps them into its own element box: letterboxed on the agent's console (contain),

@@ -162,7 +162,7 @@ def test_the_agent_reloads_while_waiting_and_the_customer_still_joins(
 )
 def test_who_ended_it_as_the_console_says_it(new_page: NewPage, ended: dict[str, object],
                                              text: str) -> None:  # fmt: skip
-    """The console's rule (web/views/session.js endedByText), run in Chromium."""
+    """The console's rule (livelens/web/views/session.js endedByText), run in Chromium."""
     page = new_page()
     page.goto("/")
     shown = page.evaluate(
