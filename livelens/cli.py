@@ -61,7 +61,6 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run the server")
     _common(serve)
     serve.add_argument("--host", default=_env("HOST", "127.0.0.1"))
-    serve.add_argument("--port", type=int, default=int(_env("PORT") or DEFAULT_PORT))
     serve.add_argument("--region", choices=REGIONS, default=_env("REGION", "eu"))
     serve.add_argument("--public-url", default=_env("PUBLIC_URL"))
     serve.add_argument(
@@ -73,31 +72,13 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--tls-cert", type=Path, default=_path_env("TLS_CERT"))
     serve.add_argument("--tls-key", type=Path, default=_path_env("TLS_KEY"))
     serve.add_argument(
-        "--media-port",
-        type=int,
-        default=int(_env("MEDIA_PORT") or DEFAULT_MEDIA_PORT),
-        help="UDP port for all media (0: any free port)",
-    )
-    serve.add_argument(
         "--media-announce-ip",
         default=_env("MEDIA_ANNOUNCE_IP", ""),
         metavar="IP[,IP...]",
         help="public IPv4 address(es) to offer for media instead of the machine's own, "
         "for a server behind 1:1 NAT (the media port must be forwarded to it)",
     )
-    serve.add_argument(
-        "--session-ttl",
-        type=int,
-        default=int(_env("SESSION_TTL") or DEFAULT_SESSION_TTL),
-        help="seconds a sign-in lasts",
-    )
-    serve.add_argument(
-        "--rejoin-grace",
-        type=_seconds,
-        default=_env("REJOIN_GRACE", str(Settings.rejoin_grace)),
-        help="seconds a live session waits for its customer, or for any agent, to come back",
-    )
-    _connection_limits(serve)
+    _checked_options(serve)
 
     tenant = commands.add_parser("tenant", help="manage accounts").add_subparsers(
         dest="action", required=True
@@ -144,38 +125,35 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _connection_limits(serve: argparse.ArgumentParser) -> None:
-    for flag, default, help_text in [
-        ("--header-timeout", DEFAULT_HEADER_TIMEOUT,
+def _checked_options(serve: argparse.ArgumentParser) -> None:
+    for flag, kind, default, help_text in [
+        ("--port", _port, DEFAULT_PORT, "TCP port for HTTP(S)"),
+        ("--media-port", _port, DEFAULT_MEDIA_PORT, "UDP port for all media (0: any free port)"),
+        ("--session-ttl", _whole_seconds, DEFAULT_SESSION_TTL, "seconds a sign-in lasts"),
+        ("--rejoin-grace", _seconds, Settings.rejoin_grace,
+         "seconds a live session waits for its customer, or for any agent, to come back"),
+        ("--header-timeout", _seconds, DEFAULT_HEADER_TIMEOUT,
          "seconds a new HTTP connection has to send its first request's head"),
-        ("--idle-timeout", DEFAULT_IDLE_TIMEOUT,
+        ("--idle-timeout", _seconds, DEFAULT_IDLE_TIMEOUT,
          "seconds a kept-alive HTTP connection may wait for its next request"),
-        ("--body-timeout", DEFAULT_BODY_TIMEOUT, "seconds to receive a whole request body"),
+        ("--body-timeout", _seconds, DEFAULT_BODY_TIMEOUT,
+         "seconds to receive a whole request body"),
+        ("--max-connections", _count, 0,
+         "open HTTP connections in all (0: the open-file limit less a reserve)"),
+        ("--max-connections-per-client", _count, DEFAULT_PER_CLIENT,
+         "open HTTP connections per client address (0: no cap; behind a reverse "
+         "proxy, every connection comes from the proxy's address)"),
     ]:  # fmt: skip
-        serve.add_argument(
-            flag, type=_seconds, default=_env(_env_name(flag), str(default)), help=help_text
-        )
-    serve.add_argument(
-        "--max-connections",
-        type=_count,
-        default=_env("MAX_CONNECTIONS", "0"),
-        help="open HTTP connections in all (0: the open-file limit less a reserve)",
-    )
-    serve.add_argument(
-        "--max-connections-per-client",
-        type=_count,
-        default=_env("MAX_CONNECTIONS_PER_CLIENT", str(DEFAULT_PER_CLIENT)),
-        help="open HTTP connections per client address (0: no cap; behind a reverse "
-        "proxy, every connection comes from the proxy's address)",
-    )
+        # argparse parses a string default with the option's type too, so a bad
+        # LIVELENS_* value is refused as clearly as a bad flag.
+        env_default = _env(_env_name(flag), str(default))
+        serve.add_argument(flag, type=kind, default=env_default, help=help_text)
 
 
 def _env_name(flag: str) -> str:
     return flag.removeprefix("--").replace("-", "_").upper()
 
 
-# argparse parses a string default with the option's type too, so a bad LIVELENS_*
-# value is refused as clearly as a bad flag.
 def _seconds(value: str) -> float:
     try:
         seconds = float(value)
@@ -186,14 +164,26 @@ def _seconds(value: str) -> float:
     return seconds
 
 
+def _whole_seconds(value: str) -> int:
+    return _whole(value, 1, None, "a whole number of seconds above 0")
+
+
+def _port(value: str) -> int:
+    return _whole(value, 0, 65535, "a port number from 0 to 65535")
+
+
 def _count(value: str) -> int:
+    return _whole(value, 0, None, "a whole number, 0 or more")
+
+
+def _whole(value: str, low: int, high: int | None, what: str) -> int:
     try:
-        count = int(value)
+        number = int(value)
     except ValueError:
-        count = -1
-    if count < 0:
-        raise argparse.ArgumentTypeError(f"must be a whole number, 0 or more, got {value!r}")
-    return count
+        number = low - 1
+    if number < low or (high is not None and number > high):
+        raise argparse.ArgumentTypeError(f"must be {what}, got {value!r}")
+    return number
 
 
 def _path_env(name: str) -> Path | None:

@@ -11,6 +11,7 @@ import argparse
 import getpass
 import sys
 from collections.abc import Awaitable, Callable
+from functools import partial
 
 from livelens.services import operator
 from livelens.services.context import Context
@@ -66,17 +67,17 @@ def action_for(args: argparse.Namespace) -> Action | None:
         case ("tenant", "list"):
             return _list_tenants
         case ("user", "list"):
-            return _list_users(args.tenant)
+            return partial(_list_users, args.tenant)
         case ("user", "set-password"):
-            return _set_password(args.email, read_secret(args.password, "New password: "))
+            return partial(_set_password, args.email, read_secret(args.password, "New password: "))
         case ("user", "unlock"):
-            return _unlock(args.email)
+            return partial(_unlock, args.email)
         case ("user", "disable" | "enable"):
-            return _set_disabled(args.email, args.action == "disable")
+            return partial(_set_disabled, args.email, args.action == "disable")
         case ("user", "set-role"):
-            return _set_role(args.email, args.role)
+            return partial(_set_role, args.email, args.role)
         case ("user", "reset-2fa"):
-            return _reset_second_factor(args.email)
+            return partial(_reset_second_factor, args.email)
     return None
 
 
@@ -90,59 +91,41 @@ async def _list_tenants(ctx: Context) -> str:
     )
 
 
-def _list_users(tenant_name: str | None) -> Action:
-    async def action(ctx: Context) -> str:
-        rows = await operator.list_users(ctx, tenant_name)
-        if not rows:
-            return "No users."
-        return "\n".join(
-            f"{user.email}  {user.role}  {'disabled' if user.disabled else 'active'}  "
-            f"2fa={'on' if user.totp_enabled else 'off'}  name={user.display_name!r}  "
-            f"account={tenant.name!r}"
-            for tenant, user in rows
-        )
-
-    return action
+async def _list_users(tenant_name: str | None, ctx: Context) -> str:
+    rows = await operator.list_users(ctx, tenant_name)
+    if not rows:
+        return "No users."
+    return "\n".join(
+        f"{user.email}  {user.role}  {'disabled' if user.disabled else 'active'}  "
+        f"2fa={'on' if user.totp_enabled else 'off'}  name={user.display_name!r}  "
+        f"account={tenant.name!r}"
+        for tenant, user in rows
+    )
 
 
-def _set_password(email: str, password: str) -> Action:
-    async def action(ctx: Context) -> str:
-        found = await operator.set_password(ctx, email, password)
-        return f"New password set for {found.user.email}; they are signed out everywhere."
-
-    return action
+async def _set_password(email: str, password: str, ctx: Context) -> str:
+    found = await operator.update_user(ctx, email, password=password)
+    return f"New password set for {found.user.email}; they are signed out everywhere."
 
 
-def _unlock(email: str) -> Action:
-    async def action(ctx: Context) -> str:
-        await operator.unlock(ctx, email)
-        return f"Sign-in is open again for {email.strip().lower()}."
-
-    return action
+async def _unlock(email: str, ctx: Context) -> str:
+    await operator.unlock(ctx, email)
+    return f"Sign-in is open again for {email.strip().lower()}."
 
 
-def _set_disabled(email: str, disabled: bool) -> Action:
-    async def action(ctx: Context) -> str:
-        found = await operator.set_disabled(ctx, email, disabled)
-        return f"{found.user.email} is {'disabled' if disabled else 'enabled'}."
-
-    return action
+async def _set_disabled(email: str, disabled: bool, ctx: Context) -> str:
+    found = await operator.update_user(ctx, email, disabled=disabled)
+    return f"{found.user.email} is {'disabled' if disabled else 'enabled'}."
 
 
-def _set_role(email: str, role: str) -> Action:
-    async def action(ctx: Context) -> str:
-        found = await operator.set_role(ctx, email, role)
-        return f"{found.user.email} is now {'an administrator' if role == 'admin' else 'an agent'}."
-
-    return action
+async def _set_role(email: str, role: str, ctx: Context) -> str:
+    found = await operator.update_user(ctx, email, role=role)
+    return f"{found.user.email} is now {'an administrator' if role == 'admin' else 'an agent'}."
 
 
-def _reset_second_factor(email: str) -> Action:
-    async def action(ctx: Context) -> str:
-        found = await operator.reset_second_factor(ctx, email)
-        return (
-            f"Two-factor authentication is off for {found.user.email}; they are signed out "
-            "everywhere and set it up again at their next sign-in where the account requires it."
-        )
-
-    return action
+async def _reset_second_factor(email: str, ctx: Context) -> str:
+    found = await operator.reset_second_factor(ctx, email)
+    return (
+        f"Two-factor authentication is off for {found.user.email}; they are signed out "
+        "everywhere and set it up again at their next sign-in where the account requires it."
+    )

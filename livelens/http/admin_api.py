@@ -8,6 +8,7 @@ from livelens.http.base import BaseHandler, field_bool, field_str
 from livelens.identity.roles import Permission
 from livelens.services import accounts
 from livelens.services.audit import Actor
+from livelens.store.repository import TenantStore
 
 MAX_AUDIT_PAGE = 500
 
@@ -88,6 +89,16 @@ class AccountPolicyHandler(BaseHandler):
 
 
 class LogHandler(BaseHandler):
+    """A page of one of the account's logs, newest first (administrators)."""
+
+    async def get(self) -> None:
+        principal = self.require_permission(Permission.VIEW_AUDIT)
+        scope = self.ctx.store.scoped(principal.tenant.id)
+        self.write_json({"events": await self.events(scope, self.page_limit())})
+
+    async def events(self, scope: TenantStore, limit: int) -> list[dict[str, object]]:
+        raise NotImplementedError
+
     def page_limit(self) -> int:
         try:
             limit = int(self.get_query_argument("limit", "100"))
@@ -99,16 +110,10 @@ class LogHandler(BaseHandler):
 
 
 class AuditHandler(LogHandler):
-    async def get(self) -> None:
-        principal = self.require_permission(Permission.VIEW_AUDIT)
-        scope = self.ctx.store.scoped(principal.tenant.id)
-        events = await scope.list_audit_events(self.page_limit())
-        self.write_json({"events": [views.audit_event(e) for e in events]})
+    async def events(self, scope: TenantStore, limit: int) -> list[dict[str, object]]:
+        return [views.audit_event(e) for e in await scope.list_audit_events(limit)]
 
 
 class SecurityLogHandler(LogHandler):
-    async def get(self) -> None:
-        principal = self.require_permission(Permission.VIEW_AUDIT)
-        scope = self.ctx.store.scoped(principal.tenant.id)
-        events = await scope.list_security_events(self.page_limit())
-        self.write_json({"events": [views.security_event(e) for e in events]})
+    async def events(self, scope: TenantStore, limit: int) -> list[dict[str, object]]:
+        return [views.security_event(e) for e in await scope.list_security_events(limit)]

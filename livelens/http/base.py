@@ -39,8 +39,7 @@ _STATUS_CODES = {
 }
 
 
-class XsrfFailed(Forbidden):
-    code = "xsrf_failed"
+class XsrfFailed(Forbidden, code="xsrf_failed"): ...
 
 
 def allowed_methods(handler: type[tornado.web.RequestHandler]) -> list[str]:

@@ -7,26 +7,18 @@ from livelens.services.content import Notes
 from livelens.store.records import AuditEvent, SecurityEvent, SupportSession, Tenant, User
 
 
+def _pick(record: object, *names: str) -> dict[str, object]:
+    return {name: getattr(record, name) for name in names}
+
+
 def user_brief(user: User) -> dict[str, object]:
-    return {
-        "id": user.id,
-        "email": user.email,
-        "display_name": user.display_name,
-        "role": user.role,
-        "tenant_id": user.tenant_id,
-    }
+    return _pick(user, "id", "email", "display_name", "role", "tenant_id")
 
 
 def user_admin(user: User) -> dict[str, object]:
-    return {
-        "id": user.id,
-        "email": user.email,
-        "display_name": user.display_name,
-        "role": user.role,
-        "disabled": user.disabled,
-        "totp_enabled": user.totp_enabled,
-        "created_at": user.created_at,
-    }
+    return _pick(
+        user, "id", "email", "display_name", "role", "disabled", "totp_enabled", "created_at"
+    )
 
 
 def tenant(t: Tenant) -> dict[str, object]:
@@ -43,19 +35,11 @@ def me(principal: Principal) -> dict[str, object]:
 
 
 def audit_event(e: AuditEvent) -> dict[str, object]:
-    return {
-        "id": e.id,
-        "at": e.at,
-        "action": e.action,
-        "actor": e.actor,
-        "ip": e.ip,
-        "target": e.target,
-        "details": e.details,
-    }
+    return _pick(e, "id", "at", "action", "actor", "ip", "target", "details")
 
 
 def security_event(e: SecurityEvent) -> dict[str, object]:
-    return {"id": e.id, "at": e.at, "kind": e.kind, "ip": e.ip, "details": e.details}
+    return _pick(e, "id", "at", "kind", "ip", "details")
 
 
 def support_session(s: SupportSession) -> dict[str, object]:

@@ -152,8 +152,7 @@ async def update_user(
     await scope.save_user(updated)
     if new_disabled or password is not None:
         # A disabled user, or one whose password was reset, must sign in again.
-        await scope.delete_user_auth_sessions(user.id)
-        await live_sockets.signed_out(ctx, tenant_id, user.id)
+        await live_sockets.end_every_sign_in(ctx, tenant_id, user.id)
     await audit.record(
         scope,
         "user.updated",
@@ -172,8 +171,7 @@ async def delete_user(ctx: Context, tenant_id: str, user_id: str, actor: Actor) 
     if actor.user_id == user.id:
         raise Conflict("You cannot delete your own user.")
     await _ensure_another_active_admin(scope, user)
-    await scope.delete_user_auth_sessions(user.id)
-    await live_sockets.signed_out(ctx, tenant_id, user.id)
+    await live_sockets.end_every_sign_in(ctx, tenant_id, user.id)
     await scope.delete_user(user.id)
     await audit.record(scope, "user.deleted", actor, target=user.email)
 
@@ -181,8 +179,7 @@ async def delete_user(ctx: Context, tenant_id: str, user_id: str, actor: Actor) 
 async def revoke_sessions(ctx: Context, tenant_id: str, user_id: str, actor: Actor) -> int:
     scope = ctx.store.scoped(tenant_id)
     user = await get_user(scope, user_id)
-    count = await scope.delete_user_auth_sessions(user.id)
-    await live_sockets.signed_out(ctx, tenant_id, user.id)
+    count = await live_sockets.end_every_sign_in(ctx, tenant_id, user.id)
     await audit.record(scope, "user.sessions_revoked", actor, target=user.email, count=count)
     return count
 

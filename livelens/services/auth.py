@@ -198,8 +198,7 @@ async def logout(ctx: Context, principal: Principal, ip: str) -> None:
 
 async def revoke_own_sessions(ctx: Context, principal: Principal, ip: str) -> int:
     scope = ctx.store.scoped(principal.tenant.id)
-    count = await scope.delete_user_auth_sessions(principal.user.id)
-    await live_sockets.signed_out(ctx, principal.tenant.id, principal.user.id)
+    count = await live_sockets.end_every_sign_in(ctx, principal.tenant.id, principal.user.id)
     actor = Actor.of(principal.user, ip)
     await audit.record(scope, "user.sessions_revoked", actor, target=actor.name, count=count)
     return count

@@ -54,6 +54,15 @@ def opener_of(socket: SignedInSocket) -> Opener | None:
     return _open.get(socket)
 
 
+async def end_every_sign_in(ctx: Context, tenant_id: str, user_id: str) -> int:
+    """Delete all of the user's sign-ins and close the sockets they opened (a password
+    reset, disabling, deleting, a second factor reset, "sign out everywhere"). Returns
+    how many sign-ins ended."""
+    count = await ctx.store.scoped(tenant_id).delete_user_auth_sessions(user_id)
+    await signed_out(ctx, tenant_id, user_id)
+    return count
+
+
 async def signed_out(
     ctx: Context,
     tenant_id: str,

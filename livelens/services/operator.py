@@ -55,22 +55,19 @@ async def list_users(ctx: Context, tenant_name: str | None) -> list[tuple[Tenant
     return rows
 
 
-async def set_password(ctx: Context, email: str, password: str) -> Located:
-    """A new password; the user is signed out everywhere (accounts.update_user)."""
+async def update_user(
+    ctx: Context,
+    email: str,
+    *,
+    role: str | None = None,
+    disabled: bool | None = None,
+    password: str | None = None,
+) -> Located:
+    """A new role, password or disabled state, by accounts.update_user's rules (a new
+    password or disabling signs the user out everywhere)."""
     found = await locate_user(ctx, email)
-    user = await accounts.update_user(ctx, found.tenant.id, found.user.id, CLI, password=password)
-    return Located(found.tenant, user)
-
-
-async def set_disabled(ctx: Context, email: str, disabled: bool) -> Located:
-    found = await locate_user(ctx, email)
-    user = await accounts.update_user(ctx, found.tenant.id, found.user.id, CLI, disabled=disabled)
-    return Located(found.tenant, user)
-
-
-async def set_role(ctx: Context, email: str, role: str) -> Located:
-    found = await locate_user(ctx, email)
-    user = await accounts.update_user(ctx, found.tenant.id, found.user.id, CLI, role=role)
+    user = await accounts.update_user(ctx, found.tenant.id, found.user.id, CLI, role=role,
+                                      disabled=disabled, password=password)  # fmt: skip
     return Located(found.tenant, user)
 
 
@@ -92,7 +89,6 @@ async def reset_second_factor(ctx: Context, email: str) -> Located:
     user = replace(found.user, totp_secret=None, totp_pending=None, recovery_codes=(),
                    updated_at=clock.now())  # fmt: skip
     await scope.save_user(user)
-    await scope.delete_user_auth_sessions(user.id)
-    await live_sockets.signed_out(ctx, found.tenant.id, user.id)
+    await live_sockets.end_every_sign_in(ctx, found.tenant.id, user.id)
     await audit.record(scope, "totp.reset", CLI, target=user.email)
     return Located(found.tenant, user)

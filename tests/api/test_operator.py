@@ -41,12 +41,12 @@ async def test_set_password_disable_enable_and_role_find_the_user_on_any_account
     await server.tenant("Acme", "boss@acme.test")
     globex = await server.tenant("Globex", "hank@globex.test")
     await server.user(globex, "ann@globex.test")
-    await operator.set_password(server.ctx, "ann@globex.test", "brand-new-pass-3")
+    await operator.update_user(server.ctx, "ann@globex.test", password="brand-new-pass-3")
     assert (await server.client().login("ann@globex.test", "brand-new-pass-3")).status == 200
-    await operator.set_disabled(server.ctx, "ann@globex.test", True)
+    await operator.update_user(server.ctx, "ann@globex.test", disabled=True)
     assert (await server.client().login("ann@globex.test", "brand-new-pass-3")).status == 401
-    await operator.set_disabled(server.ctx, "ann@globex.test", False)
-    found = await operator.set_role(server.ctx, "ann@globex.test", "admin")
+    await operator.update_user(server.ctx, "ann@globex.test", disabled=False)
+    found = await operator.update_user(server.ctx, "ann@globex.test", role="admin")
     assert (found.tenant.name, found.user.role) == ("Globex", "admin")
     rows = await operator.list_users(server.ctx, None)
     assert [(t.name, u.email) for t, u in rows] == [
@@ -55,4 +55,4 @@ async def test_set_password_disable_enable_and_role_find_the_user_on_any_account
         ("Globex", "hank@globex.test"),
     ]
     with pytest.raises(NotFound):
-        await operator.set_password(server.ctx, "nobody@acme.test", "brand-new-pass-3")
+        await operator.update_user(server.ctx, "nobody@acme.test", password="brand-new-pass-3")

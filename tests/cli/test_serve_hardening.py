@@ -162,3 +162,28 @@ def test_connection_limits_by_flag_or_environment(
             with pytest.raises(SystemExit):
                 settings(*args)
         assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("PORT", "abc", "argument --port: must be a port number from 0 to 65535, got 'abc'"),
+        ("MEDIA_PORT", "70000", "argument --media-port: must be a port number from 0 to 65535"),
+        ("SESSION_TTL", "0", "argument --session-ttl: must be a whole number of seconds above 0"),
+        ("SESSION_TTL", "1h", "argument --session-ttl: must be a whole number of seconds above 0"),
+    ],
+)
+def test_a_bad_port_or_sign_in_lifetime_in_the_environment_is_a_one_line_error(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    name: str,
+    value: str,
+    message: str,
+) -> None:
+    """They were read with int() and crashed with a traceback."""
+    monkeypatch.setenv(f"LIVELENS_{name}", value)
+    with pytest.raises(SystemExit) as exited:
+        build_parser().parse_args(["serve", "--data-dir", str(tmp_path)])
+    assert exited.value.code == 2
+    assert message in capsys.readouterr().err
