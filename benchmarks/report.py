@@ -151,6 +151,31 @@ def relay_rows(lines: Iterable[str]) -> list[dict[str, Any]]:
     return [json.loads(line) for line in lines if line.startswith('{"bench": "relay_loopback"')]
 
 
+def loopback_columns(cpu: str, *middle: str, left: Iterable[str] = ()) -> list[str]:
+    """The header and alignment rows of a loopback table: the rate columns (``cpu``: whose
+    CPU), ``middle``, then the latency columns; figures right-aligned, ``left`` left."""
+    columns = [
+        "receivers",
+        "forwarded pkt/s at < 0.1 % loss",
+        cpu,
+        "**forwarded pkt/s per core**",
+        *middle,
+        "latency p50 / p99 via relay (µs)",
+        "direct p50 / p99 (µs)",
+        "**added p50 / p99 (µs)**",
+    ]
+    aligned = ("---" if c in left else "--:" for c in columns)
+    return ["| " + " | ".join(columns) + " |", "|" + "".join(f"{a}|" for a in aligned)]
+
+
+def rate_cells(r: dict[str, Any]) -> str:
+    """The rate cells of a loopback row (see ``loopback_columns``)."""
+    return (
+        f"| {r['receivers']} | {r['max_pps']:,.0f} | {r['cpu_utilisation']:.0%} "
+        f"| {r['per_core_pps']:,.0f} "
+    )
+
+
 def latency_cells(r: dict[str, Any]) -> str:
     """Via the relay, direct, and what the relay adds: p50 / p99 in µs."""
     return (
@@ -170,22 +195,22 @@ def relay_table(rows: list[dict[str, Any]]) -> list[str]:
     out = [
         "### Relay on loopback: one SRTP sender to N receivers, 1,200-byte packets",
         "",
-        "| receivers | forwarded pkt/s at < 0.1 % loss | data-plane CPU | **forwarded pkt/s per"
-        " core** | same, `sendmmsg` only (no GSO) | **/ raw sendmmsg per core** | / raw GSO"
-        " per core | max set by | latency p50 / p99 via relay (µs) | direct p50 / p99 (µs)"
-        " | **added p50 / p99 (µs)** |",
-        "|--:|--:|--:|--:|--:|--:|--:|---|--:|--:|--:|",
+        *loopback_columns(
+            "data-plane CPU",
+            "same, `sendmmsg` only (no GSO)",
+            "**/ raw sendmmsg per core**",
+            "/ raw GSO per core",
+            "max set by",
+            left=["max set by"],
+        ),
     ]
     for r in relays:
         without = plain.get(r["receivers"])
         plain_rate = f"{without['per_core_pps']:,.0f}" if without else "n/a"
+        of_raw = f"{r['per_core_pps'] / raw['per_core_pps']:.0%}"
         of_gso = f"{r['per_core_pps'] / raw_gso['per_core_pps']:.0%}" if raw_gso else "n/a"
         out.append(
-            f"| {r['receivers']} | {r['max_pps']:,.0f} | {r['cpu_utilisation']:.0%} "
-            f"| {r['per_core_pps']:,.0f} "
-            f"| {plain_rate} "
-            f"| {r['per_core_pps'] / raw['per_core_pps']:.0%} "
-            f"| {of_gso} "
+            f"{rate_cells(r)}| {plain_rate} | {of_raw} | {of_gso} "
             f"| {r['limited_by']} {latency_cells(r)}"
         )
     gso_note = (
@@ -225,18 +250,12 @@ def reference_table(rust: list[dict[str, Any]], rows: list[dict[str, Any]]) -> l
         " (`benchmarks/loopback_reference.py`: asyncio socket, libsrtp, reference relay;"
         " keys installed directly):",
         "",
-        "| receivers | forwarded pkt/s at < 0.1 % loss | relay CPU | **forwarded pkt/s per"
-        " core** | **Rust / reference per core** | latency p50 / p99 via relay (µs)"
-        " | direct p50 / p99 (µs) | **added p50 / p99 (µs)** |",
-        "|--:|--:|--:|--:|--:|--:|--:|--:|",
+        *loopback_columns("relay CPU", "**Rust / reference per core**"),
     ]
     for r in refs:
         mine = ours.get(r["receivers"])
-        ratio = f"{mine['per_core_pps'] / r['per_core_pps']:.0f}\u00d7" if mine else "n/a"
-        out.append(
-            f"| {r['receivers']} | {r['max_pps']:,.0f} | {r['cpu_utilisation']:.0%} "
-            f"| {r['per_core_pps']:,.0f} | {ratio} {latency_cells(r)}"
-        )
+        faster = f"{mine['per_core_pps'] / r['per_core_pps']:.0f}\u00d7" if mine else "n/a"
+        out.append(f"{rate_cells(r)}| {faster} {latency_cells(r)}")
     return out
 
 

@@ -10,12 +10,12 @@ sockets, and as the baseline of the benchmarks.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 
 from livelens import clock
 from livelens.media import ice, stun_guard
 from livelens.media.media_port import AnomalyCallback, Spawn
-from livelens.media.peer import Direction, PeerListener, ServerPeer
+from livelens.media.peer import PeerRequest, ServerPeer
 from livelens.media.relay import PacketRelay, RelayKind, Transmit, new_relay
 from livelens.media.streams import MediaKind
 
@@ -63,22 +63,8 @@ class AiortcSession:
         self._timer: asyncio.TimerHandle | None = None
         self._timer_due: float | None = None
 
-    def new_peer(
-        self,
-        participant_id: str,
-        listener: PeerListener,
-        *,
-        directions: Mapping[MediaKind, Direction],
-        connect_timeout: float,
-    ) -> ServerPeer:
-        return ServerPeer(
-            participant_id,
-            listener,
-            directions=directions,
-            host_addresses=self._host_addresses,
-            connect_timeout=connect_timeout,
-            packets=self,
-        )
+    def new_peer(self, request: PeerRequest) -> ServerPeer:
+        return request.server_peer(host_addresses=self._host_addresses, packets=self)
 
     # --------------------------------------------------------- PacketListener
 

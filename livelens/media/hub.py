@@ -33,7 +33,7 @@ from livelens.media.peer import (
     DEFAULT_CONNECT_TIMEOUT,
     Direction,
     OfferRejected,
-    PeerListener,
+    PeerRequest,
     PeerState,
     ServerPeer,
 )
@@ -56,14 +56,7 @@ _DIRECTIONS: dict[Role, Mapping[MediaKind, Direction]] = {
 class SessionMedia(Protocol):
     """One session's media, as the hub drives it; participants by their ids."""
 
-    def new_peer(
-        self,
-        participant_id: str,
-        listener: PeerListener,
-        *,
-        directions: Mapping[MediaKind, Direction],
-        connect_timeout: float,
-    ) -> ServerPeer:
+    def new_peer(self, request: PeerRequest) -> ServerPeer:
         """The server end of a new connection of the participant (not yet a leg)."""
 
     def add_leg(self, participant_id: str, peer: ServerPeer, *, forwarding: bool) -> None:
@@ -202,12 +195,8 @@ class MediaHub:
             raise ValueError(f"unknown role {role!r}")
         session = self._session(session_id)
         async with session.lock:
-            peer = session.media.new_peer(
-                participant_id,
-                session,
-                directions=_DIRECTIONS[role],
-                connect_timeout=self._connect_timeout,
-            )
+            request = PeerRequest(participant_id, session, _DIRECTIONS[role], self._connect_timeout)
+            peer = session.media.new_peer(request)
             answer = await peer.accept(offer_sdp)
             if self._sessions.get(session_id) is not session:  # ended meanwhile
                 await peer.close()

@@ -20,7 +20,7 @@ import ipaddress
 import itertools
 import logging
 import os
-from collections.abc import Callable, Coroutine, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from typing import Any, Protocol
 
 import aioice.ice
@@ -36,7 +36,7 @@ from livelens._fastpath import (
 from livelens.config import DEFAULT_MEDIA_PORT
 from livelens.media.dtls_srtp import SrtpKeys
 from livelens.media.ice_lite import PortLeg
-from livelens.media.peer import Direction, PeerListener, ServerPeer
+from livelens.media.peer import PeerRequest, ServerPeer
 from livelens.media.streams import MediaKind
 
 log = logging.getLogger(__name__)
@@ -217,22 +217,9 @@ class PortSession:
     def _leg(self, participant_id: str) -> int:
         return self._legs.setdefault(participant_id, len(self._legs) + 1)
 
-    def new_peer(
-        self,
-        participant_id: str,
-        listener: PeerListener,
-        *,
-        directions: Mapping[MediaKind, Direction],
-        connect_timeout: float,
-    ) -> ServerPeer:
-        where = PortLeg(self._port, self.number, self._leg(participant_id))
-        return ServerPeer(
-            participant_id,
-            listener,
-            directions=directions,
-            connect_timeout=connect_timeout,
-            port_leg=where,
-        )
+    def new_peer(self, request: PeerRequest) -> ServerPeer:
+        leg = self._leg(request.participant_id)
+        return request.server_peer(port_leg=PortLeg(self._port, self.number, leg))
 
     def add_leg(self, participant_id: str, peer: ServerPeer, *, forwarding: bool) -> None:
         assert peer.transport_id is not None, "a peer of this port"

@@ -28,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
 import pylibsrtp
@@ -66,6 +67,36 @@ class PacketListener(Protocol):
     async def peer_rtp(self, peer: ServerPeer, data: bytes) -> None: ...
 
     async def peer_rtcp(self, peer: ServerPeer, data: bytes) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class PeerRequest:
+    """A participant's new connection, as the hub asks a session's media for it
+    (``SessionMedia.new_peer``), which puts it on its own transport with
+    :meth:`server_peer`."""
+
+    participant_id: str
+    listener: PeerListener
+    directions: Mapping[MediaKind, Direction]
+    connect_timeout: float
+
+    def server_peer(
+        self,
+        *,
+        port_leg: ice_lite.PortLeg | None = None,
+        host_addresses: Sequence[str] | None = None,
+        packets: PacketListener | None = None,
+    ) -> ServerPeer:
+        """The connection's server end; the transport as for :class:`ServerPeer`."""
+        return ServerPeer(
+            self.participant_id,
+            self.listener,
+            directions=self.directions,
+            connect_timeout=self.connect_timeout,
+            port_leg=port_leg,
+            host_addresses=host_addresses,
+            packets=packets,
+        )
 
 
 def codec_preferences(kind: MediaKind) -> list[Any]:
@@ -239,20 +270,19 @@ class ServerPeer:
         dtls._handle_rtcp_data = self._on_rtcp_data
 
     async def _on_rtp_data(self, data: bytes, arrival_time_ms: int) -> None:
-        self.python_packets += 1
-        if self._closing or self._packets is None:
-            return
-        try:
-            await self._packets.peer_rtp(self, data)
-        except Exception:
-            self._listener_failed()
+        await self._deliver(data, rtcp=False)
 
     async def _on_rtcp_data(self, data: bytes) -> None:
+        await self._deliver(data, rtcp=True)
+
+    async def _deliver(self, data: bytes, *, rtcp: bool) -> None:
+        """Hand a decrypted packet to the :class:`PacketListener`, if it still wants it."""
         self.python_packets += 1
-        if self._closing or self._packets is None:
+        packets = self._packets
+        if self._closing or packets is None:
             return
         try:
-            await self._packets.peer_rtcp(self, data)
+            await (packets.peer_rtcp if rtcp else packets.peer_rtp)(self, data)
         except Exception:
             self._listener_failed()
 

@@ -22,7 +22,7 @@ from aiortc import MediaStreamTrack, RTCConfiguration, RTCPeerConnection, RTCSes
 from aiortc.mediastreams import MediaStreamError
 from av import AudioFrame, VideoFrame
 
-from livelens.media import ice, rtp
+from livelens.media import ice, rtcp, rtp
 from livelens.media.negotiation import negotiated_media
 from livelens.media.streams import MediaLine
 
@@ -173,7 +173,7 @@ class Client:
         self.sent_rtp: list[rtp.RtpPacket] = []
         self.sent_raw: set[bytes] = set()
         self.received_rtp: list[rtp.RtpPacket] = []
-        self.received_rtcp: list[rtp.RtcpPacket] = []
+        self.received_rtcp: list[rtcp.RtcpPacket] = []
         self.frames: dict[str, list[Any]] = {"audio": [], "video": []}
         self.dtls: Any = None
         self._tasks: list[asyncio.Task[None]] = []
@@ -209,7 +209,7 @@ class Client:
             await handle_rtp(data, arrival_time_ms)
 
         async def receiving_rtcp(data: bytes) -> None:
-            self.received_rtcp.extend(rtp.parse_rtcp(data))
+            self.received_rtcp.extend(rtcp.parse_rtcp(data))
             self.probe.poke()
             await handle_rtcp(data)
 
@@ -230,7 +230,7 @@ class Client:
         return sum(
             1
             for p in self.received_rtcp
-            if isinstance(p, rtp.PictureLossIndication) and p.media_ssrc == media_ssrc
+            if isinstance(p, rtcp.PictureLossIndication) and p.media_ssrc == media_ssrc
         )
 
     async def close(self) -> None:

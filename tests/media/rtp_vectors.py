@@ -1,7 +1,8 @@
 """The RTP/RTCP vectors both parsers are held to: ``tests/vectors/media/rtp_rtcp.json``.
 
 Inputs are hand-made packets plus seeded mutations (truncation, bit flips, random bytes);
-expected results are what the Python reference (``livelens.media.rtp``) makes of them.
+expected results are what the Python reference (``livelens.media.rtp`` and ``.rtcp``)
+makes of them.
 The Rust unit tests (``rust_fastpath/src/relay/vectors.rs``) read the file; the Python
 test checks it still matches the reference. Regenerate with
 ``.venv/bin/python -m tests.media.rtp_vectors``.
@@ -15,20 +16,19 @@ import struct
 from pathlib import Path
 from typing import Any
 
-from livelens.media import rtp
-from livelens.media.rtp import (
+from livelens.media import rtcp, rtp
+from livelens.media.rtcp import (
     FirEntry,
     FullIntraRequest,
     GenericNack,
-    HeaderExtension,
     PictureLossIndication,
     ReceiverEstimatedMaxBitrate,
     ReceiverReport,
     ReportBlock,
-    RtpPacket,
     SenderReport,
     SourceDescription,
 )
+from livelens.media.rtp import HeaderExtension, RtpPacket
 
 PATH = Path(__file__).resolve().parents[1] / "vectors" / "media" / "rtp_rtcp.json"
 
@@ -117,7 +117,7 @@ def _blocks(blocks: tuple[ReportBlock, ...]) -> list[list[int]]:
     ]
 
 
-def rtcp_item(p: rtp.RtcpPacket) -> dict[str, Any]:
+def rtcp_item(p: rtcp.RtcpPacket) -> dict[str, Any]:
     if isinstance(p, SenderReport):
         return {
             "kind": "sr",
@@ -146,7 +146,7 @@ def rtcp_item(p: rtp.RtcpPacket) -> dict[str, Any]:
 
 def rtcp_result(data: bytes) -> list[dict[str, Any]] | None:
     try:
-        return [rtcp_item(p) for p in rtp.parse_rtcp(data)]
+        return [rtcp_item(p) for p in rtcp.parse_rtcp(data)]
     except rtp.MalformedPacket:
         return None
 

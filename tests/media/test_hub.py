@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from livelens.media import rtp
+from livelens.media import rtcp, rtp
 from livelens.media.aiortc_path import AiortcPath
 from livelens.media.hub import MediaHub, OfferRejected, Role
 from livelens.media.relay import RELAYS, RelayKind
@@ -192,7 +192,7 @@ async def test_consent_gate_then_live_media_both_ways_and_keyframe_requests(worl
         )
 
     plis, keyframes = customer_plis(), agent_keyframes()
-    await agent.dtls._send_rtp(rtp.PictureLossIndication(1, a["video"].send_ssrc).to_bytes())
+    await agent.dtls._send_rtp(rtcp.PictureLossIndication(1, a["video"].send_ssrc).to_bytes())
     await world.probe.until(lambda: customer_plis() > plis, "PLI at the customer", within=3)
     await world.probe.until(
         lambda: agent_keyframes() > keyframes, "keyframe at the agent", within=3
@@ -200,12 +200,12 @@ async def test_consent_gate_then_live_media_both_ways_and_keyframe_requests(worl
 
     # The customer's sender reports reach the agent translated into its timeline, which
     # is what lets a browser line picture and sound up.
-    def video_sr() -> rtp.SenderReport | None:
+    def video_sr() -> rtcp.SenderReport | None:
         return next(
             (
                 p
                 for p in reversed(agent.received_rtcp)
-                if isinstance(p, rtp.SenderReport) and p.ssrc == a["video"].send_ssrc
+                if isinstance(p, rtcp.SenderReport) and p.ssrc == a["video"].send_ssrc
             ),
             None,
         )
@@ -226,7 +226,7 @@ async def test_consent_gate_then_live_media_both_ways_and_keyframe_requests(worl
         < 90000
     )
     assert (
-        rtp.SourceDescription(((a["video"].send_ssrc, a["video"].cname or ""),))
+        rtcp.SourceDescription(((a["video"].send_ssrc, a["video"].cname or ""),))
         in agent.received_rtcp
     )
 

@@ -27,7 +27,7 @@ from livelens._fastpath import (
     UnknownSession,
     UnknownTransport,
 )
-from livelens.media import rtp
+from livelens.media import rtcp
 from livelens.media.hub import MediaHub, Role
 from livelens.media.media_port import MediaPort
 from livelens.media.peer import ServerPeer
@@ -157,7 +157,7 @@ async def test_media_crosses_the_rust_port_byte_for_byte_and_never_python(
         return any(
             block.ssrc == ssrc
             for report in customer.received_rtcp
-            if isinstance(report, rtp.ReceiverReport)
+            if isinstance(report, rtcp.ReceiverReport)
             for block in report.reports
         )
 
@@ -197,20 +197,20 @@ async def test_the_customer_gets_receiver_reports_and_the_agents_bandwidth_estim
     world.hub.set_media_allowed("s1", True)
     video_ssrc = c["video"].recv_ssrc
 
-    def reports() -> list[rtp.ReportBlock]:
+    def reports() -> list[rtcp.ReportBlock]:
         return [
             block
             for p in customer.received_rtcp
-            if isinstance(p, rtp.ReceiverReport)
+            if isinstance(p, rtcp.ReceiverReport)
             for block in p.reports
             if block.ssrc == video_ssrc
         ]
 
-    def rembs() -> list[rtp.ReceiverEstimatedMaxBitrate]:
+    def rembs() -> list[rtcp.ReceiverEstimatedMaxBitrate]:
         return [
             p
             for p in customer.received_rtcp
-            if isinstance(p, rtp.ReceiverEstimatedMaxBitrate) and p.ssrcs == (video_ssrc,)
+            if isinstance(p, rtcp.ReceiverEstimatedMaxBitrate) and p.ssrcs == (video_ssrc,)
         ]
 
     # The relay's own RR (aiortc's receiver would send one too, but Python is not on

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from livelens import _fastpath
-from livelens.media import reference_relay, rtp
+from livelens.media import reference_relay, rtcp, rtp
 from livelens.media.rtp import HeaderExtension, RtpPacket
 from livelens.media.streams import (
     ABS_SEND_TIME_URI,
@@ -142,9 +142,12 @@ def parsed(transmits: Sequence[Transmit], leg: str) -> list[RtpPacket]:
     return [rtp.parse_rtp(data) for to, data in transmits if to == leg and not rtp.is_rtcp(data)]
 
 
-def rtcp_to(transmits: Sequence[Transmit], leg: str) -> list[rtp.RtcpPacket]:
+def rtcp_to(transmits: Sequence[Transmit], leg: str) -> list[rtcp.RtcpPacket]:
     return [
-        p for to, data in transmits if to == leg and rtp.is_rtcp(data) for p in rtp.parse_rtcp(data)
+        p
+        for to, data in transmits
+        if to == leg and rtp.is_rtcp(data)
+        for p in rtcp.parse_rtcp(data)
     ]
 
 
@@ -236,7 +239,7 @@ def test_a_closed_gate_forwards_nothing_and_counts_it() -> None:
     for seq in range(10):
         out += relay.handle_rtp("customer", video(seq), 1.0)
         out += relay.handle_rtp("customer", audio(C_AUDIO_SSRC, seq, 960 * seq), 1.0)
-        sr = rtp.SenderReport(C_VIDEO_SSRC, 1 << 40, 9000, 1, 1).to_bytes()
+        sr = rtcp.SenderReport(C_VIDEO_SSRC, 1 << 40, 9000, 1, 1).to_bytes()
         out += relay.handle_rtcp("customer", sr, 1.0)
     assert [t for t in out if t[0] == "agent"] == []
     assert drops(relay, "agent", "sinks", "video") == {"gated": 10}
@@ -250,7 +253,7 @@ def test_nack_answers_respect_the_gate() -> None:
     relay = make_relay("agent")
     first = parsed(relay.handle_rtp("customer", video(1), 1.0), "agent")[0]
     relay.set_forwarding("agent", False, 2.0)
-    nack = rtp.GenericNack(77, 1001, (first.sequence_number,)).to_bytes()
+    nack = rtcp.GenericNack(77, 1001, (first.sequence_number,)).to_bytes()
     assert relay.handle_rtcp("agent", nack, 2.0) == []
 
 
@@ -258,7 +261,7 @@ def test_opening_the_gate_requests_a_keyframe_and_starts_the_stream() -> None:
     relay = make_relay("agent", allowed=False)
     relay.handle_rtp("customer", video(1), 1.0)
     out = relay.set_forwarding("agent", True, 5.0)
-    assert rtcp_to(out, "customer") == [rtp.PictureLossIndication(C_OUT_VIDEO_SSRC, C_VIDEO_SSRC)]
+    assert rtcp_to(out, "customer") == [rtcp.PictureLossIndication(C_OUT_VIDEO_SSRC, C_VIDEO_SSRC)]
     assert len(parsed(relay.handle_rtp("customer", video(2), 5.0), "agent")) == 1
 
 
@@ -285,11 +288,11 @@ def test_receiver_pli_and_fir_become_rate_limited_plis_to_the_source() -> None:
     relay = make_relay("agent")
     relay.handle_rtp("customer", video(1), 1.0)  # opens the stream (and asks for a keyframe)
     assert relay.next_timeout() == 2.0  # only the first receiver report
-    pli = rtp.PictureLossIndication(0, 1001).to_bytes()
-    expected = [rtp.PictureLossIndication(C_OUT_VIDEO_SSRC, C_VIDEO_SSRC)]
+    pli = rtcp.PictureLossIndication(0, 1001).to_bytes()
+    expected = [rtcp.PictureLossIndication(C_OUT_VIDEO_SSRC, C_VIDEO_SSRC)]
 
     assert rtcp_to(relay.handle_rtcp("agent", pli, 2.0), "customer") == expected
-    fir = rtp.FullIntraRequest(0, (rtp.FirEntry(1001, 1),)).to_bytes()
+    fir = rtcp.FullIntraRequest(0, (rtcp.FirEntry(1001, 1),)).to_bytes()
     assert relay.handle_rtcp("agent", fir, 2.2) == []  # within 500 ms: deferred, not lost
     relay.handle_timeout(2.2)  # the receiver report due since 2.0; the next is due at 3.2
     assert relay.next_timeout() == pytest.approx(2.5)
@@ -301,9 +304,9 @@ def test_receiver_pli_and_fir_become_rate_limited_plis_to_the_source() -> None:
 def test_a_deferred_request_also_rides_on_the_next_source_packet() -> None:
     relay = make_relay("agent")
     relay.handle_rtp("customer", video(1), 1.0)
-    relay.handle_rtcp("agent", rtp.PictureLossIndication(0, 1001).to_bytes(), 1.2)
+    relay.handle_rtcp("agent", rtcp.PictureLossIndication(0, 1001).to_bytes(), 1.2)
     out = relay.handle_rtp("customer", video(2), 1.6)
-    assert rtcp_to(out, "customer") == [rtp.PictureLossIndication(C_OUT_VIDEO_SSRC, C_VIDEO_SSRC)]
+    assert rtcp_to(out, "customer") == [rtcp.PictureLossIndication(C_OUT_VIDEO_SSRC, C_VIDEO_SSRC)]
 
 
 def test_a_receiver_that_becomes_active_asks_for_a_keyframe() -> None:
@@ -312,15 +315,15 @@ def test_a_receiver_that_becomes_active_asks_for_a_keyframe() -> None:
     relay.add_leg("late", agent_lines(9000), forwarding=True)
     relay.add_route("customer", "late", "video")
     out = relay.set_connected("late", True, 3.0)
-    assert rtcp_to(out, "customer") == [rtp.PictureLossIndication(C_OUT_VIDEO_SSRC, C_VIDEO_SSRC)]
+    assert rtcp_to(out, "customer") == [rtcp.PictureLossIndication(C_OUT_VIDEO_SSRC, C_VIDEO_SSRC)]
 
 
 def test_feedback_for_unknown_ssrcs_is_ignored() -> None:
     relay = make_relay("agent")
     relay.handle_rtp("customer", video(1), 1.0)
     packet = (
-        rtp.PictureLossIndication(0, 424242).to_bytes()
-        + rtp.GenericNack(0, 424242, (1,)).to_bytes()
+        rtcp.PictureLossIndication(0, 424242).to_bytes()
+        + rtcp.GenericNack(0, 424242, (1,)).to_bytes()
     )
     assert relay.handle_rtcp("agent", packet, 5.0) == []
 
@@ -335,7 +338,7 @@ def test_nack_is_answered_from_history_over_rtx() -> None:
     ]
     lost = sent[3]
     out = relay.handle_rtcp(
-        "agent", rtp.GenericNack(0, 1001, (lost.sequence_number,)).to_bytes(), 1.1
+        "agent", rtcp.GenericNack(0, 1001, (lost.sequence_number,)).to_bytes(), 1.1
     )
     assert rtcp_to(out, "customer") == []  # nothing asked of the customer
     (rtx,) = parsed(out, "agent")
@@ -353,7 +356,7 @@ def test_without_rtx_the_original_packet_is_resent() -> None:
     first = parsed(relay.handle_rtp("customer", video(5), 1.0), "plain")[0]
     relay.handle_rtp("customer", video(6), 1.0)
     out = relay.handle_rtcp(
-        "plain", rtp.GenericNack(0, 3001, (first.sequence_number,)).to_bytes(), 1.1
+        "plain", rtcp.GenericNack(0, 3001, (first.sequence_number,)).to_bytes(), 1.1
     )
     # The same packet; only abs-send-time carries the new send time.
     restamped = (first.extensions[0], HeaderExtension(11, rtp.abs_send_time(1.1)))
@@ -368,10 +371,10 @@ def test_nack_beyond_history_goes_to_the_source_and_its_rtx_comes_back_translate
     ]
     old = sent[0]  # seq 200: long gone from a 16-packet history
     out = relay.handle_rtcp(
-        "agent1", rtp.GenericNack(0, 1001, (old.sequence_number,)).to_bytes(), 1.1
+        "agent1", rtcp.GenericNack(0, 1001, (old.sequence_number,)).to_bytes(), 1.1
     )
     assert parsed(out, "agent1") == []
-    assert rtcp_to(out, "customer") == [rtp.GenericNack(C_OUT_VIDEO_SSRC, C_VIDEO_SSRC, (200,))]
+    assert rtcp_to(out, "customer") == [rtcp.GenericNack(C_OUT_VIDEO_SSRC, C_VIDEO_SSRC, (200,))]
 
     rtx_from_customer = RtpPacket(
         97,
@@ -403,13 +406,13 @@ def test_sender_report_is_translated_into_each_receivers_timeline() -> None:
     relay = make_relay("agent")
     first = parsed(relay.handle_rtp("customer", video(1, ts=90000), 1.0), "agent")[0]
     relay.handle_rtp("customer", video(2, ts=93000), 1.03)
-    sr = rtp.SenderReport(C_VIDEO_SSRC, 0xE000000012345678, 180000, 2, 1000)
-    rr = rtp.ReceiverReport(C_AUDIO_SSRC)
+    sr = rtcp.SenderReport(C_VIDEO_SSRC, 0xE000000012345678, 180000, 2, 1000)
+    rr = rtcp.ReceiverReport(C_AUDIO_SSRC)
     out = relay.handle_rtcp("customer", sr.to_bytes() + rr.to_bytes(), 2.0)
     offset = (first.timestamp - 90000) & 0xFFFFFFFF
     assert rtcp_to(out, "agent") == [
-        rtp.SenderReport(1001, 0xE000000012345678, (180000 + offset) & 0xFFFFFFFF, 2, 2 * 7),
-        rtp.SourceDescription(((1001, "cname-1000"),)),
+        rtcp.SenderReport(1001, 0xE000000012345678, (180000 + offset) & 0xFFFFFFFF, 2, 2 * 7),
+        rtcp.SourceDescription(((1001, "cname-1000"),)),
     ]
 
 
@@ -490,7 +493,7 @@ def test_a_returning_source_continues_the_receivers_stream() -> None:
     assert after.ssrc == before.ssrc
     assert after.sequence_number == (before.sequence_number + 1) & 0xFFFF
     assert after.timestamp == (before.timestamp + 90000) & 0xFFFFFFFF
-    assert rtcp_to(out, "customer") == [rtp.PictureLossIndication(C_OUT_VIDEO_SSRC, C_VIDEO_SSRC)]
+    assert rtcp_to(out, "customer") == [rtcp.PictureLossIndication(C_OUT_VIDEO_SSRC, C_VIDEO_SSRC)]
 
 
 def test_malformed_and_unknown_input_is_counted_not_raised() -> None:
@@ -539,20 +542,20 @@ def test_a_request_for_a_source_whose_transport_is_down_waits_without_a_deadline
     relay = make_relay("agent")
     relay.handle_rtp("customer", video(1), 1.0)  # keyframe request sent at 1.0
     relay.set_connected("customer", False, 1.1)
-    relay.handle_rtcp("agent", rtp.PictureLossIndication(0, 1001).to_bytes(), 1.2)
+    relay.handle_rtcp("agent", rtcp.PictureLossIndication(0, 1001).to_bytes(), 1.2)
     assert relay.next_timeout() is None  # nothing to do until the transport is back
     assert relay.handle_timeout(9.0) == []
     out = relay.set_connected("customer", True, 9.0)
-    assert rtcp_to(out, "customer") == [rtp.PictureLossIndication(C_OUT_VIDEO_SSRC, C_VIDEO_SSRC)]
+    assert rtcp_to(out, "customer") == [rtcp.PictureLossIndication(C_OUT_VIDEO_SSRC, C_VIDEO_SSRC)]
 
 
 def test_losses_per_stream() -> None:
     relay = make_relay("agent")
     for seq in (65530, 65531, 65534, 1, 0, 1):  # 2 gaps across the wrap; late; duplicate
         relay.handle_rtp("customer", video(seq), 1.0)
-    block = rtp.ReportBlock(1001, 12, 3, 0, 0, 0, 0)
-    other = rtp.ReportBlock(424242, 0, 99, 0, 0, 0, 0)  # not one of ours: ignored
-    relay.handle_rtcp("agent", rtp.ReceiverReport(9, (block, other)).to_bytes(), 1.1)
+    block = rtcp.ReportBlock(1001, 12, 3, 0, 0, 0, 0)
+    other = rtcp.ReportBlock(424242, 0, 99, 0, 0, 0, 0)  # not one of ours: ignored
+    relay.handle_rtcp("agent", rtcp.ReceiverReport(9, (block, other)).to_bytes(), 1.1)
     legs = relay.stats()["legs"]
     assert isinstance(legs, dict)
     # 65530..1 is 8 packets and 3 never came, but RFC 3550 counts the duplicate as
@@ -560,7 +563,7 @@ def test_losses_per_stream() -> None:
     assert legs["customer"]["sources"]["video"]["lost"] == 2
     assert legs["agent"]["sinks"]["video"]["receiver_lost"] == 3
     relay.handle_rtcp(
-        "agent", rtp.ReceiverReport(9, (replace(block, packets_lost=-1),)).to_bytes(), 1.2
+        "agent", rtcp.ReceiverReport(9, (replace(block, packets_lost=-1),)).to_bytes(), 1.2
     )
     assert relay.stats()["legs"]["agent"]["sinks"]["video"]["receiver_lost"] == -1  # type: ignore[index]
 
@@ -577,22 +580,22 @@ def test_publishers_get_receiver_reports_with_their_losses_and_jitter() -> None:
     relay.handle_rtp("customer", audio(C_AUDIO_SSRC, 7, 960), 2.25)
     for seq, now in arrivals.items():
         relay.handle_rtp("customer", video(seq, ts=seq * 11250), now)
-    sr = rtp.SenderReport(C_VIDEO_SSRC, 0x123456789ABCDEF0, 0, 0, 0)
+    sr = rtcp.SenderReport(C_VIDEO_SSRC, 0x123456789ABCDEF0, 0, 0, 0)
     relay.handle_rtcp("customer", sr.to_bytes(), 3.0)
     assert relay.next_timeout() == 3.25  # a second after the first packet
     out = relay.handle_timeout(4.0)
     assert rtcp_to(out, "agent") == []  # it sent nothing, so it hears nothing
     rr, sdes = rtcp_to(out, "customer")
     # From our first m-line towards the customer that we send on (audio), with its CNAME.
-    assert sdes == rtp.SourceDescription(((C_OUT_AUDIO_SSRC, "c-cname"),))
-    assert rr == rtp.ReceiverReport(
+    assert sdes == rtcp.SourceDescription(((C_OUT_AUDIO_SSRC, "c-cname"),))
+    assert rr == rtcp.ReceiverReport(
         C_OUT_AUDIO_SSRC,
         (
-            rtp.ReportBlock(C_AUDIO_SSRC, 0, 0, 7, 0, 0, 0),
+            rtcp.ReportBlock(C_AUDIO_SSRC, 0, 0, 7, 0, 0, 0),
             # 2 of 10 lost: fraction 51/256. RFC 3550 A.8 jitter after |D| = 11250 twice
             # and then 0: 703.1, 703.1 + (11250 - 703.1)/16 = 1362.3, 1362.3 * 15/16 =
             # 1277.2. LSR: the middle 32 bits of the SR's NTP time; DLSR: 1 s in 1/65536 s.
-            rtp.ReportBlock(C_VIDEO_SSRC, 51, 2, 19, 1277, 0x56789ABC, 65536),
+            rtcp.ReportBlock(C_VIDEO_SSRC, 51, 2, 19, 1277, 0x56789ABC, 65536),
         ),
     )
     assert relay.stats()["totals"]["rtcp_reports_sent"] == 1  # type: ignore[index]
@@ -603,7 +606,7 @@ def test_publishers_get_receiver_reports_with_their_losses_and_jitter() -> None:
     relay.handle_rtp("customer", video(22, ts=22 * 11250), 4.375)
     assert relay.handle_timeout(4.9) == []
     rr, _ = rtcp_to(relay.handle_timeout(5.0), "customer")
-    assert isinstance(rr, rtp.ReceiverReport)
+    assert isinstance(rr, rtcp.ReceiverReport)
     ((block),) = rr.reports
     assert (block.ssrc, block.fraction_lost, block.packets_lost, block.highest_sequence) == (
         C_VIDEO_SSRC,
@@ -623,7 +626,7 @@ def test_extended_highest_sequence_counts_wraps() -> None:
     for seq in (65534, 65535, 1):
         relay.handle_rtp("customer", video(seq), 1.0)
     rr, _ = rtcp_to(relay.handle_timeout(2.0), "customer")
-    assert isinstance(rr, rtp.ReceiverReport)
+    assert isinstance(rr, rtcp.ReceiverReport)
     assert [(b.highest_sequence, b.packets_lost) for b in rr.reports] == [((1 << 16) + 1, 1)]
 
 
@@ -642,14 +645,14 @@ def test_receiver_reports_need_the_transport_but_not_the_gate() -> None:
 
 
 def remb(bitrate: int, *ssrcs: int) -> bytes:
-    return rtp.ReceiverEstimatedMaxBitrate(0, bitrate, ssrcs).to_bytes()
+    return rtcp.ReceiverEstimatedMaxBitrate(0, bitrate, ssrcs).to_bytes()
 
 
 def remb_to(transmits: Sequence[Transmit], leg: str) -> list[int]:
     """The bitrates of the REMBs sent to ``leg`` (checking they are about its video)."""
     found = []
     for packet in rtcp_to(transmits, leg):
-        assert isinstance(packet, rtp.ReceiverEstimatedMaxBitrate)
+        assert isinstance(packet, rtcp.ReceiverEstimatedMaxBitrate)
         assert (packet.sender_ssrc, packet.ssrcs) == (C_OUT_AUDIO_SSRC, (C_VIDEO_SSRC,))
         found.append(packet.bitrate)
     return found

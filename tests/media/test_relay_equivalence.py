@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 
 from livelens import _fastpath
-from livelens.media import reference_relay, rtp
+from livelens.media import reference_relay, rtcp, rtp
 from livelens.media.rtp import HeaderExtension, RtpPacket
 from livelens.media.streams import (
     ABS_SEND_TIME_URI,
@@ -254,9 +254,9 @@ class Trace:
             if participant is None:
                 continue
             if rtp.is_rtcp(data):
-                for item in rtp.parse_rtcp(data):
+                for item in rtcp.parse_rtcp(data):
                     for stream in participant.streams.values():
-                        if isinstance(item, rtp.GenericNack) and item.media_ssrc == stream.ssrc:
+                        if isinstance(item, rtcp.GenericNack) and item.media_ssrc == stream.ssrc:
                             stream.nacked.extend(item.lost)
                 continue
             packet = rtp.parse_rtp(data)
@@ -503,7 +503,7 @@ class Trace:
         kind = rng.choices(kinds, [3, 2, 1, 3, 1, 5, 4, 1])[0]
         if kind in ("sr", "rr"):
             blocks = tuple(
-                rtp.ReportBlock(
+                rtcp.ReportBlock(
                     rng.choice([*sink_ssrcs, rng.getrandbits(32)]),
                     rng.randrange(256),
                     rng.randint(-(1 << 23), (1 << 23) - 1),
@@ -515,9 +515,9 @@ class Trace:
                 for _ in range(rng.choice([0, 1, 2]))
             )
             if kind == "rr":
-                return rtp.ReceiverReport(rng.getrandbits(32), blocks).to_bytes()
+                return rtcp.ReceiverReport(rng.getrandbits(32), blocks).to_bytes()
             ssrc = rng.choice(source_ssrcs) if source_ssrcs and rng.random() < 0.9 else 7
-            report = rtp.SenderReport(
+            report = rtcp.SenderReport(
                 ssrc, rng.getrandbits(64), rng.getrandbits(32), rng.getrandbits(32), 0, blocks
             )
             return report.to_bytes()
@@ -528,17 +528,19 @@ class Trace:
             ssrcs = tuple(
                 rng.choice([*sink_ssrcs, rng.getrandbits(32)]) for _ in range(rng.randint(0, 3))
             )
-            return rtp.ReceiverEstimatedMaxBitrate(rng.getrandbits(32), bitrate, ssrcs).to_bytes()
+            return rtcp.ReceiverEstimatedMaxBitrate(rng.getrandbits(32), bitrate, ssrcs).to_bytes()
         if kind == "sdes":
-            return rtp.SourceDescription(((rng.getrandbits(32), "someone"),)).to_bytes()
+            return rtcp.SourceDescription(((rng.getrandbits(32), "someone"),)).to_bytes()
         if kind == "pli":
-            return rtp.PictureLossIndication(rng.getrandbits(32), rng.choice(sink_ssrcs)).to_bytes()
+            return rtcp.PictureLossIndication(
+                rng.getrandbits(32), rng.choice(sink_ssrcs)
+            ).to_bytes()
         if kind == "fir":
             entries = tuple(
-                rtp.FirEntry(rng.choice(sink_ssrcs), rng.randrange(256))
+                rtcp.FirEntry(rng.choice(sink_ssrcs), rng.randrange(256))
                 for _ in range(rng.randint(1, 2))
             )
-            return rtp.FullIntraRequest(rng.getrandbits(32), entries).to_bytes()
+            return rtcp.FullIntraRequest(rng.getrandbits(32), entries).to_bytes()
         if kind == "nack":
             ssrc = rng.choice(sink_ssrcs)
             seen = list(participant.received.get(ssrc, ()))
@@ -549,7 +551,7 @@ class Trace:
             ]
             if not lost or rng.random() < 0.2:
                 lost.append(rng.getrandbits(16))
-            return rtp.GenericNack(rng.getrandbits(32), ssrc, tuple(lost)).to_bytes()
+            return rtcp.GenericNack(rng.getrandbits(32), ssrc, tuple(lost)).to_bytes()
         packet_type, fmt = rng.choice([(203, 1), (206, 15), (205, 15), (204, 0), (207, 0)])
         body = rng.randbytes(4 * rng.randint(2, 4))
         return struct.pack("!BBH", 0x80 | fmt, packet_type, len(body) // 4) + body

@@ -7,21 +7,19 @@ import struct
 
 import pytest
 
-from livelens.media import rtp
-from livelens.media.rtp import (
+from livelens.media import rtcp, rtp
+from livelens.media.rtcp import (
     FirEntry,
     FullIntraRequest,
     GenericNack,
-    HeaderExtension,
-    MalformedPacket,
     PictureLossIndication,
     ReceiverReport,
     ReportBlock,
     RtcpOther,
-    RtpPacket,
     SenderReport,
     SourceDescription,
 )
+from livelens.media.rtp import HeaderExtension, MalformedPacket, RtpPacket
 from tests.media import rtp_vectors
 
 # A hand-assembled RTP packet: V=2, X=1, CC=1, M=1, PT=96, seq 0x1234, ts 0xDEADBEEF,
@@ -200,14 +198,14 @@ def test_pli_and_fir_wire_format() -> None:
     )
     fir = FullIntraRequest(0x11111111, (FirEntry(0x33333333, 7),))
     assert fir.to_bytes() == bytes.fromhex("84ce000411111111000000003333333307000000")
-    assert rtp.parse_rtcp(fir.to_bytes()) == [fir]
+    assert rtcp.parse_rtcp(fir.to_bytes()) == [fir]
 
 
 def test_nack_wire_format_and_bitmask() -> None:
     nack = GenericNack(1, 2, (100, 101, 116, 117))
     # 100 with bits for 101 (bit 0) and 116 (bit 15); 117 needs its own entry.
     assert nack.to_bytes() == bytes.fromhex("81cd000400000001000000020064800100750000")
-    parsed = rtp.parse_rtcp(nack.to_bytes())[0]
+    parsed = rtcp.parse_rtcp(nack.to_bytes())[0]
     assert isinstance(parsed, GenericNack)
     assert parsed.lost == (100, 101, 116, 117)
 
@@ -215,7 +213,7 @@ def test_nack_wire_format_and_bitmask() -> None:
 def test_nack_packs_a_run_across_the_sequence_wrap() -> None:
     nack = GenericNack(1, 2, (0, 65534, 1, 65535))
     assert len(nack.to_bytes()) == 16  # one FCI entry: 65534 + bits for 65535, 0, 1
-    parsed = rtp.parse_rtcp(nack.to_bytes())[0]
+    parsed = rtcp.parse_rtcp(nack.to_bytes())[0]
     assert isinstance(parsed, GenericNack)
     assert parsed.lost == (65534, 65535, 0, 1)
 
@@ -226,45 +224,45 @@ def test_sender_and_receiver_reports_round_trip() -> None:
     rr = ReceiverReport(0x05060708, (block, block))
     data = sr.to_bytes() + rr.to_bytes()
     assert len(sr.to_bytes()) == 28 + 24
-    assert rtp.parse_rtcp(data) == [sr, rr]
-    assert rtp.split_compound(data) == [sr.to_bytes(), rr.to_bytes()]
+    assert rtcp.parse_rtcp(data) == [sr, rr]
+    assert rtcp.split_compound(data) == [sr.to_bytes(), rr.to_bytes()]
 
 
 def test_sdes_cname_round_trip_and_alignment() -> None:
     sdes = SourceDescription(((1, "abc"), (2, "a-much-longer-cname")))
     data = sdes.to_bytes()
     assert len(data) % 4 == 0
-    assert rtp.parse_rtcp(data) == [sdes]
+    assert rtcp.parse_rtcp(data) == [sdes]
 
 
 def test_unknown_packets_are_kept_whole() -> None:
     app = bytes.fromhex("8fce0005000000010000000041424344010000010000000f")  # not REMB
     bye = bytes.fromhex("81cb000100000001")
-    assert rtp.parse_rtcp(app + bye) == [RtcpOther(206, 15, app), RtcpOther(203, 1, bye)]
+    assert rtcp.parse_rtcp(app + bye) == [RtcpOther(206, 15, app), RtcpOther(203, 1, bye)]
 
 
 def test_remb_round_trips_with_its_exponent_and_mantissa() -> None:
     remb = bytes.fromhex("8fce0005000000010000000052454d420100000100000002")
-    assert rtp.parse_rtcp(remb) == [rtp.ReceiverEstimatedMaxBitrate(1, 1, (2,))]
+    assert rtcp.parse_rtcp(remb) == [rtcp.ReceiverEstimatedMaxBitrate(1, 1, (2,))]
     # 2.5 Mbit/s needs exponent 4: 156250 << 4, exact; odd low bits are rounded down.
-    packet = rtp.ReceiverEstimatedMaxBitrate(7, 2_500_001, (8, 9))
-    assert rtp.parse_rtcp(packet.to_bytes()) == [
-        rtp.ReceiverEstimatedMaxBitrate(7, 2_500_000, (8, 9))
+    packet = rtcp.ReceiverEstimatedMaxBitrate(7, 2_500_001, (8, 9))
+    assert rtcp.parse_rtcp(packet.to_bytes()) == [
+        rtcp.ReceiverEstimatedMaxBitrate(7, 2_500_000, (8, 9))
     ]
     for wrong_count in (
         "8fce0005000000010000000052454d420200000100000002",
         "8fce0003000000010000000052454d42",
     ):
         with pytest.raises(rtp.MalformedPacket):
-            rtp.parse_rtcp(bytes.fromhex(wrong_count))
+            rtcp.parse_rtcp(bytes.fromhex(wrong_count))
     with pytest.raises(ValueError, match="unsigned 64-bit"):
-        rtp.ReceiverEstimatedMaxBitrate(1, 1 << 64, ()).to_bytes()
+        rtcp.ReceiverEstimatedMaxBitrate(1, 1 << 64, ()).to_bytes()
 
 
 def test_rtcp_padding_is_honoured() -> None:
     body = struct.pack("!II", 1, 2)
     data = bytes([0xA1, 206, 0, 3]) + body + b"\x00\x00\x00\x04"
-    assert rtp.parse_rtcp(data) == [PictureLossIndication(1, 2)]
+    assert rtcp.parse_rtcp(data) == [PictureLossIndication(1, 2)]
 
 
 @pytest.mark.parametrize(
@@ -287,7 +285,7 @@ def test_rtcp_padding_is_honoured() -> None:
 )
 def test_rejects_malformed_rtcp(data: bytes) -> None:
     with pytest.raises(MalformedPacket):
-        rtp.parse_rtcp(data)
+        rtcp.parse_rtcp(data)
 
 
 def test_builders_refuse_what_cannot_be_sent() -> None:
@@ -352,7 +350,7 @@ def test_fuzz_rtcp_parser_raises_only_malformed_packet() -> None:
     parsed = 0
     for data in _mutations(rng, _VALID_RTCP):
         try:
-            packets = rtp.parse_rtcp(data)
+            packets = rtcp.parse_rtcp(data)
         except MalformedPacket:
             continue
         parsed += 1
@@ -360,7 +358,7 @@ def test_fuzz_rtcp_parser_raises_only_malformed_packet() -> None:
             again = b"".join(p.to_bytes() for p in packets)
         except ValueError:
             continue  # e.g. a NACK or SDES whose fuzzed contents cannot be rebuilt
-        rtp.parse_rtcp(again)
+        rtcp.parse_rtcp(again)
     assert parsed > 100
 
 

@@ -4,7 +4,7 @@ that cannot go yet stays pending and is never lost."""
 
 from __future__ import annotations
 
-from livelens.media import rtp
+from livelens.media import rtcp
 from livelens.media.reference_relay.base import RelayBase, Transmit
 from livelens.media.reference_relay.streams import Leg, Source
 
@@ -25,7 +25,7 @@ class Keyframes(RelayBase):
             source.last_keyframe_request_at = now
             source.keyframe_request_pending = False
             source.keyframe_requests += 1
-            pli = rtp.PictureLossIndication(source.line.send_ssrc, source.ssrc)
+            pli = rtcp.PictureLossIndication(source.line.send_ssrc, source.ssrc)
             self._emit(out, source.leg, pli.to_bytes(), rtcp=True)
         else:
             source.keyframe_request_pending = True  # sent when allowed, never lost

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from livelens.media import rtp
+from livelens.media import rtcp
 from livelens.media.reference_relay.base import RelayBase, Transmit
 from livelens.media.reference_relay.streams import U32, Leg, Sink, Source
 
@@ -18,7 +18,7 @@ class Reports(RelayBase):
     """RTCP reports: translated SRs, our RRs and REMBs, receivers' report blocks."""
 
     def _on_sender_report(
-        self, leg: Leg, report: rtp.SenderReport, now: float, out: list[Transmit]
+        self, leg: Leg, report: rtcp.SenderReport, now: float, out: list[Transmit]
     ) -> None:
         found = leg.ssrc_table.get(report.ssrc)
         if found is None or found[1]:
@@ -38,7 +38,7 @@ class Reports(RelayBase):
                 continue
             # Same NTP time, RTP time moved into the sink's timestamp space: this is what
             # lets the receiver line audio and video up. Report blocks are not ours to pass.
-            translated = rtp.SenderReport(
+            translated = rtcp.SenderReport(
                 ssrc=sink.line.send_ssrc,
                 ntp_timestamp=report.ntp_timestamp,
                 rtp_timestamp=(report.rtp_timestamp + segment.ts_offset) & U32,
@@ -47,7 +47,7 @@ class Reports(RelayBase):
             )
             data = translated.to_bytes()
             if sink.line.cname:
-                sdes = rtp.SourceDescription(((sink.line.send_ssrc, sink.line.cname),))
+                sdes = rtcp.SourceDescription(((sink.line.send_ssrc, sink.line.cname),))
                 data += sdes.to_bytes()
             sink.sender_reports += 1
             self._emit(out, sink.leg, data, rtcp=True)
@@ -70,14 +70,14 @@ class Reports(RelayBase):
             leg.report_due = None  # idle: the next media packet schedules the next report
             return
         leg.report_due = now + REPORT_INTERVAL
-        data = rtp.ReceiverReport(leg.rtcp_ssrc, tuple(blocks)).to_bytes()
+        data = rtcp.ReceiverReport(leg.rtcp_ssrc, tuple(blocks)).to_bytes()
         if leg.rtcp_cname:  # RFC 3550 §6.1: a compound carries our CNAME
-            data += rtp.SourceDescription(((leg.rtcp_ssrc, leg.rtcp_cname),)).to_bytes()
+            data += rtcp.SourceDescription(((leg.rtcp_ssrc, leg.rtcp_cname),)).to_bytes()
         self._totals["rtcp_reports_sent"] += 1
         self._emit(out, leg, data, rtcp=True)
 
     @staticmethod
-    def _report_block(source: Source, now: float) -> rtp.ReportBlock:
+    def _report_block(source: Source, now: float) -> rtcp.ReportBlock:
         assert source.ssrc is not None
         loss, reception = source.loss, source.reception
         expected_interval = loss.expected - reception.expected_prior
@@ -90,7 +90,7 @@ class Reports(RelayBase):
         dlsr = 0
         if reception.last_sr_at is not None:  # in 1/65536 s
             dlsr = min(U32, max(0, int((now - reception.last_sr_at) * 65536.0)))
-        return rtp.ReportBlock(
+        return rtcp.ReportBlock(
             ssrc=source.ssrc,
             fraction_lost=fraction,
             packets_lost=min(loss.lost, 0x7FFFFF),
@@ -101,7 +101,7 @@ class Reports(RelayBase):
         )
 
     def _on_remb(
-        self, leg: Leg, remb: rtp.ReceiverEstimatedMaxBitrate, now: float, out: list[Transmit]
+        self, leg: Leg, remb: rtcp.ReceiverEstimatedMaxBitrate, now: float, out: list[Transmit]
     ) -> None:
         """A receiver's bandwidth estimate: each source it receives from may have to slow
         down (or may speed up) to the slowest of its receivers."""
@@ -147,11 +147,11 @@ class Reports(RelayBase):
             return
         source.remb_sent, source.remb_sent_at = bitrate, now
         leg = source.leg
-        remb = rtp.ReceiverEstimatedMaxBitrate(leg.rtcp_ssrc, bitrate, (source.ssrc,))
+        remb = rtcp.ReceiverEstimatedMaxBitrate(leg.rtcp_ssrc, bitrate, (source.ssrc,))
         self._totals["remb_forwarded"] += 1
         self._emit(out, leg, remb.to_bytes(), rtcp=True)
 
-    def _on_report_blocks(self, leg: Leg, blocks: Iterable[rtp.ReportBlock]) -> None:
+    def _on_report_blocks(self, leg: Leg, blocks: Iterable[rtcp.ReportBlock]) -> None:
         """What receivers report about our streams: the loss counter of each sink."""
         for block in blocks:
             sink = leg.sink_by_ssrc.get(block.ssrc)

@@ -4,7 +4,7 @@ asked; a retransmission leaves over the receiver's RTX stream if it negotiated o
 
 from __future__ import annotations
 
-from livelens.media import rtp
+from livelens.media import rtcp
 from livelens.media.reference_relay.base import Transmit
 from livelens.media.reference_relay.forwarding import Forwarding
 from livelens.media.reference_relay.streams import MAX_PENDING_RTX, U16, Leg, Segment, Source
@@ -47,7 +47,7 @@ class Retransmission(Forwarding):
                 continue
             self._send_retransmission(segment, original, now, out)
 
-    def _on_nack(self, leg: Leg, nack: rtp.GenericNack, now: float, out: list[Transmit]) -> None:
+    def _on_nack(self, leg: Leg, nack: rtcp.GenericNack, now: float, out: list[Transmit]) -> None:
         sink = leg.sink_by_ssrc.get(nack.media_ssrc)
         if sink is None or not leg.deliverable:
             return  # the gate also covers retransmissions
@@ -75,7 +75,7 @@ class Retransmission(Forwarding):
             if source.ssrc is None or not source.leg.connected:
                 continue
             source.nacks_forwarded += 1
-            forwarded = rtp.GenericNack(source.line.send_ssrc, source.ssrc, tuple(seqs))
+            forwarded = rtcp.GenericNack(source.line.send_ssrc, source.ssrc, tuple(seqs))
             self._emit(out, source.leg, forwarded.to_bytes(), rtcp=True)
 
     def _send_retransmission(

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import random
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import Literal, TypeVar
 
-from livelens.media import rtp
+from livelens.media import rtcp, rtp
 from livelens.media.reference_relay.base import Transmit
 from livelens.media.reference_relay.history import valid_history_size
 from livelens.media.reference_relay.keyframes import KEYFRAME_REQUEST_INTERVAL
@@ -17,6 +18,8 @@ from livelens.media.reference_relay.rng import U64, RandomBits, SplitMix64
 from livelens.media.reference_relay.stats import DROP_REASONS, drop_dict
 from livelens.media.reference_relay.streams import Leg, LegId, Route
 from livelens.media.streams import MediaKind, MediaLine
+
+_Parsed = TypeVar("_Parsed")
 
 
 def _earliest(deadline: float | None, due: float) -> float:
@@ -126,62 +129,59 @@ class Relay(Retransmission, Reports):
     # ------------------------------------------------------------------ packets
 
     def handle_rtp(self, leg_id: LegId, packet: bytes, now: float) -> list[Transmit]:
+        """One plaintext RTP packet received on a leg."""
         out: list[Transmit] = []
-        leg = self._legs.get(leg_id)
-        if leg is None:
-            self._totals["unknown_leg"] += 1
-            return out
-        self._totals["rtp_in"] += 1
-        self._totals["bytes_in"] += len(packet)
-        try:
-            pkt = rtp.parse_rtp(packet)
-        except rtp.MalformedPacket:
-            self._drop(leg.drops, "malformed")
-            return out
+        arrived = self._arrival(leg_id, "rtp_in", packet, rtp.parse_rtp)
+        if arrived is not None:
+            self._on_rtp(*arrived, len(packet), now, out)
+        return out
+
+    def _on_rtp(
+        self, leg: Leg, pkt: rtp.RtpPacket, size: int, now: float, out: list[Transmit]
+    ) -> None:
+        """An RTP packet of ``size`` bytes from ``leg``: counted at its source, then forwarded
+        (media) or matched to the NACKs it answers (RTX)."""
         found = leg.ssrc_table.get(pkt.ssrc) or self._learn_ssrc(leg, pkt)
         if found is None:
             self._drop(leg.drops, "unknown_ssrc")
-            return out
+            return
         source, is_rtx = found
         source.packets += 1
-        source.bytes += len(packet)
+        source.bytes += size
         source.last_packet_at = now
         self._flush_keyframe_request(source, now, out)
         if is_rtx:
             self._on_source_rtx(source, pkt, now, out)
         else:
             self._on_source_media(source, pkt, now, out)
-        return out
 
     def handle_rtcp(self, leg_id: LegId, packet: bytes, now: float) -> list[Transmit]:
+        """One plaintext RTCP compound packet received on a leg."""
         out: list[Transmit] = []
-        leg = self._legs.get(leg_id)
-        if leg is None:
-            self._totals["unknown_leg"] += 1
-            return out
-        self._totals["rtcp_in"] += 1
-        self._totals["bytes_in"] += len(packet)
-        try:
-            packets = rtp.parse_rtcp(packet)
-        except rtp.MalformedPacket:
-            self._drop(leg.drops, "malformed")
-            return out
+        arrived = self._arrival(leg_id, "rtcp_in", packet, rtcp.parse_rtcp)
+        if arrived is not None:
+            self._on_rtcp(*arrived, now, out)
+        return out
+
+    def _on_rtcp(
+        self, leg: Leg, packets: list[rtcp.RtcpPacket], now: float, out: list[Transmit]
+    ) -> None:
+        """An RTCP compound from ``leg``: feedback about its sinks, reports from its sources."""
         for item in packets:
-            if isinstance(item, rtp.SenderReport | rtp.ReceiverReport):
+            if isinstance(item, rtcp.SenderReport | rtcp.ReceiverReport):
                 self._on_report_blocks(leg, item.reports)
-            if isinstance(item, rtp.SenderReport):
+            if isinstance(item, rtcp.SenderReport):
                 self._on_sender_report(leg, item, now, out)
-            elif isinstance(item, rtp.PictureLossIndication):
+            elif isinstance(item, rtcp.PictureLossIndication):
                 self._on_keyframe_request(leg, item.media_ssrc, now, out)
-            elif isinstance(item, rtp.FullIntraRequest):
+            elif isinstance(item, rtcp.FullIntraRequest):
                 for entry in item.entries:
                     self._on_keyframe_request(leg, entry.ssrc, now, out)
-            elif isinstance(item, rtp.GenericNack):
+            elif isinstance(item, rtcp.GenericNack):
                 self._on_nack(leg, item, now, out)
-            elif isinstance(item, rtp.ReceiverEstimatedMaxBitrate):
+            elif isinstance(item, rtcp.ReceiverEstimatedMaxBitrate):
                 self._on_remb(leg, item, now, out)
             # SDES, BYE, transport-cc: consumed here (aiortc cannot use transport-cc).
-        return out
 
     def next_timeout(self) -> float | None:
         """When :meth:`handle_timeout` next has work (a deferred keyframe request or REMB, a
@@ -230,6 +230,28 @@ class Relay(Retransmission, Reports):
         return {"totals": totals, "legs": legs}
 
     # ------------------------------------------------------------------ internals
+
+    def _arrival(
+        self,
+        leg_id: LegId,
+        total: Literal["rtp_in", "rtcp_in"],
+        packet: bytes,
+        parse: Callable[[bytes], _Parsed],
+    ) -> tuple[Leg, _Parsed] | None:
+        """Counts a packet in (``total`` and its bytes) and finds its leg and what ``parse``
+        makes of it. A packet for a leg that is gone is counted as such, one that does not
+        parse as a drop at its leg; neither goes further."""
+        leg = self._legs.get(leg_id)
+        if leg is None:
+            self._totals["unknown_leg"] += 1
+            return None
+        self._totals[total] += 1
+        self._totals["bytes_in"] += len(packet)
+        try:
+            return leg, parse(packet)
+        except rtp.MalformedPacket:
+            self._drop(leg.drops, "malformed")
+            return None
 
     def _leg(self, leg_id: LegId) -> Leg:
         try:

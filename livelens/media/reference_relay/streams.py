@@ -165,15 +165,31 @@ class Leg:
         return self.connected and self.forwarding
 
 
-class Source:
-    def __init__(self, leg: Leg, line: MediaLine, history_size: int) -> None:
+class Stream:
+    """What a source and a sink have alike: the leg and m-line they belong to, their
+    routes, and the counters both report: packets and bytes (a source's received, a
+    sink's sent), keyframe requests (a source's sent, a sink's received) and drops."""
+
+    def __init__(self, leg: Leg, line: MediaLine) -> None:
         self.leg = leg
         self.line = line
         self.kind: MediaKind = line.kind
+        self.routes: list[Route] = []
+        self.removed = False
+        self.packets = 0
+        self.bytes = 0
+        self.keyframe_requests = 0
+        self.drops: Counter[str] = Counter()
+
+
+class Source(Stream):
+    """A stream a leg sends to the server (one per kind)."""
+
+    def __init__(self, leg: Leg, line: MediaLine, history_size: int) -> None:
+        super().__init__(leg, line)
         self.ssrc = line.recv_ssrc
         self.rtx_ssrc = line.recv_rtx_ssrc
         self.generation = 0  # bumps when the SSRC changes: a new sequence/timestamp space
-        self.routes: list[Route] = []
         self.history = History(history_size)
         self.pending_rtx: dict[int, list[tuple[Sink, Segment]]] = {}
         self.media_pts = {c.payload_type for c in line.codecs if not c.is_rtx}
@@ -189,16 +205,11 @@ class Source:
         self.remb_sent: int | None = None  # the last bitrate sent to this source, and when
         self.remb_sent_at: float | None = None
         self.remb_pending = False  # a new value waits for REMB_INTERVAL to pass
-        self.removed = False
-        self.packets = 0
-        self.bytes = 0
         self.rtx_packets = 0
         self.padding_only = 0
-        self.keyframe_requests = 0
         self.nacks_forwarded = 0
         self.loss = LossCounter()
         self.reception = Reception()
-        self.drops: Counter[str] = Counter()
 
     @property
     def speaking(self) -> bool:
@@ -269,12 +280,11 @@ class Segment:
         self.fresh = True  # the next packet opens the segment
 
 
-class Sink:
+class Sink(Stream):
+    """A stream the server sends to a leg (one per kind), on the SSRC from its answer."""
+
     def __init__(self, leg: Leg, line: MediaLine, rng: RandomBits) -> None:
-        self.leg = leg
-        self.line = line
-        self.kind: MediaKind = line.kind
-        self.routes: list[Route] = []
+        super().__init__(leg, line)
         self.current: Segment | None = None
         self.segments: deque[Segment] = deque(maxlen=MAX_SEGMENTS)
         self.last_seq: int | None = None
@@ -282,17 +292,12 @@ class Sink:
         self.last_sent_at = 0.0
         self.switched_at = 0.0
         self.rtx_seq = rng.getrandbits(15)
-        self.removed = False
-        self.packets = 0
-        self.bytes = 0
         self.payload_octets = 0
         self.retransmits = 0
-        self.keyframe_requests = 0
         self.nacks_received = 0
         self.sender_reports = 0
         self.receiver_lost = 0  # cumulative, as the receiver last reported it
         self.remb: int | None = None  # bit/s, the receiver's latest estimate for this stream
-        self.drops: Counter[str] = Counter()
 
     def note_sent(self, packet: RtpPacket, size: int, now: float) -> None:
         self.packets += 1
