@@ -13,7 +13,7 @@ import sys
 from collections.abc import Awaitable, Callable
 from functools import partial
 
-from livelens.services import operator
+from livelens.services import accounts, operator
 from livelens.services.context import Context
 
 Action = Callable[[Context], Awaitable[str]]
@@ -104,8 +104,8 @@ async def _list_users(tenant_name: str | None, ctx: Context) -> str:
 
 
 async def _set_password(email: str, password: str, ctx: Context) -> str:
-    found = await operator.update_user(ctx, email, password=password)
-    return f"New password set for {found.user.email}; they are signed out everywhere."
+    user = await operator.on_user(ctx, email, partial(accounts.update_user, password=password))
+    return f"New password set for {user.email}; they are signed out everywhere."
 
 
 async def _unlock(email: str, ctx: Context) -> str:
@@ -114,18 +114,18 @@ async def _unlock(email: str, ctx: Context) -> str:
 
 
 async def _set_disabled(email: str, disabled: bool, ctx: Context) -> str:
-    found = await operator.update_user(ctx, email, disabled=disabled)
-    return f"{found.user.email} is {'disabled' if disabled else 'enabled'}."
+    user = await operator.on_user(ctx, email, partial(accounts.update_user, disabled=disabled))
+    return f"{user.email} is {'disabled' if disabled else 'enabled'}."
 
 
 async def _set_role(email: str, role: str, ctx: Context) -> str:
-    found = await operator.update_user(ctx, email, role=role)
-    return f"{found.user.email} is now {'an administrator' if role == 'admin' else 'an agent'}."
+    user = await operator.on_user(ctx, email, partial(accounts.update_user, role=role))
+    return f"{user.email} is now {'an administrator' if role == 'admin' else 'an agent'}."
 
 
 async def _reset_second_factor(email: str, ctx: Context) -> str:
-    found = await operator.reset_second_factor(ctx, email)
+    user = await operator.on_user(ctx, email, accounts.reset_second_factor)
     return (
-        f"Two-factor authentication is off for {found.user.email}; they are signed out "
+        f"Two-factor authentication is off for {user.email}; they are signed out "
         "everywhere and set it up again at their next sign-in where the account requires it."
     )

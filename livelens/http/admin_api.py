@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from functools import partial
+from typing import TypeVar
+
 from livelens.errors import InvalidInput
 from livelens.http import views
 from livelens.http.base import BaseHandler, field_bool, field_str
@@ -12,12 +15,15 @@ from livelens.store.repository import TenantStore
 
 MAX_AUDIT_PAGE = 500
 
+T = TypeVar("T")
+
 
 class UsersHandler(BaseHandler):
     async def get(self) -> None:
         principal = self.require_permission(Permission.MANAGE_USERS)
         users = await self.ctx.store.scoped(principal.tenant.id).list_users()
-        self.write_json({"users": [views.user_admin(u) for u in users]})
+        locked = await accounts.seconds_locked(self.ctx, users)
+        self.write_json({"users": [views.user_admin(u, locked.get(u.id, 0)) for u in users]})
 
     async def post(self) -> None:
         principal = self.require_permission(Permission.MANAGE_USERS)
@@ -34,37 +40,45 @@ class UsersHandler(BaseHandler):
         self.write_json({"user": views.user_admin(user)}, status=201)
 
 
-class UserHandler(BaseHandler):
-    async def patch(self, user_id: str) -> None:
-        principal = self.require_permission(Permission.MANAGE_USERS)
-        body = self.json_body()
-        role = field_str(body, "role") if "role" in body else None
-        password = field_str(body, "password") if "password" in body else None
-        user = await accounts.update_user(
-            self.ctx,
-            principal.tenant.id,
-            user_id,
-            Actor.of(principal.user, self.client_ip),
-            role=role,
-            disabled=field_bool(body, "disabled"),
-            password=password,
-        )
-        self.write_json({"user": views.user_admin(user)})
+class _UserAdmin(BaseHandler):
+    """Something an administrator does to one user of their account."""
 
-    async def delete(self, user_id: str) -> None:
+    async def on_user(self, action: accounts.UserAction[T], user_id: str) -> T:
         principal = self.require_permission(Permission.MANAGE_USERS)
         actor = Actor.of(principal.user, self.client_ip)
-        await accounts.delete_user(self.ctx, principal.tenant.id, user_id, actor)
+        return await action(self.ctx, principal.tenant.id, user_id, actor)
+
+    def no_content(self) -> None:
         self.set_status(204)
         self.finish()
 
 
-class UserSessionsRevokeHandler(BaseHandler):
+class UserHandler(_UserAdmin):
+    async def patch(self, user_id: str) -> None:
+        body = self.json_body()
+        change = partial(
+            accounts.update_user,
+            role=field_str(body, "role") if "role" in body else None,
+            disabled=field_bool(body, "disabled"),
+            password=field_str(body, "password") if "password" in body else None,
+        )
+        user = await self.on_user(change, user_id)
+        self.write_json({"user": views.user_admin(user)})
+
+    async def delete(self, user_id: str) -> None:
+        await self.on_user(accounts.delete_user, user_id)
+        self.no_content()
+
+
+class UserUnlockHandler(_UserAdmin):
     async def post(self, user_id: str) -> None:
-        principal = self.require_permission(Permission.MANAGE_USERS)
-        actor = Actor.of(principal.user, self.client_ip)
-        revoked = await accounts.revoke_sessions(self.ctx, principal.tenant.id, user_id, actor)
-        self.write_json({"revoked": revoked})
+        await self.on_user(accounts.unlock_user, user_id)
+        self.no_content()
+
+
+class UserSessionsRevokeHandler(_UserAdmin):
+    async def post(self, user_id: str) -> None:
+        self.write_json({"revoked": await self.on_user(accounts.revoke_sessions, user_id)})
 
 
 class AccountHandler(BaseHandler):

@@ -17,9 +17,10 @@ from livelens.http import views
 from livelens.http.base import BaseHandler, field_str
 from livelens.http.sessions_api import returning_customer
 from livelens.identity.roles import Permission
-from livelens.services import content, support
+from livelens.services import content, live_sockets, support
 from livelens.services.audit import Actor
 from livelens.services.rooms import Room
+from livelens.signalling.messages import encode
 from livelens.signalling.room_tools import Frame
 from livelens.store.records import SupportSession
 
@@ -134,8 +135,12 @@ class ExpertsHandler(_AgentHandler):
         email = field_str(self.json_body(), "email")
         session, user = await support.invite_expert(self.ctx, self.rooms, principal, session_id,
                                                     email, self.client_ip)  # fmt: skip
-        self.write_json({"expert": {"id": user.id, "email": user.email},
-                         "session": views.support_session(session)}, status=201)  # fmt: skip
+        # Their console hears of it at once (it lists the session and can open it).
+        invited = encode("invited", session_id=session.id, by=principal.user.shown_name)
+        live_sockets.tell(principal.tenant.id, [user.id], invited)
+        shown = views.support_session(session, await support.customer_name(self.ctx, session))
+        self.write_json({"expert": {"id": user.id, "email": user.email}, "session": shown},
+                        status=201)  # fmt: skip
 
 
 def _frame_of(room: Room | None) -> Frame:

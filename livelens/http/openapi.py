@@ -50,6 +50,8 @@ def _operation(route: Route, method: str, op: Operation) -> JSON:
         "security": [] if op.auth == "none" else [{"session": [], "xsrf": []}],
         "x-livelens-role": op.auth,
     }
+    if op.description:
+        doc["description"] = op.description
     params = [seg[1:-1] for seg in route.path.split("/") if seg.startswith("{")]
     if params:
         doc["parameters"] = [
@@ -57,7 +59,7 @@ def _operation(route: Route, method: str, op: Operation) -> JSON:
         ]
     if op.request is not None:
         doc["requestBody"] = {
-            "required": True,
+            "required": op.request_required,
             "content": {media: {"schema": op.request} for media in op.request_media},
         }
     return doc

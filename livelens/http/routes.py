@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 
 import tornado.web
 
-from livelens.http import admin_api, auth_api, content_api, sessions_api
+from livelens.http import admin_api, auth_api, content_api, sessions_api, team_api
+from livelens.services import support
 
 JSON = dict[str, object]
 
@@ -44,9 +45,10 @@ ERROR = obj(["error", "message"], error=STR, message=STR)
 USER = obj(["id", "email", "display_name", "role", "tenant_id"], id=STR, email=STR,
            display_name=STR, role=STR, tenant_id=STR)  # fmt: skip
 ADMIN_USER = obj(
-    ["id", "email", "display_name", "role", "disabled", "totp_enabled", "created_at"],
+    ["id", "email", "display_name", "role", "disabled", "totp_enabled", "created_at",
+     "locked_for"],
     id=STR, email=STR, display_name=STR, role=STR, disabled=BOOL, totp_enabled=BOOL,
-    created_at=NUM,
+    created_at=NUM, locked_for=INT,
 )  # fmt: skip
 # What customers see of a user: one line, no control characters (identity.display_names).
 DISPLAY_NAME: JSON = {"type": ["string", "null"], "maxLength": 80,
@@ -64,6 +66,13 @@ AUDIT_EVENT = obj(
 EMPTY = obj()
 SECURITY_EVENT = obj(["id", "at", "kind"], id=STR, at=NUM, kind=STR, ip=STR_OR_NULL,
                      details={"type": "object"})  # fmt: skip
+# A customer's name or a case reference as the agent types it (support.case_text): no
+# control characters; what is left once the spaces around it are trimmed, at most 100
+# characters, is kept (nothing left: none).
+CASE_TEXT: JSON = {"type": ["string", "null"], "maxLength": 1024,
+                   "pattern": support.CASE_TEXT_PATTERN,
+                   "description": f"Trimmed; at most {support.MAX_CASE_TEXT} characters, no "
+                                  "control characters. Empty or null: none."}  # fmt: skip
 SESSION = obj(
     ["id", "status", "agent_id", "created_at", "join_expires_at"],
     id=STR, status={"type": "string", "enum": ["waiting", "joined", "consented", "live", "ended"]},
@@ -74,7 +83,12 @@ SESSION = obj(
                                                   None]},
     ended_by=STR_OR_NULL, experts={"type": "array", "items": STR},
     ended_by_user_id=STR_OR_NULL, ended_by_name=STR_OR_NULL,
+    customer_name=STR_OR_NULL | {"description": "Stored sealed (AES-256-GCM)."},
+    reference=STR_OR_NULL,
 )  # fmt: skip
+# A session with its join link (the token in the fragment), PIN and QR code: shown once.
+INVITATION = obj(["session", "join_url", "pin"], session=SESSION, join_url=STR, pin=STR,
+                 qr_svg=STR, qr_data_uri=STR)  # fmt: skip
 IMAGE: JSON = {"type": "string", "format": "binary"}
 IMAGE_TYPES = ("image/jpeg", "image/png")
 SNAPSHOT = obj(["id", "at", "media_type", "size", "url"], id=STR, at=NUM,
@@ -93,6 +107,8 @@ class Operation:
     errors: tuple[int, ...] = ()
     media: str = "application/json"  # of the success responses
     request_media: tuple[str, ...] = ("application/json",)
+    description: str = ""  # the rules, beyond the summary
+    request_required: bool = True  # False: no body at all means an empty object
 
 
 @dataclass(frozen=True)
@@ -156,6 +172,15 @@ ROUTES: list[Route] = [
         "delete": Operation("Delete a user", {204: EMPTY}, auth="admin",
                             errors=(401, 403, 404, 409)),
     }),
+    Route("/api/agents", team_api.AgentsHandler, {"get": Operation(
+        "The account's agents and whether they are at their console now (to invite one)",
+        {200: obj(["agents"], agents={"type": "array", "items": obj(
+            ["id", "display_name", "email", "presence", "you"], id=STR, display_name=STR,
+            email=STR, presence={"enum": ["offline", "online", "in_session"]}, you=BOOL)})},
+        errors=(401, 403))}),
+    Route("/api/users/{user_id}/unlock", admin_api.UserUnlockHandler,
+          {"post": Operation("Lift the sign-in lockout on a user's address", {204: EMPTY},
+                             auth="admin", errors=(401, 403, 404))}),
     Route("/api/users/{user_id}/sessions/revoke", admin_api.UserSessionsRevokeHandler,
           {"post": Operation("Sign a user out of every browser",
                              {200: obj(["revoked"], revoked=INT)}, auth="admin",
@@ -179,9 +204,14 @@ ROUTES: list[Route] = [
     Route("/api/sessions", sessions_api.SessionsHandler, {
         "post": Operation(
             "Start a support session: a join link (token in the fragment), a PIN and a QR code",
-            {201: obj(["session", "join_url", "pin"], session=SESSION, join_url=STR, pin=STR,
-                      qr_svg=STR, qr_data_uri=STR)},
-            errors=(400, 401, 403)),  # 400 unknown_host: no link to a forged Host
+            {201: INVITATION},
+            request=obj(customer_name=CASE_TEXT, reference=CASE_TEXT),
+            description="The body is optional. `customer_name` (who the session is for; "
+                        "kept sealed at rest) and `reference` (the case or ticket) are shown "
+                        "with the session wherever it is listed. 400 `invalid_input` names "
+                        "the field at fault; 400 `unknown_host` when the request's Host does "
+                        "not name this server (no link is made to a forged one).",
+            request_required=False, errors=(400, 401, 403)),
         "get": Operation("Support sessions: an agent's own, or all of the account for admins",
                          {200: obj(["sessions"], sessions={"type": "array", "items": SESSION})},
                          errors=(401, 403)),
@@ -189,6 +219,20 @@ ROUTES: list[Route] = [
     Route("/api/sessions/{session_id}", sessions_api.SessionHandler, {"get": Operation(
         "One support session", {200: obj(["session"], session=SESSION)},
         errors=(401, 403, 404))}),
+    Route("/api/sessions/{session_id}/link", sessions_api.SessionLinkHandler, {"post": Operation(
+        "Send a new link: a new join link, PIN and QR code for a session still waiting for "
+        "its customer (audited)",
+        {200: INVITATION},
+        description="The old link and PIN stop working at once, and the join window starts "
+                    "again (`join_expires_at` is now plus the join TTL). For the agent who "
+                    "started the session and the account's administrators; an invited "
+                    "expert gets 403, and a session the caller cannot see (another agent's, "
+                    "another account's, none at all) 404. 409 `not_waiting` once the "
+                    "customer has joined, 409 `session_ended` once it has ended (a link "
+                    "that ran out ends it); 400 `unknown_host` as for POST /api/sessions. "
+                    "Agents in the session's signalling get a `state` with the new "
+                    "`join_expires_at`.",
+        errors=(400, 401, 403, 404, 409))}),
     Route("/api/sessions/{session_id}/snapshots", content_api.SnapshotsHandler, {
         "post": Operation(
             "Store a still of the customer's camera (PNG or JPEG body, at most 8 MiB; "

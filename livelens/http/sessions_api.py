@@ -1,4 +1,5 @@
-"""Support sessions over HTTP: agents create and list them; customers join them."""
+"""Support sessions over HTTP: agents create and list them and give them new links;
+customers join them."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from livelens.identity.roles import Permission
 from livelens.services import security, support
 from livelens.signalling import join
 from livelens.store.records import SupportSession
+from livelens.store.repository import SessionQuery
 
 JOIN_COOKIE = "livelens_join"
 DEVICE_COOKIE = "livelens_device"
@@ -50,22 +52,21 @@ async def _bad_cookies(handler: BaseHandler, ticket: bytes | None) -> None:
         await security.record(handler.ctx, "join.bad_cookie", ip, cookie=JOIN_COOKIE)
 
 
-class SessionsHandler(BaseHandler):
-    async def post(self) -> None:
-        principal = self.require_permission(Permission.RUN_SESSIONS)
-        base = self.link_base()  # before anything is created: a refusal leaves nothing
-        created = await support.create(self.ctx, principal, self.client_ip)
+class _InvitingHandler(BaseHandler):
+    """Hands an agent a session's join link, PIN and QR code."""
+
+    def write_invitation(self, base: str, invitation: support.Invitation, status: int) -> None:
         # The token travels in the fragment: browsers never send it to a server,
         # so it cannot end up in access logs or Referer headers.
-        join_url = f"{base}/join#{created.token}"
+        join_url = f"{base}/join#{invitation.token}"
         self.write_json(
             {
-                "session": views.support_session(created.session),
+                "session": views.support_session(invitation.session, invitation.customer_name),
                 "join_url": join_url,
-                "pin": created.pin,
+                "pin": invitation.pin,
                 **qr_fields(join_url, scale=4),
             },
-            status=201,
+            status=status,
         )
 
     def link_base(self) -> str:
@@ -92,20 +93,45 @@ class SessionsHandler(BaseHandler):
         local = connection.stream.socket.getsockname()
         return (str(local[0]), int(local[1])) if isinstance(local, tuple) else None
 
+
+class SessionsHandler(_InvitingHandler):
+    async def post(self) -> None:
+        principal = self.require_permission(Permission.RUN_SESSIONS)
+        body = self.json_body() if self.request.body else {}  # every field is optional
+        customer = field_str(body, "customer_name", optional=True)
+        reference = field_str(body, "reference", optional=True)
+        base = self.link_base()  # before anything is created: a refusal leaves nothing
+        created = await support.create(self.ctx, principal, self.client_ip,
+                                       customer=customer, reference=reference)  # fmt: skip
+        self.write_invitation(base, created, 201)
+
     async def get(self) -> None:
         principal = self.require_permission(Permission.RUN_SESSIONS)
         agent = None if principal.user.role == "admin" else principal.user.id
-        sessions = await self.ctx.store.scoped(principal.tenant.id).list_support_sessions(
-            agent_id=agent, limit=100, with_experts=True
-        )
-        self.write_json({"sessions": [views.support_session(s) for s in sessions]})
+        query = SessionQuery(agent_id=agent, limit=100, with_experts=True)
+        sessions = await self.ctx.store.scoped(principal.tenant.id).list_support_sessions(query)
+        shown = [views.support_session(s, await support.customer_name(self.ctx, s))
+                 for s in sessions]  # fmt: skip
+        self.write_json({"sessions": shown})
 
 
 class SessionHandler(BaseHandler):
     async def get(self, session_id: str) -> None:
         principal = self.require_permission(Permission.RUN_SESSIONS)
         session = await support.get_for_agent(self.ctx, principal, session_id)
-        self.write_json({"session": views.support_session(session)})
+        name = await support.customer_name(self.ctx, session)
+        self.write_json({"session": views.support_session(session, name)})
+
+
+class SessionLinkHandler(_InvitingHandler):
+    """A new join link and PIN for a session still waiting for its customer."""
+
+    async def post(self, session_id: str) -> None:
+        principal = self.require_permission(Permission.RUN_SESSIONS)
+        base = self.link_base()  # before the old link is ended: a refusal changes nothing
+        renewed = await support.renew_link(self.ctx, self.rooms, principal, session_id,
+                                           self.client_ip)  # fmt: skip
+        self.write_invitation(base, renewed, 200)
 
 
 class JoinHandler(BaseHandler):
@@ -117,15 +143,12 @@ class JoinHandler(BaseHandler):
         pin = field_str(body, "pin", optional=True) or None
         if (token is None) == (pin is None):
             raise InvalidInput("Give either the link's token or the PIN.")
-        tenant_id, session_id = await support.locate(
-            self.ctx, token=token, pin=pin, ip=self.client_ip
-        )
+        found = await support.locate(self.ctx, token=token, pin=pin, ip=self.client_ip)
         device = self._device_secret()
-        joined = await support.customer_join(
-            self.ctx, self.rooms, tenant_id, session_id, device, self.client_ip
-        )
+        joined = await support.customer_join(self.ctx, self.rooms, found, device, self.client_ip)
         secure = self.ctx.settings.uses_tls
-        self.set_signed_cookie(JOIN_COOKIE, f"{tenant_id}.{session_id}", expires_days=None,
+        cookie = f"{found.tenant_id}.{found.session_id}"
+        self.set_signed_cookie(JOIN_COOKIE, cookie, expires_days=None,
                                max_age=24 * 3600, httponly=True, secure=secure,
                                samesite="Strict", path="/")  # fmt: skip
         self.write_json(

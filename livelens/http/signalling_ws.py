@@ -17,6 +17,7 @@ from livelens.http.sessions_api import returning_customer
 from livelens.identity.roles import Permission
 from livelens.services import live_sockets, security, support
 from livelens.services.audit import Actor
+from livelens.services.auth import Principal
 from livelens.services.rooms import Participant, Role, Room
 from livelens.services.tasks import spawn
 from livelens.signalling.messages import RATE_CLASS, ProtocolError, encode, parse
@@ -29,12 +30,11 @@ REFUSED = 4403  # the page stops reconnecting and shows the error sent before it
 SIGNED_OUT = "Your sign-in has ended. Sign in again to continue."
 
 
-class SignallingSocket(tornado.websocket.WebSocketHandler, BaseHandler):
-    role: Role
-    room: Room | None = None
-    participant: Participant | None = None
-    _signed_out = False
-    _closed = False
+class BrowserSocket(tornado.websocket.WebSocketHandler, BaseHandler):
+    """A WebSocket from one of our pages: a foreign origin is refused and logged; a
+    signed-in user's socket ends when their sign-in does."""
+
+    _expiry: asyncio.TimerHandle | None = None
 
     def check_origin(self, origin: str) -> bool:
         allowed = super().check_origin(origin)
@@ -42,6 +42,50 @@ class SignallingSocket(tornado.websocket.WebSocketHandler, BaseHandler):
             spawn(security.record(self.ctx, "signalling.bad_origin", self.client_ip,
                                          origin=origin[:200]))  # fmt: skip
         return allowed
+
+    async def signed_in(self, permission: Permission) -> Principal:
+        """The signed-in user, if their sign-in still stands. The cookie was checked
+        before the upgrade; a sign-out since then may have run before this socket was
+        registered, so the sign-in is looked at once more. When it expires, the socket
+        ends as a revoked one does."""
+        principal = self.require_permission(permission)
+        scope = self.ctx.store.scoped(principal.tenant.id)
+        sign_in = await scope.get_auth_session(principal.session_id)
+        if sign_in is None or sign_in.expires_at <= clock.now():
+            raise NotAuthenticated(SIGNED_OUT)
+        delay = max(0.0, sign_in.expires_at - clock.now())
+        self._expiry = asyncio.get_running_loop().call_later(
+            delay, lambda: spawn(self.sign_in_ended())
+        )
+        return principal
+
+    def register(self, session_id: str | None) -> None:
+        """Note who opened this socket (signed-in users only), so that signing out closes
+        it; ``session_id``: the live session it is for (None: the console's feed)."""
+        if self.principal is not None:
+            principal = self.principal
+            opener = live_sockets.Opener(principal.tenant.id, principal.user.id,
+                                         principal.session_id, session_id)  # fmt: skip
+            live_sockets.opened(self, opener)
+
+    def send(self, text: str) -> None:
+        raise NotImplementedError
+
+    async def sign_in_ended(self) -> None:
+        raise NotImplementedError
+
+    def on_close(self) -> None:
+        if self._expiry is not None:
+            self._expiry.cancel()
+        live_sockets.closed(self)
+
+
+class SignallingSocket(BrowserSocket):
+    role: Role
+    room: Room | None = None
+    participant: Participant | None = None
+    _signed_out = False
+    _closed = False
 
     # Outgoing messages go through one queue so that they, and a final close, leave in
     # the order the room produced them (an "ended" message must precede the close).
@@ -69,7 +113,9 @@ class SignallingSocket(tornado.websocket.WebSocketHandler, BaseHandler):
         self._bad = 0
         self._outbox: asyncio.Queue[str | tuple[int, str]] = asyncio.Queue()
         self._pumping = asyncio.ensure_future(self._pump())
-        self.register()  # before the first await: a sign-out from now on finds this socket
+        # Before the first await: a sign-out from now on finds this socket.
+        if self.role == "agent":
+            self.register(*args)
         try:
             room, participant = await self.enter(*args)
             await room.attach(participant)
@@ -82,9 +128,6 @@ class SignallingSocket(tornado.websocket.WebSocketHandler, BaseHandler):
             await room.remove(participant, REFUSED, "signed out")
         elif self._closed:  # the page went away while entering
             await room.detach(participant)
-
-    def register(self) -> None:
-        """Note who opened this socket (signed-in users only)."""
 
     async def enter(self, *args: str) -> tuple[Room, Participant]:
         raise NotImplementedError
@@ -141,51 +184,24 @@ class SignallingSocket(tornado.websocket.WebSocketHandler, BaseHandler):
             self.hang_up(1008, "too many bad messages")
 
     def on_close(self) -> None:
+        super().on_close()
         self._closed = True
         self._pumping.cancel()
-        live_sockets.closed(self)
         if self.room is not None and self.participant is not None:
             spawn(self.room.detach(self.participant))
 
 
 class AgentSocket(SignallingSocket):
     role: Role = "agent"
-    _expiry: asyncio.TimerHandle | None = None
-
-    def register(self) -> None:
-        if self.principal is not None:
-            opener = live_sockets.Opener(
-                self.principal.tenant.id, self.principal.user.id, self.principal.session_id
-            )
-            live_sockets.opened(self, opener)
 
     async def enter(self, *args: str) -> tuple[Room, Participant]:
         (session_id,) = args
-        principal = self.require_permission(Permission.RUN_SESSIONS)
-        # The cookie was checked before the upgrade; a sign-out since then may have run
-        # before this socket was registered, so look at the sign-in once more.
-        sign_in = await self.ctx.store.scoped(principal.tenant.id).get_auth_session(
-            principal.session_id
-        )
-        if sign_in is None or sign_in.expires_at <= clock.now():
-            raise NotAuthenticated(SIGNED_OUT)
-        self._end_with_sign_in(sign_in.expires_at)
+        principal = await self.signed_in(Permission.RUN_SESSIONS)
         session = await support.get_for_agent(self.ctx, principal, session_id)
         room = await self.rooms.open(session.tenant_id, session.id)
         user = principal.user
         return room, Participant(user.id, "agent", user.shown_name, self.client_ip, self,
                                  actor=Actor.of(user, self.client_ip))  # fmt: skip
-
-    def _end_with_sign_in(self, expires_at: float) -> None:
-        """A sign-in that expires takes its sockets with it, as a revoked one does."""
-        delay = max(0.0, expires_at - clock.now())
-        loop = asyncio.get_running_loop()
-        self._expiry = loop.call_later(delay, lambda: spawn(self.sign_in_ended()))
-
-    def on_close(self) -> None:
-        if self._expiry is not None:
-            self._expiry.cancel()
-        super().on_close()
 
 
 class CustomerSocket(SignallingSocket):
@@ -198,8 +214,40 @@ class CustomerSocket(SignallingSocket):
                                  actor=Actor("customer", None, self.client_ip))  # fmt: skip
 
 
+class ConsoleSocket(BrowserSocket):
+    """The console's feed: events for the signed-in agent outside any session (an
+    invitation to a session). Having it open is what makes an agent *online*."""
+
+    async def open(self, *args: Any, **kwargs: Any) -> None:
+        self.register(None)  # before the first await, as a session's socket does
+        try:
+            await self.signed_in(Permission.RUN_SESSIONS)
+        except LiveLensError as exc:
+            await self.refuse(exc.code, exc.message)
+            return
+        self.send(encode("ready"))  # registered and listening
+
+    def send(self, text: str) -> None:
+        spawn(self._write(text))
+
+    async def _write(self, text: str) -> None:
+        with contextlib.suppress(tornado.websocket.WebSocketClosedError):
+            await self.write_message(text)
+
+    async def refuse(self, code: str, message: str) -> None:
+        await self._write(encode("error", code=code, message=message))
+        self.close(REFUSED, code)
+
+    async def sign_in_ended(self) -> None:
+        await self.refuse(NotAuthenticated.code, SIGNED_OUT)
+
+    def on_message(self, message: str | bytes) -> None:
+        """The feed only speaks; what a page sends is ignored."""
+
+
 def websocket_routes() -> list[tuple[str, type[tornado.web.RequestHandler]]]:
     return [
         (r"/ws/agent/([0-9a-f]{32})", AgentSocket),
         (r"/ws/customer", CustomerSocket),
+        (r"/ws/console", ConsoleSocket),
     ]

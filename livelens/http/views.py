@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from enum import Enum
+
 from livelens.services.auth import Principal
 from livelens.services.content import Notes
 from livelens.store.records import AuditEvent, SecurityEvent, SupportSession, Tenant, User
@@ -15,10 +17,13 @@ def user_brief(user: User) -> dict[str, object]:
     return _pick(user, "id", "email", "display_name", "role", "tenant_id")
 
 
-def user_admin(user: User) -> dict[str, object]:
-    return _pick(
+def user_admin(user: User, locked_for: int = 0) -> dict[str, object]:
+    """A user as administrators see them; ``locked_for``: seconds their sign-in stays
+    locked after repeated failures (0: not locked)."""
+    fields = _pick(
         user, "id", "email", "display_name", "role", "disabled", "totp_enabled", "created_at"
     )
+    return {**fields, "locked_for": locked_for}
 
 
 def tenant(t: Tenant) -> dict[str, object]:
@@ -42,7 +47,19 @@ def security_event(e: SecurityEvent) -> dict[str, object]:
     return _pick(e, "id", "at", "kind", "ip", "details")
 
 
-def support_session(s: SupportSession) -> dict[str, object]:
+class _Sealed(Enum):
+    SEALED = "sealed"
+
+
+SEALED = _Sealed.SEALED  # a personal field its caller did not open: left out of the view
+
+
+def support_session(
+    s: SupportSession, customer_name: str | _Sealed | None = SEALED
+) -> dict[str, object]:
+    """``customer_name``: the customer's name, opened (support.customer_name); the
+    record keeps it sealed."""
+    opened = {} if customer_name is SEALED else {"customer_name": customer_name}
     return {
         "id": s.id,
         "status": s.status,
@@ -60,6 +77,8 @@ def support_session(s: SupportSession) -> dict[str, object]:
         "ended_by_name": s.ended_by_name,  # their display name, as everyone is shown it
         "duration": (s.ended_at - s.live_at) if s.ended_at and s.live_at else None,
         "experts": list(s.experts),
+        **opened,
+        "reference": s.reference,
     }
 
 

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
+from typing import TypeVar
 
 from livelens import clock
 from livelens.config import REGIONS
 from livelens.errors import Conflict, DuplicateEmail, InvalidInput, NotFound
 from livelens.identity import display_names, emails, passwords
 from livelens.identity.roles import parse_role
-from livelens.services import audit, live_sockets
+from livelens.services import audit, live_sockets, signin_guard
 from livelens.services.audit import Actor
 from livelens.services.context import Context
 from livelens.store.encryption import new_data_key
@@ -17,6 +20,10 @@ from livelens.store.records import Role, Tenant, User, new_id
 from livelens.store.repository import TenantStore
 
 MAX_NAME = 100
+
+T = TypeVar("T")
+# What an administrator (or the operator) does to one user: (ctx, tenant, user, who).
+UserAction = Callable[[Context, str, str, Actor], Awaitable[T]]
 
 
 def _validate_name(name: str) -> str:
@@ -153,6 +160,8 @@ async def update_user(
     if new_disabled or password is not None:
         # A disabled user, or one whose password was reset, must sign in again.
         await live_sockets.end_every_sign_in(ctx, tenant_id, user.id)
+    if password is not None:
+        await signin_guard.lift(ctx, user.email)  # the new password is tried at once
     await audit.record(
         scope,
         "user.updated",
@@ -174,6 +183,33 @@ async def delete_user(ctx: Context, tenant_id: str, user_id: str, actor: Actor) 
     await live_sockets.end_every_sign_in(ctx, tenant_id, user.id)
     await scope.delete_user(user.id)
     await audit.record(scope, "user.deleted", actor, target=user.email)
+
+
+async def reset_second_factor(ctx: Context, tenant_id: str, user_id: str, actor: Actor) -> User:
+    """Turn two-factor authentication off (a lost phone and lost recovery codes); the user
+    is signed out everywhere and, where the account requires it, enrols again at the next
+    sign-in."""
+    scope = ctx.store.scoped(tenant_id)
+    user = replace(await get_user(scope, user_id), totp_secret=None, totp_pending=None,
+                   recovery_codes=(), updated_at=clock.now())  # fmt: skip
+    await scope.save_user(user)
+    await live_sockets.end_every_sign_in(ctx, tenant_id, user.id)
+    await audit.record(scope, "totp.reset", actor, target=user.email)
+    return user
+
+
+async def unlock_user(ctx: Context, tenant_id: str, user_id: str, actor: Actor) -> None:
+    """Lift the sign-in lockout on the user's address."""
+    scope = ctx.store.scoped(tenant_id)
+    user = await get_user(scope, user_id)
+    await signin_guard.lift(ctx, user.email)
+    await audit.record(scope, "auth.unlocked", actor, target=user.email)
+
+
+async def seconds_locked(ctx: Context, users: list[User]) -> dict[str, int]:
+    """How long each user's address stays locked, by user id (locked ones only)."""
+    seconds = await asyncio.gather(*(signin_guard.seconds_locked(ctx, u.email) for u in users))
+    return {user.id: locked for user, locked in zip(users, seconds, strict=True) if locked}
 
 
 async def revoke_sessions(ctx: Context, tenant_id: str, user_id: str, actor: Actor) -> int:

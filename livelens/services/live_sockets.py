@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Literal, Protocol
 
 from livelens.services.context import Context
 
@@ -29,6 +30,10 @@ class SignedInSocket(Protocol):
         """Tell the page why, leave any live session, and close."""
         ...
 
+    def send(self, text: str) -> None:
+        """Queue a message to the page."""
+        ...
+
 
 @dataclass(frozen=True)
 class Opener:
@@ -37,7 +42,10 @@ class Opener:
     tenant_id: str
     user_id: str
     sign_in: str
+    session_id: str | None = None  # the live session it is in; None: the console's feed
 
+
+Presence = Literal["online", "in_session"]
 
 _open: dict[SignedInSocket, Opener] = {}
 
@@ -52,6 +60,28 @@ def closed(socket: SignedInSocket) -> None:
 
 def opener_of(socket: SignedInSocket) -> Opener | None:
     return _open.get(socket)
+
+
+def presence(tenant_id: str) -> dict[str, Presence]:
+    """The account's users with a console or a session open on this node, by user id:
+    in a session if any of their sockets is in one, else online."""
+    present: dict[str, Presence] = {}
+    for opener in _open.values():
+        if opener.tenant_id == tenant_id:
+            busy = opener.session_id is not None or present.get(opener.user_id) == "in_session"
+            present[opener.user_id] = "in_session" if busy else "online"
+    return present
+
+
+def tell(tenant_id: str, user_ids: Iterable[str], text: str) -> int:
+    """Send a console event to these users' open consoles on this node; how many got it."""
+    users = set(user_ids)
+    told = 0
+    for socket, opener in list(_open.items()):
+        if opener.tenant_id == tenant_id and opener.user_id in users and opener.session_id is None:
+            socket.send(text)
+            told += 1
+    return told
 
 
 async def end_every_sign_in(ctx: Context, tenant_id: str, user_id: str) -> int:

@@ -5,15 +5,17 @@ account, by "cli"."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
+from typing import TypeVar
 
-from livelens import clock
 from livelens.errors import NotFound
 from livelens.identity import emails
-from livelens.services import accounts, audit, live_sockets, signin_guard
+from livelens.services import accounts, audit, signin_guard
 from livelens.services.audit import CLI
 from livelens.services.context import Context
 from livelens.store.records import Tenant, User
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -55,20 +57,11 @@ async def list_users(ctx: Context, tenant_name: str | None) -> list[tuple[Tenant
     return rows
 
 
-async def update_user(
-    ctx: Context,
-    email: str,
-    *,
-    role: str | None = None,
-    disabled: bool | None = None,
-    password: str | None = None,
-) -> Located:
-    """A new role, password or disabled state, by accounts.update_user's rules (a new
-    password or disabling signs the user out everywhere)."""
+async def on_user(ctx: Context, email: str, action: accounts.UserAction[T]) -> T:
+    """Do to the user with this address, on whichever account has it, what an
+    administrator of that account could (by accounts' rules), audited as "cli"."""
     found = await locate_user(ctx, email)
-    user = await accounts.update_user(ctx, found.tenant.id, found.user.id, CLI, role=role,
-                                      disabled=disabled, password=password)  # fmt: skip
-    return Located(found.tenant, user)
+    return await action(ctx, found.tenant.id, found.user.id, CLI)
 
 
 async def unlock(ctx: Context, email: str) -> None:
@@ -78,17 +71,3 @@ async def unlock(ctx: Context, email: str) -> None:
     tenant_id = await ctx.store.locate_email(address)
     if tenant_id is not None:
         await audit.record(ctx.store.scoped(tenant_id), "auth.unlocked", CLI, target=address)
-
-
-async def reset_second_factor(ctx: Context, email: str) -> Located:
-    """Turn two-factor authentication off (a lost phone and lost recovery codes); the user
-    is signed out everywhere and, where the account requires it, enrols again at the next
-    sign-in."""
-    found = await locate_user(ctx, email)
-    scope = ctx.store.scoped(found.tenant.id)
-    user = replace(found.user, totp_secret=None, totp_pending=None, recovery_codes=(),
-                   updated_at=clock.now())  # fmt: skip
-    await scope.save_user(user)
-    await live_sockets.end_every_sign_in(ctx, found.tenant.id, user.id)
-    await audit.record(scope, "totp.reset", CLI, target=user.email)
-    return Located(found.tenant, user)

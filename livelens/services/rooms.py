@@ -7,7 +7,8 @@ it returns against the participants' sockets, the store, the audit log and the m
 hub, before the next event. One timer per room wakes it at the core's next deadline.
 
 Every change to a session record goes through its room (``Rooms.open``): the join
-API and expert invitations are commands to the room, never a save of their own.
+API, expert invitations and new join links are commands to the room, never a save of
+their own.
 """
 
 from __future__ import annotations
@@ -26,22 +27,8 @@ from livelens.services import audit, content, security
 from livelens.services.audit import Actor
 from livelens.services.context import Context
 from livelens.services.tasks import spawn
-from livelens.signalling import audience, state
-from livelens.signalling.effects import (
-    Audit,
-    Broadcast,
-    ConnectMedia,
-    DisconnectMedia,
-    Effect,
-    Finish,
-    HangUp,
-    MediaGate,
-    Persist,
-    Send,
-    SendChatHistory,
-    StoreChat,
-    Who,
-)
+from livelens.signalling import audience, effects, state
+from livelens.signalling.effects import Effect, Who
 from livelens.signalling.messages import Message, encode
 from livelens.signalling.room_core import RoomCore, chat_sent
 from livelens.signalling.room_tools import Frame
@@ -131,12 +118,12 @@ class Room:
 
     async def attach(self, p: Participant) -> None:
         def joined(core: RoomCore, now: float) -> list[Effect]:
-            effects = core.joined(p.id, p.role, p.name, p.who, now)  # raises when ended
+            done = core.joined(p.id, p.role, p.name, p.who, now)  # raises when ended
             old = self.participants.get(p.id)
             if old is not None:  # the same participant reconnecting replaces its channel
                 old.connection.hang_up(4000, "replaced by a new connection")
             self.participants[p.id] = p
-            return effects
+            return done
 
         await self._step(joined)
 
@@ -176,8 +163,17 @@ class Room:
         """Look at the clock now (the room's timer does; tests that move the clock too)."""
         await self._step(lambda core, now: [])
 
-    async def bind_customer(self, device_hash: str, who: Who) -> SupportSession:
-        return await self._step(lambda core, now: core.bind_customer(device_hash, who, now))
+    async def bind_customer(self, device_hash: str, credential: str, who: Who) -> SupportSession:
+        return await self._step(
+            lambda core, now: core.bind_customer(device_hash, credential, who, now)
+        )
+
+    async def renew_link(self, token_hash: str, pin_hash: str, ttl: float,
+                         who: Who) -> SupportSession:  # fmt: skip
+        """A new link and PIN, usable for ``ttl`` seconds from now (the room's now)."""
+        return await self._step(
+            lambda core, now: core.renew_link(token_hash, pin_hash, now + ttl, who)
+        )
 
     async def invite_expert(self, user_id: str, label: str, who: Who) -> SupportSession:
         return await self._step(lambda core, now: core.invite_expert(user_id, label, who))
@@ -189,9 +185,9 @@ class Room:
         frames: list[Frame] = []
 
         def put(core: RoomCore, now: float) -> list[Effect]:
-            frame, effects = core.put_frame(data, media_type)
+            frame, done = core.put_frame(data, media_type)
             frames.append(frame)
-            return effects
+            return done
 
         await self._step(put)
         return frames[0]
@@ -222,8 +218,8 @@ class Room:
             self._core = RoomCore(session, self.ctx.settings.rejoin_grace, clock.now())
         return self._core
 
-    async def _run(self, effects: list[Effect]) -> None:
-        queue = deque(effects)
+    async def _run(self, steps: list[Effect]) -> None:
+        queue = deque(steps)
         while queue:
             effect = queue.popleft()
             more = await self._carry_out(effect)
@@ -232,38 +228,38 @@ class Room:
     async def _carry_out(self, effect: Effect) -> list[Effect]:
         core, sid = self.core, self.session_id
         match effect:
-            case Send(to, text):
+            case effects.Send(to, text):
                 if (p := self.participants.get(to)) is not None:
                     p.connection.send(text)
-            case Broadcast(texts, but):
+            case effects.Broadcast(texts, but):
                 for p in list(self.participants.values()):
                     if p.id != but and p.role in texts:
                         p.connection.send(texts[p.role])
-            case HangUp(to, code, reason):
+            case effects.HangUp(to, code, reason):
                 if (p := self.participants.pop(to, None)) is not None:
                     p.connection.hang_up(code, reason)
-            case Persist(session):
+            case effects.Persist(session):
                 return await self._persist(session)
-            case Audit(action, who, details):
+            case effects.Audit(action, who, details):
                 await audit.record(self._scope(), action, Actor(who.name, who.user_id, who.ip),
                                    target=sid, **details)  # fmt: skip
-            case SendChatHistory(to):
+            case effects.SendChatHistory(to):
                 history = await content.chat_history(self.ctx, core.session)
                 if (p := self.participants.get(to)) is not None:
                     messages = [audience.chat(m.view(), p.role) for m in history]
                     p.connection.send(encode("chat_history", messages=messages))
-            case StoreChat(author, role, name, text, ref):
+            case effects.StoreChat(author, role, name, text, ref):
                 user_id = author if role == "agent" else None
                 sent = await content.add_chat(self.ctx, core.session, role, name, user_id, text)
                 return [chat_sent(ref, sent.view())]
-            case ConnectMedia(participant, role, offer_sdp):
+            case effects.ConnectMedia(participant, role, offer_sdp):
                 answer = await self.hub.connect(sid, participant, role, offer_sdp)
-                return [Send(participant, encode("answer", sdp=answer))]
-            case DisconnectMedia(participant):
+                return [effects.Send(participant, encode("answer", sdp=answer))]
+            case effects.DisconnectMedia(participant):
                 await self.hub.disconnect(sid, participant)
-            case MediaGate(allowed):
+            case effects.MediaGate(allowed):
                 self.hub.set_media_allowed(sid, allowed)
-            case Finish():
+            case effects.Finish():
                 await self.hub.end_session(sid)
                 for p in list(self.participants.values()):
                     p.connection.hang_up(1000, "session ended")
@@ -275,20 +271,20 @@ class Room:
         """Save through the store's compare-and-set. Losing it means someone else wrote
         the record: go on from theirs merged with ours (state.merge), and save that."""
         scope = self._scope()
-        effects: list[Effect] = []
+        then: list[Effect] = []
         for _ in range(SAVE_ATTEMPTS):
             try:
                 self.core.saved(await scope.save_support_session(session))
-                return effects
+                return then
             except StaleRecord:
                 fresh = await scope.get_support_session(self.session_id)
                 if fresh is None:
                     raise NotFound("No such session.") from None
                 session = state.merge(fresh, session)
-                effects += self.core.adopt(session)
+                then += self.core.adopt(session)
                 if session == fresh:
                     self.core.saved(fresh)
-                    return effects
+                    return then
         raise StaleRecord("The session kept changing while it was being saved; try again.")
 
     def _arm(self) -> None:

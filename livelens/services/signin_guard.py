@@ -99,8 +99,15 @@ async def _write_refusal(ctx: Context, kind: str, ip: str, address: str | None, 
                            attempts=count)  # fmt: skip
 
 
+async def seconds_locked(ctx: Context, address: str) -> int:
+    """How long ``address`` stays locked (0: it is not), for an administrator's view."""
+    state = lockout.round_state(await ctx.store.login_tickets(_key(ctx, address)))
+    return state.seconds_locked(clock.now())
+
+
 async def lift(ctx: Context, address: str) -> None:
-    """End a lockout and the count on ``address`` (the operator's `livelens user unlock`)."""
+    """End a lockout and the count on ``address`` (an administrator's Unlock, a password
+    reset, the operator's `livelens user unlock`)."""
     key = _key(ctx, address)
     state = lockout.round_state(await ctx.store.login_tickets(key))
     await ctx.store.open_login_round(key, state.round + 1, clock.now())

@@ -1,15 +1,28 @@
 """Support sessions: an agent creates one, a customer joins it by link or PIN.
 
 The customer has no account: what identifies them is the join token (or PIN)
-and, from the first join on, a secret held by their device.
+and, from the first join on, a secret held by their device. While nobody has joined,
+the agent may give the session a new link and PIN, which end the old ones at once.
+
+A session may name its customer and the case it is about, as the agent typed them.
+The customer's name is personal data: the record keeps it sealed with the account's
+data key, bound to the session (``session/<id>/customer_name``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal, NamedTuple
 
 from livelens import clock
-from livelens.errors import Conflict, InvalidInput, LiveLensError, NotFound, RateLimited
+from livelens.errors import (
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    LiveLensError,
+    NotFound,
+    RateLimited,
+)
 from livelens.identity import emails
 from livelens.identity.roles import Permission, can
 from livelens.services import audit, security
@@ -23,13 +36,76 @@ from livelens.signalling.ratelimit import network_key
 from livelens.store.records import SupportSession, User, new_id
 
 MAX_EXPERTS = room_core.MAX_EXPERTS
+MAX_CASE_TEXT = 100  # characters of a customer name or a case reference
+
+# What a customer name or case reference may not contain: control characters (line
+# breaks and tabs among them), line and paragraph separators, and the bidirectional
+# embeddings, overrides and isolates, which can make a text read otherwise than it was
+# typed. Other format characters stay: zero-width (non-)joiners belong to many names.
+_REFUSED = ((0x00, 0x1F), (0x7F, 0x9F), (0x2028, 0x202E), (0x2066, 0x2069), (0xD800, 0xDFFF))
+# What is trimmed around them: the space separators (Unicode's other white space is
+# refused above).
+_SPACES = ((0x20, 0x20), (0xA0, 0xA0), (0x1680, 0x1680), (0x2000, 0x200A), (0x202F, 0x202F),
+           (0x205F, 0x205F), (0x3000, 0x3000))  # fmt: skip
+SPACES = "".join(chr(c) for lo, hi in _SPACES for c in range(lo, hi + 1))
+
+
+def _char_class(ranges: tuple[tuple[int, int], ...], negated: bool = False) -> str:
+    spans = "".join(rf"\u{lo:04x}" + (rf"-\u{hi:04x}" if hi > lo else "") for lo, hi in ranges)
+    return f"[{'^' if negated else ''}{spans}]"
+
+
+# The same rule as a JSON Schema pattern, for the API's description: trimmed, at most
+# MAX_CASE_TEXT characters are left. (Lone surrogates, which no JSON text should carry
+# and no schema validator can name, are left out of it: the server refuses them all the
+# same.)
+CASE_TEXT_PATTERN = "^{s}*{t}{{0,{n}}}{s}*$".format(
+    s=_char_class(_SPACES),
+    t=_char_class(_REFUSED[:-1], negated=True),
+    n=MAX_CASE_TEXT,
+)
+
+
+def case_text(value: str, what: str) -> str | None:
+    """A customer name or case reference (``what``) as the agent typed it: no control
+    characters, surrounding spaces trimmed, at most MAX_CASE_TEXT characters left; None
+    when nothing is."""
+    if any(lo <= ord(c) <= hi for c in value for lo, hi in _REFUSED):
+        raise InvalidInput(f"The {what} cannot contain line breaks, tabs or other control "
+                           "characters.")  # fmt: skip
+    text = value.strip(SPACES)
+    if len(text) > MAX_CASE_TEXT:
+        raise InvalidInput(f"The {what} can have at most {MAX_CASE_TEXT} characters.")
+    return text or None
 
 
 @dataclass(frozen=True)
-class CreatedSession:
+class Invitation:
+    """A session with its join link's token and its PIN, as the agent is given them:
+    once, when the session is created or given a new link (the store keeps their keyed
+    hashes only)."""
+
     session: SupportSession
-    token: str  # shown once, in the join link; only its keyed hash is stored
+    token: str  # goes in the join link
     pin: str
+    customer_name: str | None  # the session's, opened
+
+
+class Located(NamedTuple):
+    """The session a join token or PIN names, and the keyed hash that named it."""
+
+    tenant_id: str
+    session_id: str
+    by: Literal["token", "pin"]
+    credential: str
+
+
+@dataclass(frozen=True)
+class _Link:
+    token: str
+    token_hash: str
+    pin: str
+    pin_hash: str
 
 
 @dataclass(frozen=True)
@@ -51,29 +127,92 @@ def device_hash(ctx: Context, device_secret: str) -> str:
     return join.keyed_hash(_secret(ctx), "device", device_secret)
 
 
-async def create(ctx: Context, principal: Principal, ip: str) -> CreatedSession:
-    now = clock.now()
+def pin_hash(ctx: Context, pin: str) -> str:
+    return join.keyed_hash(_secret(ctx), "pin", pin)
+
+
+async def _new_link(ctx: Context) -> _Link:
     token = join.new_token()
     for _ in range(10):  # a PIN must name one open session on the whole instance
         pin = join.new_pin()
-        pin_hash = join.keyed_hash(_secret(ctx), "pin", pin)
-        if await ctx.store.locate_pin(pin_hash) is None:
-            break
-    else:
-        raise LiveLensError("Could not allocate a PIN; try again.")
+        if await ctx.store.locate_pin(pin_hash(ctx, pin)) is None:
+            return _Link(token, token_hash(ctx, token), pin, pin_hash(ctx, pin))
+    raise LiveLensError("Could not allocate a PIN; try again.")
+
+
+def _name_purpose(session_id: str) -> str:
+    return f"session/{session_id}/customer_name"
+
+
+async def customer_name(ctx: Context, session: SupportSession) -> str | None:
+    """The name of the session's customer, opened; None if the agent gave none."""
+    if session.customer_name is None:
+        return None
+    cipher = await ctx.cipher_of(session.tenant_id)
+    return cipher.open(session.customer_name, _name_purpose(session.id)).decode()
+
+
+async def create(
+    ctx: Context, principal: Principal, ip: str, *, customer: str = "", reference: str = ""
+) -> Invitation:
+    """A new session of the principal's, waiting for its customer; ``customer`` and
+    ``reference``: the customer's name and the case, as typed (see case_text)."""
+    name, case = case_text(customer, "customer name"), case_text(reference, "reference")
+    now = clock.now()
+    link = await _new_link(ctx)
+    session_id = new_id()
+    sealed = None
+    if name is not None:
+        sealed = ctx.cipher(principal.tenant).seal(name.encode(), _name_purpose(session_id))
     session = SupportSession(
-        id=new_id(),
+        id=session_id,
         tenant_id=principal.tenant.id,
         agent_id=principal.user.id,
         created_at=now,
         join_expires_at=now + ctx.settings.join_ttl,
-        join_token_hash=token_hash(ctx, token),
-        pin_hash=pin_hash,
+        join_token_hash=link.token_hash,
+        pin_hash=link.pin_hash,
+        customer_name=sealed,
+        reference=case,
     )
     scope = ctx.store.scoped(principal.tenant.id)
     await scope.create_support_session(session)
     await audit.record(scope, "session.created", Actor.of(principal.user, ip), target=session.id)
-    return CreatedSession(session, token, pin)
+    return Invitation(session, link.token, link.pin, name)
+
+
+def may_renew_link(principal: Principal, session: SupportSession) -> bool:
+    """The agent who started the session hands out its link, and an administrator of the
+    account may stand in for them; invited experts may not."""
+    return may_access(principal, session) and (
+        principal.user.role == "admin" or session.agent_id == principal.user.id
+    )
+
+
+async def renew_link(
+    ctx: Context, rooms: Rooms, principal: Principal, session_id: str, ip: str
+) -> Invitation:
+    """A new join link and PIN for a session still waiting for its customer, usable
+    for the join TTL from now; the old ones stop working with this change. A command to
+    the session's room, which holds the record."""
+    session = await get_for_agent(ctx, principal, session_id)
+    if not may_renew_link(principal, session):
+        raise Forbidden(
+            "Only the agent who started this session, or an administrator, can send a new link."
+        )
+    link = await _new_link(ctx)
+    actor = Actor.of(principal.user, ip)
+    try:
+        room = await rooms.open(session.tenant_id, session.id)
+        renewed = await room.renew_link(link.token_hash, link.pin_hash, ctx.settings.join_ttl,
+                                        Who(actor.name, actor.user_id, actor.ip))  # fmt: skip
+    except state.SessionEnded as exc:  # in the agent's words, not the customer's
+        outcome = exc.details.get("outcome")
+        why = " when its link expired" if outcome == "expired" else ""
+        raise state.SessionEnded(
+            f"This session ended{why}; start a new session instead.", outcome=outcome
+        ) from None
+    return Invitation(renewed, link.token, link.pin, await customer_name(ctx, renewed))
 
 
 def may_access(principal: Principal, session: SupportSession) -> bool:
@@ -94,21 +233,25 @@ async def get_for_agent(ctx: Context, principal: Principal, session_id: str) -> 
     return session
 
 
-async def locate(ctx: Context, *, token: str | None, pin: str | None, ip: str) -> tuple[str, str]:
-    """(tenant id, session id) for a join token or PIN; refusals are security events
-    (instance-level: a wrong token or PIN names no session, hence no account)."""
+async def _refuse(ctx: Context, by: Literal["token", "pin"], ip: str) -> NotFound:
+    """The refusal of a token or PIN that names no session (any more): a security event
+    (instance-level: it names no session, hence no account)."""
+    await security.record(ctx, f"join.bad_{by}", ip)
+    if by == "token":
+        return NotFound("This link is not valid. Ask your support agent for a new one.")
+    return NotFound("That PIN is not valid. Check it with your support agent.")
+
+
+async def locate(ctx: Context, *, token: str | None, pin: str | None, ip: str) -> Located:
+    """The session a join token or PIN names; refusals are security events."""
     if token is not None:
         # Never rate-limited: a 256-bit token cannot be guessed, and PIN guessers must
         # not keep customers with a link out.
-        found = (
-            await ctx.store.locate_join_token(token_hash(ctx, token))
-            if (join.looks_like_token(token))
-            else None
-        )
+        hashed = token_hash(ctx, token)
+        found = await ctx.store.locate_join_token(hashed) if join.looks_like_token(token) else None
         if found is None:
-            await security.record(ctx, "join.bad_token", ip)
-            raise NotFound("This link is not valid. Ask your support agent for a new one.")
-        return found
+            raise await _refuse(ctx, "token", ip)
+        return Located(*found, "token", hashed)
     digits = join.normalise_pin(pin or "")
     if digits is None:  # not a guess: nothing to count
         raise InvalidInput(f"Enter the {join.PIN_DIGITS}-digit PIN your support agent gave you.")
@@ -119,25 +262,30 @@ async def locate(ctx: Context, *, token: str | None, pin: str | None, ip: str) -
         if count is not None:
             await security.record(ctx, "ratelimit.pin", ip, count=count)
         raise RateLimited(attempt, "PIN attempts")
-    found = await ctx.store.locate_pin(join.keyed_hash(_secret(ctx), "pin", digits))
+    hashed = pin_hash(ctx, digits)
+    found = await ctx.store.locate_pin(hashed)
     if found is None:
-        await security.record(ctx, "join.bad_pin", ip)
-        raise NotFound("That PIN is not valid. Check it with your support agent.")
+        raise await _refuse(ctx, "pin", ip)
     ctx.join_limits.give_back(attempt)  # the right PIN is not a guess
-    return found
+    return Located(*found, "pin", hashed)
 
 
 async def customer_join(
-    ctx: Context, rooms: Rooms, tenant_id: str, session_id: str, device_secret: str, ip: str,
-) -> Joined:  # fmt: skip
-    """The customer presented the link's token or the PIN: bind the session to this
-    device (or recognise it again) and report who is asking. A command to the
-    session's room, which holds the record."""
+    ctx: Context, rooms: Rooms, found: Located, device_secret: str, ip: str
+) -> Joined:
+    """The customer presented the link's token or the PIN (``found`` by :func:`locate`):
+    bind the session to this device (or recognise it again) and report who is asking.
+    A command to the session's room, which holds the record, and checks that what the
+    customer presented is still the session's (no new link replaced it meanwhile)."""
+    tenant_id, session_id = found.tenant_id, found.session_id
     scope = ctx.store.scoped(tenant_id)
     who = Who("customer", None, ip)
     try:
         room = await rooms.open(tenant_id, session_id)
-        session = await room.bind_customer(device_hash(ctx, device_secret), who)
+        session = await room.bind_customer(device_hash(ctx, device_secret), found.credential,
+                                           who)  # fmt: skip
+    except room_core.StaleCredential:
+        raise await _refuse(ctx, found.by, ip) from None
     except state.SessionEnded as exc:  # a spent link, tried again, or one that expired
         expired = exc.details.get("outcome") == "expired"
         await security.record(ctx, "join.expired" if expired else "join.ended", ip, tenant_id,

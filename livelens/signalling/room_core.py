@@ -2,12 +2,13 @@
 
 Events go in: a participant joined or left, a signalling message, a media leg's
 state, the clock (:meth:`RoomCore.tick`), and commands from outside the room (the
-customer bound a device through the join API, an expert was invited). Effects come
-out, in order (effects.py): messages to one participant or to everyone as their side
-may see it, the session record to persist, audit entries, media to connect or
-disconnect, the consent gate, the end. :meth:`RoomCore.next_deadline` says when the
-clock must be looked at next. The shell (services/rooms.py) feeds the events one at a
-time, ticking first, and carries the effects out before the next event.
+customer bound a device through the join API, an expert was invited, the waiting
+session was given a new link). Effects come out, in order (effects.py): messages to
+one participant or to everyone as their side may see it, the session record to
+persist, audit entries, media to connect or disconnect, the consent gate, the end.
+:meth:`RoomCore.next_deadline` says when the clock must be looked at next. The shell
+(services/rooms.py) feeds the events one at a time, ticking first, and carries the
+effects out before the next event.
 
 Every change to the session record is made here and leaves as one ``Persist``: the
 room is the one writer of its record, so nothing it saves can overwrite a change made
@@ -15,8 +16,8 @@ elsewhere unseen (and the store's compare-and-set catches any writer that is not
 
 The life of a session (the presence rules themselves are in presence.py):
 
-- *waiting* ends only at the join deadline (outcome ``expired``) or when an agent
-  cancels it (``end``); agents coming and going change nothing.
+- *waiting* ends only at the join deadline (outcome ``expired``; a new link moves it)
+  or when an agent cancels it (``end``); agents coming and going change nothing.
 - Once joined, the session continues while the customer and at least one agent are
   present, and ends as ``dropped`` when the customer, or every agent, has been gone
   for the rejoin grace.
@@ -30,7 +31,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import replace
 
-from livelens.errors import Conflict
+from livelens.errors import Conflict, NotFound
 from livelens.signalling import audience, state
 from livelens.signalling.audience import Audience, Handles
 from livelens.signalling.effects import (
@@ -56,6 +57,15 @@ from livelens.store.records import Outcome, SupportSession
 
 MAX_EXPERTS = 4
 LEFT = 1000  # the close code of a channel whose participant left
+
+
+class NotWaiting(Conflict, code="not_waiting"):
+    """A new link was asked for a session whose customer has already joined."""
+
+
+class StaleCredential(NotFound):
+    """The join token or PIN a customer presented was replaced by a new link after it
+    found the session (and before the room bound the device)."""
 
 
 class RoomCore:
@@ -141,12 +151,16 @@ class RoomCore:
 
     # -- commands from outside the room ------------------------------------------------
 
-    def bind_customer(self, device_hash: str, who: Who, now: float) -> list[Effect]:
-        """The customer opened the link or typed the PIN (the join API): bind the
-        session to their device, or recognise it again. Raises SessionEnded (with the
-        outcome in its details) or DeviceMismatch."""
+    def bind_customer(self, device_hash: str, credential: str, who: Who,
+                      now: float) -> list[Effect]:  # fmt: skip
+        """The customer opened the link or typed the PIN (the join API; ``credential``:
+        the keyed hash of what they presented): bind the session to their device, or
+        recognise it again. Raises SessionEnded (with the outcome in its details),
+        StaleCredential (a new link replaced theirs) or DeviceMismatch."""
         if self.over:
             raise state.ended_error(self.session, customer=True)
+        if credential not in (self.session.join_token_hash, self.session.pin_hash):
+            raise StaleCredential("The link or PIN was replaced by a new one.")
         updated = state.apply(self.session, state.CustomerJoined(device_hash, now))
         if updated == self.session:
             return []  # the same device again
@@ -163,6 +177,24 @@ class RoomCore:
             raise Conflict(f"A session can have at most {MAX_EXPERTS} invited experts.")
         updated = replace(self.session, experts=(*self.session.experts, user_id))
         return [*self._record(updated), Audit("session.expert_invited", who, {"expert": label})]
+
+    def renew_link(self, token_hash: str, pin_hash: str, expires_at: float,
+                   who: Who) -> list[Effect]:  # fmt: skip
+        """A new join link and PIN (their keyed hashes) for a session that still waits
+        for its customer, usable until ``expires_at``: from this change on, the old link
+        and PIN find nothing. Raises SessionEnded or NotWaiting."""
+        if self.over:
+            raise state.ended_error(self.session)
+        if self.session.status != "waiting":
+            raise NotWaiting(
+                "The customer has already joined this session: a new link is only for a "
+                "session that is still waiting for its customer.",
+                session_status=self.session.status,
+            )
+        updated = replace(self.session, join_token_hash=token_hash, pin_hash=pin_hash,
+                          join_expires_at=expires_at)  # fmt: skip
+        audited = Audit("session.link_renewed", who, {"join_expires_at": expires_at})
+        return [*self._record(updated), audited, self._state()]
 
     def saved(self, stored: SupportSession) -> None:
         """The store took the record and gave it back (with its new version)."""
@@ -305,10 +337,12 @@ class RoomCore:
         return [Persist(updated)]
 
     def snapshot(self, to: Audience = "agent") -> dict[str, object]:
+        link = {"join_expires_at": self.session.join_expires_at} if to == "agent" else {}
         return {
             "session_id": self.session.id,
             "status": self.session.status,
             "outcome": self.session.outcome,
+            **link,  # agents see when the link runs out (a new link moves it)
             "participants": [
                 {"id": self.handles.shown_id(m.id, to), "role": m.role, "name": m.name,
                  "media": m.media, "muted": m.muted, "video": m.video,

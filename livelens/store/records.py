@@ -112,9 +112,10 @@ Outcome = Literal["completed", "declined", "expired", "dropped"]
 class SupportSession:
     """A live support session: an agent, a customer joining by link or PIN, an outcome.
 
-    The join token and PIN are kept only as keyed hashes. The first customer device
-    to use them is bound (by the hash of a secret held by that device), so the same
-    device can rejoin after a network drop and no other device can.
+    The join token and PIN are kept only as keyed hashes; while the session waits, a
+    new link replaces both (and the join deadline). The first customer device to use
+    them is bound (by the hash of a secret held by that device), so the same device
+    can rejoin after a network drop and no other device can.
     """
 
     id: str
@@ -136,6 +137,10 @@ class SupportSession:
     experts: tuple[str, ...] = ()  # user ids of agents invited in; they share the rights
     ended_by_user_id: str | None = None  # the agent who ended it (owner or expert)
     ended_by_name: str | None = None  # their display name when they did, for every view
+    # Who the session is for, as the agent typed it: personal data, so sealed with the
+    # account's data key (services.support) before it becomes part of the record.
+    customer_name: bytes | None = None
+    reference: str | None = None  # the case or ticket it is about, as the agent typed it
     # Bumped by the store on every save: a save of a record read at another version is
     # refused (StaleRecord), so two writers can never overwrite each other unseen.
     version: int = 0

@@ -10,6 +10,7 @@ return identifiers, never another account's content.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Protocol
 
 from livelens.store.encryption import WrappedKey
@@ -24,6 +25,22 @@ from livelens.store.records import (
     Tenant,
     User,
 )
+
+
+@dataclass(frozen=True)
+class SessionQuery:
+    """Which of an account's support sessions to list: at most ``limit``; only those of
+    ``agent_id`` when given (``with_experts``: and those the agent was invited into);
+    only those created in ``[since, until)``."""
+
+    agent_id: str | None = None
+    since: float | None = None
+    until: float | None = None
+    limit: int = 100
+    with_experts: bool = False
+
+
+ALL_SESSIONS = SessionQuery()
 
 
 class TenantStore(Protocol):
@@ -102,17 +119,10 @@ class TenantStore(Protocol):
         ...
 
     async def list_support_sessions(
-        self,
-        *,
-        agent_id: str | None = None,
-        since: float | None = None,
-        until: float | None = None,
-        limit: int = 100,
-        with_experts: bool = False,
+        self, query: SessionQuery = ALL_SESSIONS
     ) -> list[SupportSession]:
-        """Newest ``created_at`` first (ties by id, descending), optionally only one
-        agent's (``with_experts``: also those the agent was invited into) and only
-        those created in ``[since, until)``."""
+        """The sessions ``query`` asks for, newest ``created_at`` first (ties by id,
+        descending)."""
         ...
 
     # session content (chat, snapshots, notes), sealed before it gets here

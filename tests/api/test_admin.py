@@ -1,5 +1,7 @@
 """Administration: roles, tenant isolation, users, sessions, policy, audit."""
 
+import uuid
+
 from tests.api.harness import Server
 
 
@@ -187,3 +189,53 @@ async def test_security_log_shows_failed_sign_ins_and_lockouts_of_the_account(
     globex = server.client()
     await globex.login("boss@globex.test")
     assert (await globex.get("/api/security-events")).body["events"] == []
+
+
+async def lock_out(server: Server, email: str) -> None:
+    for _ in range(5):
+        assert (await server.client().login(email, "wrong-pass-1")).status == 401
+    assert (await server.client().login(email)).status == 423
+
+
+async def test_an_administrator_sees_a_locked_user_and_unlocks_them(server: Server) -> None:
+    tenant_id = await server.tenant("Acme", "boss@acme.test")
+    ann = await server.user(tenant_id, "ann@acme.test")
+    admin = server.client()
+    await admin.login("boss@acme.test")
+    await lock_out(server, "ann@acme.test")
+    users = {u["email"]: u for u in (await admin.get("/api/users")).body["users"]}
+    assert users["ann@acme.test"]["locked_for"] > 0
+    assert users["boss@acme.test"]["locked_for"] == 0
+
+    assert (await admin.post(f"/api/users/{ann}/unlock", {})).status == 204
+    assert (await server.client().login("ann@acme.test")).status == 200
+    events = await server.ctx.store.scoped(tenant_id).list_audit_events(20)
+    assert ("auth.unlocked", "ann@acme.test") in {(e.action, e.target) for e in events}
+
+
+async def test_only_an_administrator_of_the_account_may_unlock(server: Server) -> None:
+    acme = await server.tenant("Acme", "boss@acme.test")
+    ann = await server.user(acme, "ann@acme.test")
+    await server.user(acme, "bob@acme.test")
+    await server.tenant("Globex", "chief@globex.test")
+    await lock_out(server, "ann@acme.test")
+    bob, chief = server.client(), server.client()
+    await bob.login("bob@acme.test")
+    await chief.login("chief@globex.test")
+    assert (await bob.post(f"/api/users/{ann}/unlock", {})).status == 403
+    foreign = await chief.post(f"/api/users/{ann}/unlock", {})
+    unknown = await chief.post(f"/api/users/{uuid.uuid4().hex}/unlock", {})
+    assert foreign.status == unknown.status == 404
+    assert foreign.body == unknown.body
+    assert (await server.client().login("ann@acme.test")).status == 423
+
+
+async def test_a_password_reset_by_an_administrator_also_lifts_the_lockout(server: Server) -> None:
+    tenant_id = await server.tenant("Acme", "boss@acme.test")
+    ann = await server.user(tenant_id, "ann@acme.test")
+    admin = server.client()
+    await admin.login("boss@acme.test")
+    await lock_out(server, "ann@acme.test")
+    reset = await admin.patch(f"/api/users/{ann}", {"password": "fresh-pass-42"})
+    assert reset.status == 200
+    assert (await server.client().login("ann@acme.test", "fresh-pass-42")).status == 200

@@ -4,12 +4,14 @@ import json
 from dataclasses import replace
 from typing import Any
 
+import jsonschema_rs
 import pytest
 import tornado.httpclient
 
 from livelens.errors import LiveLensError, NotFound
 from livelens.services import support
 from livelens.signalling.join import DEFAULT_JOIN_TTL
+from livelens.store.encryption import DecryptionError
 from tests.api.harness import Client, Server
 from tests.api.signalling import Signal
 
@@ -247,3 +249,130 @@ async def test_join_refusals_that_name_a_session_reach_its_accounts_security_log
     instance = await server.ctx.store.list_instance_security_events(10)
     assert [e.kind for e in instance] == ["join.bad_pin", "join.bad_token"]
     assert all(e.tenant_id is None for e in instance)
+
+
+# -- the customer's name and the case reference ------------------------------------------
+
+
+async def test_a_session_names_its_customer_and_case_wherever_it_is_shown(server: Server) -> None:
+    agent, _ = await agent_session(server)  # one without either
+    server.clock.advance(1)
+    created = await agent.post(
+        "/api/sessions", {"customer_name": "  Zoë van der Berg ", "reference": "\u3000T-1234 "}
+    )
+    assert created.status == 201, created.body
+    session = created.body["session"]
+    assert (session["customer_name"], session["reference"]) == ("Zoë van der Berg", "T-1234")
+    session_id = session["id"]
+    single = (await agent.get(f"/api/sessions/{session_id}")).body["session"]
+    assert (single["customer_name"], single["reference"]) == ("Zoë van der Berg", "T-1234")
+    listed = (await agent.get("/api/sessions")).body["sessions"]
+    assert [(s["customer_name"], s["reference"]) for s in listed] == [
+        ("Zoë van der Berg", "T-1234"),
+        (None, None),
+    ]
+    admin = server.client()
+    await admin.login("boss@acme.test")
+    everyone = (await admin.get("/api/sessions")).body["sessions"]
+    assert everyone[0]["customer_name"] == "Zoë van der Berg"
+
+
+@pytest.mark.parametrize(
+    ("given", "kept"),
+    [
+        (None, None),
+        ("", None),
+        ("   ", None),
+        (" " + "x" * 100 + "\u00a0", "x" * 100),  # 100 characters once trimmed
+        ("Mehr\u200cdad 🙂", "Mehr\u200cdad 🙂"),  # a zero-width non-joiner is part of names
+    ],
+)
+async def test_names_and_references_are_trimmed(server: Server, given: Any, kept: Any) -> None:
+    agent, _ = await agent_session(server)
+    answer = await agent.post("/api/sessions", {"customer_name": given, "reference": given})
+    assert answer.status == 201, answer.body
+    session = answer.body["session"]
+    assert (session["customer_name"], session["reference"]) == (kept, kept)
+
+
+@pytest.mark.parametrize("field", ["customer_name", "reference"])
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        ("x" * 101, "at most 100 characters"),
+        (" " + "x" * 101 + " ", "at most 100 characters"),
+        ("Jo\nSmith", "control characters"),
+        ("Jo Smith\t", "control characters"),
+        ("Jo\x00", "control characters"),
+        ("Jo\u2028Smith", "control characters"),  # a line separator
+        ("\u202eevil", "control characters"),  # right-to-left override
+        ("x" * 1025, "too long"),
+        (42, "must be a string"),
+        (["Jo"], "must be a string"),
+    ],
+)
+async def test_bad_names_and_references_are_refused_with_the_reason(
+    server: Server, field: str, value: object, reason: str
+) -> None:
+    agent, _ = await agent_session(server)
+    answer = await agent.post("/api/sessions", {field: value})
+    assert answer.status == 400 and answer.body["error"] == "invalid_input"
+    assert reason in answer.body["message"]
+    words = {"customer_name": ["customer name", "customer_name"], "reference": ["reference"]}
+    assert any(word in answer.body["message"] for word in words[field])
+    assert len((await agent.get("/api/sessions")).body["sessions"]) == 1  # none made
+
+
+async def test_a_session_can_still_be_created_without_a_body(server: Server) -> None:
+    agent, _ = await agent_session(server)
+    request = tornado.httpclient.HTTPRequest(
+        agent.base_url + "/api/sessions",
+        method="POST",
+        headers={
+            "Cookie": "; ".join(f"{k}={v}" for k, v in agent.cookies.items()),
+            "X-XSRFToken": agent.cookies["_xsrf"],
+        },
+        body=b"",
+    )
+    answer = await tornado.httpclient.AsyncHTTPClient().fetch(request, raise_error=False)
+    assert answer.code == 201
+    assert json.loads(answer.body)["session"]["customer_name"] is None
+    assert (await agent.post("/api/sessions", b"[]")).status == 400  # a body must be an object
+
+
+async def test_the_customer_name_is_sealed_at_rest(server: Server) -> None:
+    agent, first = await agent_session(server)
+    name = "Quirinus Zwanenburg-Oosterhout"
+    created = await agent.post("/api/sessions", {"customer_name": name, "reference": "T-77"})
+    assert name.encode() not in server.stored_bytes()
+    session_id = created.body["session"]["id"]
+    tenant_id = (await agent.get("/api/me")).body["tenant"]["id"]
+    scope = server.ctx.store.scoped(tenant_id)
+    record = await scope.get_support_session(session_id)
+    assert record is not None and record.customer_name is not None
+    assert record.reference == "T-77"
+    assert await support.customer_name(server.ctx, record) == name
+    # Sealed for this session: the same ciphertext on another session does not open.
+    other = await scope.get_support_session(first["session"]["id"])  # type: ignore[index]
+    assert other is not None
+    with pytest.raises(DecryptionError):
+        await support.customer_name(server.ctx, replace(other, customer_name=record.customer_name))
+
+
+async def test_the_published_rule_for_names_and_references_is_the_servers(
+    server: Server,
+) -> None:
+    agent, _ = await agent_session(server)
+    body = (await agent.get("/api/openapi.json")).body["paths"]["/api/sessions"]["post"]
+    assert body["requestBody"]["required"] is False
+    fields = body["requestBody"]["content"]["application/json"]["schema"]["properties"]
+    samples = [None, "", "Jo", "  Jo  ", "\u3000Jo\u00a0", "x" * 100, "x" * 101,
+               "\u2003" + "x" * 100 + " ", " " + "x" * 101, "Jo\n", "\nJo", "J\to", "Jo\x7f",
+               "Jo\x85", "Jo\u2029", "Jo\u2066", "Jo\u200c", "Jo\u200f", "🙂" * 100, "🙂" * 101,
+               "x" * 1025]  # fmt: skip
+    for field in ("customer_name", "reference"):
+        published = jsonschema_rs.validator_for(fields[field])
+        for value in samples:
+            answer = await agent.post("/api/sessions", {field: value})
+            assert answer.status in (201, 400), answer.body
+            assert (answer.status == 201) == published.is_valid(value), (field, value)

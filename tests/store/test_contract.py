@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import json
 import os
 import socket
 import sqlite3
@@ -47,6 +46,7 @@ from livelens.store.records import (
     User,
     new_id,
 )
+from livelens.store.repository import SessionQuery
 from livelens.store.schema import (
     AUDIT_EVENTS,
     AUTH_SESSIONS,
@@ -594,6 +594,8 @@ async def test_support_session_round_trips_every_field(store: Store) -> None:
         experts=(new_id(), new_id()),
         ended_by_user_id=new_id(),
         ended_by_name="Sam de Vries",
+        customer_name=b"\x01sealed\x00name\xff",
+        reference="CASE-4711 / Router 🛜",
         version=3,  # created as given
     )
     bare = make_support_session(scope.tenant_id, pin_hash=None, created_at=NOW)
@@ -609,6 +611,7 @@ async def test_support_session_round_trips_every_field(store: Store) -> None:
     assert got.customer_device_hash is None
     assert (got.joined_at, got.consent_at, got.live_at, got.ended_at) == (None,) * 4
     assert (got.outcome, got.ended_by, got.ended_by_user_id, got.ended_by_name) == (None,) * 4
+    assert (got.customer_name, got.reference) == (None, None)
     assert got.version == 0
     assert got.consent_scopes == ()
     assert isinstance(got.consent_scopes, tuple)
@@ -625,6 +628,8 @@ async def test_save_support_session_replaces_through_its_lifecycle(store: Store)
     await scope.create_support_session(session)
 
     changes: list[dict[str, Any]] = [
+        {"customer_name": b"\x01sealed", "reference": "T-1"},
+        {"join_token_hash": "t-new", "pin_hash": "p-new", "join_expires_at": NOW + 900},
         {"status": "joined", "customer_device_hash": "d" * 64, "joined_at": NOW + 5},
         {"status": "consented", "consent_at": NOW + 6, "consent_scopes": ("screen", "audio")},
         {"consent_scopes": ("screen",)},
@@ -803,22 +808,25 @@ async def test_list_support_sessions_filters_order_and_limit(store: Store) -> No
     for session in (k3, s0, s4, k1, s2):  # insertion order must not matter
         await scope.create_support_session(session)
 
+    def listed(**query: Any) -> Awaitable[list[SupportSession]]:
+        return scope.list_support_sessions(SessionQuery(**query))
+
     assert await scope.list_support_sessions() == [s4, k3, s2, k1, s0]
-    assert await scope.list_support_sessions(agent_id=sam) == [s4, s2, s0]
-    assert await scope.list_support_sessions(agent_id=kim) == [k3, k1]
-    assert await scope.list_support_sessions(agent_id="agent-nobody") == []
+    assert await listed(agent_id=sam) == [s4, s2, s0]
+    assert await listed(agent_id=kim) == [k3, k1]
+    assert await listed(agent_id="agent-nobody") == []
     # since is inclusive, until exclusive.
-    assert await scope.list_support_sessions(since=NOW) == [s4, k3, s2]
-    assert await scope.list_support_sessions(until=NOW) == [k1, s0]
-    assert await scope.list_support_sessions(since=NOW - 10, until=NOW + 100) == [k3, s2, k1]
-    assert await scope.list_support_sessions(since=NOW, until=NOW) == []
-    assert await scope.list_support_sessions(since=NOW + 101) == []
-    assert await scope.list_support_sessions(agent_id=sam, since=NOW, until=NOW + 100) == [s2]
-    assert await scope.list_support_sessions(agent_id=kim, until=NOW + 0.5) == [k1]
-    assert await scope.list_support_sessions(limit=2) == [s4, k3]
-    assert await scope.list_support_sessions(limit=1, agent_id=kim) == [k3]
-    assert await scope.list_support_sessions(limit=2, since=NOW - 10) == [s4, k3]
-    assert await scope.list_support_sessions(limit=0) == []
+    assert await listed(since=NOW) == [s4, k3, s2]
+    assert await listed(until=NOW) == [k1, s0]
+    assert await listed(since=NOW - 10, until=NOW + 100) == [k3, s2, k1]
+    assert await listed(since=NOW, until=NOW) == []
+    assert await listed(since=NOW + 101) == []
+    assert await listed(agent_id=sam, since=NOW, until=NOW + 100) == [s2]
+    assert await listed(agent_id=kim, until=NOW + 0.5) == [k1]
+    assert await listed(limit=2) == [s4, k3]
+    assert await listed(limit=1, agent_id=kim) == [k3]
+    assert await listed(limit=2, since=NOW - 10) == [s4, k3]
+    assert await listed(limit=0) == []
 
 
 async def test_list_support_sessions_breaks_ties_by_id(store: Store) -> None:
@@ -828,7 +836,8 @@ async def test_list_support_sessions_breaks_ties_by_id(store: Store) -> None:
         await scope.create_support_session(session)
     listed = await scope.list_support_sessions()
     assert [s.id for s in listed] == ["id-c", "id-b", "id-a"]
-    assert [s.id for s in await scope.list_support_sessions(limit=2)] == ["id-c", "id-b"]
+    first_two = await scope.list_support_sessions(SessionQuery(limit=2))
+    assert [s.id for s in first_two] == ["id-c", "id-b"]
 
 
 async def test_one_tenant_cannot_reach_another_tenants_support_sessions(store: Store) -> None:
@@ -839,8 +848,8 @@ async def test_one_tenant_cannot_reach_another_tenants_support_sessions(store: S
 
     assert await other.get_support_session(session.id) is None
     assert await other.list_support_sessions() == []
-    assert await other.list_support_sessions(agent_id="agent-sam") == []
-    assert await other.list_support_sessions(since=NOW - 1, until=NOW + 1) == []
+    assert await other.list_support_sessions(SessionQuery(agent_id="agent-sam")) == []
+    assert await other.list_support_sessions(SessionQuery(since=NOW - 1, until=NOW + 1)) == []
     # B's scope with B's tenant id on the record must not touch A's row with that id.
     hijack = dataclasses.replace(session, tenant_id=other.tenant_id, status="ended", pin_hash=None)
     with pytest.raises(NotFound):
@@ -1020,8 +1029,8 @@ async def test_sessions_an_agent_was_invited_into_are_listed_on_request(store: S
     other = make_support_session(scope.tenant_id, "bob", created_at=NOW + 2, experts=("cy",))
     for session in (own, invited, other):
         await scope.create_support_session(session)
-    assert await scope.list_support_sessions(agent_id="ann") == [own]
-    both = await scope.list_support_sessions(agent_id="ann", with_experts=True)
+    assert await scope.list_support_sessions(SessionQuery(agent_id="ann")) == [own]
+    both = await scope.list_support_sessions(SessionQuery(agent_id="ann", with_experts=True))
     assert both == [invited, own]
 
 
@@ -1195,7 +1204,8 @@ FULL: dict[str, Any] = {
         status="ended", customer_device_hash="c" * 64, joined_at=NOW + 10.125,
         consent_at=NOW + 20.0, consent_scopes=("camera", "audio"), live_at=NOW + 21.5,
         ended_at=NOW + 99.75, outcome="completed", ended_by="agent", experts=("u2", "u3"),
-        ended_by_user_id="u2", ended_by_name="Kim", version=4,
+        ended_by_user_id="u2", ended_by_name="Kim", customer_name=b"\x01\x00n\xff",
+        reference="T-42", version=4,
     ),
     "session item": SessionItem(
         id="i1", tenant_id="acme", session_id="s1", kind="snapshot", at=NOW + 0.5,
@@ -1622,6 +1632,36 @@ async def test_sqlite_failed_upgrade_leaves_the_file_as_it_was(tmp_path: Path) -
     conn.close()
 
 
+# The support-session fields each schema version added (migration n made version n).
+SESSION_FIELDS_OF = {7: ("version", "ended_by_user_id", "ended_by_name"),
+                     8: ("customer_name", "reference")}  # fmt: skip
+
+
+def sqlite_file_with_sessions(path: Path, version: int, *sessions: SupportSession) -> None:
+    """A file as the release of schema ``version`` left it, with ``sessions`` as it
+    wrote them: without the fields later versions added."""
+    later = {f for v, fields in SESSION_FIELDS_OF.items() if v > version for f in fields}
+    columns = [c.name for c in SUPPORT_SESSIONS.columns if c.name not in later]
+    conn = sqlite3.connect(path)
+    try:
+        with conn:
+            conn.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+            for statements in MIGRATIONS[:version]:
+                for statement in statements:
+                    conn.execute(statement)
+            conn.execute("INSERT INTO schema_version (version) VALUES (?)", (version,))
+            for session in sessions:
+                row = dict(zip((c.name for c in SUPPORT_SESSIONS.columns),
+                               SUPPORT_SESSIONS.row(session), strict=True))  # fmt: skip
+                conn.execute(
+                    f"INSERT INTO support_sessions ({', '.join(columns)})"  # noqa: S608
+                    f" VALUES ({', '.join('?' * len(columns))})",
+                    [row[name] for name in columns],
+                )
+    finally:
+        conn.close()
+
+
 async def test_sqlite_upgrades_a_version_6_file_with_sessions_in_place(tmp_path: Path) -> None:
     path = tmp_path / "v6.db"
     tenant = make_tenant("Acme")
@@ -1631,34 +1671,7 @@ async def test_sqlite_upgrades_a_version_6_file_with_sessions_in_place(tmp_path:
         ended_at=NOW + 60, outcome="completed", ended_by="agent", experts=("agent-2",),
         consent_scopes=("camera",),
     )  # fmt: skip
-    conn = sqlite3.connect(path)
-    try:
-        with conn:
-            conn.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
-            for statements in MIGRATIONS[:6]:
-                for statement in statements:
-                    conn.execute(statement)
-            conn.execute("INSERT INTO schema_version (version) VALUES (6)")
-            conn.execute(
-                "INSERT INTO tenants (id, name, region, created_at, wrapped_data_key,"
-                " master_key_id, require_totp) VALUES (?, ?, ?, ?, ?, ?, 0)",
-                (tenant.id, tenant.name, tenant.region, tenant.created_at,
-                 tenant.wrapped_data_key, tenant.master_key_id),
-            )  # fmt: skip
-            for s in (waiting, ended):  # the columns of version 6, as it wrote them
-                conn.execute(
-                    "INSERT INTO support_sessions (id, tenant_id, agent_id, created_at,"
-                    " join_expires_at, join_token_hash, pin_hash, status, customer_device_hash,"
-                    " joined_at, consent_at, consent_scopes, live_at, ended_at, outcome,"
-                    " ended_by, experts)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (s.id, s.tenant_id, s.agent_id, s.created_at, s.join_expires_at,
-                     s.join_token_hash, s.pin_hash, s.status, s.customer_device_hash,
-                     s.joined_at, s.consent_at, json.dumps(list(s.consent_scopes)), s.live_at,
-                     s.ended_at, s.outcome, s.ended_by, json.dumps(list(s.experts))),
-                )  # fmt: skip
-    finally:
-        conn.close()
+    sqlite_file_with_sessions(path, 6, waiting, ended)
 
     store = await open_store(f"sqlite:///{path}")
     try:
@@ -1681,6 +1694,30 @@ async def test_sqlite_upgrades_a_version_6_file_with_sessions_in_place(tmp_path:
     conn.close()
 
 
+async def test_sqlite_upgrades_a_version_7_file_with_sessions_in_place(tmp_path: Path) -> None:
+    path = tmp_path / "v7.db"
+    ended = make_support_session(
+        "acme", pin_hash=None, status="ended", ended_at=NOW + 60, outcome="completed",
+        ended_by="agent", ended_by_user_id="agent-1", ended_by_name="Ann", version=5,
+    )  # fmt: skip
+    sqlite_file_with_sessions(path, 7, ended)
+
+    store = await open_store(f"sqlite:///{path}")
+    try:  # it names no customer and no case, and keeps its version
+        assert await store.scoped("acme").list_support_sessions() == [ended]
+        named = dataclasses.replace(ended, customer_name=b"\x01sealed", reference="T-7")
+        assert await store.scoped("acme").save_support_session(named) == dataclasses.replace(
+            named, version=6
+        )
+    finally:
+        await store.close()
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("SELECT version FROM schema_version").fetchone() == (SCHEMA_VERSION,)
+        kept = conn.execute("SELECT customer_name, reference, version FROM support_sessions")
+        assert kept.fetchall() == [(b"\x01sealed", "T-7", 6)]
+    conn.close()
+
+
 @pytest.fixture
 def mongo_url(mongo_base_url: str) -> Iterator[str]:
     database = unique_database()
@@ -1688,40 +1725,77 @@ def mongo_url(mongo_base_url: str) -> Iterator[str]:
     drop_database(mongo_base_url, database)
 
 
-@pytest.mark.mongo
-async def test_mongo_upgrades_a_version_1_database(mongo_url: str) -> None:
+async def mongo_upgraded_from(
+    mongo_url: str, version: int, left: Callable[[MongoStore], Awaitable[None]]
+) -> MongoStore:
+    """The database as a release of schema ``version`` ``left`` it, opened by this one:
+    upgraded, with the version it knows recorded."""
     store = await open_store(mongo_url)
     assert isinstance(store, MongoStore)
     try:
-        scope = await new_tenant(store, "Acme")
-        user = make_user(scope.tenant_id, "sam@acme.example")
-        await scope.create_user(user)
-        # Back to what the first release left: version 1, no support sessions or
-        # security log at all.
-        await store.meta.update_one({"_id": "schema"}, {"$set": {"version": 1}})
-        await store.support_sessions.drop()
-        await store.security_events.drop()
+        await left(store)
+        await store.meta.update_one({"_id": "schema"}, {"$set": {"version": version}})
     finally:
         await store.close()
-
     upgraded = await open_store(mongo_url)
     assert isinstance(upgraded, MongoStore)
+    meta = await upgraded.meta.find_one({"_id": "schema"})
+    if meta is None or meta["version"] != MONGO_SCHEMA_VERSION:
+        await upgraded.close()
+        pytest.fail(f"the schema version after the upgrade is {meta}")
+    return upgraded
+
+
+@pytest.mark.mongo
+async def test_mongo_upgrades_a_version_6_database_with_sessions(mongo_url: str) -> None:
+    assert MONGO_SCHEMA_VERSION >= 7  # 7: sessions may name their customer and case
+    session = make_support_session("acme", version=2)
+
+    async def version_6(store: MongoStore) -> None:
+        # A session as version 6 wrote it: no customer name, no reference.
+        doc = SUPPORT_SESSIONS.doc(session)
+        del doc["customer_name"], doc["reference"]
+        await store.support_sessions.insert_one(doc)
+
+    upgraded = await mongo_upgraded_from(mongo_url, 6, version_6)
     try:
-        meta = await upgraded.meta.find_one({"_id": "schema"})
-        assert meta is not None
-        assert meta["version"] == MONGO_SCHEMA_VERSION
+        scope = upgraded.scoped("acme")
+        assert await scope.get_support_session(session.id) == session
+        named = dataclasses.replace(session, customer_name=b"\x01sealed", reference="T-7")
+        saved = await scope.save_support_session(named)
+        assert saved == dataclasses.replace(named, version=3)
+        assert await scope.get_support_session(session.id) == saved
+    finally:
+        await upgraded.close()
+
+
+@pytest.mark.mongo
+async def test_mongo_upgrades_a_version_1_database(mongo_url: str) -> None:
+    tenant = make_tenant("Acme")
+    user = make_user(tenant.id, "sam@acme.example")
+
+    async def version_1(store: MongoStore) -> None:
+        await store.create_tenant(tenant)
+        await store.scoped(tenant.id).create_user(user)
+        # What the first release left: no support sessions or security log at all.
+        await store.support_sessions.drop()
+        await store.security_events.drop()
+
+    upgraded = await mongo_upgraded_from(mongo_url, 1, version_1)
+    scope = upgraded.scoped(tenant.id)
+    try:
         assert "tenant_session_order" in await upgraded.session_items.index_information()
         indexes = await upgraded.support_sessions.index_information()
         assert indexes["join_token_unique"].get("unique") is True
         assert {"pin", "tenant_newest", "tenant_agent_newest"} <= set(indexes)
         assert "tenant_newest" in await upgraded.security_events.index_information()
 
-        assert await upgraded.scoped(scope.tenant_id).get_user(user.id) == user
-        session = make_support_session(scope.tenant_id)
-        await upgraded.scoped(scope.tenant_id).create_support_session(session)
+        assert await scope.get_user(user.id) == user
+        session = make_support_session(tenant.id)
+        await scope.create_support_session(session)
         with pytest.raises(Conflict):
-            await upgraded.scoped(scope.tenant_id).create_support_session(
-                make_support_session(scope.tenant_id, join_token_hash=session.join_token_hash)
+            await scope.create_support_session(
+                make_support_session(tenant.id, join_token_hash=session.join_token_hash)
             )
         # A newer schema than this code knows is refused.
         await upgraded.meta.update_one({"_id": "schema"}, {"$set": {"version": 999}})

@@ -26,7 +26,7 @@ from livelens.signalling.effects import (
     Who,
 )
 from livelens.signalling.messages import parse
-from livelens.signalling.room_core import MAX_EXPERTS, RoomCore
+from livelens.signalling.room_core import MAX_EXPERTS, NotWaiting, RoomCore, StaleCredential
 from livelens.store.records import SupportSession
 
 T0 = 10_000.0
@@ -69,8 +69,11 @@ class Room:
         self.now = now
         return self.core.tick(now)
 
-    def bind(self, device: str = "dev") -> list[Effect]:
-        return self.core.bind_customer(device, Who("customer"), self.now)
+    def bind(self, device: str = "dev", credential: str | None = None) -> list[Effect]:
+        """The customer presents ``credential`` (a keyed hash; the current link's by
+        default) from ``device``."""
+        presented = credential or self.session.join_token_hash
+        return self.core.bind_customer(device, presented, Who("customer"), self.now)
 
     @property
     def session(self) -> SupportSession:
@@ -309,6 +312,71 @@ def test_binding_the_customer_is_one_change_and_the_device_is_kept() -> None:
     assert room.bind("phone") == []  # the same device again
     with pytest.raises(state.DeviceMismatch):
         room.bind("laptop")
+
+
+def test_the_link_or_the_pin_binds_the_customer() -> None:
+    by_pin = Room()
+    assert persisted(by_pin.bind("phone", credential="pin"))
+    with pytest.raises(StaleCredential):
+        Room().bind("phone", credential="not-the-link")
+
+
+def test_a_new_link_replaces_the_old_one_and_starts_the_join_window_again() -> None:
+    room = Room()
+    room.join(OWNER)
+    olga = Who("Olga", OWNER, "192.0.2.1")
+    effects = room.at(T0 + 800).core.renew_link("tok2", "pin2", T0 + 1700, olga)
+    [saved] = persisted(effects)
+    assert (saved.join_token_hash, saved.pin_hash, saved.join_expires_at) == (
+        "tok2", "pin2", T0 + 1700)  # fmt: skip
+    assert saved.status == "waiting"
+    [audited] = [e for e in effects if isinstance(e, Audit)]
+    assert (audited.action, audited.who, audited.details) == (
+        "session.link_renewed", olga, {"join_expires_at": T0 + 1700})  # fmt: skip
+    # Agents in the room see when the new link runs out; the customer is told nothing of it.
+    shown = told(effects, "state")
+    assert shown["agent"]["join_expires_at"] == T0 + 1700
+    assert "join_expires_at" not in shown["customer"]
+
+    assert room.core.next_deadline() == T0 + 1700
+    assert room.tick(T0 + 900) == []  # the old deadline ends nothing
+    with pytest.raises(StaleCredential):
+        room.bind("phone", credential="tok")  # the old link
+    with pytest.raises(StaleCredential):
+        room.bind("phone", credential="pin")  # the old PIN
+    assert room.session.status == "waiting"
+    assert finished(room.tick(T0 + 1700))
+    assert room.session.outcome == "expired"
+
+
+def test_either_part_of_a_new_link_binds_the_customer() -> None:
+    for credential in ("tok2", "pin2"):
+        room = Room()
+        room.core.renew_link("tok2", "pin2", T0 + 1700, Who("Olga"))
+        [joined] = persisted(room.at(T0 + 1000).bind("phone", credential=credential))
+        assert (joined.status, joined.customer_device_hash) == ("joined", "phone")
+
+
+def test_a_new_link_is_only_for_a_session_still_waiting() -> None:
+    joined = Room()
+    joined.bind()
+    with pytest.raises(NotWaiting) as refused:
+        joined.core.renew_link("tok2", "pin2", T0 + 1700, Who("Olga"))
+    assert (refused.value.status, refused.value.code) == (409, "not_waiting")
+    assert joined.session.join_token_hash == "tok"
+
+    expired = Room()
+    expired.tick(T0 + 900)
+    with pytest.raises(state.SessionEnded) as ended:
+        expired.core.renew_link("tok2", "pin2", T0 + 1800, Who("Olga"))
+    assert ended.value.details["outcome"] == "expired"
+
+    cancelled = Room()
+    cancelled.join(OWNER)
+    cancelled.send(OWNER, "end")
+    with pytest.raises(state.SessionEnded):
+        cancelled.core.renew_link("tok2", "pin2", T0 + 1700, Who("Olga"))
+    assert cancelled.session.join_token_hash == "tok"
 
 
 def test_inviting_experts_keeps_every_invitation() -> None:

@@ -50,7 +50,9 @@ DEFAULT_TIMEOUTS_MS = {"serverSelectionTimeoutMS": 3000, "connectTimeoutMS": 300
 # 5: sign-in tickets replace the failure counters; users may carry a display name.
 # 6: support sessions carry a version (compare-and-set saves) and who ended them; a
 #    document without these fields reads as version 0, ended by no one named.
-SCHEMA_VERSION = 6
+# 7: support sessions may carry the customer's name (sealed) and a case reference; a
+#    document without them reads as naming neither.
+SCHEMA_VERSION = 7
 
 
 def one_line(exc: BaseException) -> str:
@@ -243,6 +245,7 @@ class MongoConnection:
 
     def __init__(self, db: AsyncDatabase[Doc]) -> None:
         self._client = db.client
+        self._db = db
         self.database = db.name
         self.tenants: AsyncCollection[Doc] = db[schema.TENANTS.name]
         self.users: AsyncCollection[Doc] = db[schema.USERS.name]
@@ -254,6 +257,10 @@ class MongoConnection:
         self.session_items: AsyncCollection[Doc] = db[schema.SESSION_ITEMS.name]
         self.spent_codes: AsyncCollection[Doc] = db["spent_codes"]
         self.meta: AsyncCollection[Doc] = db["meta"]
+
+    def collection(self, table: schema.Table[Any]) -> AsyncCollection[Doc]:
+        """The collection that keeps ``table``'s records."""
+        return self._db[table.name]
 
     @classmethod
     async def open(cls, url: str) -> Self:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.collection import AsyncCollection
@@ -23,6 +25,7 @@ from livelens.store.mongo.connection import (
     next_seq,
     translated,
 )
+from livelens.store.repository import ALL_SESSIONS, SessionQuery
 
 
 async def _read_all(table: schema.Table[schema.R], cursor: AsyncCursor[Doc]) -> list[schema.R]:
@@ -200,18 +203,27 @@ class MongoTenantStore(shared.TenantScope):
 
     # users
 
+    async def _create(
+        self, table: schema.Table[Any], record: Any, what: str, key: str,
+        locate: Callable[[str], Awaitable[object]], key_conflict: Exception,
+    ) -> None:  # fmt: skip
+        """Insert this account's ``record`` (a ``what``), whose ``key`` is unique on the
+        whole instance, so that ``locate`` (an instance-level look-up) finds it."""
+        self._check(record.tenant_id, what)
+        await insert_unique(
+            self._store.collection(table),
+            table.doc(record),
+            key=key,
+            find_key=lambda: locate(getattr(record, key)),
+            key_conflict=key_conflict,
+            what=f"A {what}",
+        )
+
     @translated
     async def create_user(self, user: records.User) -> None:
-        self._check(user.tenant_id, "user")
-        # E-mail uniqueness is instance-wide, so it is checked at instance level.
-        await insert_unique(
-            self._store.users,
-            schema.USERS.doc(user),
-            key="email",
-            find_key=lambda: self._store.locate_email(user.email),
-            key_conflict=shared.duplicate_email(user),
-            what="A user",
-        )
+        # E-mail addresses are unique on the whole instance: sign-in starts from one.
+        await self._create(schema.USERS, user, "user", "email", self._store.locate_email,
+                           shared.duplicate_email(user))  # fmt: skip
 
     @translated
     async def get_user(self, user_id: str) -> records.User | None:
@@ -351,16 +363,10 @@ class MongoTenantStore(shared.TenantScope):
 
     @translated
     async def create_support_session(self, session: records.SupportSession) -> None:
-        self._check(session.tenant_id, "support session")
-        # The token is unique on the whole instance, so it is checked at that level.
-        await insert_unique(
-            self._store.support_sessions,
-            schema.SUPPORT_SESSIONS.doc(session),
-            key="join_token_hash",
-            find_key=lambda: self._store.locate_join_token(session.join_token_hash),
-            key_conflict=shared.duplicate_join_token(),
-            what="A support session",
-        )
+        # Join tokens are unique on the whole instance: a customer's link starts from one.
+        await self._create(schema.SUPPORT_SESSIONS, session, "support session",
+                           "join_token_hash", self._store.locate_join_token,
+                           shared.duplicate_join_token())  # fmt: skip
 
     @translated
     async def get_support_session(self, session_id: str) -> records.SupportSession | None:
@@ -389,31 +395,25 @@ class MongoTenantStore(shared.TenantScope):
 
     @translated
     async def list_support_sessions(
-        self,
-        *,
-        agent_id: str | None = None,
-        since: float | None = None,
-        until: float | None = None,
-        limit: int = 100,
-        with_experts: bool = False,
+        self, query: SessionQuery = ALL_SESSIONS
     ) -> list[records.SupportSession]:
-        if limit <= 0:
+        if query.limit <= 0:
             return []  # MongoDB reads limit 0 as "no limit"
-        query: Doc = {"tenant_id": self.tenant_id}
-        if agent_id is not None and with_experts:
-            query["$or"] = [{"agent_id": agent_id}, {"experts": agent_id}]
-        elif agent_id is not None:
-            query["agent_id"] = agent_id
+        found: Doc = {"tenant_id": self.tenant_id}
+        if query.agent_id is not None and query.with_experts:
+            found["$or"] = [{"agent_id": query.agent_id}, {"experts": query.agent_id}]
+        elif query.agent_id is not None:
+            found["agent_id"] = query.agent_id
         created: Doc = {}
-        if since is not None:
-            created["$gte"] = since
-        if until is not None:
-            created["$lt"] = until
+        if query.since is not None:
+            created["$gte"] = query.since
+        if query.until is not None:
+            created["$lt"] = query.until
         if created:
-            query["created_at"] = created
-        cursor = self._store.support_sessions.find(query)
+            found["created_at"] = created
+        cursor = self._store.support_sessions.find(found)
         newest = [("created_at", DESCENDING), ("_id", DESCENDING)]
-        return await _read_all(schema.SUPPORT_SESSIONS, cursor.sort(newest).limit(limit))
+        return await _read_all(schema.SUPPORT_SESSIONS, cursor.sort(newest).limit(query.limit))
 
     # session content
 

@@ -157,6 +157,11 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "ALTER TABLE support_sessions ADD COLUMN ended_by_user_id TEXT",
         "ALTER TABLE support_sessions ADD COLUMN ended_by_name TEXT",
     ),
+    # 8: support sessions may name their customer (sealed) and a case reference.
+    (
+        "ALTER TABLE support_sessions ADD COLUMN customer_name BLOB",
+        "ALTER TABLE support_sessions ADD COLUMN reference TEXT",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -15,6 +15,7 @@ from typing import Any
 from livelens.errors import NotFound
 from livelens.store import records, schema, shared
 from livelens.store.encryption import WrappedKey
+from livelens.store.repository import ALL_SESSIONS, SessionQuery
 from livelens.store.sqlite.connection import SqliteConnection
 
 
@@ -331,36 +332,30 @@ class SqliteTenantStore(shared.TenantScope):
         return stored
 
     async def list_support_sessions(
-        self,
-        *,
-        agent_id: str | None = None,
-        since: float | None = None,
-        until: float | None = None,
-        limit: int = 100,
-        with_experts: bool = False,
+        self, query: SessionQuery = ALL_SESSIONS
     ) -> list[records.SupportSession]:
-        if limit <= 0:
+        if query.limit <= 0:
             return []
         where = ["tenant_id = ?"]
         params: list[object] = [self.tenant_id]
-        if agent_id is not None and with_experts:
+        if query.agent_id is not None and query.with_experts:
             where.append(
                 "(agent_id = ? OR EXISTS (SELECT 1 FROM json_each(experts) WHERE value = ?))"
             )
-            params += [agent_id, agent_id]
-        elif agent_id is not None:
+            params += [query.agent_id, query.agent_id]
+        elif query.agent_id is not None:
             where.append("agent_id = ?")
-            params.append(agent_id)
-        if since is not None:
+            params.append(query.agent_id)
+        if query.since is not None:
             where.append("created_at >= ?")
-            params.append(since)
-        if until is not None:
+            params.append(query.since)
+        if query.until is not None:
             where.append("created_at < ?")
-            params.append(until)
+            params.append(query.until)
         return await self._store._records(
             schema.SUPPORT_SESSIONS,
             f"WHERE {' AND '.join(where)} ORDER BY created_at DESC, id DESC LIMIT ?",
-            (*params, limit),
+            (*params, query.limit),
         )
 
     # session content
