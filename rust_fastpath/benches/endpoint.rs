@@ -10,7 +10,7 @@ use std::net::SocketAddr;
 
 use _fastpath::net::endpoint::{Endpoint, Outgoing};
 use _fastpath::net::new_router;
-use _fastpath::net::router::{Codec, MediaKind, MediaLine};
+use _fastpath::net::router::{Codec, MediaKind, MediaLine, Switch};
 use _fastpath::net::stun::{MessageBuilder, ATTR_USERNAME, ATTR_USE_CANDIDATE, BINDING_REQUEST};
 use _fastpath::srtp::{Profile, SrtpContext};
 use common::{ns_per_call, report, rtp_packet};
@@ -71,7 +71,7 @@ fn main() {
             };
             ep.add_leg(SESSION, leg, t, &[line(2000 + u32::from(i), ssrc)], true)
                 .expect("leg");
-            ep.set_connected(SESSION, leg, true, 0.0, &mut out)
+            ep.switch(SESSION, leg, Switch::Connected(true), 0.0, &mut out)
                 .expect("connected");
             if i > 0 {
                 ep.add_route(SESSION, 0, leg, MediaKind::Video)

@@ -8,7 +8,9 @@ mod common;
 use std::hint::black_box;
 
 use _fastpath::relay::rtp::{HeaderExtension, RtpPacket};
-use _fastpath::relay::{Codec, Config, MediaKind, MediaLine, Relay, ABS_SEND_TIME_URI, MID_URI};
+use _fastpath::relay::{
+    Codec, Config, MediaKind, MediaLine, Relay, Switch, ABS_SEND_TIME_URI, MID_URI,
+};
 use common::{ns_per_call, report};
 
 fn video_line(mid: &str, base: u32, pt: u8) -> MediaLine {
@@ -44,7 +46,7 @@ fn main() {
     relay
         .add_leg(customer, &[video_line("v", 1000, 96)], true)
         .expect("leg");
-    let _ = relay.set_connected(customer, true, 0.0);
+    let _ = relay.switch(customer, Switch::Connected(true), 0.0);
     for i in 0..3u32 {
         let agent = u64::from(i) + 1;
         relay
@@ -54,7 +56,7 @@ fn main() {
                 true,
             )
             .expect("leg");
-        let _ = relay.set_connected(agent, true, 0.0);
+        let _ = relay.switch(agent, Switch::Connected(true), 0.0);
         relay
             .add_route(customer, agent, MediaKind::Video)
             .expect("route");

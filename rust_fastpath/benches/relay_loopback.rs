@@ -28,7 +28,7 @@ use _fastpath::net::driver::{self, Shared};
 use _fastpath::net::endpoint::{ControlError, Endpoint, Outgoing, TransportId};
 use _fastpath::net::io::{MediaUdpSocket, BATCH};
 use _fastpath::net::new_router;
-use _fastpath::net::router::{Codec, MediaKind, MediaLine};
+use _fastpath::net::router::{Codec, MediaKind, MediaLine, Switch};
 use _fastpath::net::stun::{
     Message, MessageBuilder, ATTR_ICE_CONTROLLING, ATTR_PRIORITY, ATTR_USERNAME,
     ATTR_USE_CANDIDATE, BINDING_REQUEST, BINDING_SUCCESS,
@@ -430,7 +430,7 @@ impl Server {
                 if i > 0 {
                     e.add_route(SESSION, 0, leg, MediaKind::Video)?;
                 }
-                e.set_connected(SESSION, leg, true, now, out)?;
+                e.switch(SESSION, leg, Switch::Connected(true), now, out)?;
                 let _ = e.take_events();
                 Ok::<(), ControlError>(())
             })

@@ -8,6 +8,8 @@ pub mod relay;
 pub mod srtp;
 
 mod py;
+#[cfg(test)]
+mod test_support;
 
 /// Version of the data plane, the same as the crate's.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -2,7 +2,7 @@
 //! (leg, RTP or RTCP, time step, packet) records against a two-leg session.
 #![no_main]
 
-use _fastpath::relay::{Codec, Config, MediaKind, MediaLine, Relay, MID_URI};
+use _fastpath::relay::{Codec, Config, MediaKind, MediaLine, Relay, Switch, MID_URI};
 use libfuzzer_sys::fuzz_target;
 
 fn line(kind: MediaKind, base: u32) -> MediaLine {
@@ -57,7 +57,7 @@ fuzz_target!(|data: &[u8]| {
             line(MediaKind::Video, base + 10),
         ];
         relay.add_leg(leg, &lines, true).expect("valid leg");
-        let _ = relay.set_connected(leg, true, 0.0);
+        let _ = relay.switch(leg, Switch::Connected(true), 0.0);
     }
     for kind in MediaKind::ALL {
         let _ = relay.add_route(a, b, kind);
@@ -73,7 +73,7 @@ fuzz_target!(|data: &[u8]| {
         let leg = if head & 1 == 0 { a } else { b };
         match (head >> 1) & 3 {
             0 => drop(relay.handle_rtcp(leg, packet, now)),
-            1 => drop(relay.set_forwarding(leg, packet.len() % 2 == 0, now)),
+            1 => drop(relay.switch(leg, Switch::Forwarding(packet.len() % 2 == 0), now)),
             _ => drop(relay.handle_rtp(leg, packet, now)),
         }
         drop(relay.handle_timeout(now));

@@ -15,7 +15,9 @@ use std::net::SocketAddr;
 
 use super::demux::{self, Kind};
 use super::ice_lite::{local_part, IceLite, Nomination};
-use super::router::{LegId, MediaKind, MediaLine, PacketRouter, RelayError, RelayStats, Transmit};
+use super::router::{
+    LegId, MediaKind, MediaLine, PacketRouter, RelayError, RelayStats, Switch, Transmit,
+};
 use super::stun::Message;
 use crate::srtp::{self, Profile, SrtpContext};
 
@@ -177,6 +179,12 @@ impl fmt::Display for ControlError {
 }
 
 impl std::error::Error for ControlError {}
+
+impl From<RelayError> for ControlError {
+    fn from(error: RelayError) -> Self {
+        Self::Router(error)
+    }
+}
 
 /// One transport's counters and state, for `MediaSocket.stats`.
 #[derive(Clone, Debug)]
@@ -631,9 +639,7 @@ impl Endpoint {
         let s = self.session(session);
         // A reconnect re-adds a leg: the new transport replaces the old one.
         s.router.remove_leg(leg);
-        s.router
-            .add_leg(leg, media, forwarding)
-            .map_err(ControlError::Router)?;
+        s.router.add_leg(leg, media, forwarding)?;
         s.legs.insert(leg, transport);
         Ok(())
     }
@@ -645,10 +651,13 @@ impl Endpoint {
         }
     }
 
-    fn session_mut(&mut self, session: SessionId) -> Result<&mut Session, ControlError> {
-        self.sessions
+    /// The router of a session the endpoint has.
+    fn router(&mut self, session: SessionId) -> Result<&mut dyn PacketRouter, ControlError> {
+        let s = self
+            .sessions
             .get_mut(&session)
-            .ok_or(ControlError::UnknownSession(session))
+            .ok_or(ControlError::UnknownSession(session))?;
+        Ok(s.router.as_mut())
     }
 
     /// Subscribe `sink` to the `kind` stream of `source`; `Ok(false)` if one side has no
@@ -663,10 +672,7 @@ impl Endpoint {
         sink: LegId,
         kind: MediaKind,
     ) -> Result<bool, ControlError> {
-        let s = self.session_mut(session)?;
-        s.router
-            .add_route(source, sink, kind)
-            .map_err(ControlError::Router)
+        Ok(self.router(session)?.add_route(source, sink, kind)?)
     }
 
     /// # Errors
@@ -678,50 +684,24 @@ impl Endpoint {
         sink: LegId,
         kind: MediaKind,
     ) -> Result<(), ControlError> {
-        let s = self.session_mut(session)?;
-        s.router
-            .remove_route(source, sink, kind)
-            .map_err(ControlError::Router)
+        Ok(self.router(session)?.remove_route(source, sink, kind)?)
     }
 
+    /// Turns one of a leg's switches on or off (see `Relay::switch`) and sends what that
+    /// sets off.
+    ///
     /// # Errors
     /// An unknown session or leg.
-    pub fn set_forwarding(
+    pub fn switch(
         &mut self,
         session: SessionId,
         leg: LegId,
-        forwarding: bool,
+        switch: Switch,
         now: f64,
         out: &mut Vec<Outgoing>,
     ) -> Result<(), ControlError> {
-        let s = self
-            .sessions
-            .get_mut(&session)
-            .ok_or(ControlError::UnknownSession(session))?;
-        s.router
-            .set_forwarding(leg, forwarding, now, &mut self.transmits)
-            .map_err(ControlError::Router)?;
-        self.send_transmits(session, out);
-        Ok(())
-    }
-
-    /// # Errors
-    /// An unknown session or leg.
-    pub fn set_connected(
-        &mut self,
-        session: SessionId,
-        leg: LegId,
-        connected: bool,
-        now: f64,
-        out: &mut Vec<Outgoing>,
-    ) -> Result<(), ControlError> {
-        let s = self
-            .sessions
-            .get_mut(&session)
-            .ok_or(ControlError::UnknownSession(session))?;
-        s.router
-            .set_connected(leg, connected, now, &mut self.transmits)
-            .map_err(ControlError::Router)?;
+        let transmits = self.router(session)?.switch(leg, switch, now)?;
+        self.transmits.extend(transmits);
         self.send_transmits(session, out);
         Ok(())
     }

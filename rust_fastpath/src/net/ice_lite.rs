@@ -198,6 +198,10 @@ mod tests {
     use super::*;
     use crate::net::stun::{ATTR_ICE_CONTROLLING, ATTR_PRIORITY, ATTR_USERNAME};
 
+    const PASSWORD: &str = "our-password-0123456789";
+    /// USERNAME of the browser's checks: our ufrag, then theirs.
+    const USERNAME: &str = "ours:theirs";
+
     pub fn check(username: &str, pwd: &str, nominate: bool, tid: u8) -> Vec<u8> {
         let mut b = MessageBuilder::new(BINDING_REQUEST, [tid; 12]);
         b.attribute(ATTR_USERNAME, username.as_bytes())
@@ -211,40 +215,48 @@ mod tests {
     }
 
     fn agent() -> IceLite {
-        let mut a = IceLite::new("ours".into(), "our-password-0123456789".into());
+        let mut a = IceLite::new("ours".into(), PASSWORD.into());
         a.set_remote_ufrag("theirs".into());
         a
+    }
+
+    /// Where the browser's checks come from.
+    fn browser() -> SocketAddr {
+        "192.0.2.7:5000".parse().unwrap()
+    }
+
+    /// The agent's answer to the datagram `raw`.
+    fn answer(
+        a: &mut IceLite,
+        raw: &[u8],
+        from: SocketAddr,
+        now: f64,
+    ) -> Result<Accepted, Refusal> {
+        a.handle_request(&Message::parse(raw).unwrap(), from, now)
     }
 
     #[test]
     fn valid_check_is_answered_and_use_candidate_nominates() {
         let mut a = agent();
-        let from: SocketAddr = "192.0.2.7:5000".parse().unwrap();
-        let raw = check("ours:theirs", "our-password-0123456789", false, 1);
-        let m = Message::parse(&raw).unwrap();
-        let (response, nomination, _) = a.handle_request(&m, from, 1.0).unwrap();
+        let from = browser();
+        let raw = check(USERNAME, PASSWORD, false, 1);
+        let (response, nomination, _) = answer(&mut a, &raw, from, 1.0).unwrap();
         assert_eq!(nomination, Nomination::None);
         let r = Message::parse(&response).unwrap();
         assert_eq!(r.message_type, BINDING_SUCCESS);
         assert_eq!(r.transaction_id, [1; 12]);
         assert_eq!(r.mapped_address(), Some(from));
-        assert!(r.integrity_ok(b"our-password-0123456789"));
+        assert!(r.integrity_ok(PASSWORD.as_bytes()));
         assert!(r.has_fingerprint());
         assert_eq!(a.addresses(), &[from]);
         assert_eq!(a.nominated(), None);
 
-        let raw = check("ours:theirs", "our-password-0123456789", true, 2);
-        let m = Message::parse(&raw).unwrap();
-        assert_eq!(
-            a.handle_request(&m, from, 2.0).unwrap().1,
-            Nomination::Selected(from)
-        );
-        assert_eq!(a.handle_request(&m, from, 2.0).unwrap().1, Nomination::None);
+        let raw = check(USERNAME, PASSWORD, true, 2);
+        let nominate = |a: &mut IceLite, from, now| answer(a, &raw, from, now).unwrap().1;
+        assert_eq!(nominate(&mut a, from, 2.0), Nomination::Selected(from));
+        assert_eq!(nominate(&mut a, from, 2.0), Nomination::None);
         let moved: SocketAddr = "198.51.100.9:6000".parse().unwrap();
-        assert_eq!(
-            a.handle_request(&m, moved, 3.0).unwrap().1,
-            Nomination::Moved(moved)
-        );
+        assert_eq!(nominate(&mut a, moved, 3.0), Nomination::Moved(moved));
         assert_eq!(a.nominated(), Some(moved));
         assert!(!a.consent_expired(33.0));
         assert!(a.consent_expired(33.5));
@@ -254,23 +266,13 @@ mod tests {
     #[test]
     fn wrong_credentials_are_refused_without_a_response() {
         let mut a = agent();
-        let from: SocketAddr = "192.0.2.7:5000".parse().unwrap();
         for (username, pwd, refusal) in [
-            ("ours:theirs", "wrong-password", Refusal::BadIntegrity),
-            (
-                "ours:someone",
-                "our-password-0123456789",
-                Refusal::WrongUsername,
-            ),
-            (
-                "other:theirs",
-                "our-password-0123456789",
-                Refusal::WrongUsername,
-            ),
+            (USERNAME, "wrong-password", Refusal::BadIntegrity),
+            ("ours:someone", PASSWORD, Refusal::WrongUsername),
+            ("other:theirs", PASSWORD, Refusal::WrongUsername),
         ] {
             let raw = check(username, pwd, true, 3);
-            let m = Message::parse(&raw).unwrap();
-            assert_eq!(a.handle_request(&m, from, 1.0).unwrap_err(), refusal);
+            assert_eq!(answer(&mut a, &raw, browser(), 1.0).unwrap_err(), refusal);
         }
         assert_eq!(a.nominated(), None);
         assert!(a.addresses().is_empty());
@@ -279,20 +281,16 @@ mod tests {
     #[test]
     fn requests_without_credentials_are_refused() {
         let mut a = agent();
-        let from: SocketAddr = "192.0.2.7:5000".parse().unwrap();
         // The 20-byte bare Binding request of a reflection probe.
         let bare = MessageBuilder::new(BINDING_REQUEST, [6; 12]).finish();
         assert_eq!(bare.len(), 20);
         // USERNAME but no FINGERPRINT.
         let mut b = MessageBuilder::new(BINDING_REQUEST, [7; 12]);
-        b.attribute(ATTR_USERNAME, b"ours:theirs");
+        b.attribute(ATTR_USERNAME, USERNAME.as_bytes());
         let unfingerprinted = b.finish();
         for raw in [bare, unfingerprinted] {
-            let m = Message::parse(&raw).unwrap();
-            assert_eq!(
-                a.handle_request(&m, from, 1.0).unwrap_err(),
-                Refusal::MissingAttribute
-            );
+            let refusal = answer(&mut a, &raw, browser(), 1.0).unwrap_err();
+            assert_eq!(refusal, Refusal::MissingAttribute);
         }
         assert!(a.addresses().is_empty());
     }
@@ -301,14 +299,11 @@ mod tests {
     fn addresses_are_bounded_and_keep_the_nominated_one() {
         let mut a = agent();
         let first: SocketAddr = "192.0.2.1:1".parse().unwrap();
-        let raw = check("ours:theirs", "our-password-0123456789", true, 4);
-        let m = Message::parse(&raw).unwrap();
-        a.handle_request(&m, first, 0.0).unwrap();
-        let raw = check("ours:theirs", "our-password-0123456789", false, 5);
-        let m = Message::parse(&raw).unwrap();
+        answer(&mut a, &check(USERNAME, PASSWORD, true, 4), first, 0.0).unwrap();
+        let raw = check(USERNAME, PASSWORD, false, 5);
         for port in 2..40 {
             let from = SocketAddr::from(([192, 0, 2, 1], port));
-            a.handle_request(&m, from, 0.0).unwrap();
+            answer(&mut a, &raw, from, 0.0).unwrap();
         }
         assert_eq!(a.addresses().len(), MAX_ADDRESSES);
         assert!(a.addresses().contains(&first));

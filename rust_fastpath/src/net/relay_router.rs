@@ -2,7 +2,9 @@
 //! media port's router. Nothing is converted here; the forwarding behaviour is the
 //! relay's, held byte-identical to the Python reference.
 
-use super::router::{LegId, MediaKind, MediaLine, PacketRouter, RelayError, RelayStats, Transmit};
+use super::router::{
+    LegId, MediaKind, MediaLine, PacketRouter, RelayError, RelayStats, Switch, Transmit,
+};
 use crate::relay::{Config, Relay};
 
 /// A session's relay, seeded from the OS (sequence and timestamp starts).
@@ -49,26 +51,13 @@ impl PacketRouter for Relay {
         Relay::remove_route(self, source, sink, kind)
     }
 
-    fn set_forwarding(
+    fn switch(
         &mut self,
         leg: LegId,
-        forwarding: bool,
+        switch: Switch,
         now: f64,
-        out: &mut Vec<Transmit>,
-    ) -> Result<(), RelayError> {
-        out.extend(Relay::set_forwarding(self, leg, forwarding, now)?);
-        Ok(())
-    }
-
-    fn set_connected(
-        &mut self,
-        leg: LegId,
-        connected: bool,
-        now: f64,
-        out: &mut Vec<Transmit>,
-    ) -> Result<(), RelayError> {
-        out.extend(Relay::set_connected(self, leg, connected, now)?);
-        Ok(())
+    ) -> Result<Vec<Transmit>, RelayError> {
+        Relay::switch(self, leg, switch, now)
     }
 
     fn handle_rtp(&mut self, leg: LegId, packet: &[u8], now: f64, out: &mut Vec<Transmit>) {

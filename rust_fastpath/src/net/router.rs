@@ -4,7 +4,7 @@
 //! is the endpoint's job. Legs are the caller's numbers, so nothing per packet carries
 //! or hashes a string.
 
-pub use crate::relay::{LegId, RelayError, RelayStats, Transmit};
+pub use crate::relay::{LegId, RelayError, RelayStats, Switch, Transmit};
 
 // The m-line vocabulary is the relay's own, so plugging the relay in needs no copying.
 pub use crate::relay::{Codec, MediaKind, MediaLine};
@@ -40,24 +40,13 @@ pub trait PacketRouter: Send {
         sink: LegId,
         kind: MediaKind,
     ) -> Result<(), RelayError>;
+    /// Turns one of a leg's switches on or off; returns the packets that sets off (a rare
+    /// control call, so a `Vec` of its own rather than the packet path's `out`).
+    ///
     /// # Errors
     /// An unknown leg.
-    fn set_forwarding(
-        &mut self,
-        leg: LegId,
-        forwarding: bool,
-        now: f64,
-        out: &mut Vec<Transmit>,
-    ) -> Result<(), RelayError>;
-    /// # Errors
-    /// An unknown leg.
-    fn set_connected(
-        &mut self,
-        leg: LegId,
-        connected: bool,
-        now: f64,
-        out: &mut Vec<Transmit>,
-    ) -> Result<(), RelayError>;
+    fn switch(&mut self, leg: LegId, switch: Switch, now: f64)
+        -> Result<Vec<Transmit>, RelayError>;
     fn handle_rtp(&mut self, leg: LegId, packet: &[u8], now: f64, out: &mut Vec<Transmit>);
     fn handle_rtcp(&mut self, leg: LegId, packet: &[u8], now: f64, out: &mut Vec<Transmit>);
     fn handle_timeout(&mut self, now: f64, out: &mut Vec<Transmit>);

@@ -356,19 +356,11 @@ const CRC_TABLE: [u32; 256] = {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_support::{hex, json, xorshift};
     use serde_json::Value;
 
     fn vectors() -> Value {
-        serde_json::from_str(include_str!("../../../tests/vectors/stun/rfc5769.json"))
-            .expect("vector file is JSON")
-    }
-
-    fn hex(value: &Value) -> Vec<u8> {
-        let text = value.as_str().expect("hex string");
-        (0..text.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&text[i..i + 2], 16).expect("hex digit"))
-            .collect()
+        json(include_str!("../../../tests/vectors/stun/rfc5769.json"))
     }
 
     fn password() -> Vec<u8> {
@@ -474,13 +466,7 @@ mod tests {
     fn random_input_never_panics() {
         let v = vectors();
         let seed = hex(&v["sample_request"]["hex"]);
-        let mut state = 0x1234_5678_9abc_def0u64;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut next = xorshift(0x1234_5678_9abc_def0);
         for _ in 0..20_000 {
             let mut data = seed.clone();
             let flips = next() % 6;

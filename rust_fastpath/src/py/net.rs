@@ -20,7 +20,7 @@ use crate::net::driver::{self, Shared};
 use crate::net::endpoint::{Endpoint, Event, Outgoing, SessionId, TransportId};
 use crate::net::io::MediaUdpSocket;
 use crate::net::new_router;
-use crate::net::router::LegId;
+use crate::net::router::{LegId, Switch};
 
 /// A DTLS record for the transport's `RTCDtlsTransport`.
 #[pyclass(module = "livelens._fastpath", frozen, get_all)]
@@ -165,6 +165,20 @@ impl MediaSocket {
     ) -> T {
         let shared = &self.shared;
         py.detach(|| shared.with_endpoint(f))
+    }
+
+    /// Stops the media thread and waits for it; the first call does, later ones find no
+    /// thread.
+    fn stop(&self) {
+        let handle = self
+            .thread
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
+        if let Some(handle) = handle {
+            self.shared.stop();
+            let _ = handle.join();
+        }
     }
 }
 
@@ -311,7 +325,7 @@ impl MediaSocket {
         forwarding: bool,
     ) -> Result<()> {
         Ok(self.run_control(py, |e, now, out| {
-            e.set_forwarding(session, leg, forwarding, now, out)
+            e.switch(session, leg, Switch::Forwarding(forwarding), now, out)
         })?)
     }
 
@@ -323,7 +337,7 @@ impl MediaSocket {
         connected: bool,
     ) -> Result<()> {
         Ok(self.run_control(py, |e, now, out| {
-            e.set_connected(session, leg, connected, now, out)
+            e.switch(session, leg, Switch::Connected(connected), now, out)
         })?)
     }
 
@@ -368,18 +382,7 @@ impl MediaSocket {
 
     /// Stop the thread and close the socket's use (idempotent).
     fn close(&self, py: Python<'_>) {
-        let handle = self
-            .thread
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .take();
-        if let Some(handle) = handle {
-            let shared = &self.shared;
-            py.detach(|| {
-                shared.stop();
-                let _ = handle.join();
-            });
-        }
+        py.detach(|| self.stop());
     }
 
     fn __repr__(&self) -> String {
@@ -392,15 +395,7 @@ impl MediaSocket {
 
 impl Drop for MediaSocket {
     fn drop(&mut self) {
-        let handle = self
-            .thread
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .take();
-        if let Some(handle) = handle {
-            self.shared.stop();
-            let _ = handle.join();
-        }
+        self.stop();
     }
 }
 

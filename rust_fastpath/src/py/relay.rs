@@ -12,7 +12,7 @@ use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
 use super::error::{Error, Result};
 use super::media::media_lines;
 use super::stats;
-use crate::relay::{self, Config, LegId, MediaKind, RelayError, Transmit};
+use crate::relay::{self, Config, LegId, MediaKind, RelayError, Switch, Transmit};
 
 /// The number the core sees for a name it has never been given: no leg has it, so the
 /// core counts the packet as for an unknown leg, as the reference does.
@@ -159,7 +159,9 @@ impl Relay {
         allowed: bool,
         now: f64,
     ) -> Result<Bound<'py, PyList>> {
-        let out = self.inner.set_forwarding(self.leg(leg_id)?, allowed, now)?;
+        let out = self
+            .inner
+            .switch(self.leg(leg_id)?, Switch::Forwarding(allowed), now)?;
         Ok(self.transmits(py, out)?)
     }
 
@@ -172,7 +174,7 @@ impl Relay {
     ) -> Result<Bound<'py, PyList>> {
         let out = self
             .inner
-            .set_connected(self.leg(leg_id)?, connected, now)?;
+            .switch(self.leg(leg_id)?, Switch::Connected(connected), now)?;
         Ok(self.transmits(py, out)?)
     }
 

@@ -4,30 +4,33 @@ use std::fmt;
 
 use super::session::LegId;
 
-/// The bytes are not a valid RTP or RTCP packet; the reason is for logs and tests.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Malformed(pub &'static str);
+/// An error that is its reason, a fixed string, and displays as it.
+macro_rules! reason_error {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub struct $name(pub &'static str);
 
-impl fmt::Display for Malformed {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.0)
-    }
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.0)
+            }
+        }
+
+        impl std::error::Error for $name {}
+    };
 }
 
-impl std::error::Error for Malformed {}
+reason_error!(
+    /// The bytes are not a valid RTP or RTCP packet; the reason is for logs and tests.
+    Malformed
+);
 
-/// A packet value that cannot be put on the wire (a payload type above 127, an
-/// extension that fits neither RFC 8285 form, ...).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Unserializable(pub &'static str);
-
-impl fmt::Display for Unserializable {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.0)
-    }
-}
-
-impl std::error::Error for Unserializable {}
+reason_error!(
+    /// A packet value that cannot be put on the wire (a payload type above 127, an
+    /// extension that fits neither RFC 8285 form, ...).
+    Unserializable
+);
 
 /// A refused topology call. Python sees `UnknownLeg` (a `KeyError`) for
 /// [`RelayError::UnknownLeg`] and `RelayError` (a `ValueError`) for the rest, as the

@@ -47,7 +47,7 @@ pub use error::{Malformed, RelayError, Unserializable};
 pub use media::{Codec, MediaKind, MediaLine, ABS_SEND_TIME_URI, AUDIO_LEVEL_URI, MID_URI};
 pub use rng::SplitMix64;
 pub use session::{
-    Config, LegId, Relay, Transmit, HISTORY_SIZE, KEYFRAME_REQUEST_INTERVAL, REMB_INTERVAL,
+    Config, LegId, Relay, Switch, Transmit, HISTORY_SIZE, KEYFRAME_REQUEST_INTERVAL, REMB_INTERVAL,
     REPORT_INTERVAL, SOURCE_IDLE_SWITCH, SPEAKER_HOLD,
 };
 pub use stats::{DropReason, Drops, LegStats, RelayStats, SinkStats, SourceStats, Total, Totals};

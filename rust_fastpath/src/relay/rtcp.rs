@@ -1,7 +1,7 @@
 //! Byte-level RTCP on plaintext compound packets (RFC 3550): SR, RR, SDES (CNAME),
 //! generic NACK (RFC 4585), PLI (RFC 4585), FIR (RFC 5104) and REMB
 //! (draft-alvestrand-rmcat-remb); anything else is kept as
-//! [`RtcpPacket::Other`]. The twin of the RTCP half of `livelens/media/rtp.py`, with the
+//! [`RtcpPacket::Other`]. The twin of `livelens/media/rtcp.py`, with the
 //! same validation, so both relays call the same compound packets malformed.
 //!
 //! Parsing never panics (fuzz target `rtcp_compound`).
@@ -85,16 +85,12 @@ impl SenderReport {
     /// # Errors
     /// More than 31 report blocks.
     pub fn write_to(&self, out: &mut Vec<u8>) -> Result<(), Unserializable> {
-        let head = header(out, self.reports.len(), RTCP_SR)?;
-        out.extend_from_slice(&self.ssrc.to_be_bytes());
-        out.extend_from_slice(&self.ntp_timestamp.to_be_bytes());
-        out.extend_from_slice(&self.rtp_timestamp.to_be_bytes());
-        out.extend_from_slice(&self.packet_count.to_be_bytes());
-        out.extend_from_slice(&self.octet_count.to_be_bytes());
-        for block in &self.reports {
-            block.write_to(out);
-        }
-        finish(out, head)
+        write_report(out, RTCP_SR, self.ssrc, &self.reports, |out| {
+            out.extend_from_slice(&self.ntp_timestamp.to_be_bytes());
+            out.extend_from_slice(&self.rtp_timestamp.to_be_bytes());
+            out.extend_from_slice(&self.packet_count.to_be_bytes());
+            out.extend_from_slice(&self.octet_count.to_be_bytes());
+        })
     }
 }
 
@@ -110,12 +106,7 @@ impl ReceiverReport {
     /// # Errors
     /// More than 31 report blocks.
     pub fn write_to(&self, out: &mut Vec<u8>) -> Result<(), Unserializable> {
-        let head = header(out, self.reports.len(), RTCP_RR)?;
-        out.extend_from_slice(&self.ssrc.to_be_bytes());
-        for block in &self.reports {
-            block.write_to(out);
-        }
-        finish(out, head)
+        write_report(out, RTCP_RR, self.ssrc, &self.reports, |_| {})
     }
 }
 
@@ -290,6 +281,24 @@ fn header(
     Ok(head)
 }
 
+/// An SR or RR: the reporter's SSRC, what `sender_info` writes (the SR's sender info),
+/// then the report blocks.
+fn write_report(
+    out: &mut Vec<u8>,
+    packet_type: u8,
+    ssrc: u32,
+    blocks: &[ReportBlock],
+    sender_info: impl FnOnce(&mut Vec<u8>),
+) -> Result<(), Unserializable> {
+    let head = header(out, blocks.len(), packet_type)?;
+    out.extend_from_slice(&ssrc.to_be_bytes());
+    sender_info(out);
+    for block in blocks {
+        block.write_to(out);
+    }
+    finish(out, head)
+}
+
 /// Fills in the length of the packet that starts at `head` (the body is whole words).
 fn finish(out: &mut Vec<u8>, head: usize) -> Result<(), Unserializable> {
     let Ok(words) = u16::try_from((out.len() - head - 4) / 4) else {
@@ -398,12 +407,7 @@ fn parse_one(raw: &[u8]) -> Result<RtcpPacket<'_>, Malformed> {
     match packet_type {
         RTCP_SR => {
             let short = Malformed("SR shorter than its report count");
-            if body.len() < 24 + 24 * blocks {
-                return Err(short);
-            }
-            let reports = (0..blocks)
-                .map(|i| ReportBlock::parse(body, 24 + 24 * i).ok_or(short))
-                .collect::<Result<Vec<_>, _>>()?;
+            let reports = report_blocks(body, 24, blocks, short)?;
             Ok(RtcpPacket::SenderReport(SenderReport {
                 ssrc: be32(body, 0).ok_or(short)?,
                 ntp_timestamp: be64(body, 4).ok_or(short)?,
@@ -415,12 +419,7 @@ fn parse_one(raw: &[u8]) -> Result<RtcpPacket<'_>, Malformed> {
         }
         RTCP_RR => {
             let short = Malformed("RR shorter than its report count");
-            if body.len() < 4 + 24 * blocks {
-                return Err(short);
-            }
-            let reports = (0..blocks)
-                .map(|i| ReportBlock::parse(body, 4 + 24 * i).ok_or(short))
-                .collect::<Result<Vec<_>, _>>()?;
+            let reports = report_blocks(body, 4, blocks, short)?;
             Ok(RtcpPacket::ReceiverReport(ReceiverReport {
                 ssrc: be32(body, 0).ok_or(short)?,
                 reports,
@@ -473,6 +472,21 @@ fn parse_one(raw: &[u8]) -> Result<RtcpPacket<'_>, Malformed> {
         }
         _ => Ok(other(packet_type, count, raw)),
     }
+}
+
+/// The `count` report blocks that start at `at`, once `body` is long enough for all.
+fn report_blocks(
+    body: &[u8],
+    at: usize,
+    count: usize,
+    short: Malformed,
+) -> Result<Vec<ReportBlock>, Malformed> {
+    if body.len() < at + 24 * count {
+        return Err(short);
+    }
+    (0..count)
+        .map(|i| ReportBlock::parse(body, at + 24 * i).ok_or(short))
+        .collect()
 }
 
 fn other(packet_type: u8, fmt: u8, data: &[u8]) -> RtcpPacket<'_> {
@@ -651,11 +665,6 @@ mod tests {
     }
 
     proptest! {
-        #[test]
-        fn parsing_never_panics(data in proptest::collection::vec(any::<u8>(), 0..300)) {
-            let _ = parse_rtcp(&data);
-        }
-
         #[test]
         fn mutated_compounds_never_panic(
             flips in proptest::collection::vec((any::<usize>(), 0u8..8), 1..4),

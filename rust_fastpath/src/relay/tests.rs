@@ -79,7 +79,7 @@ pub(super) fn session_of(a: MediaLine, b: MediaLine) -> Relay {
 /// Adds a leg with this m-line, up and with an open gate.
 pub(super) fn join(relay: &mut Relay, leg: LegId, line: MediaLine) {
     relay.add_leg(leg, &[line], true).unwrap();
-    relay.set_connected(leg, true, 0.0).unwrap();
+    relay.switch(leg, Switch::Connected(true), 0.0).unwrap();
 }
 
 /// a sends video on SSRC 1111 (PT 96), b receives it on 6001 (PT 120); our SSRCs
@@ -145,7 +145,7 @@ fn topology_errors() {
         Err(RelayError::SelfRoute)
     );
     assert!(matches!(
-        relay.set_forwarding(99, true, 0.0),
+        relay.switch(99, Switch::Forwarding(true), 0.0),
         Err(RelayError::UnknownLeg(_))
     ));
     let twice = [
@@ -165,6 +165,12 @@ fn topology_errors() {
 }
 
 proptest! {
+    #[test]
+    fn parsers_never_panic(data in proptest::collection::vec(any::<u8>(), 0..300)) {
+        let _ = parse_rtp(&data);
+        let _ = parse_rtcp(&data);
+    }
+
     #[test]
     fn any_bytes_on_any_leg_are_handled_without_panicking(
         inputs in proptest::collection::vec(

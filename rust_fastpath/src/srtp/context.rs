@@ -154,8 +154,7 @@ impl SrtpContext {
     /// [`Error::Malformed`], [`Error::Replayed`], [`Error::TooManyStreams`], [`Error::Crypto`];
     /// `packet` is unchanged except after [`Error::Crypto`].
     pub fn protect_rtp(&mut self, packet: &mut Vec<u8>) -> Result<(), Error> {
-        let result = self.protect_rtp_inner(packet);
-        self.tally(result, |s| &mut s.rtp_protected)
+        self.counted(Self::protect_rtp_inner, packet, |s| &mut s.rtp_protected)
     }
 
     /// Verifies and decrypts the SRTP packet in `packet` in place (removes the tag).
@@ -165,8 +164,9 @@ impl SrtpContext {
     /// [`Error::TooManyStreams`]. On error the content of `packet` is unspecified and no
     /// stream state has changed.
     pub fn unprotect_rtp(&mut self, packet: &mut Vec<u8>) -> Result<(), Error> {
-        let result = self.unprotect_rtp_inner(packet);
-        self.tally(result, |s| &mut s.rtp_unprotected)
+        self.counted(Self::unprotect_rtp_inner, packet, |s| {
+            &mut s.rtp_unprotected
+        })
     }
 
     /// Protects the RTCP compound packet in `packet` in place, with this SSRC's next
@@ -175,8 +175,7 @@ impl SrtpContext {
     /// # Errors
     /// [`Error::Malformed`], [`Error::IndexExhausted`], [`Error::TooManyStreams`], [`Error::Crypto`].
     pub fn protect_rtcp(&mut self, packet: &mut Vec<u8>) -> Result<(), Error> {
-        let result = self.protect_rtcp_inner(packet);
-        self.tally(result, |s| &mut s.rtcp_protected)
+        self.counted(Self::protect_rtcp_inner, packet, |s| &mut s.rtcp_protected)
     }
 
     /// Verifies and decrypts the SRTCP packet in `packet` in place. Packets with the E flag
@@ -185,15 +184,19 @@ impl SrtpContext {
     /// # Errors
     /// As [`Self::unprotect_rtp`].
     pub fn unprotect_rtcp(&mut self, packet: &mut Vec<u8>) -> Result<(), Error> {
-        let result = self.unprotect_rtcp_inner(packet);
-        self.tally(result, |s| &mut s.rtcp_unprotected)
+        self.counted(Self::unprotect_rtcp_inner, packet, |s| {
+            &mut s.rtcp_unprotected
+        })
     }
 
-    fn tally(
+    /// Runs `op` on `packet` and counts the outcome: in `ok`, or by the error.
+    fn counted(
         &mut self,
-        result: Result<(), Error>,
+        op: impl FnOnce(&mut Self, &mut Vec<u8>) -> Result<(), Error>,
+        packet: &mut Vec<u8>,
         ok: fn(&mut Stats) -> &mut u64,
     ) -> Result<(), Error> {
+        let result = op(self, packet);
         match result {
             Ok(()) => *ok(&mut self.stats) += 1,
             Err(error) => self.stats.count_error(error),

@@ -8,13 +8,18 @@ use super::Error;
 /// AES (128 or 256) in counter mode with a caller-supplied 128-bit initial counter block.
 pub(crate) struct AesCtr(cipher::EncryptingKey);
 
+/// The AES-128 or AES-256 form of an algorithm, by the key's length.
+fn by_key_len<A>(key: &[u8], aes_128: A, aes_256: A) -> Result<A, Error> {
+    match key.len() {
+        16 => Ok(aes_128),
+        32 => Ok(aes_256),
+        _ => Err(Error::BadKeyLength),
+    }
+}
+
 impl AesCtr {
     pub(crate) fn new(key: &[u8]) -> Result<Self, Error> {
-        let algorithm = match key.len() {
-            16 => &cipher::AES_128,
-            32 => &cipher::AES_256,
-            _ => return Err(Error::BadKeyLength),
-        };
+        let algorithm = by_key_len(key, &cipher::AES_128, &cipher::AES_256)?;
         let key = cipher::UnboundCipherKey::new(algorithm, key).map_err(|_| Error::BadKeyLength)?;
         cipher::EncryptingKey::ctr(key)
             .map(Self)
@@ -69,11 +74,7 @@ pub(crate) struct AesGcm(aead::LessSafeKey);
 
 impl AesGcm {
     pub(crate) fn new(key: &[u8]) -> Result<Self, Error> {
-        let algorithm = match key.len() {
-            16 => &aead::AES_128_GCM,
-            32 => &aead::AES_256_GCM,
-            _ => return Err(Error::BadKeyLength),
-        };
+        let algorithm = by_key_len(key, &aead::AES_128_GCM, &aead::AES_256_GCM)?;
         aead::UnboundKey::new(algorithm, key)
             .map(|key| Self(aead::LessSafeKey::new(key)))
             .map_err(|_| Error::BadKeyLength)

@@ -37,22 +37,23 @@ pub(crate) mod test_vectors {
 
     use serde_json::Value;
 
+    use super::{Profile, SessionKeys};
+    pub use crate::test_support::hex;
+
     pub fn vectors(name: &str) -> Value {
-        let text = match name {
+        crate::test_support::json(match name {
             "rfc3711" => include_str!("../../../tests/vectors/srtp/rfc3711.json"),
             "rfc6188" => include_str!("../../../tests/vectors/srtp/rfc6188.json"),
             "rfc7714" => include_str!("../../../tests/vectors/srtp/rfc7714.json"),
             _ => panic!("no vector file {name}"),
-        };
-        serde_json::from_str(text).expect("vector file is JSON")
+        })
     }
 
-    pub fn hex(value: &Value) -> Vec<u8> {
-        let text = value.as_str().expect("hex string");
-        (0..text.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&text[i..i + 2], 16).expect("hex digit"))
-            .collect()
+    /// Session keys from a master key and salt of the profile's lengths, every byte of
+    /// them `key` and `salt`.
+    pub fn session_keys(profile: Profile, key: u8, salt: u8) -> SessionKeys {
+        let (key, salt) = (vec![key; profile.key_len()], vec![salt; profile.salt_len()]);
+        SessionKeys::derive(profile, &key, &salt).expect("the profile's lengths")
     }
 }
 

@@ -113,30 +113,14 @@ mod tests {
 
     #[test]
     fn lengths_follow_rfc_5764_and_rfc_7714() {
-        let cm = Profile::AesCm128HmacSha1_80;
-        assert_eq!(
-            (cm.key_len(), cm.salt_len(), cm.auth_key_len(), cm.tag_len()),
-            (16, 14, 20, 10)
-        );
-        let g128 = Profile::AeadAes128Gcm;
-        assert_eq!(
-            (
-                g128.key_len(),
-                g128.salt_len(),
-                g128.auth_key_len(),
-                g128.tag_len()
-            ),
-            (16, 12, 0, 16)
-        );
-        let g256 = Profile::AeadAes256Gcm;
-        assert_eq!(
-            (
-                g256.key_len(),
-                g256.salt_len(),
-                g256.auth_key_len(),
-                g256.tag_len()
-            ),
-            (32, 12, 0, 16)
-        );
+        // (key, salt, auth key, tag)
+        for (p, lengths) in [
+            (Profile::AesCm128HmacSha1_80, (16, 14, 20, 10)),
+            (Profile::AeadAes128Gcm, (16, 12, 0, 16)),
+            (Profile::AeadAes256Gcm, (32, 12, 0, 16)),
+        ] {
+            let got = (p.key_len(), p.salt_len(), p.auth_key_len(), p.tag_len());
+            assert_eq!(got, lengths, "{p:?}");
+        }
     }
 }

@@ -1,7 +1,7 @@
 //! Context-level tests: the RFC 7714 packet vectors, round trips for every profile, ROC
 //! across sequence wrap, replay, tampering, truncation and the counters.
 
-use super::test_vectors::{hex, vectors};
+use super::test_vectors::{hex, session_keys, vectors};
 use super::{Error, Profile, SessionKeys, SrtpContext, Stats, MAX_STREAMS};
 
 fn context(profile: Profile, seed: u8) -> SrtpContext {
@@ -46,44 +46,71 @@ fn unprotect_rtcp(ctx: &mut SrtpContext, packet: &[u8]) -> Result<Vec<u8>, Error
     ctx.unprotect_rtcp(&mut buf).map(|()| buf)
 }
 
-fn profile_named(value: &serde_json::Value) -> Profile {
-    Profile::from_name(value.as_str().expect("profile")).expect("known profile")
+/// Every copy of `packet` with one bit flipped, in bit order.
+fn bit_flips(packet: &[u8]) -> impl Iterator<Item = Vec<u8>> + '_ {
+    (0..packet.len() * 8).map(|bit| {
+        let mut flipped = packet.to_vec();
+        flipped[bit / 8] ^= 1 << (bit % 8);
+        flipped
+    })
 }
 
-fn gcm_session_keys(case: &serde_json::Value) -> SessionKeys {
-    let (key, salt) = (hex(&case["session_key"]), hex(&case["session_salt"]));
-    SessionKeys {
-        rtp_key: key.clone(),
-        rtp_salt: salt.clone(),
-        rtp_auth_key: Vec::new(),
-        rtcp_key: key,
-        rtcp_salt: salt,
-        rtcp_auth_key: Vec::new(),
+/// An RFC 7714 packet vector: GCM session keys (the RFC publishes no master keys) and
+/// the packet in the clear and protected.
+struct Rfc7714Case {
+    json: serde_json::Value,
+    profile: Profile,
+    keys: SessionKeys,
+    plain: Vec<u8>,
+    protected: Vec<u8>,
+}
+
+impl Rfc7714Case {
+    /// A fresh context under the vector's keys.
+    fn context(&self) -> SrtpContext {
+        SrtpContext::from_session_keys(self.profile, &self.keys).expect("keys")
     }
+}
+
+/// The `srtp` or `srtcp` vectors of RFC 7714.
+fn rfc7714_cases(section: &str) -> Vec<Rfc7714Case> {
+    let cases = vectors("rfc7714")[section]
+        .as_array()
+        .expect(section)
+        .clone();
+    cases
+        .into_iter()
+        .map(|json| {
+            let (key, salt) = (hex(&json["session_key"]), hex(&json["session_salt"]));
+            let profile = json["profile"].as_str().expect("profile");
+            Rfc7714Case {
+                profile: Profile::from_name(profile).expect("known profile"),
+                keys: SessionKeys {
+                    rtp_key: key.clone(),
+                    rtp_salt: salt.clone(),
+                    rtp_auth_key: Vec::new(),
+                    rtcp_key: key,
+                    rtcp_salt: salt,
+                    rtcp_auth_key: Vec::new(),
+                },
+                plain: hex(&json["plain"]),
+                protected: hex(&json["protected"]),
+                json,
+            }
+        })
+        .collect()
 }
 
 /// RFC 7714 16.1.1/16.1.2 and 16.2.1/16.2.2: the first packet of a stream (ROC 0,
 /// seq 0xf17b) protects to the RFC's bytes and they unprotect back.
 #[test]
 fn rfc7714_srtp_vectors() {
-    for case in vectors("rfc7714")["srtp"].as_array().expect("srtp") {
-        let profile = profile_named(&case["profile"]);
-        let keys = gcm_session_keys(case);
-        let (plain, protected) = (hex(&case["plain"]), hex(&case["protected"]));
-        let mut sender = SrtpContext::from_session_keys(profile, &keys).expect("keys");
-        assert_eq!(
-            protect(&mut sender, &plain),
-            protected,
-            "{}",
-            case["sections"]
-        );
-        let mut receiver = SrtpContext::from_session_keys(profile, &keys).expect("keys");
-        assert_eq!(
-            unprotect(&mut receiver, &protected),
-            Ok(plain),
-            "{}",
-            case["sections"]
-        );
+    for case in rfc7714_cases("srtp") {
+        let sections = &case.json["sections"];
+        let sent = protect(&mut case.context(), &case.plain);
+        assert_eq!(sent, case.protected, "{sections}");
+        let received = unprotect(&mut case.context(), &case.protected);
+        assert_eq!(received.as_ref(), Ok(&case.plain), "{sections}");
     }
 }
 
@@ -91,33 +118,25 @@ fn rfc7714_srtp_vectors() {
 /// reached SRTCP index 0x5d4; all four (two tagged only, E = 0) unprotect.
 #[test]
 fn rfc7714_srtcp_vectors() {
-    for case in vectors("rfc7714")["srtcp"].as_array().expect("srtcp") {
-        let profile = profile_named(&case["profile"]);
-        let keys = gcm_session_keys(case);
-        let (plain, protected) = (hex(&case["plain"]), hex(&case["protected"]));
-        let index = case["srtcp_index"].as_u64().expect("index");
-        if case["encrypted"].as_bool().expect("flag") {
-            let mut sender = SrtpContext::from_session_keys(profile, &keys).expect("keys");
+    for case in rfc7714_cases("srtcp") {
+        let section = &case.json["section"];
+        let index = case.json["srtcp_index"].as_u64().expect("index");
+        if case.json["encrypted"].as_bool().expect("flag") {
+            let mut sender = case.context();
             for _ in 1..index {
-                sender.protect_rtcp(&mut plain.clone()).expect("filler");
+                sender
+                    .protect_rtcp(&mut case.plain.clone())
+                    .expect("filler");
             }
-            let mut buf = plain.clone();
+            let mut buf = case.plain.clone();
             sender.protect_rtcp(&mut buf).expect("protect");
-            assert_eq!(buf, protected, "{}", case["section"]);
+            assert_eq!(buf, case.protected, "{section}");
         }
-        let mut receiver = SrtpContext::from_session_keys(profile, &keys).expect("keys");
-        assert_eq!(
-            unprotect_rtcp(&mut receiver, &protected),
-            Ok(plain),
-            "{}",
-            case["section"]
-        );
-        assert_eq!(
-            unprotect_rtcp(&mut receiver, &protected),
-            Err(Error::Replayed),
-            "{}",
-            case["section"]
-        );
+        let mut receiver = case.context();
+        let first = unprotect_rtcp(&mut receiver, &case.protected);
+        assert_eq!(first.as_ref(), Ok(&case.plain), "{section}");
+        let again = unprotect_rtcp(&mut receiver, &case.protected);
+        assert_eq!(again, Err(Error::Replayed), "{section}");
     }
 }
 
@@ -266,17 +285,13 @@ fn every_single_bit_flip_is_refused_and_leaves_no_trace() {
         let mut rtcp = rtcp_rr(42, 3);
         tx.protect_rtcp(&mut rtcp).expect("rtcp");
         let mut rx = context(profile, 7);
-        for bit in 0..protected.len() * 8 {
-            let mut bad = protected.clone();
-            bad[bit / 8] ^= 1 << (bit % 8);
+        for (bit, bad) in bit_flips(&protected).enumerate() {
             assert!(
                 unprotect(&mut rx, &bad).is_err(),
                 "{profile:?} rtp bit {bit}"
             );
         }
-        for bit in 0..rtcp.len() * 8 {
-            let mut bad = rtcp.clone();
-            bad[bit / 8] ^= 1 << (bit % 8);
+        for (bit, bad) in bit_flips(&rtcp).enumerate() {
             assert!(
                 unprotect_rtcp(&mut rx, &bad).is_err(),
                 "{profile:?} rtcp bit {bit}"
@@ -395,12 +410,7 @@ fn stats_count_each_outcome_once() {
 #[test]
 fn session_keys_of_the_wrong_length_are_refused() {
     for profile in Profile::ALL {
-        let good = SessionKeys::derive(
-            profile,
-            &vec![0u8; profile.key_len()],
-            &vec![0u8; profile.salt_len()],
-        )
-        .expect("keys");
+        let good = session_keys(profile, 0, 0);
         let mut bad = good.clone();
         bad.rtcp_salt.push(0);
         assert_eq!(

@@ -11,6 +11,7 @@ use crate::net::stun::{
     MessageBuilder, ATTR_ICE_CONTROLLING, ATTR_USERNAME, ATTR_USE_CANDIDATE, BINDING_REQUEST,
     BINDING_SUCCESS,
 };
+use crate::test_support::xorshift;
 
 /// Forwards every packet unchanged to every other leg.
 #[derive(Default)]
@@ -32,23 +33,8 @@ impl PacketRouter for Mirror {
     fn remove_route(&mut self, _: LegId, _: LegId, _: MediaKind) -> Result<(), RelayError> {
         Ok(())
     }
-    fn set_forwarding(
-        &mut self,
-        _: LegId,
-        _: bool,
-        _: f64,
-        _: &mut Vec<Transmit>,
-    ) -> Result<(), RelayError> {
-        Ok(())
-    }
-    fn set_connected(
-        &mut self,
-        _: LegId,
-        _: bool,
-        _: f64,
-        _: &mut Vec<Transmit>,
-    ) -> Result<(), RelayError> {
-        Ok(())
+    fn switch(&mut self, _: LegId, _: Switch, _: f64) -> Result<Vec<Transmit>, RelayError> {
+        Ok(Vec::new())
     }
     fn handle_rtp(&mut self, leg: LegId, packet: &[u8], _: f64, out: &mut Vec<Transmit>) {
         out.extend(self.legs.iter().filter(|&&l| l != leg).map(|&l| Transmit {
@@ -80,6 +66,13 @@ const LATE: LegId = 3;
 
 fn transport(stats: &PortStats, id: TransportId) -> &TransportStats {
     &stats.transports.iter().find(|(t, _)| *t == id).unwrap().1
+}
+
+/// Every drop counted, by reason in name order.
+fn drops(counters: &Counters) -> Vec<(&'static str, u64)> {
+    let mut drops: Vec<_> = counters.drops.iter().map(|(&r, &n)| (r, n)).collect();
+    drops.sort_unstable();
+    drops
 }
 
 const PROFILE: &str = "AEAD_AES_128_GCM";
@@ -232,15 +225,21 @@ fn wrong_credentials_unknown_addresses_and_bad_srtp_are_counted_drops() {
     ep.handle_datagram(a.address, &[0x00, 1, 0, 0], 3.0, &mut out);
     assert!(out.is_empty());
     let stats = ep.stats();
-    let port = &stats.port.drops;
-    assert_eq!(port["stun_bad_integrity"], 1);
-    assert_eq!(port["stun_unknown_username"], 1);
-    assert_eq!(port["unknown_address"], 2);
-    assert_eq!(port["unknown_protocol"], 1);
-    assert_eq!(port["stun_malformed"], 1);
+    assert_eq!(
+        drops(&stats.port),
+        [
+            ("stun_bad_integrity", 1),
+            ("stun_malformed", 1),
+            ("stun_unknown_username", 1),
+            ("unknown_address", 2),
+            ("unknown_protocol", 1),
+        ]
+    );
     let a_stats = transport(&stats, a.transport);
-    assert_eq!(a_stats.counters.drops["srtp_auth_failed"], 1);
-    assert_eq!(a_stats.counters.drops["stun_bad_integrity"], 1);
+    assert_eq!(
+        drops(&a_stats.counters),
+        [("srtp_auth_failed", 1), ("stun_bad_integrity", 1)]
+    );
     assert_eq!(a_stats.nominated, Some(a.address));
     assert_eq!((a_stats.session, a_stats.leg), (S, A));
 }
@@ -435,13 +434,7 @@ fn random_datagrams_never_panic() {
     let mut srtp = rtp(9, b"some payload");
     a.tx.protect_rtp(&mut srtp).unwrap();
     seeds.push(srtp);
-    let mut state = 0x2545_f491_4f6c_dd1du64;
-    let mut next = move || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        state
-    };
+    let mut next = xorshift(0x2545_f491_4f6c_dd1d);
     let mut out = Vec::new();
     for i in 0..20_000u32 {
         let mut d = seeds[(next() as usize) % seeds.len()].clone();
@@ -450,7 +443,7 @@ fn random_datagrams_never_panic() {
             d[j] = next() as u8;
         }
         let cut = (next() as usize) % (d.len() + 1);
-        let from = if next() % 2 == 0 {
+        let from = if next().is_multiple_of(2) {
             a.address
         } else {
             SocketAddr::from(([10, 0, 0, (next() % 4) as u8], 1))
@@ -472,24 +465,26 @@ fn unauthenticated_stun_is_never_answered_only_counted() {
     let mut no_fingerprint = MessageBuilder::new(BINDING_REQUEST, [2; 12]);
     no_fingerprint.attribute(ATTR_USERNAME, b"ua:remote");
     let requests = [
-        bare,
-        no_fingerprint.finish(),
-        check("nobody:remote", "x", false),      // unknown ufrag
-        check("ua:someone-else", &a.pwd, false), // wrong remote ufrag
-        check("ua:remote", "not the password at all", false), // bad integrity
+        (bare, "stun_unknown_username"),
+        (no_fingerprint.finish(), "stun_missing_attribute"),
+        (check("nobody:remote", "x", false), "stun_unknown_username"),
+        (
+            check("ua:someone-else", &a.pwd, false),
+            "stun_wrong_username",
+        ),
+        (
+            check("ua:remote", "not the password", false),
+            "stun_bad_integrity",
+        ),
     ];
     let mut out = Vec::new();
-    for request in &requests {
+    for (request, reason) in &requests {
+        let before = ep.stats().port.drops.get(reason).copied().unwrap_or(0);
         ep.handle_datagram(victim, request, 2.0, &mut out);
+        assert_eq!(ep.stats().port.drops[reason], before + 1, "{reason}");
     }
     assert!(out.is_empty(), "answered {} request(s)", out.len());
-    let stats = ep.stats();
-    let port = &stats.port.drops;
-    assert_eq!(port["stun_unknown_username"], 2);
-    assert_eq!(port["stun_missing_attribute"], 1);
-    assert_eq!(port["stun_wrong_username"], 1);
-    assert_eq!(port["stun_bad_integrity"], 1);
-    assert_eq!(stats.port.tx_packets, 0);
+    assert_eq!(ep.stats().port.tx_packets, 0);
     // Nor does any of them make the victim an address media would go to.
     let mut srtp = rtp(1, b"x");
     SrtpContext::new(

@@ -260,7 +260,7 @@ mod tests {
     use crate::relay::tests::{
         join, line, rtp_to, session, session_of, video, video_packet, A, B, C,
     };
-    use crate::relay::{DropReason, MediaKind};
+    use crate::relay::{DropReason, MediaKind, Switch};
 
     #[test]
     fn forwards_rewritten_and_asks_the_source_for_a_keyframe() {
@@ -291,7 +291,7 @@ mod tests {
     #[test]
     fn a_closed_gate_is_a_counted_drop() {
         let mut relay = session();
-        relay.set_forwarding(B, false, 0.5).unwrap();
+        relay.switch(B, Switch::Forwarding(false), 0.5).unwrap();
         assert!(relay.handle_rtp(A, &video(1), 1.0).is_empty());
         assert_eq!(relay.stats().drops.get(DropReason::Gated), 1);
     }

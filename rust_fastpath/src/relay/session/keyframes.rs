@@ -92,6 +92,7 @@ impl Relay {
 mod tests {
     use crate::relay::rtcp::{FirEntry, FullIntraRequest, PictureLossIndication, RtcpPacket};
     use crate::relay::tests::{rtcp, rtcp_to, session, video, A, B};
+    use crate::relay::Switch;
 
     /// What the source, a, gets: a PLI from its leg's SSRC for its media SSRC.
     const PLI_TO_A: RtcpPacket<'static> =
@@ -125,7 +126,7 @@ mod tests {
     #[test]
     fn a_fir_becomes_a_pli_that_waits_for_the_sources_transport() {
         let mut relay = session();
-        relay.set_connected(A, false, 0.5).unwrap();
+        relay.switch(A, Switch::Connected(false), 0.5).unwrap();
         let fir = FullIntraRequest {
             sender_ssrc: 2222,
             entries: vec![FirEntry {
@@ -136,7 +137,7 @@ mod tests {
         let fir = rtcp(|data| fir.write_to(data).unwrap());
         assert!(relay.handle_rtcp(B, &fir, 1.0).is_empty());
         assert_eq!(relay.next_timeout(), None); // the transport coming up sends it
-        let out = relay.set_connected(A, true, 2.0).unwrap();
+        let out = relay.switch(A, Switch::Connected(true), 2.0).unwrap();
         assert_eq!(rtcp_to(&out, A), [PLI_TO_A]);
     }
 }

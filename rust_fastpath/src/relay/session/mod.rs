@@ -17,7 +17,7 @@
 use std::collections::HashMap;
 
 use super::arena::{Arena, Id};
-use super::error::RelayError;
+use super::error::{Malformed, RelayError};
 use super::history::History;
 use super::media::{validate_lines, MediaKind, MediaLine};
 use super::rewrite::RouteMaps;
@@ -49,6 +49,16 @@ pub type LegId = u64;
 pub struct Transmit {
     pub leg_id: LegId,
     pub data: Vec<u8>,
+}
+
+/// One of a leg's two switches, on or off ([`Relay::switch`]). A leg gets the others'
+/// media only with both on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Switch {
+    /// The (consent) gate: whether the leg may receive the others' media.
+    Forwarding(bool),
+    /// Whether the leg's transport is up; no packet goes to a leg that is down.
+    Connected(bool),
 }
 
 /// Room a media transmit's buffer is made with beyond the payload: for the header and
@@ -108,6 +118,13 @@ fn earliest(deadline: Option<f64>, due: f64) -> f64 {
     }
 }
 
+/// What `fill` appends, for the calls that return their packets.
+fn collect(fill: impl FnOnce(&mut Vec<Transmit>)) -> Vec<Transmit> {
+    let mut out = Vec::new();
+    fill(&mut out);
+    out
+}
+
 /// Counts one packet sent and queues it.
 fn emit(totals: &mut Totals, out: &mut Vec<Transmit>, leg_id: LegId, data: Vec<u8>, rtcp: bool) {
     totals.add(if rtcp { Total::RtcpOut } else { Total::RtpOut }, 1);
@@ -147,8 +164,8 @@ impl Relay {
         self.leg_ids.contains_key(&leg_id)
     }
 
-    /// Registers a participant's transport. Fails closed: nothing reaches it until
-    /// [`Relay::set_forwarding`] opens its gate and [`Relay::set_connected`] reports it up.
+    /// Registers a participant's transport. Fails closed: nothing reaches it until both
+    /// of its switches are on ([`Relay::switch`]).
     ///
     /// # Errors
     /// [`RelayError::LegExists`], or [`RelayError::InvalidMedia`] for m-lines the relay
@@ -208,27 +225,16 @@ impl Relay {
         let Some(leg) = self.legs.remove(key) else {
             return;
         };
-        for (_, source) in leg.sources {
-            let routes = self
-                .sources
-                .get(source)
-                .map(|s| s.routes.clone())
-                .unwrap_or_default();
-            for route in routes {
-                self.unlink(route);
-            }
-            self.sources.remove(source);
-        }
-        for (_, sink) in leg.sinks {
-            let routes = self
-                .sinks
-                .get(sink)
-                .map(|s| s.routes.clone())
-                .unwrap_or_default();
-            for route in routes {
-                self.unlink(route);
-            }
-            self.sinks.remove(sink);
+        // The leg's streams go first; unlinking their routes then updates the other ends.
+        let sources = leg
+            .sources
+            .iter()
+            .filter_map(|&(_, s)| self.sources.remove(s));
+        let mut routes: Vec<Id<Route>> = sources.flat_map(|s| s.routes).collect();
+        let sinks = leg.sinks.iter().filter_map(|&(_, s)| self.sinks.remove(s));
+        routes.extend(sinks.flat_map(|s| s.routes));
+        for route in routes {
+            self.unlink(route);
         }
     }
 
@@ -311,34 +317,16 @@ impl Relay {
         Ok(())
     }
 
-    /// Opens or closes a leg's gate. Opening asks its video sources for a keyframe.
+    /// Turns one of a leg's switches on or off. When that changes whether the leg is
+    /// deliverable, its sinks restart, and becoming deliverable asks its video sources
+    /// for a keyframe.
     ///
     /// # Errors
     /// [`RelayError::UnknownLeg`].
-    pub fn set_forwarding(
+    pub fn switch(
         &mut self,
         leg_id: LegId,
-        allowed: bool,
-        now: f64,
-    ) -> Result<Vec<Transmit>, RelayError> {
-        let key = self.leg_key(leg_id)?;
-        let mut out = Vec::new();
-        if let Some(leg) = self.legs.get_mut(key) {
-            let was = leg.deliverable();
-            leg.forwarding = allowed;
-            self.deliverability_changed(key, was, now, &mut out);
-        }
-        Ok(out)
-    }
-
-    /// Reports a leg's transport up or down (packets are only produced for legs that are up).
-    ///
-    /// # Errors
-    /// [`RelayError::UnknownLeg`].
-    pub fn set_connected(
-        &mut self,
-        leg_id: LegId,
-        connected: bool,
+        switch: Switch,
         now: f64,
     ) -> Result<Vec<Transmit>, RelayError> {
         let key = self.leg_key(leg_id)?;
@@ -347,37 +335,54 @@ impl Relay {
             return Ok(out);
         };
         let was = leg.deliverable();
-        leg.connected = connected;
-        if connected {
+        match switch {
+            Switch::Forwarding(on) => leg.forwarding = on,
+            Switch::Connected(on) => leg.connected = on,
+        }
+        if switch == Switch::Connected(true) {
             // Keyframe requests that waited for this leg's transport can go now.
             let sources: Vec<Id<Source>> = leg.sources.iter().map(|&(_, s)| s).collect();
             for source in sources {
                 self.flush_keyframe_request(source, now, &mut out);
             }
         }
-        self.deliverability_changed(key, was, now, &mut out);
+        if self
+            .legs
+            .get(key)
+            .is_some_and(|leg| leg.deliverable() != was)
+        {
+            self.restart_sinks(key, now, &mut out);
+        }
         Ok(out)
     }
 
     // ------------------------------------------------------------------ packets
 
-    /// Counts a packet in (`kind` and its bytes) and finds its leg; a packet for a leg
-    /// that is gone is counted as such and goes no further.
-    fn arrival(&mut self, leg_id: LegId, kind: Total, len: usize) -> Option<Id<Leg>> {
+    /// Counts a packet in (`kind` and its bytes), finds its leg and parses it; a packet
+    /// for a leg that is gone, or malformed, is counted as such and goes no further.
+    fn arrival<'p, P>(
+        &mut self,
+        leg_id: LegId,
+        kind: Total,
+        packet: &'p [u8],
+        parse: impl FnOnce(&'p [u8]) -> Result<P, Malformed>,
+    ) -> Option<(Id<Leg>, P)> {
         let Some(&key) = self.leg_ids.get(&leg_id) else {
             self.totals.add(Total::UnknownLeg, 1);
             return None;
         };
         self.totals.add(kind, 1);
-        self.totals.add(Total::BytesIn, len as u64);
-        Some(key)
+        self.totals.add(Total::BytesIn, packet.len() as u64);
+        let Ok(parsed) = parse(packet) else {
+            self.drop_at_leg(key, DropReason::Malformed);
+            return None;
+        };
+        Some((key, parsed))
     }
 
     /// One plaintext RTP packet received on a leg.
     pub fn handle_rtp(&mut self, leg_id: LegId, packet: &[u8], now: f64) -> Vec<Transmit> {
-        let mut out = Vec::new();
-        self.handle_rtp_into(leg_id, packet, now, &mut out);
-        out
+        collect(|out| self.handle_rtp_into(leg_id, packet, now, out))
     }
 
     /// [`Relay::handle_rtp`], appending to `out` (for callers that batch).
@@ -388,11 +393,7 @@ impl Relay {
         now: f64,
         out: &mut Vec<Transmit>,
     ) {
-        let Some(key) = self.arrival(leg_id, Total::RtpIn, packet.len()) else {
-            return;
-        };
-        let Ok(pkt) = parse_rtp(packet) else {
-            self.drop_at_leg(key, DropReason::Malformed);
+        let Some((key, pkt)) = self.arrival(leg_id, Total::RtpIn, packet, parse_rtp) else {
             return;
         };
         let known = self
@@ -419,9 +420,7 @@ impl Relay {
 
     /// One plaintext RTCP compound packet received on a leg.
     pub fn handle_rtcp(&mut self, leg_id: LegId, packet: &[u8], now: f64) -> Vec<Transmit> {
-        let mut out = Vec::new();
-        self.handle_rtcp_into(leg_id, packet, now, &mut out);
-        out
+        collect(|out| self.handle_rtcp_into(leg_id, packet, now, out))
     }
 
     /// [`Relay::handle_rtcp`], appending to `out` (for callers that batch).
@@ -432,11 +431,7 @@ impl Relay {
         now: f64,
         out: &mut Vec<Transmit>,
     ) {
-        let Some(key) = self.arrival(leg_id, Total::RtcpIn, packet.len()) else {
-            return;
-        };
-        let Ok(packets) = parse_rtcp(packet) else {
-            self.drop_at_leg(key, DropReason::Malformed);
+        let Some((key, packets)) = self.arrival(leg_id, Total::RtcpIn, packet, parse_rtcp) else {
             return;
         };
         for item in &packets {
@@ -470,7 +465,7 @@ impl Relay {
         for leg in self.leg_order.iter().filter_map(|&k| self.legs.get(k)) {
             for source in leg.sources.iter().filter_map(|&(_, s)| self.sources.get(s)) {
                 // Requests waiting for an SSRC or a transport go out on the first packet or
-                // on set_connected instead; a deadline for them would only spin.
+                // on the Connected switch instead; a deadline for them would only spin.
                 let ready = source.ssrc.is_some() && leg.connected;
                 if let (true, Some(last), true) = (
                     source.keyframe_request_pending,
@@ -642,24 +637,16 @@ impl Relay {
         }
     }
 
-    fn deliverability_changed(
-        &mut self,
-        key: Id<Leg>,
-        was: bool,
-        now: f64,
-        out: &mut Vec<Transmit>,
-    ) {
+    /// Restarts each sink of a leg whose deliverability changed with a fresh segment:
+    /// timestamps rebased on elapsed time, a marker on audio, and (video, if it became
+    /// deliverable) a keyframe the receiver can start decoding from.
+    fn restart_sinks(&mut self, key: Id<Leg>, now: f64, out: &mut Vec<Transmit>) {
         let Some(leg) = self.legs.get(key) else {
             return;
         };
         let deliverable = leg.deliverable();
-        if deliverable == was {
-            return;
-        }
         let sinks: Vec<Id<Sink>> = leg.sinks.iter().map(|&(_, s)| s).collect();
         for sink_id in sinks {
-            // Restart with a fresh segment: timestamps rebased on elapsed time, a marker
-            // on audio, and (video) a keyframe the receiver can start decoding from.
             let Some(sink) = self.sinks.get_mut(sink_id) else {
                 continue;
             };

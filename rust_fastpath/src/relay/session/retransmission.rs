@@ -211,7 +211,7 @@ mod tests {
     use crate::relay::tests::{
         line, rtcp, rtcp_to, rtp_to, session, session_of, video, video_line_with_rtx, A, B,
     };
-    use crate::relay::MediaKind;
+    use crate::relay::{MediaKind, Switch};
 
     /// b's NACK for what we sent it on SSRC 6001.
     fn nack(lost: u16) -> Vec<u8> {
@@ -291,7 +291,7 @@ mod tests {
     fn the_gate_covers_retransmissions() {
         let mut relay = session();
         let seq = rtp_to(&relay.handle_rtp(A, &video(10), 1.0), B)[0].sequence_number;
-        relay.set_forwarding(B, false, 1.05).unwrap();
+        relay.switch(B, Switch::Forwarding(false), 1.05).unwrap();
         assert!(relay.handle_rtcp(B, &nack(seq), 1.1).is_empty());
         assert_eq!(relay.stats().legs[1].sinks[0].1.nacks_received, 0);
     }
