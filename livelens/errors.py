@@ -15,10 +15,9 @@ class LiveLensError(Exception):
     code: ClassVar[str] = "error"
     status: ClassVar[int] = 400
 
-    def __init_subclass__(cls, *, code: str | None = None, status: int | None = None) -> None:
+    def __init_subclass__(cls, *, code: str, status: int | None = None) -> None:
         super().__init_subclass__()
-        if code is not None:
-            cls.code = code
+        cls.code = code
         if status is not None:
             cls.status = status
 

@@ -19,8 +19,7 @@ JOIN_COOKIE = "livelens_join"
 DEVICE_COOKIE = "livelens_device"
 
 
-class UnknownHost(InvalidInput):
-    code = "unknown_host"
+class UnknownHost(InvalidInput, code="unknown_host"): ...
 
 
 async def returning_customer(handler: BaseHandler) -> SupportSession:

@@ -49,10 +49,8 @@ MAX_OFFER_BYTES = 64 * 1024
 DEFAULT_CONNECT_TIMEOUT = 30.0  # s from answer to connected; aioice alone may wait forever
 
 
-class OfferRejected(InvalidInput):
+class OfferRejected(InvalidInput, code="offer_rejected"):
     """The participant's SDP offer cannot be answered (malformed or unsupported)."""
-
-    code = "offer_rejected"
 
 
 class PeerListener(Protocol):

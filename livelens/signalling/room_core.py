@@ -63,7 +63,7 @@ class NotWaiting(Conflict, code="not_waiting"):
     """A new link was asked for a session whose customer has already joined."""
 
 
-class StaleCredential(NotFound):
+class StaleCredential(NotFound, code="not_found"):  # answers as any wrong link does
     """The join token or PIN a customer presented was replaced by a new link after it
     found the session (and before the room bound the device)."""
 

@@ -20,12 +20,10 @@ from livelens.store.records import Outcome, SupportSession
 CONSENT_SCOPES = ("camera", "microphone")
 
 
-class SessionEnded(Conflict):
-    code = "session_ended"
+class SessionEnded(Conflict, code="session_ended"): ...
 
 
-class DeviceMismatch(Forbidden):
-    code = "link_used"
+class DeviceMismatch(Forbidden, code="link_used"): ...
 
 
 @dataclass(frozen=True)
