@@ -4,6 +4,11 @@
 // HTML, and links stay plain text: nothing in a message can run, load or open
 // anything. Delivery: "Sending…" until the server stored it and echoed it back
 // ("Sent"), then "Delivered" once the other side's page has shown it.
+//
+// The conversation as the server replays it (after a reload, a reconnect or the end)
+// says the same: a message is "Delivered" if the record says so (`delivered_at`), or
+// if someone else wrote after it, since their page showed (and acknowledged) the whole
+// conversation before they could. Otherwise it stays "Sent".
 
 import { h } from './dom.js';
 
@@ -96,12 +101,19 @@ export class ChatPanel {
     }
   }
 
-  /** The conversation so far (after joining or reconnecting). */
+  /** The conversation so far (after joining or reconnecting, or the record after the end). */
   history(messages) {
     const unacked = [];
+    const lastReply = Math.max(-Infinity, ...messages.filter((m) => !this.isMine(m)).map((m) => Number(m.at) || 0));
     for (const message of messages) {
-      if (this.items.has(message.id)) continue;
+      const delivered = Boolean(message.delivered_at) || (this.isMine(message) && Number(message.at) < lastReply);
+      const shown = this.items.get(message.id);
+      if (shown) {
+        if (delivered && shown.mine) this.setState(shown, 'delivered');
+        continue;
+      }
       this.show(message);
+      if (delivered && this.isMine(message)) this.setState(this.items.get(message.id), 'delivered');
       if (!this.isMine(message)) unacked.push(message.id);
     }
     for (let i = 0; i < unacked.length; i += 50) this.send('chat_ack', { ids: unacked.slice(i, i + 50) });

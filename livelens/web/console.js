@@ -1,6 +1,7 @@
 // Console entry point: decides between sign-in, forced 2FA enrolment and the console.
 
 import { api, onAuthLost, onEnrollmentRequired } from './api.js';
+import { setTitle } from './attention.js';
 import { h } from './dom.js';
 import { renderEnrollmentGate } from './views/enrol.js';
 import { renderLogin } from './views/login.js';
@@ -63,7 +64,7 @@ function showLogin(notice) {
   mount();
   app.view = 'login';
   app.me = null;
-  document.title = 'Sign in · LiveLens';
+  setTitle('Sign in · LiveLens');
   renderLogin(root, {
     notice,
     onSignedIn: () => app.reload(),

@@ -748,6 +748,8 @@ const ENDED_TEXT = {
   expired: 'This link has expired. Ask your support agent for a new one.',
   dropped: 'The connection was lost for too long, so the session ended.',
 };
+// Icon and tone of an end: only a session that ran its course gets the green check.
+const ENDED_ICONS = { declined: ['declined', 'info'], expired: ['clock', 'warning'], dropped: ['link-off', 'warning'] };
 
 function showEnded({ outcome = null, by = null, byName = null, kind = null, title = null, text = null, todo = null } = {}) {
   const already = page.over;
@@ -764,9 +766,9 @@ function showEnded({ outcome = null, by = null, byName = null, kind = null, titl
     else line = 'The session has ended. Your camera and microphone are off.';
   }
   const declined = outcome === 'declined' || kind === 'media';
+  const [symbol, tone] = kind === 'media' ? ['camera-off', 'warning'] : ENDED_ICONS[outcome] || ['check', 'done'];
   show(panel('session-ended',
-    h('div', { class: ['join-icon', kind === 'media' ? 'join-icon-warning' : 'join-icon-done'] },
-      icon(kind === 'media' ? 'camera-off' : 'check', { size: 30 })),
+    h('div', { class: ['join-icon', `join-icon-${tone}`] }, icon(symbol, { size: 30 })),
     h('h1', { class: 'join-title' }, title || (declined ? 'No problem' : 'Session ended')),
     h('p', { class: 'join-lead', 'data-testid': 'session-ended-message', 'data-outcome': outcome || kind || '' }, line),
     todo ? h('p', { class: 'message message-info', 'data-testid': 'media-error' }, todo) : null,

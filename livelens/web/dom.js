@@ -65,6 +65,20 @@ export function field({ label, hint, testid, type = 'text', ...attrs }) {
   return { wrap, input };
 }
 
+export const PASSWORD_RULE = 'At least 8 characters, with letters and digits.';
+
+/** A field for choosing a password, with the password rule (and `more`) as its hint. */
+export function newPasswordField({ label, testid, more = '' }) {
+  return field({
+    label,
+    testid,
+    type: 'password',
+    autocomplete: 'new-password',
+    required: true,
+    hint: more ? `${PASSWORD_RULE} ${more}` : PASSWORD_RULE,
+  });
+}
+
 /** A message line for a form: hidden until show(text, kind). */
 export function messageLine(testid) {
   const el = h('p', { class: 'message', role: 'alert', 'data-testid': testid, hidden: true });

@@ -1,5 +1,7 @@
 // The console's sections, in menu order. Add a section here to give it a tab.
-// render(container, app) may be async; `admin` sections are only listed for administrators.
+// render(container, app, path) may be async; `path` is what follows the section in the
+// address (#sessions/<id>: the session's id). `admin` sections are only listed for
+// administrators. The container gets a 'leave' event when the section goes off screen.
 
 import { renderAudit } from './views/audit.js';
 import { renderPolicy } from './views/policy.js';

@@ -6,14 +6,24 @@ let toastHost = null;
 
 /** A short status message at the bottom of the screen. kind: info | success | error. */
 export function toast(text, kind = 'success') {
-  if (!toastHost || !toastHost.isConnected) {
-    toastHost = h('div', { class: 'toasts', 'aria-live': 'polite', role: 'status' });
-    document.body.append(toastHost);
-  }
+  if (!toastHost) toastHost = h('div', { class: 'toasts', 'aria-live': 'polite', role: 'status' });
+  // Only the full-screen element and its children are drawn in full-screen mode.
+  const parent = document.fullscreenElement || document.body;
+  if (toastHost.parentNode !== parent) parent.append(toastHost);
   const item = h('div', { class: `toast toast-${kind}`, 'data-testid': 'toast' }, text);
   toastHost.append(item);
   setTimeout(() => item.classList.add('toast-leaving'), 4500);
   setTimeout(() => item.remove(), 5000);
+}
+
+/** Copy `text` to the clipboard and say so; `what` names it ("Join link"). */
+export async function copyText(text, what) {
+  try {
+    await navigator.clipboard.writeText(text);
+    toast(`${what} copied.`);
+  } catch {
+    toast(`Could not copy. Select the ${what.toLowerCase()} and copy it by hand.`, 'error');
+  }
 }
 
 function modal(build) {

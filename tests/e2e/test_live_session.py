@@ -74,7 +74,7 @@ def start_session(page: Page, live_server: LiveServer, label: str) -> Invitation
     expect(page.get_by_test_id("nav-sessions")).to_have_attribute("aria-current", "page")
     page.get_by_test_id("new-session").click()
     expect(page.get_by_test_id("session-status")).to_have_attribute("data-state", "waiting")
-    link = page.get_by_test_id("join-link").inner_text().strip()
+    link = page.get_by_test_id("join-link").input_value().strip()
     pin = re.sub(r"\s", "", page.get_by_test_id("session-pin").inner_text())
     assert re.fullmatch(re.escape(live_server.base_url) + r"/join#[A-Za-z0-9_-]{20,}", link), link
     assert re.fullmatch(r"\d{6}", pin), pin

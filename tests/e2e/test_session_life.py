@@ -132,7 +132,9 @@ def test_the_agent_reloads_while_waiting_and_the_customer_still_joins(
 ) -> None:
     agent = new_page()
     invitation = start_session(agent, live_server, "reloader")
-    agent.reload()  # the console comes back on the list: the session view is gone
+    agent.reload()  # the session view comes back at its address (without the link)
+    status_of(agent).to_have_attribute("data-state", "waiting")
+    agent.get_by_test_id("back-to-sessions").click()  # and the agent leaves it for a while
     expect(agent.get_by_test_id("nav-sessions")).to_have_attribute("aria-current", "page")
     time.sleep(BEYOND_THE_GRACE)
 

@@ -1,5 +1,6 @@
 // The only screen a user sees while their account requires 2FA they have not set up.
 
+import { setTitle } from '../attention.js';
 import { h } from '../dom.js';
 import { card } from '../ui.js';
 import { header } from './shell.js';
@@ -19,5 +20,5 @@ export function renderEnrollmentGate(root, app) {
           totpEnrollment({ onDone: () => app.reload() }),
         ))),
   );
-  document.title = 'Set up two-factor authentication · LiveLens';
+  setTitle('Set up two-factor authentication · LiveLens');
 }

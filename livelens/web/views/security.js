@@ -1,7 +1,7 @@
 // The "Security" section: two-factor authentication, password, and signed-in browsers.
 
 import { api } from '../api.js';
-import { busy, field, h, messageLine } from '../dom.js';
+import { busy, field, h, messageLine, newPasswordField } from '../dom.js';
 import { badge, card, confirmDialog, sectionHeading, toast } from '../ui.js';
 import { totpEnrollment } from './totp.js';
 
@@ -10,15 +10,21 @@ function twoFactorCard(app) {
   const status = h('span', { 'data-testid': 'totp-status' });
   const required = app.me.tenant.require_totp;
 
+  const showStatus = (on) => {
+    status.replaceChildren(on ? badge('On', 'success') : badge('Off', required ? 'danger' : 'neutral'));
+  };
+
   const render = () => {
     const on = app.me.totp_enabled;
-    status.replaceChildren(on ? badge('On', 'success') : badge('Off', required ? 'danger' : 'neutral'));
+    showStatus(on);
     if (!on) {
       body.replaceChildren(
         totpEnrollment({
           intro: required
             ? 'Your account administrator requires two-factor authentication.'
             : 'Protect your account with a second step at sign-in: a code from an authenticator app on your phone.',
+          // On from the moment it is confirmed, while the recovery codes are still shown.
+          onEnabled: () => showStatus(true),
           onDone: async () => {
             await app.refreshMe();
             render();
@@ -73,14 +79,7 @@ function twoFactorCard(app) {
 
 function passwordCard() {
   const current = field({ label: 'Current password', type: 'password', testid: 'password-current', autocomplete: 'current-password', required: true });
-  const next = field({
-    label: 'New password',
-    type: 'password',
-    testid: 'password-new',
-    autocomplete: 'new-password',
-    required: true,
-    hint: 'At least 8 characters, with letters and digits.',
-  });
+  const next = newPasswordField({ label: 'New password', testid: 'password-new' });
   const message = messageLine('password-message');
   const form = h('form', { class: 'form', novalidate: true, 'data-testid': 'password-form' },
     current.wrap, next.wrap, message.el,

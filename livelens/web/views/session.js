@@ -1,11 +1,14 @@
 // The agent's view of one support session: the invitation (link, PIN, QR code) while
 // waiting, then the customer's live camera with two-way audio, and the outcome at the end.
+// The picture, its tools, the quality line and Mute/End form the "player", sized to fit
+// the window and able to go full screen.
 
 import { api } from '../api.js';
-import { formatTime, h, messageLine } from '../dom.js';
+import { alertAgent, alertSettings, setTitle } from '../attention.js';
+import { formatTime, h, messageLine, nextId } from '../dom.js';
 import { icon } from '../icons.js';
 import { LiveLink, QUALITY_TEXT, showStats } from '../live.js';
-import { confirmDialog, toast } from '../ui.js';
+import { badge, confirmDialog, copyText, toast } from '../ui.js';
 import { agentTools } from './tools.js';
 
 export const STATUS_LABELS = {
@@ -22,6 +25,10 @@ export const OUTCOME_LABELS = {
   expired: 'Expired',
   dropped: 'Dropped',
 };
+
+// Badge colours and stage icons of the outcomes: only a completed session looks done.
+export const OUTCOME_KINDS = { completed: 'success', declined: 'warning', expired: 'neutral', dropped: 'danger' };
+const OUTCOME_ICONS = { completed: 'check', declined: 'declined', expired: 'clock', dropped: 'link-off' };
 
 /** "4 min 05 s" / "42 s" for a number of seconds. */
 export function formatDuration(seconds) {
@@ -82,25 +89,34 @@ function groupPin(pin) {
   return digits.length === 6 ? `${digits.slice(0, 3)} ${digits.slice(3)}` : String(pin || '');
 }
 
-async function copyText(text, what) {
-  try {
-    await navigator.clipboard.writeText(text);
-    toast(`${what} copied.`);
-  } catch {
-    toast(`Could not copy. Select the ${what.toLowerCase()} and copy it by hand.`, 'error');
-  }
+/** An address as text that may wrap before its path, never inside a word. */
+function addressText(url) {
+  const { origin, pathname } = new URL(url);
+  return h('span', { class: 'mono address' }, origin, h('wbr'), pathname);
 }
 
 function inviteCard(created, session) {
   if (!created) {
+    // Reloaded, or opened from the list: there is no link to show, so none is offered.
     return h('section', { class: 'card invite', 'data-testid': 'invite' },
       h('h2', { class: 'card-title' }, 'Invitation'),
-      h('p', { class: 'muted small' },
-        'The join link and PIN are shown only when the session is started; LiveLens keeps no readable copy. If the customer has not joined yet, start a new session.'));
+      h('p', { class: 'muted small', 'data-testid': 'invite-gone' },
+        'The join link and PIN are shown only in the window where the session was started; LiveLens keeps no readable copy. If the customer does not have them, end this session and start a new one.'));
   }
   const url = created.join_url;
-  const joinPage = new URL('/join', url).href;
-  const link = h('code', { class: 'join-link', 'data-testid': 'join-link', title: url }, url);
+  const linkId = nextId('join-link');
+  const link = h('input', {
+    id: linkId,
+    class: 'input join-link',
+    type: 'text',
+    value: url,
+    readonly: true,
+    spellcheck: 'false',
+    autocomplete: 'off',
+    'data-testid': 'join-link',
+  });
+  // One click selects all of it, ready to copy by hand.
+  link.addEventListener('focus', () => link.select());
   const qr = h('img', {
     class: 'invite-qr',
     src: created.qr_data_uri,
@@ -115,10 +131,10 @@ function inviteCard(created, session) {
       qr,
       h('div', { class: 'invite-pin' },
         h('span', { class: 'label' }, 'PIN'),
-        h('span', { class: 'pin', 'data-testid': 'session-pin', 'aria-label': `PIN ${String(created.pin).split('').join(' ')}` }, groupPin(created.pin)),
-        h('p', { class: 'hint' }, 'Read it over the phone: the customer opens ', h('span', { class: 'mono' }, joinPage), ' and types it.'))),
+        h('span', { class: 'pin', 'data-testid': 'session-pin', 'aria-label': `PIN ${String(created.pin).split('').join(' ')}` }, groupPin(created.pin)))),
+    h('p', { class: 'hint' }, 'Read the PIN over the phone: the customer opens ', addressText(new URL('/join', url).href), ' and types it.'),
     h('div', { class: 'field' },
-      h('span', { class: 'label' }, 'Join link'),
+      h('label', { class: 'label', for: linkId }, 'Join link'),
       h('div', { class: 'copy-row' },
         link,
         h('button', {
@@ -126,16 +142,18 @@ function inviteCard(created, session) {
           class: 'btn btn-secondary btn-small',
           'data-testid': 'copy-join-link',
           onclick: () => copyText(url, 'Join link'),
-        }, 'Copy'))),
+        }, icon('copy', { size: 16 }), 'Copy'))),
     h('p', { class: 'hint', 'data-testid': 'join-expiry' },
       `Send it by text message or e-mail, or let the customer scan the code. It works until ${formatTime(session.join_expires_at)} and then only on the phone that opened it.`));
 }
 
 /**
  * Show the session in `container`. `created` is the answer of POST /api/sessions
- * (link, PIN, QR) when the session was just started; `session` its current record.
+ * (link, PIN, QR) when the session was started in this page; `session` its current
+ * record. The view lets go of the call when the container gets a 'leave' event (the
+ * console shows something else) or leaves the page.
  */
-export function renderSessionView(container, app, { created = null, session, onBack }) {
+export function renderSessionView(container, app, { created = null, session }) {
   const sessionId = session.id;
   let status = session.status;
   let outcome = session.outcome;
@@ -174,12 +192,18 @@ export function renderSessionView(container, app, { created = null, session, onB
     h('div', { class: 'stage-badges' }, customerMuted, customerPaused),
     soundButton);
 
+  const alertTag = `livelens-session-${sessionId}`; // one notification per session at a time
   const tools = agentTools({
     sessionId,
     app,
     stage,
     video: remoteVideo,
     send: (type, fields) => link.send(type, fields),
+    onChat: (message) => alertAgent({
+      title: message.role === 'customer' ? 'New message from the customer' : `New message from ${message.name}`,
+      body: String(message.text || '').slice(0, 140),
+      tag: alertTag,
+    }),
   });
 
   const muteButton = h('button', { type: 'button', class: 'btn btn-secondary control', 'data-testid': 'mute-mic', 'aria-pressed': 'false', disabled: true }, 'Mute');
@@ -187,7 +211,8 @@ export function renderSessionView(container, app, { created = null, session, onB
   // end it for everyone only while the owner is not in it.
   const endButton = h('button', { type: 'button', class: 'btn btn-danger control', 'data-testid': 'end-session' }, 'End for everyone');
   const leaveButton = h('button', { type: 'button', class: 'btn btn-secondary control', 'data-testid': 'leave-session', hidden: owner }, 'Leave');
-  const controls = h('div', { class: 'session-controls' }, muteButton, leaveButton, endButton);
+  const fullButton = h('button', { type: 'button', class: 'btn btn-secondary', 'data-testid': 'fullscreen', hidden: !document.fullscreenEnabled });
+  const controls = h('div', { class: 'session-controls' }, fullButton, muteButton, leaveButton, endButton);
   const micNote = messageLine('mic-error');
   const problem = messageLine('session-error');
 
@@ -202,23 +227,53 @@ export function renderSessionView(container, app, { created = null, session, onB
   const invite = inviteCard(created, session);
   const summary = h('section', { class: 'card summary', 'data-testid': 'session-summary', hidden: true });
 
-  const back = h('button', { type: 'button', class: 'link-button back-link', 'data-testid': 'back-to-sessions' }, '← All sessions');
-  const view = h('div', { class: 'session-view', 'data-testid': 'session-view', 'data-session-id': sessionId },
+  const alerts = alertSettings();
+  const top = h('div', { class: 'session-top' },
     h('div', { class: 'session-head' },
-      back,
-      h('div', { class: 'session-title-row' },
-        h('h1', { class: 'section-title' }, 'Support session'),
-        statusEl, timer)),
+      h('a', { class: 'link-button back-link', href: '#sessions', 'data-testid': 'back-to-sessions' }, '← All sessions'),
+      h('h1', { class: 'section-title' }, 'Support session'),
+      statusEl, timer, alerts),
     micNote.el,
-    problem.el,
+    problem.el);
+  const player = h('div', { class: 'session-player', 'data-testid': 'session-player' }, tools.toolbar, stage,
+    h('div', { class: 'session-bar' }, h('div', { class: 'quality-wrap' }, qualityEl, tools.qualityPanel), controls));
+  const view = h('div', { class: 'session-view', 'data-testid': 'session-view', 'data-session-id': sessionId },
+    top,
     h('div', { class: 'session-layout' },
-      h('div', { class: 'session-main' }, tools.toolbar, stage,
-        h('div', { class: 'session-bar' }, h('div', { class: 'quality-wrap' }, qualityEl, tools.qualityPanel), controls),
-        tools.cards.cameraCard),
+      h('div', { class: 'session-main' }, player, tools.cards.cameraCard),
       h('aside', { class: 'session-side' }, summary, invite, details, tools.cards.chatCard,
         tools.cards.peopleCard, tools.cards.snapshotsCard, tools.cards.notesCard)));
   container.replaceChildren(view);
-  document.title = 'Support session · LiveLens';
+  setTitle('Support session · LiveLens');
+
+  // -- fitting the window, full screen ------------------------------------------
+
+  // The player gets the window's height below what is above it (at the top of the
+  // page), so that picture, quality line, Mute and End show without scrolling.
+  const fitPlayer = () => {
+    if (!view.isConnected || document.fullscreenElement === player) return;
+    const offset = player.getBoundingClientRect().top + window.scrollY;
+    player.style.setProperty('--player-top', `${Math.round(offset)}px`);
+  };
+  const topObserver = typeof ResizeObserver === 'function' ? new ResizeObserver(fitPlayer) : null;
+  if (topObserver) topObserver.observe(top);
+  window.addEventListener('resize', fitPlayer);
+  fitPlayer();
+
+  const showFullscreen = () => {
+    const on = document.fullscreenElement === player;
+    fullButton.replaceChildren(icon(on ? 'minimize' : 'maximize', { size: 18 }), on ? 'Exit full screen' : 'Full screen');
+    fullButton.title = on ? 'Back to the console (Esc)' : 'The picture and its tools on the whole screen (Esc leaves)';
+  };
+  fullButton.addEventListener('click', () => {
+    if (document.fullscreenElement === player) {
+      document.exitFullscreen().catch(() => {});
+    } else {
+      player.requestFullscreen().catch((err) => toast(`Full screen is not available here: ${err.message}`, 'error'));
+    }
+  });
+  document.addEventListener('fullscreenchange', showFullscreen);
+  showFullscreen();
 
   // -- rendering --------------------------------------------------------------
 
@@ -243,7 +298,9 @@ export function renderSessionView(container, app, { created = null, session, onB
     if (status === 'waiting') {
       symbol = 'clock';
       title = 'Waiting for the customer';
-      line = 'Send the link, show the QR code or read out the PIN. The customer’s camera appears here.';
+      line = created
+        ? 'Send the link, show the QR code or read out the PIN. The customer’s camera appears here.'
+        : 'The customer’s camera appears here once they have joined with the link or PIN they were given.';
     } else if (status === 'joined') {
       symbol = 'user';
       title = customerHere() ? 'The customer is reading the consent screen' : 'The customer left the page';
@@ -262,10 +319,11 @@ export function renderSessionView(container, app, { created = null, session, onB
       title = 'The customer paused their video';
       line = 'You can still talk to each other.';
     } else if (status === 'ended') {
-      symbol = 'check';
+      symbol = OUTCOME_ICONS[outcome] || 'info';
       title = 'Session ended';
       line = OUTCOME_TEXT[outcome] || '';
     }
+    stage.dataset.outcome = outcome || '';
     if (overlayIcon.dataset.icon !== symbol) {
       overlayIcon.dataset.icon = symbol;
       overlayIcon.replaceChildren(icon(symbol, { size: 30 }));
@@ -292,6 +350,7 @@ export function renderSessionView(container, app, { created = null, session, onB
     endButton.hidden = !owner && ownerHere;
     controls.hidden = over;
     details.hidden = over;
+    alerts.hidden = over;
     if (over && liveSince === null) timer.hidden = true;
   };
 
@@ -321,7 +380,7 @@ export function renderSessionView(container, app, { created = null, session, onB
     }
     render();
     const facts = [
-      ['Outcome', OUTCOME_LABELS[outcome] || outcome || '—'],
+      ['Outcome', badge(OUTCOME_LABELS[outcome] || outcome || '—', OUTCOME_KINDS[outcome] || 'neutral')],
       ['Ended by', endedByText({ ...ended, outcome }, myId)],
       ['Duration', record && record.duration !== null && record.duration !== undefined ? formatDuration(record.duration) : '—'],
       ['Ended', record && record.ended_at ? formatTime(record.ended_at) : '—'],
@@ -331,8 +390,7 @@ export function renderSessionView(container, app, { created = null, session, onB
       h('h2', { class: 'card-title' }, 'Session ended'),
       h('p', { class: 'muted', 'data-testid': 'session-outcome' }, OUTCOME_TEXT[outcome] || ''),
       h('dl', { class: 'facts facts-compact' }, facts.map(([k, v]) => h('div', {}, h('dt', {}, k), h('dd', { 'data-testid': `summary-${k.toLowerCase().replace(/\s+/g, '-')}` }, v)))),
-      h('div', { class: 'row' },
-        h('button', { type: 'button', class: 'btn btn-primary', 'data-testid': 'session-done', onclick: () => leave() }, 'Back to sessions')));
+      doneRow());
     summary.hidden = false;
   };
 
@@ -413,7 +471,9 @@ export function renderSessionView(container, app, { created = null, session, onB
     },
     onMessage(message) {
       if (message.type === 'state') {
+        const before = status;
         status = message.status || status;
+        announce(before, status);
         outcome = message.outcome || outcome;
         customer = (message.participants || []).find((p) => p.role === 'customer') || null;
         ownerHere = owner || (message.participants || []).some((p) => p.id === session.agent_id);
@@ -485,10 +545,24 @@ export function renderSessionView(container, app, { created = null, session, onB
     },
   });
 
+  /** Tell an agent who is not looking that the customer came or agreed. */
+  function announce(before, now) {
+    if (before === now) return;
+    if (before === 'waiting' && now === 'joined') {
+      alertAgent({ title: 'Customer joined', body: 'The customer opened the link and reads what will be shared.', tag: alertTag });
+    } else if (['waiting', 'joined'].includes(before) && ['consented', 'live'].includes(now)) {
+      alertAgent({ title: 'Customer agreed to share', body: 'Their camera is connecting.', tag: alertTag });
+    }
+  }
+
   function teardown() {
     if (finished) return;
     finished = true;
     clearInterval(ticker);
+    window.removeEventListener('resize', fitPlayer);
+    if (topObserver) topObserver.disconnect();
+    document.removeEventListener('fullscreenchange', showFullscreen);
+    if (document.fullscreenElement === player) document.exitFullscreen().catch(() => {});
     link.stop();
     tools.destroy();
     if (micStream) micStream.getTracks().forEach((t) => t.stop());
@@ -517,16 +591,17 @@ export function renderSessionView(container, app, { created = null, session, onB
       h('h2', { class: 'card-title' }, 'You left this session'),
       h('p', { class: 'muted', 'data-testid': 'session-left' },
         'It goes on for the others. You can join it again from Sessions while it runs.'),
-      h('div', { class: 'row' },
-        h('button', { type: 'button', class: 'btn btn-primary', 'data-testid': 'session-done', onclick: () => leave() }, 'Back to sessions')));
+      doneRow());
     summary.hidden = false;
   }
 
-  function leave() {
-    teardown();
-    onBack();
+  function doneRow() {
+    return h('div', { class: 'row' }, h('a', { class: 'btn btn-primary', href: '#sessions', 'data-testid': 'session-done' }, 'Back to sessions'));
   }
-  back.addEventListener('click', () => leave());
+
+  // Going elsewhere in the console only closes this window's connection: the session
+  // goes on (a running one waits the rejoin grace for an agent to come back).
+  container.addEventListener('leave', teardown, { once: true });
 
   const stopTalking = () => {
     muteButton.disabled = true;

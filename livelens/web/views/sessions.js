@@ -1,13 +1,20 @@
 // The "Sessions" section (agents and administrators): start a support session and see
-// recent ones. Starting one, or opening one that is still running, shows its live view.
+// recent ones. Starting one, or opening one, shows its view at its own address
+// (#sessions/<id>), so that reloading, the back button and a second tab come back to it.
 
 import { api } from '../api.js';
 import { formatTime, h, messageLine } from '../dom.js';
 import { badge, card, sectionHeading, toast } from '../ui.js';
-import { OUTCOME_LABELS, STATUS_LABELS, formatDuration, renderSessionView } from './session.js';
+import { OUTCOME_KINDS, OUTCOME_LABELS, STATUS_LABELS, formatDuration, renderSessionView } from './session.js';
+
+// Invitations (link, PIN, QR code) of the sessions started in this page, by session id.
+// The server keeps no readable copy, so they can be shown again only while the page
+// lives (back and forth between the list and the session), never after a reload.
+const invitations = new Map();
+
+const sessionAddress = (id) => `#sessions/${encodeURIComponent(id)}`;
 
 const STATUS_KINDS = { waiting: 'neutral', joined: 'info', consented: 'info', live: 'success', ended: 'neutral' };
-const OUTCOME_KINDS = { completed: 'success', declined: 'warning', expired: 'neutral', dropped: 'danger' };
 
 /** A session that was never joined before its link ran out is shown as expired. */
 function shownStatus(session) {
@@ -24,7 +31,7 @@ function timeCell(epochSeconds) {
   return h('time', { datetime: new Date(epochSeconds * 1000).toISOString() }, formatTime(epochSeconds));
 }
 
-function sessionRow(session, agents, open) {
+function sessionRow(session, agents) {
   const status = shownStatus(session);
   const statusBadge = status === 'expired'
     ? badge('Expired', 'neutral')
@@ -34,11 +41,11 @@ function sessionRow(session, agents, open) {
     : h('span', { class: 'muted' }, '—');
   // Ended sessions open too: their snapshots, chat and notes stay with them.
   const running = isRunning(session);
-  const action = h('button', {
-    type: 'button',
+  // A link: it opens in another tab too.
+  const action = h('a', {
+    href: sessionAddress(session.id),
     class: 'btn btn-small btn-secondary',
     'data-testid': running ? 'session-open' : 'session-view-content',
-    onclick: () => open(session),
   }, running ? 'Open' : 'View');
   return h('tr', { 'data-testid': 'session-row', 'data-session-id': session.id, 'data-status': session.status, 'data-outcome': session.outcome || '' },
     h('td', { 'data-label': 'Started', class: 'nowrap' }, timeCell(session.created_at)),
@@ -82,22 +89,20 @@ function renderList(container, app) {
     start.disabled = true;
     try {
       const created = await api.post('/api/sessions');
-      renderSessionView(container, app, { created, session: created.session, onBack: () => renderList(container, app) });
+      invitations.set(created.session.id, created);
+      window.location.hash = sessionAddress(created.session.id);
     } catch (err) {
       start.disabled = false;
       if (err.error !== 'not_authenticated') toast(err.message, 'error');
     }
   });
 
-  const open = (session) =>
-    renderSessionView(container, app, { session, onBack: () => renderList(container, app) });
-
   const load = async () => {
     refreshButton.disabled = true;
     try {
       const [{ sessions }, agents] = await Promise.all([api.get('/api/sessions'), agentNames(app)]);
       sessions.sort((a, b) => b.created_at - a.created_at);
-      tbody.replaceChildren(...sessions.map((s) => sessionRow(s, agents, open)));
+      tbody.replaceChildren(...sessions.map((s) => sessionRow(s, agents)));
       table.hidden = sessions.length === 0;
       empty.hidden = sessions.length > 0;
       count.textContent = `${sessions.length} session${sessions.length === 1 ? '' : 's'}`;
@@ -110,7 +115,6 @@ function renderList(container, app) {
   };
   refreshButton.addEventListener('click', load);
 
-  document.title = 'Sessions · LiveLens';
   container.replaceChildren(
     sectionHeading('Support sessions', admin
       ? 'Start a live session with a customer, and see the sessions of everyone in this account.'
@@ -128,6 +132,25 @@ function renderList(container, app) {
   return load();
 }
 
-export async function renderSessions(container, app) {
-  await renderList(container, app);
+async function renderSession(container, app, id) {
+  let session;
+  try {
+    ({ session } = await api.get(`/api/sessions/${encodeURIComponent(id)}`));
+  } catch (err) {
+    if (err.status !== 404) throw err;
+    container.replaceChildren(
+      h('a', { class: 'link-button back-link', href: '#sessions', 'data-testid': 'back-to-sessions' }, '← All sessions'),
+      h('p', { class: 'message message-error', role: 'alert', 'data-testid': 'session-missing' },
+        'This session does not exist, or it is not one of yours.'));
+    return;
+  }
+  const created = session.status === 'waiting' ? invitations.get(session.id) || null : null;
+  if (!created) invitations.delete(session.id); // used up: the link is of no use any more
+  renderSessionView(container, app, { created, session });
+}
+
+/** The list, or with a path (#sessions/<id>) that session's view. */
+export async function renderSessions(container, app, path = '') {
+  if (path) await renderSession(container, app, decodeURIComponent(path));
+  else await renderList(container, app);
 }

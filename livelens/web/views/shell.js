@@ -1,5 +1,6 @@
 // The signed-in frame: header (brand, account, user, sign out), section tabs, content.
 
+import { setTitle } from '../attention.js';
 import { h } from '../dom.js';
 import { sectionsFor } from '../sections.js';
 import { toast } from '../ui.js';
@@ -20,12 +21,18 @@ export function header(app) {
         h('span', { class: 'brand-name' }, 'LiveLens')),
       h('div', { class: 'account', 'data-testid': 'account' },
         h('span', { class: 'account-name', 'data-testid': 'account-name' }, tenant.name),
-        h('span', { class: 'region', 'data-testid': 'account-region', title: 'Data region' }, REGION_NAMES[tenant.region] || tenant.region)),
+        h('span', { class: 'badge badge-info region', 'data-testid': 'account-region', title: 'Data region' }, REGION_NAMES[tenant.region] || tenant.region)),
       h('div', { class: 'user' },
         h('span', { class: 'avatar', 'aria-hidden': 'true' }, (user.email[0] || '?').toUpperCase()),
         h('span', { class: 'current-user', 'data-testid': 'current-user', title: `${user.email} (${user.role})` },
           h('span', { class: 'current-user-email' }, user.email), ' ', h('span', { class: 'role' }, `(${user.role})`))),
       logout));
+}
+
+/** The section and the rest of the address: "#sessions/<id>" → {id: 'sessions', path: '<id>'}. */
+function route() {
+  const [id, ...rest] = window.location.hash.replace(/^#\/?/, '').split('/');
+  return { id, path: rest.join('/') };
 }
 
 export function renderShell(root, app) {
@@ -40,29 +47,34 @@ export function renderShell(root, app) {
   }
 
   let generation = 0;
-  let current = null;
+  let shown = null; // "section/path" on screen
+  let container = null;
   const show = async () => {
-    const wanted = window.location.hash.replace(/^#\/?/, '');
-    const section = sections.find((s) => s.id === wanted) || sections[0];
-    if (section === current) return; // already on screen: keep what the user typed
-    current = section;
+    const wanted = route();
+    const section = sections.find((s) => s.id === wanted.id) || sections[0];
+    const path = section.id === wanted.id ? wanted.path : '';
+    if (`${section.id}/${path}` === shown) return; // already on screen: keep what the user typed
+    shown = `${section.id}/${path}`;
     for (const [id, link] of links) {
       if (id === section.id) link.setAttribute('aria-current', 'page');
       else link.removeAttribute('aria-current');
     }
     const mine = ++generation;
-    const container = h('div', { class: 'section', 'data-testid': `section-${section.id}`, 'aria-busy': 'true' });
-    main.replaceChildren(container);
-    document.title = `${section.title} · LiveLens`;
+    // What was on screen lets go of what it holds (a session view its live connection).
+    container?.dispatchEvent(new Event('leave'));
+    const here = h('div', { class: 'section', 'data-testid': `section-${section.id}`, 'aria-busy': 'true' });
+    container = here;
+    main.replaceChildren(here);
+    setTitle(`${section.title} · LiveLens`);
     try {
-      await section.render(container, app);
+      await section.render(here, app, path);
     } catch (err) {
-      if (mine !== generation || !container.isConnected) return;
+      if (mine !== generation || !here.isConnected) return;
       if (err.error === 'not_authenticated' || err.error === 'totp_enrollment_required') return;
-      container.replaceChildren(h('p', { class: 'message message-error', role: 'alert' }, err.message || 'Something went wrong.'));
+      here.replaceChildren(h('p', { class: 'message message-error', role: 'alert' }, err.message || 'Something went wrong.'));
       toast(err.message || 'Something went wrong.', 'error');
     } finally {
-      container.removeAttribute('aria-busy');
+      here.removeAttribute('aria-busy');
     }
   };
 

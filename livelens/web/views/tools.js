@@ -55,11 +55,19 @@ function toolButton(testid, iconName, label, extra = {}) {
     icon(iconName, { size: 20 }), h('span', { class: 'tool-label' }, label));
 }
 
+/** A tool shown as its icon alone (the name is its tooltip and accessible name), so
+ *  that the toolbar stays one row above the picture. */
+function iconTool(testid, iconName, label, extra = {}) {
+  const button = toolButton(testid, iconName, label, extra);
+  button.classList.add('tool-icon');
+  return button;
+}
+
 /**
  * Build the tools around the stage. Returns the pieces session.js places and the
  * hooks it calls: onMessage, onStats, setLive, ended, destroy.
  */
-export function agentTools({ sessionId, app, stage, video, send }) {
+export function agentTools({ sessionId, app, stage, video, send, onChat = null }) {
   const myId = app.me && app.me.user ? app.me.user.id : null;
   let live = false;
   let over = false;
@@ -142,7 +150,7 @@ export function agentTools({ sessionId, app, stage, video, send }) {
   // -- toolbar ------------------------------------------------------------------------
 
   const toolButtons = TOOLS.map((name) => {
-    const button = toolButton(`tool-${name}`, name, TOOL_LABELS[name], { 'aria-pressed': String(name === tool) });
+    const button = iconTool(`tool-${name}`, name, TOOL_LABELS[name], { 'aria-pressed': String(name === tool) });
     button.addEventListener('click', () => {
       tool = name;
       toolButtons.forEach((b) => b.setAttribute('aria-pressed', String(b === button)));
@@ -159,9 +167,9 @@ export function agentTools({ sessionId, app, stage, video, send }) {
     });
     return swatch;
   });
-  const undo = toolButton('annot-undo', 'undo', 'Undo');
+  const undo = iconTool('annot-undo', 'undo', 'Undo');
   undo.addEventListener('click', () => drawing.undo());
-  const clearAll = toolButton('annot-clear', 'trash', 'Clear');
+  const clearAll = iconTool('annot-clear', 'trash', 'Clear');
   clearAll.addEventListener('click', () => drawing.clear());
 
   const freeze = toolButton('freeze', 'pause', 'Freeze');
@@ -174,7 +182,7 @@ export function agentTools({ sessionId, app, stage, video, send }) {
   });
   unfreeze.addEventListener('click', () => send('unfreeze', {}));
 
-  const rotate = toolButton('rotate-view', 'switch', 'Rotate view');
+  const rotate = iconTool('rotate-view', 'rotate', 'Rotate view');
   rotate.addEventListener('click', () => {
     rotation = (rotation + 90) % 360;
     sizeStage();
@@ -187,7 +195,7 @@ export function agentTools({ sessionId, app, stage, video, send }) {
   const snapshot = toolButton('snapshot', 'snapshot', 'Snapshot');
   snapshot.addEventListener('click', () => takeSnapshot());
 
-  const toolbar = h('div', { class: 'toolbar', role: 'toolbar', 'aria-label': 'Drawing and picture tools', 'data-testid': 'toolbar' },
+  const toolbar = h('div', { class: 'stage-tools', role: 'toolbar', 'aria-label': 'Drawing and picture tools', 'data-testid': 'toolbar' },
     h('div', { class: 'tool-group' }, toolButtons),
     h('div', { class: 'tool-group swatches', role: 'group', 'aria-label': 'Colour' }, swatches),
     h('div', { class: 'tool-group' }, fadeSelect, undo, clearAll, rotate),
@@ -201,12 +209,24 @@ export function agentTools({ sessionId, app, stage, video, send }) {
   const snapshotsCard = h('section', { class: 'card', 'data-testid': 'snapshots-card' },
     h('h2', { class: 'card-title' }, 'Snapshots'), snapshotEmpty, snapshotList);
 
+  const thumbUrls = []; // object URLs of stills taken here, freed with the view
   const addSnapshotRow = (item, thumbUrl = null) => {
     snapshotEmpty.hidden = true;
     const link = h('a', { class: 'btn btn-secondary btn-small', href: item.url, download: '', 'data-testid': 'snapshot-download' }, 'Download');
+    // A still taken in this window shows from memory; a stored one (after a reload, or
+    // once the session is over) from the server, loaded when it scrolls into view.
+    const thumb = h('img', {
+      class: 'snapshot-thumb',
+      src: thumbUrl || item.thumb_url || item.url,
+      alt: `Snapshot of ${formatTime(item.at)}`,
+      width: '72',
+      height: '54',
+      loading: 'lazy',
+      decoding: 'async',
+      'data-testid': 'snapshot-thumb',
+    });
     snapshotList.append(h('li', { class: 'snapshot-item', 'data-testid': 'snapshot-item', 'data-id': item.id },
-      thumbUrl ? h('img', { class: 'snapshot-thumb', src: thumbUrl, alt: 'Snapshot', width: '72', height: '54' })
-        : h('span', { class: 'snapshot-thumb snapshot-thumb-empty' }, icon('snapshot', { size: 22 })),
+      thumb,
       h('span', { class: 'snapshot-meta' },
         h('span', {}, formatTime(item.at)),
         h('span', { class: 'muted small' }, `${item.media_type === 'image/png' ? 'PNG' : 'JPEG'} · ${formatSize(item.size)}`)),
@@ -244,7 +264,9 @@ export function agentTools({ sessionId, app, stage, video, send }) {
       const blob = await new Promise((resolve) => still.toBlob(resolve, 'image/jpeg', 0.92));
       if (!blob) throw new Error('The picture could not be encoded.');
       const { snapshot: item } = await postImage(`/api/sessions/${sessionId}/snapshots?marked=${marked ? 1 : 0}`, blob);
-      addSnapshotRow(item, URL.createObjectURL(blob));
+      const thumbUrl = URL.createObjectURL(blob);
+      thumbUrls.push(thumbUrl);
+      addSnapshotRow(item, thumbUrl);
       toast('Snapshot saved.');
     } catch (err) {
       toast(err.message || 'The snapshot could not be saved.', 'error');
@@ -259,6 +281,7 @@ export function agentTools({ sessionId, app, stage, video, send }) {
     send,
     isMine: (m) => m.role === 'agent' && m.author_id === myId,
     placeholder: 'Message the customer',
+    onIncoming: onChat,
   });
   const chatCard = h('section', { class: 'card chat-card', 'data-testid': 'chat-card' },
     h('h2', { class: 'card-title' }, 'Chat'), chat.el,
@@ -270,7 +293,7 @@ export function agentTools({ sessionId, app, stage, video, send }) {
   const zoom = h('input', { type: 'range', class: 'zoom', 'data-testid': 'zoom', min: '1', max: '1', step: '0.1', value: '1', disabled: true, 'aria-label': 'Zoom' });
   const zoomValue = h('span', { class: 'zoom-value mono' }, '1×');
   const switchCamera = toolButton('switch-camera', 'switch', 'Switch camera', { disabled: true });
-  const lowButton = toolButton('low-bandwidth', 'pause', 'Low bandwidth', { 'aria-pressed': 'false', disabled: true });
+  const lowButton = toolButton('low-bandwidth', 'gauge', 'Low bandwidth', { 'aria-pressed': 'false', disabled: true });
   const cameraNotes = h('ul', { class: 'camera-notes muted small', 'data-testid': 'camera-notes' }, h('li', {}, 'Waiting for the customer’s camera…'));
   let zoomTimer = null;
   torch.addEventListener('click', () => send('camera', { torch: !(device && device.torch_on) }));
@@ -499,6 +522,7 @@ export function agentTools({ sessionId, app, stage, video, send }) {
     destroy() {
       saveNotes();
       layer.destroy();
+      thumbUrls.forEach((url) => URL.revokeObjectURL(url));
       if (stageObserver) stageObserver.disconnect();
     },
   };

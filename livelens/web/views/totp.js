@@ -1,8 +1,8 @@
 // Two-factor enrolment: start → scan QR / type secret → confirm a code → save recovery codes.
 
 import { api } from '../api.js';
-import { busy, field, h, messageLine } from '../dom.js';
-import { toast } from '../ui.js';
+import { append, busy, clear, field, h, messageLine } from '../dom.js';
+import { copyText } from '../ui.js';
 
 const SVG_NS = 'http://www.w3.org/2000/svg';
 
@@ -17,15 +17,6 @@ function qrImageUrl(result) {
     return result.qr_data_uri;
   }
   return null;
-}
-
-async function copyText(text, what) {
-  try {
-    await navigator.clipboard.writeText(text);
-    toast(`${what} copied.`);
-  } catch {
-    toast(`Could not copy. Select the ${what.toLowerCase()} and copy it by hand.`, 'error');
-  }
 }
 
 /** The list of recovery codes with copy/download and a "continue" button. */
@@ -66,20 +57,18 @@ export function recoveryCodesPanel(codes, { onDone, doneLabel = 'Continue' }) {
 }
 
 /**
- * The enrolment flow as one element. onDone() runs after the user has seen the
- * recovery codes; onCancel (optional) offers a way back before confirming.
+ * The enrolment flow as one element. onEnabled() (optional) runs as soon as the code
+ * is confirmed, onDone() after the user has seen the recovery codes; onCancel
+ * (optional) offers a way back before confirming.
  */
-export function totpEnrollment({ onDone, onCancel, intro }) {
+export function totpEnrollment({ onDone, onEnabled, onCancel, intro }) {
   const root = h('div', { class: 'stack', 'data-testid': 'totp-enrollment' });
   const startError = messageLine('totp-enroll-error');
   const start = h('button', { type: 'button', class: 'btn btn-primary', 'data-testid': 'totp-enroll' }, 'Set up two-factor authentication');
 
   const showStart = () => {
-    root.replaceChildren(
-      intro ? h('p', { class: 'muted' }, intro) : null,
-      startError.el,
-      h('div', { class: 'row' }, start),
-    );
+    // append() skips a missing intro; replaceChildren() would write it as the text "null".
+    append(clear(root), [intro ? h('p', { class: 'muted' }, intro) : null, startError.el, h('div', { class: 'row' }, start)]);
   };
 
   start.addEventListener('click', async () => {
@@ -122,6 +111,7 @@ export function totpEnrollment({ onDone, onCancel, intro }) {
       }
       try {
         const { recovery_codes: codes } = await busy(form, () => api.post('/api/auth/totp/confirm', { otp }));
+        onEnabled?.();
         if (url && url.startsWith('blob:')) URL.revokeObjectURL(url);
         root.replaceChildren(recoveryCodesPanel(codes || [], { onDone }));
         root.querySelector('[data-testid="recovery-stored"]').focus();

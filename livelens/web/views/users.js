@@ -1,7 +1,7 @@
 // The "Users" section (administrators): add, change, disable, sign out and delete users.
 
 import { api } from '../api.js';
-import { busy, field, formatDate, h, messageLine } from '../dom.js';
+import { busy, field, formatDate, h, messageLine, newPasswordField } from '../dom.js';
 import { badge, card, confirmDialog, promptDialog, sectionHeading, toast } from '../ui.js';
 
 const ROLES = [
@@ -24,13 +24,10 @@ function createCard(onCreated) {
   });
   const roleId = 'user-create-role';
   const role = roleSelect({ id: roleId, 'data-testid': 'user-create-role' }, 'agent');
-  const password = field({
+  const password = newPasswordField({
     label: 'Initial password',
-    type: 'password',
     testid: 'user-create-password',
-    autocomplete: 'new-password',
-    required: true,
-    hint: 'At least 8 characters, with letters and digits. Give it to the user over a safe channel.',
+    more: 'Give it to the user over a safe channel.',
   });
   const message = messageLine('user-create-error');
   const form = h('form', { class: 'form form-grid', novalidate: true, 'data-testid': 'user-create-form' },
