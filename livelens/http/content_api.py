@@ -100,10 +100,12 @@ class SnapshotsHandler(_ImageUpload):
 class SnapshotHandler(_AgentHandler):
     async def get(self, session_id: str, snapshot_id: str) -> None:
         session = await self.session(session_id)
+        shown = self.get_query_argument("inline", "") == "1"
         snapshot, data = await content.download_snapshot(self.ctx, session, snapshot_id,
-                                                         self.actor)  # fmt: skip
+                                                         self.actor, shown=shown)  # fmt: skip
         extension = "png" if snapshot.media_type == "image/png" else "jpg"
-        self.write_image(data, snapshot.media_type, f"snapshot-{snapshot.id[:8]}.{extension}")
+        filename = None if shown else f"snapshot-{snapshot.id[:8]}.{extension}"
+        self.write_image(data, snapshot.media_type, filename)
 
 
 class ChatHandler(_AgentHandler):

@@ -91,8 +91,9 @@ INVITATION = obj(["session", "join_url", "pin"], session=SESSION, join_url=STR, 
                  qr_svg=STR, qr_data_uri=STR)  # fmt: skip
 IMAGE: JSON = {"type": "string", "format": "binary"}
 IMAGE_TYPES = ("image/jpeg", "image/png")
-SNAPSHOT = obj(["id", "at", "media_type", "size", "url"], id=STR, at=NUM,
-               author_id=STR_OR_NULL, media_type=STR, size=INT, url=STR)  # fmt: skip
+SNAPSHOT = obj(["id", "at", "media_type", "size", "url", "thumb_url"], id=STR, at=NUM,
+               author_id=STR_OR_NULL, media_type=STR, size=INT, url=STR,
+               thumb_url=STR)  # fmt: skip
 CHAT_MESSAGE = obj(["id", "at", "role", "name", "text"], id=STR, at=NUM, role=STR, name=STR,
                    author_id=STR_OR_NULL, text=STR)  # fmt: skip
 NOTES = obj(["text"], text=STR, at=NUM_OR_NULL, author_id=STR_OR_NULL)
@@ -245,6 +246,10 @@ ROUTES: list[Route] = [
     }),
     Route("/api/sessions/{session_id}/snapshots/{snapshot_id}", content_api.SnapshotHandler,
           {"get": Operation("Download a snapshot (audited)", {200: IMAGE}, media="image/*",
+                            description="Query `inline=1` (the snapshot's `thumb_url`): "
+                                        "shown in the console's session view, not as a file "
+                                        "download, and not audited, as chat and notes shown "
+                                        "there are not.",
                             errors=(401, 403, 404))}),
     Route("/api/sessions/{session_id}/chat", content_api.ChatHandler, {"get": Operation(
         "The chat of a session, oldest first",

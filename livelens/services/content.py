@@ -126,9 +126,10 @@ class Snapshot:
         return cls(item.id, item.at, item.author_id, item.media_type, item.size)
 
     def view(self, session_id: str) -> dict[str, object]:
+        url = f"/api/sessions/{session_id}/snapshots/{self.id}"
         return {"id": self.id, "at": self.at, "author_id": self.author_id,
                 "media_type": self.media_type, "size": self.size,
-                "url": f"/api/sessions/{session_id}/snapshots/{self.id}"}  # fmt: skip
+                "url": url, "thumb_url": f"{url}?inline=1"}  # fmt: skip
 
 
 def check_size(size: int) -> None:
@@ -165,15 +166,18 @@ async def list_snapshots(ctx: Context, session: SupportSession) -> list[Snapshot
 
 
 async def download_snapshot(
-    ctx: Context, session: SupportSession, snapshot_id: str, actor: Actor
+    ctx: Context, session: SupportSession, snapshot_id: str, actor: Actor, *, shown: bool = False
 ) -> tuple[Snapshot, bytes]:
+    """A snapshot's image: a download (a file leaves the service: audited), or ``shown``
+    in the console's session view (as chat and notes are shown there: not audited)."""
     scope = ctx.store.scoped(session.tenant_id)
     item = await scope.get_session_item(session.id, snapshot_id)
     if item is None or item.kind != "snapshot":
         raise NotFound("No such snapshot.")
     data = await _open(ctx, item)
-    await audit.record(scope, "session.snapshot_downloaded", actor, target=session.id,
-                       snapshot=item.id)  # fmt: skip
+    if not shown:
+        await audit.record(scope, "session.snapshot_downloaded", actor, target=session.id,
+                           snapshot=item.id)  # fmt: skip
     return Snapshot.of(item), data
 
 
