@@ -1,5 +1,6 @@
 """Sign-in rules: the promises of the Foundation issue, each one able to fail."""
 
+import statistics
 import time
 
 import pytest
@@ -164,14 +165,18 @@ async def test_unknown_email_takes_as_long_as_a_wrong_password(server: Server) -
     server.ctx.hashing = PasswordHashing()  # production cost, so timing is measurable
     await server.tenant("Acme", "boss@acme.test")
 
-    async def timed(email: str) -> float:
-        start = time.perf_counter()
+    # The work done (this process's CPU time: the server runs in it), not the wall time,
+    # which other processes on a busy machine stretch; known and unknown interleaved.
+    async def work(email: str) -> float:
+        start = time.process_time()
         await server.client().login(email, "wrong-pass-1")
-        return time.perf_counter() - start
+        return time.process_time() - start
 
-    known = sorted([await timed("boss@acme.test") for _ in range(3)])[1]
-    unknown = sorted([await timed(f"x{i}@acme.test") for i in range(3)])[1]
-    assert 0.5 < unknown / known < 2.0
+    known, unknown = [], []
+    for i in range(4):  # under the lockout's five failures
+        known.append(await work("boss@acme.test"))
+        unknown.append(await work(f"x{i}@acme.test"))
+    assert 0.5 < statistics.median(unknown) / statistics.median(known) < 2.0
 
 
 @pytest.mark.parametrize("body", [b"not json", b"[1,2]", b'{"email": 5, "password": "x"}'])
