@@ -1,5 +1,6 @@
-"""The operator's commands of ``livelens``: list accounts and users, and get a user back
-in (a new password, a lifted lockout, second factor reset, enable, role).
+"""The operator's commands of ``livelens``: list accounts and users, set an account's
+seats and subscription end, and get a user back in (a new password, a lifted lockout,
+second factor reset, enable, role).
 
 Every command finds the user by e-mail address on whichever account has it; changes
 are audited in that account as done by "cli".
@@ -13,7 +14,9 @@ import sys
 from collections.abc import Awaitable, Callable
 from functools import partial
 
-from livelens.services import accounts, operator
+from livelens.errors import InvalidInput
+from livelens.services import accounts, operator, subscription
+from livelens.services.audit import CLI
 from livelens.services.context import Context
 
 Action = Callable[[Context], Awaitable[str]]
@@ -35,6 +38,16 @@ def read_secret(value: str, prompt: str) -> str:
 def add_tenant_commands(tenant: argparse._SubParsersAction[argparse.ArgumentParser],
                         common: AddCommon) -> None:  # fmt: skip
     common(tenant.add_parser("list", help="list the accounts of this instance"))
+    text = "set an account's seats and subscription end (what its administrators see)"
+    setting = tenant.add_parser("set", help=text, description=text)
+    common(setting)
+    setting.add_argument("--name", required=True, help="account name")
+    setting.add_argument(
+        "--seats", metavar="N", help="how many users may be active at once, or 'unlimited'"
+    )
+    setting.add_argument("--subscription-ends", metavar="YYYY-MM-DD",
+                         help="the subscription's last day (UTC): from the next day on, "
+                         "nobody starts a session; or 'none'")  # fmt: skip
 
 
 def add_user_commands(user: argparse._SubParsersAction[argparse.ArgumentParser],
@@ -66,6 +79,8 @@ def action_for(args: argparse.Namespace) -> Action | None:
     match (args.command, getattr(args, "action", None)):
         case ("tenant", "list"):
             return _list_tenants
+        case ("tenant", "set"):
+            return _terms_setter(args)
         case ("user", "list"):
             return partial(_list_users, args.tenant)
         case ("user", "set-password"):
@@ -87,8 +102,42 @@ async def _list_tenants(ctx: Context) -> str:
         return "No accounts yet."
     return "\n".join(
         f"{t.name}  region={t.region}  2fa-required={'yes' if t.require_totp else 'no'}"
+        + (f"  seats={t.seats}" if t.seats is not None else "")
+        + (f"  subscription-ends={t.subscription_ends}" if t.subscription_ends else "")
         for t in tenants
     )
+
+
+def _terms_setter(args: argparse.Namespace) -> Action:
+    """``tenant set``: what was given is checked before the store is opened."""
+    if args.seats is None and args.subscription_ends is None:
+        raise InvalidInput("Give --seats, --subscription-ends or both.")
+    seats = None if args.seats is None else subscription.parse_seats(args.seats)
+    ends = None if args.subscription_ends is None else subscription.parse_end(
+        args.subscription_ends)  # fmt: skip
+
+    async def action(ctx: Context) -> str:
+        tenant = await accounts.find_tenant(ctx, args.name)
+        updated = await subscription.set_terms(
+            ctx, tenant, CLI,
+            seats=tenant.seats if args.seats is None else seats,
+            ends=tenant.subscription_ends if args.subscription_ends is None else ends,
+        )  # fmt: skip
+        used = await subscription.seats_used(ctx.store.scoped(tenant.id))
+        total = "no seat limit" if updated.seats is None else f"{updated.seats} seats"
+        ends_text = ("no subscription end" if updated.subscription_ends is None
+                     else f"subscription until {updated.subscription_ends} (UTC)")  # fmt: skip
+        lines = [f"Account {updated.name!r}: {total} ({used} in use), {ends_text}."]
+        if updated.seats is not None and used > updated.seats:
+            lines.append(f"{used - updated.seats} more users are active than there are "
+                         "seats: nobody is disabled, but no user can be added or enabled "
+                         "until enough are disabled or deleted.")  # fmt: skip
+        if not subscription.active(updated):
+            lines.append("The subscription has ended: nobody can start a session; "
+                         "administrators can still read and export.")  # fmt: skip
+        return "\n".join(lines)
+
+    return action
 
 
 async def _list_users(tenant_name: str | None, ctx: Context) -> str:

@@ -9,8 +9,9 @@ from livelens.errors import InvalidInput
 from livelens.http import views
 from livelens.http.base import BaseHandler, field_bool, field_str
 from livelens.identity.roles import Permission
-from livelens.services import accounts
+from livelens.services import account_policy, accounts, subscription
 from livelens.services.audit import Actor
+from livelens.store.records import Tenant
 from livelens.store.repository import TenantStore
 
 MAX_AUDIT_PAGE = 500
@@ -81,25 +82,27 @@ class UserSessionsRevokeHandler(_UserAdmin):
         self.write_json({"revoked": await self.on_user(accounts.revoke_sessions, user_id)})
 
 
-class AccountHandler(BaseHandler):
+class _AccountView(BaseHandler):
+    async def write_account(self, tenant: Tenant) -> None:
+        seats_used = await subscription.seats_used(self.ctx.store.scoped(tenant.id))
+        self.write_json({"tenant": views.account(tenant, seats_used)})
+
+
+class AccountHandler(_AccountView):
     async def get(self) -> None:
         principal = self.require_permission(Permission.MANAGE_ACCOUNT)
-        self.write_json({"tenant": views.tenant(principal.tenant)})
+        await self.write_account(principal.tenant)
 
 
-class AccountPolicyHandler(BaseHandler):
+class AccountPolicyHandler(_AccountView):
+    """Partial updates: the policies named change, the others stay."""
+
     async def patch(self) -> None:
         principal = self.require_permission(Permission.MANAGE_ACCOUNT)
-        require_totp = field_bool(self.json_body(), "require_totp")
-        if require_totp is None:
-            raise InvalidInput("Field 'require_totp' is required.")
-        tenant = await accounts.set_policy(
-            self.ctx,
-            principal.tenant.id,
-            Actor.of(principal.user, self.client_ip),
-            require_totp=require_totp,
-        )
-        self.write_json({"tenant": views.tenant(tenant)})
+        wanted = account_policy.parse(self.json_body())
+        actor = Actor.of(principal.user, self.client_ip)
+        tenant = await account_policy.change(self.ctx, principal.tenant.id, actor, wanted)
+        await self.write_account(tenant)
 
 
 class LogHandler(BaseHandler):

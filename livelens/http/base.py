@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 import tornado.web
 
@@ -21,7 +21,7 @@ from livelens.errors import (
 )
 from livelens.http import security
 from livelens.identity.roles import Permission, require
-from livelens.services import auth
+from livelens.services import api_keys, auth
 from livelens.services.context import Context
 from livelens.services.rooms import Rooms
 
@@ -40,6 +40,9 @@ _STATUS_CODES = {
 
 
 class XsrfFailed(Forbidden, code="xsrf_failed"): ...
+
+
+class ApiKeyNotAllowed(NotAuthenticated, code="api_key_not_allowed"): ...
 
 
 def allowed_methods(handler: type[tornado.web.RequestHandler]) -> list[str]:
@@ -69,6 +72,10 @@ def parse_json_body(body: bytes) -> dict[str, Any]:
 
 class BaseHandler(tornado.web.RequestHandler):
     principal: auth.Principal | None = None
+    # Handlers that read reports take an API key (Authorization: Bearer llk_...) in
+    # place of a signed-in user; every other handler refuses a request carrying one.
+    takes_api_key: ClassVar[bool] = False
+    key_holder: api_keys.KeyHolder | None = None
 
     @property
     def ctx(self) -> Context:
@@ -93,13 +100,32 @@ class BaseHandler(tornado.web.RequestHandler):
             self.set_header(name, value)
         self.clear_header("Server")  # Tornado's default gives away its version
 
+    def presented_api_key(self) -> str | None:
+        """The LiveLens API key of the Authorization header, if there is one (other
+        credentials, e.g. a proxy's, are none of this server's business)."""
+        scheme, _, credential = self.request.headers.get("Authorization", "").partition(" ")
+        credential = credential.strip()
+        if scheme.lower() != "bearer" or not api_keys.is_api_key(credential):
+            return None
+        return credential
+
+    def _refuse_api_key(self) -> None:
+        if not self.takes_api_key and self.presented_api_key() is not None:
+            raise ApiKeyNotAllowed("An API key can only read reports (GET /api/reports/...).")
+
     def check_xsrf_cookie(self) -> None:
+        self._refuse_api_key()  # before the XSRF check: a key is refused as such
         try:
             super().check_xsrf_cookie()
         except tornado.web.HTTPError as exc:
             raise XsrfFailed("Missing or wrong X-XSRFToken header for this request.") from exc
 
     async def prepare(self) -> None:
+        self._refuse_api_key()
+        key = self.presented_api_key()
+        if key is not None:  # instead of the cookie, never besides it
+            self.key_holder = await api_keys.authenticate(self.ctx, key, self.client_ip)
+            return
         if self.request.method in ("GET", "HEAD"):
             _ = self.xsrf_token  # hands out the _xsrf cookie for later writes
         self.principal = await self._load_principal()

@@ -20,6 +20,7 @@ from livelens.identity.roles import Permission
 from livelens.services import content, live_sockets, support
 from livelens.services.audit import Actor
 from livelens.services.rooms import Room
+from livelens.signalling import session_policy
 from livelens.signalling.messages import encode
 from livelens.signalling.room_tools import Frame
 from livelens.store.records import SupportSession
@@ -82,7 +83,8 @@ class _ImageUpload(_ContentHandler):
 
 class SnapshotsHandler(_ImageUpload):
     async def authorise_upload(self) -> None:
-        await self.session(self.path_args[0])
+        # Refused before the body is read where the account's policy turned them off.
+        session_policy.require(await self.session(self.path_args[0]), "snapshots")
 
     async def post(self, session_id: str) -> None:
         session = await self.session(session_id)

@@ -33,10 +33,21 @@ def errors(method: str, op: Operation) -> list[int]:
     return sorted(implied | set(op.errors))
 
 
+def _security(op: Operation) -> list[JSON]:
+    """A signed-in user's cookie (with the XSRF header), or for some an API key."""
+    if op.auth == "none":
+        return []
+    cookie: JSON = {"session": [], "xsrf": []}
+    return [cookie, {"apiKey": []}] if op.api_key else [cookie]
+
+
 def _operation(route: Route, method: str, op: Operation) -> JSON:
     responses: JSON = {}
     for status, schema in op.responses.items():
-        content = {op.media: {"schema": schema}} if status != 204 else None
+        content = None
+        if status != 204:
+            media = {op.media: schema} | op.also_media
+            content = {name: {"schema": body} for name, body in media.items()}
         responses[str(status)] = {"description": "OK"} | ({"content": content} if content else {})
     for status in errors(method, op):
         responses[str(status)] = {
@@ -47,16 +58,23 @@ def _operation(route: Route, method: str, op: Operation) -> JSON:
         "summary": op.summary,
         "operationId": method + route.path.replace("/", "_").replace("{", "").replace("}", ""),
         "responses": responses,
-        "security": [] if op.auth == "none" else [{"session": [], "xsrf": []}],
+        "security": _security(op),
         "x-livelens-role": op.auth,
     }
     if op.description:
         doc["description"] = op.description
     params = [seg[1:-1] for seg in route.path.split("/") if seg.startswith("{")]
-    if params:
-        doc["parameters"] = [
-            {"name": p, "in": "path", "required": True, "schema": RECORD_ID} for p in params
-        ]
+    parameters: list[JSON] = [
+        {"name": p, "in": "path", "required": True, "schema": RECORD_ID} for p in params
+    ]
+    for query in op.query:
+        parameter: JSON = {"name": query.name, "in": "query", "required": query.required,
+                           "schema": query.schema}  # fmt: skip
+        if query.description:
+            parameter["description"] = query.description
+        parameters.append(parameter)
+    if parameters:
+        doc["parameters"] = parameters
     if op.request is not None:
         doc["requestBody"] = {
             "required": op.request_required,
@@ -78,6 +96,8 @@ def document() -> JSON:
             "securitySchemes": {
                 "session": {"type": "apiKey", "in": "cookie", "name": "livelens_session"},
                 "xsrf": {"type": "apiKey", "in": "header", "name": "X-XSRFToken"},
+                # POST /api/api-keys; for the operations that read reports only.
+                "apiKey": {"type": "http", "scheme": "bearer"},
             },
         },
     }

@@ -11,8 +11,15 @@ from dataclasses import dataclass, field
 
 import tornado.web
 
-from livelens.http import admin_api, auth_api, content_api, sessions_api, team_api
-from livelens.services import support
+from livelens.http import (
+    admin_api,
+    auth_api,
+    content_api,
+    reports_api,
+    sessions_api,
+    team_api,
+)
+from livelens.services import account_policy, api_keys, rating, support
 
 JSON = dict[str, object]
 
@@ -53,8 +60,35 @@ ADMIN_USER = obj(
 # What customers see of a user: one line, no control characters (identity.display_names).
 DISPLAY_NAME: JSON = {"type": ["string", "null"], "maxLength": 80,
                       "description": "Made from the e-mail address when left out."}  # fmt: skip
-TENANT = obj(["id", "name", "region", "require_totp"], id=STR, name=STR, region=STR,
-             require_totp=BOOL)  # fmt: skip
+# subscription_active: false once the account's subscription has ended (no new sessions).
+TENANT_FIELDS: dict[str, JSON] = {"id": STR, "name": STR, "region": STR, "require_totp": BOOL,
+                                  "subscription_active": BOOL}  # fmt: skip
+TENANT = obj(["id", "name", "region", "require_totp"], **TENANT_FIELDS)
+# The account's policies (services.account_policy), each with its bounds.
+POLICIES: dict[str, JSON] = {
+    **{name: BOOL for name in account_policy.SWITCHES},
+    **{name: {"type": "integer", "minimum": low, "maximum": high}
+       for name, (low, high) in account_policy.NUMBERS.items()},
+    **{name: {"type": "string", "enum": list(choices)}
+       for name, choices in account_policy.CHOICES.items()},
+}  # fmt: skip
+# What administrators see of their account: its policies, seats and subscription (set
+# by the instance's operator: `livelens tenant set`).
+ACCOUNT = obj(
+    ["id", "name", "region", *POLICIES, "seats", "subscription_ends", "subscription_active"],
+    **(TENANT_FIELDS | POLICIES),
+    seats=obj(["used", "total"], used=INT, total={"type": ["integer", "null"]} | {
+        "description": "Users who may be active at once; null: no limit."}),
+    subscription_ends={"type": ["string", "null"], "format": "date", "description":
+                       "The subscription's last day (UTC); null: it does not end."},
+)  # fmt: skip
+# A change names only the policies it changes (at least one).
+POLICY_CHANGE: JSON = {"type": "object", "properties": POLICIES, "minProperties": 1,
+                       "additionalProperties": False}  # fmt: skip
+# What the account's policy allows in one session, fixed when it was created
+# (signalling.session_policy); both sides' pages leave out what is off.
+SESSION_POLICY = obj(["chat", "snapshots", "two_way_audio", "rating"], chat=BOOL,
+                     snapshots=BOOL, two_way_audio=BOOL, rating=BOOL)  # fmt: skip
 NUM_OR_NULL: JSON = {"type": ["number", "null"]}
 STR_OR_NULL: JSON = {"type": ["string", "null"]}
 # ip and target are null for what the CLI or the system did.
@@ -84,11 +118,15 @@ SESSION = obj(
     ended_by=STR_OR_NULL, experts={"type": "array", "items": STR},
     ended_by_user_id=STR_OR_NULL, ended_by_name=STR_OR_NULL,
     customer_name=STR_OR_NULL | {"description": "Stored sealed (AES-256-GCM)."},
-    reference=STR_OR_NULL,
+    reference=STR_OR_NULL, policy=SESSION_POLICY,
+    rating={"anyOf": [{"type": "null"}, obj(
+        ["score", "at"], score={"type": "integer", "minimum": 1, "maximum": 5}, at=NUM,
+        comment=STR_OR_NULL | {"description": "Stored sealed; shown in one session's view."})]},
 )  # fmt: skip
 # A session with its join link (the token in the fragment), PIN and QR code: shown once.
-INVITATION = obj(["session", "join_url", "pin"], session=SESSION, join_url=STR, pin=STR,
-                 qr_svg=STR, qr_data_uri=STR)  # fmt: skip
+# No PIN (null) where the account's policy turned PIN joining off.
+INVITATION = obj(["session", "join_url", "pin"], session=SESSION, join_url=STR,
+                 pin=STR_OR_NULL, qr_svg=STR, qr_data_uri=STR)  # fmt: skip
 IMAGE: JSON = {"type": "string", "format": "binary"}
 IMAGE_TYPES = ("image/jpeg", "image/png")
 SNAPSHOT = obj(["id", "at", "media_type", "size", "url", "thumb_url"], id=STR, at=NUM,
@@ -97,6 +135,16 @@ SNAPSHOT = obj(["id", "at", "media_type", "size", "url", "thumb_url"], id=STR, a
 CHAT_MESSAGE = obj(["id", "at", "role", "name", "text"], id=STR, at=NUM, role=STR, name=STR,
                    author_id=STR_OR_NULL, text=STR)  # fmt: skip
 NOTES = obj(["text"], text=STR, at=NUM_OR_NULL, author_id=STR_OR_NULL)
+
+
+@dataclass(frozen=True)
+class Query:
+    """A query parameter: its name and schema."""
+
+    name: str
+    schema: JSON
+    required: bool = False
+    description: str = ""
 
 
 @dataclass(frozen=True)
@@ -110,6 +158,9 @@ class Operation:
     request_media: tuple[str, ...] = ("application/json",)
     description: str = ""  # the rules, beyond the summary
     request_required: bool = True  # False: no body at all means an empty object
+    query: tuple[Query, ...] = ()  # the query parameters
+    api_key: bool = False  # an API key (Authorization: Bearer) may call it instead of a user
+    also_media: dict[str, JSON] = field(default_factory=dict)  # other success media types
 
 
 @dataclass(frozen=True)
@@ -123,6 +174,108 @@ class Route:
         # Path parameters are record ids: 32 hex digits.
         return re.sub(r"\{[a-z_]+\}", r"([0-9a-f]{32})", self.path)
 
+
+# Reports, session history and API keys (http/reports_api.py, services/reports.py).
+DAY: JSON = {"type": "string", "format": "date", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"}
+RECORD_ID: JSON = {"type": "string", "pattern": "^[0-9a-f]{32}$"}
+OUTCOME: JSON = {"type": "string", "enum": ["completed", "declined", "expired", "dropped"]}
+INT_OR_NULL: JSON = {"type": ["integer", "null"]}
+API_KEY_FIELDS: dict[str, JSON] = {"id": STR, "name": STR, "created_at": NUM,
+                                   "created_by": STR | {"description": "A user id."}}  # fmt: skip
+API_KEY = obj(list(API_KEY_FIELDS), **API_KEY_FIELDS)
+API_KEY_NAME: JSON = {"type": "string", "maxLength": 1024, "minLength": 1,
+                      "pattern": api_keys.NAME_PATTERN,
+                      "description": f"What the key is for; trimmed, 1 to "
+                                     f"{support.MAX_CASE_TEXT} characters."}  # fmt: skip
+REPORT_ROW = obj(
+    ["session_id", "reference", "agent_id", "agent", "agent_name", "created_at", "joined_at",
+     "started_at", "ended_at", "duration_s", "join_wait_s", "outcome", "ended_by", "experts",
+     "rating"],
+    session_id=STR, reference=STR_OR_NULL, agent_id=STR, agent=STR, agent_name=STR,
+    created_at=STR, joined_at=STR_OR_NULL, started_at=STR_OR_NULL, ended_at=STR_OR_NULL,
+    duration_s=INT_OR_NULL, join_wait_s=INT_OR_NULL, outcome=STR_OR_NULL,
+    ended_by=STR_OR_NULL, experts=INT, rating=INT_OR_NULL,
+)  # fmt: skip
+TALLY: dict[str, JSON] = {
+    "sessions": INT,
+    "outcomes": obj(["completed", "declined", "expired", "dropped", "open"], completed=INT,
+                    declined=INT, expired=INT, dropped=INT, open=INT),
+    "duration_s": obj(["median", "p90", "count"], median=NUM_OR_NULL, p90=NUM_OR_NULL,
+                      count=INT),
+    "join_wait_s": obj(["median"], median=NUM_OR_NULL),
+    "rating": obj(["average", "count"], average=NUM_OR_NULL, count=INT),
+}  # fmt: skip
+SUMMARY = obj(
+    ["from", "to", "group", "total", "agents", "periods"],
+    **{"from": DAY, "to": DAY}, group=STR, total=obj(list(TALLY), **TALLY),
+    agents={"type": "array", "items": obj(["agent_id", "agent", "agent_name", *TALLY],
+                                          agent_id=STR, agent=STR, agent_name=STR, **TALLY)},
+    periods={"type": "array", "items": obj(["period", *TALLY], period=DAY, **TALLY)},
+)  # fmt: skip
+REPORT_QUERY = (
+    Query("from", DAY, required=True, description="The first day (UTC) of the report."),
+    Query("to", DAY, required=True,
+          description="The last day (UTC), included; at most 366 days after 'from'."),
+    Query("agent", RECORD_ID, description="Only this agent's sessions (a user id)."),
+    Query("outcome", OUTCOME),
+)  # fmt: skip
+HISTORY_QUERY = (
+    Query("q", {"type": "string", "maxLength": 1024, "pattern": support.CASE_TEXT_PATTERN},
+          description="Sessions whose case reference contains this (ASCII letters in "
+                      "either case). Customer names are sealed: not searched."),
+    Query("agent", RECORD_ID, description="Only the sessions this agent started."),
+    Query("outcome", OUTCOME),
+    Query("from", DAY, description="Created on or after this day (UTC)."),
+    Query("to", DAY, description="Created on or before this day (UTC)."),
+    Query("cursor", {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,200}$"},
+          description="The `next_cursor` of the page before."),
+    Query("limit", {"type": "integer", "minimum": 1, "maximum": 500},
+          description="Sessions per page; 100 when left out."),
+)  # fmt: skip
+REPORT_ROUTES: list[Route] = [
+    Route("/api/api-keys", reports_api.ApiKeysHandler, {
+        "get": Operation("The account's API keys (never the keys themselves)",
+                         {200: obj(["api_keys"], api_keys={"type": "array", "items": API_KEY})},
+                         auth="admin", errors=(401, 403)),
+        "post": Operation(
+            "Make an API key that reads the account's reports, and nothing else (audited)",
+            {201: obj([*API_KEY_FIELDS, "key"], **API_KEY_FIELDS, key=STR)},
+            request=obj(["name"], name=API_KEY_NAME), auth="admin", errors=(400, 401, 403),
+            description="`key` is shown this once: the server keeps only its keyed hash. "
+                        "Send it as `Authorization: Bearer <key>` to GET /api/reports/...; "
+                        "every other operation answers 401 `api_key_not_allowed`."),
+    }),
+    Route("/api/api-keys/{key_id}", reports_api.ApiKeyHandler, {"delete": Operation(
+        "Revoke an API key: refused from now on (audited)", {204: EMPTY}, auth="admin",
+        errors=(401, 403, 404))}),
+    Route("/api/reports/sessions", reports_api.SessionReportHandler, {"get": Operation(
+        "Support sessions created in a range of days, one row each, as JSON or CSV",
+        {200: obj(["from", "to", "sessions"], **{"from": DAY, "to": DAY},
+                  sessions={"type": "array", "items": REPORT_ROW})},
+        also_media={"text/csv": {"type": "string"}},
+        query=(*REPORT_QUERY, Query("format", {"type": "string", "enum": ["json", "csv"]},
+                                    description="json (the default) or csv.")),
+        api_key=True, errors=(400, 401, 403),
+        description="For a signed-in user or an API key. Administrators and API keys get "
+                    "the whole account; an agent the sessions they started (`agent` may "
+                    "name themselves only, else 403). Oldest first; times are ISO 8601 "
+                    "UTC, durations whole seconds. The CSV has a header row with the JSON "
+                    "rows' names, and any cell that a spreadsheet could take for a formula "
+                    "starts with `'`. Both formats are streamed as they are read. Customer "
+                    "names are left out (personal data, sealed at rest); `reference` links "
+                    "a session to its case. 400 names what is wrong with the days.")}),
+    Route("/api/reports/summary", reports_api.SummaryReportHandler, {"get": Operation(
+        "Sessions per agent and per period, outcomes, durations and ratings over a range of "
+        "days", {200: SUMMARY},
+        query=(*REPORT_QUERY, Query("group", {"type": "string", "enum": ["day", "week", "month"]},
+                                    description="Periods: day (the default), ISO week or "
+                                                "month, each named by its first day.")),
+        api_key=True, errors=(400, 401, 403),
+        description="Who sees what as in GET /api/reports/sessions. Durations: of live "
+                    "time, median and 90th percentile over the sessions that went live and "
+                    "ended; `join_wait_s`: from the link to the customer's join. `rating`: "
+                    "the customers' average, null without ratings.")}),
+]  # fmt: skip
 
 ROUTES: list[Route] = [
     Route("/api/auth/login", auth_api.LoginHandler, {"post": Operation(
@@ -187,11 +340,19 @@ ROUTES: list[Route] = [
                              {200: obj(["revoked"], revoked=INT)}, auth="admin",
                              errors=(401, 403, 404))}),
     Route("/api/account", admin_api.AccountHandler, {"get": Operation(
-        "The account", {200: obj(["tenant"], tenant=TENANT)}, auth="admin",
-        errors=(401, 403))}),
+        "The account: its policies, seats and subscription",
+        {200: obj(["tenant"], tenant=ACCOUNT)}, auth="admin", errors=(401, 403))}),
     Route("/api/account/policy", admin_api.AccountPolicyHandler, {"patch": Operation(
-        "Change account policy (require two-factor authentication)",
-        {200: obj(["tenant"], tenant=TENANT)}, request=obj(["require_totp"], require_totp=BOOL),
+        "Change account policies: only those named change (audited with old and new values)",
+        {200: obj(["tenant"], tenant=ACCOUNT)}, request=POLICY_CHANGE,
+        description="`require_totp`: users without two-factor authentication must enrol. "
+                    "`chat`, `snapshots`, `two_way_audio` (agents' voices reach the "
+                    "customer) and `customer_rating` apply to sessions started from then "
+                    "on, which keep them to their end. `join_link_minutes`: how long a new "
+                    "link or PIN stays usable; `pin_joining` off: new sessions get no PIN, "
+                    "and PINs already given out are refused. `recording` and "
+                    "`retention_days` are kept for the recording and retention features. "
+                    "400 `invalid_input` names the `field` at fault.",
         auth="admin", errors=(400, 401, 403))}),
     Route("/api/audit", admin_api.AuditHandler, {"get": Operation(
         "Audit log of the account, newest first (query: limit, 1-500)",
@@ -214,8 +375,14 @@ ROUTES: list[Route] = [
                         "not name this server (no link is made to a forged one).",
             request_required=False, errors=(400, 401, 403)),
         "get": Operation("Support sessions: an agent's own, or all of the account for admins",
-                         {200: obj(["sessions"], sessions={"type": "array", "items": SESSION})},
-                         errors=(401, 403)),
+                         {200: obj(["sessions"], sessions={"type": "array", "items": SESSION},
+                                   next_cursor=STR_OR_NULL)},
+                         query=HISTORY_QUERY, errors=(400, 401, 403),
+                         description="Newest first, a page at a time: `next_cursor` (null "
+                                     "on the last page) asks for the next. An agent sees "
+                                     "the sessions they started and those they were "
+                                     "invited into; `agent` may name themselves only "
+                                     "(else 403)."),
     }),
     Route("/api/sessions/{session_id}", sessions_api.SessionHandler, {"get": Operation(
         "One support session", {200: obj(["session"], session=SESSION)},
@@ -280,12 +447,26 @@ ROUTES: list[Route] = [
     }),
     Route("/api/join", sessions_api.JoinHandler, {"post": Operation(
         "A customer joins with the link's token or the PIN; binds this device",
-        {200: obj(["session", "company", "agent"], session=obj(id=STR, status=STR),
-                  company=STR, agent=STR)},
+        {200: obj(["session", "company", "agent", "policy"], session=obj(id=STR, status=STR),
+                  company=STR, agent=STR, policy=SESSION_POLICY)},
         request=obj(token=FIELD_OR_NULL, pin=FIELD_OR_NULL) | {"oneOf": [
             # Either the link's token or the PIN; the other absent, null or empty.
             {"required": ["token"], "properties": {"token": FIELD | {"minLength": 1},
                                                    "pin": ABSENT}},
             {"required": ["pin"], "properties": {"pin": PIN, "token": ABSENT}},
         ]}, auth="none", errors=(400, 403, 404, 409, 429))}),
+    Route("/api/join/rating", sessions_api.RatingHandler, {"post": Operation(
+        "The customer rates the session they joined, once, after it ended",
+        {201: obj(["rating", "rated_at"], rating=INT, rated_at=NUM)},
+        request=obj(["rating"], rating={"type": "integer", "minimum": rating.SCORES[0],
+                                        "maximum": rating.SCORES[1]},
+                    comment={"type": ["string", "null"], "maxLength": rating.MAX_COMMENT}),
+        description="With the join and device cookies of the customer's browser. The "
+                    "comment is kept sealed and shown to agents with rights to the "
+                    "session. 403 `disabled_by_policy` when the account did not ask for "
+                    "ratings when the session started (`policy.rating`); 409 `not_ended` "
+                    "before the end, 409 `already_rated` the second time; 401 without the "
+                    "cookies, 403 `link_used` from another device.",
+        auth="none", errors=(400, 401, 403, 404, 409))}),
 ]  # fmt: skip
+ROUTES += REPORT_ROUTES

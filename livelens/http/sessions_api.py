@@ -10,10 +10,9 @@ from livelens.http import hosts, views
 from livelens.http.base import BaseHandler, field_str
 from livelens.http.qr import qr_fields
 from livelens.identity.roles import Permission
-from livelens.services import security, support
+from livelens.services import rating, security, session_history, support
 from livelens.signalling import join
 from livelens.store.records import SupportSession
-from livelens.store.repository import SessionQuery
 
 JOIN_COOKIE = "livelens_join"
 DEVICE_COOKIE = "livelens_device"
@@ -22,10 +21,10 @@ DEVICE_COOKIE = "livelens_device"
 class UnknownHost(InvalidInput, code="unknown_host"): ...
 
 
-async def returning_customer(handler: BaseHandler) -> SupportSession:
+async def returning_customer(handler: BaseHandler, *, ended: bool = False) -> SupportSession:
     """The session of the customer this browser is, from its join and device cookies,
-    checked again (the bound device, the end) on every request. Only read: a customer
-    coming back changes nothing."""
+    checked again (the bound device, and the end unless ``ended``) on every request.
+    Only read: a customer coming back changes nothing."""
     ticket = handler.get_signed_cookie(JOIN_COOKIE, max_age_days=1)
     device = handler.get_signed_cookie(DEVICE_COOKIE, max_age_days=30)
     if ticket is None or device is None:
@@ -33,7 +32,7 @@ async def returning_customer(handler: BaseHandler) -> SupportSession:
         raise NotAuthenticated("Open the link your support agent sent you.")
     tenant_id, _, session_id = ticket.decode().partition(".")
     return await support.customer_session(
-        handler.ctx, tenant_id, session_id, device.decode(), handler.client_ip
+        handler.ctx, tenant_id, session_id, device.decode(), handler.client_ip, ended=ended
     )
 
 
@@ -106,12 +105,18 @@ class SessionsHandler(_InvitingHandler):
 
     async def get(self) -> None:
         principal = self.require_permission(Permission.RUN_SESSIONS)
-        agent = None if principal.user.role == "admin" else principal.user.id
-        query = SessionQuery(agent_id=agent, limit=100, with_experts=True)
-        sessions = await self.ctx.store.scoped(principal.tenant.id).list_support_sessions(query)
+        # Parameters as sent, not stripped: what is checked is what came.
+        page = session_history.page(
+            principal, lambda name: self.get_query_argument(name, None, strip=False)
+        )
+        scope = self.ctx.store.scoped(principal.tenant.id)
+        found = await scope.list_support_sessions(page.query)
+        sessions = found[: page.size]
+        more = len(found) > page.size
         shown = [views.support_session(s, await support.customer_name(self.ctx, s))
                  for s in sessions]  # fmt: skip
-        self.write_json({"sessions": shown})
+        next_cursor = session_history.cursor_of(sessions[-1]) if more else None
+        self.write_json({"sessions": shown, "next_cursor": next_cursor})
 
 
 class SessionHandler(BaseHandler):
@@ -119,7 +124,8 @@ class SessionHandler(BaseHandler):
         principal = self.require_permission(Permission.RUN_SESSIONS)
         session = await support.get_for_agent(self.ctx, principal, session_id)
         name = await support.customer_name(self.ctx, session)
-        self.write_json({"session": views.support_session(session, name)})
+        comment = await rating.comment(self.ctx, session)
+        self.write_json({"session": views.support_session(session, name, comment)})
 
 
 class SessionLinkHandler(_InvitingHandler):
@@ -155,6 +161,7 @@ class JoinHandler(BaseHandler):
                 "session": {"id": joined.session.id, "status": joined.session.status},
                 "company": joined.company,
                 "agent": joined.agent_name,
+                "policy": joined.policy,  # what the page leaves out: chat, snapshots, ...
             }
         )
 
@@ -167,3 +174,14 @@ class JoinHandler(BaseHandler):
                                secure=self.ctx.settings.uses_tls, samesite="Strict",
                                path="/")  # fmt: skip
         return secret
+
+
+class RatingHandler(BaseHandler):
+    """The customer rates the session they joined, once, after it ended."""
+
+    async def post(self) -> None:
+        session = await returning_customer(self, ended=True)
+        body = self.json_body()
+        rated = await rating.rate(self.ctx, session, body.get("rating"), body.get("comment"),
+                                  self.client_ip)  # fmt: skip
+        self.write_json({"rating": rated.rating, "rated_at": rated.rated_at}, status=201)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from enum import Enum
 
+from livelens.services import account_policy, subscription
 from livelens.services.auth import Principal
 from livelens.services.content import Notes
+from livelens.signalling import session_policy
 from livelens.store.records import AuditEvent, SecurityEvent, SupportSession, Tenant, User
 
 
@@ -27,7 +29,14 @@ def user_admin(user: User, locked_for: int = 0) -> dict[str, object]:
 
 
 def tenant(t: Tenant) -> dict[str, object]:
-    return {"id": t.id, "name": t.name, "region": t.region, "require_totp": t.require_totp}
+    # Whether sessions can be started: the console disables "New session" when not.
+    return {"id": t.id, "name": t.name, "region": t.region, "require_totp": t.require_totp,
+            "subscription_active": subscription.active(t)}  # fmt: skip
+
+
+def account(t: Tenant, seats_used: int) -> dict[str, object]:
+    """The account as its administrators see it: its policies, seats and subscription."""
+    return {**tenant(t), **account_policy.view(t), **subscription.view(t, seats_used)}
 
 
 def me(principal: Principal) -> dict[str, object]:
@@ -55,11 +64,19 @@ SEALED = _Sealed.SEALED  # a personal field its caller did not open: left out of
 
 
 def support_session(
-    s: SupportSession, customer_name: str | _Sealed | None = SEALED
+    s: SupportSession,
+    customer_name: str | _Sealed | None = SEALED,
+    rating_comment: str | _Sealed | None = SEALED,
 ) -> dict[str, object]:
-    """``customer_name``: the customer's name, opened (support.customer_name); the
-    record keeps it sealed."""
+    """``customer_name``: the customer's name, opened (support.customer_name);
+    ``rating_comment``: the customer's comment with their rating, opened
+    (rating.comment). The record keeps both sealed."""
     opened = {} if customer_name is SEALED else {"customer_name": customer_name}
+    rating: dict[str, object] | None = None
+    if s.rating is not None:
+        rating = {"score": s.rating, "at": s.rated_at}
+        if rating_comment is not SEALED:
+            rating["comment"] = rating_comment
     return {
         "id": s.id,
         "status": s.status,
@@ -79,6 +96,8 @@ def support_session(
         "experts": list(s.experts),
         **opened,
         "reference": s.reference,
+        "policy": session_policy.view(s),  # what the account's policy allows in it
+        "rating": rating,  # the customer's, once they gave it after the end
     }
 
 

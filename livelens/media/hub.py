@@ -6,6 +6,9 @@ Routing in a session
     agent audio             -> the customer, always  (once both are connected)
     agent audio             -> every other agent     (only while media is allowed)
 
+A session whose account turned two-way audio off (signalling.session_policy) gets no
+agent -> customer audio route at all: the customer's voice still reaches the agents.
+
 How packets flow is the hub's one strategy, a :class:`MediaPath`: the Rust media port
 (:class:`~livelens.media.media_port.MediaPort`, what ``livelens serve`` runs), where
 ICE-lite, SRTP and each session's relay run in Rust and the hub only registers legs,
@@ -90,9 +93,11 @@ class MediaPath(Protocol):
         ``MediaHub.close``, which does not."""
 
 
-def _flows(source: Role, sink: Role, kind: MediaKind) -> bool:
+def _flows(source: Role, sink: Role, kind: MediaKind, two_way_audio: bool = True) -> bool:
     if source == "customer":
         return sink == "agent"
+    if sink == "customer" and not two_way_audio:
+        return False  # the account's policy: the customer hears no agent
     return kind == "audio"  # agents share their voice with everyone else
 
 
@@ -112,6 +117,7 @@ class _Session:
         self.media = media
         self.participants: dict[str, _Participant] = {}
         self.media_allowed = False
+        self.two_way_audio = True  # False: no agent -> customer audio route
         self.lock = asyncio.Lock()
 
     # --------------------------------------------------------- PeerListener
@@ -140,9 +146,9 @@ class _Session:
             if other is participant:
                 continue
             for kind in MEDIA_KINDS:
-                if _flows(participant.role, other.role, kind):
+                if _flows(participant.role, other.role, kind, self.two_way_audio):
                     self.media.add_route(pid, other.participant_id, kind)
-                if _flows(other.role, participant.role, kind):
+                if _flows(other.role, participant.role, kind, self.two_way_audio):
                     self.media.add_route(other.participant_id, pid, kind)
         if peer.state == "connected":  # connected before we registered it
             self.media.set_connected(pid)
@@ -186,15 +192,20 @@ class MediaHub:
         participant_id: str,
         role: Literal["customer", "agent"],
         offer_sdp: str,
+        *,
+        two_way_audio: bool = True,
     ) -> str:
         """Answer a participant's offer. Calling again for the same participant (reconnect,
-        ICE restart) replaces its previous connection. Raises :class:`OfferRejected`."""
+        ICE restart) replaces its previous connection. ``two_way_audio`` False: the
+        session routes no agent's voice to the customer (its policy, the same on every
+        call for one session). Raises :class:`OfferRejected`."""
         if self._closed:
             raise RuntimeError("MediaHub is closed")
         if role not in _DIRECTIONS:
             raise ValueError(f"unknown role {role!r}")
         session = self._session(session_id)
         async with session.lock:
+            session.two_way_audio = session.two_way_audio and two_way_audio
             request = PeerRequest(participant_id, session, _DIRECTIONS[role], self._connect_timeout)
             peer = session.media.new_peer(request)
             answer = await peer.accept(offer_sdp)

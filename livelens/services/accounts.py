@@ -12,7 +12,7 @@ from livelens.config import REGIONS
 from livelens.errors import Conflict, DuplicateEmail, InvalidInput, NotFound
 from livelens.identity import display_names, emails, passwords
 from livelens.identity.roles import parse_role
-from livelens.services import audit, live_sockets, signin_guard
+from livelens.services import account_policy, audit, live_sockets, signin_guard, subscription
 from livelens.services.audit import Actor
 from livelens.services.context import Context
 from livelens.store.encryption import new_data_key
@@ -96,6 +96,8 @@ async def create_user(
     checked_role = parse_role(role)
     name = display_names.validate(display_name) if display_name else ""
     passwords.check_policy(password)
+    scope = ctx.store.scoped(tenant_id)
+    await subscription.take_seat(scope, await scope.get_tenant())  # a new user is active
     now = clock.now()
     user = User(
         id=new_id(),
@@ -107,7 +109,6 @@ async def create_user(
         updated_at=now,
         display_name=name or display_names.from_address(email),
     )
-    scope = ctx.store.scoped(tenant_id)
     try:
         await scope.create_user(user)
     except DuplicateEmail as exc:
@@ -149,6 +150,8 @@ async def update_user(
         passwords.check_policy(password)
     if new_role == user.role and new_disabled == user.disabled and password is None:
         return user
+    if user.disabled and not new_disabled:  # enabled again: takes a seat
+        await subscription.take_seat(scope, await scope.get_tenant())
     updated = replace(
         user,
         role=new_role,
@@ -220,13 +223,7 @@ async def revoke_sessions(ctx: Context, tenant_id: str, user_id: str, actor: Act
     return count
 
 
-async def set_policy(ctx: Context, tenant_id: str, actor: Actor, *, require_totp: bool) -> Tenant:
-    scope = ctx.store.scoped(tenant_id)
-    tenant = await scope.get_tenant()
-    if tenant is None:
-        raise NotFound("No such account.")
-    if tenant.require_totp != require_totp:
-        tenant = replace(tenant, require_totp=require_totp)
-        await scope.save_tenant(tenant)
-        await audit.record(scope, "account.policy_changed", actor, require_totp=require_totp)
-    return tenant
+async def set_policy(ctx: Context, tenant_id: str, actor: Actor, **wanted: object) -> Tenant:
+    """Change account policies by name (services.account_policy has them and their
+    bounds); only what changes is saved and audited."""
+    return await account_policy.change(ctx, tenant_id, actor, account_policy.parse(wanted))

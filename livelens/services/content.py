@@ -18,6 +18,7 @@ from livelens.errors import InvalidInput, NotFound, PayloadTooLarge
 from livelens.services import audit
 from livelens.services.audit import Actor
 from livelens.services.context import Context
+from livelens.signalling import session_policy
 from livelens.signalling.messages import CHAT_MAX_CHARS
 from livelens.store.records import ContentKind, SessionItem, SupportSession, new_id
 
@@ -148,7 +149,9 @@ def check_image(data: bytes) -> str:
 async def add_snapshot(
     ctx: Context, session: SupportSession, actor: Actor, data: bytes, *, marked: bool
 ) -> Snapshot:
-    """Store a still the agent captured; only while the customer shares their camera."""
+    """Store a still the agent captured; only while the customer shares their camera, and
+    only where the account's policy allowed snapshots when the session started."""
+    session_policy.require(session, "snapshots")
     media_type = check_image(data)
     if session.status not in ("consented", "live"):
         raise InvalidInput("Snapshots can be taken only while the customer shares the camera.")

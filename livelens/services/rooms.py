@@ -45,7 +45,7 @@ __all__ = ["Connection", "Frame", "MediaHubLike", "Participant", "Role", "Room",
 
 class MediaHubLike(Protocol):
     async def connect(self, session_id: str, participant_id: str, role: Role,
-                      offer_sdp: str) -> str: ...  # fmt: skip
+                      offer_sdp: str, *, two_way_audio: bool = True) -> str: ...  # fmt: skip
     def set_media_allowed(self, session_id: str, allowed: bool) -> None: ...
     def on_state(self, callback: Callable[[str, str, str], None]) -> None: ...
     def on_anomaly(self, callback: Callable[[str | None, str, int, str], None]) -> None: ...
@@ -168,7 +168,7 @@ class Room:
             lambda core, now: core.bind_customer(device_hash, credential, who, now)
         )
 
-    async def renew_link(self, token_hash: str, pin_hash: str, ttl: float,
+    async def renew_link(self, token_hash: str, pin_hash: str | None, ttl: float,
                          who: Who) -> SupportSession:  # fmt: skip
         """A new link and PIN, usable for ``ttl`` seconds from now (the room's now)."""
         return await self._step(
@@ -252,8 +252,9 @@ class Room:
                 user_id = author if role == "agent" else None
                 sent = await content.add_chat(self.ctx, core.session, role, name, user_id, text)
                 return [chat_sent(ref, sent.view())]
-            case effects.ConnectMedia(participant, role, offer_sdp):
-                answer = await self.hub.connect(sid, participant, role, offer_sdp)
+            case effects.ConnectMedia(participant, role, offer_sdp, two_way_audio):
+                answer = await self.hub.connect(sid, participant, role, offer_sdp,
+                                                two_way_audio=two_way_audio)  # fmt: skip
                 return [effects.Send(participant, encode("answer", sdp=answer))]
             case effects.DisconnectMedia(participant):
                 await self.hub.disconnect(sid, participant)

@@ -25,15 +25,15 @@ from livelens.errors import (
 )
 from livelens.identity import emails
 from livelens.identity.roles import Permission, can
-from livelens.services import audit, security
+from livelens.services import account_policy, audit, security, subscription
 from livelens.services.audit import Actor
 from livelens.services.auth import Principal
 from livelens.services.context import Context
 from livelens.services.rooms import Rooms
-from livelens.signalling import join, room_core, state
+from livelens.signalling import join, room_core, session_policy, state
 from livelens.signalling.effects import Who
 from livelens.signalling.ratelimit import network_key
-from livelens.store.records import SupportSession, User, new_id
+from livelens.store.records import SupportSession, Tenant, User, new_id
 
 MAX_EXPERTS = room_core.MAX_EXPERTS
 MAX_CASE_TEXT = 100  # characters of a customer name or a case reference
@@ -87,7 +87,7 @@ class Invitation:
 
     session: SupportSession
     token: str  # goes in the join link
-    pin: str
+    pin: str | None  # None where the account's policy turned PIN joining off
     customer_name: str | None  # the session's, opened
 
 
@@ -104,8 +104,8 @@ class Located(NamedTuple):
 class _Link:
     token: str
     token_hash: str
-    pin: str
-    pin_hash: str
+    pin: str | None
+    pin_hash: str | None
 
 
 @dataclass(frozen=True)
@@ -113,6 +113,11 @@ class Joined:
     session: SupportSession
     company: str
     agent_name: str  # the agent's display name: customers never see an e-mail address
+
+    @property
+    def policy(self) -> dict[str, bool]:
+        """What the customer's page leaves out (signalling.session_policy)."""
+        return session_policy.view(self.session)
 
 
 def _secret(ctx: Context) -> bytes:
@@ -131,8 +136,15 @@ def pin_hash(ctx: Context, pin: str) -> str:
     return join.keyed_hash(_secret(ctx), "pin", pin)
 
 
-async def _new_link(ctx: Context) -> _Link:
+class PinJoiningOff(Forbidden, code="pin_joining_off"):
+    """The account's policy turned PIN joining off after this PIN was given out."""
+
+
+async def _new_link(ctx: Context, tenant: Tenant) -> _Link:
+    """A new join token and, where the account's policy allows PINs, a PIN."""
     token = join.new_token()
+    if not tenant.pin_joining:
+        return _Link(token, token_hash(ctx, token), None, None)
     for _ in range(10):  # a PIN must name one open session on the whole instance
         pin = join.new_pin()
         if await ctx.store.locate_pin(pin_hash(ctx, pin)) is None:
@@ -158,8 +170,10 @@ async def create(
     """A new session of the principal's, waiting for its customer; ``customer`` and
     ``reference``: the customer's name and the case, as typed (see case_text)."""
     name, case = case_text(customer, "customer name"), case_text(reference, "reference")
+    tenant = principal.tenant
+    subscription.require_active(tenant)
     now = clock.now()
-    link = await _new_link(ctx)
+    link = await _new_link(ctx, tenant)
     session_id = new_id()
     sealed = None
     if name is not None:
@@ -169,11 +183,14 @@ async def create(
         tenant_id=principal.tenant.id,
         agent_id=principal.user.id,
         created_at=now,
-        join_expires_at=now + ctx.settings.join_ttl,
+        join_expires_at=now + account_policy.join_ttl(tenant),
         join_token_hash=link.token_hash,
         pin_hash=link.pin_hash,
         customer_name=sealed,
         reference=case,
+        # The policy the session runs with, from start to end (signalling.session_policy).
+        tools_off=session_policy.tools_off(tenant),
+        rating_on=tenant.customer_rating,
     )
     scope = ctx.store.scoped(principal.tenant.id)
     await scope.create_support_session(session)
@@ -200,11 +217,13 @@ async def renew_link(
         raise Forbidden(
             "Only the agent who started this session, or an administrator, can send a new link."
         )
-    link = await _new_link(ctx)
+    subscription.require_active(principal.tenant)
+    link = await _new_link(ctx, principal.tenant)
+    ttl = account_policy.join_ttl(principal.tenant)
     actor = Actor.of(principal.user, ip)
     try:
         room = await rooms.open(session.tenant_id, session.id)
-        renewed = await room.renew_link(link.token_hash, link.pin_hash, ctx.settings.join_ttl,
+        renewed = await room.renew_link(link.token_hash, link.pin_hash, ttl,
                                         Who(actor.name, actor.user_id, actor.ip))  # fmt: skip
     except state.SessionEnded as exc:  # in the agent's words, not the customer's
         outcome = exc.details.get("outcome")
@@ -279,6 +298,11 @@ async def customer_join(
     customer presented is still the session's (no new link replaced it meanwhile)."""
     tenant_id, session_id = found.tenant_id, found.session_id
     scope = ctx.store.scoped(tenant_id)
+    tenant = await scope.get_tenant()
+    if found.by == "pin" and tenant is not None and not tenant.pin_joining:
+        # Turned off after this PIN was given out: from then on, only links.
+        raise PinJoiningOff("This support team no longer takes PINs. Open the link your "
+                            "support agent sent you, or ask them for one.")  # fmt: skip
     who = Who("customer", None, ip)
     try:
         room = await rooms.open(tenant_id, session_id)
@@ -301,7 +325,6 @@ async def customer_join(
     except state.DeviceMismatch:
         await security.record(ctx, "join.other_device", ip, tenant_id, session=session_id)
         raise
-    tenant = await scope.get_tenant()
     agent = await scope.get_user(session.agent_id)
     return Joined(
         session,
@@ -311,17 +334,19 @@ async def customer_join(
 
 
 async def customer_session(
-    ctx: Context, tenant_id: str, session_id: str, device_secret: str, ip: str
-) -> SupportSession:
+    ctx: Context, tenant_id: str, session_id: str, device_secret: str, ip: str,
+    *, ended: bool = False,
+) -> SupportSession:  # fmt: skip
     """The session this device was bound to (its join and device cookies), read and
-    checked again on every request (the device, the end); nothing is written."""
+    checked again on every request (the device, and the end unless ``ended``: what
+    comes after it, the customer's rating); nothing is written."""
     session = await ctx.store.scoped(tenant_id).get_support_session(session_id)
     if session is None:
         raise NotFound("This session does not exist.")
     if session.customer_device_hash != device_hash(ctx, device_secret):
         await security.record(ctx, "join.other_device", ip, tenant_id, session=session_id)
         raise state.DeviceMismatch("This link has already been used on another device.")
-    if session.status == "ended":
+    if session.status == "ended" and not ended:
         raise state.ended_error(session)
     return session
 

@@ -94,6 +94,7 @@ class ConnectMedia:
     participant: str
     role: Audience
     offer_sdp: str
+    two_way_audio: bool = True  # False: no agent's voice is routed to the customer
 
 
 @dataclass(frozen=True)

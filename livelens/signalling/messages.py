@@ -70,6 +70,11 @@ MARK_TOOLS = ("pen", "arrow", "circle", "text", "pointer")
 MARK_MAX_POINTS = 64  # per message: a stroke streams in many small batches
 MARK_TEXT_MAX = 120
 QUALITY_LEVELS = ("good", "fair", "poor", "connecting")
+# Why the customer's camera cannot reach the agents, as their page finds out: the browser
+# has no WebRTC (or it is turned off), the video did not connect after a few tries, the
+# camera was refused, is missing, needs https, or is busy in another app.
+MEDIA_PROBLEMS = ("no_webrtc", "connect_failed", "camera_blocked", "no_camera",
+                  "insecure_page", "camera_busy")  # fmt: skip
 # Client-chosen ids of marks and chat messages: short, no markup.
 CLIENT_ID = text(40, pattern=r"[A-Za-z0-9_-]{1,40}")
 REASON = text(160, required=False)
@@ -124,6 +129,8 @@ SPECS: dict[str, MessageSpec] = {
         "facing": enum("user", "environment", "unknown", required=False),
         "low_bandwidth": flag(required=False), "error": REASON,
     }),
+    # The customer's page cannot send its camera, and why (shown to the agents).
+    "media_problem": MessageSpec(CUSTOMER, {"reason": enum(*MEDIA_PROBLEMS)}),
     "quality": MessageSpec(BOTH, {
         "level": enum(*QUALITY_LEVELS), "kbps_in": num(0, 1e6), "kbps_out": num(0, 1e6),
         "loss": num(0, 100), "rtt": num(0, 60_000, required=False),

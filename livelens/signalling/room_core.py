@@ -14,6 +14,12 @@ Every change to the session record is made here and leaves as one ``Persist``: t
 room is the one writer of its record, so nothing it saves can overwrite a change made
 elsewhere unseen (and the store's compare-and-set catches any writer that is not it).
 
+The account's policy, fixed on the record when the session was created
+(session_policy.py), is enforced here too: chat refused when off, no agent voice routed
+to the customer when two-way audio is off (``ConnectMedia``); every ``state`` tells
+both sides the session's policy, and the customer's ``ended`` invites a rating (``rate``)
+where the account asked for one.
+
 The life of a session (the presence rules themselves are in presence.py):
 
 - *waiting* ends only at the join deadline (outcome ``expired``; a new link moves it)
@@ -32,7 +38,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 
 from livelens.errors import Conflict, NotFound
-from livelens.signalling import audience, state
+from livelens.signalling import audience, session_policy, state
 from livelens.signalling.audience import Audience, Handles
 from livelens.signalling.effects import (
     SYSTEM,
@@ -75,6 +81,9 @@ class RoomCore:
         self.presence = Presence(now)
         self.handles = Handles()  # what the customer sees instead of agents' user ids
         self.tools = Tools(self.handles)
+        # Why the customer's camera cannot reach the agents, as their page reported it
+        # (messages.MEDIA_PROBLEMS); cleared once the customer's media connects.
+        self.media_problem: str | None = None
 
     @property
     def over(self) -> bool:
@@ -140,6 +149,8 @@ class RoomCore:
         member = self.presence.members.get(member_id)
         if member is not None:
             member.media = media
+            if media == "connected" and member.role == "customer":
+                self.media_problem = None
         effects: list[Effect] = []
         if media == "connected" and self.session.status == "consented" and self._both_connected():
             effects += self._record(state.apply(self.session, state.MediaConnected(now)))
@@ -178,11 +189,12 @@ class RoomCore:
         updated = replace(self.session, experts=(*self.session.experts, user_id))
         return [*self._record(updated), Audit("session.expert_invited", who, {"expert": label})]
 
-    def renew_link(self, token_hash: str, pin_hash: str, expires_at: float,
+    def renew_link(self, token_hash: str, pin_hash: str | None, expires_at: float,
                    who: Who) -> list[Effect]:  # fmt: skip
         """A new join link and PIN (their keyed hashes) for a session that still waits
         for its customer, usable until ``expires_at``: from this change on, the old link
-        and PIN find nothing. Raises SessionEnded or NotWaiting."""
+        and PIN find nothing (no PIN: the account's policy gives none). Raises
+        SessionEnded or NotWaiting."""
         if self.over:
             raise state.ended_error(self.session)
         if self.session.status != "waiting":
@@ -229,6 +241,7 @@ class RoomCore:
             case "leave":
                 return self._leave(member, now)
             case "chat":
+                session_policy.require(self.session, "chat")
                 if self.session.status not in RUNNING:
                     raise Conflict("Chat is open only while the session runs.")
                 return [StoreChat(member.id, member.role, member.name, message.text("text"),
@@ -252,6 +265,8 @@ class RoomCore:
                 return [self._state()]
             case "device":
                 return self.tools.device_report(message)
+            case "media_problem":
+                return self._media_problem(member, message.text("reason"))
             case "quality":
                 return self.tools.quality(member, message)
         return []
@@ -261,7 +276,9 @@ class RoomCore:
             raise Conflict("Consent is needed before the camera can be shared.")
         if self.over:
             raise state.ended_error(self.session)
-        return [ConnectMedia(member.id, member.role, sdp)]
+        # Two-way audio off: the relay routes no agent's voice to the customer.
+        two_way = session_policy.allows(self.session, "two_way_audio")
+        return [ConnectMedia(member.id, member.role, sdp, two_way_audio=two_way)]
 
     def _consent(self, member: Member, accept: bool, scopes: tuple[str, ...],
                  now: float) -> list[Effect]:  # fmt: skip
@@ -276,6 +293,13 @@ class RoomCore:
         return [*self._record(given), Audit("session.consent_given", member.who,
                                             {"scopes": scopes_text}),
                 MediaGate(True), self._state()]  # fmt: skip
+
+    def _media_problem(self, member: Member, reason: str) -> list[Effect]:
+        """The customer's page cannot send its camera: the agents' state says why."""
+        if self.over or reason == self.media_problem:
+            return []
+        self.media_problem = reason
+        return [Audit("session.media_problem", member.who, {"reason": reason}), self._state()]
 
     def _leave(self, member: Member, now: float) -> list[Effect]:
         """An expert (or the owner) leaves; the session goes on for the others, under
@@ -322,9 +346,11 @@ class RoomCore:
         """Tell everyone who ended it (the customer by name only), then close."""
         s = self.session
         told = {"outcome": s.outcome, "by": s.ended_by, "by_name": s.ended_by_name}
+        # A customer who joined is invited to rate it, where the account asks for that.
+        rate = {"rate": True} if s.rating_on and s.customer_device_hash else {}
         texts: dict[Audience, str] = {
             "agent": encode("ended", **told, by_id=s.ended_by_user_id),
-            "customer": encode("ended", **told),
+            "customer": encode("ended", **told, **rate),
         }
         return [MediaGate(False), Broadcast(texts), Finish()]
 
@@ -338,11 +364,14 @@ class RoomCore:
 
     def snapshot(self, to: Audience = "agent") -> dict[str, object]:
         link = {"join_expires_at": self.session.join_expires_at} if to == "agent" else {}
+        problem = {"media_problem": self.media_problem} if to == "agent" else {}
         return {
             "session_id": self.session.id,
             "status": self.session.status,
             "outcome": self.session.outcome,
             **link,  # agents see when the link runs out (a new link moves it)
+            **problem,  # and why the customer's camera cannot reach them, if it cannot
+            "policy": session_policy.view(self.session),  # what the pages leave out
             "participants": [
                 {"id": self.handles.shown_id(m.id, to), "role": m.role, "name": m.name,
                  "media": m.media, "muted": m.muted, "video": m.video,

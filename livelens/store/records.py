@@ -14,6 +14,8 @@ Role = Literal["admin", "agent"]
 ROLES: tuple[Role, ...] = ("admin", "agent")
 
 AuditValue = str | int | float | bool | None
+Recording = Literal["off", "agent_choice", "always"]
+RECORDING_MODES: tuple[Recording, ...] = ("off", "agent_choice", "always")
 
 
 def new_id() -> str:
@@ -31,6 +33,18 @@ class Tenant:
     wrapped_data_key: bytes  # the account's data key, sealed by a master key
     master_key_id: str  # which master key sealed it (rotation)
     require_totp: bool = False
+    # Account policy, set by administrators (services.account_policy has the bounds).
+    two_way_audio: bool = True  # agents' voices reach the customer
+    snapshots: bool = True
+    chat: bool = True
+    recording: Recording = "off"  # stored only, for the recording feature to come
+    join_link_minutes: int = 15  # how long a new join link or PIN stays usable
+    pin_joining: bool = True  # sessions get a PIN besides their link
+    retention_days: int = 90  # how long session content is kept (for retention to come)
+    customer_rating: bool = False  # customers are asked to rate a session after its end
+    # Subscription, set by the instance's operator (``livelens tenant set``).
+    seats: int | None = None  # users who may be active at once; None: no limit
+    subscription_ends: str | None = None  # its last day, YYYY-MM-DD (UTC); None: no end
 
 
 @dataclass(frozen=True)
@@ -141,6 +155,16 @@ class SupportSession:
     # account's data key (services.support) before it becomes part of the record.
     customer_name: bytes | None = None
     reference: str | None = None  # the case or ticket it is about, as the agent typed it
+    # The account's policy for this session, fixed when it was created
+    # (signalling.session_policy): the tools turned off ("chat", "snapshots",
+    # "two_way_audio"), and whether the customer may rate it after its end.
+    tools_off: tuple[str, ...] = ()
+    rating_on: bool = False
+    # The customer's rating (1 to 5) and comment, given once after the end; the comment
+    # is the customer's words, sealed like chat (services.rating).
+    rating: int | None = None
+    rating_comment: bytes | None = None
+    rated_at: float | None = None
     # Bumped by the store on every save: a save of a record read at another version is
     # refused (StaleRecord), so two writers can never overwrite each other unseen.
     version: int = 0
@@ -183,3 +207,20 @@ class SecurityEvent:
     ip: str | None = None
     tenant_id: str | None = None
     details: dict[str, AuditValue] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    """A named key that lets a program read the account's reports, and nothing else.
+
+    The key itself is shown once, when it is made; the store keeps only its keyed hash
+    (services.api_keys), unique on the whole instance, so a request finds its account
+    from the key alone. Revoking a key deletes it; the audit log keeps its history.
+    """
+
+    id: str
+    tenant_id: str
+    name: str
+    key_hash: str
+    created_at: float
+    created_by: str  # the administrator who made it (a user id)

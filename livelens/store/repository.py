@@ -4,8 +4,8 @@ Tenant isolation is structural: anything that belongs to an account is reached
 only through :meth:`Store.scoped`, which binds every query to one tenant id.
 The root :class:`Store` holds the few instance-level operations that must work
 before a tenant is known (sign-in by e-mail, CLI lookup of an account by name,
-a customer joining a support session by link or PIN, the security log) and they
-return identifiers, never another account's content.
+a customer joining a support session by link or PIN, a program presenting an API
+key, the security log) and they return identifiers, never another account's content.
 """
 
 from __future__ import annotations
@@ -15,10 +15,12 @@ from typing import Protocol
 
 from livelens.store.encryption import WrappedKey
 from livelens.store.records import (
+    ApiKey,
     AuditEvent,
     AuthSession,
     ContentKind,
     LoginTicket,
+    Outcome,
     SecurityEvent,
     SessionItem,
     SupportSession,
@@ -31,13 +33,23 @@ from livelens.store.records import (
 class SessionQuery:
     """Which of an account's support sessions to list: at most ``limit``; only those of
     ``agent_id`` when given (``with_experts``: and those the agent was invited into);
-    only those created in ``[since, until)``."""
+    only those created in ``[since, until)``; only those that ended with ``outcome``;
+    only those whose reference contains ``reference`` (ASCII letters in either case,
+    anything else as it is); newest first, or ``oldest_first``.
+
+    Paging is by keyset: ``after`` is the ``(created_at, id)`` of the last session of
+    the page before, and the listing goes on after it in its own order.
+    """
 
     agent_id: str | None = None
     since: float | None = None
     until: float | None = None
     limit: int = 100
     with_experts: bool = False
+    outcome: Outcome | None = None
+    reference: str | None = None
+    after: tuple[float, str] | None = None
+    oldest_first: bool = False
 
 
 ALL_SESSIONS = SessionQuery()
@@ -122,7 +134,7 @@ class TenantStore(Protocol):
         self, query: SessionQuery = ALL_SESSIONS
     ) -> list[SupportSession]:
         """The sessions ``query`` asks for, newest ``created_at`` first (ties by id,
-        descending)."""
+        descending), or the other way round with ``oldest_first``."""
         ...
 
     # session content (chat, snapshots, notes), sealed before it gets here
@@ -137,6 +149,19 @@ class TenantStore(Protocol):
     ) -> list[SessionItem]:
         """Oldest first (in insertion order for equal times); ``limit`` keeps the newest."""
         ...
+
+    # API keys (reports only), kept as keyed hashes
+    async def create_api_key(self, key: ApiKey) -> None:
+        """Raises InvalidInput if it belongs to another tenant, Conflict if its id or key
+        hash is already in use (anywhere on the instance)."""
+        ...
+
+    async def get_api_key(self, key_id: str) -> ApiKey | None: ...
+    async def list_api_keys(self) -> list[ApiKey]:
+        """Oldest first (ties by id)."""
+        ...
+
+    async def delete_api_key(self, key_id: str) -> bool: ...
 
     # security log (written at instance level, see Store.add_security_event)
     async def list_security_events(self, limit: int = 100) -> list[SecurityEvent]:
@@ -204,6 +229,11 @@ class Store(Protocol):
     async def locate_pin(self, pin_hash: str) -> tuple[str, str] | None:
         """``(tenant_id, session_id)`` of a session that has not ended and has this
         PIN hash; if several do (the store does not make PINs unique), the newest."""
+        ...
+
+    # instance-level API key look-up
+    async def locate_api_key(self, key_hash: str) -> tuple[str, str] | None:
+        """``(tenant_id, key_id)`` of the API key with this keyed hash, if any."""
         ...
 
     # security log

@@ -214,6 +214,7 @@ SUPPORT_SESSIONS = Table("support_sessions", records.SupportSession)
 SESSION_ITEMS = Table("session_items", records.SessionItem)
 SECURITY_EVENTS = Table("security_events", records.SecurityEvent)
 LOGIN_TICKETS = Table("login_tickets", records.LoginTicket, doc_id=login_ticket_id)
+API_KEYS = Table("api_keys", records.ApiKey)
 
 TABLES: tuple[Table[Any], ...] = (
     TENANTS,
@@ -224,6 +225,7 @@ TABLES: tuple[Table[Any], ...] = (
     SESSION_ITEMS,
     SECURITY_EVENTS,
     LOGIN_TICKETS,
+    API_KEYS,
 )
 
 # What identifies an account's record: an UPDATE matches these and sets the other columns.

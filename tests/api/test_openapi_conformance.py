@@ -47,9 +47,14 @@ SEMANTIC_CHECKS = {
     # Images must really be PNG or JPEG.
     "/api/sessions/{session_id}/snapshots": "post",
     "/api/join/frame": "post",
+    # 'to' may not precede 'from' (reports: at most 366 days after it); a cursor is
+    # opaque: only one this server gave is taken.
+    "/api/sessions": "get",
+    "/api/reports/sessions": "get",
+    "/api/reports/summary": "get",
 }
 # Operations that answer only a customer's browser (join and device cookies).
-CUSTOMER_ONLY = {"GET /api/join/frame", "POST /api/join/frame"}
+CUSTOMER_ONLY = {"GET /api/join/frame", "POST /api/join/frame", "POST /api/join/rating"}
 # Besides success, what valid input may meet: not signed in or not allowed, not found
 # in this account, a conflict with the current state, a locked address or a budget spent.
 EXPECTED_FOR_VALID_INPUT = ["2xx", "401", "403", "404", "409", "423", "429"]

@@ -34,6 +34,7 @@ from livelens.store.encryption import WrappedKey
 from livelens.store.mongo import SCHEMA_VERSION as MONGO_SCHEMA_VERSION
 from livelens.store.mongo import MongoStore
 from livelens.store.records import (
+    ApiKey,
     AuditEvent,
     AuthSession,
     LoginTicket,
@@ -48,6 +49,7 @@ from livelens.store.records import (
 )
 from livelens.store.repository import SessionQuery
 from livelens.store.schema import (
+    API_KEYS,
     AUDIT_EVENTS,
     AUTH_SESSIONS,
     LOGIN_TICKETS,
@@ -162,6 +164,29 @@ async def test_tenant_round_trips_every_field(store: Store) -> None:
     await store.create_tenant(tenant)
     assert await store.scoped(tenant.id).get_tenant() == tenant
     assert await store.scoped(new_id()).get_tenant() is None
+
+
+async def test_tenant_policies_and_subscription_are_kept_and_changed(store: Store) -> None:
+    tenant = make_tenant("Acme")
+    await store.create_tenant(tenant)
+    scope = store.scoped(tenant.id)
+    got = await scope.get_tenant()
+    assert got is not None  # a new account: everything on, no rating, no limits
+    assert (got.two_way_audio, got.snapshots, got.chat, got.pin_joining) == (True,) * 4
+    assert (got.recording, got.join_link_minutes, got.retention_days) == ("off", 15, 90)
+    assert (got.customer_rating, got.seats, got.subscription_ends) == (False, None, None)
+    changed = dataclasses.replace(
+        got, chat=False, recording="always", join_link_minutes=60, seats=3,
+        subscription_ends="2027-06-30",
+    )  # fmt: skip
+    await scope.save_tenant(changed)
+    assert await scope.get_tenant() == changed
+    back = dataclasses.replace(changed, seats=None, subscription_ends=None)  # unlimited again
+    await scope.save_tenant(back)
+    assert await scope.get_tenant() == back
+    other = make_tenant("Globex")
+    await store.create_tenant(other)
+    assert await store.scoped(other.id).get_tenant() == other  # untouched
 
 
 async def test_duplicate_tenant_name_is_rejected(store: Store) -> None:
@@ -596,6 +621,11 @@ async def test_support_session_round_trips_every_field(store: Store) -> None:
         ended_by_name="Sam de Vries",
         customer_name=b"\x01sealed\x00name\xff",
         reference="CASE-4711 / Router 🛜",
+        tools_off=("snapshots",),
+        rating_on=True,
+        rating=1,
+        rating_comment=b"\x02sealed\x00comment",
+        rated_at=NOW + 130.0,
         version=3,  # created as given
     )
     bare = make_support_session(scope.tenant_id, pin_hash=None, created_at=NOW)
@@ -612,6 +642,8 @@ async def test_support_session_round_trips_every_field(store: Store) -> None:
     assert (got.joined_at, got.consent_at, got.live_at, got.ended_at) == (None,) * 4
     assert (got.outcome, got.ended_by, got.ended_by_user_id, got.ended_by_name) == (None,) * 4
     assert (got.customer_name, got.reference) == (None, None)
+    assert (got.tools_off, got.rating_on, got.rating, got.rating_comment, got.rated_at) == (
+        (), False, None, None, None)  # fmt: skip
     assert got.version == 0
     assert got.consent_scopes == ()
     assert isinstance(got.consent_scopes, tuple)
@@ -1186,7 +1218,11 @@ async def test_login_tickets_are_taken_atomically(store: Store, store_url: str) 
 
 # One record of each type with every field set, none to its default.
 FULL: dict[str, Any] = {
-    "tenant": make_tenant(require_totp=True, created_at=NOW + 0.25),
+    "tenant": make_tenant(
+        require_totp=True, created_at=NOW + 0.25, two_way_audio=False, snapshots=False,
+        chat=False, recording="agent_choice", join_link_minutes=1440, pin_joining=False,
+        retention_days=3650, customer_rating=True, seats=25, subscription_ends="2027-12-31",
+    ),
     "user": make_user(
         "acme", "full@acme.example", role="admin", disabled=True, totp_secret=b"\x00s\xff",
         totp_pending=b"\x00p\x80", recovery_codes=("a" * 64, "b" * 64), totp_last_step=7,
@@ -1205,7 +1241,8 @@ FULL: dict[str, Any] = {
         consent_at=NOW + 20.0, consent_scopes=("camera", "audio"), live_at=NOW + 21.5,
         ended_at=NOW + 99.75, outcome="completed", ended_by="agent", experts=("u2", "u3"),
         ended_by_user_id="u2", ended_by_name="Kim", customer_name=b"\x01\x00n\xff",
-        reference="T-42", version=4,
+        reference="T-42", tools_off=("chat", "two_way_audio"), rating_on=True, rating=5,
+        rating_comment=b"\x01sealed\x00", rated_at=NOW + 120.5, version=4,
     ),
     "session item": SessionItem(
         id="i1", tenant_id="acme", session_id="s1", kind="snapshot", at=NOW + 0.5,
@@ -1216,6 +1253,8 @@ FULL: dict[str, Any] = {
         details={"frame": "offer", "size": 7, "ratio": 0.5, "bin": False, "none": None},
     ),
     "login ticket": LoginTicket("k-full", 3, 2, NOW + 0.5),
+    "api key": ApiKey(id="k1", tenant_id="acme", name="BI export", key_hash="d" * 64,
+                      created_at=NOW + 0.75, created_by="u1"),
 }  # fmt: skip
 
 
@@ -1246,6 +1285,8 @@ KEPT: dict[str, tuple[Table[Any], Callable[[Store, Any], Awaitable[object]],
                                           if r.tenant_id else s.list_instance_security_events())),
     "login ticket": (LOGIN_TICKETS, lambda s, r: s.take_login_ticket(r),
                      lambda s, r: _only(s.login_tickets(r.key))),
+    "api key": (API_KEYS, lambda s, r: s.scoped(r.tenant_id).create_api_key(r),
+                lambda s, r: s.scoped(r.tenant_id).get_api_key(r.id)),
 }  # fmt: skip
 
 
@@ -1633,8 +1674,24 @@ async def test_sqlite_failed_upgrade_leaves_the_file_as_it_was(tmp_path: Path) -
 
 
 # The support-session fields each schema version added (migration n made version n).
+def added_in(table: str, column: str) -> int:
+    """The schema version whose migration added ``column`` to ``table``."""
+    return next(
+        version + 1
+        for version, statements in enumerate(MIGRATIONS)
+        if any(f"ALTER TABLE {table} ADD COLUMN {column} " in s for s in statements)
+    )
+
+
+POLICY_VERSION = added_in("support_sessions", "tools_off")  # and the tenants' policies
 SESSION_FIELDS_OF = {7: ("version", "ended_by_user_id", "ended_by_name"),
-                     8: ("customer_name", "reference")}  # fmt: skip
+                     8: ("customer_name", "reference"),
+                     POLICY_VERSION: ("tools_off", "rating_on", "rating", "rating_comment",
+                                      "rated_at")}  # fmt: skip
+TENANT_FIELDS_OF_POLICY_VERSION = (
+    "two_way_audio", "snapshots", "chat", "recording", "join_link_minutes", "pin_joining",
+    "retention_days", "customer_rating", "seats", "subscription_ends",
+)  # fmt: skip
 
 
 def sqlite_file_with_sessions(path: Path, version: int, *sessions: SupportSession) -> None:
@@ -1716,6 +1773,44 @@ async def test_sqlite_upgrades_a_version_7_file_with_sessions_in_place(tmp_path:
         kept = conn.execute("SELECT customer_name, reference, version FROM support_sessions")
         assert kept.fetchall() == [(b"\x01sealed", "T-7", 6)]
     conn.close()
+
+
+async def test_sqlite_upgrade_gives_accounts_and_sessions_the_policy_defaults(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "before-policies.db"
+    before = POLICY_VERSION - 1
+    assert all(added_in("tenants", f) == POLICY_VERSION for f in TENANT_FIELDS_OF_POLICY_VERSION)
+    tenant = make_tenant("Acme", require_totp=True)
+    ended = make_support_session(
+        tenant.id, pin_hash=None, status="ended", ended_at=NOW + 60, outcome="completed",
+        ended_by="customer", customer_device_hash="d" * 64, version=2,
+    )  # fmt: skip
+    sqlite_file_with_sessions(path, before, ended)
+    columns = [c.name for c in TENANTS.columns if c.name not in TENANT_FIELDS_OF_POLICY_VERSION]
+    row = dict(zip((c.name for c in TENANTS.columns), TENANTS.row(tenant), strict=True))
+    with sqlite3.connect(path) as conn:
+        conn.execute(
+            f"INSERT INTO tenants ({', '.join(columns)})"  # noqa: S608
+            f" VALUES ({', '.join('?' * len(columns))})",
+            [row[name] for name in columns],
+        )
+    conn.close()
+
+    store = await open_store(f"sqlite:///{path}")
+    try:
+        scope = store.scoped(tenant.id)
+        # Accounts as they were: every tool on, 15-minute links, PINs, no rating, no
+        # limits; sessions with every tool on and no rating asked.
+        assert await scope.get_tenant() == tenant
+        assert await scope.list_support_sessions() == [ended]
+        rated = dataclasses.replace(ended, rating=4, rating_comment=b"\x01s", rated_at=NOW + 90)
+        assert await scope.save_support_session(rated) == dataclasses.replace(rated, version=3)
+        limited = dataclasses.replace(tenant, seats=2, customer_rating=True, chat=False)
+        await scope.save_tenant(limited)
+        assert await scope.get_tenant() == limited
+    finally:
+        await store.close()
 
 
 @pytest.fixture

@@ -118,6 +118,21 @@ async def insert_unique(
         raise shared.duplicate_id(what) from exc
 
 
+def contains_pattern(text: str) -> str:
+    """A regular expression that finds ``text`` in a string, as SQLite's LIKE does: ASCII
+    letters in either case, anything else as it is. Punctuation is escaped by a backslash
+    and nothing else is, which MongoDB's PCRE and FerretDB's Go expressions read alike."""
+    out = []
+    for char in text:
+        if char.isascii() and char.isalpha():
+            out.append(f"[{char.lower()}{char.upper()}]")
+        elif char.isascii() and not char.isalnum() and char.isprintable() and char != " ":
+            out.append("\\" + char)
+        else:
+            out.append(char)
+    return "".join(out)
+
+
 _last_seq = 0
 _seq_lock = threading.Lock()
 
@@ -219,6 +234,20 @@ async def _prepare(db: AsyncDatabase[Doc]) -> None:
          ("_id", DESCENDING)],
         name="tenant_agent_newest",
     )  # fmt: skip
+    # Session history and reports by outcome. (New collections and indexes need no
+    # schema version: every node creates what is missing when it starts.)
+    await support_sessions.create_index(
+        [("tenant_id", ASCENDING), ("outcome", ASCENDING), ("created_at", DESCENDING),
+         ("_id", DESCENDING)],
+        name="tenant_outcome_newest",
+    )  # fmt: skip
+    # A request's API key finds its account from the key alone.
+    api_keys = db[schema.API_KEYS.name]
+    await api_keys.create_index("key_hash", unique=True, name="key_hash_unique")
+    await api_keys.create_index(
+        [("tenant_id", ASCENDING), ("created_at", ASCENDING), ("_id", ASCENDING)],
+        name="tenant_created",
+    )
     await db[schema.SESSION_ITEMS.name].create_index(
         [("tenant_id", ASCENDING), ("session_id", ASCENDING), ("at", ASCENDING),
          ("seq", ASCENDING)],
@@ -256,6 +285,7 @@ class MongoConnection:
         self.security_events: AsyncCollection[Doc] = db[schema.SECURITY_EVENTS.name]
         self.session_items: AsyncCollection[Doc] = db[schema.SESSION_ITEMS.name]
         self.spent_codes: AsyncCollection[Doc] = db["spent_codes"]
+        self.api_keys: AsyncCollection[Doc] = db[schema.API_KEYS.name]
         self.meta: AsyncCollection[Doc] = db["meta"]
 
     def collection(self, table: schema.Table[Any]) -> AsyncCollection[Doc]:

@@ -19,6 +19,7 @@ from livelens.store.encryption import WrappedKey
 from livelens.store.mongo.connection import (
     Doc,
     MongoConnection,
+    contains_pattern,
     insert_unique,
     is_unique_violation,
     meta_once,
@@ -157,6 +158,13 @@ class MongoStore(MongoConnection):
     @translated
     async def locate_pin(self, pin_hash: str) -> tuple[str, str] | None:
         return await self._locate({"pin_hash": pin_hash, "status": {"$ne": "ended"}})
+
+    # instance-level API key look-up
+
+    @translated
+    async def locate_api_key(self, key_hash: str) -> tuple[str, str] | None:
+        doc = await self.api_keys.find_one({"key_hash": key_hash}, {"tenant_id": 1})
+        return None if doc is None else (str(doc["tenant_id"]), str(doc["_id"]))
 
     # security log
 
@@ -400,8 +408,9 @@ class MongoTenantStore(shared.TenantScope):
         if query.limit <= 0:
             return []  # MongoDB reads limit 0 as "no limit"
         found: Doc = {"tenant_id": self.tenant_id}
+        more: list[Doc] = []  # conditions that need an $or of their own
         if query.agent_id is not None and query.with_experts:
-            found["$or"] = [{"agent_id": query.agent_id}, {"experts": query.agent_id}]
+            more.append({"$or": [{"agent_id": query.agent_id}, {"experts": query.agent_id}]})
         elif query.agent_id is not None:
             found["agent_id"] = query.agent_id
         created: Doc = {}
@@ -411,9 +420,21 @@ class MongoTenantStore(shared.TenantScope):
             created["$lt"] = query.until
         if created:
             found["created_at"] = created
+        if query.outcome is not None:
+            found["outcome"] = query.outcome
+        if query.reference:
+            found["reference"] = {"$regex": contains_pattern(query.reference)}
+        beyond = "$gt" if query.oldest_first else "$lt"
+        if query.after is not None:
+            at, last_id = query.after
+            more.append({"$or": [{"created_at": {beyond: at}},
+                                 {"created_at": at, "_id": {beyond: last_id}}]})  # fmt: skip
+        if more:
+            found["$and"] = more
         cursor = self._store.support_sessions.find(found)
-        newest = [("created_at", DESCENDING), ("_id", DESCENDING)]
-        return await _read_all(schema.SUPPORT_SESSIONS, cursor.sort(newest).limit(query.limit))
+        direction = ASCENDING if query.oldest_first else DESCENDING
+        order = [("created_at", direction), ("_id", direction)]
+        return await _read_all(schema.SUPPORT_SESSIONS, cursor.sort(order).limit(query.limit))
 
     # session content
 
@@ -452,6 +473,32 @@ class MongoTenantStore(shared.TenantScope):
         items = await _read_all(schema.SESSION_ITEMS, cursor.sort(newest).limit(limit))
         items.reverse()
         return items
+
+    # API keys
+
+    @translated
+    async def create_api_key(self, key: records.ApiKey) -> None:
+        # Key hashes are unique on the whole instance: a request starts from its key.
+        await self._create(schema.API_KEYS, key, "API key", "key_hash",
+                           self._store.locate_api_key,
+                           shared.duplicate_id("An API key"))  # fmt: skip
+
+    @translated
+    async def get_api_key(self, key_id: str) -> records.ApiKey | None:
+        doc = await self._store.api_keys.find_one(self._mine(key_id))
+        return None if doc is None else schema.API_KEYS.from_doc(doc)
+
+    @translated
+    async def list_api_keys(self) -> list[records.ApiKey]:
+        cursor = self._store.api_keys.find({"tenant_id": self.tenant_id})
+        return await _read_all(
+            schema.API_KEYS, cursor.sort([("created_at", ASCENDING), ("_id", ASCENDING)])
+        )
+
+    @translated
+    async def delete_api_key(self, key_id: str) -> bool:
+        result = await self._store.api_keys.delete_one(self._mine(key_id))
+        return result.deleted_count > 0
 
     # security log
 

@@ -162,6 +162,42 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "ALTER TABLE support_sessions ADD COLUMN customer_name BLOB",
         "ALTER TABLE support_sessions ADD COLUMN reference TEXT",
     ),
+    # Account policies and subscription; each session keeps the policy it started with
+    # and the customer's rating (the comment sealed).
+    (
+        "ALTER TABLE tenants ADD COLUMN two_way_audio INTEGER NOT NULL DEFAULT 1",
+        "ALTER TABLE tenants ADD COLUMN snapshots INTEGER NOT NULL DEFAULT 1",
+        "ALTER TABLE tenants ADD COLUMN chat INTEGER NOT NULL DEFAULT 1",
+        "ALTER TABLE tenants ADD COLUMN recording TEXT NOT NULL DEFAULT 'off'",
+        "ALTER TABLE tenants ADD COLUMN join_link_minutes INTEGER NOT NULL DEFAULT 15",
+        "ALTER TABLE tenants ADD COLUMN pin_joining INTEGER NOT NULL DEFAULT 1",
+        "ALTER TABLE tenants ADD COLUMN retention_days INTEGER NOT NULL DEFAULT 90",
+        "ALTER TABLE tenants ADD COLUMN customer_rating INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE tenants ADD COLUMN seats INTEGER",
+        "ALTER TABLE tenants ADD COLUMN subscription_ends TEXT",
+        "ALTER TABLE support_sessions ADD COLUMN tools_off TEXT NOT NULL DEFAULT '[]'",
+        "ALTER TABLE support_sessions ADD COLUMN rating_on INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE support_sessions ADD COLUMN rating INTEGER",
+        "ALTER TABLE support_sessions ADD COLUMN rating_comment BLOB",
+        "ALTER TABLE support_sessions ADD COLUMN rated_at REAL",
+    ),
+    # API keys (reports only, kept as keyed hashes); session history and reports by
+    # outcome, newest or oldest first, from the index alone.
+    (
+        """CREATE TABLE api_keys (
+            id TEXT PRIMARY KEY,
+            tenant_id TEXT NOT NULL,
+            name TEXT NOT NULL,
+            key_hash TEXT NOT NULL,
+            created_at REAL NOT NULL,
+            created_by TEXT NOT NULL
+        )""",
+        # A request's key finds its account from the key alone.
+        "CREATE UNIQUE INDEX api_keys_hash ON api_keys (key_hash)",
+        "CREATE INDEX api_keys_tenant ON api_keys (tenant_id, created_at, id)",
+        "CREATE INDEX support_sessions_outcome ON support_sessions"
+        " (tenant_id, outcome, created_at, id)",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

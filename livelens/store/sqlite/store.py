@@ -28,6 +28,11 @@ def _unique_violation(exc: sqlite3.IntegrityError, duplicate: Mapping[str, Excep
     return shared.duplicate_id("A record")
 
 
+def _like_escaped(text: str) -> str:
+    """``text`` as a LIKE pattern matches only itself (with ``ESCAPE '\\'``)."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
 def _session_duplicates() -> Mapping[str, Exception]:
     return {
         "support_sessions.join_token_hash": shared.duplicate_join_token(),
@@ -151,6 +156,14 @@ class SqliteStore(SqliteConnection):
 
     async def locate_pin(self, pin_hash: str) -> tuple[str, str] | None:
         return await self._locate("pin_hash = ? AND status != 'ended'", (pin_hash,))
+
+    # instance-level API key look-up
+
+    async def locate_api_key(self, key_hash: str) -> tuple[str, str] | None:
+        row = await self._fetchone(
+            "SELECT tenant_id, id FROM api_keys WHERE key_hash = ?", (key_hash,)
+        )
+        return None if row is None else (str(row["tenant_id"]), str(row["id"]))
 
     # security log
 
@@ -352,9 +365,21 @@ class SqliteTenantStore(shared.TenantScope):
         if query.until is not None:
             where.append("created_at < ?")
             params.append(query.until)
+        if query.outcome is not None:
+            where.append("outcome = ?")
+            params.append(query.outcome)
+        if query.reference:
+            # LIKE folds the case of ASCII letters only, as the MongoDB engine does.
+            where.append("reference LIKE ? ESCAPE '\\'")
+            params.append(f"%{_like_escaped(query.reference)}%")
+        order = "ASC" if query.oldest_first else "DESC"
+        if query.after is not None:
+            # A row value: the index on (..., created_at, id) serves it.
+            where.append(f"(created_at, id) {'>' if query.oldest_first else '<'} (?, ?)")
+            params += [*query.after]
         return await self._store._records(
             schema.SUPPORT_SESSIONS,
-            f"WHERE {' AND '.join(where)} ORDER BY created_at DESC, id DESC LIMIT ?",
+            f"WHERE {' AND '.join(where)} ORDER BY created_at {order}, id {order} LIMIT ?",
             (*params, query.limit),
         )
 
@@ -399,6 +424,30 @@ class SqliteTenantStore(shared.TenantScope):
         )
         items.reverse()
         return items
+
+    # API keys
+
+    async def create_api_key(self, key: records.ApiKey) -> None:
+        self._check(key.tenant_id, "API key")
+        # Its id or its key hash: either is a clash with a key that exists.
+        duplicate = {"api_keys.": shared.duplicate_id("An API key")}
+        await self._store._insert(schema.API_KEYS, key, duplicate)
+
+    async def get_api_key(self, key_id: str) -> records.ApiKey | None:
+        return await self._store._record(
+            schema.API_KEYS, "tenant_id = ? AND id = ?", (self.tenant_id, key_id)
+        )
+
+    async def list_api_keys(self) -> list[records.ApiKey]:
+        return await self._store._records(
+            schema.API_KEYS, "WHERE tenant_id = ? ORDER BY created_at, id", (self.tenant_id,)
+        )
+
+    async def delete_api_key(self, key_id: str) -> bool:
+        changed = await self._store._execute(
+            "DELETE FROM api_keys WHERE tenant_id = ? AND id = ?", (self.tenant_id, key_id)
+        )
+        return changed > 0
 
     # security log
 

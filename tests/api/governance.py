@@ -1,0 +1,62 @@
+"""Accounts with policies, and live sessions under them, for the API tests of policies,
+seats, subscription and ratings."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from tests.api.harness import Client, Server
+from tests.api.signalling import Live, Signal, roles
+
+
+async def signed_in(server: Server, email: str) -> Client:
+    client = server.client()
+    answer = await client.login(email)
+    assert answer.status == 200, answer.body
+    return client
+
+
+async def account(
+    server: Server, policy: dict[str, Any] | None = None, name: str = "Acme"
+) -> tuple[str, Client]:
+    """An account (boss@<name>.test administrates it, ann@<name>.test is an agent) with
+    ``policy`` set by its administrator; the tenant id and the administrator, signed in."""
+    domain = f"{name.lower()}.test"
+    tenant_id = await server.tenant(name, f"boss@{domain}")
+    await server.user(tenant_id, f"ann@{domain}")
+    admin = await signed_in(server, f"boss@{domain}")
+    if policy:
+        answer = await admin.patch("/api/account/policy", policy)
+        assert answer.status == 200, answer.body
+    return tenant_id, admin
+
+
+def token_of(invitation: dict[str, Any]) -> str:
+    return str(invitation["join_url"]).split("#", 1)[1]
+
+
+@asynccontextmanager
+async def live(
+    server: Server, tenant_id: str, agent: Client, *, consent: bool = True
+) -> AsyncIterator[Live]:
+    """``agent`` starts a session of ``tenant_id``, a customer joins by link (and with
+    ``consent`` agrees); both on their WebSockets."""
+    created = await agent.post("/api/sessions")
+    assert created.status == 201, created.body
+    session_id = created.body["session"]["id"]
+    customer = server.client()
+    joined = await customer.post("/api/join", {"token": token_of(created.body)})
+    assert joined.status == 200, joined.body
+    agent_ws = await Signal.open(agent, f"/ws/agent/{session_id}")
+    customer_ws = await Signal.open(customer, "/ws/customer")
+    await agent_ws.next("state", where=lambda m: roles(m) == {"agent", "customer"})
+    if consent:
+        customer_ws.send("consent", accept=True, scopes=["camera", "microphone"])
+        await agent_ws.next("state", status="consented")
+    try:
+        yield Live(server, agent, customer, session_id, tenant_id, agent_ws, customer_ws)
+    finally:
+        agent_ws.close()
+        customer_ws.close()
