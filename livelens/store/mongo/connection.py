@@ -24,6 +24,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from pymongo import ASCENDING, DESCENDING, AsyncMongoClient
 from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.asynchronous.cursor import AsyncCursor
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import (
     ConfigurationError,
@@ -304,3 +305,7 @@ class MongoConnection:
 
     async def close(self) -> None:
         await self._client.close()
+
+
+async def read_all(table: schema.Table[schema.R], cursor: AsyncCursor[Doc]) -> list[schema.R]:
+    return [table.from_doc(doc) async for doc in cursor]
