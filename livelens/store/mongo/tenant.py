@@ -54,6 +54,12 @@ class MongoTenantStore(shared.TenantScope):
         """The filter for this tenant's record ``record_id``."""
         return {"_id": record_id, "tenant_id": self.tenant_id, **more}
 
+    async def _oldest_first(
+        self, collection: AsyncCollection[Doc], table: schema.Table[schema.R]
+    ) -> list[schema.R]:
+        cursor = collection.find({"tenant_id": self.tenant_id})
+        return await read_all(table, cursor.sort([("created_at", ASCENDING), ("_id", ASCENDING)]))
+
     @translated
     async def get_tenant(self) -> records.Tenant | None:
         doc = await self._store.tenants.find_one({"_id": self.tenant_id})
@@ -106,10 +112,7 @@ class MongoTenantStore(shared.TenantScope):
 
     @translated
     async def list_users(self) -> list[records.User]:
-        cursor = self._store.users.find({"tenant_id": self.tenant_id})
-        return await read_all(
-            schema.USERS, cursor.sort([("created_at", ASCENDING), ("_id", ASCENDING)])
-        )
+        return await self._oldest_first(self._store.users, schema.USERS)
 
     @translated
     async def save_user(self, user: records.User) -> None:
@@ -351,10 +354,7 @@ class MongoTenantStore(shared.TenantScope):
 
     @translated
     async def list_api_keys(self) -> list[records.ApiKey]:
-        cursor = self._store.api_keys.find({"tenant_id": self.tenant_id})
-        return await read_all(
-            schema.API_KEYS, cursor.sort([("created_at", ASCENDING), ("_id", ASCENDING)])
-        )
+        return await self._oldest_first(self._store.api_keys, schema.API_KEYS)
 
     @translated
     async def delete_api_key(self, key_id: str) -> bool:

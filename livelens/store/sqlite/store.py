@@ -200,6 +200,16 @@ class SqliteTenantStore(shared.TenantScope):
         if changed == 0:
             raise NotFound(missing)
 
+    async def _mine(self, table: schema.Table[schema.R], record_id: str) -> schema.R | None:
+        """This tenant's record ``record_id`` of ``table``."""
+        return await self._store._record(table, "tenant_id = ? AND id = ?",
+                                         (self.tenant_id, record_id))  # fmt: skip
+
+    async def _oldest_first(self, table: schema.Table[schema.R]) -> list[schema.R]:
+        return await self._store._records(
+            table, "WHERE tenant_id = ? ORDER BY created_at, id", (self.tenant_id,)
+        )
+
     async def get_tenant(self) -> records.Tenant | None:
         return await self._store._record(schema.TENANTS, "id = ?", (self.tenant_id,))
 
@@ -215,9 +225,7 @@ class SqliteTenantStore(shared.TenantScope):
         await self._store._insert(schema.USERS, user, {"users.email": shared.duplicate_email(user)})
 
     async def get_user(self, user_id: str) -> records.User | None:
-        return await self._store._record(
-            schema.USERS, "tenant_id = ? AND id = ?", (self.tenant_id, user_id)
-        )
+        return await self._mine(schema.USERS, user_id)
 
     async def find_user_by_email(self, email: str) -> records.User | None:
         return await self._store._record(
@@ -225,9 +233,7 @@ class SqliteTenantStore(shared.TenantScope):
         )
 
     async def list_users(self) -> list[records.User]:
-        return await self._store._records(
-            schema.USERS, "WHERE tenant_id = ? ORDER BY created_at, id", (self.tenant_id,)
-        )
+        return await self._oldest_first(schema.USERS)
 
     async def save_user(self, user: records.User) -> None:
         self._check(user.tenant_id, "user")
@@ -267,9 +273,7 @@ class SqliteTenantStore(shared.TenantScope):
         await self._store._insert(schema.AUTH_SESSIONS, session)
 
     async def get_auth_session(self, session_id: str) -> records.AuthSession | None:
-        return await self._store._record(
-            schema.AUTH_SESSIONS, "tenant_id = ? AND id = ?", (self.tenant_id, session_id)
-        )
+        return await self._mine(schema.AUTH_SESSIONS, session_id)
 
     async def delete_auth_session(self, session_id: str) -> bool:
         changed = await self._store._execute(
@@ -312,9 +316,7 @@ class SqliteTenantStore(shared.TenantScope):
         await self._store._insert(schema.SUPPORT_SESSIONS, session, _session_duplicates())
 
     async def get_support_session(self, session_id: str) -> records.SupportSession | None:
-        return await self._store._record(
-            schema.SUPPORT_SESSIONS, "tenant_id = ? AND id = ?", (self.tenant_id, session_id)
-        )
+        return await self._mine(schema.SUPPORT_SESSIONS, session_id)
 
     async def save_support_session(self, session: records.SupportSession) -> records.SupportSession:
         self._check(session.tenant_id, "support session")
@@ -434,14 +436,10 @@ class SqliteTenantStore(shared.TenantScope):
         await self._store._insert(schema.API_KEYS, key, duplicate)
 
     async def get_api_key(self, key_id: str) -> records.ApiKey | None:
-        return await self._store._record(
-            schema.API_KEYS, "tenant_id = ? AND id = ?", (self.tenant_id, key_id)
-        )
+        return await self._mine(schema.API_KEYS, key_id)
 
     async def list_api_keys(self) -> list[records.ApiKey]:
-        return await self._store._records(
-            schema.API_KEYS, "WHERE tenant_id = ? ORDER BY created_at, id", (self.tenant_id,)
-        )
+        return await self._oldest_first(schema.API_KEYS)
 
     async def delete_api_key(self, key_id: str) -> bool:
         changed = await self._store._execute(
