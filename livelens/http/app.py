@@ -18,6 +18,7 @@ from livelens.services.rooms import MediaHubLike, Rooms
 WEBSOCKET_MAX_MESSAGE = 1024 * 1024
 # Request bodies, server-wide; image uploads raise it for themselves once authorised.
 MAX_BODY_BYTES = 1024 * 1024
+WEBSOCKET_PING_SECONDS = 20  # and twice that without an answer closes the connection
 
 
 def make_app(ctx: Context, hub: MediaHubLike, **overrides: Any) -> tornado.web.Application:
@@ -39,6 +40,11 @@ def make_app(ctx: Context, hub: MediaHubLike, **overrides: Any) -> tornado.web.A
             "path": "/",
         },
         "websocket_max_message_size": WEBSOCKET_MAX_MESSAGE,
+        # A connection that died without a close (a phone out of coverage, a laptop
+        # lid shut) is found within a minute: its participant's rejoin grace starts,
+        # and an agent's console stops counting them as online.
+        "websocket_ping_interval": WEBSOCKET_PING_SECONDS,
+        "websocket_ping_timeout": 2 * WEBSOCKET_PING_SECONDS,
         "default_handler_class": pages.NotFound,
         "compress_response": True,
         "serve_traceback": False,
