@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import html
+import json
+import re
+from collections.abc import Mapping
+
 import tornado.web
 
 from livelens.http import security
@@ -19,12 +24,57 @@ class ConsolePage(BaseHandler):
         self.finish(path.read_bytes())
 
 
+# The customer's page speaks these (web/locales/<code>.json, web/i18n.js); English first,
+# and the fallback for anything else.
+LANGUAGES = ("en", "nl", "de", "fr", "es")
+_MARKER = re.compile(r"\{\{([A-Za-z0-9_.]+)\}\}")
+
+
+def pick_language(accept_language: str | None) -> str:
+    """The supported language the browser prefers most (``Accept-Language``, with its
+    q-values; ``nl-BE`` counts as ``nl``), else English. Ties go to the one listed first."""
+    best, best_q = LANGUAGES[0], 0.0
+    for part in (accept_language or "").split(","):
+        tag, *params = part.split(";")
+        code = tag.strip().lower().split("-")[0]
+        quality = 1.0
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0  # malformed: not a preference
+        if code in LANGUAGES and 0 < quality <= 1 and quality > best_q:
+            best, best_q = code, quality
+    return best
+
+
+def render_join(template: str, catalogue: Mapping[str, str], language: str) -> str:
+    """join.html with its ``{{lang}}`` and ``{{key}}`` markers filled in (HTML-escaped),
+    so that the first paint, the title and the no-JavaScript message are in the
+    customer's language before customer.js takes over."""
+
+    def fill(match: re.Match[str]) -> str:
+        key = match.group(1)
+        return language if key == "lang" else html.escape(catalogue.get(key, key))
+
+    return _MARKER.sub(fill, template)
+
+
 class JoinPage(ConsolePage):
     """The customer's page: PIN entry, or joining straight from a link's fragment."""
 
     async def get(self) -> None:
         self.set_header("Cache-Control", "no-store")
-        self.render_file("join.html")
+        self.set_header("Vary", "Accept-Language")
+        web = self.ctx.settings.web_dir
+        language = pick_language(self.request.headers.get("Accept-Language"))
+        english = json.loads((web / "locales" / "en.json").read_text("utf-8"))
+        own = json.loads((web / "locales" / f"{language}.json").read_text("utf-8"))
+        page = render_join((web / "join.html").read_text("utf-8"), {**english, **own}, language)
+        self.set_header("Content-Type", "text/html; charset=utf-8")
+        self.finish(page.encode("utf-8"))
 
 
 class StaticFiles(tornado.web.StaticFileHandler):

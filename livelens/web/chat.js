@@ -13,7 +13,11 @@
 import { h } from './dom.js';
 
 const MAX_CHARS = 1000;
-const STATE_TEXT = { sending: 'Sending…', sent: 'Sent', delivered: 'Delivered', failed: 'Not sent — tap to retry' };
+// The panel's own words; a page in another language passes its own (`labels`).
+const LABELS = {
+  sending: 'Sending…', sent: 'Sent', delivered: 'Delivered', failed: 'Not sent — tap to retry',
+  you: 'You', empty: 'No messages yet.', log: 'Chat messages', message: 'Message', send: 'Send',
+};
 
 let counter = 0;
 function newRef() {
@@ -29,15 +33,18 @@ function timeOf(at) {
 export class ChatPanel {
   /**
    * send(type, fields) → whether it went out; isMine(message) tells my messages from
-   * the others'; placeholder for the input; onIncoming(message) for unread counts.
+   * the others'; placeholder for the input; onIncoming(message) for unread counts;
+   * labels (see LABELS) and formatTime(date) for a page in another language.
    */
-  constructor({ send, isMine, placeholder = 'Type a message', compact = false, onIncoming = null }) {
+  constructor({ send, isMine, placeholder = 'Type a message', compact = false, onIncoming = null, labels = {}, formatTime = null }) {
     this.send = send;
     this.isMine = isMine;
     this.onIncoming = onIncoming;
+    this.labels = { ...LABELS, ...labels };
+    this.timeOf = formatTime ? (at) => formatTime(at ? new Date(at * 1000) : new Date()) : timeOf;
     this.items = new Map(); // message id or ref → {el, stateEl, state}
-    this.log = h('ol', { class: 'chat-log', 'data-testid': 'chat-log', role: 'log', 'aria-live': 'polite', 'aria-label': 'Chat messages' });
-    this.empty = h('li', { class: 'chat-empty' }, 'No messages yet.');
+    this.log = h('ol', { class: 'chat-log', 'data-testid': 'chat-log', role: 'log', 'aria-live': 'polite', 'aria-label': this.labels.log });
+    this.empty = h('li', { class: 'chat-empty' }, this.labels.empty);
     this.log.append(this.empty);
     this.input = h('input', {
       type: 'text',
@@ -47,9 +54,9 @@ export class ChatPanel {
       placeholder,
       autocomplete: 'off',
       enterkeyhint: 'send',
-      'aria-label': 'Message',
+      'aria-label': this.labels.message,
     });
-    this.button = h('button', { type: 'submit', class: 'btn btn-primary chat-send', 'data-testid': 'chat-send' }, 'Send');
+    this.button = h('button', { type: 'submit', class: 'btn btn-primary chat-send', 'data-testid': 'chat-send' }, this.labels.send);
     this.form = h('form', { class: 'chat-form', novalidate: true }, this.input, this.button);
     this.form.addEventListener('submit', (event) => {
       event.preventDefault();
@@ -68,7 +75,7 @@ export class ChatPanel {
     if (!text) return;
     this.input.value = '';
     const ref = newRef();
-    const item = this.append({ text, mine: true, name: 'You', at: null, key: ref });
+    const item = this.append({ text, mine: true, name: this.labels.you, at: null, key: ref });
     this.setState(item, 'sending');
     this.transmit(ref, text, item);
   }
@@ -128,7 +135,7 @@ export class ChatPanel {
 
   show(message) {
     const mine = this.isMine(message);
-    const item = this.append({ text: message.text, mine, name: mine ? 'You' : message.name, at: message.at, key: message.id, role: message.role });
+    const item = this.append({ text: message.text, mine, name: mine ? this.labels.you : message.name, at: message.at, key: message.id, role: message.role });
     item.el.dataset.id = message.id;
     if (mine) this.setState(item, 'sent');
   }
@@ -137,7 +144,7 @@ export class ChatPanel {
     this.empty.remove();
     const stateEl = mine ? h('span', { class: 'chat-state', 'data-testid': 'chat-state' }) : null;
     const el = h('li', { class: ['chat-message', mine ? 'chat-mine' : 'chat-theirs'], 'data-role': role || '' },
-      h('span', { class: 'chat-meta' }, h('span', { class: 'chat-name' }, name), ' · ', timeOf(at)),
+      h('span', { class: 'chat-meta' }, h('span', { class: 'chat-name' }, name), ' · ', this.timeOf(at)),
       h('p', { class: 'chat-text', 'data-testid': 'chat-text' }, text),
       stateEl);
     const item = { el, stateEl, state: null, mine, retry: null };
@@ -151,6 +158,6 @@ export class ChatPanel {
   setState(item, state) {
     item.state = state;
     item.el.dataset.state = state;
-    if (item.stateEl) item.stateEl.textContent = STATE_TEXT[state] || '';
+    if (item.stateEl) item.stateEl.textContent = this.labels[state] || '';
   }
 }

@@ -3,6 +3,7 @@
 import { api, onAuthLost, onEnrollmentRequired } from './api.js';
 import { setTitle } from './attention.js';
 import { h } from './dom.js';
+import { consoleFeed } from './feed.js';
 import { renderEnrollmentGate } from './views/enrol.js';
 import { renderLogin } from './views/login.js';
 import { renderShell } from './views/shell.js';
@@ -11,6 +12,8 @@ const root = document.getElementById('app');
 
 function mount() {
   root.classList.remove('boot');
+  // Only the console listens to the feed; every other screen lets go of it.
+  consoleFeed.stop();
 }
 
 const app = {
@@ -81,6 +84,7 @@ function showConsole() {
   mount();
   app.view = 'console';
   renderShell(root, app);
+  consoleFeed.start();
 }
 
 function showFatal(err) {

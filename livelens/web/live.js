@@ -103,10 +103,21 @@ export class LiveLink {
    *   onStats(stats)   once a second while a peer connection exists
    *   onFinal(reason, detail)  no more reconnecting: 'ended' | 'refused' | 'replaced' | 'stopped'
    *   onProblem(error) a local WebRTC failure (offer could not be made, answer not applied)
+   *   onGiveUp()       mediaAttempts peer connections in a row never connected: no more
+   *                    are made until retryMedia()
+   * @param {object} options
+   *   mediaAttempts     peer connections to try before giving up (default: no limit)
+   *   connectTimeoutMs  a peer connection not connected this long after its answer counts
+   *                     as failed (default: wait for the browser to say so)
    */
-  constructor(path, handlers) {
+  constructor(path, handlers, { mediaAttempts = Infinity, connectTimeoutMs = 0 } = {}) {
     this.path = path;
     this.handlers = handlers;
+    this.mediaAttempts = mediaAttempts;
+    this.connectTimeoutMs = connectTimeoutMs;
+    this.mediaTries = 0; // peer connections made since media last connected
+    this.gaveUp = false;
+    this.connectTimer = null;
     this.ws = null;
     this.pc = null;
     this.attempt = 0;
@@ -327,15 +338,28 @@ export class LiveLink {
 
   /** Offer from a fresh peer connection (the server replaces this participant's old one). */
   async negotiate() {
-    if (this.final || this.ended || !this.connected) return;
+    if (this.final || this.ended || this.gaveUp || !this.connected) return;
     if (this.inflight) {
       this.offerAgain = true; // one offer at a time: answers carry no id
       return;
     }
+    if (this.mediaTries >= this.mediaAttempts) {
+      this.giveUp();
+      return;
+    }
+    this.mediaTries += 1;
     const seq = ++this.offerSeq;
     const ws = this.ws;
     this.closePeer();
-    const pc = new RTCPeerConnection({ iceServers: [] });
+    let pc;
+    try {
+      pc = new RTCPeerConnection({ iceServers: [] });
+    } catch (error) {
+      // No WebRTC here (or turned off): say so instead of failing silently.
+      this.handlers.onProblem?.(error);
+      this.restartMedia();
+      return;
+    }
     this.pc = pc;
     this.inflight = { pc, timer: null };
     this.offerAgain = false;
@@ -350,7 +374,10 @@ export class LiveLink {
       await gathered(pc, GATHER_TIMEOUT_MS);
     } catch (error) {
       if (seq === this.offerSeq) this.inflight = null;
-      if (pc === this.pc) this.handlers.onProblem?.(error);
+      if (pc === this.pc) {
+        this.handlers.onProblem?.(error);
+        this.restartMedia();
+      }
       return;
     }
     if (seq !== this.offerSeq || pc !== this.pc || ws !== this.ws || !this.connected) {
@@ -378,6 +405,11 @@ export class LiveLink {
         this.restartMedia();
         return;
       }
+      if (this.connectTimeoutMs) {
+        this.connectTimer = setTimeout(() => {
+          if (pc === this.pc && pc.connectionState !== 'connected') this.restartMedia();
+        }, this.connectTimeoutMs);
+      }
     }
     if (this.offerAgain) this.negotiate();
   }
@@ -396,6 +428,8 @@ export class LiveLink {
     clearTimeout(this.disconnectTimer);
     if (state === 'connected') {
       this.mediaFailures = 0;
+      this.mediaTries = 0;
+      clearTimeout(this.connectTimer);
     } else if (state === 'disconnected') {
       // Often recovers by itself (a brief loss); if not, start a new connection.
       this.disconnectTimer = setTimeout(() => {
@@ -407,16 +441,35 @@ export class LiveLink {
   }
 
   restartMedia() {
-    if (this.final || this.ended) return;
+    if (this.final || this.ended || this.gaveUp) return;
     clearTimeout(this.restartTimer);
+    if (this.mediaTries >= this.mediaAttempts) {
+      this.giveUp();
+      return;
+    }
     const delay = this.mediaFailures === 0 ? 0 : BACKOFF_MS[Math.min(this.mediaFailures, BACKOFF_MS.length - 1)];
     this.mediaFailures += 1;
     this.restartTimer = setTimeout(() => this.negotiate(), delay);
   }
 
+  /** Stop making peer connections (see mediaAttempts) and tell the page. */
+  giveUp() {
+    this.closePeer();
+    this.gaveUp = true;
+    this.handlers.onGiveUp?.();
+  }
+
+  /** After giving up: allow mediaAttempts more; the page calls negotiate() when ready. */
+  retryMedia() {
+    this.gaveUp = false;
+    this.mediaTries = 0;
+    this.mediaFailures = 0;
+  }
+
   closePeer() {
     clearTimeout(this.disconnectTimer);
     clearTimeout(this.restartTimer);
+    clearTimeout(this.connectTimer);
     const pc = this.pc;
     this.pc = null;
     this.previousStats = null;

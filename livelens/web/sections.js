@@ -3,17 +3,23 @@
 // address (#sessions/<id>: the session's id). `admin` sections are only listed for
 // administrators. The container gets a 'leave' event when the section goes off screen.
 
+import { renderApiKeys } from './views/apikeys.js';
 import { renderAudit } from './views/audit.js';
 import { renderPolicy } from './views/policy.js';
+import { renderReports } from './views/reports.js';
 import { renderSecurity } from './views/security.js';
+import { renderSecurityLog } from './views/securitylog.js';
 import { renderSessions } from './views/sessions.js';
 import { renderUsers } from './views/users.js';
 
 export const SECTIONS = [
   { id: 'sessions', title: 'Sessions', render: renderSessions },
+  { id: 'reports', title: 'Reports', render: renderReports },
   { id: 'users', title: 'Users', admin: true, render: renderUsers },
   { id: 'policy', title: 'Account policy', admin: true, render: renderPolicy },
   { id: 'audit', title: 'Audit log', admin: true, render: renderAudit },
+  { id: 'security-log', title: 'Security log', admin: true, render: renderSecurityLog },
+  { id: 'api-keys', title: 'API keys', admin: true, render: renderApiKeys },
   { id: 'security', title: 'Security', render: renderSecurity },
 ];
 

@@ -137,6 +137,7 @@ def test_a_live_session_fits_the_screen_and_calls_the_agent_back(
     mine = agent.get_by_test_id("chat-log").locator(".chat-mine")
     expect(mine).to_have_attribute("data-state", "delivered")
     set_hidden(agent, True)
+    customer.get_by_test_id("chat-toggle").click()  # the phone's chat is a bubble until opened
     customer.get_by_test_id("chat-input").fill("Here it is")
     customer.get_by_test_id("chat-input").press("Enter")
     expect(agent).to_have_title(re.compile(r"^\(1\) New message from the customer · "))

@@ -252,6 +252,7 @@ def test_chat_camera_controls_and_quality(new_page: NewPage, live_server: LiveSe
     assert customer.evaluate("window.__owned") is None
     mine = agent.get_by_test_id("chat-log").locator(".chat-mine").last
     expect(mine).to_have_attribute("data-state", "delivered")
+    customer.get_by_test_id("chat-toggle").click()  # the phone's chat is a bubble until opened
     customer.get_by_test_id("chat-input").fill("It's the one with the blue light")
     customer.get_by_test_id("chat-input").press("Enter")
     expect(agent.get_by_test_id("chat-log")).to_contain_text("blue light")

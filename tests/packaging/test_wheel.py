@@ -16,6 +16,7 @@ Marked ``e2e`` (it drives Chromium, so it runs with the browser tests, last) and
 
 from __future__ import annotations
 
+import json
 import os
 import queue
 import shlex
@@ -35,6 +36,7 @@ from typing import TypeVar
 import pytest
 from playwright.sync_api import Response, expect, sync_playwright
 
+from livelens.http.pages import render_join
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, PASSWORD, Account, PageWatch
 from tests.e2e.console import sign_in
 from tests.processes import STARTUP_TIMEOUT, stop
@@ -98,8 +100,12 @@ def check_wheel(wheel: Path, work: Path) -> None:
         assert status == 200, f"GET / answered {status}"
         assert content_type.startswith("text/html")
         assert body == shipped["index.html"]
+        # The customer's page is its template with the texts of the browser's language
+        # (none asked for here: English) filled in from the shipped catalogue.
         status, _, body = get(server.url + "join")
-        assert (status, body) == (200, shipped["join.html"])
+        english = json.loads(shipped["locales/en.json"])
+        page = render_join(shipped["join.html"].decode(), english, "en")
+        assert (status, body) == (200, page.encode())
         for name, content in shipped.items():
             status, _, body = get(f"{server.url}static/{name}")
             assert status == 200, f"GET /static/{name} answered {status}"

@@ -1,21 +1,28 @@
-// The "Audit log" section (administrators): who did what, from where, and when.
+// The "Audit log" section (administrators): who did what, from where, and when. Events
+// are named in words, people and sessions by name where this page knows them; filters
+// work on what is loaded, and "Load more" asks for older events.
 
-import { api } from '../api.js';
 import { formatTime, h, messageLine } from '../dom.js';
+import {
+  detailPairs, detailsList, fallbackLabel, loadDirectory, pagedLog, pagerRow, personCell, personText,
+  targetCell, timeCell,
+} from '../logs.js';
 import { card, sectionHeading } from '../ui.js';
 
-const LABELS = {
+export const AUDIT_LABELS = {
   'auth.login_succeeded': 'Signed in',
   'auth.login_failed': 'Sign-in failed',
   'auth.otp_failed': 'Wrong two-factor code',
-  'auth.locked': 'Sign-in locked',
+  'auth.locked': 'Sign-in locked after failures',
   'auth.login_refused_locked': 'Sign-in refused (locked)',
+  'auth.unlocked': 'Sign-in unlocked',
   'auth.recheck_failed': 'Wrong password when asked again',
   'auth.logout': 'Signed out',
   'auth.recovery_code_used': 'Recovery code used',
   'totp.enrollment_started': '2FA setup started',
   'totp.enabled': '2FA turned on',
   'totp.disabled': '2FA turned off',
+  'totp.reset': '2FA reset by an administrator',
   'user.created': 'User added',
   'user.updated': 'User changed',
   'user.deleted': 'User deleted',
@@ -23,47 +30,112 @@ const LABELS = {
   'user.sessions_revoked': 'Signed out everywhere',
   'account.created': 'Account created',
   'account.policy_changed': 'Policy changed',
+  'keys.resealed': 'Encryption keys rotated',
+  'session.created': 'Session started',
+  'session.link_renewed': 'New join link sent',
+  'session.customer_joined': 'Customer joined',
+  'session.consent_given': 'Customer agreed to share',
+  'session.consent_declined': 'Customer declined',
+  'session.consent_withdrawn': 'Customer withdrew consent',
+  'session.expert_invited': 'Expert invited',
+  'session.left': 'Agent left the session',
+  'session.ended': 'Session ended',
+  'session.snapshot_taken': 'Snapshot taken',
+  'session.snapshot_downloaded': 'Snapshot downloaded',
 };
+
+// Filter groups, by the code's first part.
+const GROUPS = [
+  ['', 'All events'],
+  ['auth', 'Sign-in'],
+  ['totp', 'Two-factor'],
+  ['user', 'Users'],
+  ['session', 'Support sessions'],
+  ['account', 'Account and keys'],
+];
+const GROUP_OF = { keys: 'account' };
 
 const WARN = new Set(['auth.login_failed', 'auth.otp_failed', 'auth.locked', 'auth.login_refused_locked', 'auth.recheck_failed']);
 
-function details(value) {
-  if (!value || typeof value !== 'object') return '';
-  return Object.entries(value)
-    .map(([k, v]) => `${k.replace(/_/g, ' ')}: ${typeof v === 'object' ? JSON.stringify(v) : v}`)
-    .join(', ');
+const labelOf = (action) => AUDIT_LABELS[action] || fallbackLabel(action);
+const groupOf = (action) => {
+  const head = String(action).split('.')[0];
+  return GROUP_OF[head] || head;
+};
+
+function row(dir, event) {
+  return h('tr', { 'data-testid': 'audit-row', 'data-action': event.action, class: WARN.has(event.action) ? 'row-warn' : null },
+    h('td', { 'data-label': 'Time', class: 'log-time' }, timeCell(event.at)),
+    h('td', { 'data-label': 'Action' },
+      h('div', {}, h('span', { class: 'audit-label' }, labelOf(event.action)), h('span', { class: 'audit-code' }, event.action))),
+    h('td', { 'data-label': 'By', 'data-testid': 'audit-actor' },
+      h('div', { class: 'log-stack' }, personCell(dir, event.actor), event.ip ? h('span', { class: 'mono small muted' }, event.ip) : null)),
+    h('td', { 'data-label': 'Target', 'data-testid': 'audit-target' }, targetCell(dir, event.target)),
+    h('td', { 'data-label': 'Details', class: 'log-details-cell' }, detailsList(dir, event.details)));
 }
 
-function row(event) {
-  const label = LABELS[event.action] || event.action;
-  return h('tr', { 'data-testid': 'audit-row', 'data-action': event.action, class: WARN.has(event.action) ? 'row-warn' : null },
-    h('td', { 'data-label': 'Time', class: 'nowrap' }, h('time', { datetime: new Date(event.at * 1000).toISOString() }, formatTime(event.at))),
-    h('td', { 'data-label': 'Action' }, h('div', {}, h('span', { class: 'audit-label' }, label), h('span', { class: 'audit-code' }, event.action))),
-    h('td', { 'data-label': 'By' }, event.actor || ''),
-    h('td', { 'data-label': 'Target' }, event.target || ''),
-    h('td', { 'data-label': 'IP address', class: 'mono' }, event.ip || ''),
-    h('td', { 'data-label': 'Details', class: 'small' }, details(event.details)));
+/** Whether `event` concerns the user with this address: they did it, or it was done to them. */
+function involves(event, email) {
+  const lower = email.toLowerCase();
+  return [event.actor, event.target, event.details && event.details.expert]
+    .some((v) => typeof v === 'string' && v.toLowerCase() === lower);
 }
 
 export async function renderAudit(container) {
   const tbody = h('tbody');
   const error = messageLine('audit-error');
-  const filter = h('input', { type: 'search', class: 'input', placeholder: 'Filter by action, user or IP', 'aria-label': 'Filter the audit log', 'data-testid': 'audit-filter' });
+  const log = pagedLog('/api/audit');
+  let dir = { users: [], byEmail: new Map(), byId: new Map(), sessionsById: new Map() };
+
+  const group = h('select', { class: 'input select', 'data-testid': 'audit-group', 'aria-label': 'Kind of event' },
+    GROUPS.map(([value, label]) => h('option', { value }, label)));
+  const user = h('select', { class: 'input select', 'data-testid': 'audit-user', 'aria-label': 'User' },
+    h('option', { value: '' }, 'Everyone'));
+  const filter = h('input', { type: 'search', class: 'input', placeholder: 'Search action, name, address or IP', 'aria-label': 'Search the audit log', 'data-testid': 'audit-filter' });
   const refreshButton = h('button', { type: 'button', class: 'btn btn-secondary', 'data-testid': 'audit-refresh' }, 'Refresh');
   const empty = h('p', { class: 'muted empty', hidden: true, 'data-testid': 'audit-empty' }, 'No events match.');
-  let events = [];
+
+  const searchText = (e) => [e.action, labelOf(e.action), e.actor, personText(dir, e.actor), e.target,
+    personText(dir, e.target), e.ip, ...detailPairs(dir, e.details).flat(), formatTime(e.at)]
+    .map((v) => String(v || '').toLowerCase()).join('\n');
+
+  const pager = pagerRow('audit', async () => {
+    pager.button.disabled = true;
+    try {
+      await log.more();
+      error.hide();
+      show();
+    } catch (err) {
+      if (err.error !== 'not_authenticated') error.show(err.message);
+    } finally {
+      pager.button.disabled = false;
+    }
+  });
 
   const show = () => {
     const needle = filter.value.trim().toLowerCase();
-    const shown = events.filter((e) => !needle ||
-      [e.action, LABELS[e.action], e.actor, e.target, e.ip, details(e.details)].some((v) => String(v || '').toLowerCase().includes(needle)));
-    tbody.replaceChildren(...shown.map(row));
+    const events = log.events();
+    const shown = events.filter((e) => (!group.value || groupOf(e.action) === group.value)
+      && (!user.value || involves(e, user.value))
+      && (!needle || searchText(e).includes(needle)));
+    tbody.replaceChildren(...shown.map((e) => row(dir, e)));
     empty.hidden = shown.length > 0;
+    pager.show(log, shown.length);
   };
+
+  const fillUsers = () => {
+    const chosen = user.value;
+    const people = [...dir.users].sort((a, b) => String(a.display_name || a.email).localeCompare(String(b.display_name || b.email)));
+    user.replaceChildren(h('option', { value: '' }, 'Everyone'),
+      ...people.map((u) => h('option', { value: u.email }, personText(dir, u.email))));
+    user.value = people.some((u) => u.email === chosen) ? chosen : '';
+  };
+
   const load = async () => {
     refreshButton.disabled = true;
     try {
-      ({ events } = await api.get('/api/audit?limit=200'));
+      [dir] = await Promise.all([loadDirectory(), log.load()]);
+      fillUsers();
       error.hide();
       show();
     } catch (err) {
@@ -72,19 +144,21 @@ export async function renderAudit(container) {
       refreshButton.disabled = false;
     }
   };
+  for (const control of [group, user]) control.addEventListener('change', show);
   filter.addEventListener('input', show);
   refreshButton.addEventListener('click', load);
 
   container.replaceChildren(
-    sectionHeading('Audit log', 'Sign-ins, security events and administrative changes in this account, newest first.'),
+    sectionHeading('Audit log', 'Sign-ins, administrative changes and support sessions in this account, newest first.'),
     card({ testid: 'audit' },
-      h('div', { class: 'toolbar' }, filter, refreshButton),
+      h('div', { class: 'toolbar log-filters', role: 'group', 'aria-label': 'Filters' }, group, user, filter, refreshButton),
       error.el,
       h('div', { class: 'table-wrap' },
-        h('table', { class: 'table table-responsive', 'data-testid': 'audit-log' },
-          h('thead', {}, h('tr', {}, ['Time', 'Action', 'By', 'Target', 'IP address', 'Details'].map((t) => h('th', { scope: 'col' }, t)))),
+        h('table', { class: 'table table-responsive log-table audit-table', 'data-testid': 'audit-log' },
+          h('thead', {}, h('tr', {}, ['Time', 'Action', 'By', 'Target', 'Details'].map((t) => h('th', { scope: 'col' }, t)))),
           tbody)),
-      empty),
+      empty,
+      pager.el),
   );
   await load();
 }

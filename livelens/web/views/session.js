@@ -7,6 +7,7 @@ import { api } from '../api.js';
 import { alertAgent, alertSettings, setTitle } from '../attention.js';
 import { formatTime, h, messageLine, nextId } from '../dom.js';
 import { icon } from '../icons.js';
+import { forgetInvitation, rememberInvitation } from '../invitations.js';
 import { LiveLink, QUALITY_TEXT, showStats } from '../live.js';
 import { badge, confirmDialog, copyText, toast } from '../ui.js';
 import { agentTools } from './tools.js';
@@ -83,6 +84,15 @@ const MIC_ERRORS = {
   NotReadableError: 'The microphone is in use by another application, so the customer cannot hear you.',
 };
 
+/** The customer's rating as text: "★★★★☆ 4 of 5" and their comment, if any. */
+function ratingText(rating) {
+  const score = Math.max(0, Math.min(5, Math.round(Number(rating.score) || 0)));
+  return h('span', { class: 'rating', 'data-score': String(score) },
+    h('span', { class: 'rating-stars', 'aria-hidden': 'true' }, '★'.repeat(score) + '☆'.repeat(5 - score)),
+    ' ', h('span', { 'data-testid': 'rating-score' }, `${score} of 5`),
+    rating.comment ? h('q', { class: 'rating-comment', 'data-testid': 'rating-comment' }, rating.comment) : null);
+}
+
 /** "123 456" for "123456". */
 function groupPin(pin) {
   const digits = String(pin || '').replace(/\D/g, '');
@@ -95,56 +105,164 @@ function addressText(url) {
   return h('span', { class: 'mono address' }, origin, h('wbr'), pathname);
 }
 
-function inviteCard(created, session) {
-  if (!created) {
-    // Reloaded, or opened from the list: there is no link to show, so none is offered.
-    return h('section', { class: 'card invite', 'data-testid': 'invite' },
-      h('h2', { class: 'card-title' }, 'Invitation'),
-      h('p', { class: 'muted small', 'data-testid': 'invite-gone' },
-        'The join link and PIN are shown only in the window where the session was started; LiveLens keeps no readable copy. If the customer does not have them, end this session and start a new one.'));
-  }
-  const url = created.join_url;
-  const linkId = nextId('join-link');
-  const link = h('input', {
-    id: linkId,
-    class: 'input join-link',
-    type: 'text',
-    value: url,
-    readonly: true,
-    spellcheck: 'false',
-    autocomplete: 'off',
-    'data-testid': 'join-link',
+/** A new join link, PIN and QR code; the old ones stop working. */
+function confirmNewLink() {
+  return confirmDialog({
+    title: 'Send a new link?',
+    text: 'You get a new join link, PIN and QR code to send to the customer. The link and PIN made before stop working at once.',
+    confirmLabel: 'Make a new link',
   });
-  // One click selects all of it, ready to copy by hand.
-  link.addEventListener('focus', () => link.select());
-  const qr = h('img', {
-    class: 'invite-qr',
-    src: created.qr_data_uri,
-    alt: 'QR code of the join link',
-    width: '176',
-    height: '176',
-    'data-testid': 'join-qr',
+}
+
+/**
+ * The invitation card of a waiting session: the link, PIN and QR code when this page
+ * has them (`created`), else why not; and "Send a new link" for the agent who started
+ * the session and administrators (`canRenew`). onState(message) notices a link made
+ * elsewhere (the state's join_expires_at moves).
+ */
+function inviteCard({ created, session, canRenew }) {
+  const sessionId = session.id;
+  let current = created; // what the customer can use now, if this page knows it
+  let knownExpiry = created ? created.session.join_expires_at : session.join_expires_at;
+  let renewing = false;
+  let note = null; // 'renewed' here, or 'replaced' elsewhere
+  const titleId = nextId('invite-title');
+  const error = messageLine('renew-error');
+  const el = h('section', { class: 'card invite', 'data-testid': 'invite', 'aria-labelledby': titleId });
+  const renewButton = canRenew
+    ? h('button', { type: 'button', class: 'btn btn-secondary btn-small', 'data-testid': 'renew-link' }, icon('link', { size: 16 }), 'Send a new link')
+    : null;
+
+  const linkParts = (invitation) => {
+    const url = invitation.join_url;
+    const linkId = nextId('join-link');
+    const link = h('input', {
+      id: linkId,
+      class: 'input join-link',
+      type: 'text',
+      value: url,
+      readonly: true,
+      spellcheck: 'false',
+      autocomplete: 'off',
+      'data-testid': 'join-link',
+    });
+    // One click selects all of it, ready to copy by hand.
+    link.addEventListener('focus', () => link.select());
+    const qr = h('img', {
+      class: 'invite-qr',
+      src: invitation.qr_data_uri,
+      alt: 'QR code of the join link',
+      width: '176',
+      height: '176',
+      'data-testid': 'join-qr',
+    });
+    // No PIN where the account's policy turned PIN joining off.
+    const pin = invitation.pin === null || invitation.pin === undefined ? null : String(invitation.pin);
+    return [
+      h('div', { class: 'invite-grid' },
+        qr,
+        pin ? h('div', { class: 'invite-pin' },
+          h('span', { class: 'label' }, 'PIN'),
+          h('span', { class: 'pin', 'data-testid': 'session-pin', 'aria-label': `PIN ${pin.split('').join(' ')}` }, groupPin(pin))) : null),
+      pin
+        ? h('p', { class: 'hint' }, 'Read the PIN over the phone: the customer opens ', addressText(new URL('/join', url).href), ' and types it.')
+        : h('p', { class: 'hint', 'data-testid': 'no-pin' }, 'No PIN: the account’s policy allows joining with the link or QR code only.'),
+      h('div', { class: 'field' },
+        h('label', { class: 'label', for: linkId }, 'Join link'),
+        h('div', { class: 'copy-row' },
+          link,
+          h('button', {
+            type: 'button',
+            class: 'btn btn-secondary btn-small',
+            'data-testid': 'copy-join-link',
+            onclick: () => copyText(url, 'Join link'),
+          }, icon('copy', { size: 16 }), 'Copy'))),
+      h('p', { class: 'hint', 'data-testid': 'join-expiry' },
+        `Send it by text message or e-mail, or let the customer scan the code. It works until ${formatTime(invitation.session.join_expires_at)} and then only on the phone that opened it.`),
+    ];
+  };
+
+  // Title, note, content, error, button: the note is one element that stays in the
+  // page, so that screen readers announce what it says when it changes.
+  const title = h('h2', { class: 'card-title', id: titleId });
+  const noteEl = h('p', { class: 'message', role: 'status', 'data-testid': 'invite-note', hidden: true });
+  const body = h('div', { class: 'invite-body' });
+  el.append(title, noteEl, body, error.el);
+  if (renewButton) el.append(h('div', { class: 'row' }, renewButton));
+
+  const render = () => {
+    title.textContent = current ? 'Invite the customer' : 'Invitation';
+    if (current) {
+      body.replaceChildren(...linkParts(current));
+    } else {
+      // Reloaded, opened from the list or replaced: there is no link to show.
+      const gone = h('p', { class: 'muted small', 'data-testid': 'invite-gone' },
+        'The join link and PIN are shown only in the window where they were made; LiveLens keeps no readable copy.',
+        canRenew ? ' If the customer does not have them, send a new link: the old link and PIN then stop working.' : '');
+      body.replaceChildren(gone, ...(canRenew ? [] : [
+        h('p', { class: 'hint' }, 'Only the agent who started the session, or an administrator, can send a new link.')]));
+    }
+    const notes = {
+      renewed: ['link-renewed', 'success', 'This is a new link and PIN. The ones made before no longer work.'],
+      replaced: ['link-replaced', 'info', 'A new link and PIN were made for this session elsewhere (another window, or an administrator). The ones made before, including any shown here, no longer work.'],
+    };
+    const [testid, kind, text] = notes[note] || ['invite-note', 'info', ''];
+    noteEl.dataset.testid = testid;
+    noteEl.className = `message message-${kind}`;
+    noteEl.textContent = text;
+    noteEl.hidden = !text;
+  };
+
+  renewButton?.addEventListener('click', async () => {
+    if (!(await confirmNewLink())) return;
+    renewing = true;
+    renewButton.disabled = true;
+    error.hide();
+    try {
+      const answer = await api.post(`/api/sessions/${encodeURIComponent(sessionId)}/link`);
+      current = answer;
+      knownExpiry = answer.session.join_expires_at;
+      note = 'renewed';
+      rememberInvitation(answer);
+      render();
+      el.querySelector('[data-testid="join-link"]')?.focus();
+    } catch (err) {
+      if (err.error !== 'not_authenticated') error.show(err.message);
+    } finally {
+      renewing = false;
+      renewButton.disabled = false;
+    }
   });
-  return h('section', { class: 'card invite', 'data-testid': 'invite', 'aria-labelledby': 'invite-title' },
-    h('h2', { class: 'card-title', id: 'invite-title' }, 'Invite the customer'),
-    h('div', { class: 'invite-grid' },
-      qr,
-      h('div', { class: 'invite-pin' },
-        h('span', { class: 'label' }, 'PIN'),
-        h('span', { class: 'pin', 'data-testid': 'session-pin', 'aria-label': `PIN ${String(created.pin).split('').join(' ')}` }, groupPin(created.pin)))),
-    h('p', { class: 'hint' }, 'Read the PIN over the phone: the customer opens ', addressText(new URL('/join', url).href), ' and types it.'),
-    h('div', { class: 'field' },
-      h('label', { class: 'label', for: linkId }, 'Join link'),
-      h('div', { class: 'copy-row' },
-        link,
-        h('button', {
-          type: 'button',
-          class: 'btn btn-secondary btn-small',
-          'data-testid': 'copy-join-link',
-          onclick: () => copyText(url, 'Join link'),
-        }, icon('copy', { size: 16 }), 'Copy'))),
-    h('p', { class: 'hint', 'data-testid': 'join-expiry' },
-      `Send it by text message or e-mail, or let the customer scan the code. It works until ${formatTime(session.join_expires_at)} and then only on the phone that opened it.`));
+
+  render();
+  return {
+    el,
+    hasLink: () => current !== null,
+    onState(message) {
+      const expiry = message.join_expires_at;
+      // Our own new link announces itself too; its answer settles what we know.
+      if (typeof expiry !== 'number' || expiry === knownExpiry || renewing) return;
+      knownExpiry = expiry;
+      current = null;
+      forgetInvitation(sessionId);
+      note = 'replaced';
+      render();
+    },
+  };
+}
+
+/** The session's customer and case in its heading, when the agent gave them. */
+function caseLine(session) {
+  if (!session.customer_name && !session.reference) return null;
+  return h('p', { class: 'session-case', 'data-testid': 'session-case', title: caseText(session) },
+    session.customer_name ? h('span', { 'data-testid': 'session-customer-name' }, session.customer_name) : null,
+    session.customer_name && session.reference ? h('span', { class: 'muted', 'aria-hidden': 'true' }, ' · ') : null,
+    session.reference ? h('span', { class: 'session-reference', 'data-testid': 'session-reference', title: 'Case or ticket' }, session.reference) : null);
+}
+
+/** "Jan Peeters · TCK-4711": who the session is for and its case, as typed. */
+export function caseText(session) {
+  return [session.customer_name, session.reference].filter(Boolean).join(' · ');
 }
 
 /**
@@ -206,6 +324,10 @@ export function renderSessionView(container, app, { created = null, session }) {
     }),
   });
 
+  // What the account's policy allowed when the session started.
+  const policy = { chat: true, snapshots: true, two_way_audio: true, rating: true, ...(session.policy || {}) };
+  tools.setPolicy(policy);
+
   const muteButton = h('button', { type: 'button', class: 'btn btn-secondary control', 'data-testid': 'mute-mic', 'aria-pressed': 'false', disabled: true }, 'Mute');
   // The owner ends the session for everyone; an expert leaves it (it goes on), and may
   // end it for everyone only while the owner is not in it.
@@ -215,6 +337,10 @@ export function renderSessionView(container, app, { created = null, session }) {
   const controls = h('div', { class: 'session-controls' }, fullButton, muteButton, leaveButton, endButton);
   const micNote = messageLine('mic-error');
   const problem = messageLine('session-error');
+  const audioNote = policy.two_way_audio === false
+    ? h('p', { class: 'message message-info', role: 'note', 'data-testid': 'one-way-audio' },
+      'Two-way audio is off by the account’s policy: the customer cannot hear you. You hear them; use the chat or the phone to answer.')
+    : null;
 
   const customerState = h('dd', { 'data-testid': 'customer-state' }, 'Not here yet');
   const micState = h('dd', { 'data-testid': 'agent-mic-state' }, 'Starting…');
@@ -224,7 +350,8 @@ export function renderSessionView(container, app, { created = null, session }) {
       h('div', {}, h('dt', {}, 'Customer'), customerState),
       h('div', {}, h('dt', {}, 'Your microphone'), micState),
       h('div', {}, h('dt', {}, 'Started'), h('dd', {}, formatTime(session.created_at)))));
-  const invite = inviteCard(created, session);
+  const canRenew = owner || (app.me && app.me.user && app.me.user.role === 'admin');
+  const invite = inviteCard({ created, session, canRenew });
   const summary = h('section', { class: 'card summary', 'data-testid': 'session-summary', hidden: true });
 
   const alerts = alertSettings();
@@ -232,7 +359,9 @@ export function renderSessionView(container, app, { created = null, session }) {
     h('div', { class: 'session-head' },
       h('a', { class: 'link-button back-link', href: '#sessions', 'data-testid': 'back-to-sessions' }, '← All sessions'),
       h('h1', { class: 'section-title' }, 'Support session'),
+      caseLine(session),
       statusEl, timer, alerts),
+    audioNote,
     micNote.el,
     problem.el);
   const player = h('div', { class: 'session-player', 'data-testid': 'session-player' }, tools.toolbar, stage,
@@ -241,7 +370,7 @@ export function renderSessionView(container, app, { created = null, session }) {
     top,
     h('div', { class: 'session-layout' },
       h('div', { class: 'session-main' }, player, tools.cards.cameraCard),
-      h('aside', { class: 'session-side' }, summary, invite, details, tools.cards.chatCard,
+      h('aside', { class: 'session-side' }, summary, invite.el, details, tools.cards.chatCard,
         tools.cards.peopleCard, tools.cards.snapshotsCard, tools.cards.notesCard)));
   container.replaceChildren(view);
   setTitle('Support session · LiveLens');
@@ -298,7 +427,7 @@ export function renderSessionView(container, app, { created = null, session }) {
     if (status === 'waiting') {
       symbol = 'clock';
       title = 'Waiting for the customer';
-      line = created
+      line = invite.hasLink()
         ? 'Send the link, show the QR code or read out the PIN. The customer’s camera appears here.'
         : 'The customer’s camera appears here once they have joined with the link or PIN they were given.';
     } else if (status === 'joined') {
@@ -343,7 +472,7 @@ export function renderSessionView(container, app, { created = null, session }) {
       customerState.textContent = parts.join(', ');
     }
 
-    invite.hidden = status !== 'waiting';
+    invite.el.hidden = status !== 'waiting';
     tools.setLive(!left && (showVideo || (status === 'live' && customerHere())));
     const over = status === 'ended' || left;
     if (!endButton.disabled) endButton.textContent = status === 'waiting' ? 'End session' : 'End for everyone';
@@ -385,6 +514,7 @@ export function renderSessionView(container, app, { created = null, session }) {
       ['Duration', record && record.duration !== null && record.duration !== undefined ? formatDuration(record.duration) : '—'],
       ['Ended', record && record.ended_at ? formatTime(record.ended_at) : '—'],
     ];
+    if (record && record.rating) facts.push(['Customer rating', ratingText(record.rating)]);
     timer.hidden = true;
     summary.replaceChildren(
       h('h2', { class: 'card-title' }, 'Session ended'),
@@ -432,6 +562,11 @@ export function renderSessionView(container, app, { created = null, session }) {
   muteButton.addEventListener('click', () => setMuted(!muted));
 
   const micReady = (async () => {
+    if (policy.two_way_audio === false) {
+      // The customer would not hear it: the microphone is not asked for at all.
+      micState.textContent = 'Off (account policy)';
+      return;
+    }
     if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
       micState.textContent = 'Not available';
       micNote.show('This browser cannot use a microphone here (the console must be opened over HTTPS). The customer cannot hear you.', 'info');
@@ -479,6 +614,7 @@ export function renderSessionView(container, app, { created = null, session }) {
         ownerHere = owner || (message.participants || []).some((p) => p.id === session.agent_id);
         if (status === 'live' && liveSince === null) liveSince = Date.now();
         tools.onState(message);
+        invite.onState(message);
         render();
       } else if (message.type === 'ended') {
         status = 'ended';

@@ -1,7 +1,9 @@
 // The signed-in frame: header (brand, account, user, sign out), section tabs, content.
 
-import { setTitle } from '../attention.js';
+import { alertAgent, setTitle } from '../attention.js';
 import { h } from '../dom.js';
+import { consoleFeed } from '../feed.js';
+import { icon } from '../icons.js';
 import { sectionsFor } from '../sections.js';
 import { toast } from '../ui.js';
 
@@ -33,6 +35,56 @@ export function header(app) {
 function route() {
   const [id, ...rest] = window.location.hash.replace(/^#\/?/, '').split('/');
   return { id, path: rest.join('/') };
+}
+
+/**
+ * Notices that stay until dealt with (unlike toasts): a colleague's invitation into a
+ * session, with a link to open it. Returns the element and the feed handler.
+ */
+function inviteNotices() {
+  // Always in the page, empty when there is nothing to say: a live region must exist
+  // before its content arrives for screen readers to announce it.
+  const live = h('div', { class: 'notices-inner', 'aria-live': 'polite', 'aria-relevant': 'additions' });
+  const list = h('div', { class: 'notices', 'data-testid': 'notices' }, live);
+  const shown = new Map(); // session id -> notice
+
+  const dismiss = (sessionId) => {
+    shown.get(sessionId)?.remove();
+    shown.delete(sessionId);
+  };
+
+  const invited = (message) => {
+    const sessionId = String(message.session_id || '');
+    if (!/^[0-9a-f]{32}$/.test(sessionId)) return;
+    const by = String(message.by || 'A colleague');
+    dismiss(sessionId); // invited again: one notice per session, the newest
+    const open = h('a', {
+      class: 'btn btn-primary btn-small',
+      href: `#sessions/${sessionId}`,
+      'data-testid': 'invite-notice-open',
+      // After the click has done its work: a link taken out of the page may not navigate.
+      onclick: () => setTimeout(() => dismiss(sessionId)),
+    }, 'Open');
+    const close = h('button', {
+      type: 'button',
+      class: 'btn btn-ghost btn-small',
+      'data-testid': 'invite-notice-dismiss',
+      'aria-label': 'Dismiss this invitation',
+      onclick: () => dismiss(sessionId),
+    }, 'Dismiss');
+    const notice = h('div', { class: 'notice', 'data-testid': 'invite-notice', 'data-session-id': sessionId },
+      icon('user', { size: 18 }),
+      h('p', { class: 'notice-text' }, h('strong', {}, by), ' invited you into a support session.'),
+      h('div', { class: 'notice-actions' }, open, close));
+    shown.set(sessionId, notice);
+    live.prepend(notice);
+    alertAgent({
+      title: 'Invited to a session',
+      body: `${by} asks for your help in a support session.`,
+      tag: `livelens-invite-${sessionId}`,
+    });
+  };
+  return { el: list, invited };
 }
 
 export function renderShell(root, app) {
@@ -90,6 +142,19 @@ export function renderShell(root, app) {
   };
   window.addEventListener('hashchange', onHash);
 
-  root.replaceChildren(h('div', { class: 'app' }, header(app), h('div', { class: 'tabs-bar' }, h('div', { class: 'tabs-inner' }, nav)), main));
+  const notices = inviteNotices();
+  const frame = h('div', { class: 'app', 'data-feed': consoleFeed.state },
+    header(app), h('div', { class: 'tabs-bar' }, h('div', { class: 'tabs-inner' }, nav)), notices.el, main);
+  // The feed outlives a shell drawn again (a reload of the console): each shell lets go
+  // of it once it is off screen.
+  const offInvited = consoleFeed.on('invited', (message) => {
+    if (root.contains(frame)) notices.invited(message);
+    else offInvited();
+  });
+  const offState = consoleFeed.on('state', ({ state }) => {
+    if (root.contains(frame)) frame.dataset.feed = state; // for tests and styling
+    else offState();
+  });
+  root.replaceChildren(frame);
   show();
 }

@@ -15,6 +15,13 @@ import { toast } from '../ui.js';
 const TOOL_LABELS = { pen: 'Pen', arrow: 'Arrow', circle: 'Circle', text: 'Text', pointer: 'Pointer' };
 const FADES = [['5', 'Fade after 5 s'], ['10', 'Fade after 10 s'], ['30', 'Fade after 30 s'], ['0', 'Keep (pin)']];
 const REPORT_EVERY_MS = 2000;
+// How colleagues show in the expert picker, those most likely to help first.
+const PRESENCE = {
+  online: { label: 'Online', kind: 'success' },
+  in_session: { label: 'In a session', kind: 'warning' },
+  offline: { label: 'Offline', kind: 'neutral' },
+};
+const PRESENCE_ORDER = ['online', 'in_session', 'offline'];
 const NOTES_SAVE_DELAY_MS = 800;
 
 function readCookie(name) {
@@ -80,6 +87,8 @@ export function agentTools({ sessionId, app, stage, video, send, onChat = null }
   let lastReport = 0;
   let participants = [];
   let rotation = 0; // quarter turns of the agent's view, for a picture that arrives sideways
+  // What the account's policy allows in this session (fixed when it started).
+  let policy = { chat: true, snapshots: true, two_way_audio: true, rating: true };
 
   // -- the picture: frozen still and marks ---------------------------------------------
 
@@ -194,20 +203,23 @@ export function agentTools({ sessionId, app, stage, video, send, onChat = null }
   const snapshotMarks = h('input', { type: 'checkbox', 'data-testid': 'snapshot-marks', checked: true });
   const snapshot = toolButton('snapshot', 'snapshot', 'Snapshot');
   snapshot.addEventListener('click', () => takeSnapshot());
+  const snapshotGroup = h('div', { class: 'tool-group' }, snapshot,
+    h('label', { class: 'tool-check' }, snapshotMarks, 'with marks'));
 
   const toolbar = h('div', { class: 'stage-tools', role: 'toolbar', 'aria-label': 'Drawing and picture tools', 'data-testid': 'toolbar' },
     h('div', { class: 'tool-group' }, toolButtons),
     h('div', { class: 'tool-group swatches', role: 'group', 'aria-label': 'Colour' }, swatches),
     h('div', { class: 'tool-group' }, fadeSelect, undo, clearAll, rotate),
-    h('div', { class: 'tool-group' }, freeze, unfreeze, snapshot,
-      h('label', { class: 'tool-check' }, snapshotMarks, 'with marks')));
+    h('div', { class: 'tool-group' }, freeze, unfreeze), snapshotGroup);
 
   // -- snapshots --------------------------------------------------------------------------
 
   const snapshotList = h('ul', { class: 'snapshot-list', 'data-testid': 'snapshot-list' });
   const snapshotEmpty = h('p', { class: 'muted small', 'data-testid': 'snapshot-empty' }, 'No snapshots yet. Use Snapshot to keep a still of the customer’s camera.');
+  const snapshotsOff = h('p', { class: 'muted small policy-off', 'data-testid': 'snapshots-off', hidden: true },
+    'Snapshots are turned off for this session by the account’s policy.');
   const snapshotsCard = h('section', { class: 'card', 'data-testid': 'snapshots-card' },
-    h('h2', { class: 'card-title' }, 'Snapshots'), snapshotEmpty, snapshotList);
+    h('h2', { class: 'card-title' }, 'Snapshots'), snapshotsOff, snapshotEmpty, snapshotList);
 
   const thumbUrls = []; // object URLs of stills taken here, freed with the view
   const addSnapshotRow = (item, thumbUrl = null) => {
@@ -238,7 +250,7 @@ export function agentTools({ sessionId, app, stage, video, send, onChat = null }
       const { snapshots } = await api.get(`/api/sessions/${sessionId}/snapshots`);
       snapshotList.replaceChildren();
       snapshots.forEach((s) => addSnapshotRow(s));
-      snapshotEmpty.hidden = snapshots.length > 0;
+      snapshotEmpty.hidden = snapshots.length > 0 || policy.snapshots === false;
     } catch {
       // The list stays as it is; the next snapshot adds to it.
     }
@@ -283,9 +295,23 @@ export function agentTools({ sessionId, app, stage, video, send, onChat = null }
     placeholder: 'Message the customer',
     onIncoming: onChat,
   });
+  const chatHint = h('p', { class: 'hint' }, 'Everyone in the session sees the chat. Links are shown as text and never opened automatically.');
+  const chatOff = h('p', { class: 'muted small policy-off', 'data-testid': 'chat-off' },
+    'Chat is turned off for this session by the account’s policy.');
   const chatCard = h('section', { class: 'card chat-card', 'data-testid': 'chat-card' },
-    h('h2', { class: 'card-title' }, 'Chat'), chat.el,
-    h('p', { class: 'hint' }, 'Everyone in the session sees the chat. Links are shown as text and never opened automatically.'));
+    h('h2', { class: 'card-title' }, 'Chat'), chat.el, chatHint);
+
+  /** Leave out what the session's policy turned off (the server refuses it anyway). */
+  const applyPolicy = (next) => {
+    if (!next || typeof next !== 'object') return;
+    policy = { ...policy, ...next };
+    if (policy.chat === false && chatCard.contains(chat.el)) chatCard.replaceChildren(chatCard.firstChild, chatOff);
+    const noSnapshots = policy.snapshots === false;
+    snapshotGroup.hidden = noSnapshots;
+    snapshotsOff.hidden = !noSnapshots;
+    snapshotEmpty.hidden = noSnapshots || snapshotList.childElementCount > 0;
+    if (noSnapshots) snapshot.disabled = true;
+  };
 
   // -- the customer's camera --------------------------------------------------------------
 
@@ -360,34 +386,100 @@ export function agentTools({ sessionId, app, stage, video, send, onChat = null }
   // -- people ---------------------------------------------------------------------------
 
   const peopleList = h('ul', { class: 'people', 'data-testid': 'session-people' });
-  const expertEmail = h('input', { type: 'email', class: 'input', 'data-testid': 'expert-email', placeholder: 'colleague@example.com', 'aria-label': 'E-mail of the colleague to invite', required: true });
-  const expertSubmit = h('button', { type: 'submit', class: 'btn btn-primary btn-small', 'data-testid': 'expert-submit' }, 'Invite');
-  const expertForm = h('form', { class: 'copy-row expert-form', hidden: true, novalidate: true }, expertEmail, expertSubmit);
-  const inviteButton = h('button', { type: 'button', class: 'btn btn-secondary btn-small', 'data-testid': 'invite-expert' }, 'Invite an expert');
-  inviteButton.addEventListener('click', () => {
-    expertForm.hidden = !expertForm.hidden;
-    if (!expertForm.hidden) expertEmail.focus();
-  });
-  expertForm.addEventListener('submit', async (event) => {
-    event.preventDefault();
-    const email = expertEmail.value.trim();
-    if (!email) return;
-    expertSubmit.disabled = true;
+  const invite = async (email, button) => {
+    button.disabled = true;
     try {
       const answer = await api.post(`/api/sessions/${sessionId}/experts`, { email });
       toast(`${answer.expert.email} can now join this session from their Sessions list.`);
-      expertEmail.value = '';
-      expertForm.hidden = true;
+      return true;
     } catch (err) {
-      toast(err.message, 'error');
+      if (err.error !== 'not_authenticated') toast(err.message, 'error');
+      return false;
     } finally {
-      expertSubmit.disabled = false;
+      button.disabled = false;
+    }
+  };
+
+  // Colleagues to pick from, with whether they are at their console now; by e-mail too.
+  const pickerList = h('ul', { class: 'expert-list', 'data-testid': 'expert-list', 'aria-label': 'Colleagues' });
+  const pickerNote = h('p', { class: 'muted small', 'data-testid': 'expert-list-note', 'aria-live': 'polite' });
+  const pickerRefresh = h('button', { type: 'button', class: 'btn btn-ghost btn-small', 'data-testid': 'expert-refresh' }, 'Refresh');
+  const expertEmailId = `expert-email-${sessionId}`;
+  const expertEmail = h('input', { id: expertEmailId, type: 'email', class: 'input', 'data-testid': 'expert-email', placeholder: 'colleague@example.com', autocomplete: 'off', autocapitalize: 'none', spellcheck: 'false', required: true });
+  const expertSubmit = h('button', { type: 'submit', class: 'btn btn-primary btn-small', 'data-testid': 'expert-submit' }, 'Invite');
+  const expertForm = h('form', { class: 'expert-form', novalidate: true },
+    h('label', { class: 'label', for: expertEmailId }, 'Or by e-mail'),
+    h('div', { class: 'copy-row' }, expertEmail, expertSubmit));
+  const picker = h('div', { class: 'expert-picker', 'data-testid': 'expert-picker', id: `expert-picker-${sessionId}`, hidden: true },
+    h('div', { class: 'expert-picker-head' }, h('span', { class: 'label' }, 'Colleagues'), pickerRefresh),
+    pickerNote, pickerList, expertForm);
+  const inviteButton = h('button', { type: 'button', class: 'btn btn-secondary btn-small', 'data-testid': 'invite-expert', 'aria-expanded': 'false', 'aria-controls': picker.id }, 'Invite an expert');
+
+  const loadColleagues = async () => {
+    pickerRefresh.disabled = true;
+    pickerNote.textContent = 'Loading…';
+    try {
+      const { agents } = await api.get('/api/agents');
+      const here = new Set(participants.filter((p) => p.role === 'agent').map((p) => p.id));
+      const others = agents.filter((a) => !a.you)
+        .sort((a, b) => PRESENCE_ORDER.indexOf(a.presence) - PRESENCE_ORDER.indexOf(b.presence)
+          || String(a.display_name).localeCompare(String(b.display_name)));
+      pickerList.replaceChildren(...others.map((agent) => colleagueRow(agent, here.has(agent.id))));
+      pickerNote.textContent = others.length ? '' : 'There are no other agents in your account yet.';
+    } catch (err) {
+      pickerNote.textContent = err.error === 'not_authenticated' ? '' : `The list could not be loaded: ${err.message}`;
+    } finally {
+      pickerRefresh.disabled = false;
+    }
+  };
+
+  const colleagueRow = (agent, inSession) => {
+    const presence = PRESENCE[agent.presence] || PRESENCE.offline;
+    const button = h('button', { type: 'button', class: 'btn btn-secondary btn-small', 'data-testid': 'expert-invite' });
+    // The accessible name starts with the visible word and says whom it is about.
+    const label = (text, done) => {
+      button.textContent = text;
+      button.setAttribute('aria-label', `${text}: ${agent.display_name}`);
+      button.disabled = done;
+    };
+    label(inSession ? 'In this session' : 'Invite', inSession);
+    button.addEventListener('click', async () => {
+      if (await invite(agent.email, button)) label('Invited', true);
+    });
+    return h('li', { class: 'expert-option', 'data-testid': 'expert-option', 'data-email': agent.email, 'data-presence': agent.presence },
+      h('span', { class: `presence-dot presence-${agent.presence}`, 'aria-hidden': 'true' }),
+      h('span', { class: 'expert-who' },
+        h('span', { class: 'expert-name' }, agent.display_name),
+        h('span', { class: 'muted small expert-email' }, agent.email)),
+      h('span', { class: `badge badge-${presence.kind}`, 'data-testid': 'expert-presence' }, presence.label),
+      button);
+  };
+
+  const showPicker = (open) => {
+    picker.hidden = !open;
+    inviteButton.setAttribute('aria-expanded', String(open));
+    if (open) loadColleagues(); // who is online changes all the time
+  };
+  // A disclosure: focus stays on the button, which says whether the picker is open.
+  inviteButton.addEventListener('click', () => showPicker(picker.hidden));
+  pickerRefresh.addEventListener('click', loadColleagues);
+  expertForm.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const email = expertEmail.value.trim();
+    if (!email) {
+      expertEmail.focus();
+      return;
+    }
+    if (await invite(email, expertSubmit)) {
+      expertEmail.value = '';
+      showPicker(false);
+      inviteButton.focus();
     }
   });
   const peopleCard = h('section', { class: 'card', 'data-testid': 'people-card' },
     h('div', { class: 'card-head' }, h('h2', { class: 'card-title' }, 'People'), inviteButton),
-    peopleList, expertForm,
-    h('p', { class: 'hint' }, 'An invited colleague of your account sees the camera, talks and draws too.'));
+    peopleList, picker,
+    h('p', { class: 'hint' }, 'An invited colleague of your account sees the camera, talks and draws too. One at their console is told at once.'));
 
   const renderPeople = () => {
     peopleList.replaceChildren(...participants.map((p) => h('li', { class: 'person', 'data-role': p.role },
@@ -459,6 +551,7 @@ export function agentTools({ sessionId, app, stage, video, send, onChat = null }
     live = value && !over;
     const controls = [...toolButtons, ...swatches, undo, clearAll, snapshot, fadeSelect, snapshotMarks, rotate];
     controls.forEach((c) => { c.disabled = !live; });
+    if (policy.snapshots === false) snapshot.disabled = true;
     canvas.classList.toggle('is-drawing', live);
     chat.setEnabled(!over);
     renderFreeze(lastState);
@@ -470,7 +563,9 @@ export function agentTools({ sessionId, app, stage, video, send, onChat = null }
     qualityPanel,
     cards: { chatCard, cameraCard, peopleCard, notesCard, snapshotsCard },
     setLive,
+    setPolicy: applyPolicy,
     onState(message) {
+      if (message.policy) applyPolicy(message.policy);
       lastState = message;
       lowBandwidth = Boolean(message.low_bandwidth);
       participants = message.participants || [];

@@ -1,7 +1,7 @@
 // The "Users" section (administrators): add, change, disable, sign out and delete users.
 
 import { api } from '../api.js';
-import { busy, field, formatDate, h, messageLine, newPasswordField } from '../dom.js';
+import { busy, field, formatDate, h, messageLine, newPasswordField, waitText } from '../dom.js';
 import { badge, card, confirmDialog, promptDialog, sectionHeading, toast } from '../ui.js';
 
 const ROLES = [
@@ -65,6 +65,17 @@ function actionButton(label, testid, onclick, kind = 'btn-secondary') {
   return h('button', { type: 'button', class: ['btn', 'btn-small', kind], 'data-testid': testid, onclick }, label);
 }
 
+/** "Locked" with the time left, counted down by the page (see renderUsers). */
+function lockBadge(user, until) {
+  const left = h('span', { class: 'lock-left', 'data-until': String(until) }, lockLeftText(until));
+  return h('span', { class: 'lock', 'data-testid': `user-locked-${user.email}` },
+    badge('Locked', 'warning'), ' ', left);
+}
+
+function lockLeftText(until) {
+  return `for ${waitText((until - Date.now()) / 1000)}`;
+}
+
 function userRow(user, app, refresh) {
   const self = user.id === app.me.user.id;
   const key = user.email;
@@ -89,7 +100,7 @@ function userRow(user, app, refresh) {
   const reset = actionButton('Reset password', `user-reset-password-${key}`, async () => {
     const done = await promptDialog({
       title: `Reset password of ${user.email}`,
-      text: 'The user is signed out of every browser and signs in again with the new password. Give it to them over a safe channel.',
+      text: 'The user is signed out of every browser and signs in again with the new password (a sign-in lockout is lifted too). Give it to them over a safe channel.',
       label: 'New password',
       type: 'password',
       testid: 'reset-password',
@@ -108,6 +119,11 @@ function userRow(user, app, refresh) {
     }));
   revoke.title = 'Sign this user out of every browser';
 
+  const locked = Number(user.locked_for) > 0;
+  const unlock = locked ? actionButton('Unlock', `user-unlock-${key}`, () =>
+    run(() => api.post(`/api/users/${user.id}/unlock`), `${user.email} can sign in again.`), 'btn-primary') : null;
+  if (unlock) unlock.title = 'Lift the lockout after too many failed sign-ins';
+
   const remove = actionButton('Delete', `user-delete-${key}`, async () => {
     const ok = await confirmDialog({
       title: `Delete ${user.email}?`,
@@ -120,13 +136,19 @@ function userRow(user, app, refresh) {
   remove.disabled = self;
 
   return h('tr', { 'data-testid': `user-row-${key}`, 'data-email': user.email },
-    h('td', { 'data-label': 'E-mail', class: 'cell-email' }, h('span', {}, user.email, self ? h('span', { class: 'muted' }, ' (you)') : null)),
-    h('td', { 'data-label': 'Name', 'data-testid': `user-name-${key}` }, user.display_name || ''),
+    // The name people know them by, with the address they sign in with below it.
+    h('td', { 'data-label': 'User', class: 'cell-user' },
+      h('span', { class: 'user-cell' },
+        h('span', { class: 'user-cell-name', 'data-testid': `user-name-${key}` }, user.display_name || user.email),
+        h('span', { class: 'user-cell-email' }, user.email, self ? h('span', { class: 'muted' }, ' (you)') : null))),
     h('td', { 'data-label': 'Role' }, role),
     h('td', { 'data-label': '2FA' }, user.totp_enabled ? badge('On', 'success') : badge('Off', 'neutral')),
-    h('td', { 'data-label': 'Status' }, user.disabled ? badge('Disabled', 'danger') : badge('Active', 'success')),
+    h('td', { 'data-label': 'Status', 'data-testid': `user-status-${key}` },
+      h('span', { class: 'status-badges' },
+        user.disabled ? badge('Disabled', 'danger') : badge('Active', 'success'),
+        locked ? lockBadge(user, Date.now() + Number(user.locked_for) * 1000) : null)),
     h('td', { 'data-label': 'Added', class: 'nowrap' }, formatDate(user.created_at)),
-    h('td', { 'data-label': 'Actions', class: 'cell-actions' }, h('div', { class: 'row row-tight' }, toggle, reset, revoke, remove)),
+    h('td', { 'data-label': 'Actions', class: 'cell-actions' }, h('div', { class: 'row row-tight' }, unlock, toggle, reset, revoke, remove)),
   );
 }
 
@@ -134,7 +156,7 @@ export async function renderUsers(container, app) {
   const tbody = h('tbody');
   const count = h('span', { class: 'muted small', 'data-testid': 'users-count' });
   const table = h('table', { class: 'table table-responsive', 'data-testid': 'users-table' },
-    h('thead', {}, h('tr', {}, ['E-mail', 'Name', 'Role', '2FA', 'Status', 'Added', 'Actions'].map((t) => h('th', { scope: 'col' }, t)))),
+    h('thead', {}, h('tr', {}, ['User', 'Role', '2FA', 'Status', 'Added', 'Actions'].map((t) => h('th', { scope: 'col' }, t)))),
     tbody);
   const loadError = messageLine('users-error');
 
@@ -155,5 +177,26 @@ export async function renderUsers(container, app) {
     createCard(() => refresh()),
     card({ title: 'Users of this account', testid: 'users', actions: count }, loadError.el, h('div', { class: 'table-wrap' }, table)),
   );
+  // Count the lockouts down; one that ran out is gone from the server too.
+  let refreshing = false;
+  const ticker = setInterval(() => {
+    if (!container.isConnected) {
+      clearInterval(ticker);
+      return;
+    }
+    let over = false;
+    for (const left of tbody.querySelectorAll('.lock-left')) {
+      const until = Number(left.dataset.until);
+      if (until <= Date.now()) over = true;
+      else left.textContent = lockLeftText(until);
+    }
+    if (over && !refreshing) {
+      refreshing = true;
+      refresh().finally(() => {
+        refreshing = false;
+      });
+    }
+  }, 1000);
+  container.addEventListener('leave', () => clearInterval(ticker), { once: true });
   await refresh();
 }

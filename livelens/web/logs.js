@@ -1,0 +1,209 @@
+// What the audit log and the security log pages share: who and what the ids in an
+// event stand for (users and sessions the page can see), details as readable
+// "key: value" lines, and a list that grows with "Load more" up to what the API gives.
+
+import { api } from './api.js';
+import { formatTime, h, waitText } from './dom.js';
+
+export const MAX_LIMIT = 500; // what /api/audit and /api/security-events give at most
+const PAGE = 100;
+
+const HEX_ID = /^[0-9a-f]{32}$/;
+
+const ROLE_NAMES = { agent: 'Agent', admin: 'Administrator' };
+const OUTCOMES = { completed: 'Completed', declined: 'Declined', expired: 'Expired', dropped: 'Dropped' };
+const ENDED_BY = { agent: 'An agent', customer: 'The customer', system: 'LiveLens' };
+// Actors that are not users: the operator's command line, LiveLens itself, a customer.
+const ACTORS = { cli: 'Command line (operator)', system: 'LiveLens', customer: 'The customer' };
+
+const DETAIL_LABELS = {
+  failures: 'Failed attempts',
+  attempts: 'Attempts',
+  seconds: 'Locked for',
+  role: 'Role',
+  disabled: 'Disabled',
+  password_reset: 'Password reset',
+  count: 'Count',
+  remaining: 'Recovery codes left',
+  region: 'Region',
+  require_totp: 'Two-factor required',
+  outcome: 'Outcome',
+  by: 'Ended by',
+  expert: 'Expert',
+  join_expires_at: 'Link valid until',
+  session: 'Session',
+  snapshot: 'Snapshot',
+  size: 'Size',
+  marked: 'With marks',
+  scopes: 'Shared',
+  code: 'Code',
+  what: 'Messages',
+  cookie: 'Cookie',
+  origin: 'Origin',
+};
+
+/**
+ * The people and sessions an administrator's page can name: users from /api/users,
+ * sessions (customer name, reference) from /api/sessions. Either may fail; ids are
+ * then shown short.
+ */
+export async function loadDirectory() {
+  const [users, sessions] = await Promise.all([
+    api.get('/api/users').then((r) => r.users, () => []),
+    api.get('/api/sessions').then((r) => r.sessions, () => []),
+  ]);
+  const byEmail = new Map(users.map((u) => [u.email.toLowerCase(), u]));
+  const byId = new Map(users.map((u) => [u.id, u]));
+  const sessionsById = new Map(sessions.map((s) => [s.id, s]));
+  return { users, byEmail, byId, sessionsById };
+}
+
+/** A person as text: "Anna de Vries (anna@example.com)", or the address or actor alone. */
+export function personText(dir, value) {
+  if (!value) return '';
+  if (ACTORS[value]) return ACTORS[value];
+  const user = dir.byEmail.get(String(value).toLowerCase()) || dir.byId.get(value);
+  if (!user) return String(value);
+  return user.display_name && user.display_name !== user.email ? `${user.display_name} (${user.email})` : user.email;
+}
+
+/** A person as nodes: the name, and the e-mail address below it. */
+export function personCell(dir, value) {
+  if (!value) return h('span', { class: 'muted' }, '—');
+  if (ACTORS[value]) return h('span', { class: 'log-who' }, ACTORS[value]);
+  const user = dir.byEmail.get(String(value).toLowerCase()) || dir.byId.get(value);
+  if (!user) return h('span', { class: 'log-who log-wrap' }, String(value));
+  return h('span', { class: 'log-who' },
+    h('span', { class: 'log-name' }, user.display_name || user.email),
+    h('span', { class: 'log-email muted small' }, user.email));
+}
+
+/** A session as text: its customer and reference if the page knows them, else a short id. */
+export function sessionText(dir, id) {
+  const session = dir.sessionsById.get(id);
+  const known = session ? [session.customer_name, session.reference].filter(Boolean).join(' · ') : '';
+  return known ? `Session ${known}` : `Session ${id.slice(0, 8)}`;
+}
+
+/** Any value that may be an id: a user's name, a session's label, or the value itself. */
+export function idText(dir, value) {
+  const text = String(value);
+  if (!HEX_ID.test(text)) return personText(dir, text);
+  if (dir.byId.has(text)) return personText(dir, text);
+  return sessionText(dir, text);
+}
+
+/** The target of an event (a user's address, a session id, an account name). */
+export function targetCell(dir, value) {
+  if (!value) return h('span', { class: 'muted' }, '—');
+  const text = String(value);
+  if (HEX_ID.test(text) && !dir.byId.has(text)) {
+    return h('span', { class: 'log-wrap', title: text }, sessionText(dir, text));
+  }
+  return personCell(dir, text);
+}
+
+function formatBytes(bytes) {
+  const n = Number(bytes) || 0;
+  return n >= 1024 * 1024 ? `${(n / 1024 / 1024).toFixed(1)} MB` : `${Math.max(1, Math.round(n / 1024))} KB`;
+}
+
+function detailValue(dir, key, value) {
+  if (typeof value === 'boolean') return value ? 'Yes' : 'No';
+  if (value === null || value === undefined) return '—';
+  switch (key) {
+    case 'seconds': return waitText(value);
+    case 'role': return ROLE_NAMES[value] || String(value);
+    case 'outcome': return OUTCOMES[value] || String(value);
+    case 'by': return ENDED_BY[value] || String(value);
+    case 'join_expires_at': return formatTime(value);
+    case 'size': return formatBytes(value);
+    case 'scopes': return String(value).split(',').join(', ');
+    case 'snapshot': return String(value).slice(0, 8);
+    case 'region': return String(value).toUpperCase();
+    default: break;
+  }
+  if (Array.isArray(value)) return value.map((v) => detailValue(dir, '', v)).join(', ');
+  if (typeof value === 'object') return JSON.stringify(value);
+  if (typeof value === 'string') return idText(dir, value);
+  return String(value);
+}
+
+function detailLabel(key) {
+  if (DETAIL_LABELS[key]) return DETAIL_LABELS[key];
+  const words = key.replace(/_/g, ' ');
+  return words.charAt(0).toUpperCase() + words.slice(1);
+}
+
+/** Details as [label, value] pairs of text. */
+export function detailPairs(dir, details) {
+  if (!details || typeof details !== 'object') return [];
+  return Object.entries(details).map(([k, v]) => [detailLabel(k), detailValue(dir, k, v)]);
+}
+
+/** Details as "key: value" lines, which wrap instead of widening the table. */
+export function detailsList(dir, details) {
+  const pairs = detailPairs(dir, details);
+  if (!pairs.length) return h('span', { class: 'muted' }, '—');
+  return h('dl', { class: 'log-details' },
+    pairs.map(([k, v]) => h('div', {}, h('dt', {}, `${k}:`), ' ', h('dd', {}, v))));
+}
+
+/** The time of an event, as a <time>. */
+export function timeCell(at) {
+  return h('time', { datetime: new Date(Number(at) * 1000).toISOString() }, formatTime(at));
+}
+
+/** A label for a code no map knows: "account.export_started" → "Account: export started". */
+export function fallbackLabel(code) {
+  const [group, ...rest] = String(code).split('.');
+  const what = rest.join(' ').replace(/_/g, ' ');
+  const head = group.charAt(0).toUpperCase() + group.slice(1);
+  return what ? `${head}: ${what}` : head;
+}
+
+/**
+ * A log that loads PAGE events, then more on request, up to MAX_LIMIT (the API has no
+ * cursor: each load asks for the newest N). `path` is '/api/audit' or
+ * '/api/security-events'. Returns {load(), more(), events(), limit(), complete()}.
+ */
+export function pagedLog(path) {
+  let limit = PAGE;
+  let events = [];
+  return {
+    async load() {
+      ({ events } = await api.get(`${path}?limit=${limit}`));
+      return events;
+    },
+    async more() {
+      limit = Math.min(MAX_LIMIT, limit + PAGE);
+      return this.load();
+    },
+    events: () => events,
+    limit: () => limit,
+    /** Everything there is has been loaded (fewer came than asked for). */
+    complete: () => events.length < limit,
+    /** More exist than the API gives: the oldest must come from the export. */
+    capped: () => limit >= MAX_LIMIT && events.length >= MAX_LIMIT,
+  };
+}
+
+/** The "Load more" row under a log: the button, and what is shown out of what exists. */
+export function pagerRow(testid, onMore) {
+  const button = h('button', { type: 'button', class: 'btn btn-secondary btn-small', 'data-testid': `${testid}-more` }, 'Load more');
+  const status = h('p', { class: 'muted small', 'data-testid': `${testid}-pager`, 'aria-live': 'polite' });
+  button.addEventListener('click', onMore);
+  const el = h('div', { class: 'log-pager' }, status, button);
+  return {
+    el,
+    button,
+    show(log, shown) {
+      const loaded = log.events().length;
+      let text = `Showing ${shown} of the ${loaded} newest entries.`;
+      if (log.complete()) text = shown === loaded ? `Showing all ${loaded} entries.` : `Showing ${shown} of ${loaded} entries.`;
+      else if (log.capped()) text += ` This page shows at most ${MAX_LIMIT}; older entries are in the account's export.`;
+      status.textContent = text;
+      button.hidden = log.complete() || log.capped();
+    },
+  };
+}

@@ -1,0 +1,122 @@
+// The "API keys" section (administrators): keys that read this account's reports and
+// nothing else. A new key is shown once (the server keeps only its hash); revoking one
+// refuses it from then on.
+
+import { api } from '../api.js';
+import { busy, field, formatTime, h, messageLine } from '../dom.js';
+import { icon } from '../icons.js';
+import { card, confirmDialog, copyText, sectionHeading, toast } from '../ui.js';
+
+export async function renderApiKeys(container, app) {
+  const tbody = h('tbody');
+  const table = h('table', { class: 'table table-responsive', 'data-testid': 'api-keys' },
+    h('thead', {}, h('tr', {}, ['Name', 'Created', 'Created by', ''].map((t) => h('th', { scope: 'col' }, t)))),
+    tbody);
+  const empty = h('p', { class: 'muted', 'data-testid': 'api-keys-empty', hidden: true }, 'No API keys yet.');
+  const error = messageLine('api-keys-error');
+  const fresh = h('div', { class: 'new-key', 'data-testid': 'new-key', hidden: true, role: 'region', 'aria-label': 'The new API key' });
+
+  const form = newKeyForm(async (created) => {
+    showOnce(fresh, created);
+    await load();
+  });
+
+  const rowOf = (key, emails) => {
+    const revoke = h('button', { type: 'button', class: 'btn btn-danger btn-small', 'data-testid': 'api-key-revoke' }, 'Revoke');
+    revoke.addEventListener('click', async () => {
+      const ok = await confirmDialog({
+        title: `Revoke “${key.name}”?`,
+        text: 'Tools that use this key are refused from now on. This cannot be undone; make a new key if one is needed again.',
+        confirmLabel: 'Revoke',
+        danger: true,
+      });
+      if (!ok) return;
+      revoke.disabled = true;
+      try {
+        await api.del(`/api/api-keys/${encodeURIComponent(key.id)}`);
+        toast(`“${key.name}” is revoked.`);
+        if (fresh.dataset.keyId === key.id) fresh.hidden = true;
+        await load();
+      } catch (err) {
+        revoke.disabled = false;
+        if (err.error !== 'not_authenticated') error.show(err.message);
+      }
+    });
+    return h('tr', { 'data-testid': 'api-key-row', 'data-key-id': key.id },
+      h('td', { 'data-label': 'Name', 'data-testid': 'api-key-name' }, key.name),
+      h('td', { 'data-label': 'Created', class: 'nowrap' }, h('time', { datetime: new Date(key.created_at * 1000).toISOString() }, formatTime(key.created_at))),
+      h('td', { 'data-label': 'Created by', class: 'cell-email', 'data-testid': 'api-key-creator' }, emails.get(key.created_by) || 'Former user'),
+      h('td', { 'data-label': '', class: 'cell-actions' }, revoke));
+  };
+
+  async function load() {
+    try {
+      const [{ api_keys: keys }, { users }] = await Promise.all([api.get('/api/api-keys'), api.get('/api/users')]);
+      const emails = new Map(users.map((u) => [u.id, u.email]));
+      keys.sort((a, b) => b.created_at - a.created_at);
+      tbody.replaceChildren(...keys.map((k) => rowOf(k, emails)));
+      table.hidden = keys.length === 0;
+      empty.hidden = keys.length > 0;
+      error.hide();
+    } catch (err) {
+      if (err.error !== 'not_authenticated') error.show(err.message);
+    }
+  }
+
+  container.replaceChildren(
+    sectionHeading('API keys', 'Keys for this account’s own tools. A key reads reports (GET /api/reports/…, sent as “Authorization: Bearer <key>”) and nothing else.'),
+    card({ title: 'New key', testid: 'api-key-create' }, form.el, fresh),
+    card({ title: 'Keys', testid: 'api-keys-card' }, error.el, h('div', { class: 'table-wrap' }, table), empty),
+  );
+  await load();
+}
+
+/** The "New key" form; onCreated(answer) gets the server's answer with the key. */
+function newKeyForm(onCreated) {
+  const { wrap, input } = field({ label: 'What is it for?', testid: 'api-key-name-input', hint: 'A name to tell keys apart, e.g. "Monthly report script". At most 100 characters.', maxlength: '100', autocomplete: 'off', required: true });
+  const message = messageLine('api-key-create-error');
+  const submit = h('button', { type: 'submit', class: 'btn btn-primary', 'data-testid': 'api-key-create-submit' }, 'Create key');
+  const el = h('form', { class: 'api-key-form', novalidate: true }, wrap, h('div', { class: 'row' }, submit), message.el);
+  el.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    message.hide();
+    const name = input.value.trim();
+    if (!name) {
+      message.show('Give the key a name.');
+      input.focus();
+      return;
+    }
+    try {
+      const created = await busy(el, () => api.post('/api/api-keys', { name }));
+      input.value = '';
+      await onCreated(created);
+    } catch (err) {
+      if (err.error !== 'not_authenticated') {
+        message.show(err.message);
+        input.focus();
+      }
+    }
+  });
+  return { el };
+}
+
+/** The new key, with Copy and the warning that it will not be shown again. */
+function showOnce(box, created) {
+  const keyInput = h('input', { type: 'text', class: 'input mono', readonly: true, value: created.key, 'data-testid': 'api-key-value', 'aria-label': `API key “${created.name}”`, spellcheck: 'false', autocomplete: 'off' });
+  keyInput.addEventListener('focus', () => keyInput.select());
+  const done = h('button', { type: 'button', class: 'btn btn-secondary btn-small', 'data-testid': 'api-key-done' }, 'I have stored it');
+  done.addEventListener('click', () => {
+    box.hidden = true;
+    box.replaceChildren();
+  });
+  box.dataset.keyId = created.id;
+  box.replaceChildren(
+    h('p', { class: 'message message-warning', role: 'alert', 'data-testid': 'api-key-warning' },
+      `Copy the key for “${created.name}” now: it will not be shown again. LiveLens keeps only a fingerprint of it.`),
+    h('div', { class: 'copy-row' }, keyInput,
+      h('button', { type: 'button', class: 'btn btn-secondary btn-small', 'data-testid': 'api-key-copy', onclick: () => copyText(created.key, 'API key') },
+        icon('copy', { size: 16 }), 'Copy')),
+    h('div', { class: 'row' }, done));
+  box.hidden = false;
+  keyInput.focus();
+}
