@@ -257,6 +257,9 @@ def test_a_browser_without_webrtc_is_told_what_to_do_and_the_agent_why(
     screenshot(customer, artifacts, "customer-phone-no-webrtc")
 
     agent_told(agent, "no_webrtc")
+    expect(agent.get_by_test_id("customer-media-problem")).to_contain_text(
+        "browser cannot send video"
+    )
     status_of(agent).to_have_attribute("data-state", "joined")  # the agent decides what next
     customer.get_by_test_id("media-problem-end").click()
     expect(customer.get_by_test_id("session-ended-message")).to_contain_text("Nothing was shared")

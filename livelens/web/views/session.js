@@ -12,6 +12,16 @@ import { LiveLink, QUALITY_TEXT, showStats } from '../live.js';
 import { badge, confirmDialog, copyText, toast } from '../ui.js';
 import { agentTools } from './tools.js';
 
+// What the customer's page reports when its camera cannot reach the agents.
+const CUSTOMER_PROBLEMS = {
+  no_webrtc: 'The customer’s browser cannot send video. Ask them to open the link in another browser (Chrome, Safari, Firefox).',
+  connect_failed: 'The customer’s video could not connect. Their network may block it: ask them to switch between Wi-Fi and mobile data.',
+  camera_blocked: 'The customer’s browser blocked the camera. Ask them to allow it in the browser’s site settings.',
+  no_camera: 'No camera was found on the customer’s device.',
+  insecure_page: 'The customer’s page needs https to use the camera.',
+  camera_busy: 'The customer’s camera is busy in another app. Ask them to close it.',
+};
+
 export const STATUS_LABELS = {
   waiting: 'Waiting',
   joined: 'Joined',
@@ -337,6 +347,8 @@ export function renderSessionView(container, app, { created = null, session }) {
   const controls = h('div', { class: 'session-controls' }, fullButton, muteButton, leaveButton, endButton);
   const micNote = messageLine('mic-error');
   const problem = messageLine('session-error');
+  // Why the customer's camera cannot reach us, as their page reported it (state.media_problem).
+  const customerProblem = messageLine('customer-media-problem');
   const audioNote = policy.two_way_audio === false
     ? h('p', { class: 'message message-info', role: 'note', 'data-testid': 'one-way-audio' },
       'Two-way audio is off by the account’s policy: the customer cannot hear you. You hear them; use the chat or the phone to answer.')
@@ -363,6 +375,7 @@ export function renderSessionView(container, app, { created = null, session }) {
       statusEl, timer, alerts),
     audioNote,
     micNote.el,
+    customerProblem.el,
     problem.el);
   const player = h('div', { class: 'session-player', 'data-testid': 'session-player' }, tools.toolbar, stage,
     h('div', { class: 'session-bar' }, h('div', { class: 'quality-wrap' }, qualityEl, tools.qualityPanel), controls));
@@ -615,6 +628,11 @@ export function renderSessionView(container, app, { created = null, session }) {
         if (status === 'live' && liveSince === null) liveSince = Date.now();
         tools.onState(message);
         invite.onState(message);
+        if (message.media_problem && CUSTOMER_PROBLEMS[message.media_problem]) {
+          customerProblem.show(CUSTOMER_PROBLEMS[message.media_problem], 'warning');
+        } else {
+          customerProblem.hide();
+        }
         render();
       } else if (message.type === 'ended') {
         status = 'ended';
