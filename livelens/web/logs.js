@@ -188,11 +188,25 @@ export function pagedLog(path) {
   };
 }
 
-/** The "Load more" row under a log: the button, and what is shown out of what exists. */
-export function pagerRow(testid, onMore) {
+/**
+ * The "Load more" row under a log: the button, and what is shown out of what exists.
+ * A click loads more of `log`, then calls `shown()` to redraw; a failure goes to `error`.
+ */
+export function pagerRow(testid, log, error, shown) {
   const button = h('button', { type: 'button', class: 'btn btn-secondary btn-small', 'data-testid': `${testid}-more` }, 'Load more');
   const status = h('p', { class: 'muted small', 'data-testid': `${testid}-pager`, 'aria-live': 'polite' });
-  button.addEventListener('click', onMore);
+  button.addEventListener('click', async () => {
+    button.disabled = true;
+    try {
+      await log.more();
+      error.hide();
+      shown();
+    } catch (err) {
+      if (err.error !== 'not_authenticated') error.show(err.message);
+    } finally {
+      button.disabled = false;
+    }
+  });
   const el = h('div', { class: 'log-pager' }, status, button);
   return {
     el,

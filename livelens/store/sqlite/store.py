@@ -361,15 +361,11 @@ class SqliteTenantStore(shared.TenantScope):
         elif query.agent_id is not None:
             where.append("agent_id = ?")
             params.append(query.agent_id)
-        if query.since is not None:
-            where.append("created_at >= ?")
-            params.append(query.since)
-        if query.until is not None:
-            where.append("created_at < ?")
-            params.append(query.until)
-        if query.outcome is not None:
-            where.append("outcome = ?")
-            params.append(query.outcome)
+        for clause, value in [("created_at >= ?", query.since), ("created_at < ?", query.until),
+                              ("outcome = ?", query.outcome)]:  # fmt: skip
+            if value is not None:
+                where.append(clause)
+                params.append(value)
         if query.reference:
             # LIKE folds the case of ASCII letters only, as the MongoDB engine does.
             where.append("reference LIKE ? ESCAPE '\\'")

@@ -38,7 +38,7 @@ function languageSwitcher() {
   });
   return h('div', { class: 'join-language' },
     h('label', { for: 'language-select', class: 'join-language-label' },
-      icon('globe', { size: 18 }), h('span', { class: 'join-sr' }, t('language.label'))),
+      icon('globe', { size: 18 }), h('span', { class: 'sr-only' }, t('language.label'))),
     select);
 }
 

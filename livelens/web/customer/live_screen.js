@@ -57,14 +57,14 @@ export function showLive() {
   const statusText = h('span', { class: 'live-status-text' });
   const status = h('span', { class: 'live-status', 'data-testid': 'live-status', role: 'status', 'aria-live': 'polite' },
     h('span', { class: 'live-dot', 'aria-hidden': 'true' }), statusText);
-  const qualityText = h('span', { class: 'join-sr' }, t('quality.connecting'));
+  const qualityText = h('span', { class: 'sr-only' }, t('quality.connecting'));
   const qualityDetail = h('span', { class: 'live-quality-detail', 'data-testid': 'quality-detail' });
   const quality = h('span', { class: 'quality quality-dark live-quality', 'data-testid': 'connection-quality', 'data-quality': 'connecting' },
     h('span', { class: 'quality-bars', 'aria-hidden': 'true' }, h('i'), h('i'), h('i')), qualityText, qualityDetail);
   const agentMuted = h('span', { class: 'live-icon-chip', 'data-testid': 'agent-muted', title: t('live.agentMuted'), hidden: true },
-    icon('mic-off', { size: 16 }), h('span', { class: 'join-sr' }, t('live.agentMuted')));
+    icon('mic-off', { size: 16 }), h('span', { class: 'sr-only' }, t('live.agentMuted')));
   const lowNote = h('span', { class: 'live-icon-chip', 'data-testid': 'low-bandwidth-note', title: t('live.lowBandwidth'), hidden: true },
-    icon('gauge', { size: 16 }), h('span', { class: 'join-sr' }, t('live.lowBandwidth')));
+    icon('gauge', { size: 16 }), h('span', { class: 'sr-only' }, t('live.lowBandwidth')));
   const participants = h('span', { class: 'live-people', 'data-testid': 'participants', 'aria-live': 'polite', title: t('live.sharedOnlyWith') });
   const problem = h('p', { class: 'live-note live-problem', role: 'alert', 'data-testid': 'live-problem', hidden: true });
   const frozenNote = h('p', { class: 'live-note live-note-frozen', 'data-testid': 'frozen-note', hidden: true },
@@ -89,14 +89,14 @@ export function showLive() {
   const chat = chatPanel();
   const sheet = h('section', { class: 'live-chat', id: 'live-chat', 'data-testid': 'chat-panel', 'aria-label': t('live.chat'), hidden: true }, chat.el);
   const unreadBadge = h('span', { class: 'live-unread', 'data-testid': 'chat-unread', 'aria-hidden': 'true', hidden: true });
-  const unreadText = h('span', { class: 'join-sr' });
+  const unreadText = h('span', { class: 'sr-only' });
   const chatButton = controlButton('chat-toggle', 'chat', t('live.chat'));
   chatButton.button.removeAttribute('aria-pressed');
   chatButton.button.setAttribute('aria-expanded', 'false');
   chatButton.button.setAttribute('aria-controls', 'live-chat');
   chatButton.button.firstChild.append(unreadBadge);
   chatButton.button.append(unreadText);
-  const announce = h('span', { class: 'join-sr', role: 'status' });
+  const announce = h('span', { class: 'sr-only', role: 'status' });
   const mute = controlButton('customer-mute', 'mic', t('live.mute'));
   const pause = controlButton('customer-pause-video', 'camera', t('live.pauseVideo'));
   const end = controlButton('customer-end', 'hang-up', t('live.end'));

@@ -99,18 +99,7 @@ export async function renderAudit(container) {
     personText(dir, e.target), e.ip, ...detailPairs(dir, e.details).flat(), formatTime(e.at)]
     .map((v) => String(v || '').toLowerCase()).join('\n');
 
-  const pager = pagerRow('audit', async () => {
-    pager.button.disabled = true;
-    try {
-      await log.more();
-      error.hide();
-      show();
-    } catch (err) {
-      if (err.error !== 'not_authenticated') error.show(err.message);
-    } finally {
-      pager.button.disabled = false;
-    }
-  });
+  const pager = pagerRow('audit', log, error, () => show());
 
   const show = () => {
     const needle = filter.value.trim().toLowerCase();

@@ -63,18 +63,7 @@ export async function renderSecurityLog(container) {
   const refreshButton = h('button', { type: 'button', class: 'btn btn-secondary', 'data-testid': 'security-refresh' }, 'Refresh');
   const empty = h('p', { class: 'muted empty', hidden: true, 'data-testid': 'security-empty' }, 'No events match.');
 
-  const pager = pagerRow('security', async () => {
-    pager.button.disabled = true;
-    try {
-      await log.more();
-      error.hide();
-      show();
-    } catch (err) {
-      if (err.error !== 'not_authenticated') error.show(err.message);
-    } finally {
-      pager.button.disabled = false;
-    }
-  });
+  const pager = pagerRow('security', log, error, () => show());
 
   const show = () => {
     const needle = filter.value.trim().toLowerCase();
