@@ -188,6 +188,27 @@ export function pagedLog(path) {
   };
 }
 
+/** A directory with nobody in it yet (until loadDirectory() answers). */
+export function emptyDirectory() {
+  return { users: [], byEmail: new Map(), byId: new Map(), sessionsById: new Map() };
+}
+
+/**
+ * Run `work` (a load) with `button` disabled; its failure is shown in `error` (a signed-out
+ * user is not told here: the console takes them to the sign-in page).
+ */
+export async function reloading(button, error, work) {
+  button.disabled = true;
+  try {
+    await work();
+    error.hide();
+  } catch (err) {
+    if (err.error !== 'not_authenticated') error.show(err.message);
+  } finally {
+    button.disabled = false;
+  }
+}
+
 /**
  * The "Load more" row under a log: the button, and what is shown out of what exists.
  * A click loads more of `log`, then calls `shown()` to redraw; a failure goes to `error`.
@@ -195,18 +216,10 @@ export function pagedLog(path) {
 export function pagerRow(testid, log, error, shown) {
   const button = h('button', { type: 'button', class: 'btn btn-secondary btn-small', 'data-testid': `${testid}-more` }, 'Load more');
   const status = h('p', { class: 'muted small', 'data-testid': `${testid}-pager`, 'aria-live': 'polite' });
-  button.addEventListener('click', async () => {
-    button.disabled = true;
-    try {
-      await log.more();
-      error.hide();
-      shown();
-    } catch (err) {
-      if (err.error !== 'not_authenticated') error.show(err.message);
-    } finally {
-      button.disabled = false;
-    }
-  });
+  button.addEventListener('click', () => reloading(button, error, async () => {
+    await log.more();
+    shown();
+  }));
   const el = h('div', { class: 'log-pager' }, status, button);
   return {
     el,

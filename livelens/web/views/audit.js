@@ -4,8 +4,8 @@
 
 import { formatTime, h, messageLine } from '../dom.js';
 import {
-  detailPairs, detailsList, fallbackLabel, loadDirectory, pagedLog, pagerRow, personCell, personText,
-  targetCell, timeCell,
+  detailPairs, detailsList, emptyDirectory, fallbackLabel, loadDirectory, pagedLog, pagerRow, personCell,
+  personText, reloading, targetCell, timeCell,
 } from '../logs.js';
 import { card, sectionHeading } from '../ui.js';
 
@@ -85,7 +85,7 @@ export async function renderAudit(container) {
   const tbody = h('tbody');
   const error = messageLine('audit-error');
   const log = pagedLog('/api/audit');
-  let dir = { users: [], byEmail: new Map(), byId: new Map(), sessionsById: new Map() };
+  let dir = emptyDirectory();
 
   const group = h('select', { class: 'input select', 'data-testid': 'audit-group', 'aria-label': 'Kind of event' },
     GROUPS.map(([value, label]) => h('option', { value }, label)));
@@ -121,17 +121,11 @@ export async function renderAudit(container) {
   };
 
   const load = async () => {
-    refreshButton.disabled = true;
-    try {
+    await reloading(refreshButton, error, async () => {
       [dir] = await Promise.all([loadDirectory(), log.load()]);
       fillUsers();
-      error.hide();
       show();
-    } catch (err) {
-      if (err.error !== 'not_authenticated') error.show(err.message);
-    } finally {
-      refreshButton.disabled = false;
-    }
+    });
   };
   for (const control of [group, user]) control.addEventListener('change', show);
   filter.addEventListener('input', show);

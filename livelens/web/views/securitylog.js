@@ -4,7 +4,9 @@
 // is loaded, and "Load more" asks for older events.
 
 import { formatTime, h, messageLine } from '../dom.js';
-import { detailPairs, detailsList, fallbackLabel, loadDirectory, pagedLog, pagerRow, timeCell } from '../logs.js';
+import {
+  detailPairs, detailsList, emptyDirectory, fallbackLabel, loadDirectory, pagedLog, pagerRow, reloading, timeCell,
+} from '../logs.js';
 import { card, sectionHeading } from '../ui.js';
 
 export const SECURITY_LABELS = {
@@ -55,7 +57,7 @@ export async function renderSecurityLog(container) {
   const tbody = h('tbody');
   const error = messageLine('security-log-error');
   const log = pagedLog('/api/security-events');
-  let dir = { users: [], byEmail: new Map(), byId: new Map(), sessionsById: new Map() };
+  let dir = emptyDirectory();
 
   const group = h('select', { class: 'input select', 'data-testid': 'security-group', 'aria-label': 'Kind of event' },
     GROUPS.map(([value, label]) => h('option', { value }, label)));
@@ -76,16 +78,10 @@ export async function renderSecurityLog(container) {
   };
 
   const load = async () => {
-    refreshButton.disabled = true;
-    try {
+    await reloading(refreshButton, error, async () => {
       [dir] = await Promise.all([loadDirectory(), log.load()]);
-      error.hide();
       show();
-    } catch (err) {
-      if (err.error !== 'not_authenticated') error.show(err.message);
-    } finally {
-      refreshButton.disabled = false;
-    }
+    });
   };
   group.addEventListener('change', show);
   filter.addEventListener('input', show);
