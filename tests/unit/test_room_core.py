@@ -80,9 +80,10 @@ class Room:
         return self.core.session
 
 
-def live_room(*present: str) -> Room:
-    """Joined, consented and live at T0 + 3, with ``present`` in the room."""
-    room = Room()
+def live_room(*present: str, session: SupportSession | None = None) -> Room:
+    """``session`` (default: waiting()) joined, consented and live at T0 + 3, with
+    ``present`` in the room."""
+    room = Room(session)
     room.join(OWNER)
     room.at(T0 + 1).bind()
     room.join(CUSTOMER)

@@ -31,15 +31,7 @@ def with_policy(tools_off: tuple[str, ...] = (), rating_on: bool = False) -> Sup
 
 def live_with(tools_off: tuple[str, ...] = (), rating_on: bool = False) -> Room:
     """Joined, consented and live, the owner and the customer present."""
-    room = Room(with_policy(tools_off, rating_on))
-    room.join(OWNER)
-    room.at(T0 + 1).bind()
-    room.join(CUSTOMER)
-    room.at(T0 + 2).send(CUSTOMER, "consent", accept=True)
-    room.core.media_state(CUSTOMER, "connected", T0 + 3)
-    room.core.media_state(OWNER, "connected", T0 + 3)
-    assert room.session.status == "live"
-    return room.at(T0 + 3)
+    return live_room(OWNER, CUSTOMER, session=with_policy(tools_off, rating_on))
 
 
 def test_chat_off_is_refused_for_both_sides_with_the_reason() -> None:
