@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from tests.api.harness import Client, Server
-from tests.api.signalling import Live, Signal, roles
+from tests.api.signalling import Live, customer_joins
 
 
 async def signed_in(server: Server, email: str) -> Client:
@@ -43,20 +43,5 @@ async def live(
 ) -> AsyncIterator[Live]:
     """``agent`` starts a session of ``tenant_id``, a customer joins by link (and with
     ``consent`` agrees); both on their WebSockets."""
-    created = await agent.post("/api/sessions")
-    assert created.status == 201, created.body
-    session_id = created.body["session"]["id"]
-    customer = server.client()
-    joined = await customer.post("/api/join", {"token": token_of(created.body)})
-    assert joined.status == 200, joined.body
-    agent_ws = await Signal.open(agent, f"/ws/agent/{session_id}")
-    customer_ws = await Signal.open(customer, "/ws/customer")
-    await agent_ws.next("state", where=lambda m: roles(m) == {"agent", "customer"})
-    if consent:
-        customer_ws.send("consent", accept=True, scopes=["camera", "microphone"])
-        await agent_ws.next("state", status="consented")
-    try:
-        yield Live(server, agent, customer, session_id, tenant_id, agent_ws, customer_ws)
-    finally:
-        agent_ws.close()
-        customer_ws.close()
+    async with customer_joins(server, tenant_id, agent, consent=consent) as session:
+        yield session

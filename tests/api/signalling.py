@@ -115,11 +115,23 @@ async def live_session(
         await server.user(tenant_id, email)
     agent = server.client()
     await agent.login("ann@acme.test")
-    created = (await agent.post("/api/sessions")).body
-    session_id = created["session"]["id"]
+    async with customer_joins(server, tenant_id, agent, consent=consent) as live:
+        yield live
+
+
+@asynccontextmanager
+async def customer_joins(
+    server: Server, tenant_id: str, agent: Client, *, consent: bool
+) -> AsyncIterator[Live]:
+    """``agent`` starts a session of ``tenant_id``, a customer joins by link (and with
+    ``consent`` agrees); both on their WebSockets."""
+    created = await agent.post("/api/sessions")
+    assert created.status == 201, created.body
+    session_id = created.body["session"]["id"]
     customer = server.client()
-    token = created["join_url"].split("#", 1)[1]
-    assert (await customer.post("/api/join", {"token": token})).status == 200
+    token = created.body["join_url"].split("#", 1)[1]
+    joined = await customer.post("/api/join", {"token": token})
+    assert joined.status == 200, joined.body
     agent_ws = await Signal.open(agent, f"/ws/agent/{session_id}")
     customer_ws = await Signal.open(customer, "/ws/customer")
     await agent_ws.next("state", where=lambda m: roles(m) == {"agent", "customer"})
