@@ -99,11 +99,11 @@ class _RelayEndpoint(asyncio.DatagramProtocol):
         self.outbound: dict[str, Session] = {"sender": libsrtp(100, outbound=True)}
         self.address: dict[str, tuple[str, int]] = {}
         self.relay.add_leg("sender", (video_line(1, SENDER_SSRC),), forwarding=True)
-        self.relay.set_connected("sender", True, 0.0)
+        self.relay.switch("sender", "connected", True, 0.0)
         for i, address in enumerate(receivers, start=1):
             leg = f"r{i}"
             self.relay.add_leg(leg, (video_line(1000 + i, None),), forwarding=True)
-            self.relay.set_connected(leg, True, 0.0)
+            self.relay.switch(leg, "connected", True, 0.0)
             self.relay.add_route("sender", leg, "video")
             self.outbound[leg] = libsrtp(i, outbound=True)
             self.address[leg] = address
@@ -120,7 +120,7 @@ class _RelayEndpoint(asyncio.DatagramProtocol):
         except Error:  # forged or replayed: dropped, as libsrtp's callers do
             return
         self.address.setdefault("sender", addr)  # where its receiver reports go
-        for out in self.relay.handle_rtp("sender", plain, self.loop.time()):
+        for out in self.relay.handle_packet("sender", plain, self.loop.time()):
             session = self.outbound[out.leg_id]
             data = (
                 session.protect_rtcp(out.data) if is_rtcp(out.data) else session.protect(out.data)

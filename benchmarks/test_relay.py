@@ -32,11 +32,11 @@ def video_line(mid: str, base: int, pt: int) -> MediaLine:
 def test_fan_out_one_video_source_to_three_receivers(benchmark: Any, kind: RelayKind) -> None:
     relay = new_relay(kind)
     relay.add_leg("customer", (video_line("v", 1000, 96),), forwarding=True)
-    relay.set_connected("customer", True, 0.0)
+    relay.switch("customer", "connected", True, 0.0)
     for i in range(3):
         agent = f"agent{i}"
         relay.add_leg(agent, (video_line(f"a{i}", 2000 + 10 * i, 120),), forwarding=True)
-        relay.set_connected(agent, True, 0.0)
+        relay.switch(agent, "connected", True, 0.0)
         relay.add_route("customer", agent, "video")
     packets = [
         RtpPacket(
@@ -53,7 +53,7 @@ def test_fan_out_one_video_source_to_three_receivers(benchmark: Any, kind: Relay
     def one_round() -> int:
         sent = 0
         for i, packet in enumerate(packets):
-            sent += len(relay.handle_rtp("customer", packet, 1.0 + i / 1000))
+            sent += len(relay.handle_packet("customer", packet, 1.0 + i / 1000))
         return sent
 
     benchmark.group = "relay core"

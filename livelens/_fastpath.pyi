@@ -9,7 +9,7 @@ reason. Invalid arguments the cores never see (a port number, a media kind) are 
 """
 
 from collections.abc import Iterable
-from typing import Any, final
+from typing import Any, Literal, final
 
 from livelens.media.streams import MediaKind, MediaLine
 
@@ -248,21 +248,19 @@ class Relay:
     ) -> Relay: ...
     def add_leg(self, leg_id: str, media: Iterable[MediaLine], *, forwarding: bool = False) -> None:
         """Register a participant's transport; nothing reaches it until its gate is open
-        (``forwarding``/``set_forwarding``) and its transport up (``set_connected``)."""
+        (``forwarding``, ``switch``) and its transport up (``switch``)."""
     def remove_leg(self, leg_id: str) -> None:
         """Forget a leg and every route to or from it; unknown legs are ignored."""
     def add_route(self, source_leg: str, sink_leg: str, kind: MediaKind) -> bool:
         """Subscribe ``sink_leg`` to the ``kind`` stream of ``source_leg``; False if one
         side has no such stream."""
     def remove_route(self, source_leg: str, sink_leg: str, kind: MediaKind) -> None: ...
-    def set_forwarding(self, leg_id: str, allowed: bool, now: float) -> list[tuple[str, bytes]]:
-        """Open or close a leg's gate (the consent gate); opening asks for keyframes."""
-    def set_connected(self, leg_id: str, connected: bool, now: float) -> list[tuple[str, bytes]]:
-        """Report a leg's transport up or down."""
-    def handle_rtp(self, leg_id: str, packet: bytes, now: float) -> list[tuple[str, bytes]]:
-        """One plaintext RTP packet received on a leg."""
-    def handle_rtcp(self, leg_id: str, packet: bytes, now: float) -> list[tuple[str, bytes]]:
-        """One plaintext RTCP compound packet received on a leg."""
+    def switch(
+        self, leg_id: str, switch: Literal["forwarding", "connected"], on: bool, now: float
+    ) -> list[tuple[str, bytes]]:
+        """Turn a leg's consent gate (opening asks for keyframes) or transport on or off."""
+    def handle_packet(self, leg_id: str, packet: bytes, now: float) -> list[tuple[str, bytes]]:
+        """One plaintext packet received on a leg: RTP or RTCP, told apart as RFC 5761 says."""
     def next_timeout(self) -> float | None:
         """When ``handle_timeout`` next has work (a deferred keyframe request or REMB, a
         receiver report), if ever."""

@@ -70,11 +70,11 @@ class AiortcSession:
 
     async def peer_rtp(self, peer: ServerPeer, data: bytes) -> None:
         if self._peers.get(peer.peer_id) is peer:
-            await self.send(self.relay.handle_rtp(peer.peer_id, data, clock.now()))
+            await self.send(self.relay.handle_packet(peer.peer_id, data, clock.now()))
 
     async def peer_rtcp(self, peer: ServerPeer, data: bytes) -> None:
         if self._peers.get(peer.peer_id) is peer:
-            await self.send(self.relay.handle_rtcp(peer.peer_id, data, clock.now()))
+            await self.send(self.relay.handle_packet(peer.peer_id, data, clock.now()))
 
     # --------------------------------------------------------- the hub's calls
 
@@ -90,11 +90,11 @@ class AiortcSession:
         self.relay.add_route(source, sink, kind)
 
     def set_connected(self, participant_id: str) -> None:
-        self._output(self.relay.set_connected(participant_id, True, clock.now()))
+        self._output(self.relay.switch(participant_id, "connected", True, clock.now()))
 
     def set_forwarding(self, participant_id: str, allowed: bool) -> None:
         # Opening the gate asks for keyframes, sent at once.
-        self._output(self.relay.set_forwarding(participant_id, allowed, clock.now()))
+        self._output(self.relay.switch(participant_id, "forwarding", allowed, clock.now()))
 
     def stats(self) -> dict[str, object]:
         return {"path": f"aiortc+{self._kind}", **self.relay.stats()}

@@ -94,7 +94,7 @@ async def test_chrome_customer_to_firefox_agent(
     relay.add_leg("customer", chrome.values(), forwarding=True)
     relay.add_leg("agent", firefox.values(), forwarding=True)
     for leg in ("customer", "agent"):
-        relay.set_connected(leg, True, 0.0)
+        relay.switch(leg, "connected", True, 0.0)
     assert relay.add_route("customer", "agent", "video")
     packet = rtp.RtpPacket(
         pt_in,
@@ -110,7 +110,7 @@ async def test_chrome_customer_to_firefox_agent(
     )
     out = [
         data
-        for _, data in relay.handle_rtp("customer", packet.to_bytes(), 2.0)
+        for _, data in relay.handle_packet("customer", packet.to_bytes(), 2.0)
         if not rtp.is_rtcp(data)
     ]
     got = rtp.parse_rtp(out[0])

@@ -154,10 +154,10 @@ def rtcp_to(transmits: Sequence[Transmit], leg: str) -> list[rtcp.RtcpPacket]:
 def make_relay(*agents: str, allowed: bool = True, history: int = 512) -> Relay:
     relay = new_relay(seed=7, history_size=history)
     relay.add_leg("customer", CUSTOMER, forwarding=True)
-    relay.set_connected("customer", True, 0.0)
+    relay.switch("customer", "connected", True, 0.0)
     for i, agent in enumerate(agents):
         relay.add_leg(agent, agent_lines(1000 * (i + 1), mid_prefix=agent), forwarding=allowed)
-        relay.set_connected(agent, True, 0.0)
+        relay.switch(agent, "connected", True, 0.0)
         for kind in ("audio", "video"):
             assert relay.add_route("customer", agent, kind)
         assert relay.add_route(agent, "customer", "audio")
@@ -177,7 +177,7 @@ def drops(relay: Relay, leg: str, side: str, kind: str) -> dict[str, int]:
 def test_rewrites_every_header_field_for_the_receiver_and_keeps_the_payload() -> None:
     relay = make_relay("agent")
     sent = video(4000, ts=123456)
-    out = parsed(relay.handle_rtp("customer", sent, 10.0), "agent")
+    out = parsed(relay.handle_packet("customer", sent, 10.0), "agent")
     assert len(out) == 1
     got, original = out[0], rtp.parse_rtp(sent)
     assert got.ssrc == 1001  # the agent's receive SSRC from our answer
@@ -198,7 +198,7 @@ def test_sequence_and_timestamp_stay_continuous_across_the_source_wrap() -> None
     out: list[RtpPacket] = []
     for i, seq in enumerate(seqs):
         out += parsed(
-            relay.handle_rtp("customer", video(seq & 0xFFFF, ts=2**32 - 6000 + 3000 * i), 1.0),
+            relay.handle_packet("customer", video(seq & 0xFFFF, ts=2**32 - 6000 + 3000 * i), 1.0),
             "agent",
         )
     out_seqs = [p.sequence_number for p in out]
@@ -210,9 +210,9 @@ def test_sequence_and_timestamp_stay_continuous_across_the_source_wrap() -> None
 def test_h264_maps_by_codec_identity_and_missing_codecs_are_counted() -> None:
     relay = make_relay("agent")
     relay.add_leg("vp8-only", agent_lines(7000, h264=False), forwarding=True)
-    relay.set_connected("vp8-only", True, 0.0)
+    relay.switch("vp8-only", "connected", True, 0.0)
     relay.add_route("customer", "vp8-only", "video")
-    out = relay.handle_rtp("customer", video(1, pt=102), 1.0)
+    out = relay.handle_packet("customer", video(1, pt=102), 1.0)
     assert [p.payload_type for p in parsed(out, "agent")] == [122]
     assert parsed(out, "vp8-only") == []
     assert drops(relay, "vp8-only", "sinks", "video") == {"codec_mismatch": 1}
@@ -220,7 +220,7 @@ def test_h264_maps_by_codec_identity_and_missing_codecs_are_counted() -> None:
 
 def test_fan_out_gives_each_receiver_its_own_stream_of_the_same_payload() -> None:
     relay = make_relay("agent1", "agent2")
-    out = relay.handle_rtp("customer", video(50), 1.0) + relay.handle_rtp(
+    out = relay.handle_packet("customer", video(50), 1.0) + relay.handle_packet(
         "customer", video(51), 1.03
     )
     one, two = parsed(out, "agent1"), parsed(out, "agent2")
@@ -237,10 +237,10 @@ def test_a_closed_gate_forwards_nothing_and_counts_it() -> None:
     relay = make_relay("agent", allowed=False)
     out: list[Transmit] = []
     for seq in range(10):
-        out += relay.handle_rtp("customer", video(seq), 1.0)
-        out += relay.handle_rtp("customer", audio(C_AUDIO_SSRC, seq, 960 * seq), 1.0)
+        out += relay.handle_packet("customer", video(seq), 1.0)
+        out += relay.handle_packet("customer", audio(C_AUDIO_SSRC, seq, 960 * seq), 1.0)
         sr = rtcp.SenderReport(C_VIDEO_SSRC, 1 << 40, 9000, 1, 1).to_bytes()
-        out += relay.handle_rtcp("customer", sr, 1.0)
+        out += relay.handle_packet("customer", sr, 1.0)
     assert [t for t in out if t[0] == "agent"] == []
     assert drops(relay, "agent", "sinks", "video") == {"gated": 10}
     assert drops(relay, "agent", "sinks", "audio") == {"gated": 10}
@@ -251,23 +251,23 @@ def test_a_closed_gate_forwards_nothing_and_counts_it() -> None:
 
 def test_nack_answers_respect_the_gate() -> None:
     relay = make_relay("agent")
-    first = parsed(relay.handle_rtp("customer", video(1), 1.0), "agent")[0]
-    relay.set_forwarding("agent", False, 2.0)
+    first = parsed(relay.handle_packet("customer", video(1), 1.0), "agent")[0]
+    relay.switch("agent", "forwarding", False, 2.0)
     nack = rtcp.GenericNack(77, 1001, (first.sequence_number,)).to_bytes()
-    assert relay.handle_rtcp("agent", nack, 2.0) == []
+    assert relay.handle_packet("agent", nack, 2.0) == []
 
 
 def test_opening_the_gate_requests_a_keyframe_and_starts_the_stream() -> None:
     relay = make_relay("agent", allowed=False)
-    relay.handle_rtp("customer", video(1), 1.0)
-    out = relay.set_forwarding("agent", True, 5.0)
+    relay.handle_packet("customer", video(1), 1.0)
+    out = relay.switch("agent", "forwarding", True, 5.0)
     assert rtcp_to(out, "customer") == [rtcp.PictureLossIndication(C_OUT_VIDEO_SSRC, C_VIDEO_SSRC)]
-    assert len(parsed(relay.handle_rtp("customer", video(2), 5.0), "agent")) == 1
+    assert len(parsed(relay.handle_packet("customer", video(2), 5.0), "agent")) == 1
 
 
 def test_agent_audio_reaches_the_customer_while_agents_are_gated() -> None:
     relay = make_relay("agent", allowed=False)
-    out = relay.handle_rtp("agent", audio(1003, 10, 480, level_id=10), 1.0)
+    out = relay.handle_packet("agent", audio(1003, 10, 480, level_id=10), 1.0)
     got = parsed(out, "customer")
     assert [(p.ssrc, p.payload_type) for p in got] == [(C_OUT_AUDIO_SSRC, 111)]
     assert got[0].marker  # first packet of the output stream opens a talkspurt
@@ -276,8 +276,8 @@ def test_agent_audio_reaches_the_customer_while_agents_are_gated() -> None:
 
 def test_nothing_is_produced_for_a_leg_whose_transport_is_down() -> None:
     relay = make_relay("agent")
-    relay.set_connected("agent", False, 1.0)
-    assert parsed(relay.handle_rtp("customer", video(1), 1.0), "agent") == []
+    relay.switch("agent", "connected", False, 1.0)
+    assert parsed(relay.handle_packet("customer", video(1), 1.0), "agent") == []
     assert drops(relay, "agent", "sinks", "video") == {"not_connected": 1}
 
 
@@ -286,14 +286,14 @@ def test_nothing_is_produced_for_a_leg_whose_transport_is_down() -> None:
 
 def test_receiver_pli_and_fir_become_rate_limited_plis_to_the_source() -> None:
     relay = make_relay("agent")
-    relay.handle_rtp("customer", video(1), 1.0)  # opens the stream (and asks for a keyframe)
+    relay.handle_packet("customer", video(1), 1.0)  # opens the stream (and asks for a keyframe)
     assert relay.next_timeout() == 2.0  # only the first receiver report
     pli = rtcp.PictureLossIndication(0, 1001).to_bytes()
     expected = [rtcp.PictureLossIndication(C_OUT_VIDEO_SSRC, C_VIDEO_SSRC)]
 
-    assert rtcp_to(relay.handle_rtcp("agent", pli, 2.0), "customer") == expected
+    assert rtcp_to(relay.handle_packet("agent", pli, 2.0), "customer") == expected
     fir = rtcp.FullIntraRequest(0, (rtcp.FirEntry(1001, 1),)).to_bytes()
-    assert relay.handle_rtcp("agent", fir, 2.2) == []  # within 500 ms: deferred, not lost
+    assert relay.handle_packet("agent", fir, 2.2) == []  # within 500 ms: deferred, not lost
     relay.handle_timeout(2.2)  # the receiver report due since 2.0; the next is due at 3.2
     assert relay.next_timeout() == pytest.approx(2.5)
     assert relay.handle_timeout(2.4) == []
@@ -303,29 +303,29 @@ def test_receiver_pli_and_fir_become_rate_limited_plis_to_the_source() -> None:
 
 def test_a_deferred_request_also_rides_on_the_next_source_packet() -> None:
     relay = make_relay("agent")
-    relay.handle_rtp("customer", video(1), 1.0)
-    relay.handle_rtcp("agent", rtcp.PictureLossIndication(0, 1001).to_bytes(), 1.2)
-    out = relay.handle_rtp("customer", video(2), 1.6)
+    relay.handle_packet("customer", video(1), 1.0)
+    relay.handle_packet("agent", rtcp.PictureLossIndication(0, 1001).to_bytes(), 1.2)
+    out = relay.handle_packet("customer", video(2), 1.6)
     assert rtcp_to(out, "customer") == [rtcp.PictureLossIndication(C_OUT_VIDEO_SSRC, C_VIDEO_SSRC)]
 
 
 def test_a_receiver_that_becomes_active_asks_for_a_keyframe() -> None:
     relay = make_relay()
-    relay.handle_rtp("customer", video(1), 1.0)
+    relay.handle_packet("customer", video(1), 1.0)
     relay.add_leg("late", agent_lines(9000), forwarding=True)
     relay.add_route("customer", "late", "video")
-    out = relay.set_connected("late", True, 3.0)
+    out = relay.switch("late", "connected", True, 3.0)
     assert rtcp_to(out, "customer") == [rtcp.PictureLossIndication(C_OUT_VIDEO_SSRC, C_VIDEO_SSRC)]
 
 
 def test_feedback_for_unknown_ssrcs_is_ignored() -> None:
     relay = make_relay("agent")
-    relay.handle_rtp("customer", video(1), 1.0)
+    relay.handle_packet("customer", video(1), 1.0)
     packet = (
         rtcp.PictureLossIndication(0, 424242).to_bytes()
         + rtcp.GenericNack(0, 424242, (1,)).to_bytes()
     )
-    assert relay.handle_rtcp("agent", packet, 5.0) == []
+    assert relay.handle_packet("agent", packet, 5.0) == []
 
 
 # --------------------------------------------------------------------------- NACK
@@ -334,10 +334,11 @@ def test_feedback_for_unknown_ssrcs_is_ignored() -> None:
 def test_nack_is_answered_from_history_over_rtx() -> None:
     relay = make_relay("agent")
     sent = [
-        parsed(relay.handle_rtp("customer", video(seq), 1.0), "agent")[0] for seq in range(100, 110)
+        parsed(relay.handle_packet("customer", video(seq), 1.0), "agent")[0]
+        for seq in range(100, 110)
     ]
     lost = sent[3]
-    out = relay.handle_rtcp(
+    out = relay.handle_packet(
         "agent", rtcp.GenericNack(0, 1001, (lost.sequence_number,)).to_bytes(), 1.1
     )
     assert rtcp_to(out, "customer") == []  # nothing asked of the customer
@@ -351,11 +352,11 @@ def test_nack_is_answered_from_history_over_rtx() -> None:
 def test_without_rtx_the_original_packet_is_resent() -> None:
     relay = make_relay()
     relay.add_leg("plain", agent_lines(3000, rtx=False), forwarding=True)
-    relay.set_connected("plain", True, 0.0)
+    relay.switch("plain", "connected", True, 0.0)
     relay.add_route("customer", "plain", "video")
-    first = parsed(relay.handle_rtp("customer", video(5), 1.0), "plain")[0]
-    relay.handle_rtp("customer", video(6), 1.0)
-    out = relay.handle_rtcp(
+    first = parsed(relay.handle_packet("customer", video(5), 1.0), "plain")[0]
+    relay.handle_packet("customer", video(6), 1.0)
+    out = relay.handle_packet(
         "plain", rtcp.GenericNack(0, 3001, (first.sequence_number,)).to_bytes(), 1.1
     )
     # The same packet; only abs-send-time carries the new send time.
@@ -366,11 +367,11 @@ def test_without_rtx_the_original_packet_is_resent() -> None:
 def test_nack_beyond_history_goes_to_the_source_and_its_rtx_comes_back_translated() -> None:
     relay = make_relay("agent1", "agent2", history=16)
     sent = [
-        parsed(relay.handle_rtp("customer", video(seq), 1.0), "agent1")[0]
+        parsed(relay.handle_packet("customer", video(seq), 1.0), "agent1")[0]
         for seq in range(200, 240)
     ]
     old = sent[0]  # seq 200: long gone from a 16-packet history
-    out = relay.handle_rtcp(
+    out = relay.handle_packet(
         "agent1", rtcp.GenericNack(0, 1001, (old.sequence_number,)).to_bytes(), 1.1
     )
     assert parsed(out, "agent1") == []
@@ -383,7 +384,7 @@ def test_nack_beyond_history_goes_to_the_source_and_its_rtx_comes_back_translate
         C_RTX_SSRC,
         payload=(200).to_bytes(2, "big") + rtp.parse_rtp(video(200)).payload,
     ).to_bytes()
-    out = relay.handle_rtp("customer", rtx_from_customer, 1.2)
+    out = relay.handle_packet("customer", rtx_from_customer, 1.2)
     assert parsed(out, "agent2") == []  # agent2 never asked
     (rtx,) = parsed(out, "agent1")
     assert (rtx.ssrc, rtx.payload_type) == (1002, 121)
@@ -392,11 +393,11 @@ def test_nack_beyond_history_goes_to_the_source_and_its_rtx_comes_back_translate
 
 def test_unsolicited_and_padding_only_rtx_is_not_forwarded() -> None:
     relay = make_relay("agent")
-    relay.handle_rtp("customer", video(1), 1.0)
+    relay.handle_packet("customer", video(1), 1.0)
     probe = RtpPacket(97, 8, 9000, C_RTX_SSRC, padding=bytes(9) + b"\x0a").to_bytes()
     repeat = RtpPacket(97, 9, 9000, C_RTX_SSRC, payload=b"\x00\x01frame").to_bytes()
-    assert relay.handle_rtp("customer", probe, 1.1) == []
-    assert relay.handle_rtp("customer", repeat, 1.1) == []
+    assert relay.handle_packet("customer", probe, 1.1) == []
+    assert relay.handle_packet("customer", repeat, 1.1) == []
 
 
 # --------------------------------------------------------------------------- SR
@@ -404,11 +405,11 @@ def test_unsolicited_and_padding_only_rtx_is_not_forwarded() -> None:
 
 def test_sender_report_is_translated_into_each_receivers_timeline() -> None:
     relay = make_relay("agent")
-    first = parsed(relay.handle_rtp("customer", video(1, ts=90000), 1.0), "agent")[0]
-    relay.handle_rtp("customer", video(2, ts=93000), 1.03)
+    first = parsed(relay.handle_packet("customer", video(1, ts=90000), 1.0), "agent")[0]
+    relay.handle_packet("customer", video(2, ts=93000), 1.03)
     sr = rtcp.SenderReport(C_VIDEO_SSRC, 0xE000000012345678, 180000, 2, 1000)
     rr = rtcp.ReceiverReport(C_AUDIO_SSRC)
-    out = relay.handle_rtcp("customer", sr.to_bytes() + rr.to_bytes(), 2.0)
+    out = relay.handle_packet("customer", sr.to_bytes() + rr.to_bytes(), 2.0)
     offset = (first.timestamp - 90000) & 0xFFFFFFFF
     assert rtcp_to(out, "agent") == [
         rtcp.SenderReport(1001, 0xE000000012345678, (180000 + offset) & 0xFFFFFFFF, 2, 2 * 7),
@@ -421,12 +422,12 @@ def test_sender_report_is_translated_into_each_receivers_timeline() -> None:
 
 def test_audio_from_two_agents_takes_turns_on_the_customers_one_stream() -> None:
     relay = make_relay("agent1", "agent2")
-    out = parsed(relay.handle_rtp("agent1", audio(1003, 10, 4800), 1.0), "customer")
-    out += parsed(relay.handle_rtp("agent2", audio(2003, 500, 77777), 1.0), "customer")
+    out = parsed(relay.handle_packet("agent1", audio(1003, 10, 4800), 1.0), "customer")
+    out += parsed(relay.handle_packet("agent2", audio(2003, 500, 77777), 1.0), "customer")
     assert len(out) == 1
     assert drops(relay, "customer", "sinks", "audio") == {"not_selected": 1}
     # agent1 falls silent (sends nothing) for a second: agent2 takes the stream over.
-    taken = parsed(relay.handle_rtp("agent2", audio(2003, 501, 78737), 2.0), "customer")
+    taken = parsed(relay.handle_packet("agent2", audio(2003, 501, 78737), 2.0), "customer")
     assert len(taken) == 1
     assert taken[0].sequence_number == (out[0].sequence_number + 1) & 0xFFFF
     assert taken[0].timestamp == (out[0].timestamp + 48000) & 0xFFFFFFFF  # 1 s at 48 kHz
@@ -440,7 +441,9 @@ def test_the_louder_speaker_takes_over_after_the_hold_time() -> None:
         now = 1.0 + 0.02 * seq
         for agent, ssrc, level in (("agent1", 1003, 90), ("agent2", 2003, 20)):
             out = parsed(
-                relay.handle_rtp(agent, audio(ssrc, seq, 960 * seq, level=level, level_id=10), now),
+                relay.handle_packet(
+                    agent, audio(ssrc, seq, 960 * seq, level=level, level_id=10), now
+                ),
                 "customer",
             )
             winners += [ssrc for _ in out]
@@ -469,26 +472,26 @@ def test_an_unsignalled_ssrc_is_learnt_from_the_mid_extension() -> None:
     relay.add_leg("customer", unsignalled, forwarding=True)
     relay.add_leg("agent", agent_lines(1000), forwarding=True)
     for leg in ("customer", "agent"):
-        relay.set_connected(leg, True, 0.0)
+        relay.switch(leg, "connected", True, 0.0)
     relay.add_route("customer", "agent", "video")
     no_mid = RtpPacket(96, 1, 1, 4444, payload=b"x").to_bytes()
-    assert relay.handle_rtp("customer", no_mid, 1.0) == []
+    assert relay.handle_packet("customer", no_mid, 1.0) == []
     assert relay.stats()["legs"]["customer"]["drops"] == {"unknown_ssrc": 1}  # type: ignore[index]
     with_mid = RtpPacket(
         96, 2, 1, 4444, extensions=(HeaderExtension(4, b"1"),), payload=b"x"
     ).to_bytes()
-    assert len(parsed(relay.handle_rtp("customer", with_mid, 1.0), "agent")) == 1
-    assert len(parsed(relay.handle_rtp("customer", no_mid, 1.0), "agent")) == 1  # SSRC now known
+    assert len(parsed(relay.handle_packet("customer", with_mid, 1.0), "agent")) == 1
+    assert len(parsed(relay.handle_packet("customer", no_mid, 1.0), "agent")) == 1  # SSRC now known
 
 
 def test_a_returning_source_continues_the_receivers_stream() -> None:
     relay = make_relay("agent")
-    before = parsed(relay.handle_rtp("customer", video(40000, ts=5000), 1.0), "agent")[0]
+    before = parsed(relay.handle_packet("customer", video(40000, ts=5000), 1.0), "agent")[0]
     relay.remove_leg("customer")  # customer reconnects: new transport, new SSRCs
     relay.add_leg("customer", CUSTOMER, forwarding=True)
-    relay.set_connected("customer", True, 2.0)
+    relay.switch("customer", "connected", True, 2.0)
     relay.add_route("customer", "agent", "video")
-    out = relay.handle_rtp("customer", video(7, ts=1), 2.0)
+    out = relay.handle_packet("customer", video(7, ts=1), 2.0)
     after = parsed(out, "agent")[0]
     assert after.ssrc == before.ssrc
     assert after.sequence_number == (before.sequence_number + 1) & 0xFFFF
@@ -498,11 +501,11 @@ def test_a_returning_source_continues_the_receivers_stream() -> None:
 
 def test_malformed_and_unknown_input_is_counted_not_raised() -> None:
     relay = make_relay("agent")
-    assert relay.handle_rtp("customer", b"\x80\x60", 1.0) == []
-    assert relay.handle_rtcp("customer", b"\x81\xce\x00\x09", 1.0) == []
-    assert relay.handle_rtp("customer", RtpPacket(96, 1, 1, 999).to_bytes(), 1.0) == []
-    assert relay.handle_rtp("customer", video(1, pt=45), 1.0) == []
-    assert relay.handle_rtp("nobody", video(1), 1.0) == []
+    assert relay.handle_packet("customer", b"\x80\x60", 1.0) == []
+    assert relay.handle_packet("customer", b"\x81\xce\x00\x09", 1.0) == []
+    assert relay.handle_packet("customer", RtpPacket(96, 1, 1, 999).to_bytes(), 1.0) == []
+    assert relay.handle_packet("customer", video(1, pt=45), 1.0) == []
+    assert relay.handle_packet("nobody", video(1), 1.0) == []
     legs = relay.stats()["legs"]
     assert isinstance(legs, dict)
     assert legs["customer"]["drops"] == {"malformed": 2, "unknown_ssrc": 1}
@@ -512,8 +515,8 @@ def test_malformed_and_unknown_input_is_counted_not_raised() -> None:
 def test_stream_counters() -> None:
     relay = make_relay("agent")
     for seq in range(5):
-        relay.handle_rtp("customer", video(seq), 1.0)
-    relay.handle_rtp("agent", audio(1003, 1, 1), 1.0)
+        relay.handle_packet("customer", video(seq), 1.0)
+    relay.handle_packet("agent", audio(1003, 1, 1), 1.0)
     legs = relay.stats()["legs"]
     assert isinstance(legs, dict)
     source = legs["customer"]["sources"]["video"]
@@ -532,7 +535,9 @@ def test_topology_errors() -> None:
     with pytest.raises(ValueError, match="itself"):
         relay.add_route("agent", "agent", "audio")
     with pytest.raises(KeyError):
-        relay.set_forwarding("ghost", True, 0.0)
+        relay.switch("ghost", "forwarding", True, 0.0)
+    with pytest.raises(ValueError, match="no switch"):
+        relay.switch("agent", "gate", True, 0.0)
     with pytest.raises(ValueError, match="more than one"):
         relay.add_leg("twice", (CUSTOMER[0], CUSTOMER[0]))
     assert not relay.add_route("agent", "customer", "video")  # agents send no video here
@@ -540,29 +545,29 @@ def test_topology_errors() -> None:
 
 def test_a_request_for_a_source_whose_transport_is_down_waits_without_a_deadline() -> None:
     relay = make_relay("agent")
-    relay.handle_rtp("customer", video(1), 1.0)  # keyframe request sent at 1.0
-    relay.set_connected("customer", False, 1.1)
-    relay.handle_rtcp("agent", rtcp.PictureLossIndication(0, 1001).to_bytes(), 1.2)
+    relay.handle_packet("customer", video(1), 1.0)  # keyframe request sent at 1.0
+    relay.switch("customer", "connected", False, 1.1)
+    relay.handle_packet("agent", rtcp.PictureLossIndication(0, 1001).to_bytes(), 1.2)
     assert relay.next_timeout() is None  # nothing to do until the transport is back
     assert relay.handle_timeout(9.0) == []
-    out = relay.set_connected("customer", True, 9.0)
+    out = relay.switch("customer", "connected", True, 9.0)
     assert rtcp_to(out, "customer") == [rtcp.PictureLossIndication(C_OUT_VIDEO_SSRC, C_VIDEO_SSRC)]
 
 
 def test_losses_per_stream() -> None:
     relay = make_relay("agent")
     for seq in (65530, 65531, 65534, 1, 0, 1):  # 2 gaps across the wrap; late; duplicate
-        relay.handle_rtp("customer", video(seq), 1.0)
+        relay.handle_packet("customer", video(seq), 1.0)
     block = rtcp.ReportBlock(1001, 12, 3, 0, 0, 0, 0)
     other = rtcp.ReportBlock(424242, 0, 99, 0, 0, 0, 0)  # not one of ours: ignored
-    relay.handle_rtcp("agent", rtcp.ReceiverReport(9, (block, other)).to_bytes(), 1.1)
+    relay.handle_packet("agent", rtcp.ReceiverReport(9, (block, other)).to_bytes(), 1.1)
     legs = relay.stats()["legs"]
     assert isinstance(legs, dict)
     # 65530..1 is 8 packets and 3 never came, but RFC 3550 counts the duplicate as
     # received: expected 8 - received 6.
     assert legs["customer"]["sources"]["video"]["lost"] == 2
     assert legs["agent"]["sinks"]["video"]["receiver_lost"] == 3
-    relay.handle_rtcp(
+    relay.handle_packet(
         "agent", rtcp.ReceiverReport(9, (replace(block, packets_lost=-1),)).to_bytes(), 1.2
     )
     assert relay.stats()["legs"]["agent"]["sinks"]["video"]["receiver_lost"] == -1  # type: ignore[index]
@@ -577,11 +582,11 @@ def test_publishers_get_receiver_reports_with_their_losses_and_jitter() -> None:
     # and 17 comes 1/8 s late, so two arrivals are 11250 ticks (1/8 s at 90 kHz) off.
     arrivals = {seq: 1 + seq / 8 for seq in (10, 11, 12, 15, 16, 17, 18, 19)}
     arrivals[17] += 1 / 8
-    relay.handle_rtp("customer", audio(C_AUDIO_SSRC, 7, 960), 2.25)
+    relay.handle_packet("customer", audio(C_AUDIO_SSRC, 7, 960), 2.25)
     for seq, now in arrivals.items():
-        relay.handle_rtp("customer", video(seq, ts=seq * 11250), now)
+        relay.handle_packet("customer", video(seq, ts=seq * 11250), now)
     sr = rtcp.SenderReport(C_VIDEO_SSRC, 0x123456789ABCDEF0, 0, 0, 0)
-    relay.handle_rtcp("customer", sr.to_bytes(), 3.0)
+    relay.handle_packet("customer", sr.to_bytes(), 3.0)
     assert relay.next_timeout() == 3.25  # a second after the first packet
     out = relay.handle_timeout(4.0)
     assert rtcp_to(out, "agent") == []  # it sent nothing, so it hears nothing
@@ -602,8 +607,8 @@ def test_publishers_get_receiver_reports_with_their_losses_and_jitter() -> None:
 
     # The next interval: only what happened since (audio was silent, so no block).
     assert relay.next_timeout() == 5.0
-    relay.handle_rtp("customer", video(20, ts=20 * 11250), 4.125)
-    relay.handle_rtp("customer", video(22, ts=22 * 11250), 4.375)
+    relay.handle_packet("customer", video(20, ts=20 * 11250), 4.125)
+    relay.handle_packet("customer", video(22, ts=22 * 11250), 4.375)
     assert relay.handle_timeout(4.9) == []
     rr, _ = rtcp_to(relay.handle_timeout(5.0), "customer")
     assert isinstance(rr, rtcp.ReceiverReport)
@@ -617,14 +622,14 @@ def test_publishers_get_receiver_reports_with_their_losses_and_jitter() -> None:
     # Idle: no report and no deadline until media comes again.
     assert relay.handle_timeout(6.0) == []
     assert relay.next_timeout() is None
-    relay.handle_rtp("customer", video(23, ts=23 * 11250), 7.0)
+    relay.handle_packet("customer", video(23, ts=23 * 11250), 7.0)
     assert relay.next_timeout() == 8.0
 
 
 def test_extended_highest_sequence_counts_wraps() -> None:
     relay = make_relay("agent")
     for seq in (65534, 65535, 1):
-        relay.handle_rtp("customer", video(seq), 1.0)
+        relay.handle_packet("customer", video(seq), 1.0)
     rr, _ = rtcp_to(relay.handle_timeout(2.0), "customer")
     assert isinstance(rr, rtcp.ReceiverReport)
     assert [(b.highest_sequence, b.packets_lost) for b in rr.reports] == [((1 << 16) + 1, 1)]
@@ -632,14 +637,14 @@ def test_extended_highest_sequence_counts_wraps() -> None:
 
 def test_receiver_reports_need_the_transport_but_not_the_gate() -> None:
     relay = make_relay("agent")
-    relay.set_forwarding("customer", False, 0.5)  # gated: nothing from others reaches it ...
-    relay.handle_rtp("customer", video(1), 1.0)
+    relay.switch("customer", "forwarding", False, 0.5)  # gated: nothing from others reaches it ...
+    relay.handle_packet("customer", video(1), 1.0)
     assert len(rtcp_to(relay.handle_timeout(2.0), "customer")) == 2  # ... but our RR does
-    relay.handle_rtp("customer", video(2), 2.5)
-    relay.set_connected("customer", False, 2.6)
+    relay.handle_packet("customer", video(2), 2.5)
+    relay.switch("customer", "connected", False, 2.6)
     assert relay.next_timeout() is None  # nothing can be sent to it: no deadline
     assert relay.handle_timeout(3.0) == []
-    relay.set_connected("customer", True, 9.0)
+    relay.switch("customer", "connected", True, 9.0)
     assert relay.next_timeout() == 3.0  # overdue: it goes at the next timeout
     assert len(rtcp_to(relay.handle_timeout(9.0), "customer")) == 2
 
@@ -660,19 +665,19 @@ def remb_to(transmits: Sequence[Transmit], leg: str) -> list[int]:
 
 def test_the_publisher_gets_the_lowest_remb_of_its_receivers_rate_limited() -> None:
     relay = make_relay("agent1", "agent2")  # their video sinks: SSRCs 1001 and 2001
-    assert remb_to(relay.handle_rtcp("agent1", remb(1_000_000, 1001), 1.0), "customer") == [
+    assert remb_to(relay.handle_packet("agent1", remb(1_000_000, 1001), 1.0), "customer") == [
         1_000_000
     ]
     # Lower, but by less than 20 % and within 500 ms: it waits for the interval.
-    assert relay.handle_rtcp("agent2", remb(900_000, 2001), 1.1) == []
+    assert relay.handle_packet("agent2", remb(900_000, 2001), 1.1) == []
     assert relay.next_timeout() == 1.5
     assert remb_to(relay.handle_timeout(1.5), "customer") == [900_000]
     assert relay.next_timeout() is None
     # A fall of more than 20 % goes at once.
-    assert remb_to(relay.handle_rtcp("agent1", remb(500_000, 1001), 1.6), "customer") == [500_000]
+    assert remb_to(relay.handle_packet("agent1", remb(500_000, 1001), 1.6), "customer") == [500_000]
     # Rises wait; what goes out when the interval is over is the minimum at that time.
-    assert relay.handle_rtcp("agent1", remb(2_000_000, 1001), 1.7) == []
-    assert relay.handle_rtcp("agent2", remb(3_000_000, 2001, 2002), 1.8) == []
+    assert relay.handle_packet("agent1", remb(2_000_000, 1001), 1.7) == []
+    assert relay.handle_packet("agent2", remb(3_000_000, 2001, 2002), 1.8) == []
     assert relay.next_timeout() == 2.1
     assert remb_to(relay.handle_timeout(2.1), "customer") == [2_000_000]
     assert relay.stats()["totals"]["remb_forwarded"] == 4  # type: ignore[index]
@@ -681,11 +686,11 @@ def test_the_publisher_gets_the_lowest_remb_of_its_receivers_rate_limited() -> N
 def test_no_remb_is_invented_and_gated_receivers_do_not_count() -> None:
     relay = make_relay("agent1", "agent2", allowed=False)
     # Unknown SSRCs and audio streams: nothing to say to the publisher's video.
-    assert relay.handle_rtcp("agent1", remb(100_000, 424242, 1004), 1.0) == []
+    assert relay.handle_packet("agent1", remb(100_000, 424242, 1004), 1.0) == []
     # A gated receiver's estimate is kept but not used until its gate opens.
-    assert relay.handle_rtcp("agent1", remb(100_000, 1001), 1.1) == []
+    assert relay.handle_packet("agent1", remb(100_000, 1001), 1.1) == []
     assert relay.next_timeout() is None
-    relay.set_forwarding("agent2", True, 1.2)
-    assert remb_to(relay.handle_rtcp("agent2", remb(800_000, 2001), 1.3), "customer") == [800_000]
-    relay.set_forwarding("agent1", True, 1.4)
-    assert remb_to(relay.handle_rtcp("agent2", remb(800_000, 2001), 2.0), "customer") == [100_000]
+    relay.switch("agent2", "forwarding", True, 1.2)
+    assert remb_to(relay.handle_packet("agent2", remb(800_000, 2001), 1.3), "customer") == [800_000]
+    relay.switch("agent1", "forwarding", True, 1.4)
+    assert remb_to(relay.handle_packet("agent2", remb(800_000, 2001), 2.0), "customer") == [100_000]

@@ -292,7 +292,7 @@ class Trace:
                     if other != name and self.rng.random() < 0.7:
                         self.call("add_route", name, other, kind)
             if self.rng.random() < 0.9:
-                self.call("set_connected", name, True, self.now)
+                self.call("switch", name, "connected", True, self.now)
 
     def participant(self, lines: tuple[MediaLine, ...]) -> Participant:
         participant = Participant(lines)
@@ -327,10 +327,10 @@ class Trace:
         self.call(method, source, sink, kind)
 
     def gate(self) -> None:
-        self.call("set_forwarding", self.some_leg(), self.rng.random() < 0.75, self.now)
+        self.call("switch", self.some_leg(), "forwarding", self.rng.random() < 0.75, self.now)
 
     def transport(self) -> None:
-        self.call("set_connected", self.some_leg(), self.rng.random() < 0.8, self.now)
+        self.call("switch", self.some_leg(), "connected", self.rng.random() < 0.8, self.now)
 
     def timeout(self) -> None:
         due = self.pair.reference.next_timeout()
@@ -459,7 +459,7 @@ class Trace:
             data = self.mangle(data)
         if self.rng.random() < 0.01:
             name = "ghost"
-        self.call("handle_rtp", name, data, self.now)
+        self.call("handle_packet", name, data, self.now)
 
     def mangle(self, data: bytes, *, force: bool = False) -> bytes:
         how = self.rng.randrange(4 if force else 3)
@@ -485,7 +485,7 @@ class Trace:
         data = b"".join(items)
         if self.rng.random() < 0.05:
             data = self.mangle(data, force=True)
-        self.call("handle_rtcp", name, data, self.now)
+        self.call("handle_packet", name, data, self.now)
 
     def rtcp_item(self, participant: Participant) -> bytes:
         rng = self.rng
@@ -581,7 +581,7 @@ class _OffByOneTimestamp(reference_relay.Relay):
 
 
 def test_the_comparison_catches_a_wrong_rewrite() -> None:
-    with pytest.raises(Mismatch, match="handle_rtp results differ"):
+    with pytest.raises(Mismatch, match="handle_packet results differ"):
         Trace(3, reference=_OffByOneTimestamp).run(steps=400)
 
 
@@ -618,10 +618,10 @@ def test_unseeded_relays_start_at_random_sequence_numbers() -> None:
         relay = _fastpath.Relay()
         for leg in ("a", "b"):
             relay.add_leg(leg, (line,), forwarding=True)
-            relay.set_connected(leg, True, 0.0)
+            relay.switch(leg, "connected", True, 0.0)
         relay.add_route("a", "b", "audio")
         packet = RtpPacket(111, 1, 1, 1, payload=b"x").to_bytes()
-        ((_, data),) = relay.handle_rtp("a", packet, 0.0)
+        ((_, data),) = relay.handle_packet("a", packet, 0.0)
         starts.add(rtp.parse_rtp(data).sequence_number)
     assert len(starts) > 1 and all(s < 0x8000 for s in starts)
 

@@ -16,7 +16,7 @@ from livelens.media.reference_relay.reports import REMB_INTERVAL, Reports
 from livelens.media.reference_relay.retransmission import HISTORY_SIZE, Retransmission
 from livelens.media.reference_relay.rng import U64, RandomBits, SplitMix64
 from livelens.media.reference_relay.stats import DROP_REASONS, drop_dict
-from livelens.media.reference_relay.streams import Leg, LegId, Route
+from livelens.media.reference_relay.streams import Leg, LegId, Route, Switch
 from livelens.media.streams import MediaKind, MediaLine
 
 _Parsed = TypeVar("_Parsed")
@@ -56,7 +56,7 @@ class Relay(Retransmission, Reports):
         self, leg_id: LegId, media: Iterable[MediaLine], *, forwarding: bool = False
     ) -> None:
         """Register a participant's transport. Fails closed: nothing reaches it until
-        :meth:`set_forwarding` opens its gate and :meth:`set_connected` reports it up."""
+        :meth:`switch` opens its gate (``forwarding``) and reports it up (``connected``)."""
         if leg_id in self._legs:
             raise ValueError(f"leg {leg_id!r} already exists")
         self._legs[leg_id] = Leg(
@@ -104,36 +104,39 @@ class Relay(Retransmission, Reports):
             if route.sink.leg.id == sink_leg:
                 self._unlink(route)
 
-    def set_forwarding(self, leg_id: LegId, allowed: bool, now: float) -> list[Transmit]:
-        """Open or close a leg's gate. Opening asks its video sources for a keyframe."""
+    def switch(self, leg_id: LegId, switch: Switch, on: bool, now: float) -> list[Transmit]:
+        """Turn one of a leg's switches on or off: ``"forwarding"`` (its consent gate; opening
+        it asks its video sources for a keyframe) or ``"connected"`` (its transport: packets
+        are only produced for legs that are up)."""
         leg = self._leg(leg_id)
         was = leg.deliverable
-        leg.forwarding = allowed
         out: list[Transmit] = []
-        self._deliverability_changed(leg, was, now, out)
-        return out
-
-    def set_connected(self, leg_id: LegId, connected: bool, now: float) -> list[Transmit]:
-        """Report a leg's transport up or down (packets are only produced for legs that are up)."""
-        leg = self._leg(leg_id)
-        was = leg.deliverable
-        leg.connected = connected
-        out: list[Transmit] = []
-        if connected:
-            # Keyframe requests that waited for this leg's transport can go now.
-            for source in leg.sources.values():
-                self._flush_keyframe_request(source, now, out)
+        if switch == "forwarding":
+            leg.forwarding = on
+        elif switch == "connected":
+            leg.connected = on
+            if on:
+                # Keyframe requests that waited for this leg's transport can go now.
+                for source in leg.sources.values():
+                    self._flush_keyframe_request(source, now, out)
+        else:
+            raise ValueError(f"no switch {switch!r}")
         self._deliverability_changed(leg, was, now, out)
         return out
 
     # ------------------------------------------------------------------ packets
 
-    def handle_rtp(self, leg_id: LegId, packet: bytes, now: float) -> list[Transmit]:
-        """One plaintext RTP packet received on a leg."""
+    def handle_packet(self, leg_id: LegId, packet: bytes, now: float) -> list[Transmit]:
+        """One plaintext packet received on a leg: RTP or RTCP, told apart as RFC 5761 says."""
         out: list[Transmit] = []
-        arrived = self._arrival(leg_id, "rtp_in", packet, rtp.parse_rtp)
-        if arrived is not None:
-            self._on_rtp(*arrived, len(packet), now, out)
+        if rtp.is_rtcp(packet):
+            rtcp_in = self._arrival(leg_id, "rtcp_in", packet, rtcp.parse_rtcp)
+            if rtcp_in is not None:
+                self._on_rtcp(*rtcp_in, now, out)
+        else:
+            rtp_in = self._arrival(leg_id, "rtp_in", packet, rtp.parse_rtp)
+            if rtp_in is not None:
+                self._on_rtp(*rtp_in, len(packet), now, out)
         return out
 
     def _on_rtp(
@@ -154,14 +157,6 @@ class Relay(Retransmission, Reports):
             self._on_source_rtx(source, pkt, now, out)
         else:
             self._on_source_media(source, pkt, now, out)
-
-    def handle_rtcp(self, leg_id: LegId, packet: bytes, now: float) -> list[Transmit]:
-        """One plaintext RTCP compound packet received on a leg."""
-        out: list[Transmit] = []
-        arrived = self._arrival(leg_id, "rtcp_in", packet, rtcp.parse_rtcp)
-        if arrived is not None:
-            self._on_rtcp(*arrived, now, out)
-        return out
 
     def _on_rtcp(
         self, leg: Leg, packets: list[rtcp.RtcpPacket], now: float, out: list[Transmit]
@@ -191,7 +186,7 @@ class Relay(Retransmission, Reports):
             for source in leg.sources.values():
                 last = source.last_keyframe_request_at
                 # Requests waiting for an SSRC or a transport go out on the first packet or
-                # on set_connected instead; a deadline for them would only spin.
+                # on the connected switch instead; a deadline for them would only spin.
                 ready = source.ssrc is not None and leg.connected
                 if source.keyframe_request_pending and last is not None and ready:
                     deadline = _earliest(deadline, last + self._keyframe_interval)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections import Counter, deque
 from collections.abc import Iterable
+from typing import Literal
 
 from livelens.media.reference_relay.history import History
 from livelens.media.reference_relay.rng import RandomBits
@@ -14,6 +15,8 @@ from livelens.media.rtp import RtpPacket
 from livelens.media.streams import AUDIO_LEVEL_URI, MID_URI, MediaKind, MediaLine
 
 LegId = str
+# A leg's two switches: its consent gate and its transport (the Rust relay's ``Switch``).
+Switch = Literal["forwarding", "connected"]
 
 SPEAKING_LEVEL = 50.0  # smoothed -dBov below which a source counts as speaking
 MAX_SEGMENTS = 8  # per sink, for translating NACKs that reach back across a switch

@@ -5,7 +5,7 @@
 use super::router::{
     LegId, MediaKind, MediaLine, PacketRouter, RelayError, RelayStats, Switch, Transmit,
 };
-use crate::relay::{Config, Relay};
+use crate::relay::{Config, Protocol, Relay};
 
 /// A session's relay, seeded from the OS (sequence and timestamp starts).
 ///
@@ -61,11 +61,11 @@ impl PacketRouter for Relay {
     }
 
     fn handle_rtp(&mut self, leg: LegId, packet: &[u8], now: f64, out: &mut Vec<Transmit>) {
-        self.handle_rtp_into(leg, packet, now, out);
+        self.receive(Protocol::Rtp, leg, packet, now, out);
     }
 
     fn handle_rtcp(&mut self, leg: LegId, packet: &[u8], now: f64, out: &mut Vec<Transmit>) {
-        self.handle_rtcp_into(leg, packet, now, out);
+        self.receive(Protocol::Rtcp, leg, packet, now, out);
     }
 
     fn handle_timeout(&mut self, now: f64, out: &mut Vec<Transmit>) {

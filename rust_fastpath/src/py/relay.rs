@@ -6,13 +6,14 @@
 
 use std::collections::HashMap;
 
+use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
 
 use super::error::{Error, Result};
 use super::media::media_lines;
 use super::stats;
-use crate::relay::{self, Config, LegId, MediaKind, RelayError, Switch, Transmit};
+use crate::relay::{self, Config, LegId, MediaKind, Protocol, RelayError, Switch, Transmit};
 
 /// The number the core sees for a name it has never been given: no leg has it, so the
 /// core counts the packet as for an unknown leg, as the reference does.
@@ -152,51 +153,40 @@ impl Relay {
             .remove_route(source, self.number(sink_leg), kind)?)
     }
 
-    fn set_forwarding<'py>(
+    /// Turns one of a leg's switches on or off: `"forwarding"` (its consent gate) or
+    /// `"connected"` (its transport), as the core's [`Switch`].
+    fn switch<'py>(
         &mut self,
         py: Python<'py>,
         leg_id: &str,
-        allowed: bool,
-        now: f64,
-    ) -> Result<Bound<'py, PyList>> {
-        let out = self
-            .inner
-            .switch(self.leg(leg_id)?, Switch::Forwarding(allowed), now)?;
-        Ok(self.transmits(py, out)?)
-    }
-
-    fn set_connected<'py>(
-        &mut self,
-        py: Python<'py>,
-        leg_id: &str,
-        connected: bool,
-        now: f64,
-    ) -> Result<Bound<'py, PyList>> {
-        let out = self
-            .inner
-            .switch(self.leg(leg_id)?, Switch::Connected(connected), now)?;
-        Ok(self.transmits(py, out)?)
-    }
-
-    fn handle_rtp<'py>(
-        &mut self,
-        py: Python<'py>,
-        leg_id: &str,
-        packet: &[u8],
+        switch: &str,
+        on: bool,
         now: f64,
     ) -> PyResult<Bound<'py, PyList>> {
-        let out = self.inner.handle_rtp(self.number(leg_id), packet, now);
+        let switch = match switch {
+            "forwarding" => Switch::Forwarding(on),
+            "connected" => Switch::Connected(on),
+            other => return Err(PyValueError::new_err(format!("no switch {other:?}"))),
+        };
+        let out = self
+            .inner
+            .switch(self.leg(leg_id)?, switch, now)
+            .map_err(Error::from)?;
         self.transmits(py, out)
     }
 
-    fn handle_rtcp<'py>(
+    /// One plaintext packet received on a leg: RTP or RTCP, told apart as RFC 5761 says.
+    fn handle_packet<'py>(
         &mut self,
         py: Python<'py>,
         leg_id: &str,
         packet: &[u8],
         now: f64,
     ) -> PyResult<Bound<'py, PyList>> {
-        let out = self.inner.handle_rtcp(self.number(leg_id), packet, now);
+        let mut out = Vec::new();
+        let leg = self.number(leg_id);
+        self.inner
+            .receive(Protocol::of(packet), leg, packet, now, &mut out);
         self.transmits(py, out)
     }
 

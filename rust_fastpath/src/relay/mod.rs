@@ -47,8 +47,8 @@ pub use error::{Malformed, RelayError, Unserializable};
 pub use media::{Codec, MediaKind, MediaLine, ABS_SEND_TIME_URI, AUDIO_LEVEL_URI, MID_URI};
 pub use rng::SplitMix64;
 pub use session::{
-    Config, LegId, Relay, Switch, Transmit, HISTORY_SIZE, KEYFRAME_REQUEST_INTERVAL, REMB_INTERVAL,
-    REPORT_INTERVAL, SOURCE_IDLE_SWITCH, SPEAKER_HOLD,
+    Config, LegId, Protocol, Relay, Switch, Transmit, HISTORY_SIZE, KEYFRAME_REQUEST_INTERVAL,
+    REMB_INTERVAL, REPORT_INTERVAL, SOURCE_IDLE_SWITCH, SPEAKER_HOLD,
 };
 pub use stats::{DropReason, Drops, LegStats, RelayStats, SinkStats, SourceStats, Total, Totals};
 pub use streams::{MAX_PENDING_RTX, MAX_SEGMENTS, SPEAKING_LEVEL};

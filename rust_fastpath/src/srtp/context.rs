@@ -215,8 +215,7 @@ impl SrtpContext {
         if window.is_none() && self.tx_rtp.len() >= MAX_STREAMS {
             return Err(Error::TooManyStreams);
         }
-        self.rtp
-            .protect_rtp(packet, header.len, header.ssrc, index)?;
+        self.rtp.protect_rtp(packet, header, index)?;
         remember(&mut self.tx_rtp, header.ssrc, window, index);
         Ok(())
     }
@@ -234,8 +233,7 @@ impl SrtpContext {
             None if self.rx_rtp.len() >= MAX_STREAMS => return Err(Error::TooManyStreams),
             _ => {}
         }
-        self.rtp
-            .unprotect_rtp(packet, header.len, header.ssrc, index)?;
+        self.rtp.unprotect_rtp(packet, header, index)?;
         remember(&mut self.rx_rtp, header.ssrc, window, index);
         Ok(())
     }

@@ -9,10 +9,14 @@
 
 use super::crypto::{constant_time_eq, AesCtr, AesGcm, HmacSha1};
 use super::rtcp_header::CLEAR_LEN;
+use super::rtp_header::RtpHeader;
 use super::{Error, Profile};
 
 /// The E flag of the word that follows SRTCP packets.
 pub const E_FLAG: u32 = 0x8000_0000;
+
+/// Every transform refuses with the module's [`Error`].
+type Result<T> = std::result::Result<T, Error>;
 
 const CM_TAG: usize = 10;
 const GCM_TAG: usize = 16;
@@ -75,7 +79,7 @@ impl Transform {
     ///
     /// # Errors
     /// [`Error::BadKeyLength`] if a key or salt does not fit the profile.
-    pub fn new(profile: Profile, key: &[u8], salt: &[u8], auth_key: &[u8]) -> Result<Self, Error> {
+    pub fn new(profile: Profile, key: &[u8], salt: &[u8], auth_key: &[u8]) -> Result<Self> {
         if key.len() != profile.key_len()
             || salt.len() != profile.salt_len()
             || auth_key.len() != profile.auth_key_len()
@@ -103,14 +107,13 @@ impl Transform {
         }
     }
 
-    /// Encrypts the payload after `header_len` and appends the tag.
-    pub fn protect_rtp(
-        &self,
-        packet: &mut Vec<u8>,
-        header_len: usize,
-        ssrc: u32,
-        index: u64,
-    ) -> Result<(), Error> {
+    /// Encrypts the payload after the header and appends the tag.
+    pub fn protect_rtp(&self, packet: &mut Vec<u8>, header: RtpHeader, index: u64) -> Result<()> {
+        let RtpHeader {
+            len: header_len,
+            ssrc,
+            ..
+        } = header;
         match self {
             Self::Cm { cipher, salt, auth } => {
                 let payload = packet.get_mut(header_len..).ok_or(Error::Malformed)?;
@@ -132,13 +135,12 @@ impl Transform {
 
     /// Verifies the tag at the end of `packet`, decrypts the payload and drops the tag.
     /// On error `packet` may hold garbage but its length is unchanged.
-    pub fn unprotect_rtp(
-        &self,
-        packet: &mut Vec<u8>,
-        header_len: usize,
-        ssrc: u32,
-        index: u64,
-    ) -> Result<(), Error> {
+    pub fn unprotect_rtp(&self, packet: &mut Vec<u8>, header: RtpHeader, index: u64) -> Result<()> {
+        let RtpHeader {
+            len: header_len,
+            ssrc,
+            ..
+        } = header;
         let body_len = packet
             .len()
             .checked_sub(self.tag_len())
@@ -165,7 +167,7 @@ impl Transform {
 
     /// Encrypts everything after the first 8 bytes, appends the E-flagged index word and
     /// the tag in the profile's order (RFC 3711: word then tag; RFC 7714: tag then word).
-    pub fn protect_rtcp(&self, packet: &mut Vec<u8>, ssrc: u32, index: u32) -> Result<(), Error> {
+    pub fn protect_rtcp(&self, packet: &mut Vec<u8>, ssrc: u32, index: u32) -> Result<()> {
         let word = (index | E_FLAG).to_be_bytes();
         if packet.len() < CLEAR_LEN {
             return Err(Error::Malformed);
@@ -191,7 +193,7 @@ impl Transform {
 
     /// The E-flag/index word of an SRTCP packet, if the packet is long enough to hold the
     /// clear header, the word and the tag.
-    pub fn rtcp_word(&self, packet: &[u8]) -> Result<u32, Error> {
+    pub fn rtcp_word(&self, packet: &[u8]) -> Result<u32> {
         let len = packet.len();
         if len < CLEAR_LEN + WORD + self.tag_len() {
             return Err(Error::Malformed);
@@ -208,7 +210,7 @@ impl Transform {
 
     /// Verifies and (if the E flag is set) decrypts an SRTCP packet whose word is `word`
     /// (from [`Self::rtcp_word`]), leaving the RTCP packet.
-    pub fn unprotect_rtcp(&self, packet: &mut Vec<u8>, ssrc: u32, word: u32) -> Result<(), Error> {
+    pub fn unprotect_rtcp(&self, packet: &mut Vec<u8>, ssrc: u32, word: u32) -> Result<()> {
         let len = packet.len();
         let rtcp_len = len
             .checked_sub(self.tag_len() + WORD)
@@ -257,7 +259,7 @@ impl Transform {
 }
 
 /// RFC 7714 section 9.2's AAD for an encrypted SRTCP packet: the clear 8 bytes, then the word.
-fn rtcp_aad(clear: &[u8], word: [u8; 4]) -> Result<[u8; 12], Error> {
+fn rtcp_aad(clear: &[u8], word: [u8; 4]) -> Result<[u8; 12]> {
     let mut aad = [0u8; 12];
     aad.get_mut(..CLEAR_LEN)
         .zip(clear.get(..CLEAR_LEN))

@@ -23,7 +23,7 @@ use super::media::{validate_lines, MediaKind, MediaLine};
 use super::rewrite::RouteMaps;
 use super::rng::Rng;
 use super::rtcp::{parse_rtcp, RtcpPacket};
-use super::rtp::parse_rtp;
+use super::rtp::{is_rtcp, parse_rtp, RtpPacket};
 use super::stats::{
     DropReason, Drops, LegStats, RelayStats, SinkStats, SourceStats, Total, Totals,
 };
@@ -59,6 +59,26 @@ pub enum Switch {
     Forwarding(bool),
     /// Whether the leg's transport is up; no packet goes to a leg that is down.
     Connected(bool),
+}
+
+/// What a received packet is, as its transport told RTP and RTCP apart on one port
+/// (RFC 5761).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Protocol {
+    Rtp,
+    Rtcp,
+}
+
+impl Protocol {
+    /// RFC 5761's rule: RTCP packet types 192-223 are never RTP payload types.
+    #[must_use]
+    pub fn of(packet: &[u8]) -> Self {
+        if is_rtcp(packet) {
+            Self::Rtcp
+        } else {
+            Self::Rtp
+        }
+    }
 }
 
 /// Room a media transmit's buffer is made with beyond the payload: for the header and
@@ -382,20 +402,50 @@ impl Relay {
 
     /// One plaintext RTP packet received on a leg.
     pub fn handle_rtp(&mut self, leg_id: LegId, packet: &[u8], now: f64) -> Vec<Transmit> {
-        collect(|out| self.handle_rtp_into(leg_id, packet, now, out))
+        collect(|out| self.receive(Protocol::Rtp, leg_id, packet, now, out))
     }
 
-    /// [`Relay::handle_rtp`], appending to `out` (for callers that batch).
-    pub fn handle_rtp_into(
+    /// One plaintext RTCP compound packet received on a leg.
+    pub fn handle_rtcp(&mut self, leg_id: LegId, packet: &[u8], now: f64) -> Vec<Transmit> {
+        collect(|out| self.receive(Protocol::Rtcp, leg_id, packet, now, out))
+    }
+
+    /// One plaintext packet received on a leg, of the protocol its transport found it to
+    /// be, appending what it causes to `out` (for callers that batch).
+    pub fn receive(
         &mut self,
+        protocol: Protocol,
         leg_id: LegId,
         packet: &[u8],
         now: f64,
         out: &mut Vec<Transmit>,
     ) {
-        let Some((key, pkt)) = self.arrival(leg_id, Total::RtpIn, packet, parse_rtp) else {
-            return;
-        };
+        match protocol {
+            Protocol::Rtp => {
+                if let Some((key, pkt)) = self.arrival(leg_id, Total::RtpIn, packet, parse_rtp) {
+                    self.on_rtp(key, pkt, packet.len(), now, out);
+                }
+            }
+            Protocol::Rtcp => {
+                if let Some((key, packets)) =
+                    self.arrival(leg_id, Total::RtcpIn, packet, parse_rtcp)
+                {
+                    self.on_rtcp(key, &packets, now, out);
+                }
+            }
+        }
+    }
+
+    /// An RTP packet of `size` bytes from a leg: counted at its source, then forwarded
+    /// (media) or matched to the NACKs it answers (RTX).
+    fn on_rtp(
+        &mut self,
+        key: Id<Leg>,
+        pkt: RtpPacket,
+        size: usize,
+        now: f64,
+        out: &mut Vec<Transmit>,
+    ) {
         let known = self
             .legs
             .get(key)
@@ -408,7 +458,7 @@ impl Relay {
             return;
         };
         source.packets += 1;
-        source.bytes += packet.len() as u64;
+        source.bytes += size as u64;
         source.last_packet_at = Some(now);
         self.flush_keyframe_request(source_id, now, out);
         if is_rtx {
@@ -418,23 +468,9 @@ impl Relay {
         }
     }
 
-    /// One plaintext RTCP compound packet received on a leg.
-    pub fn handle_rtcp(&mut self, leg_id: LegId, packet: &[u8], now: f64) -> Vec<Transmit> {
-        collect(|out| self.handle_rtcp_into(leg_id, packet, now, out))
-    }
-
-    /// [`Relay::handle_rtcp`], appending to `out` (for callers that batch).
-    pub fn handle_rtcp_into(
-        &mut self,
-        leg_id: LegId,
-        packet: &[u8],
-        now: f64,
-        out: &mut Vec<Transmit>,
-    ) {
-        let Some((key, packets)) = self.arrival(leg_id, Total::RtcpIn, packet, parse_rtcp) else {
-            return;
-        };
-        for item in &packets {
+    /// An RTCP compound from a leg: feedback about its sinks, reports from its sources.
+    fn on_rtcp(&mut self, key: Id<Leg>, packets: &[RtcpPacket], now: f64, out: &mut Vec<Transmit>) {
+        for item in packets {
             match item {
                 RtcpPacket::SenderReport(report) => {
                     self.on_report_blocks(key, &report.reports);
