@@ -298,6 +298,37 @@ def load_table(points: list[dict[str, Any]]) -> list[str]:
     return out
 
 
+def reports_table(figures: list[dict[str, Any]]) -> list[str]:
+    if not figures:
+        return []
+    asked = {
+        "csv": "CSV export (API key)",
+        "json": "JSON export (API key)",
+        "summary": "reports page summary, by month",
+    }
+    out = [
+        f"### Reports over a year of {figures[0]['sessions']:,} sessions (`livelens serve`)",
+        "",
+        "| store | request | first byte ms | total ms | bytes | rows "
+        "| server RSS before MiB | peak RSS MiB |",
+        "|---|---|--:|--:|--:|--:|--:|--:|",
+    ]
+    for f in figures:
+        out.append(
+            f"| {f['engine']} | {asked.get(f['request'], f['request'])} | {f['first_byte_ms']:.0f} "
+            f"| {f['total_ms']:,.0f} | {f['body_bytes']:,} | {f['rows']:,} "
+            f"| {f['rss_before_mib']:.0f} | {f['peak_rss_mib']:.0f} |"
+        )
+    out += [
+        "",
+        "The sessions are written straight into the store (benchmarks.reports_load); the"
+        " server is asked as the reports page and an account's tools ask. Peak RSS is the"
+        " server's VmHWM over the request, reset just before it: the exports stream, so it"
+        " should not grow with the number of sessions.",
+    ]
+    return out
+
+
 def plots(relays: list[dict[str, Any]], points: list[dict[str, Any]], where: Path) -> None:
     """relay.png and load.png next to the README (skipped without matplotlib)."""
     try:
@@ -375,6 +406,7 @@ def main() -> None:
     parser.add_argument("--rust-lines", type=Path, required=True)
     parser.add_argument("--relay-lines", type=Path, help="relay_loopback's JSON lines")
     parser.add_argument("--load-json", type=Path, help="benchmarks.loadgen's output")
+    parser.add_argument("--reports-json", type=Path, help="benchmarks.reports_load's output")
     parser.add_argument("--command", required=True, help="the command that produced the run")
     parser.add_argument("--readme", type=Path, default=Path(__file__).with_name("README.md"))
     args = parser.parse_args()
@@ -383,6 +415,7 @@ def main() -> None:
     rs = rust_figures(args.rust_lines.read_text().splitlines())
     relays = relay_rows(args.relay_lines.read_text().splitlines()) if args.relay_lines else []
     load = json.loads(args.load_json.read_text()) if args.load_json else []
+    reports = json.loads(args.reports_json.read_text()) if args.reports_json else []
     plots(relays, load, args.readme.parent)
     openssl = {profile: openssl_ns_per_packet(profile) for profile in PROFILES}
     cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text()
@@ -402,6 +435,8 @@ def main() -> None:
         *relay_table(relays),
         "",
         *load_table(load),
+        "",
+        *reports_table(reports),
         END,
     ]
     text = args.readme.read_text()

@@ -160,14 +160,36 @@ class MediaSocket:
 
     Sessions and legs are numbers the caller chooses (a leg number is unique within its
     session and stays the participant's across reconnects); transports are numbered by
-    the port. No string of Python's is looked up per packet."""
+    the port. No string of Python's is looked up per packet.
 
-    def __new__(cls, host: str, port: int, consent_timeout: float = 30.0) -> MediaSocket:
-        """Bind ``host:port`` (an IP literal; port 0: ephemeral) and start the thread;
-        ``OSError`` if the port cannot be bound. ``consent_timeout``: seconds without a
-        valid STUN check before a transport is reported dead (RFC 7675)."""
+    Its TCP twin, on the same port number, takes passive ICE-TCP connections (RFC 6544,
+    RFC 4571 framing) on a thread of its own: a connection whose first frame is a check
+    that authenticates carries that transport, DTLS and SRTP included, through a bounded
+    queue that drops video before audio and RTCP."""
+
+    def __new__(
+        cls,
+        host: str,
+        port: int,
+        consent_timeout: float = 30.0,
+        *,
+        tcp: bool = True,
+        tcp_stall_timeout: float = 5.0,
+        tcp_ice_timeout: float = 5.0,
+        tcp_queue_bytes: int = 262144,
+    ) -> MediaSocket:
+        """Bind ``host:port`` (an IP literal; port 0: ephemeral, then a number free for UDP
+        and TCP) and start the threads; ``OSError`` if the port cannot be bound.
+        ``consent_timeout``: seconds without a valid STUN check before a transport is
+        reported dead (RFC 7675). ``tcp``: also listen for ICE-TCP; an ICE-TCP connection
+        is cut when it leaves queued data unread for ``tcp_stall_timeout`` seconds, or
+        has not passed a check ``tcp_ice_timeout`` seconds after it was accepted; its
+        queue holds ``tcp_queue_bytes``."""
     @property
     def local_address(self) -> tuple[str, int]: ...
+    @property
+    def tcp_address(self) -> tuple[str, int] | None:
+        """The TCP twin's ``(ip, port)``; None when made with ``tcp=False``."""
     def wakeup_fd(self) -> int:
         """Readable when events wait; read and discard its bytes, then ``poll_events``."""
     def add_transport(self, session: int, leg: int, local_ufrag: str, local_pwd: str) -> int:
@@ -177,7 +199,8 @@ class MediaSocket:
         """:class:`UnknownTransport` for a transport the port does not have."""
     def remove_transport(self, transport: int) -> None: ...
     def send(self, transport: int, data: bytes) -> bool:
-        """Send a datagram (DTLS) to the nominated address; False before nomination."""
+        """Send a datagram (DTLS) down the nominated path (UDP, or a frame on an ICE-TCP
+        connection); False before nomination."""
     def set_srtp_keys(
         self,
         transport: int,
@@ -202,18 +225,24 @@ class MediaSocket:
     def remove_leg(self, session: int, leg: int) -> None: ...
     def add_route(self, session: int, source: int, sink: int, kind: MediaKind) -> bool:
         """As ``Relay.add_route``; :class:`UnknownSession`, :class:`UnknownLeg`."""
-    def remove_route(self, session: int, source: int, sink: int, kind: MediaKind) -> None: ...
-    def set_forwarding(self, session: int, leg: int, forwarding: bool) -> None:
-        """Open or close a leg's gate (keyframe requests go out from Rust)."""
-    def set_connected(self, session: int, leg: int, connected: bool) -> None: ...
+    def switch(
+        self, session: int, leg: int, switch: Literal["forwarding", "connected"], on: bool
+    ) -> None:
+        """Open or close a leg's gate (keyframe requests go out from Rust), or report its
+        transport up or down."""
     def end_session(self, session: int) -> None: ...
     def poll_events(self) -> list[MediaEvent]:
         """Everything that happened since the last call, oldest first."""
     def stats(self) -> dict[str, Any]:
-        """``{"port": counters, "transports": {id: counters}, "sessions": n}``; counters
-        are ``rx_packets`` by kind, ``rx_bytes``, ``tx_packets``, ``tx_bytes`` and
-        ``drops`` by reason; a transport's add ``session``, ``leg``, ``nominated``
-        (``(ip, port)`` or None) and ``srtp`` (the receiving context's counters)."""
+        """``{"port": counters, "transports": {id: counters}, "sessions": n, "tcp": {...}}``;
+        counters are ``rx_packets`` by kind, ``rx_bytes``, ``tx_packets``, ``tx_bytes``
+        and ``drops`` by reason (an ICE-TCP leg's queue drops as ``tcp_video_dropped``,
+        ``tcp_audio_dropped``, ``tcp_control_dropped``); a transport's add ``session``,
+        ``leg``, ``nominated`` (``(ip, port)`` or None), ``protocol`` (``"udp"``,
+        ``"tcp"`` or None) and ``srtp`` (the receiving context's counters). ``tcp``:
+        ``connections`` open, ``accepted`` so far, ``closed`` by reason
+        (``tcp_garbage``, ``tcp_ice_failed``, ``tcp_ice_timeout``, ``tcp_stalled``,
+        ``tcp_write_failed``, ``tcp_too_many``)."""
     def session_stats(self, session: int, names: dict[int, str] | None = None) -> dict[str, Any]:
         """The session relay's ``Relay.stats()`` dict plus ``"transports"`` (each leg's
         transport counters), legs named by ``names`` (by their numbers otherwise)."""

@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from livelens import operator_cli
+from livelens import certificate_cli, operator_cli
 from livelens.config import (
     DEFAULT_BODY_TIMEOUT,
     DEFAULT_HEADER_TIMEOUT,
@@ -29,7 +29,7 @@ from livelens.config import (
 )
 from livelens.errors import LiveLensError
 from livelens.server import open_context, serve
-from livelens.services import accounts, keys
+from livelens.services import accounts, alert_syslog, alert_targets, keys
 from livelens.services.audit import CLI
 from livelens.services.context import Context
 
@@ -122,6 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _common(security_log)
     security_log.add_argument("--limit", type=int, default=100, help="how many (1-1000)")
+    certificate_cli.add_command(commands)
     return parser
 
 
@@ -143,11 +144,29 @@ def _checked_options(serve: argparse.ArgumentParser) -> None:
         ("--max-connections-per-client", _count, DEFAULT_PER_CLIENT,
          "open HTTP connections per client address (0: no cap; behind a reverse "
          "proxy, every connection comes from the proxy's address)"),
+        ("--alert-webhook", alert_targets.webhook_option, "",
+         "URL the instance's security alerts are POSTed to, signed with "
+         "LIVELENS_ALERT_WEBHOOK_SECRET (else the secret in alert-webhook.secret in the "
+         "data dir, made on the first start)"),
+        ("--syslog", alert_syslog.syslog_option, "",
+         "also send security events to syslog: udp://host[:port], tcp://host[:port] or a "
+         "unix socket path such as /dev/log"),
+        ("--alert-hooks-private", _yes_no, "no",
+         "yes: accounts' alert webhooks may reach private and loopback addresses, and "
+         "http:// on loopback (on-premises receivers, tests); no (the default): public "
+         "https:// only"),
     ]:  # fmt: skip
         # argparse parses a string default with the option's type too, so a bad
         # LIVELENS_* value is refused as clearly as a bad flag.
         env_default = _env(_env_name(flag), str(default))
         serve.add_argument(flag, type=kind, default=env_default, help=help_text)
+
+
+def _yes_no(value: str) -> bool:
+    answer = {"yes": True, "true": True, "1": True, "no": False, "false": False, "0": False}
+    if value.strip().lower() not in answer:
+        raise argparse.ArgumentTypeError(f"must be yes or no, got {value!r}")
+    return answer[value.strip().lower()]
 
 
 def _env_name(flag: str) -> str:
@@ -235,6 +254,10 @@ def settings_from(args: argparse.Namespace) -> Settings:
         body_timeout=getattr(args, "body_timeout", DEFAULT_BODY_TIMEOUT),
         max_connections=getattr(args, "max_connections", 0),
         max_connections_per_client=getattr(args, "max_connections_per_client", DEFAULT_PER_CLIENT),
+        alert_webhook=getattr(args, "alert_webhook", "") or None,
+        alert_webhook_secret=_env("ALERT_WEBHOOK_SECRET") or None,
+        syslog=getattr(args, "syslog", "") or None,
+        alert_hooks_private=getattr(args, "alert_hooks_private", False),
     )
 
 
@@ -319,6 +342,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    if args.command == "verify-certificate":  # offline: no store, no keys
+        return certificate_cli.run(args)
     try:
         settings = settings_from(args)
         if args.command == "serve":

@@ -67,6 +67,14 @@ class Settings:
     max_connections: int = 0  # 0: the open-file limit less descriptor_reserve
     max_connections_per_client: int = DEFAULT_PER_CLIENT  # 0: no cap
     descriptor_reserve: int = DEFAULT_DESCRIPTOR_RESERVE
+    # Security alerts (services.alert_delivery, services.alert_syslog): the instance's
+    # webhook and its signing secret (else the file alert-webhook.secret in data_dir),
+    # syslog (udp://host:port, tcp://host:port or a unix socket path), and whether
+    # accounts' hooks may reach private and loopback addresses (services.alert_targets).
+    alert_webhook: str | None = None
+    alert_webhook_secret: str | None = None
+    syslog: str | None = None
+    alert_hooks_private: bool = False
 
     @property
     def master_key_file(self) -> Path:

@@ -25,7 +25,7 @@ from livelens.http import connections, tls
 from livelens.http.app import MAX_BODY_BYTES, make_app
 from livelens.media.hub import MediaHub, MediaPath
 from livelens.media.media_port import MediaPort
-from livelens.services import tasks
+from livelens.services import alert_delivery, export, retention, tasks
 from livelens.services.context import Context
 from livelens.store import SQLITE_PREFIX, open_store, sqlite_path
 from livelens.store.encryption import DecryptionError, MasterKeyring
@@ -92,6 +92,7 @@ async def serve(
     settings, ssl_context, tls_note = _tls(settings)
     ctx = await open_context(settings)
     try:
+        stop_alerts = alert_delivery.start(ctx)  # webhooks and syslog (--alert-webhook...)
         for line in private_files.warnings(settings.data_dir, store_files(settings)):
             log.warning("%s", line)
         sockets = tornado.netutil.bind_sockets(settings.port, settings.host)
@@ -127,15 +128,21 @@ async def serve(
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
+        tidy = asyncio.ensure_future(export.housekeeping(ctx))  # expired exports go
+        # Content past its retention goes, on one node at a time (a lease in the store).
+        retention_job = retention.start(ctx)
         if ready is not None:
             ready.set()
         await stop.wait()
+        await retention.stop(retention_job)
+        tidy.cancel()
         print("LiveLens is shutting down.", flush=True)
         server.stop()
         await server.close_all_connections()
         await hub.close()
         node_media.close()
         await tasks.drain()  # log rows still being written need the store
+        await stop_alerts()  # writes the alert counts: needs the store too
     finally:
         await ctx.store.close()
 

@@ -15,6 +15,7 @@ echo "== Rust benches" >&2
 {
   cargo bench --quiet --bench srtp
   cargo bench --quiet --bench relay_core
+  cargo bench --quiet --bench record
   cargo bench --quiet --bench crypto_candidates --features bench-candidates
 } | tee "$out/rust.jsonl"
 echo "== Relay on loopback (about 2 minutes)" >&2
@@ -26,6 +27,8 @@ echo "== Python benches" >&2
   --benchmark-columns=min,median --benchmark-json="$out/python.json"
 echo "== Load generator: livelens serve, rust and aiortc media paths (about 2 minutes)" >&2
 .venv/bin/python -m benchmarks.loadgen --out "$out/load.json"
+echo "== Reports: 100,000 sessions on SQLite and on MongoDB (FerretDB) (about 5 minutes)" >&2
+.venv/bin/python -m benchmarks.reports_load --out "$out/reports.json"
 .venv/bin/python -m benchmarks.report --python-json "$out/python.json" \
   --rust-lines "$out/rust.jsonl" --relay-lines "$out/relay.jsonl" \
-  --load-json "$out/load.json" --command "make bench"
+  --load-json "$out/load.json" --reports-json "$out/reports.json" --command "make bench"

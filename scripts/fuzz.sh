@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Runs every cargo-fuzz target of the data plane (rust_fastpath/fuzz) for SECONDS each
 # (default 60) on the nightly toolchain: RTP parsing, RTCP compounds, SRTP/SRTCP,
-# STUN, the media port endpoint and the whole relay. Corpora persist in
-# rust_fastpath/fuzz/corpus/<target> (seeded from tests/vectors/media on first use); a
-# crash leaves its input in
+# STUN, RFC 4571 framing (ICE-TCP), the media port endpoint, the whole relay, and the
+# recorder (VP8/Opus depacketising to sealed WebM) and its sealed chunk reader.
+# Corpora persist in rust_fastpath/fuzz/corpus/<target> (seeded from
+# tests/vectors/media on first use); a crash leaves its input in
 # rust_fastpath/fuzz/artifacts/<target>/ and fails the script.
 # Installs what it needs: the nightly toolchain (rustup) and cargo-fuzz (crates.io).
 set -euo pipefail

@@ -18,7 +18,31 @@ need cargo || { echo "setup: Rust (cargo) is required to build the data plane; s
 
 if [ "${1:-}" = "--test" ]; then
   [ -x /usr/bin/chromium ] || apt_install chromium
+  # ffprobe checks the recordings the data plane writes (cargo test, rust_fastpath/src/record).
+  [ -x /usr/bin/ffprobe ] || apt_install ffmpeg
 fi
+
+# --- accessibility check (tests/e2e/test_accessibility.py): axe-core from npm, pinned by
+# its package-lock.json; installed again only when the lock file changes.
+if [ "${1:-}" = "--test" ]; then
+  a11y=tests/e2e/a11y
+  lock=$(sha256sum "$a11y/package-lock.json" | cut -d' ' -f1)
+  if [ "$(cat "$a11y/node_modules/.livelens-lock" 2>/dev/null)" != "$lock" ] \
+      || [ ! -f "$a11y/node_modules/axe-core/axe.min.js" ]; then
+    need npm || apt_install npm
+    echo "setup: installing axe-core (npm) for the accessibility check"
+    (cd "$a11y" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null)
+    echo "$lock" > "$a11y/node_modules/.livelens-lock"
+  fi
+fi
+# --- end of the accessibility check's block
+
+# --- ICE over TCP only (tests/e2e/test_ice_tcp.py): nftables drops every UDP datagram
+# inside a private network namespace (unshare -n) that holds the server and Chromium.
+if [ "${1:-}" = "--test" ]; then
+  need nft || [ -x /usr/sbin/nft ] || apt_install nftables
+fi
+# --- end of the ICE-TCP block
 
 [ -x .venv/bin/python ] || "$python" -m venv .venv
 stamp=.venv/.livelens-build

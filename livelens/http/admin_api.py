@@ -7,9 +7,9 @@ from typing import TypeVar
 
 from livelens.errors import InvalidInput
 from livelens.http import views
-from livelens.http.base import BaseHandler, field_bool, field_str
+from livelens.http.base import SESSION_COOKIE, BaseHandler, field_bool, field_str
 from livelens.identity.roles import Permission
-from livelens.services import account_policy, accounts, subscription
+from livelens.services import account_policy, accounts, deletion, subscription
 from livelens.services.audit import Actor
 from livelens.store.records import Tenant
 from livelens.store.repository import TenantStore
@@ -92,6 +92,15 @@ class AccountHandler(_AccountView):
     async def get(self) -> None:
         principal = self.require_permission(Permission.MANAGE_ACCOUNT)
         await self.write_account(principal.tenant)
+
+    async def delete(self) -> None:
+        """Delete the whole account, confirmed by its name; the signed certificate."""
+        principal = self.require_permission(Permission.MANAGE_ACCOUNT)
+        confirm = field_str(self.json_body(), "confirm")
+        signed = await deletion.delete_account(self.ctx, self.rooms, principal, confirm,
+                                               self.client_ip)  # fmt: skip
+        self.clear_cookie(SESSION_COOKIE, path="/")
+        self.write_json({"certificate": signed})
 
 
 class AccountPolicyHandler(_AccountView):

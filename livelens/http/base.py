@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from typing import Any, ClassVar
 
 import tornado.web
+from tornado.http1connection import HTTP1Connection
+from tornado.iostream import StreamClosedError
 
 from livelens import jsonlimits
 from livelens.errors import (
@@ -178,6 +180,25 @@ class BaseHandler(tornado.web.RequestHandler):
         self.set_header("Content-Type", "application/json; charset=utf-8")
         self.set_header("Cache-Control", "no-store")
         self.finish(json.dumps(payload))
+
+    async def send_chunks(self, chunks: AsyncIterator[str | bytes]) -> None:
+        """Write each chunk, flushed before the next is read, then finish: an answer of
+        any length holds one chunk in memory, and a slow client holds up only its own.
+        Once the first bytes are out, a failure can no longer become an error status:
+        the transfer is cut short instead, so that no client takes a part for the whole."""
+        try:
+            async for chunk in chunks:
+                self.write(chunk)
+                await self.flush()
+            self.finish()
+        except StreamClosedError:
+            return  # the client went away
+        except Exception:
+            log.exception("%s %s failed while it was being sent; the transfer was cut.",
+                          self.request.method, self.request.path)  # fmt: skip
+            if isinstance(self.request.connection, HTTP1Connection):
+                self.request.connection.close()
+            self._finished = True  # nothing more can be sent: no error answer either
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         exc = kwargs.get("exc_info", (None, None, None))[1]

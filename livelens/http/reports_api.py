@@ -10,19 +10,13 @@ client holds up its own report only (a flush waits for the data to be sent).
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import AsyncIterator
-
-from tornado.http1connection import HTTP1Connection
-from tornado.iostream import StreamClosedError
 
 from livelens.errors import InvalidInput
 from livelens.http.base import BaseHandler, field_str
 from livelens.identity.roles import Permission
 from livelens.services import api_keys, report_feed, reports, session_history
 from livelens.store.records import ApiKey
-
-log = logging.getLogger("livelens.http")
 
 FORMATS = ("json", "csv")
 CSV_TYPE = "text/csv; charset=utf-8; header=present"
@@ -103,23 +97,15 @@ class SessionReportHandler(_ReportHandler):
             await self._stream(head + ', "sessions": [', _json(batches), "]}")
 
     async def _stream(self, head: str, chunks: AsyncIterator[str], tail: str) -> None:
-        """Write ``head``, each chunk (flushed as it comes), then ``tail``. Once the
-        first bytes are out, a failure can no longer become an error status: the
-        transfer is cut short instead, so that no client takes a part for the whole."""
-        try:
-            self.write(head)
-            await self.flush()
+        """Write ``head``, each chunk (flushed as it comes), then ``tail``."""
+
+        async def framed() -> AsyncIterator[str]:
+            yield head
             async for chunk in chunks:
-                self.write(chunk)
-                await self.flush()
-            self.finish(tail)
-        except StreamClosedError:
-            return  # the client went away
-        except Exception:
-            log.exception("A report failed while it was being sent; the transfer was cut.")
-            if isinstance(self.request.connection, HTTP1Connection):
-                self.request.connection.close()
-            self._finished = True  # nothing more can be sent: no error answer either
+                yield chunk
+            yield tail
+
+        await self.send_chunks(framed())
 
 
 async def _csv(batches: AsyncIterator[list[reports.Row]]) -> AsyncIterator[str]:

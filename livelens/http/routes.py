@@ -1,54 +1,55 @@
 """Every API route, its handler and its OpenAPI description, in one table.
 
 The application and ``/api/openapi.json`` are both built from this table, so
-the published contract cannot drift from what the server does.
+the published contract cannot drift from what the server does. The routes of governing
+an account (reports, exports, branding, deletion, alerts) are written in
+:mod:`.governance_routes`; the pieces both are written with in :mod:`.api_schema`.
 """
 
 from __future__ import annotations
-
-import re
-from dataclasses import dataclass, field
-
-import tornado.web
 
 from livelens.http import (
     admin_api,
     auth_api,
     content_api,
-    reports_api,
     sessions_api,
     team_api,
 )
-from livelens.services import account_policy, api_keys, rating, support
+from livelens.http.api_schema import (
+    ABSENT,
+    BOOL,
+    BOOL_OR_NULL,
+    CASE_TEXT,
+    EMPTY,
+    ERROR,
+    FIELD,
+    FIELD_OR_NULL,
+    IMAGE,
+    IMAGE_TYPES,
+    INT,
+    JSON,
+    NUM,
+    NUM_OR_NULL,
+    PASSWORD,
+    PIN,
+    ROLE,
+    STR,
+    STR_OR_NULL,
+    Operation,
+    Route,
+    obj,
+)
+from livelens.http.governance_routes import (
+    BRAND,
+    DELETE_ACCOUNT,
+    DELETE_SESSION,
+    GOVERNANCE_ROUTES,
+    HISTORY_QUERY,
+)
+from livelens.services import account_policy, rating
 
-JSON = dict[str, object]
+__all__ = ["ERROR", "JSON", "ROUTES", "Operation", "Route"]
 
-
-def obj(required: list[str] | None = None, **props: JSON) -> JSON:
-    schema: JSON = {"type": "object", "properties": props, "additionalProperties": True}
-    if required:
-        schema["required"] = required
-    return schema
-
-
-STR: JSON = {"type": "string"}
-BOOL: JSON = {"type": "boolean"}
-# Request fields, as base.field_str and field_bool read them: at most 1,024 characters;
-# optional ones may also be null, which counts as absent.
-FIELD: JSON = {"type": "string", "maxLength": 1024}
-FIELD_OR_NULL: JSON = {"type": ["string", "null"], "maxLength": 1024}
-BOOL_OR_NULL: JSON = {"type": ["boolean", "null"]}
-ROLE: JSON = {"type": "string", "enum": ["agent", "admin"]}
-# Passwords: 8 to 256 characters with letters and digits (identity.passwords); the
-# letters-and-digits rule is Unicode-wide, beyond what a JSON Schema pattern can say.
-PASSWORD: JSON = {"type": "string", "minLength": 8, "maxLength": 256,
-                  "description": "At least one letter and one digit."}  # fmt: skip
-# Six digits; spaces and dashes may stand between them (signalling.join.normalise_pin).
-PIN: JSON = {"type": "string", "maxLength": 1024, "pattern": "^[ -]*(?:[0-9][ -]*){6}$"}
-ABSENT: JSON = {"anyOf": [{"type": "null"}, {"const": ""}]}
-INT: JSON = {"type": "integer"}
-NUM: JSON = {"type": "number"}
-ERROR = obj(["error", "message"], error=STR, message=STR)
 USER = obj(["id", "email", "display_name", "role", "tenant_id"], id=STR, email=STR,
            display_name=STR, role=STR, tenant_id=STR)  # fmt: skip
 ADMIN_USER = obj(
@@ -89,24 +90,14 @@ POLICY_CHANGE: JSON = {"type": "object", "properties": POLICIES, "minProperties"
 # (signalling.session_policy); both sides' pages leave out what is off.
 SESSION_POLICY = obj(["chat", "snapshots", "two_way_audio", "rating"], chat=BOOL,
                      snapshots=BOOL, two_way_audio=BOOL, rating=BOOL)  # fmt: skip
-NUM_OR_NULL: JSON = {"type": ["number", "null"]}
-STR_OR_NULL: JSON = {"type": ["string", "null"]}
 # ip and target are null for what the CLI or the system did.
 AUDIT_EVENT = obj(
     ["id", "at", "action", "actor"],
     id=STR, at=NUM, action=STR, actor=STR, ip=STR_OR_NULL, target=STR_OR_NULL,
     details={"type": "object"},
 )  # fmt: skip
-EMPTY = obj()
 SECURITY_EVENT = obj(["id", "at", "kind"], id=STR, at=NUM, kind=STR, ip=STR_OR_NULL,
                      details={"type": "object"})  # fmt: skip
-# A customer's name or a case reference as the agent types it (support.case_text): no
-# control characters; what is left once the spaces around it are trimmed, at most 100
-# characters, is kept (nothing left: none).
-CASE_TEXT: JSON = {"type": ["string", "null"], "maxLength": 1024,
-                   "pattern": support.CASE_TEXT_PATTERN,
-                   "description": f"Trimmed; at most {support.MAX_CASE_TEXT} characters, no "
-                                  "control characters. Empty or null: none."}  # fmt: skip
 SESSION = obj(
     ["id", "status", "agent_id", "created_at", "join_expires_at"],
     id=STR, status={"type": "string", "enum": ["waiting", "joined", "consented", "live", "ended"]},
@@ -127,156 +118,12 @@ SESSION = obj(
 # No PIN (null) where the account's policy turned PIN joining off.
 INVITATION = obj(["session", "join_url", "pin"], session=SESSION, join_url=STR,
                  pin=STR_OR_NULL, qr_svg=STR, qr_data_uri=STR)  # fmt: skip
-IMAGE: JSON = {"type": "string", "format": "binary"}
-IMAGE_TYPES = ("image/jpeg", "image/png")
 SNAPSHOT = obj(["id", "at", "media_type", "size", "url", "thumb_url"], id=STR, at=NUM,
                author_id=STR_OR_NULL, media_type=STR, size=INT, url=STR,
                thumb_url=STR)  # fmt: skip
 CHAT_MESSAGE = obj(["id", "at", "role", "name", "text"], id=STR, at=NUM, role=STR, name=STR,
                    author_id=STR_OR_NULL, text=STR)  # fmt: skip
 NOTES = obj(["text"], text=STR, at=NUM_OR_NULL, author_id=STR_OR_NULL)
-
-
-@dataclass(frozen=True)
-class Query:
-    """A query parameter: its name and schema."""
-
-    name: str
-    schema: JSON
-    required: bool = False
-    description: str = ""
-
-
-@dataclass(frozen=True)
-class Operation:
-    summary: str
-    responses: dict[int, JSON]  # status -> response body schema (EMPTY for none)
-    request: JSON | None = None
-    auth: str = "user"  # "none", "user" (enrolment may be pending), "admin"
-    errors: tuple[int, ...] = ()
-    media: str = "application/json"  # of the success responses
-    request_media: tuple[str, ...] = ("application/json",)
-    description: str = ""  # the rules, beyond the summary
-    request_required: bool = True  # False: no body at all means an empty object
-    query: tuple[Query, ...] = ()  # the query parameters
-    api_key: bool = False  # an API key (Authorization: Bearer) may call it instead of a user
-    also_media: dict[str, JSON] = field(default_factory=dict)  # other success media types
-
-
-@dataclass(frozen=True)
-class Route:
-    path: str  # OpenAPI form, e.g. /api/users/{user_id}
-    handler: type[tornado.web.RequestHandler]
-    operations: dict[str, Operation] = field(default_factory=dict)
-
-    @property
-    def tornado_pattern(self) -> str:
-        # Path parameters are record ids: 32 hex digits.
-        return re.sub(r"\{[a-z_]+\}", r"([0-9a-f]{32})", self.path)
-
-
-# Reports, session history and API keys (http/reports_api.py, services/reports.py).
-DAY: JSON = {"type": "string", "format": "date", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"}
-RECORD_ID: JSON = {"type": "string", "pattern": "^[0-9a-f]{32}$"}
-OUTCOME: JSON = {"type": "string", "enum": ["completed", "declined", "expired", "dropped"]}
-INT_OR_NULL: JSON = {"type": ["integer", "null"]}
-API_KEY_FIELDS: dict[str, JSON] = {"id": STR, "name": STR, "created_at": NUM,
-                                   "created_by": STR | {"description": "A user id."}}  # fmt: skip
-API_KEY = obj(list(API_KEY_FIELDS), **API_KEY_FIELDS)
-API_KEY_NAME: JSON = {"type": "string", "maxLength": 1024, "minLength": 1,
-                      "pattern": api_keys.NAME_PATTERN,
-                      "description": f"What the key is for; trimmed, 1 to "
-                                     f"{support.MAX_CASE_TEXT} characters."}  # fmt: skip
-REPORT_ROW = obj(
-    ["session_id", "reference", "agent_id", "agent", "agent_name", "created_at", "joined_at",
-     "started_at", "ended_at", "duration_s", "join_wait_s", "outcome", "ended_by", "experts",
-     "rating"],
-    session_id=STR, reference=STR_OR_NULL, agent_id=STR, agent=STR, agent_name=STR,
-    created_at=STR, joined_at=STR_OR_NULL, started_at=STR_OR_NULL, ended_at=STR_OR_NULL,
-    duration_s=INT_OR_NULL, join_wait_s=INT_OR_NULL, outcome=STR_OR_NULL,
-    ended_by=STR_OR_NULL, experts=INT, rating=INT_OR_NULL,
-)  # fmt: skip
-TALLY: dict[str, JSON] = {
-    "sessions": INT,
-    "outcomes": obj(["completed", "declined", "expired", "dropped", "open"], completed=INT,
-                    declined=INT, expired=INT, dropped=INT, open=INT),
-    "duration_s": obj(["median", "p90", "count"], median=NUM_OR_NULL, p90=NUM_OR_NULL,
-                      count=INT),
-    "join_wait_s": obj(["median"], median=NUM_OR_NULL),
-    "rating": obj(["average", "count"], average=NUM_OR_NULL, count=INT),
-}  # fmt: skip
-SUMMARY = obj(
-    ["from", "to", "group", "total", "agents", "periods"],
-    **{"from": DAY, "to": DAY}, group=STR, total=obj(list(TALLY), **TALLY),
-    agents={"type": "array", "items": obj(["agent_id", "agent", "agent_name", *TALLY],
-                                          agent_id=STR, agent=STR, agent_name=STR, **TALLY)},
-    periods={"type": "array", "items": obj(["period", *TALLY], period=DAY, **TALLY)},
-)  # fmt: skip
-REPORT_QUERY = (
-    Query("from", DAY, required=True, description="The first day (UTC) of the report."),
-    Query("to", DAY, required=True,
-          description="The last day (UTC), included; at most 366 days after 'from'."),
-    Query("agent", RECORD_ID, description="Only this agent's sessions (a user id)."),
-    Query("outcome", OUTCOME),
-)  # fmt: skip
-HISTORY_QUERY = (
-    Query("q", {"type": "string", "maxLength": 1024, "pattern": support.CASE_TEXT_PATTERN},
-          description="Sessions whose case reference contains this (ASCII letters in "
-                      "either case). Customer names are sealed: not searched."),
-    Query("agent", RECORD_ID, description="Only the sessions this agent started."),
-    Query("outcome", OUTCOME),
-    Query("from", DAY, description="Created on or after this day (UTC)."),
-    Query("to", DAY, description="Created on or before this day (UTC)."),
-    Query("cursor", {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,200}$"},
-          description="The `next_cursor` of the page before."),
-    Query("limit", {"type": "integer", "minimum": 1, "maximum": 500},
-          description="Sessions per page; 100 when left out."),
-)  # fmt: skip
-REPORT_ROUTES: list[Route] = [
-    Route("/api/api-keys", reports_api.ApiKeysHandler, {
-        "get": Operation("The account's API keys (never the keys themselves)",
-                         {200: obj(["api_keys"], api_keys={"type": "array", "items": API_KEY})},
-                         auth="admin", errors=(401, 403)),
-        "post": Operation(
-            "Make an API key that reads the account's reports, and nothing else (audited)",
-            {201: obj([*API_KEY_FIELDS, "key"], **API_KEY_FIELDS, key=STR)},
-            request=obj(["name"], name=API_KEY_NAME), auth="admin", errors=(400, 401, 403),
-            description="`key` is shown this once: the server keeps only its keyed hash. "
-                        "Send it as `Authorization: Bearer <key>` to GET /api/reports/...; "
-                        "every other operation answers 401 `api_key_not_allowed`."),
-    }),
-    Route("/api/api-keys/{key_id}", reports_api.ApiKeyHandler, {"delete": Operation(
-        "Revoke an API key: refused from now on (audited)", {204: EMPTY}, auth="admin",
-        errors=(401, 403, 404))}),
-    Route("/api/reports/sessions", reports_api.SessionReportHandler, {"get": Operation(
-        "Support sessions created in a range of days, one row each, as JSON or CSV",
-        {200: obj(["from", "to", "sessions"], **{"from": DAY, "to": DAY},
-                  sessions={"type": "array", "items": REPORT_ROW})},
-        also_media={"text/csv": {"type": "string"}},
-        query=(*REPORT_QUERY, Query("format", {"type": "string", "enum": ["json", "csv"]},
-                                    description="json (the default) or csv.")),
-        api_key=True, errors=(400, 401, 403),
-        description="For a signed-in user or an API key. Administrators and API keys get "
-                    "the whole account; an agent the sessions they started (`agent` may "
-                    "name themselves only, else 403). Oldest first; times are ISO 8601 "
-                    "UTC, durations whole seconds. The CSV has a header row with the JSON "
-                    "rows' names, and any cell that a spreadsheet could take for a formula "
-                    "starts with `'`. Both formats are streamed as they are read. Customer "
-                    "names are left out (personal data, sealed at rest); `reference` links "
-                    "a session to its case. 400 names what is wrong with the days.")}),
-    Route("/api/reports/summary", reports_api.SummaryReportHandler, {"get": Operation(
-        "Sessions per agent and per period, outcomes, durations and ratings over a range of "
-        "days", {200: SUMMARY},
-        query=(*REPORT_QUERY, Query("group", {"type": "string", "enum": ["day", "week", "month"]},
-                                    description="Periods: day (the default), ISO week or "
-                                                "month, each named by its first day.")),
-        api_key=True, errors=(400, 401, 403),
-        description="Who sees what as in GET /api/reports/sessions. Durations: of live "
-                    "time, median and 90th percentile over the sessions that went live and "
-                    "ended; `join_wait_s`: from the link to the customer's join. `rating`: "
-                    "the customers' average, null without ratings.")}),
-]  # fmt: skip
-
 ROUTES: list[Route] = [
     Route("/api/auth/login", auth_api.LoginHandler, {"post": Operation(
         "Sign in with e-mail, password and (when enabled) a TOTP or recovery code",
@@ -341,7 +188,8 @@ ROUTES: list[Route] = [
                              errors=(401, 403, 404))}),
     Route("/api/account", admin_api.AccountHandler, {"get": Operation(
         "The account: its policies, seats and subscription",
-        {200: obj(["tenant"], tenant=ACCOUNT)}, auth="admin", errors=(401, 403))}),
+        {200: obj(["tenant"], tenant=ACCOUNT)}, auth="admin", errors=(401, 403)),
+        "delete": DELETE_ACCOUNT}),
     Route("/api/account/policy", admin_api.AccountPolicyHandler, {"patch": Operation(
         "Change account policies: only those named change (audited with old and new values)",
         {200: obj(["tenant"], tenant=ACCOUNT)}, request=POLICY_CHANGE,
@@ -350,8 +198,9 @@ ROUTES: list[Route] = [
                     "customer) and `customer_rating` apply to sessions started from then "
                     "on, which keep them to their end. `join_link_minutes`: how long a new "
                     "link or PIN stays usable; `pin_joining` off: new sessions get no PIN, "
-                    "and PINs already given out are refused. `recording` and "
-                    "`retention_days` are kept for the recording and retention features. "
+                    "and PINs already given out are refused. `retention_days`: the content of "
+                    "sessions older than this is deleted by the retention job (records stay). "
+                    "`recording` is kept for the recording feature. "
                     "400 `invalid_input` names the `field` at fault.",
         auth="admin", errors=(400, 401, 403))}),
     Route("/api/audit", admin_api.AuditHandler, {"get": Operation(
@@ -386,7 +235,7 @@ ROUTES: list[Route] = [
     }),
     Route("/api/sessions/{session_id}", sessions_api.SessionHandler, {"get": Operation(
         "One support session", {200: obj(["session"], session=SESSION)},
-        errors=(401, 403, 404))}),
+        errors=(401, 403, 404)), "delete": DELETE_SESSION}),
     Route("/api/sessions/{session_id}/link", sessions_api.SessionLinkHandler, {"post": Operation(
         "Send a new link: a new join link, PIN and QR code for a session still waiting for "
         "its customer (audited)",
@@ -447,8 +296,9 @@ ROUTES: list[Route] = [
     }),
     Route("/api/join", sessions_api.JoinHandler, {"post": Operation(
         "A customer joins with the link's token or the PIN; binds this device",
-        {200: obj(["session", "company", "agent", "policy"], session=obj(id=STR, status=STR),
-                  company=STR, agent=STR, policy=SESSION_POLICY)},
+        {200: obj(["session", "company", "agent", "policy", "brand"],
+                  session=obj(id=STR, status=STR), company=STR, agent=STR,
+                  policy=SESSION_POLICY, brand=BRAND)},
         request=obj(token=FIELD_OR_NULL, pin=FIELD_OR_NULL) | {"oneOf": [
             # Either the link's token or the PIN; the other absent, null or empty.
             {"required": ["token"], "properties": {"token": FIELD | {"minLength": 1},
@@ -469,4 +319,4 @@ ROUTES: list[Route] = [
                     "cookies, 403 `link_used` from another device.",
         auth="none", errors=(400, 401, 403, 404, 409))}),
 ]  # fmt: skip
-ROUTES += REPORT_ROUTES
+ROUTES += GOVERNANCE_ROUTES

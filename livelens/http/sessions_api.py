@@ -10,7 +10,7 @@ from livelens.http import hosts, views
 from livelens.http.base import BaseHandler, field_str
 from livelens.http.qr import qr_fields
 from livelens.identity.roles import Permission
-from livelens.services import rating, security, session_history, support
+from livelens.services import branding, deletion, rating, security, session_history, support
 from livelens.signalling import join
 from livelens.store.records import SupportSession
 
@@ -127,6 +127,13 @@ class SessionHandler(BaseHandler):
         comment = await rating.comment(self.ctx, session)
         self.write_json({"session": views.support_session(session, name, comment)})
 
+    async def delete(self, session_id: str) -> None:
+        """Delete an ended session by crypto-shredding; the signed certificate."""
+        principal = self.require_permission(Permission.RUN_SESSIONS)
+        signed = await deletion.delete_session(self.ctx, self.rooms, principal, session_id,
+                                               self.client_ip)  # fmt: skip
+        self.write_json({"certificate": signed})
+
 
 class SessionLinkHandler(_InvitingHandler):
     """A new join link and PIN for a session still waiting for its customer."""
@@ -156,12 +163,15 @@ class JoinHandler(BaseHandler):
         self.set_signed_cookie(JOIN_COOKIE, cookie, expires_days=None,
                                max_age=24 * 3600, httponly=True, secure=secure,
                                samesite="Strict", path="/")  # fmt: skip
+        # The account's display name (else its name), accent colour and logo.
+        brand = await branding.for_customer(self.ctx, found.tenant_id, joined.company)
         self.write_json(
             {
                 "session": {"id": joined.session.id, "status": joined.session.status},
-                "company": joined.company,
+                "company": brand.name,
                 "agent": joined.agent_name,
                 "policy": joined.policy,  # what the page leaves out: chat, snapshots, ...
+                "brand": brand.view(),
             }
         )
 

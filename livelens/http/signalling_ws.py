@@ -180,6 +180,9 @@ class SignallingSocket(BrowserSocket):
         await security.record(self.ctx, kind, self.client_ip, tenant, code=code,
                                      role=self.role)  # fmt: skip
         self.send(encode("error", code=code, message=message))
+        if self._bad == MAX_BAD_MESSAGES + 1:  # a flood: an alert (alert_rules), once
+            await security.record(self.ctx, "signalling.flood", self.client_ip, tenant,
+                                  role=self.role, bad_messages=self._bad)  # fmt: skip
         if self._bad > MAX_BAD_MESSAGES:
             self.hang_up(1008, "too many bad messages")
 

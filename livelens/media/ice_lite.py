@@ -7,7 +7,9 @@ it makes on the connection is one of the few below, pinned by
 tests/media/test_aiortc_contract.py. The Rust side answers the browser's STUN checks
 (we are ICE-lite: never checking, always controlled), so this object only
 
-* offers our ufrag/password and the media port's host candidate(s) for the answer;
+* offers our ufrag/password and the media port's host candidate(s) for the answer: UDP,
+  and passive ICE-TCP (RFC 6544) on the port's TCP twin at a lower priority, so a
+  browser whose UDP is blocked still connects;
 * waits in ``connect()`` until Rust reports the browser's nomination (USE-CANDIDATE);
 * carries DTLS records: ``recv()`` from Rust's events, ``send()`` back through Rust;
 * reports consent loss as ``ConnectionClosed``, which aiortc turns into "failed".
@@ -32,6 +34,7 @@ log = logging.getLogger(__name__)
 
 _ICE_CHARS = string.ascii_letters + string.digits  # a subset of RFC 8839 ice-char
 _HOST_PREFERENCE = 126  # RFC 8445 §5.1.2.2 type preference of host candidates
+_PASSIVE_DIRECTION = 4  # RFC 6544 §4.2 direction-pref of a passive host candidate
 
 
 def _random(length: int) -> str:
@@ -40,6 +43,45 @@ def _random(length: int) -> str:
 
 def host_priority(local_preference: int = 65535, component: int = 1) -> int:
     return (_HOST_PREFERENCE << 24) | (local_preference << 8) | (256 - component)
+
+
+def tcp_local_preference(other_preference: int = 8191) -> int:
+    """RFC 6544 §4.2: ``2^13 * direction-pref + other-pref``. A passive candidate's is at
+    most 40959, under every UDP host candidate's (65535 down), so browsers that can use
+    UDP do."""
+    return (_PASSIVE_DIRECTION << 13) | other_preference
+
+
+def local_candidates(addresses: list[str], udp_port: int, tcp_port: int | None) -> list[Candidate]:
+    """The answer's candidates: a UDP host candidate per address and, where the port
+    has a TCP twin, a passive TCP one per address at a lower priority."""
+    candidates = [
+        Candidate(
+            foundation=str(i + 1),
+            component=1,
+            transport="udp",
+            priority=host_priority(65535 - i),
+            host=address,
+            port=udp_port,
+            type="host",
+        )
+        for i, address in enumerate(addresses)
+    ]
+    if tcp_port is not None:
+        candidates += [
+            Candidate(
+                foundation=str(len(addresses) + i + 1),
+                component=1,
+                transport="tcp",
+                priority=host_priority(tcp_local_preference(8191 - i)),
+                host=address,
+                port=tcp_port,
+                type="host",
+                tcptype="passive",
+            )
+            for i, address in enumerate(addresses)
+        ]
+    return candidates
 
 
 class PortLeg(NamedTuple):
@@ -70,18 +112,7 @@ class IceLiteConnection:
         self._selected: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._closed_event: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._closed = False
-        self.local_candidates = [
-            Candidate(
-                foundation=str(i + 1),
-                component=1,
-                transport="udp",
-                priority=host_priority(65535 - i),
-                host=address,
-                port=port.port,
-                type="host",
-            )
-            for i, address in enumerate(port.addresses)
-        ]
+        self.local_candidates = local_candidates(port.addresses, port.port, port.tcp_port)
         self.transport_id = port.add_transport(
             where.session, where.leg, self.local_username, self.local_password, self
         )

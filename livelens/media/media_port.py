@@ -1,5 +1,7 @@
 """The media UDP port owned by the Rust data plane, as the asyncio side sees it: the one
-media path ``livelens serve`` runs.
+media path ``livelens serve`` runs. Beside it, on the same port number, its TCP twin
+takes passive ICE-TCP connections (RFC 6544) for browsers whose UDP is blocked; Rust
+runs those the same way, so nothing here depends on which a connection uses.
 
 One :class:`MediaPort` per node wraps ``livelens._fastpath.MediaSocket``: Rust answers
 STUN, keeps SRTP and relays packets on its own thread; Python only receives DTLS
@@ -87,14 +89,23 @@ class MediaPort:
         host_addresses: Sequence[str] | None = None,
         announced: Sequence[str] = (),
         consent_timeout: float = 30.0,
+        tcp: bool = True,
+        tcp_stall_timeout: float = 5.0,
     ) -> None:
-        """Bind ``host:port`` (port 0: ephemeral, for tests). ``host_addresses``: the
-        IPs advertised when ``host`` is unspecified (None: the machine's addresses).
-        ``announced``: IPs advertised instead, whatever is bound (behind 1:1 NAT, the
-        public address forwards to this port). ``consent_timeout``: seconds without a
-        STUN check before a connection fails."""
-        self._socket = MediaSocket(host, port, consent_timeout)
+        """Bind ``host:port`` (port 0: ephemeral, for tests) for UDP and, with ``tcp``,
+        for TCP. ``host_addresses``: the IPs advertised when ``host`` is unspecified
+        (None: the machine's addresses). ``announced``: IPs advertised instead, whatever
+        is bound (behind 1:1 NAT, the public address forwards to this port).
+        ``consent_timeout``: seconds without a STUN check before a connection fails.
+        ``tcp_stall_timeout``: seconds an ICE-TCP connection may leave data unread
+        before it is cut."""
+        self._socket = MediaSocket(
+            host, port, consent_timeout, tcp=tcp, tcp_stall_timeout=tcp_stall_timeout
+        )
         bound, self.port = self._socket.local_address
+        tcp_address = self._socket.tcp_address
+        # The TCP twin's port (the same number as the UDP port's), None without one.
+        self.tcp_port = tcp_address[1] if tcp_address is not None else None
         self.addresses = list(announced) or advertised_addresses(bound, host_addresses)
         # transport -> (its connection, its session's number)
         self._transports: dict[int, tuple[TransportEvents, int]] = {}
@@ -233,11 +244,11 @@ class PortSession:
         self._socket.add_route(self.number, self._leg(source), self._leg(sink), kind)
 
     def set_connected(self, participant_id: str) -> None:
-        self._socket.set_connected(self.number, self._leg(participant_id), True)
+        self._socket.switch(self.number, self._leg(participant_id), "connected", True)
 
     def set_forwarding(self, participant_id: str, allowed: bool) -> None:
         # Opening the gate asks for keyframes: Rust sends those itself.
-        self._socket.set_forwarding(self.number, self._leg(participant_id), allowed)
+        self._socket.switch(self.number, self._leg(participant_id), "forwarding", allowed)
 
     def stats(self) -> dict[str, object]:
         names = {number: pid for pid, number in self._legs.items()}

@@ -5,8 +5,9 @@ A change names only the policies it changes; each is checked, and what really ch
 is audited with its old and new value (``account.policy_changed``). Sessions take the
 policy in force when they are created (signalling.session_policy); the join link's
 validity and the PIN apply whenever a link is made, and a PIN is refused as soon as
-PIN joining is turned off (services.support). Recording and retention are kept for the
-features that will act on them.
+PIN joining is turned off (services.support); the retention job deletes session content
+older than the retention (services.retention). Recording is kept for the feature that
+will act on it.
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """Session content: chat, snapshots and the agent's notes, sealed at rest.
 
-Every body is sealed with the account's data key (AES-256-GCM) and bound to its
+Every body is sealed with the session's own data key (AES-256-GCM; the account's for
+sessions from before session keys, see services.session_keys) and bound to its
 item through the associated data (``session/<id>/<kind>/<item id>``), so a sealed
 body copied onto another item, session or account fails to open. Only agents with
 rights to the session (see :func:`support.may_access`) and admins read it back;
@@ -11,15 +12,17 @@ from __future__ import annotations
 
 import json
 import unicodedata
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from livelens import clock
 from livelens.errors import InvalidInput, NotFound, PayloadTooLarge
-from livelens.services import audit
+from livelens.services import audit, session_keys
 from livelens.services.audit import Actor
 from livelens.services.context import Context
 from livelens.signalling import session_policy
 from livelens.signalling.messages import CHAT_MAX_CHARS
+from livelens.store.encryption import AccountCipher
 from livelens.store.records import ContentKind, SessionItem, SupportSession, new_id
 
 MAX_SNAPSHOT_BYTES = 8 * 1024 * 1024
@@ -59,14 +62,17 @@ async def _seal(
     author_id: str | None, media_type: str, item_id: str | None = None,
 ) -> SessionItem:  # fmt: skip
     item_id = item_id or new_id()
-    cipher = await ctx.cipher_of(session.tenant_id)
+    cipher = await session_keys.cipher_for(ctx, session)
     sealed = cipher.seal(body, _purpose((session.id, kind, item_id)))
     return SessionItem(item_id, session.tenant_id, session.id, kind, clock.now(), author_id,
                        media_type, len(body), sealed)  # fmt: skip
 
 
-async def _open(ctx: Context, item: SessionItem) -> bytes:
-    return (await ctx.cipher_of(item.tenant_id)).open(item.sealed, _purpose(item))
+async def _open(ctx: Context, item: SessionItem, cipher: AccountCipher | None = None) -> bytes:
+    """The item's body; ``cipher``: its session's, when the caller has it at hand."""
+    if cipher is None:
+        cipher = await session_keys.opener_of(ctx, item.tenant_id, item.session_id)
+    return cipher.open(item.sealed, _purpose(item))
 
 
 # -- chat -------------------------------------------------------------------------
@@ -103,9 +109,12 @@ async def chat_history(
     ctx: Context, session: SupportSession, limit: int = CHAT_HISTORY
 ) -> list[ChatMessage]:
     items = await ctx.store.scoped(session.tenant_id).list_session_items(session.id, "chat", limit)
-    messages = []
+    messages: list[ChatMessage] = []
+    if not items:
+        return messages
+    cipher = await session_keys.opener_of(ctx, session.tenant_id, session.id)
     for item in items:
-        data = json.loads(await _open(ctx, item))
+        data = json.loads(await _open(ctx, item, cipher))
         messages.append(ChatMessage(item.id, item.at, str(data["role"]), str(data["name"]),
                                     item.author_id, str(data["text"])))  # fmt: skip
     return messages
@@ -166,6 +175,16 @@ async def add_snapshot(
 async def list_snapshots(ctx: Context, session: SupportSession) -> list[Snapshot]:
     items = await ctx.store.scoped(session.tenant_id).list_session_items(session.id, "snapshot")
     return [Snapshot.of(item) for item in items]
+
+
+async def snapshot_images(
+    ctx: Context, session: SupportSession
+) -> AsyncIterator[tuple[Snapshot, bytes]]:
+    """Every snapshot of the session with its image, oldest first, each opened only when
+    it is asked for: for an export (services.export), which audits what it does."""
+    items = await ctx.store.scoped(session.tenant_id).list_session_items(session.id, "snapshot")
+    for item in items:
+        yield Snapshot.of(item), await _open(ctx, item)
 
 
 async def download_snapshot(

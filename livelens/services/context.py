@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from livelens.config import Settings
 from livelens.errors import NotFound
@@ -13,6 +14,9 @@ from livelens.signalling.ratelimit import BurstLog, JoinLimits, SignInLimits
 from livelens.store.encryption import AccountCipher, MasterKeyring, WrappedKey
 from livelens.store.records import Tenant
 from livelens.store.repository import Store
+
+if TYPE_CHECKING:
+    from livelens.services.alert_delivery import AlertDelivery
 
 
 @dataclass
@@ -26,6 +30,8 @@ class Context:
     join_limits: JoinLimits = field(default_factory=JoinLimits)
     signin_limits: SignInLimits = field(default_factory=SignInLimits)
     refusals: BurstLog = field(default_factory=BurstLog)  # refused attempts, logged per burst
+    # Where security events go as alerts (webhooks); None: nowhere (the CLI's commands).
+    alerts: AlertDelivery | None = None
     _ciphers: dict[str, AccountCipher] = field(default_factory=dict)
 
     def derived_secret(self, label: str) -> bytes:
@@ -44,6 +50,10 @@ class Context:
             cipher = AccountCipher(tenant.id, self.keyring.unwrap(tenant.id, wrapped))
             self._ciphers[tenant.id] = cipher
         return cipher
+
+    def forget_cipher(self, tenant_id: str) -> None:
+        """Drop an account's opened data key from memory (the account was deleted)."""
+        self._ciphers.pop(tenant_id, None)
 
     async def cipher_of(self, tenant_id: str) -> AccountCipher:
         """The cipher of an account known only by id (loads the account once)."""

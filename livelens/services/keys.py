@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from livelens.errors import LiveLensError
-from livelens.services import audit
+from livelens.services import audit, signing
 from livelens.services.audit import Actor
 from livelens.services.context import Context
 from livelens.store.encryption import DecryptionError, WrappedKey
@@ -58,4 +58,5 @@ async def reseal(ctx: Context, actor: Actor) -> Resealed:
         await audit.record(scope, "keys.resealed", actor, target=wrapped.master_key_id)
         count += 1
     await ctx.store.replace_derivation_key(keyring.wrap_derivation_key(ctx.derivation_key))
+    await signing.reseal(ctx)  # the deletion certificates' key
     return Resealed(keyring.current_id, count, keyring.key_ids[1:])

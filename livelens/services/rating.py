@@ -2,9 +2,10 @@
 given once, after the session ended, by the customer who joined it, where the account's
 policy asked for ratings when the session was created (signalling.session_policy).
 
-The comment is the customer's own words: like chat, it is sealed with the account's
-data key, bound to the session (``session/<id>/rating_comment``), and opened only for
-agents with rights to the session.
+The comment is the customer's own words: like chat, it is sealed with the session's
+data key (services.session_keys), bound to the session
+(``session/<id>/rating_comment``), and opened only for agents with rights to the
+session.
 
 An ended session has no room any more (services.rooms), so the rating is the one change
 to a session record made outside one: saved by compare-and-set, read again and
@@ -17,7 +18,7 @@ from dataclasses import replace
 
 from livelens import clock
 from livelens.errors import Conflict, InvalidInput, NotFound, StaleRecord
-from livelens.services import audit
+from livelens.services import audit, session_keys
 from livelens.services.audit import Actor
 from livelens.services.content import clean_text
 from livelens.services.context import Context
@@ -81,7 +82,7 @@ async def rate(
     did not ask for ratings), NotEnded or AlreadyRated."""
     points, text = check(score, comment)
     scope = ctx.store.scoped(session.tenant_id)
-    cipher = await ctx.cipher_of(session.tenant_id)
+    cipher = await session_keys.cipher_for(ctx, session)
     sealed = None if text is None else cipher.seal(text.encode(), _purpose(session.id))
     for _ in range(SAVE_ATTEMPTS):
         refused = _refusal(session)
@@ -107,5 +108,5 @@ async def comment(ctx: Context, session: SupportSession) -> str | None:
     """The customer's comment, opened; None if they left none."""
     if session.rating_comment is None:
         return None
-    cipher = await ctx.cipher_of(session.tenant_id)
+    cipher = await session_keys.cipher_for(ctx, session)
     return cipher.open(session.rating_comment, _purpose(session.id)).decode()

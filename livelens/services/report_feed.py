@@ -10,7 +10,7 @@ the next.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from livelens.errors import Forbidden
 from livelens.services import reports
@@ -76,17 +76,10 @@ async def rows(
         since=filters.days.since,
         until=filters.days.until,
         outcome=filters.outcome,
-        limit=batch,
         oldest_first=True,
     )
-    while True:
-        found = await scope.list_support_sessions(query)
-        if found:
-            yield [reports.row_of(session, agents) for session in found]
-        if len(found) < batch:
-            return
-        last = found[-1]
-        query = replace(query, after=(last.created_at, last.id))
+    async for found in scope.stream_support_sessions(query, batch):
+        yield [reports.row_of(session, agents) for session in found]
 
 
 async def summary(

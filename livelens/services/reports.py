@@ -52,6 +52,7 @@ COLUMNS = (
     "rating",  # the customer's rating, 1 to 5, if they gave one
 )
 Cell = str | int | None
+TIME_COLUMNS = frozenset(("created_at", "joined_at", "started_at", "ended_at"))
 
 # What a spreadsheet may take for the start of a formula (OWASP's list, with the
 # full-width forms some spreadsheets read the same way): such a cell gets a leading '.
@@ -166,23 +167,11 @@ class Row:
 
     def cells(self) -> dict[str, Cell]:
         """The row by column name, times in ISO 8601 UTC: the JSON export's object."""
-        return {
-            "session_id": self.session_id,
-            "reference": self.reference,
-            "agent_id": self.agent_id,
-            "agent": self.agent,
-            "agent_name": self.agent_name,
-            "created_at": iso(self.created_at),
-            "joined_at": iso(self.joined_at),
-            "started_at": iso(self.started_at),
-            "ended_at": iso(self.ended_at),
-            "duration_s": self.duration_s,
-            "join_wait_s": self.join_wait_s,
-            "outcome": self.outcome,
-            "ended_by": self.ended_by,
-            "experts": self.experts,
-            "rating": self.rating,
-        }
+        cells: dict[str, Cell] = {}
+        for column in COLUMNS:
+            value = getattr(self, column)
+            cells[column] = iso(value) if column in TIME_COLUMNS else value
+        return cells
 
 
 def row_of(session: SupportSession, agents: Mapping[str, User]) -> Row:

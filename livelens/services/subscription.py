@@ -9,8 +9,8 @@
   or sends a new link (403 ``subscription_ended``); sessions already running go on, and
   administrators still read and export everything. No end set: it does not end.
 
-Deleting an account's content 90 days after its subscription ended is the retention
-job's, which is still to come.
+90 days after the subscription ended, the retention job deletes the account's session
+content (lifecycle.retention).
 """
 
 from __future__ import annotations

@@ -5,8 +5,9 @@ and, from the first join on, a secret held by their device. While nobody has joi
 the agent may give the session a new link and PIN, which end the old ones at once.
 
 A session may name its customer and the case it is about, as the agent typed them.
-The customer's name is personal data: the record keeps it sealed with the account's
-data key, bound to the session (``session/<id>/customer_name``).
+The customer's name is personal data: the record keeps it sealed with the session's
+own data key (services.session_keys; the account's for older sessions), bound to the
+session (``session/<id>/customer_name``).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from livelens.errors import (
 )
 from livelens.identity import emails
 from livelens.identity.roles import Permission, can
-from livelens.services import account_policy, audit, security, subscription
+from livelens.services import account_policy, audit, security, session_keys, subscription
 from livelens.services.audit import Actor
 from livelens.services.auth import Principal
 from livelens.services.context import Context
@@ -160,7 +161,10 @@ async def customer_name(ctx: Context, session: SupportSession) -> str | None:
     """The name of the session's customer, opened; None if the agent gave none."""
     if session.customer_name is None:
         return None
-    cipher = await ctx.cipher_of(session.tenant_id)
+    try:
+        cipher = await session_keys.cipher_for(ctx, session)
+    except session_keys.ContentDeleted:  # being deleted right now
+        return None
     return cipher.open(session.customer_name, _name_purpose(session.id)).decode()
 
 
@@ -175,9 +179,11 @@ async def create(
     now = clock.now()
     link = await _new_link(ctx, tenant)
     session_id = new_id()
+    # The session's own key first: everything it will hold is sealed with it.
+    cipher = await session_keys.create(ctx, tenant, session_id)
     sealed = None
     if name is not None:
-        sealed = ctx.cipher(principal.tenant).seal(name.encode(), _name_purpose(session_id))
+        sealed = cipher.seal(name.encode(), _name_purpose(session_id))
     session = SupportSession(
         id=session_id,
         tenant_id=principal.tenant.id,
@@ -191,6 +197,7 @@ async def create(
         # The policy the session runs with, from start to end (signalling.session_policy).
         tools_off=session_policy.tools_off(tenant),
         rating_on=tenant.customer_rating,
+        own_key=True,
     )
     scope = ctx.store.scoped(principal.tenant.id)
     await scope.create_support_session(session)

@@ -135,6 +135,13 @@ class MasterKeyring:
     def unwrap_derivation_key(self, wrapped: WrappedKey) -> bytes:
         return self._open(wrapped, _DERIVATION_CONTEXT)
 
+    def wrap_instance_key(self, name: str, key: bytes) -> WrappedKey:
+        """Seal another of the instance's keys (``name``: e.g. "signing")."""
+        return WrappedKey(self.current_id, _seal(self.current_key(), key, _instance_context(name)))
+
+    def unwrap_instance_key(self, name: str, wrapped: WrappedKey) -> bytes:
+        return self._open(wrapped, _instance_context(name))
+
     def unwrap(self, tenant_id: str, wrapped: WrappedKey) -> bytes:
         return self._open(wrapped, _dek_context(tenant_id))
 
@@ -151,6 +158,10 @@ def new_key_id() -> str:
 
 def new_data_key() -> bytes:
     return secrets.token_bytes(KEY_BYTES)
+
+
+def _instance_context(name: str) -> bytes:
+    return b"livelens/instance-key/" + name.encode()
 
 
 def _dek_context(tenant_id: str) -> bytes:

@@ -40,7 +40,7 @@ class Tenant:
     recording: Recording = "off"  # stored only, for the recording feature to come
     join_link_minutes: int = 15  # how long a new join link or PIN stays usable
     pin_joining: bool = True  # sessions get a PIN besides their link
-    retention_days: int = 90  # how long session content is kept (for retention to come)
+    retention_days: int = 90  # how long session content is kept (services.retention)
     customer_rating: bool = False  # customers are asked to rate a session after its end
     # Subscription, set by the instance's operator (``livelens tenant set``).
     seats: int | None = None  # users who may be active at once; None: no limit
@@ -165,6 +165,12 @@ class SupportSession:
     rating: int | None = None
     rating_comment: bytes | None = None
     rated_at: float | None = None
+    # Deletion and retention (services.deletion): ``own_key`` marks a session whose
+    # content, customer name and rating comment are sealed with its own data key (a
+    # SessionKey); sessions made before that use the account's key. ``purged_at``: when
+    # the retention job deleted its content (the record stays for reports).
+    own_key: bool = False
+    purged_at: float | None = None
     # Bumped by the store on every save: a save of a record read at another version is
     # refused (StaleRecord), so two writers can never overwrite each other unseen.
     version: int = 0
@@ -224,3 +230,121 @@ class ApiKey:
     key_hash: str
     created_at: float
     created_by: str  # the administrator who made it (a user id)
+
+
+ExportScope = Literal["account", "session"]
+ExportState = Literal["queued", "running", "ready", "failed"]
+
+
+@dataclass(frozen=True)
+class ExportJob:
+    """An export of an account's content (``scope`` "account") or of one support
+    session's (``scope`` "session", for a data subject's request): a ZIP of JSON and
+    files, built in the background into the data directory of the node that took the
+    request (services.export), downloadable until ``expires_at``, then removed."""
+
+    id: str
+    tenant_id: str
+    scope: ExportScope
+    requested_by: str  # the user who asked for it (a user id)
+    created_at: float
+    expires_at: float  # the record and its file are removed from then on
+    session_id: str | None = None  # the session exported, for scope "session"
+    state: ExportState = "queued"
+    finished_at: float | None = None  # when it became ready or failed
+    size: int | None = None  # bytes of the ZIP, once ready
+    file_name: str = ""  # what the download is called
+    error: str | None = None  # why it failed, in words for the person who asked
+
+
+@dataclass(frozen=True)
+class SessionKey:
+    """A support session's own data key, sealed with the account's data key. Deleting
+    this record crypto-shreds everything sealed with it (services.deletion)."""
+
+    id: str  # the session's id
+    tenant_id: str
+    sealed: bytes
+    created_at: float
+
+
+DeletionKind = Literal["session", "account", "retention"]
+
+
+@dataclass(frozen=True)
+class DeletionRecord:
+    """An instance-level record of a deletion: what, when, by whom and how much, never
+    any content. Not an account's record (``account_id``, not ``tenant_id``), so it
+    outlives the deletion of the account it names."""
+
+    id: str  # the deletion certificate's id
+    at: float
+    kind: DeletionKind
+    account_id: str
+    account_name: str
+    actor: str  # the e-mail address of who asked for it, or "system" (retention)
+    actor_id: str | None = None
+    session_ids: tuple[str, ...] = ()
+    counts: dict[str, AuditValue] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Lease:
+    """One term of a named lease (e.g. the retention job's): held by ``holder`` until
+    ``expires_at``. Terms are numbered; taking the next term is a unique insert, so of
+    nodes racing for it exactly one wins, on every engine (services.leases)."""
+
+    name: str
+    term: int
+    holder: str
+    expires_at: float
+
+
+@dataclass(frozen=True)
+class Branding:
+    """How an account presents itself on the customer's page (services.branding): one
+    per account, keyed by its tenant id. Empty text means "not set": the account's name,
+    LiveLens's own colour. The logo is kept re-encoded from its pixels (no metadata)."""
+
+    tenant_id: str
+    updated_at: float
+    display_name: str = ""  # the company as customers see it; "": the account's name
+    accent_color: str = ""  # "#rrggbb", readable under white text; "": LiveLens's own
+    logo: bytes | None = None  # PNG or JPEG, at most 1024 x 1024 pixels
+    logo_type: str = ""  # the logo's media type: "image/png" or "image/jpeg"
+
+
+@dataclass(frozen=True)
+class AlertHook:
+    """An account's alert webhook (services.alert_hooks): where its security alerts are
+    POSTed, signed with ``secret``, and how deliveries went. One per account, keyed by
+    its tenant id; setting it again makes a new ``hook_id`` (and secret), whose counts
+    start at zero, and deliveries still counted for the old one are not counted."""
+
+    tenant_id: str
+    hook_id: str
+    url: str
+    secret: bytes  # the signing secret, sealed with the account's data key
+    created_at: float
+    created_by: str  # the administrator who set it (a user id)
+    delivered: int = 0  # alerts the receiver took (a 2xx answer)
+    failed: int = 0  # tries that failed (each retry counts)
+    abandoned: int = 0  # alerts given up after their last try failed
+    dropped: int = 0  # alerts a node's full queue dropped before any try
+    last_success_at: float | None = None
+    last_error: str | None = None  # why the last failed try failed, in a few words
+    last_error_at: float | None = None
+
+
+@dataclass(frozen=True)
+class AlertTally:
+    """What happened to some deliveries of an account's alerts, added to its hook's
+    counts by :meth:`~livelens.store.repository.TenantStore.count_alert_deliveries`.
+    Not a stored record."""
+
+    at: float
+    delivered: int = 0
+    failed: int = 0
+    abandoned: int = 0
+    dropped: int = 0
+    error: str | None = None  # the last failed try's reason, when ``failed``

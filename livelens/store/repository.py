@@ -10,19 +10,27 @@ key, the security log) and they return identifiers, never another account's cont
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Protocol
 
 from livelens.store.encryption import WrappedKey
 from livelens.store.records import (
+    AlertHook,
+    AlertTally,
     ApiKey,
     AuditEvent,
     AuthSession,
+    Branding,
     ContentKind,
+    DeletionRecord,
+    ExportJob,
+    Lease,
     LoginTicket,
     Outcome,
     SecurityEvent,
     SessionItem,
+    SessionKey,
     SupportSession,
     Tenant,
     User,
@@ -137,6 +145,13 @@ class TenantStore(Protocol):
         descending), or the other way round with ``oldest_first``."""
         ...
 
+    def stream_support_sessions(
+        self, query: SessionQuery, batch: int
+    ) -> AsyncIterator[list[SupportSession]]:
+        """Every session ``query`` matches, its ``limit`` aside, in its order, ``batch``
+        at a time: for reports over a year of a busy account, never all in memory."""
+        ...
+
     # session content (chat, snapshots, notes), sealed before it gets here
     async def put_session_item(self, item: SessionItem) -> None:
         """Insert, or replace the item with this id; raises InvalidInput if the record
@@ -167,6 +182,79 @@ class TenantStore(Protocol):
     async def list_security_events(self, limit: int = 100) -> list[SecurityEvent]:
         """This tenant's security events, newest first; events without a tenant id
         belong to no account and are never listed here."""
+        ...
+
+    # exports of the account's or a session's content (services.export)
+    async def create_export_job(self, job: ExportJob) -> None:
+        """Raises InvalidInput if it belongs to another tenant, Conflict if its id is
+        already in use (anywhere on the instance)."""
+        ...
+
+    async def get_export_job(self, job_id: str) -> ExportJob | None: ...
+    async def save_export_job(self, job: ExportJob) -> None:
+        """Replace the stored job; raises NotFound if it is not in this tenant."""
+        ...
+
+    async def list_export_jobs(self, requested_by: str | None = None) -> list[ExportJob]:
+        """This tenant's export jobs (only those ``requested_by`` that user, when given),
+        newest first (ties by id, descending)."""
+        ...
+
+    async def delete_export_job(self, job_id: str) -> bool: ...
+
+    # deletion and retention (services.deletion, services.retention)
+    async def create_session_key(self, key: SessionKey) -> None:
+        """Raises InvalidInput if it belongs to another tenant, Conflict if the session
+        already has a key (or the id is another account's)."""
+        ...
+
+    async def get_session_key(self, session_id: str) -> SessionKey | None: ...
+    async def delete_session_key(self, session_id: str) -> bool:
+        """Crypto-shred a session: what was sealed with its key no longer opens."""
+        ...
+
+    async def delete_session_items(self, session_id: str) -> dict[str, int]:
+        """Delete every item of the session; how many of each kind there were."""
+        ...
+
+    async def delete_support_session(self, session_id: str) -> bool: ...
+    async def list_sessions_to_purge(
+        self, created_before: float, limit: int, after: tuple[float, str] | None = None
+    ) -> list[SupportSession]:
+        """Sessions created before ``created_before`` whose content the retention job
+        has not deleted yet (``purged_at`` unset), oldest first (ties by id); ``after``:
+        the ``(created_at, id)`` of the last one of the page before."""
+        ...
+
+    async def delete_account(self) -> dict[str, int]:
+        """Delete every record of this account, the account itself last; how many
+        records each table (collection) held, by its name."""
+        ...
+
+    # the customer page's branding (services.branding): one per account
+    async def get_branding(self) -> Branding | None: ...
+    async def save_branding(self, branding: Branding) -> None:
+        """Store the account's branding in place of any it had; raises InvalidInput if
+        it belongs to another tenant."""
+        ...
+
+    # the account's alert webhook (services.alert_hooks): one per account
+    async def get_alert_hook(self) -> AlertHook | None: ...
+    async def put_alert_hook(self, hook: AlertHook) -> None:
+        """Store the account's alert hook in place of any it had, counts and all; raises
+        InvalidInput if it belongs to another tenant."""
+        ...
+
+    async def delete_alert_hook(self) -> bool: ...
+    async def count_alert_deliveries(self, hook_id: str, tally: AlertTally) -> bool:
+        """Add ``tally`` to the counts of the account's hook if it is still ``hook_id``,
+        atomically (nodes count at once); ``last_success_at`` becomes ``tally.at`` when
+        something was delivered, ``last_error`` and ``last_error_at`` its error when a
+        try failed. False (nothing counted) if the hook was removed or set anew.
+
+        Limit: atomic on SQLite and a real MongoDB; FerretDB 1.x runs the update as a
+        query followed by a write, so counts from concurrent writers may be lost there
+        (one node writes its counts one at a time: services.alert_delivery)."""
         ...
 
 
@@ -245,4 +333,37 @@ class Store(Protocol):
     async def list_instance_security_events(self, limit: int = 100) -> list[SecurityEvent]:
         """The events without a tenant id (no account was known: bad PINs and tokens,
         rate-limit hits before a sign-in), newest first: for the instance's operator."""
+        ...
+
+    # deletion and retention
+    async def signing_key(self, candidate: WrappedKey) -> WrappedKey:
+        """The instance's sealed Ed25519 signing key (deletion certificates), storing
+        ``candidate`` first if there is none yet; as :meth:`derivation_key`."""
+        ...
+
+    async def replace_signing_key(self, wrapped: WrappedKey) -> None:
+        """Store the signing key sealed anew (same key, another master key)."""
+        ...
+
+    async def add_deletion_record(self, record: DeletionRecord) -> None:
+        """Raises Conflict if the id is already in use."""
+        ...
+
+    async def list_deletion_records(self, limit: int = 100) -> list[DeletionRecord]:
+        """Newest first."""
+        ...
+
+    async def current_lease(self, name: str) -> Lease | None:
+        """The newest term of the lease ``name``, if it was ever taken."""
+        ...
+
+    async def take_lease(self, lease: Lease) -> bool:
+        """Store this term unless its ``(name, term)`` is taken, atomically: of any
+        number of concurrent takers of one term, exactly one gets True. Terms more than
+        one before it are forgotten."""
+        ...
+
+    async def forget_deleted(self) -> None:
+        """Make sure what was deleted is gone from the engine's files where the engine
+        lets us (SQLite: checkpoint and truncate the write-ahead log)."""
         ...

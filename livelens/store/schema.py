@@ -215,6 +215,33 @@ SESSION_ITEMS = Table("session_items", records.SessionItem)
 SECURITY_EVENTS = Table("security_events", records.SecurityEvent)
 LOGIN_TICKETS = Table("login_tickets", records.LoginTicket, doc_id=login_ticket_id)
 API_KEYS = Table("api_keys", records.ApiKey)
+EXPORT_JOBS = Table("export_jobs", records.ExportJob)
+
+
+def lease_id(lease: records.Lease) -> str:
+    """A lease term's ``_id``: its ``(name, term)``, unique by construction."""
+    return f"{lease.name}#{lease.term}"
+
+
+SESSION_KEYS = Table("session_keys", records.SessionKey)
+DELETION_RECORDS = Table("deletion_records", records.DeletionRecord)
+LEASES = Table("leases", records.Lease, doc_id=lease_id)
+
+
+def branding_id(branding: records.Branding) -> str:
+    """A brand's ``_id``: its account's id (one brand per account)."""
+    return branding.tenant_id
+
+
+BRANDING = Table("branding", records.Branding, doc_id=branding_id)
+
+
+def alert_hook_id(hook: records.AlertHook) -> str:
+    """An alert hook's ``_id``: its account's id (one hook per account)."""
+    return hook.tenant_id
+
+
+ALERT_HOOKS = Table("alert_hooks", records.AlertHook, doc_id=alert_hook_id)
 
 TABLES: tuple[Table[Any], ...] = (
     TENANTS,
@@ -226,6 +253,18 @@ TABLES: tuple[Table[Any], ...] = (
     SECURITY_EVENTS,
     LOGIN_TICKETS,
     API_KEYS,
+    SESSION_KEYS,
+    DELETION_RECORDS,
+    LEASES,
+    EXPORT_JOBS,
+    BRANDING,
+    ALERT_HOOKS,
+)
+
+# The tables whose records belong to one account (they have a tenant_id, the account
+# itself aside): an account's deletion empties them of its records.
+ACCOUNT_TABLES = tuple(
+    t for t in TABLES if t is not TENANTS and any(c.name == "tenant_id" for c in t.columns)
 )
 
 # What identifies an account's record: an UPDATE matches these and sets the other columns.

@@ -3,6 +3,10 @@ own checks, and the domain errors that a refused write becomes."""
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import replace
+
 from livelens.errors import (
     Conflict,
     DuplicateEmail,
@@ -11,7 +15,9 @@ from livelens.errors import (
     NotFound,
     StaleRecord,
 )
-from livelens.store.records import Tenant, User
+from livelens.store.encryption import WrappedKey
+from livelens.store.records import AlertTally, SupportSession, Tenant, User
+from livelens.store.repository import SessionQuery
 
 
 class TenantScope:
@@ -30,6 +36,46 @@ class TenantScope:
     def _check(self, tenant_id: str, what: str) -> None:
         if tenant_id != self._tenant_id:
             raise InvalidInput(f"The {what} belongs to another account.")
+
+
+class InstanceKeys(ABC):
+    """The instance's sealed keys, ``"derivation"`` and ``"signing"``, over an engine's
+    keeping of one named key: a base of each engine's instance-level store."""
+
+    @abstractmethod
+    async def _kept_key(self, name: str, candidate: WrappedKey) -> WrappedKey:
+        """The instance key ``name`` as stored, ``candidate`` stored first if none is."""
+
+    @abstractmethod
+    async def _replace_key(self, name: str, wrapped: WrappedKey) -> None:
+        """Store the instance key ``name`` sealed anew."""
+
+    async def derivation_key(self, candidate: WrappedKey) -> WrappedKey:
+        return await self._kept_key("derivation", candidate)
+
+    async def replace_derivation_key(self, wrapped: WrappedKey) -> None:
+        await self._replace_key("derivation", wrapped)
+
+    async def signing_key(self, candidate: WrappedKey) -> WrappedKey:
+        return await self._kept_key("signing", candidate)
+
+    async def replace_signing_key(self, wrapped: WrappedKey) -> None:
+        await self._replace_key("signing", wrapped)
+
+
+async def keyset_pages(
+    page: Callable[[SessionQuery], Awaitable[list[SupportSession]]],
+    query: SessionQuery,
+    batch: int,
+) -> AsyncIterator[list[SupportSession]]:
+    """Every session ``query`` matches, a page of ``batch`` at a time, each page read
+    after the last one's ``(created_at, id)``: for an engine whose ranged reads are cheap."""
+    query = replace(query, limit=batch, after=None)
+    while found := await page(query):
+        yield found
+        if len(found) < batch:
+            return
+        query = replace(query, after=(found[-1].created_at, found[-1].id))
 
 
 def duplicate_tenant(tenant: Tenant) -> DuplicateTenant:
@@ -53,3 +99,12 @@ def refused_session_save(exists: bool) -> Conflict | NotFound:
     if exists:
         return StaleRecord("The support session was changed since it was read; read it again.")
     return NotFound("No such support session.")
+
+
+def tally_times(tally: AlertTally) -> tuple[float | None, str | None, float | None]:
+    """What counting ``tally`` sets besides the counts: ``last_success_at`` when something
+    was delivered, ``last_error`` and ``last_error_at`` when a try failed with an error
+    (None: left as it was)."""
+    failed = tally.failed > 0 and tally.error is not None
+    return (tally.at if tally.delivered else None, tally.error if failed else None,
+            tally.at if failed else None)  # fmt: skip

@@ -43,7 +43,7 @@ export class ChatPanel {
     this.labels = { ...LABELS, ...labels };
     this.timeOf = formatTime ? (at) => formatTime(at ? new Date(at * 1000) : new Date()) : timeOf;
     this.items = new Map(); // message id or ref → {el, stateEl, state}
-    this.log = h('ol', { class: 'chat-log', 'data-testid': 'chat-log', role: 'log', 'aria-live': 'polite', 'aria-label': this.labels.log });
+    this.log = h('ol', { class: 'chat-log', 'data-testid': 'chat-log' });
     this.empty = h('li', { class: 'chat-empty' }, this.labels.empty);
     this.log.append(this.empty);
     this.input = h('input', {
@@ -62,7 +62,10 @@ export class ChatPanel {
       event.preventDefault();
       this.submit();
     });
-    this.el = h('div', { class: ['chat', compact && 'chat-compact'] }, this.log, this.form);
+    // The live region wraps the list: role="log" on the <ol> itself would take away its
+    // list semantics (axe: listitem).
+    const region = h('div', { role: 'log', 'aria-live': 'polite', 'aria-label': this.labels.log }, this.log);
+    this.el = h('div', { class: ['chat', compact && 'chat-compact'] }, region, this.form);
   }
 
   setEnabled(enabled) {

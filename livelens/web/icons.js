@@ -66,6 +66,7 @@ const ICONS = {
   maximize: ['M4 9V4h5M20 9V4h-5M4 15v5h5M20 15v5h-5'],
   minimize: ['M9 4v5H4M15 4v5h5M9 20v-5H4M15 20v-5h5'],
   copy: [['rect', { x: 8, y: 8, width: 12, height: 12, rx: 2 }], 'M16 8V5.5A1.5 1.5 0 0 0 14.5 4h-9A1.5 1.5 0 0 0 4 5.5v9A1.5 1.5 0 0 0 5.5 16H8'],
+  download: ['M12 4v11M7.5 10.5L12 15l4.5-4.5', 'M5 19.5h14'],
 };
 
 function shape([tag, attrs]) {

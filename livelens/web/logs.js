@@ -1,9 +1,11 @@
 // What the audit log and the security log pages share: who and what the ids in an
 // event stand for (users and sessions the page can see), details as readable
-// "key: value" lines, and a list that grows with "Load more" up to what the API gives.
+// "key: value" lines, a list that grows with "Load more" up to what the API gives, and
+// the card that shows it with its filters.
 
 import { api } from './api.js';
-import { formatTime, h, waitText } from './dom.js';
+import { formatTime, h, messageLine, waitText } from './dom.js';
+import { card } from './ui.js';
 
 export const MAX_LIMIT = 500; // what /api/audit and /api/security-events give at most
 const PAGE = 100;
@@ -233,4 +235,58 @@ export function pagerRow(testid, log, error, shown) {
       button.hidden = log.complete() || log.capped();
     },
   };
+}
+
+/**
+ * A log page's card (the audit log, the security log): a "Kind of event" select of
+ * `groups` ([value, label]; an event's group is `groupOf(event)`), the page's own
+ * `filters` (selects), a search box (`search`: its placeholder and label), Refresh, the
+ * table of `columns` with a `row(dir, event)` for each event that `matches(dir, event,
+ * needle)`, "No events match." and "Load more". Test ids start with `testid` (the card's
+ * and the error line's are `cardTestid` and `errorTestid`). load() fetches the events of
+ * `path`, the directory and whatever `extra()` loads, calls `loaded(dir)`, then redraws.
+ */
+export function logCard({
+  path, testid, cardTestid, errorTestid, groups, groupOf, filters = [], search, columns, row, matches,
+  extra = async () => {}, loaded = () => {},
+}) {
+  const tbody = h('tbody');
+  const error = messageLine(errorTestid);
+  const log = pagedLog(path);
+  let dir = emptyDirectory();
+
+  const group = h('select', { class: 'input select', 'data-testid': `${testid}-group`, 'aria-label': 'Kind of event' },
+    groups.map(([value, label]) => h('option', { value }, label)));
+  const filter = h('input', { type: 'search', class: 'input', placeholder: search.placeholder, 'aria-label': search.label, 'data-testid': `${testid}-filter` });
+  const refreshButton = h('button', { type: 'button', class: 'btn btn-secondary', 'data-testid': `${testid}-refresh` }, 'Refresh');
+  const empty = h('p', { class: 'muted empty', hidden: true, 'data-testid': `${testid}-empty` }, 'No events match.');
+  const pager = pagerRow(testid, log, error, () => show());
+
+  const show = () => {
+    const needle = filter.value.trim().toLowerCase();
+    const shown = log.events().filter((e) => (!group.value || groupOf(e) === group.value) && matches(dir, e, needle));
+    tbody.replaceChildren(...shown.map((e) => row(dir, e)));
+    empty.hidden = shown.length > 0;
+    pager.show(log, shown.length);
+  };
+
+  const load = () => reloading(refreshButton, error, async () => {
+    [dir] = await Promise.all([loadDirectory(), log.load(), extra()]);
+    loaded(dir);
+    show();
+  });
+  for (const control of [group, ...filters]) control.addEventListener('change', show);
+  filter.addEventListener('input', show);
+  refreshButton.addEventListener('click', load);
+
+  const el = card({ testid: cardTestid },
+    h('div', { class: 'toolbar log-filters', role: 'group', 'aria-label': 'Filters' }, group, ...filters, filter, refreshButton),
+    error.el,
+    h('div', { class: 'table-wrap' },
+      h('table', { class: `table table-responsive log-table ${testid}-table`, 'data-testid': `${testid}-log` },
+        h('thead', {}, h('tr', {}, columns.map((t) => h('th', { scope: 'col' }, t)))),
+        tbody)),
+    empty,
+    pager.el);
+  return { el, load };
 }

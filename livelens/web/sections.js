@@ -5,6 +5,7 @@
 
 import { renderApiKeys } from './views/apikeys.js';
 import { renderAudit } from './views/audit.js';
+import { renderExports } from './views/exports.js';
 import { renderPolicy } from './views/policy.js';
 import { renderReports } from './views/reports.js';
 import { renderSecurity } from './views/security.js';
@@ -20,6 +21,7 @@ export const SECTIONS = [
   { id: 'audit', title: 'Audit log', admin: true, render: renderAudit },
   { id: 'security-log', title: 'Security log', admin: true, render: renderSecurityLog },
   { id: 'api-keys', title: 'API keys', admin: true, render: renderApiKeys },
+  { id: 'exports', title: 'Exports', admin: true, render: renderExports },
   { id: 'security', title: 'Security', render: renderSecurity },
 ];
 

@@ -1,6 +1,8 @@
-// Shared UI pieces: toasts, confirmation and prompt dialogs, cards, badges.
+// Shared UI pieces: toasts, confirmation and prompt dialogs, buttons that ask first,
+// one-field forms, cards, badges.
 
-import { field, h, messageLine } from './dom.js';
+import { busy, field, h, messageLine } from './dom.js';
+import { icon } from './icons.js';
 
 let toastHost = null;
 
@@ -24,6 +26,30 @@ export async function copyText(text, what) {
   } catch {
     toast(`Could not copy. Select the ${what.toLowerCase()} and copy it by hand.`, 'error');
   }
+}
+
+/**
+ * A secret shown once in `box` (an API key, a webhook's signing secret): the warning
+ * that it will not be shown again, the value with Copy, and "I have stored it", which
+ * hides it. `what` names it ("API key"), `label` is the value's accessible name; test
+ * ids are `${testid}-warning`, `-value`, `-copy` and `-done`.
+ */
+export function showSecretOnce(box, { value, what, label, warning, testid }) {
+  const input = h('input', { type: 'text', class: 'input mono', readonly: true, value, 'data-testid': `${testid}-value`, 'aria-label': label, spellcheck: 'false', autocomplete: 'off' });
+  input.addEventListener('focus', () => input.select());
+  const done = h('button', { type: 'button', class: 'btn btn-secondary btn-small', 'data-testid': `${testid}-done` }, 'I have stored it');
+  done.addEventListener('click', () => {
+    box.hidden = true;
+    box.replaceChildren();
+  });
+  box.replaceChildren(
+    h('p', { class: 'message message-warning', role: 'alert', 'data-testid': `${testid}-warning` }, warning),
+    h('div', { class: 'copy-row' }, input,
+      h('button', { type: 'button', class: 'btn btn-secondary btn-small', 'data-testid': `${testid}-copy`, onclick: () => copyText(value, what) },
+        icon('copy', { size: 16 }), 'Copy')),
+    h('div', { class: 'row' }, done));
+  box.hidden = false;
+  input.focus();
 }
 
 function modal(build) {
@@ -78,6 +104,55 @@ export function confirmDialog({ title, text, confirmLabel = 'Confirm', danger = 
     });
     dialog.append(form);
   }).then((value) => value === true);
+}
+
+/** A signed-out user is not told why an action failed: the console takes them to sign in. */
+const signedOut = (err) => err.error === 'not_authenticated';
+
+/**
+ * A button that asks before it acts: a click runs `before()` (if given), asks `ask`
+ * (confirmDialog's title, text and confirmLabel; a danger dialog), and on yes runs `run()`
+ * with the button disabled. It stays disabled when run succeeds (run replaces or hides
+ * it); if run fails, the button works again and `failed(err)` tells why. With
+ * `hold: false` the button is left alone (run disables what it needs, e.g. with busy()).
+ */
+export function askFirst(button, { ask, run, failed, before, hold = true }) {
+  button.addEventListener('click', async () => {
+    if (before) before();
+    if (!(await confirmDialog({ ...ask, danger: true }))) return;
+    if (hold) button.disabled = true;
+    try {
+      await run();
+    } catch (err) {
+      if (hold) button.disabled = false;
+      if (!signedOut(err)) failed(err);
+    }
+  });
+}
+
+/**
+ * Submitting `form` sends what is typed in `input` (trimmed): `send(value)` runs with the
+ * form busy, then `done(answer)`. Nothing typed: `empty` is shown in `message`. A failure
+ * is shown there too; either way the focus goes back to the input.
+ */
+export function onTextSubmit(form, { input, message, empty, send, done }) {
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    message.hide();
+    const value = input.value.trim();
+    if (!value) {
+      message.show(empty);
+      input.focus();
+      return;
+    }
+    try {
+      await done(await busy(form, () => send(value)));
+    } catch (err) {
+      if (signedOut(err)) return;
+      message.show(err.message);
+      input.focus();
+    }
+  });
 }
 
 /**

@@ -395,15 +395,15 @@ impl Server {
         notify.set_nonblocking(true).expect("non-blocking");
         let mut endpoint = Endpoint::new(new_router);
         endpoint.set_consent_timeout(1e6); // clients send no consent checks during runs
-        let shared = Arc::new(Shared::new(endpoint, socket, notify));
-        let thread = driver::spawn(Arc::clone(&shared)).expect("spawn");
+        let shared = Arc::new(Shared::new(endpoint, socket, None, notify));
+        let thread = driver::spawn(&shared).expect("spawn").pop();
         let tid = find_thread("livelens-media");
         if let Some(tid) = tid {
             pin(tid, 0);
         }
         Self {
             shared,
-            thread: Some(thread),
+            thread,
             tid,
             address,
             _wakeup: wakeup,

@@ -4,6 +4,7 @@
 //! the thin PyO3 layer that `livelens/_fastpath.pyi` describes.
 
 pub mod net;
+pub mod record;
 pub mod relay;
 pub mod srtp;
 

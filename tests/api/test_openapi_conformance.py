@@ -47,14 +47,23 @@ SEMANTIC_CHECKS = {
     # Images must really be PNG or JPEG.
     "/api/sessions/{session_id}/snapshots": "post",
     "/api/join/frame": "post",
+    # Logos too (within the size limits); an accent colour needs a contrast of 4.5:1 with
+    # white text.
+    "/api/account/branding/logo": "put",
+    "/api/account/branding": "put",
     # 'to' may not precede 'from' (reports: at most 366 days after it); a cursor is
     # opaque: only one this server gave is taken.
     "/api/sessions": "get",
     "/api/reports/sessions": "get",
     "/api/reports/summary": "get",
+    # A webhook must name a public host (no private or loopback address, not localhost).
+    "/api/account/alert-hook": "put",
+    # Deleting the account is confirmed by typing its name exactly.
+    "/api/account": "delete",
 }
 # Operations that answer only a customer's browser (join and device cookies).
-CUSTOMER_ONLY = {"GET /api/join/frame", "POST /api/join/frame", "POST /api/join/rating"}
+CUSTOMER_ONLY = {"GET /api/join/frame", "POST /api/join/frame", "POST /api/join/rating",
+                 "GET /api/join/logo"}  # fmt: skip
 # Besides success, what valid input may meet: not signed in or not allowed, not found
 # in this account, a conflict with the current state, a locked address or a budget spent.
 EXPECTED_FOR_VALID_INPUT = ["2xx", "401", "403", "404", "409", "423", "429"]

@@ -13,7 +13,7 @@ import pytest
 import tornado.httpclient
 
 from livelens.services import report_feed
-from livelens.store.repository import ALL_SESSIONS, SessionQuery
+from livelens.store.repository import SessionQuery
 from tests.api.harness import Client, Server
 from tests.api.reporting import DAY, JAN_1, add_session, fetch, new_key
 
@@ -307,21 +307,25 @@ async def test_the_report_is_sent_while_it_is_read(
         return text.count("\r\n") - 1 if kind == "csv" else text.count('"session_id"')
 
     scope_type = type(server.ctx.store.scoped(tenant_id))
-    read = scope_type.list_support_sessions
-    asked: list[int] = []
+    stream = scope_type.stream_support_sessions
+    sizes: list[int] = []
     before_last: list[int] = []
 
-    async def watched(self: Any, query: SessionQuery = ALL_SESSIONS) -> Any:
-        asked.append(query.limit)
-        if len(asked) == 5:  # the last batch
-            for _ in range(300):
-                if rows_received() >= 20:
-                    break
-                await asyncio.sleep(0.01)
-            before_last.append(rows_received())
-        return await read(self, query)
+    def watched(self: Any, query: SessionQuery, batch: int) -> Any:
+        async def pages() -> Any:
+            async for page in stream(self, query, batch):
+                sizes.append(len(page))
+                if len(sizes) == 5:  # the last batch
+                    for _ in range(300):
+                        if rows_received() >= 20:
+                            break
+                        await asyncio.sleep(0.01)
+                    before_last.append(rows_received())
+                yield page
 
-    monkeypatch.setattr(scope_type, "list_support_sessions", watched)
+        return pages()
+
+    monkeypatch.setattr(scope_type, "stream_support_sessions", watched)
     request = tornado.httpclient.HTTPRequest(
         f"{server.base_url}/api/reports/sessions?{JANUARY}&format={kind}",
         headers={"Cookie": "; ".join(f"{k}={v}" for k, v in admin.cookies.items())},
@@ -331,7 +335,7 @@ async def test_the_report_is_sent_while_it_is_read(
     answer = await tornado.httpclient.AsyncHTTPClient().fetch(request)
     assert answer.code == 200
     assert before_last == [20]
-    assert asked == [5, 5, 5, 5, 5]  # never more than a batch at a time
+    assert sizes == [5, 5, 5, 5, 3]  # never more than a batch at a time
     assert rows_received() == 23
 
 

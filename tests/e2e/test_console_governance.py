@@ -17,6 +17,7 @@ from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import Account, ApiClient, LiveServer, NewPage, _cli
 from tests.e2e.console import sign_in
+from tests.e2e.test_live_session import accept_and_go_live, phone, wait_for_stat
 
 pytestmark = pytest.mark.e2e
 
@@ -33,6 +34,18 @@ CHAT_REFUSAL = """async (sid) => await new Promise((resolve) => {
   };
   ws.onclose = (event) => resolve(`closed ${event.code}`);
 })"""
+
+
+# Posts a snapshot as the agent's console would, and answers the status and error code.
+SNAPSHOT_REFUSAL = """async (sid) => {
+  const xsrf = document.cookie.split('; ').find((c) => c.startsWith('_xsrf='));
+  const png = Uint8Array.from([137, 80, 78, 71, 13, 10, 26, 10, 0, 0, 0, 0]);
+  const answer = await fetch(`/api/sessions/${sid}/snapshots`, {
+    method: 'POST', body: png,
+    headers: { 'Content-Type': 'image/png', 'X-XSRFToken': decodeURIComponent(xsrf.slice(6)) },
+  });
+  return [answer.status, (await answer.json()).error];
+}"""
 
 
 def client_of(live_server: LiveServer, account: Account) -> ApiClient:
@@ -93,7 +106,18 @@ def test_a_policy_switched_off_is_saved_and_sessions_follow_it(
     expect(agent.get_by_test_id("one-way-audio")).to_contain_text("cannot hear you")
     expect(agent.get_by_test_id("agent-mic-state")).to_have_text("Off (account policy)")
 
-    # Not only hidden: the server refuses the chat.
+    # Live with the customer: their voice reaches the agent, the agent's never reaches
+    # them, and a snapshot sent anyway is refused by the server.
+    customer = phone(new_page)
+    customer.goto(agent.get_by_test_id("join-link").input_value().strip())
+    accept_and_go_live(agent, customer)
+    wait_for_stat(agent, "audio-packets-received", 50)
+    heard = customer.get_by_test_id("connection-quality").get_attribute(
+        "data-audio-packets-received"
+    )
+    assert not float(heard or 0) > 0, heard
+    assert agent.evaluate(SNAPSHOT_REFUSAL, session_id(agent)) == [403, "disabled_by_policy"]
+    # Not only hidden: the server refuses the chat too.
     assert agent.evaluate(CHAT_REFUSAL, session_id(agent)) == "disabled_by_policy"
 
 

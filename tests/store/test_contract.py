@@ -34,13 +34,19 @@ from livelens.store.encryption import WrappedKey
 from livelens.store.mongo import SCHEMA_VERSION as MONGO_SCHEMA_VERSION
 from livelens.store.mongo import MongoStore
 from livelens.store.records import (
+    AlertHook,
     ApiKey,
     AuditEvent,
     AuthSession,
+    Branding,
+    DeletionRecord,
+    ExportJob,
+    Lease,
     LoginTicket,
     Outcome,
     SecurityEvent,
     SessionItem,
+    SessionKey,
     SessionStatus,
     SupportSession,
     Tenant,
@@ -49,12 +55,18 @@ from livelens.store.records import (
 )
 from livelens.store.repository import SessionQuery
 from livelens.store.schema import (
+    ALERT_HOOKS,
     API_KEYS,
     AUDIT_EVENTS,
     AUTH_SESSIONS,
+    BRANDING,
+    DELETION_RECORDS,
+    EXPORT_JOBS,
+    LEASES,
     LOGIN_TICKETS,
     SECURITY_EVENTS,
     SESSION_ITEMS,
+    SESSION_KEYS,
     SUPPORT_SESSIONS,
     TABLES,
     TENANTS,
@@ -1242,7 +1254,8 @@ FULL: dict[str, Any] = {
         ended_at=NOW + 99.75, outcome="completed", ended_by="agent", experts=("u2", "u3"),
         ended_by_user_id="u2", ended_by_name="Kim", customer_name=b"\x01\x00n\xff",
         reference="T-42", tools_off=("chat", "two_way_audio"), rating_on=True, rating=5,
-        rating_comment=b"\x01sealed\x00", rated_at=NOW + 120.5, version=4,
+        rating_comment=b"\x01sealed\x00", rated_at=NOW + 120.5, version=4, own_key=True,
+        purged_at=NOW + 86400.5,
     ),
     "session item": SessionItem(
         id="i1", tenant_id="acme", session_id="s1", kind="snapshot", at=NOW + 0.5,
@@ -1255,6 +1268,26 @@ FULL: dict[str, Any] = {
     "login ticket": LoginTicket("k-full", 3, 2, NOW + 0.5),
     "api key": ApiKey(id="k1", tenant_id="acme", name="BI export", key_hash="d" * 64,
                       created_at=NOW + 0.75, created_by="u1"),
+    "export job": ExportJob(id="e1", tenant_id="acme", scope="session", requested_by="u1",
+                            created_at=NOW + 0.5, expires_at=NOW + 7 * 86400.25,
+                            session_id="s1", state="ready", finished_at=NOW + 3.5,
+                            size=123_456, file_name="livelens-session.zip", error="none"),
+    "branding": Branding(tenant_id="acme", updated_at=NOW + 0.5, display_name="Acme Care",
+                         accent_color="#0f766e", logo=b"\x89PNG\x00\xff" * 9,
+                         logo_type="image/png"),
+    "alert hook": AlertHook(tenant_id="acme", hook_id="h1", url="https://hooks.example/x",
+                            secret=b"\x01sealed\x00", created_at=NOW + 0.5, created_by="u1",
+                            delivered=7, failed=3, abandoned=1, dropped=2,
+                            last_success_at=NOW + 9.5, last_error="HTTP 500",
+                            last_error_at=NOW + 8.25),
+    "session key": SessionKey(id="s1", tenant_id="acme", sealed=b"\x01key\x00\xff",
+                              created_at=NOW + 0.25),
+    "deletion record": DeletionRecord(
+        id="d1", at=NOW + 0.5, kind="account", account_id="acme", account_name="Acme",
+        actor="a@acme.example", actor_id="u1", session_ids=("s1", "s2"),
+        counts={"users": 3, "session_items": 12},
+    ),
+    "lease": Lease(name="retention", term=3, holder="node-1/42", expires_at=NOW + 600.5),
 }  # fmt: skip
 
 
@@ -1287,6 +1320,17 @@ KEPT: dict[str, tuple[Table[Any], Callable[[Store, Any], Awaitable[object]],
                      lambda s, r: _only(s.login_tickets(r.key))),
     "api key": (API_KEYS, lambda s, r: s.scoped(r.tenant_id).create_api_key(r),
                 lambda s, r: s.scoped(r.tenant_id).get_api_key(r.id)),
+    "export job": (EXPORT_JOBS, lambda s, r: s.scoped(r.tenant_id).create_export_job(r),
+                   lambda s, r: s.scoped(r.tenant_id).get_export_job(r.id)),
+    "branding": (BRANDING, lambda s, r: s.scoped(r.tenant_id).save_branding(r),
+                 lambda s, r: s.scoped(r.tenant_id).get_branding()),
+    "alert hook": (ALERT_HOOKS, lambda s, r: s.scoped(r.tenant_id).put_alert_hook(r),
+                   lambda s, r: s.scoped(r.tenant_id).get_alert_hook()),
+    "session key": (SESSION_KEYS, lambda s, r: s.scoped(r.tenant_id).create_session_key(r),
+                    lambda s, r: s.scoped(r.tenant_id).get_session_key(r.id)),
+    "deletion record": (DELETION_RECORDS, lambda s, r: s.add_deletion_record(r),
+                        lambda s, r: _only(s.list_deletion_records())),
+    "lease": (LEASES, lambda s, r: s.take_lease(r), lambda s, r: s.current_lease(r.name)),
 }  # fmt: skip
 
 
@@ -1687,7 +1731,8 @@ POLICY_VERSION = added_in("support_sessions", "tools_off")  # and the tenants' p
 SESSION_FIELDS_OF = {7: ("version", "ended_by_user_id", "ended_by_name"),
                      8: ("customer_name", "reference"),
                      POLICY_VERSION: ("tools_off", "rating_on", "rating", "rating_comment",
-                                      "rated_at")}  # fmt: skip
+                                      "rated_at"),
+                     added_in("support_sessions", "own_key"): ("own_key", "purged_at")}  # fmt: skip
 TENANT_FIELDS_OF_POLICY_VERSION = (
     "two_way_audio", "snapshots", "chat", "recording", "join_link_minutes", "pin_joining",
     "retention_days", "customer_rating", "seats", "subscription_ends",

@@ -116,6 +116,32 @@ async def test_keyset_pages_cover_every_session_once_in_both_orders(store: Store
     assert oldest == newest[:at][::-1]
 
 
+async def test_a_stream_gives_every_matching_session_once_in_batches(store: Store) -> None:
+    scope = await new_tenant(store, "Acme")
+    other = await new_tenant(store, "Other")
+    await other.create_support_session(make_support_session(other.tenant_id))
+    made = [
+        make_support_session(scope.tenant_id, agent_id=("a1", "a2")[i % 2],
+                             created_at=NOW + (i // 3), id=f"{i:032x}")
+        for i in range(10)
+    ]  # fmt: skip
+    for session in reversed(made):
+        await scope.create_support_session(session)
+    oldest = sorted(made, key=lambda s: (s.created_at, s.id))
+
+    async def streamed(batch: int, **query: Any) -> list[list[SupportSession]]:
+        return [page async for page in scope.stream_support_sessions(SessionQuery(**query), batch)]
+
+    # The query's limit does not cut a stream; its filters and order hold.
+    for batch in (1, 3, 10, 11):
+        pages = await streamed(batch, oldest_first=True, limit=2)
+        assert [s for page in pages for s in page] == oldest, batch
+        assert [len(page) for page in pages][:-1] == [batch] * (len(pages) - 1)
+    newest_a1 = [s.id for s in reversed(oldest) if s.agent_id == "a1"]
+    assert [s.id for page in await streamed(2, agent_id="a1") for s in page] == newest_a1
+    assert await streamed(4, agent_id="nobody") == []
+
+
 async def test_sessions_are_found_by_outcome(store: Store) -> None:
     scope = await new_tenant(store, "Acme")
     done = make_support_session(scope.tenant_id, created_at=NOW, status="ended",

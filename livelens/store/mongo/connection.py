@@ -14,12 +14,13 @@ The engine must also run on FerretDB 1.24 (the CI server), which shapes a few ch
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import re
 import threading
 import time
-from collections.abc import Awaitable, Callable, Coroutine, Mapping
-from typing import Any, ParamSpec, Self, TypeVar
+from collections.abc import Awaitable, Callable, Coroutine, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, ParamSpec, Self, TypeVar
 from urllib.parse import parse_qsl, urlsplit
 
 from pymongo import ASCENDING, DESCENDING, AsyncMongoClient
@@ -37,6 +38,9 @@ from pymongo.errors import (
 
 from livelens.errors import InvalidInput, StoreUnavailable
 from livelens.store import schema, shared
+
+if TYPE_CHECKING:
+    from livelens.store.mongo.store import MongoStore
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -72,15 +76,22 @@ def _hosts(url: str) -> str:
         return "?"
 
 
-def translated(fn: Callable[P, Awaitable[T]]) -> Callable[P, Coroutine[Any, Any, T]]:
+@contextlib.contextmanager
+def connection_kept() -> Iterator[None]:
     """Report a lost connection as StoreUnavailable (HTTP 503), not a driver error."""
+    try:
+        yield
+    except ConnectionFailure as exc:
+        raise StoreUnavailable(f"MongoDB store unavailable: {one_line(exc)}") from exc
+
+
+def translated(fn: Callable[P, Awaitable[T]]) -> Callable[P, Coroutine[Any, Any, T]]:
+    """:func:`connection_kept` around a whole operation."""
 
     @functools.wraps(fn)
     async def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
-        try:
+        with connection_kept():
             return await fn(*args, **kwargs)
-        except ConnectionFailure as exc:
-            raise StoreUnavailable(f"MongoDB store unavailable: {one_line(exc)}") from exc
 
     return wrapper
 
@@ -191,6 +202,10 @@ async def meta_once(meta: AsyncCollection[Doc], doc_id: str, fields: Doc) -> Doc
     return await meta.find_one({"_id": doc_id})
 
 
+# One account's records, newest first, ties by id (support sessions, export jobs).
+_TENANT_NEWEST = [("tenant_id", ASCENDING), ("created_at", DESCENDING), ("_id", DESCENDING)]
+
+
 async def _prepare(db: AsyncDatabase[Doc]) -> None:
     meta = await meta_once(db["meta"], "schema", {"version": SCHEMA_VERSION})
     version = int(meta["version"]) if meta else SCHEMA_VERSION
@@ -226,10 +241,7 @@ async def _prepare(db: AsyncDatabase[Doc]) -> None:
     await support_sessions.create_index("join_token_hash", unique=True, name="join_token_unique")
     await support_sessions.create_index("pin_hash", name="pin")
     # Reports: newest first, ties by id.
-    await support_sessions.create_index(
-        [("tenant_id", ASCENDING), ("created_at", DESCENDING), ("_id", DESCENDING)],
-        name="tenant_newest",
-    )
+    await support_sessions.create_index(_TENANT_NEWEST, name="tenant_newest")
     await support_sessions.create_index(
         [("tenant_id", ASCENDING), ("agent_id", ASCENDING), ("created_at", DESCENDING),
          ("_id", DESCENDING)],
@@ -257,6 +269,21 @@ async def _prepare(db: AsyncDatabase[Doc]) -> None:
     await db["spent_codes"].create_index(
         [("tenant_id", ASCENDING), ("user_id", ASCENDING), ("step", ASCENDING)],
         name="tenant_user_step",
+    )
+    await db[schema.EXPORT_JOBS.name].create_index(_TENANT_NEWEST, name="tenant_newest")
+    # Deletion and retention (.deletion): sessions whose content is still kept, by age;
+    # the session keys and the instance's record of deletions; lease terms by number.
+    await support_sessions.create_index(
+        [("tenant_id", ASCENDING), ("purged_at", ASCENDING), ("created_at", ASCENDING),
+         ("_id", ASCENDING)],
+        name="tenant_purge",
+    )  # fmt: skip
+    await db[schema.SESSION_KEYS.name].create_index("tenant_id", name="tenant")
+    await db[schema.DELETION_RECORDS.name].create_index(
+        [("at", DESCENDING), ("seq", DESCENDING)], name="newest"
+    )
+    await db[schema.LEASES.name].create_index(
+        [("name", ASCENDING), ("term", DESCENDING)], name="name_term"
     )
     if version < 5:  # failure counters, replaced by sign-in tickets
         for name in ("login_guards", "login_failures"):
@@ -309,3 +336,52 @@ class MongoConnection:
 
 async def read_all(table: schema.Table[schema.R], cursor: AsyncCursor[Doc]) -> list[schema.R]:
     return [table.from_doc(doc) async for doc in cursor]
+
+
+async def insert_new(collection: AsyncCollection[Doc], doc: Doc, what: str) -> None:
+    """Insert ``doc``; one whose ``_id`` is taken is refused as a duplicate ``what``."""
+    try:
+        await collection.insert_one(doc)
+    except DuplicateKeyError as exc:
+        raise shared.duplicate_id(what) from exc
+
+
+async def read_newest(
+    table: schema.Table[schema.R], collection: AsyncCollection[Doc], query: Doc, limit: int
+) -> list[schema.R]:
+    """The newest ``limit`` log entries ``query`` finds: by time, then by insertion
+    (``seq``, see :func:`next_seq`)."""
+    if limit <= 0:
+        return []  # MongoDB reads limit 0 as "no limit"
+    cursor = collection.find(query).sort([("at", DESCENDING), ("seq", DESCENDING)])
+    return await read_all(table, cursor.limit(limit))
+
+
+class MongoTenantPart(shared.TenantScope):
+    """A part of :class:`.tenant.MongoTenantStore`, one account's view of the store's
+    collections: the filters every part builds name the tenant."""
+
+    def __init__(self, store: MongoStore, tenant_id: str) -> None:
+        super().__init__(tenant_id)
+        self._store = store
+
+    def _of(self, table: schema.Table[Any]) -> AsyncCollection[Doc]:
+        return self._store.collection(table)
+
+    def _mine(self, record_id: str, **more: object) -> Doc:
+        """The filter for this tenant's record ``record_id``."""
+        return {"_id": record_id, "tenant_id": self.tenant_id, **more}
+
+    async def _get(self, table: schema.Table[schema.R], record_id: str) -> schema.R | None:
+        """This tenant's record ``record_id`` of ``table``; for a table of one record per
+        account (its ``_id`` the tenant id), ``record_id`` is the tenant id."""
+        doc = await self._of(table).find_one(self._mine(record_id))
+        return None if doc is None else table.from_doc(doc)
+
+    async def _put_account_record(self, table: schema.Table[schema.R], record: schema.R) -> None:
+        """Store the account's one record of ``table``, in place of any before it."""
+        await self._of(table).replace_one({"_id": self.tenant_id}, table.doc(record), upsert=True)
+
+    async def _delete_one(self, table: schema.Table[Any], record_id: str) -> bool:
+        result = await self._of(table).delete_one(self._mine(record_id))
+        return result.deleted_count > 0

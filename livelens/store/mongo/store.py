@@ -10,22 +10,21 @@ import contextlib
 from pymongo import ASCENDING, DESCENDING
 from pymongo.errors import DuplicateKeyError
 
-from livelens.errors import StoreUnavailable
 from livelens.store import records, schema, shared
-from livelens.store.encryption import WrappedKey
 from livelens.store.mongo.connection import (
     Doc,
-    MongoConnection,
+    insert_new,
     insert_unique,
-    meta_once,
     next_seq,
     read_all,
+    read_newest,
     translated,
 )
+from livelens.store.mongo.deletion import MongoLifecycle
 from livelens.store.mongo.tenant import MongoTenantStore
 
 
-class MongoStore(MongoConnection):
+class MongoStore(MongoLifecycle):
     """The :class:`~livelens.store.repository.Store` over one MongoDB database."""
 
     async def _locate(self, query: Doc) -> tuple[str, str] | None:
@@ -38,34 +37,11 @@ class MongoStore(MongoConnection):
     async def _security_events(
         self, tenant_id: str | None, limit: int
     ) -> list[records.SecurityEvent]:
-        if limit <= 0:
-            return []  # MongoDB reads limit 0 as "no limit"
         query = {"tenant_id": tenant_id}  # None: events without an account
-        newest = [("at", DESCENDING), ("seq", DESCENDING)]
-        return await read_all(
-            schema.SECURITY_EVENTS, self.security_events.find(query).sort(newest).limit(limit)
-        )
+        return await read_newest(schema.SECURITY_EVENTS, self.security_events, query, limit)
 
     def scoped(self, tenant_id: str) -> MongoTenantStore:
         return MongoTenantStore(self, tenant_id)
-
-    @translated
-    async def derivation_key(self, candidate: WrappedKey) -> WrappedKey:
-        doc = await meta_once(
-            self.meta,
-            "derivation_key",
-            {"master_key_id": candidate.master_key_id, "sealed": candidate.sealed},
-        )
-        if doc is None:
-            raise StoreUnavailable("The derivation key vanished from the store.")
-        return WrappedKey(str(doc["master_key_id"]), bytes(doc["sealed"]))
-
-    @translated
-    async def replace_derivation_key(self, wrapped: WrappedKey) -> None:
-        await self.meta.update_one(
-            {"_id": "derivation_key"},
-            {"$set": {"master_key_id": wrapped.master_key_id, "sealed": wrapped.sealed}},
-        )
 
     # accounts
 
@@ -147,12 +123,8 @@ class MongoStore(MongoConnection):
 
     @translated
     async def add_security_event(self, event: records.SecurityEvent) -> None:
-        try:
-            await self.security_events.insert_one(
-                {**schema.SECURITY_EVENTS.doc(event), "seq": next_seq()}
-            )
-        except DuplicateKeyError as exc:
-            raise shared.duplicate_id("A security event") from exc
+        doc = {**schema.SECURITY_EVENTS.doc(event), "seq": next_seq()}
+        await insert_new(self.security_events, doc, "A security event")
 
     @translated
     async def list_instance_security_events(self, limit: int = 100) -> list[records.SecurityEvent]:

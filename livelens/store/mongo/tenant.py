@@ -4,28 +4,33 @@ Documents and records are mapped by the field tables (:mod:`livelens.store.schem
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
 
 from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.asynchronous.cursor import AsyncCursor
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from livelens.errors import NotFound
 from livelens.store import records, schema, shared
+from livelens.store.mongo.alert_hooks import MongoAlertHooks
+from livelens.store.mongo.branding import MongoBranding
 from livelens.store.mongo.connection import (
     Doc,
+    connection_kept,
     contains_pattern,
+    insert_new,
     insert_unique,
     is_unique_violation,
     next_seq,
     read_all,
+    read_newest,
     translated,
 )
+from livelens.store.mongo.deletion import MongoDeletion
+from livelens.store.mongo.exports import MongoExportJobs
 from livelens.store.repository import ALL_SESSIONS, SessionQuery
-
-if TYPE_CHECKING:
-    from livelens.store.mongo.store import MongoStore
 
 
 async def _replace(
@@ -43,16 +48,9 @@ async def _replace(
         raise NotFound(missing)
 
 
-class MongoTenantStore(shared.TenantScope):
-    """One account's view of a :class:`MongoStore`: every filter names the tenant."""
-
-    def __init__(self, store: MongoStore, tenant_id: str) -> None:
-        super().__init__(tenant_id)
-        self._store = store
-
-    def _mine(self, record_id: str, **more: object) -> Doc:
-        """The filter for this tenant's record ``record_id``."""
-        return {"_id": record_id, "tenant_id": self.tenant_id, **more}
+class MongoTenantStore(MongoAlertHooks, MongoExportJobs, MongoBranding, MongoDeletion):
+    """One account's view of a :class:`.store.MongoStore`: every filter names the tenant
+    (the parts' common ground is :class:`.connection.MongoTenantPart`)."""
 
     async def _oldest_first(
         self, collection: AsyncCollection[Doc], table: schema.Table[schema.R]
@@ -102,8 +100,7 @@ class MongoTenantStore(shared.TenantScope):
 
     @translated
     async def get_user(self, user_id: str) -> records.User | None:
-        doc = await self._store.users.find_one(self._mine(user_id))
-        return None if doc is None else schema.USERS.from_doc(doc)
+        return await self._get(schema.USERS, user_id)
 
     @translated
     async def find_user_by_email(self, email: str) -> records.User | None:
@@ -182,20 +179,15 @@ class MongoTenantStore(shared.TenantScope):
     @translated
     async def create_auth_session(self, session: records.AuthSession) -> None:
         self._check(session.tenant_id, "session")
-        try:
-            await self._store.auth_sessions.insert_one(schema.AUTH_SESSIONS.doc(session))
-        except DuplicateKeyError as exc:
-            raise shared.duplicate_id("A session") from exc
+        await insert_new(self._store.auth_sessions, schema.AUTH_SESSIONS.doc(session), "A session")
 
     @translated
     async def get_auth_session(self, session_id: str) -> records.AuthSession | None:
-        doc = await self._store.auth_sessions.find_one(self._mine(session_id))
-        return None if doc is None else schema.AUTH_SESSIONS.from_doc(doc)
+        return await self._get(schema.AUTH_SESSIONS, session_id)
 
     @translated
     async def delete_auth_session(self, session_id: str) -> bool:
-        result = await self._store.auth_sessions.delete_one(self._mine(session_id))
-        return result.deleted_count > 0
+        return await self._delete_one(schema.AUTH_SESSIONS, session_id)
 
     @translated
     async def delete_user_auth_sessions(self, user_id: str) -> int:
@@ -216,20 +208,13 @@ class MongoTenantStore(shared.TenantScope):
     @translated
     async def add_audit_event(self, event: records.AuditEvent) -> None:
         self._check(event.tenant_id, "audit event")
-        try:
-            await self._store.audit_events.insert_one(
-                {**schema.AUDIT_EVENTS.doc(event), "seq": next_seq()}
-            )
-        except DuplicateKeyError as exc:
-            raise shared.duplicate_id("An audit event") from exc
+        doc = {**schema.AUDIT_EVENTS.doc(event), "seq": next_seq()}
+        await insert_new(self._store.audit_events, doc, "An audit event")
 
     @translated
     async def list_audit_events(self, limit: int = 100) -> list[records.AuditEvent]:
-        if limit <= 0:
-            return []  # MongoDB reads limit 0 as "no limit"
-        cursor = self._store.audit_events.find({"tenant_id": self.tenant_id})
-        newest = [("at", DESCENDING), ("seq", DESCENDING)]
-        return await read_all(schema.AUDIT_EVENTS, cursor.sort(newest).limit(limit))
+        mine = {"tenant_id": self.tenant_id}
+        return await read_newest(schema.AUDIT_EVENTS, self._store.audit_events, mine, limit)
 
     # support sessions
 
@@ -242,8 +227,7 @@ class MongoTenantStore(shared.TenantScope):
 
     @translated
     async def get_support_session(self, session_id: str) -> records.SupportSession | None:
-        doc = await self._store.support_sessions.find_one(self._mine(session_id))
-        return None if doc is None else schema.SUPPORT_SESSIONS.from_doc(doc)
+        return await self._get(schema.SUPPORT_SESSIONS, session_id)
 
     @translated
     async def save_support_session(self, session: records.SupportSession) -> records.SupportSession:
@@ -271,6 +255,27 @@ class MongoTenantStore(shared.TenantScope):
     ) -> list[records.SupportSession]:
         if query.limit <= 0:
             return []  # MongoDB reads limit 0 as "no limit"
+        return await read_all(schema.SUPPORT_SESSIONS, self._sessions(query).limit(query.limit))
+
+    async def stream_support_sessions(
+        self, query: SessionQuery, batch: int
+    ) -> AsyncIterator[list[records.SupportSession]]:
+        # One cursor, not keyset pages: FerretDB cannot run a page's $or on an index, so
+        # each page would read the whole account again.
+        page: list[records.SupportSession] = []
+        with connection_kept():
+            async for doc in self._sessions(dataclasses.replace(query, after=None)).batch_size(
+                batch
+            ):
+                page.append(schema.SUPPORT_SESSIONS.from_doc(doc))
+                if len(page) == batch:
+                    yield page
+                    page = []
+        if page:
+            yield page
+
+    def _sessions(self, query: SessionQuery) -> AsyncCursor[Doc]:
+        """The query's sessions in its order, its limit aside."""
         found: Doc = {"tenant_id": self.tenant_id}
         more: list[Doc] = []  # conditions that need an $or of their own
         if query.agent_id is not None and query.with_experts:
@@ -295,10 +300,9 @@ class MongoTenantStore(shared.TenantScope):
                                  {"created_at": at, "_id": {beyond: last_id}}]})  # fmt: skip
         if more:
             found["$and"] = more
-        cursor = self._store.support_sessions.find(found)
         direction = ASCENDING if query.oldest_first else DESCENDING
         order = [("created_at", direction), ("_id", direction)]
-        return await read_all(schema.SUPPORT_SESSIONS, cursor.sort(order).limit(query.limit))
+        return self._store.support_sessions.find(found).sort(order)
 
     # session content
 
@@ -327,14 +331,10 @@ class MongoTenantStore(shared.TenantScope):
     async def list_session_items(
         self, session_id: str, kind: records.ContentKind | None = None, limit: int = 1000
     ) -> list[records.SessionItem]:
-        if limit <= 0:
-            return []
         query: Doc = {"tenant_id": self.tenant_id, "session_id": session_id}
         if kind is not None:
             query["kind"] = kind
-        cursor = self._store.session_items.find(query)
-        newest = [("at", DESCENDING), ("seq", DESCENDING)]
-        items = await read_all(schema.SESSION_ITEMS, cursor.sort(newest).limit(limit))
+        items = await read_newest(schema.SESSION_ITEMS, self._store.session_items, query, limit)
         items.reverse()
         return items
 
@@ -349,8 +349,7 @@ class MongoTenantStore(shared.TenantScope):
 
     @translated
     async def get_api_key(self, key_id: str) -> records.ApiKey | None:
-        doc = await self._store.api_keys.find_one(self._mine(key_id))
-        return None if doc is None else schema.API_KEYS.from_doc(doc)
+        return await self._get(schema.API_KEYS, key_id)
 
     @translated
     async def list_api_keys(self) -> list[records.ApiKey]:
@@ -358,8 +357,7 @@ class MongoTenantStore(shared.TenantScope):
 
     @translated
     async def delete_api_key(self, key_id: str) -> bool:
-        result = await self._store.api_keys.delete_one(self._mine(key_id))
-        return result.deleted_count > 0
+        return await self._delete_one(schema.API_KEYS, key_id)
 
     # security log
 

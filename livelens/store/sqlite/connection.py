@@ -12,12 +12,15 @@ import sqlite3
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 from livelens import private_files
 from livelens.errors import StoreUnavailable
-from livelens.store import schema
+from livelens.store import schema, shared
 from livelens.store.sqlite.migrations import migrate
+
+if TYPE_CHECKING:
+    from livelens.store.sqlite.store import SqliteStore
 
 T = TypeVar("T")
 Row = dict[str, Any]
@@ -43,6 +46,9 @@ def _connect(path: str) -> sqlite3.Connection:
         conn.execute("PRAGMA journal_mode = WAL").fetchone()
         # NORMAL is durable across application crashes in WAL mode and much faster.
         conn.execute("PRAGMA synchronous = NORMAL")
+        # Deleted rows are overwritten with zeros, not left in free pages: what a
+        # deletion removes (a shredded key above all) is gone from the file.
+        conn.execute("PRAGMA secure_delete = ON")
         migrate(conn)
     except sqlite3.Error as exc:
         if conn is not None:
@@ -125,3 +131,30 @@ class SqliteConnection:
             await loop.run_in_executor(self._executor, conn.close)
         finally:
             self._executor.shutdown(wait=True)
+
+
+class SqliteTenantPart(shared.TenantScope):
+    """A part of :class:`.store.SqliteTenantStore`, one account's view of the store's
+    tables: the statements every part builds name the tenant."""
+
+    def __init__(self, store: SqliteStore, tenant_id: str) -> None:
+        super().__init__(tenant_id)
+        self._store = store
+
+    async def _mine(self, table: schema.Table[schema.R], record_id: str) -> schema.R | None:
+        """This tenant's record ``record_id`` of ``table``."""
+        return await self._store._record(table, "tenant_id = ? AND id = ?",
+                                         (self.tenant_id, record_id))  # fmt: skip
+
+    async def _account_record(self, table: schema.Table[schema.R]) -> schema.R | None:
+        """The account's one record of ``table`` (a table keyed by the tenant id)."""
+        return await self._store._record(table, "tenant_id = ?", (self.tenant_id,))
+
+    async def _put_account_record(self, table: schema.Table[schema.R], record: schema.R) -> None:
+        """Store the account's one record of ``table``: insert it, or replace every other
+        column of the account's row."""
+        upsert = (
+            f"{table.insert()} ON CONFLICT (tenant_id)"
+            f" DO UPDATE SET {table.take_excluded(('tenant_id',))}"
+        )
+        await self._store._execute(upsert, table.row(record))

@@ -198,6 +198,89 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE INDEX support_sessions_outcome ON support_sessions"
         " (tenant_id, outcome, created_at, id)",
     ),
+    # Exports of an account's or a session's content (the ZIP lies in the data dir).
+    (
+        """CREATE TABLE export_jobs (
+            id TEXT PRIMARY KEY,
+            tenant_id TEXT NOT NULL,
+            scope TEXT NOT NULL,
+            requested_by TEXT NOT NULL,
+            created_at REAL NOT NULL,
+            expires_at REAL NOT NULL,
+            session_id TEXT,
+            state TEXT NOT NULL,
+            finished_at REAL,
+            size INTEGER,
+            file_name TEXT NOT NULL,
+            error TEXT
+        )""",
+        "CREATE INDEX export_jobs_tenant ON export_jobs (tenant_id, created_at, id)",
+    ),
+    # Deletion and retention: a data key per session (deleting it crypto-shreds the
+    # session), the instance's record of deletions (no account's: it outlives them),
+    # and leases (the retention job runs on one node at a time).
+    (
+        "ALTER TABLE support_sessions ADD COLUMN own_key INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE support_sessions ADD COLUMN purged_at REAL",
+        "CREATE INDEX support_sessions_purge ON support_sessions"
+        " (tenant_id, purged_at, created_at, id)",
+        """CREATE TABLE session_keys (
+            id TEXT PRIMARY KEY,
+            tenant_id TEXT NOT NULL,
+            sealed BLOB NOT NULL,
+            created_at REAL NOT NULL
+        )""",
+        "CREATE INDEX session_keys_tenant ON session_keys (tenant_id)",
+        """CREATE TABLE deletion_records (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            id TEXT NOT NULL UNIQUE,
+            at REAL NOT NULL,
+            kind TEXT NOT NULL,
+            account_id TEXT NOT NULL,
+            account_name TEXT NOT NULL,
+            actor TEXT NOT NULL,
+            actor_id TEXT,
+            session_ids TEXT NOT NULL,
+            counts TEXT NOT NULL
+        )""",
+        "CREATE INDEX deletion_records_newest ON deletion_records (at DESC, seq DESC)",
+        """CREATE TABLE leases (
+            name TEXT NOT NULL,
+            term INTEGER NOT NULL,
+            holder TEXT NOT NULL,
+            expires_at REAL NOT NULL,
+            PRIMARY KEY (name, term)
+        )""",
+    ),
+    # The customer page's branding: one row per account (its name, colour and logo).
+    (
+        """CREATE TABLE branding (
+            tenant_id TEXT NOT NULL PRIMARY KEY,
+            updated_at REAL NOT NULL,
+            display_name TEXT NOT NULL DEFAULT '',
+            accent_color TEXT NOT NULL DEFAULT '',
+            logo BLOB,
+            logo_type TEXT NOT NULL DEFAULT ''
+        )""",
+    ),
+    # The account's alert webhook and how its deliveries went: one row per account.
+    (
+        """CREATE TABLE alert_hooks (
+            tenant_id TEXT NOT NULL PRIMARY KEY,
+            hook_id TEXT NOT NULL,
+            url TEXT NOT NULL,
+            secret BLOB NOT NULL,
+            created_at REAL NOT NULL,
+            created_by TEXT NOT NULL,
+            delivered INTEGER NOT NULL DEFAULT 0,
+            failed INTEGER NOT NULL DEFAULT 0,
+            abandoned INTEGER NOT NULL DEFAULT 0,
+            dropped INTEGER NOT NULL DEFAULT 0,
+            last_success_at REAL,
+            last_error TEXT,
+            last_error_at REAL
+        )""",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

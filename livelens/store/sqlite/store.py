@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import dataclasses
 import sqlite3
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 
 from livelens.errors import NotFound
 from livelens.store import records, schema, shared
-from livelens.store.encryption import WrappedKey
 from livelens.store.repository import ALL_SESSIONS, SessionQuery
-from livelens.store.sqlite.connection import SqliteConnection
+from livelens.store.sqlite.alert_hooks import SqliteAlertHooks
+from livelens.store.sqlite.branding import SqliteBranding
+from livelens.store.sqlite.deletion import SqliteDeletion, SqliteLifecycle
+from livelens.store.sqlite.exports import SqliteExportJobs
 
 
 def _unique_violation(exc: sqlite3.IntegrityError, duplicate: Mapping[str, Exception]) -> Exception:
@@ -40,7 +42,7 @@ def _session_duplicates() -> Mapping[str, Exception]:
     }
 
 
-class SqliteStore(SqliteConnection):
+class SqliteStore(SqliteLifecycle):
     """The :class:`~livelens.store.repository.Store` over one SQLite file."""
 
     async def _insert(
@@ -76,26 +78,6 @@ class SqliteStore(SqliteConnection):
 
     def scoped(self, tenant_id: str) -> SqliteTenantStore:
         return SqliteTenantStore(self, tenant_id)
-
-    async def derivation_key(self, candidate: WrappedKey) -> WrappedKey:
-        def first_stored(conn: sqlite3.Connection) -> WrappedKey:
-            conn.execute(
-                "INSERT OR IGNORE INTO instance_keys (name, master_key_id, sealed)"
-                " VALUES ('derivation', ?, ?)",
-                (candidate.master_key_id, candidate.sealed),
-            )
-            row = conn.execute(
-                "SELECT master_key_id, sealed FROM instance_keys WHERE name = 'derivation'"
-            ).fetchone()
-            return WrappedKey(row["master_key_id"], bytes(row["sealed"]))
-
-        return await self._run(first_stored)
-
-    async def replace_derivation_key(self, wrapped: WrappedKey) -> None:
-        await self._execute(
-            "UPDATE instance_keys SET master_key_id = ?, sealed = ? WHERE name = 'derivation'",
-            (wrapped.master_key_id, wrapped.sealed),
-        )
 
     # accounts
 
@@ -174,12 +156,9 @@ class SqliteStore(SqliteConnection):
         return await self._security_events("tenant_id IS NULL", (), limit)
 
 
-class SqliteTenantStore(shared.TenantScope):
-    """One account's view of a :class:`SqliteStore`: every statement names the tenant."""
-
-    def __init__(self, store: SqliteStore, tenant_id: str) -> None:
-        super().__init__(tenant_id)
-        self._store = store
+class SqliteTenantStore(SqliteAlertHooks, SqliteExportJobs, SqliteDeletion, SqliteBranding):
+    """One account's view of a :class:`SqliteStore`: every statement names the tenant
+    (the parts' common ground is :class:`.connection.SqliteTenantPart`)."""
 
     async def _save(
         self, table: schema.Table[Any], record: object, keys: Sequence[str],
@@ -199,11 +178,6 @@ class SqliteTenantStore(shared.TenantScope):
             raise _unique_violation(exc, duplicate) from exc
         if changed == 0:
             raise NotFound(missing)
-
-    async def _mine(self, table: schema.Table[schema.R], record_id: str) -> schema.R | None:
-        """This tenant's record ``record_id`` of ``table``."""
-        return await self._store._record(table, "tenant_id = ? AND id = ?",
-                                         (self.tenant_id, record_id))  # fmt: skip
 
     async def _oldest_first(self, table: schema.Table[schema.R]) -> list[schema.R]:
         return await self._store._records(
@@ -380,6 +354,12 @@ class SqliteTenantStore(shared.TenantScope):
             f"WHERE {' AND '.join(where)} ORDER BY created_at {order}, id {order} LIMIT ?",
             (*params, query.limit),
         )
+
+    def stream_support_sessions(
+        self, query: SessionQuery, batch: int
+    ) -> AsyncIterator[list[records.SupportSession]]:
+        # Keyset pages: each one is a range read on the (tenant, created_at, id) index.
+        return shared.keyset_pages(self.list_support_sessions, query, batch)
 
     # session content
 

@@ -43,6 +43,13 @@ function languageSwitcher() {
 }
 
 function brand() {
+  // The account's logo and name (brand.js), else LiveLens's mark with the account's name.
+  const logo = page.brand.logo_url;
+  if (logo) {
+    return h('div', { class: 'join-brand join-brand-own', 'data-testid': 'join-brand' },
+      h('img', { src: logo, alt: '', class: 'join-brand-logo', 'data-testid': 'brand-logo', onerror: (event) => event.target.remove() }),
+      h('span', { class: 'join-company', 'data-testid': 'join-company' }, page.company));
+  }
   return h('div', { class: 'join-brand' },
     h('img', { src: '/static/logo.svg', alt: '', width: '28', height: '28' }),
     h('span', { class: 'brand-name' }, t('app.name')),

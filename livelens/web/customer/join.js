@@ -5,13 +5,14 @@
 import { request } from '../api.js';
 import { h } from '../dom.js';
 import { t } from '../i18n.js';
+import { setBrand } from './brand.js';
 import { panel, screen, show, title } from './cards.js';
 import { showConsent } from './consent.js';
 import { startLink } from './link.js';
 import { showNoWebrtc, webrtcMissing } from './problems.js';
 import { page } from './state.js';
 
-const RESUME_KEY = 'livelens.join'; // {company, agent}: nothing secret (the binding is an HttpOnly cookie)
+const RESUME_KEY = 'livelens.join'; // {company, agent, brand}: nothing secret (the binding is an HttpOnly cookie)
 
 /** The first screen: join with the link's token, resume after a reload, or ask for the PIN. */
 export async function startJoining() {
@@ -30,6 +31,7 @@ export async function startJoining() {
     // The page was reloaded: this device is already bound to the session (HttpOnly cookie).
     page.company = saved.company || '';
     page.agent = saved.agent || '';
+    setBrand(saved.brand);
     screen(() => show(panel('resume-screen',
       h('div', { class: 'join-wait' }, h('span', { class: 'spinner', 'aria-hidden': 'true' }),
         title(t('resume.title'))))));
@@ -56,7 +58,7 @@ function forgetAddressToken() {
 
 function remember() {
   try {
-    sessionStorage.setItem(RESUME_KEY, JSON.stringify({ company: page.company, agent: page.agent }));
+    sessionStorage.setItem(RESUME_KEY, JSON.stringify({ company: page.company, agent: page.agent, brand: page.brand }));
   } catch {
     // Private mode without storage: a reload then asks for the PIN again.
   }
@@ -83,6 +85,7 @@ async function join(body) {
   const answer = await request('POST', '/api/join', body, { hooks: false });
   page.company = answer.company || '';
   page.agent = answer.agent || '';
+  setBrand(answer.brand);
   remember();
   startLink();
   if (webrtcMissing()) showNoWebrtc();

@@ -6,6 +6,7 @@ import { t } from '../i18n.js';
 
 export const page = {
   company: '',
+  brand: { accent_color: null, logo_url: null }, // the account's (brand.js)
   agent: '',
   status: null, // latest session status from the server
   fresh: false, // a state message arrived on the current socket

@@ -3,9 +3,8 @@
 // refuses it from then on.
 
 import { api } from '../api.js';
-import { busy, field, formatTime, h, messageLine } from '../dom.js';
-import { icon } from '../icons.js';
-import { card, confirmDialog, copyText, sectionHeading, toast } from '../ui.js';
+import { field, formatTime, h, messageLine } from '../dom.js';
+import { askFirst, card, onTextSubmit, sectionHeading, showSecretOnce, toast } from '../ui.js';
 
 export async function renderApiKeys(container, app) {
   const tbody = h('tbody');
@@ -23,24 +22,19 @@ export async function renderApiKeys(container, app) {
 
   const rowOf = (key, emails) => {
     const revoke = h('button', { type: 'button', class: 'btn btn-danger btn-small', 'data-testid': 'api-key-revoke' }, 'Revoke');
-    revoke.addEventListener('click', async () => {
-      const ok = await confirmDialog({
+    askFirst(revoke, {
+      ask: {
         title: `Revoke “${key.name}”?`,
         text: 'Tools that use this key are refused from now on. This cannot be undone; make a new key if one is needed again.',
         confirmLabel: 'Revoke',
-        danger: true,
-      });
-      if (!ok) return;
-      revoke.disabled = true;
-      try {
+      },
+      run: async () => {
         await api.del(`/api/api-keys/${encodeURIComponent(key.id)}`);
         toast(`“${key.name}” is revoked.`);
         if (fresh.dataset.keyId === key.id) fresh.hidden = true;
         await load();
-      } catch (err) {
-        revoke.disabled = false;
-        if (err.error !== 'not_authenticated') error.show(err.message);
-      }
+      },
+      failed: (err) => error.show(err.message),
     });
     return h('tr', { 'data-testid': 'api-key-row', 'data-key-id': key.id },
       h('td', { 'data-label': 'Name', 'data-testid': 'api-key-name' }, key.name),
@@ -77,46 +71,27 @@ function newKeyForm(onCreated) {
   const message = messageLine('api-key-create-error');
   const submit = h('button', { type: 'submit', class: 'btn btn-primary', 'data-testid': 'api-key-create-submit' }, 'Create key');
   const el = h('form', { class: 'api-key-form', novalidate: true }, wrap, h('div', { class: 'row' }, submit), message.el);
-  el.addEventListener('submit', async (event) => {
-    event.preventDefault();
-    message.hide();
-    const name = input.value.trim();
-    if (!name) {
-      message.show('Give the key a name.');
-      input.focus();
-      return;
-    }
-    try {
-      const created = await busy(el, () => api.post('/api/api-keys', { name }));
+  onTextSubmit(el, {
+    input,
+    message,
+    empty: 'Give the key a name.',
+    send: (name) => api.post('/api/api-keys', { name }),
+    done: async (created) => {
       input.value = '';
       await onCreated(created);
-    } catch (err) {
-      if (err.error !== 'not_authenticated') {
-        message.show(err.message);
-        input.focus();
-      }
-    }
+    },
   });
   return { el };
 }
 
 /** The new key, with Copy and the warning that it will not be shown again. */
 function showOnce(box, created) {
-  const keyInput = h('input', { type: 'text', class: 'input mono', readonly: true, value: created.key, 'data-testid': 'api-key-value', 'aria-label': `API key “${created.name}”`, spellcheck: 'false', autocomplete: 'off' });
-  keyInput.addEventListener('focus', () => keyInput.select());
-  const done = h('button', { type: 'button', class: 'btn btn-secondary btn-small', 'data-testid': 'api-key-done' }, 'I have stored it');
-  done.addEventListener('click', () => {
-    box.hidden = true;
-    box.replaceChildren();
-  });
   box.dataset.keyId = created.id;
-  box.replaceChildren(
-    h('p', { class: 'message message-warning', role: 'alert', 'data-testid': 'api-key-warning' },
-      `Copy the key for “${created.name}” now: it will not be shown again. LiveLens keeps only a fingerprint of it.`),
-    h('div', { class: 'copy-row' }, keyInput,
-      h('button', { type: 'button', class: 'btn btn-secondary btn-small', 'data-testid': 'api-key-copy', onclick: () => copyText(created.key, 'API key') },
-        icon('copy', { size: 16 }), 'Copy')),
-    h('div', { class: 'row' }, done));
-  box.hidden = false;
-  keyInput.focus();
+  showSecretOnce(box, {
+    value: created.key,
+    what: 'API key',
+    label: `API key “${created.name}”`,
+    warning: `Copy the key for “${created.name}” now: it will not be shown again. LiveLens keeps only a fingerprint of it.`,
+    testid: 'api-key',
+  });
 }

@@ -2,12 +2,11 @@
 // are named in words, people and sessions by name where this page knows them; filters
 // work on what is loaded, and "Load more" asks for older events.
 
-import { formatTime, h, messageLine } from '../dom.js';
+import { formatTime, h } from '../dom.js';
 import {
-  detailPairs, detailsList, emptyDirectory, fallbackLabel, loadDirectory, pagedLog, pagerRow, personCell,
-  personText, reloading, targetCell, timeCell,
+  detailPairs, detailsList, fallbackLabel, logCard, personCell, personText, targetCell, timeCell,
 } from '../logs.js';
-import { card, sectionHeading } from '../ui.js';
+import { sectionHeading } from '../ui.js';
 
 export const AUDIT_LABELS = {
   'auth.login_succeeded': 'Signed in',
@@ -42,6 +41,12 @@ export const AUDIT_LABELS = {
   'session.ended': 'Session ended',
   'session.snapshot_taken': 'Snapshot taken',
   'session.snapshot_downloaded': 'Snapshot downloaded',
+  'export.requested': 'Export asked for',
+  'export.ready': 'Export made',
+  'export.failed': 'Export failed',
+  'export.downloaded': 'Export downloaded',
+  'export.expired': 'Export removed (expired)',
+  'export.deleted': 'Export removed with its content',
 };
 
 // Filter groups, by the code's first part.
@@ -53,7 +58,7 @@ const GROUPS = [
   ['session', 'Support sessions'],
   ['account', 'Account and keys'],
 ];
-const GROUP_OF = { keys: 'account' };
+const GROUP_OF = { keys: 'account', export: 'account' };
 
 const WARN = new Set(['auth.login_failed', 'auth.otp_failed', 'auth.locked', 'auth.login_refused_locked', 'auth.recheck_failed']);
 
@@ -81,38 +86,18 @@ function involves(event, email) {
     .some((v) => typeof v === 'string' && v.toLowerCase() === lower);
 }
 
-export async function renderAudit(container) {
-  const tbody = h('tbody');
-  const error = messageLine('audit-error');
-  const log = pagedLog('/api/audit');
-  let dir = emptyDirectory();
-
-  const group = h('select', { class: 'input select', 'data-testid': 'audit-group', 'aria-label': 'Kind of event' },
-    GROUPS.map(([value, label]) => h('option', { value }, label)));
-  const user = h('select', { class: 'input select', 'data-testid': 'audit-user', 'aria-label': 'User' },
-    h('option', { value: '' }, 'Everyone'));
-  const filter = h('input', { type: 'search', class: 'input', placeholder: 'Search action, name, address or IP', 'aria-label': 'Search the audit log', 'data-testid': 'audit-filter' });
-  const refreshButton = h('button', { type: 'button', class: 'btn btn-secondary', 'data-testid': 'audit-refresh' }, 'Refresh');
-  const empty = h('p', { class: 'muted empty', hidden: true, 'data-testid': 'audit-empty' }, 'No events match.');
-
-  const searchText = (e) => [e.action, labelOf(e.action), e.actor, personText(dir, e.actor), e.target,
+/** Every word of the event a search can find: codes, names, addresses, details, the time. */
+function searchText(dir, e) {
+  return [e.action, labelOf(e.action), e.actor, personText(dir, e.actor), e.target,
     personText(dir, e.target), e.ip, ...detailPairs(dir, e.details).flat(), formatTime(e.at)]
     .map((v) => String(v || '').toLowerCase()).join('\n');
+}
 
-  const pager = pagerRow('audit', log, error, () => show());
+export async function renderAudit(container) {
+  const user = h('select', { class: 'input select', 'data-testid': 'audit-user', 'aria-label': 'User' },
+    h('option', { value: '' }, 'Everyone'));
 
-  const show = () => {
-    const needle = filter.value.trim().toLowerCase();
-    const events = log.events();
-    const shown = events.filter((e) => (!group.value || groupOf(e.action) === group.value)
-      && (!user.value || involves(e, user.value))
-      && (!needle || searchText(e).includes(needle)));
-    tbody.replaceChildren(...shown.map((e) => row(dir, e)));
-    empty.hidden = shown.length > 0;
-    pager.show(log, shown.length);
-  };
-
-  const fillUsers = () => {
+  const fillUsers = (dir) => {
     const chosen = user.value;
     const people = [...dir.users].sort((a, b) => String(a.display_name || a.email).localeCompare(String(b.display_name || b.email)));
     user.replaceChildren(h('option', { value: '' }, 'Everyone'),
@@ -120,28 +105,24 @@ export async function renderAudit(container) {
     user.value = people.some((u) => u.email === chosen) ? chosen : '';
   };
 
-  const load = async () => {
-    await reloading(refreshButton, error, async () => {
-      [dir] = await Promise.all([loadDirectory(), log.load()]);
-      fillUsers();
-      show();
-    });
-  };
-  for (const control of [group, user]) control.addEventListener('change', show);
-  filter.addEventListener('input', show);
-  refreshButton.addEventListener('click', load);
+  const audit = logCard({
+    path: '/api/audit',
+    testid: 'audit',
+    cardTestid: 'audit',
+    errorTestid: 'audit-error',
+    groups: GROUPS,
+    groupOf: (e) => groupOf(e.action),
+    filters: [user],
+    search: { placeholder: 'Search action, name, address or IP', label: 'Search the audit log' },
+    columns: ['Time', 'Action', 'By', 'Target', 'Details'],
+    row,
+    matches: (dir, e, needle) => (!user.value || involves(e, user.value)) && (!needle || searchText(dir, e).includes(needle)),
+    loaded: fillUsers,
+  });
 
   container.replaceChildren(
     sectionHeading('Audit log', 'Sign-ins, administrative changes and support sessions in this account, newest first.'),
-    card({ testid: 'audit' },
-      h('div', { class: 'toolbar log-filters', role: 'group', 'aria-label': 'Filters' }, group, user, filter, refreshButton),
-      error.el,
-      h('div', { class: 'table-wrap' },
-        h('table', { class: 'table table-responsive log-table audit-table', 'data-testid': 'audit-log' },
-          h('thead', {}, h('tr', {}, ['Time', 'Action', 'By', 'Target', 'Details'].map((t) => h('th', { scope: 'col' }, t)))),
-          tbody)),
-      empty,
-      pager.el),
+    audit.el,
   );
-  await load();
+  await audit.load();
 }

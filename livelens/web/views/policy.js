@@ -4,6 +4,8 @@
 import { api } from '../api.js';
 import { busy, h, messageLine, nextId } from '../dom.js';
 import { card, sectionHeading, toast } from '../ui.js';
+import { brandingCard } from './branding.js';
+import { dangerZoneCard } from './deletion.js';
 
 const REGIONS = { eu: 'European Union', us: 'United States' };
 
@@ -217,5 +219,7 @@ export async function renderPolicy(container, app) {
     card({ title: 'In every session', description: 'A session keeps the policy it started with; a change applies to sessions started afterwards. The server refuses what is off.', testid: 'policy-session' },
       h('div', { class: 'policy-settings' }, switchRows)),
     card({ title: 'Links, retention and recording', testid: 'policy-limits' }, form),
+    await brandingCard(tenant), // the customer page's branding (views/branding.js)
+    dangerZoneCard(tenant, container), // deleting the account (views/deletion.js)
   );
 }

@@ -2,7 +2,7 @@
 
 import { api } from '../api.js';
 import { busy, field, h, messageLine, newPasswordField } from '../dom.js';
-import { badge, card, confirmDialog, sectionHeading, toast } from '../ui.js';
+import { askFirst, badge, card, sectionHeading, toast } from '../ui.js';
 import { totpEnrollment } from './totp.js';
 
 function twoFactorCard(app) {
@@ -111,23 +111,18 @@ function passwordCard() {
 
 function sessionsCard(app) {
   const button = h('button', { type: 'button', class: 'btn btn-secondary', 'data-testid': 'revoke-own-sessions' }, 'Sign out everywhere');
-  button.addEventListener('click', async () => {
-    const ok = await confirmDialog({
+  askFirst(button, {
+    ask: {
       title: 'Sign out everywhere?',
       text: 'This signs you out of every browser and device, including this one.',
       confirmLabel: 'Sign out everywhere',
-      danger: true,
-    });
-    if (!ok) return;
-    button.disabled = true;
-    try {
+    },
+    run: async () => {
       const { revoked } = await api.post('/api/auth/sessions/revoke');
       const n = Number(revoked) || 0;
       app.signedOut(`You were signed out of ${n} browser${n === 1 ? '' : 's'}.`);
-    } catch (err) {
-      button.disabled = false;
-      if (err.error !== 'not_authenticated') toast(err.message, 'error');
-    }
+    },
+    failed: (err) => toast(err.message, 'error'),
   });
   return card(
     { title: 'Signed-in browsers', description: 'Lost a device or used a shared computer? End all your sign-ins at once.', testid: 'security-sessions' },

@@ -3,11 +3,10 @@
 // foreign signalling, forged media, rate limits. Named in words; filters work on what
 // is loaded, and "Load more" asks for older events.
 
-import { formatTime, h, messageLine } from '../dom.js';
-import {
-  detailPairs, detailsList, emptyDirectory, fallbackLabel, loadDirectory, pagedLog, pagerRow, reloading, timeCell,
-} from '../logs.js';
-import { card, sectionHeading } from '../ui.js';
+import { formatTime, h } from '../dom.js';
+import { detailPairs, detailsList, fallbackLabel, logCard, timeCell } from '../logs.js';
+import { sectionHeading } from '../ui.js';
+import { alertsCard } from './alerts.js';
 
 export const SECURITY_LABELS = {
   'auth.login_failed': 'Failed sign-in',
@@ -26,6 +25,7 @@ export const SECURITY_LABELS = {
   'join.bad_cookie': 'Customer’s session cookie not valid',
   'signalling.bad_origin': 'Connection from a foreign web page',
   'signalling.malformed': 'Malformed session message',
+  'signalling.flood': 'Connection cut after many malformed messages',
   'media.srtp_auth_failed': 'Forged media packets',
   'media.stun_bad_integrity': 'Media connection with a forged check',
   'media.stun_wrong_username': 'Media connection with wrong credentials',
@@ -54,50 +54,26 @@ function row(dir, event) {
 }
 
 export async function renderSecurityLog(container) {
-  const tbody = h('tbody');
-  const error = messageLine('security-log-error');
-  const log = pagedLog('/api/security-events');
-  let dir = emptyDirectory();
-
-  const group = h('select', { class: 'input select', 'data-testid': 'security-group', 'aria-label': 'Kind of event' },
-    GROUPS.map(([value, label]) => h('option', { value }, label)));
-  const filter = h('input', { type: 'search', class: 'input', placeholder: 'Search event, IP or detail', 'aria-label': 'Search the security log', 'data-testid': 'security-filter' });
-  const refreshButton = h('button', { type: 'button', class: 'btn btn-secondary', 'data-testid': 'security-refresh' }, 'Refresh');
-  const empty = h('p', { class: 'muted empty', hidden: true, 'data-testid': 'security-empty' }, 'No events match.');
-
-  const pager = pagerRow('security', log, error, () => show());
-
-  const show = () => {
-    const needle = filter.value.trim().toLowerCase();
-    const shown = log.events().filter((e) => (!group.value || groupOf(e.kind) === group.value)
-      && (!needle || [e.kind, labelOf(e.kind), e.ip, formatTime(e.at), ...detailPairs(dir, e.details).flat()]
-        .some((v) => String(v || '').toLowerCase().includes(needle))));
-    tbody.replaceChildren(...shown.map((e) => row(dir, e)));
-    empty.hidden = shown.length > 0;
-    pager.show(log, shown.length);
-  };
-
-  const load = async () => {
-    await reloading(refreshButton, error, async () => {
-      [dir] = await Promise.all([loadDirectory(), log.load()]);
-      show();
-    });
-  };
-  group.addEventListener('change', show);
-  filter.addEventListener('input', show);
-  refreshButton.addEventListener('click', load);
+  const alerts = alertsCard();
+  const events = logCard({
+    path: '/api/security-events',
+    testid: 'security',
+    cardTestid: 'security-log-card',
+    errorTestid: 'security-log-error',
+    groups: GROUPS,
+    groupOf: (e) => groupOf(e.kind),
+    search: { placeholder: 'Search event, IP or detail', label: 'Search the security log' },
+    columns: ['Time', 'Event', 'From', 'Details'],
+    row,
+    matches: (dir, e, needle) => !needle || [e.kind, labelOf(e.kind), e.ip, formatTime(e.at), ...detailPairs(dir, e.details).flat()]
+      .some((v) => String(v || '').toLowerCase().includes(needle)),
+    extra: alerts.load,
+  });
 
   container.replaceChildren(
     sectionHeading('Security log', 'Suspicious traffic against this account, newest first: failed sign-ins and lockouts, bad join links and PINs, malformed messages, forged media and rate limits.'),
-    card({ testid: 'security-log-card' },
-      h('div', { class: 'toolbar log-filters', role: 'group', 'aria-label': 'Filters' }, group, filter, refreshButton),
-      error.el,
-      h('div', { class: 'table-wrap' },
-        h('table', { class: 'table table-responsive log-table security-table', 'data-testid': 'security-log' },
-          h('thead', {}, h('tr', {}, ['Time', 'Event', 'From', 'Details'].map((t) => h('th', { scope: 'col' }, t)))),
-          tbody)),
-      empty,
-      pager.el),
+    alerts.el,
+    events.el,
   );
-  await load();
+  await events.load();
 }

@@ -10,6 +10,8 @@ import { icon } from '../icons.js';
 import { forgetInvitation, rememberInvitation } from '../invitations.js';
 import { LiveLink, QUALITY_TEXT, showStats } from '../live.js';
 import { badge, confirmDialog, copyText, toast } from '../ui.js';
+import { sessionDeletion } from './deletion.js';
+import { sessionExport } from './exports.js';
 import { agentTools } from './tools.js';
 
 // What the customer's page reports when its camera cannot reach the agents.
@@ -533,6 +535,8 @@ export function renderSessionView(container, app, { created = null, session }) {
       h('h2', { class: 'card-title' }, 'Session ended'),
       h('p', { class: 'muted', 'data-testid': 'session-outcome' }, OUTCOME_TEXT[outcome] || ''),
       h('dl', { class: 'facts facts-compact' }, facts.map(([k, v]) => h('div', {}, h('dt', {}, k), h('dd', { 'data-testid': `summary-${k.toLowerCase().replace(/\s+/g, '-')}` }, v)))),
+      sessionExport(sessionId),
+      sessionDeletion(sessionId),
       doneRow());
     summary.hidden = false;
   };

@@ -58,7 +58,8 @@ function qualityLine(report) {
 }
 
 function toolButton(testid, iconName, label, extra = {}) {
-  return h('button', { type: 'button', class: 'tool', 'data-testid': testid, title: label, 'aria-label': label, ...extra },
+  // Named by its label's text (no aria-label), which changes with the state ("Torch on").
+  return h('button', { type: 'button', class: 'tool', 'data-testid': testid, title: label, ...extra },
     icon(iconName, { size: 20 }), h('span', { class: 'tool-label' }, label));
 }
 

@@ -1,5 +1,6 @@
 //! The media port's sans-IO endpoint (demultiplexing, STUN/ICE-lite, SRTP, relay) never
-//! panics on any datagram, from a known or an unknown address, before or after keys.
+//! panics on any datagram, from a known or an unknown address, before or after keys, nor
+//! on any byte stream of an ICE-TCP connection.
 #![no_main]
 
 use std::net::SocketAddr;
@@ -27,7 +28,22 @@ fuzz_target!(|data: &[u8]| {
     } else {
         "[2001:db8::7]:50000".parse().expect("address")
     };
-    endpoint.handle_datagram(from, datagram, 1.0, &mut out);
+    if selector & 4 == 4 {
+        // The same bytes as an ICE-TCP stream (RFC 4571 frames) on an accepted connection.
+        if endpoint.tcp_open(1, from, 0.0) {
+            endpoint.tcp_data(1, datagram, 1.0, &mut out);
+            let mut wire = Vec::new();
+            let (dirty, closing) = endpoint.take_tcp_work();
+            for conn in dirty {
+                let _ = endpoint.tcp_flush(conn, &mut wire, 1.0);
+            }
+            for conn in closing {
+                endpoint.tcp_closed(conn);
+            }
+        }
+    } else {
+        endpoint.handle_datagram(from, datagram, 1.0, &mut out);
+    }
     endpoint.handle_timeout(100.0, &mut out);
     let _ = endpoint.take_events();
     let _ = endpoint.stats();

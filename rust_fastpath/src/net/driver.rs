@@ -1,6 +1,8 @@
 //! The media port's thread: receive a batch, run it through the [`Endpoint`] under its
 //! lock, send what came out, tell Python when there are events. It never touches Python
-//! objects, so it runs without the GIL; Python's calls take the same lock briefly.
+//! objects, so it runs without the GIL; Python's calls take the same lock briefly. The
+//! TCP twin's thread (`tcp_io.rs`) shares the endpoint the same way, and is woken when
+//! its connections' queues have output.
 
 use std::io::Write;
 use std::os::unix::net::UnixStream;
@@ -11,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use super::endpoint::{Endpoint, Outgoing};
 use super::io::{MediaUdpSocket, RecvBuffers};
+use super::tcp_io::{self, TcpShell};
 
 /// The longest the thread waits without looking at the stop flag and timers.
 const MAX_WAIT: Duration = Duration::from_millis(200);
@@ -18,6 +21,8 @@ const MAX_WAIT: Duration = Duration::from_millis(200);
 pub struct Shared {
     endpoint: Mutex<Endpoint>,
     pub socket: MediaUdpSocket,
+    /// The TCP twin (ICE-TCP), if the port has one.
+    pub tcp: Option<TcpShell>,
     stop: AtomicBool,
     /// Written (one byte) when events wait and Python was not told yet.
     notify: UnixStream,
@@ -27,10 +32,16 @@ pub struct Shared {
 
 impl Shared {
     #[must_use]
-    pub fn new(endpoint: Endpoint, socket: MediaUdpSocket, notify: UnixStream) -> Self {
+    pub fn new(
+        endpoint: Endpoint,
+        socket: MediaUdpSocket,
+        tcp: Option<TcpShell>,
+        notify: UnixStream,
+    ) -> Self {
         Self {
             endpoint: Mutex::new(endpoint),
             socket,
+            tcp,
             stop: AtomicBool::new(false),
             notify,
             notified: AtomicBool::new(false),
@@ -50,20 +61,39 @@ impl Shared {
         self.endpoint.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Run `f` on the endpoint with the current time, then send what it produced.
+    /// Run `f` on the endpoint with the current time, then send what it produced and
+    /// wake whoever has work (Python for events, the TCP thread for its queues).
     pub fn with_endpoint<T>(
         &self,
         f: impl FnOnce(&mut Endpoint, f64, &mut Vec<Outgoing>) -> T,
     ) -> T {
         let mut out = Vec::new();
-        let result = {
+        let (result, events, tcp_work) = {
             let mut endpoint = self.endpoint();
-            f(&mut endpoint, self.now(), &mut out)
+            let result = f(&mut endpoint, self.now(), &mut out);
+            (result, endpoint.has_events(), endpoint.has_tcp_work())
         };
         if !out.is_empty() {
             self.socket.send_batch(&out);
         }
+        self.wake(events, tcp_work);
         result
+    }
+
+    fn wake(&self, events: bool, tcp_work: bool) {
+        if events {
+            self.notify();
+        }
+        if tcp_work {
+            if let Some(tcp) = &self.tcp {
+                tcp.wake();
+            }
+        }
+    }
+
+    #[must_use]
+    pub fn stopped(&self) -> bool {
+        self.stop.load(Ordering::SeqCst)
     }
 
     /// Python is about to collect events: the next event must write a byte again.
@@ -81,14 +111,39 @@ impl Shared {
     pub fn stop(&self) {
         self.stop.store(true, Ordering::SeqCst);
         self.socket.wake();
+        if let Some(tcp) = &self.tcp {
+            tcp.wake();
+        }
     }
 }
 
-/// Start the thread.
-pub fn spawn(shared: Arc<Shared>) -> std::io::Result<JoinHandle<()>> {
-    std::thread::Builder::new()
+/// Start the threads: the UDP socket's, and the TCP twin's if there is one.
+pub fn spawn(shared: &Arc<Shared>) -> std::io::Result<Vec<JoinHandle<()>>> {
+    let udp = Arc::clone(shared);
+    let mut threads = vec![std::thread::Builder::new()
         .name("livelens-media".into())
-        .spawn(move || run(&shared))
+        .spawn(move || run(&udp))?];
+    if shared.tcp.is_some() {
+        let tcp = Arc::clone(shared);
+        let spawned = std::thread::Builder::new()
+            .name("livelens-media-tcp".into())
+            .spawn(move || {
+                if let Some(shell) = &tcp.tcp {
+                    tcp_io::run(&tcp, shell);
+                }
+            });
+        match spawned {
+            Ok(thread) => threads.push(thread),
+            Err(error) => {
+                shared.stop();
+                for thread in threads {
+                    let _ = thread.join();
+                }
+                return Err(error);
+            }
+        }
+    }
+    Ok(threads)
 }
 
 fn run(shared: &Shared) {
@@ -110,7 +165,7 @@ fn run(shared: &Shared) {
         }
         let n = shared.socket.recv_batch(&mut buffers).unwrap_or(0);
         let now = shared.now();
-        let has_events = {
+        let (has_events, tcp_work) = {
             let mut endpoint = shared.endpoint();
             for i in 0..n {
                 if let Some((from, data)) = buffers.datagram(i) {
@@ -122,14 +177,12 @@ fn run(shared: &Shared) {
             if endpoint.next_timeout().is_some_and(|t| t <= now) {
                 endpoint.handle_timeout(now, &mut out);
             }
-            endpoint.has_events()
+            (endpoint.has_events(), endpoint.has_tcp_work())
         };
         if !out.is_empty() {
             shared.socket.send_batch(&out);
             out.clear();
         }
-        if has_events {
-            shared.notify();
-        }
+        shared.wake(has_events, tcp_work);
     }
 }

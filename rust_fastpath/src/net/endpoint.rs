@@ -2,7 +2,9 @@
 //! [`Endpoint::handle_datagram`], which demultiplexes it (RFC 7983), answers STUN
 //! (ICE-lite), queues DTLS for Python, and unprotects SRTP/SRTCP into the session's
 //! router, whose output it protects per receiving leg. No sockets, no clock, no Python:
-//! the I/O adapter (`io.rs`/`driver.rs`) feeds it datagrams and `now`.
+//! the I/O adapter (`io.rs`/`driver.rs`) feeds it datagrams and `now`. ICE-TCP
+//! connections (`tcp.rs`, `tcp_link.rs`) feed it frames instead, and get their own
+//! bounded send queues: a transport's nominated [`Path`] is either.
 //!
 //! Sessions, legs and transports are numbers: Python numbers its sessions and
 //! participants once, when it creates their legs, so the per-packet path (address ->
@@ -15,10 +17,12 @@ use std::net::SocketAddr;
 
 use super::demux::{self, Kind};
 use super::ice_lite::{local_part, IceLite, Nomination};
+use super::path::Path;
 use super::router::{
     LegId, MediaKind, MediaLine, PacketRouter, RelayError, RelayStats, Switch, Transmit,
 };
 use super::stun::Message;
+use super::tcp_link::{Class, TcpConfig, TcpLinks};
 use crate::srtp::{self, Profile, SrtpContext};
 
 /// One transport: a participant's (BUNDLEd) ICE/DTLS/SRTP connection. Numbered by the
@@ -123,6 +127,46 @@ struct Session {
     router: Box<dyn PacketRouter>,
     /// Which transport currently carries each leg (a reconnect replaces it).
     legs: HashMap<LegId, TransportId>,
+    /// What each leg is sent, for the send queues of ICE-TCP legs.
+    lines: HashMap<LegId, LegLines>,
+}
+
+/// The SSRCs the server sends a leg, by kind, and its video SSRC (for a keyframe request
+/// after a TCP queue dropped video).
+#[derive(Default)]
+struct LegLines {
+    ssrcs: Vec<(u32, MediaKind)>,
+    video: Option<u32>,
+}
+
+impl LegLines {
+    fn new(media: &[MediaLine]) -> Self {
+        let mut lines = Self::default();
+        for line in media {
+            lines.ssrcs.push((line.send_ssrc, line.kind));
+            if let Some(rtx) = line.send_rtx_ssrc {
+                lines.ssrcs.push((rtx, line.kind));
+            }
+            if line.kind == MediaKind::Video && lines.video.is_none() {
+                lines.video = Some(line.send_ssrc);
+            }
+        }
+        lines
+    }
+
+    /// What a plaintext packet to this leg is, for its send queue.
+    fn class(&self, packet: &[u8]) -> Class {
+        if demux::classify(packet) != Kind::Rtp {
+            return Class::Control;
+        }
+        let ssrc = packet
+            .get(8..12)
+            .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]));
+        match self.ssrcs.iter().find(|(s, _)| Some(*s) == ssrc) {
+            Some((_, MediaKind::Audio)) => Class::Audio,
+            _ => Class::Video, // video, or a stream we do not know: the first to go
+        }
+    }
 }
 
 /// Makes the router of a new session.
@@ -131,8 +175,11 @@ pub type RouterFactory = fn() -> Box<dyn PacketRouter>;
 pub struct Endpoint {
     transports: HashMap<TransportId, Transport>,
     by_ufrag: HashMap<String, TransportId>,
-    by_address: HashMap<SocketAddr, TransportId>,
+    by_address: HashMap<Path, TransportId>,
     sessions: HashMap<SessionId, Session>,
+    tcp: TcpLinks,
+    /// Legs whose TCP queue dropped video: a keyframe request is due for each.
+    keyframes: Vec<(SessionId, LegId)>,
     events: VecDeque<Event>,
     next_id: TransportId,
     counters: Counters,
@@ -192,8 +239,10 @@ pub struct TransportStats {
     pub session: SessionId,
     pub leg: LegId,
     pub counters: Counters,
-    /// Where we send: the address ICE nominated.
+    /// Where we send: the address ICE nominated ...
     pub nominated: Option<SocketAddr>,
+    /// ... over `"udp"` or `"tcp"`.
+    pub protocol: Option<&'static str>,
     /// The receiving SRTP context's counters, once keys are set.
     pub srtp: Option<srtp::Stats>,
 }
@@ -204,6 +253,15 @@ pub struct PortStats {
     pub port: Counters,
     pub transports: Vec<(TransportId, TransportStats)>,
     pub sessions: usize,
+    pub tcp: TcpStats,
+}
+
+/// The ICE-TCP side: connections open and accepted, closes by reason.
+#[derive(Clone, Debug, Default)]
+pub struct TcpStats {
+    pub connections: usize,
+    pub accepted: u64,
+    pub closed: HashMap<&'static str, u64>,
 }
 
 /// One session: the transports that carry its legs, and its router's counters (None for
@@ -222,6 +280,8 @@ impl Endpoint {
             by_ufrag: HashMap::new(),
             by_address: HashMap::new(),
             sessions: HashMap::new(),
+            tcp: TcpLinks::new(TcpConfig::default()),
+            keyframes: Vec::new(),
             events: VecDeque::new(),
             next_id: 1,
             counters: Counters::default(),
@@ -238,6 +298,11 @@ impl Endpoint {
         self.consent_timeout = seconds;
     }
 
+    /// Limits and timeouts of ICE-TCP connections (for connections accepted from now).
+    pub fn set_tcp_config(&mut self, config: TcpConfig) {
+        self.tcp.config = config;
+    }
+
     // ------------------------------------------------------------------ packets
 
     /// One received datagram; what to send goes to `out`, what Python must see to the
@@ -249,8 +314,11 @@ impl Endpoint {
         now: f64,
         out: &mut Vec<Outgoing>,
     ) {
+        let from = Path::Udp(from);
         match demux::classify(data) {
-            Kind::Stun => self.handle_stun(from, data, now, out),
+            Kind::Stun => {
+                self.handle_stun(from, data, now, out);
+            }
             Kind::Dtls => self.handle_dtls(from, data),
             Kind::Rtp => self.handle_srtp(from, data, false, now, out),
             Kind::Rtcp => self.handle_srtp(from, data, true, now, out),
@@ -260,12 +328,42 @@ impl Endpoint {
         }
     }
 
-    fn handle_stun(&mut self, from: SocketAddr, data: &[u8], now: f64, out: &mut Vec<Outgoing>) {
+    /// Send `data` down `path`: a datagram to `out`, or a frame on a TCP connection's
+    /// queue. `Err`: the drop reason (the queue was full, the connection is gone).
+    fn emit(
+        tcp: &mut TcpLinks,
+        path: Path,
+        class: Class,
+        data: Vec<u8>,
+        now: f64,
+        out: &mut Vec<Outgoing>,
+    ) -> Result<(), &'static str> {
+        match path {
+            Path::Udp(to) => {
+                out.push(Outgoing { to, data });
+                Ok(())
+            }
+            Path::Tcp(conn, _) if tcp.link(conn).is_none() => Err("tx_path_closed"),
+            Path::Tcp(conn, _) => match tcp.send(conn, class, &data, now) {
+                true => Ok(()),
+                false => Err(class.drop_reason()),
+            },
+        }
+    }
+
+    /// A STUN message; the transport whose check it passed, if it did.
+    fn handle_stun(
+        &mut self,
+        from: Path,
+        data: &[u8],
+        now: f64,
+        out: &mut Vec<Outgoing>,
+    ) -> Option<TransportId> {
         let message = match Message::parse(data) {
             Ok(m) => m,
             Err(_) => {
                 self.counters.drop("stun_malformed");
-                return;
+                return None;
             }
         };
         let Some(&id) = message
@@ -274,20 +372,18 @@ impl Endpoint {
         else {
             // No answer: the source may be forged (see `ice_lite` on reflection).
             let count = self.counters.drop("stun_unknown_username");
-            self.anomaly(None, "stun_unknown_username", count, from);
-            return;
+            self.anomaly(None, "stun_unknown_username", count, from.address());
+            return None;
         };
-        let Some(transport) = self.transports.get_mut(&id) else {
-            return;
-        };
+        let transport = self.transports.get_mut(&id)?;
         transport.counters.rx("stun", data.len());
         match transport.ice.handle_request(&message, from, now) {
             Ok((response, nomination, evicted)) => {
-                transport.counters.tx(response.len());
-                out.push(Outgoing {
-                    to: from,
-                    data: response,
-                });
+                let len = response.len();
+                match Self::emit(&mut self.tcp, from, Class::Control, response, now, out) {
+                    Ok(()) => transport.counters.tx(len),
+                    Err(reason) => _ = transport.counters.drop(reason),
+                }
                 if let Some(old) = evicted {
                     if self.by_address.get(&old) == Some(&id) {
                         self.by_address.remove(&old);
@@ -296,19 +392,21 @@ impl Endpoint {
                 self.by_address.insert(from, id);
                 match nomination {
                     Nomination::None => {}
-                    Nomination::Selected(a) => self.push_event(Event::Selected(id, a)),
-                    Nomination::Moved(a) => self.push_event(Event::Moved(id, a)),
+                    Nomination::Selected(p) => self.push_event(Event::Selected(id, p.address())),
+                    Nomination::Moved(p) => self.push_event(Event::Moved(id, p.address())),
                 }
+                Some(id)
             }
             Err(refusal) => {
                 let count = transport.counters.drop(refusal.reason());
                 self.counters.drop(refusal.reason());
-                self.anomaly(Some(id), refusal.reason(), count, from);
+                self.anomaly(Some(id), refusal.reason(), count, from.address());
+                None
             }
         }
     }
 
-    fn handle_dtls(&mut self, from: SocketAddr, data: &[u8]) {
+    fn handle_dtls(&mut self, from: Path, data: &[u8]) {
         let Some(&id) = self.by_address.get(&from) else {
             {
                 self.counters.drop("unknown_address");
@@ -348,7 +446,7 @@ impl Endpoint {
 
     fn handle_srtp(
         &mut self,
-        from: SocketAddr,
+        from: Path,
         data: &[u8],
         rtcp: bool,
         now: f64,
@@ -385,7 +483,7 @@ impl Endpoint {
         if let Err(error) = result {
             let reason = srtp_reason(error);
             let count = transport.counters.drop(reason);
-            self.anomaly(Some(id), reason, count, from);
+            self.anomaly(Some(id), reason, count, from.address());
             return;
         }
         let Some(session) = self.sessions.get_mut(&transport.session) else {
@@ -407,16 +505,29 @@ impl Endpoint {
                 .handle_rtp(transport.leg, packet, now, transmits);
         }
         let session_id = transport.session;
-        self.send_transmits(session_id, out);
+        self.send_transmits(session_id, now, out);
+        self.request_keyframes(now, out);
     }
 
     /// Protect each transmit the router left in `self.transmits` for its leg's transport
-    /// and address it.
-    fn send_transmits(&mut self, session: SessionId, out: &mut Vec<Outgoing>) {
+    /// and send it down the transport's path.
+    fn send_transmits(&mut self, session: SessionId, now: f64, out: &mut Vec<Outgoing>) {
         let mut transmits = std::mem::take(&mut self.transmits);
         if let Some(s) = self.sessions.get(&session) {
             for transmit in transmits.drain(..) {
-                Self::send_transmit(s, &mut self.transports, &mut self.counters, transmit, out);
+                let leg = transmit.leg_id;
+                let sent = Self::send_transmit(
+                    s,
+                    &mut self.transports,
+                    &mut self.tcp,
+                    &mut self.counters,
+                    transmit,
+                    now,
+                    out,
+                );
+                if sent == Sent::VideoDropped {
+                    self.keyframes.push((session, leg));
+                }
             }
         }
         transmits.clear(); // the session is gone: nothing to send
@@ -426,21 +537,30 @@ impl Endpoint {
     fn send_transmit(
         session: &Session,
         transports: &mut HashMap<TransportId, Transport>,
+        tcp: &mut TcpLinks,
         counters: &mut Counters,
         Transmit { leg_id, mut data }: Transmit,
+        now: f64,
         out: &mut Vec<Outgoing>,
-    ) {
+    ) -> Sent {
         let Some(t) = session
             .legs
             .get(&leg_id)
             .and_then(|id| transports.get_mut(id))
         else {
             counters.drop("tx_unknown_leg");
-            return;
+            return Sent::No;
         };
-        let (Some(srtp), Some(to)) = (t.srtp.as_mut(), t.ice.nominated()) else {
+        let (Some(srtp), Some(path)) = (t.srtp.as_mut(), t.ice.nominated()) else {
             t.counters.drop("tx_not_ready");
-            return;
+            return Sent::No;
+        };
+        let class = match path {
+            Path::Udp(_) => Class::Control, // not used: datagrams have no queue
+            Path::Tcp(..) => session
+                .lines
+                .get(&leg_id)
+                .map_or(Class::Video, |l| l.class(&data)),
         };
         let result = if demux::classify(&data) == Kind::Rtcp {
             srtp.tx.protect_rtcp(&mut data)
@@ -449,10 +569,38 @@ impl Endpoint {
         };
         if result.is_err() {
             t.counters.drop("tx_protect_failed");
+            return Sent::No;
+        }
+        let len = data.len();
+        match Self::emit(tcp, path, class, data, now, out) {
+            Ok(()) => t.counters.tx(len),
+            Err(reason) => _ = t.counters.drop(reason),
+        }
+        match path {
+            Path::Tcp(conn, _) if tcp.take_keyframe_wanted(conn, now) => Sent::VideoDropped,
+            _ => Sent::Yes,
+        }
+    }
+
+    /// A keyframe request (PLI) for each leg whose TCP queue dropped video, as if the
+    /// receiver had sent it: the relay passes it on to the source, rate-limited.
+    fn request_keyframes(&mut self, now: f64, out: &mut Vec<Outgoing>) {
+        if self.keyframes.is_empty() {
             return;
         }
-        t.counters.tx(data.len());
-        out.push(Outgoing { to, data });
+        for (session, leg) in std::mem::take(&mut self.keyframes) {
+            let Some(s) = self.sessions.get_mut(&session) else {
+                continue;
+            };
+            let Some(ssrc) = s.lines.get(&leg).and_then(|l| l.video) else {
+                continue;
+            };
+            let mut pli = vec![0x81, 206, 0, 2, 0, 0, 0, 0];
+            pli.extend_from_slice(&ssrc.to_be_bytes());
+            s.router.handle_rtcp(leg, &pli, now, &mut self.transmits);
+            self.send_transmits(session, now, out);
+        }
+        // Drops caused by these requests wait for the next packet's turn.
     }
 
     /// Timers: consent expiry and the routers' own.
@@ -467,6 +615,7 @@ impl Endpoint {
         for id in expired {
             self.push_event(Event::ConsentExpired(id));
         }
+        self.tcp.handle_timeout(now);
         let due: Vec<SessionId> = self
             .sessions
             .iter()
@@ -476,9 +625,10 @@ impl Endpoint {
         for session in due {
             if let Some(s) = self.sessions.get_mut(&session) {
                 s.router.handle_timeout(now, &mut self.transmits);
-                self.send_transmits(session, out);
+                self.send_transmits(session, now, out);
             }
         }
+        self.request_keyframes(now, out);
     }
 
     #[must_use]
@@ -492,7 +642,10 @@ impl Endpoint {
             .sessions
             .values()
             .filter_map(|s| s.router.next_timeout());
-        consent.chain(routers).reduce(f64::min)
+        consent
+            .chain(routers)
+            .chain(self.tcp.next_timeout())
+            .reduce(f64::min)
     }
 
     #[must_use]
@@ -560,15 +713,28 @@ impl Endpoint {
         }
     }
 
-    /// Address DTLS (or anything else Python sends) for a transport.
-    pub fn outgoing(&mut self, id: TransportId, data: Vec<u8>) -> Result<Outgoing, ControlError> {
+    /// Send DTLS (or anything else Python sends) down a transport's nominated path.
+    ///
+    /// # Errors
+    /// An unknown transport; one without a nominated path.
+    pub fn send(
+        &mut self,
+        id: TransportId,
+        data: Vec<u8>,
+        now: f64,
+        out: &mut Vec<Outgoing>,
+    ) -> Result<(), ControlError> {
         let t = self
             .transports
             .get_mut(&id)
             .ok_or(ControlError::UnknownTransport(id))?;
-        let to = t.ice.nominated().ok_or(ControlError::NotConnected)?;
-        t.counters.tx(data.len());
-        Ok(Outgoing { to, data })
+        let path = t.ice.nominated().ok_or(ControlError::NotConnected)?;
+        let len = data.len();
+        match Self::emit(&mut self.tcp, path, Class::Control, data, now, out) {
+            Ok(()) => t.counters.tx(len),
+            Err(reason) => _ = t.counters.drop(reason),
+        }
+        Ok(())
     }
 
     /// SRTP keys from the DTLS handshake; packets that waited for them are processed now.
@@ -618,6 +784,7 @@ impl Endpoint {
         self.sessions.entry(session).or_insert_with(|| Session {
             router: new_router(),
             legs: HashMap::new(),
+            lines: HashMap::new(),
         })
     }
 
@@ -641,12 +808,14 @@ impl Endpoint {
         s.router.remove_leg(leg);
         s.router.add_leg(leg, media, forwarding)?;
         s.legs.insert(leg, transport);
+        s.lines.insert(leg, LegLines::new(media));
         Ok(())
     }
 
     pub fn remove_leg(&mut self, session: SessionId, leg: LegId) {
         if let Some(s) = self.sessions.get_mut(&session) {
             s.legs.remove(&leg);
+            s.lines.remove(&leg);
             s.router.remove_leg(leg);
         }
     }
@@ -702,7 +871,7 @@ impl Endpoint {
     ) -> Result<(), ControlError> {
         let transmits = self.router(session)?.switch(leg, switch, now)?;
         self.transmits.extend(transmits);
-        self.send_transmits(session, out);
+        self.send_transmits(session, now, out);
         Ok(())
     }
 
@@ -723,6 +892,11 @@ impl Endpoint {
                 .map(|(&id, t)| (id, Self::transport_stats(t)))
                 .collect(),
             sessions: self.sessions.len(),
+            tcp: TcpStats {
+                connections: self.tcp.len(),
+                accepted: self.tcp.accepted,
+                closed: self.tcp.closed.clone(),
+            },
         }
     }
 
@@ -731,7 +905,8 @@ impl Endpoint {
             session: t.session,
             leg: t.leg,
             counters: t.counters.clone(),
-            nominated: t.ice.nominated(),
+            nominated: t.ice.nominated().map(Path::address),
+            protocol: t.ice.nominated().map(Path::protocol),
             srtp: t.srtp.as_ref().map(|s| *s.rx.stats()),
         }
     }
@@ -758,5 +933,15 @@ impl Endpoint {
     }
 }
 
+/// What became of a transmit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Sent {
+    No,
+    Yes,
+    /// Sent or not, its TCP queue dropped video and wants a keyframe.
+    VideoDropped,
+}
+
+mod tcp;
 #[cfg(test)]
 mod tests;

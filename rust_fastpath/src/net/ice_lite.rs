@@ -7,8 +7,7 @@
 //! request would make the port a reflector that amplifies. A browser with stale
 //! credentials times out instead of failing fast, which ICE handles anyway.
 
-use std::net::SocketAddr;
-
+use super::path::Path;
 use super::stun::{Message, MessageBuilder, ATTR_USE_CANDIDATE, BINDING_REQUEST, BINDING_SUCCESS};
 
 /// Without a valid check for this long, consent is gone (RFC 7675 §5.1: 30 s). The
@@ -47,23 +46,24 @@ impl Refusal {
 pub enum Nomination {
     /// Nothing: a check without USE-CANDIDATE, or the nominated address again.
     None,
-    /// The first nominated address: the transport is up.
-    Selected(SocketAddr),
-    /// A new address nominated after the first (the browser moved networks).
-    Moved(SocketAddr),
+    /// The first nominated path: the transport is up.
+    Selected(Path),
+    /// A new path nominated after the first (the browser moved networks, or from UDP
+    /// to TCP).
+    Moved(Path),
 }
 
 /// A valid check: the response, what it nominated, and an address it pushed out of
 /// the validated set (the caller unmaps it).
-pub type Accepted = (Vec<u8>, Nomination, Option<SocketAddr>);
+pub type Accepted = (Vec<u8>, Nomination, Option<Path>);
 
 #[derive(Debug)]
 pub struct IceLite {
     local_ufrag: String,
     local_pwd: String,
     remote_ufrag: Option<String>,
-    nominated: Option<SocketAddr>,
-    addresses: Vec<SocketAddr>,
+    nominated: Option<Path>,
+    addresses: Vec<Path>,
     last_valid_check: Option<f64>,
     /// Seconds without a valid check after which consent is gone.
     pub consent_timeout: f64,
@@ -101,13 +101,13 @@ impl IceLite {
     }
 
     #[must_use]
-    pub const fn nominated(&self) -> Option<SocketAddr> {
+    pub const fn nominated(&self) -> Option<Path> {
         self.nominated
     }
 
     /// Addresses that sent a valid check: the only ones whose DTLS/SRTP we accept.
     #[must_use]
-    pub fn addresses(&self) -> &[SocketAddr] {
+    pub fn addresses(&self) -> &[Path] {
         &self.addresses
     }
 
@@ -117,7 +117,7 @@ impl IceLite {
     pub fn handle_request(
         &mut self,
         message: &Message<'_>,
-        from: SocketAddr,
+        from: Path,
         now: f64,
     ) -> Result<Accepted, Refusal> {
         if message.message_type != BINDING_REQUEST {
@@ -152,13 +152,13 @@ impl IceLite {
         };
         let mut response = MessageBuilder::new(BINDING_SUCCESS, message.transaction_id);
         response
-            .xor_mapped_address(from)
+            .xor_mapped_address(from.address())
             .message_integrity(self.local_pwd.as_bytes());
         Ok((response.fingerprint(), nomination, evicted))
     }
 
     /// Keep `from` among the validated addresses; returns one that was pushed out.
-    fn remember(&mut self, from: SocketAddr) -> Option<SocketAddr> {
+    fn remember(&mut self, from: Path) -> Option<Path> {
         if let Some(i) = self.addresses.iter().position(|a| *a == from) {
             let a = self.addresses.remove(i);
             self.addresses.push(a); // most recent last
@@ -196,6 +196,8 @@ impl IceLite {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::net::SocketAddr;
+
     use crate::net::stun::{ATTR_ICE_CONTROLLING, ATTR_PRIORITY, ATTR_USERNAME};
 
     const PASSWORD: &str = "our-password-0123456789";
@@ -221,17 +223,16 @@ mod tests {
     }
 
     /// Where the browser's checks come from.
-    fn browser() -> SocketAddr {
-        "192.0.2.7:5000".parse().unwrap()
+    fn browser() -> Path {
+        udp("192.0.2.7:5000")
+    }
+
+    fn udp(address: &str) -> Path {
+        Path::Udp(address.parse().unwrap())
     }
 
     /// The agent's answer to the datagram `raw`.
-    fn answer(
-        a: &mut IceLite,
-        raw: &[u8],
-        from: SocketAddr,
-        now: f64,
-    ) -> Result<Accepted, Refusal> {
+    fn answer(a: &mut IceLite, raw: &[u8], from: Path, now: f64) -> Result<Accepted, Refusal> {
         a.handle_request(&Message::parse(raw).unwrap(), from, now)
     }
 
@@ -245,7 +246,7 @@ mod tests {
         let r = Message::parse(&response).unwrap();
         assert_eq!(r.message_type, BINDING_SUCCESS);
         assert_eq!(r.transaction_id, [1; 12]);
-        assert_eq!(r.mapped_address(), Some(from));
+        assert_eq!(r.mapped_address(), Some(from.address()));
         assert!(r.integrity_ok(PASSWORD.as_bytes()));
         assert!(r.has_fingerprint());
         assert_eq!(a.addresses(), &[from]);
@@ -255,7 +256,7 @@ mod tests {
         let nominate = |a: &mut IceLite, from, now| answer(a, &raw, from, now).unwrap().1;
         assert_eq!(nominate(&mut a, from, 2.0), Nomination::Selected(from));
         assert_eq!(nominate(&mut a, from, 2.0), Nomination::None);
-        let moved: SocketAddr = "198.51.100.9:6000".parse().unwrap();
+        let moved = udp("198.51.100.9:6000");
         assert_eq!(nominate(&mut a, moved, 3.0), Nomination::Moved(moved));
         assert_eq!(a.nominated(), Some(moved));
         assert!(!a.consent_expired(33.0));
@@ -298,11 +299,11 @@ mod tests {
     #[test]
     fn addresses_are_bounded_and_keep_the_nominated_one() {
         let mut a = agent();
-        let first: SocketAddr = "192.0.2.1:1".parse().unwrap();
+        let first = udp("192.0.2.1:1");
         answer(&mut a, &check(USERNAME, PASSWORD, true, 4), first, 0.0).unwrap();
         let raw = check(USERNAME, PASSWORD, false, 5);
         for port in 2..40 {
-            let from = SocketAddr::from(([192, 0, 2, 1], port));
+            let from = Path::Udp(SocketAddr::from(([192, 0, 2, 1], port)));
             answer(&mut a, &raw, from, 0.0).unwrap();
         }
         assert_eq!(a.addresses().len(), MAX_ADDRESSES);

@@ -10,6 +10,7 @@ use std::os::unix::net::UnixStream;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
+use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict};
 
@@ -21,6 +22,31 @@ use crate::net::endpoint::{Endpoint, Event, Outgoing, SessionId, TransportId};
 use crate::net::io::MediaUdpSocket;
 use crate::net::new_router;
 use crate::net::router::{LegId, Switch};
+use crate::net::tcp_io::TcpShell;
+use crate::net::tcp_link::TcpConfig;
+
+/// Tries at finding an ephemeral port number free for both UDP and TCP.
+const EPHEMERAL_TRIES: usize = 32;
+
+/// The UDP socket on `address` and, with `tcp`, its TCP twin on the same port number
+/// (for port 0, a number free for both).
+fn bind(address: SocketAddr, tcp: bool) -> std::io::Result<(MediaUdpSocket, Option<TcpShell>)> {
+    let mut tries = 0;
+    loop {
+        let udp = MediaUdpSocket::bind(address)?;
+        if !tcp {
+            return Ok((udp, None));
+        }
+        match TcpShell::bind(udp.local_addr()?) {
+            Ok(shell) => return Ok((udp, Some(shell))),
+            Err(e) if address.port() == 0 && tries < EPHEMERAL_TRIES => {
+                tries += 1;
+                let _ = e; // that number is taken for TCP: another one
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
 
 /// A DTLS record for the transport's `RTCDtlsTransport`.
 #[pyclass(module = "livelens._fastpath", frozen, get_all)]
@@ -149,11 +175,12 @@ fn event(py: Python<'_>, event: Event) -> PyResult<Py<PyAny>> {
 }
 
 /// The media UDP port: one socket for all sessions, its own thread, ICE-lite, SRTP and
-/// relaying in Rust. DTLS records and ICE state come to Python as events.
+/// relaying in Rust; and its TCP twin for ICE-TCP. DTLS records and ICE state come to
+/// Python as events.
 #[pyclass(module = "livelens._fastpath", name = "MediaSocket")]
 pub struct MediaSocket {
     shared: Arc<Shared>,
-    thread: Mutex<Option<JoinHandle<()>>>,
+    threads: Mutex<Vec<JoinHandle<()>>>,
     wakeup: UnixStream,
 }
 
@@ -167,45 +194,77 @@ impl MediaSocket {
         py.detach(|| shared.with_endpoint(f))
     }
 
-    /// Stops the media thread and waits for it; the first call does, later ones find no
-    /// thread.
+    /// Stops the media threads and waits for them; the first call does, later ones find
+    /// no thread.
     fn stop(&self) {
-        let handle = self
-            .thread
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .take();
-        if let Some(handle) = handle {
+        let threads = std::mem::take(
+            &mut *self
+                .threads
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        );
+        if !threads.is_empty() {
             self.shared.stop();
-            let _ = handle.join();
+            for thread in threads {
+                let _ = thread.join();
+            }
         }
     }
 }
 
 #[pymethods]
 impl MediaSocket {
-    /// Bind `host:port` (port 0: ephemeral) and start the media thread.
+    /// Bind `host:port` (port 0: ephemeral) for UDP and, with `tcp`, for TCP (ICE-TCP,
+    /// the same port number), and start the media threads.
     #[new]
-    #[pyo3(signature = (host, port, consent_timeout = 30.0))]
-    fn new(host: &str, port: u16, consent_timeout: f64) -> Result<Self> {
-        if !(consent_timeout.is_finite() && consent_timeout > 0.0) {
-            return Err(Error::Argument("consent_timeout must be positive".into()));
+    #[pyo3(signature = (
+        host, port, consent_timeout = 30.0, *, tcp = true, tcp_stall_timeout = 5.0,
+        tcp_ice_timeout = 5.0, tcp_queue_bytes = 262_144,
+    ))]
+    fn new(
+        host: &str,
+        port: u16,
+        consent_timeout: f64,
+        tcp: bool,
+        tcp_stall_timeout: f64,
+        tcp_ice_timeout: f64,
+        tcp_queue_bytes: usize,
+    ) -> Result<Self> {
+        for (name, seconds) in [
+            ("consent_timeout", consent_timeout),
+            ("tcp_stall_timeout", tcp_stall_timeout),
+            ("tcp_ice_timeout", tcp_ice_timeout),
+        ] {
+            if !(seconds.is_finite() && seconds > 0.0) {
+                return Err(Error::Argument(format!("{name} must be positive")));
+            }
+        }
+        if tcp_queue_bytes < 4096 {
+            return Err(Error::Argument(
+                "tcp_queue_bytes must be at least 4096".into(),
+            ));
         }
         let ip: IpAddr = host
             .parse()
             .map_err(|_| Error::Argument("host must be an IP address".into()))?;
-        let socket = MediaUdpSocket::bind(SocketAddr::new(ip, port))
-            .map_err(|e| Error::Os(format!("cannot bind UDP {host}:{port}: {e}")))?;
+        let (socket, shell) = bind(SocketAddr::new(ip, port), tcp)
+            .map_err(|e| Error::Os(format!("cannot bind UDP and TCP {host}:{port}: {e}")))?;
         let (wakeup, notify) = UnixStream::pair()?;
         wakeup.set_nonblocking(true)?;
         notify.set_nonblocking(true)?;
         let mut endpoint = Endpoint::new(new_router);
         endpoint.set_consent_timeout(consent_timeout);
-        let shared = Arc::new(Shared::new(endpoint, socket, notify));
-        let thread = driver::spawn(Arc::clone(&shared))?;
+        endpoint.set_tcp_config(TcpConfig {
+            stall_timeout: tcp_stall_timeout,
+            ice_timeout: tcp_ice_timeout,
+            queue_bytes: tcp_queue_bytes,
+            ..TcpConfig::default()
+        });
+        let shared = Arc::new(Shared::new(endpoint, socket, shell, notify));
+        let threads = driver::spawn(&shared)?;
         Ok(Self {
             shared,
-            thread: Mutex::new(Some(thread)),
+            threads: Mutex::new(threads),
             wakeup,
         })
     }
@@ -214,6 +273,15 @@ impl MediaSocket {
     #[getter]
     fn local_address(&self) -> Result<(String, u16)> {
         Ok(stats::address(self.shared.socket.local_addr()?))
+    }
+
+    /// `(ip, port)` of the TCP twin (ICE-TCP), None without one.
+    #[getter]
+    fn tcp_address(&self) -> Result<Option<(String, u16)>> {
+        match &self.shared.tcp {
+            Some(shell) => Ok(Some(stats::address(shell.local_addr()?))),
+            None => Ok(None),
+        }
     }
 
     /// A file descriptor that becomes readable when events wait (read and discard its
@@ -243,16 +311,11 @@ impl MediaSocket {
         self.run_control(py, |e, _, _| e.remove_transport(transport));
     }
 
-    /// Send a datagram (DTLS) to the transport's nominated address; False if it has none.
+    /// Send a datagram (DTLS) down the transport's nominated path (a UDP address or an
+    /// ICE-TCP connection); False if it has none.
     fn send(&self, py: Python<'_>, transport: TransportId, data: &[u8]) -> bool {
         let data = data.to_vec();
-        self.run_control(py, |e, _, out| match e.outgoing(transport, data) {
-            Ok(o) => {
-                out.push(o);
-                true
-            }
-            Err(_) => false,
-        })
+        self.run_control(py, |e, now, out| e.send(transport, data, now, out).is_ok())
     }
 
     /// SRTP takes over: keys from the DTLS exporter, by the profile's RFC name.
@@ -305,40 +368,23 @@ impl MediaSocket {
         Ok(self.run_control(py, |e, _, _| e.add_route(session, source, sink, k))?)
     }
 
-    fn remove_route(
-        &self,
-        py: Python<'_>,
-        session: SessionId,
-        source: LegId,
-        sink: LegId,
-        kind: &str,
-    ) -> Result<()> {
-        let k = media_kind(kind)?;
-        Ok(self.run_control(py, |e, _, _| e.remove_route(session, source, sink, k))?)
-    }
-
-    fn set_forwarding(
+    /// Turns one of a leg's switches on or off: `"forwarding"` (its consent gate) or
+    /// `"connected"` (its transport), as the relay's [`Switch`].
+    fn switch(
         &self,
         py: Python<'_>,
         session: SessionId,
         leg: LegId,
-        forwarding: bool,
-    ) -> Result<()> {
-        Ok(self.run_control(py, |e, now, out| {
-            e.switch(session, leg, Switch::Forwarding(forwarding), now, out)
-        })?)
-    }
-
-    fn set_connected(
-        &self,
-        py: Python<'_>,
-        session: SessionId,
-        leg: LegId,
-        connected: bool,
-    ) -> Result<()> {
-        Ok(self.run_control(py, |e, now, out| {
-            e.switch(session, leg, Switch::Connected(connected), now, out)
-        })?)
+        switch: &str,
+        on: bool,
+    ) -> PyResult<()> {
+        let switch = match switch {
+            "forwarding" => Switch::Forwarding(on),
+            "connected" => Switch::Connected(on),
+            other => return Err(PyValueError::new_err(format!("no switch {other:?}"))),
+        };
+        self.run_control(py, |e, now, out| e.switch(session, leg, switch, now, out))
+            .map_err(|e| Error::from(e).into())
     }
 
     fn end_session(&self, py: Python<'_>, session: SessionId) {

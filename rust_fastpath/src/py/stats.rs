@@ -124,6 +124,7 @@ fn transport<'py>(py: Python<'py>, t: &TransportStats) -> Dict<'py> {
     let dict = counters(py, &t.counters)?;
     set_fields!(dict, t => session, leg);
     dict.set_item("nominated", t.nominated.map(address))?;
+    dict.set_item("protocol", t.protocol)?;
     dict.set_item("srtp", t.srtp.as_ref().map(|s| srtp(py, s)).transpose()?)?;
     Ok(dict)
 }
@@ -138,6 +139,9 @@ pub fn port<'py>(py: Python<'py>, stats: &PortStats) -> Dict<'py> {
     dict.set_item("port", counters(py, &stats.port)?)?;
     dict.set_item("transports", try_dict(py, transports)?)?;
     dict.set_item("sessions", stats.sessions)?;
+    let (tcp, counts) = (PyDict::new(py), &stats.tcp);
+    set_fields!(tcp, counts => connections, accepted, closed);
+    dict.set_item("tcp", tcp)?;
     Ok(dict)
 }
 

@@ -54,22 +54,22 @@ impl PacketRouter for Mirror {
     }
 }
 
-fn mirror() -> Box<dyn PacketRouter> {
+pub(super) fn mirror() -> Box<dyn PacketRouter> {
     Box::<Mirror>::default()
 }
 
 /// The session and the legs of the tests (Python numbers them once, per leg).
-const S: SessionId = 7;
-const A: LegId = 1;
-const B: LegId = 2;
+pub(super) const S: SessionId = 7;
+pub(super) const A: LegId = 1;
+pub(super) const B: LegId = 2;
 const LATE: LegId = 3;
 
-fn transport(stats: &PortStats, id: TransportId) -> &TransportStats {
+pub(super) fn transport(stats: &PortStats, id: TransportId) -> &TransportStats {
     &stats.transports.iter().find(|(t, _)| *t == id).unwrap().1
 }
 
 /// Every drop counted, by reason in name order.
-fn drops(counters: &Counters) -> Vec<(&'static str, u64)> {
+pub(super) fn drops(counters: &Counters) -> Vec<(&'static str, u64)> {
     let mut drops: Vec<_> = counters.drops.iter().map(|(&r, &n)| (r, n)).collect();
     drops.sort_unstable();
     drops
@@ -77,23 +77,23 @@ fn drops(counters: &Counters) -> Vec<(&'static str, u64)> {
 
 const PROFILE: &str = "AEAD_AES_128_GCM";
 
-struct Browser {
-    leg: LegId,
-    address: SocketAddr,
-    ufrag: String,
-    pwd: String,
-    transport: TransportId,
+pub(super) struct Browser {
+    pub(super) leg: LegId,
+    pub(super) address: SocketAddr,
+    pub(super) ufrag: String,
+    pub(super) pwd: String,
+    pub(super) transport: TransportId,
     /// The browser's side: protects what it sends (server's rx key) ...
-    tx: SrtpContext,
+    pub(super) tx: SrtpContext,
     /// ... and unprotects what the server sends (server's tx key).
-    rx: SrtpContext,
+    pub(super) rx: SrtpContext,
 }
 
 fn key(seed: u8, len: usize) -> Vec<u8> {
     (0..len).map(|i| seed.wrapping_add(i as u8)).collect()
 }
 
-fn check(username: &str, pwd: &str, nominate: bool) -> Vec<u8> {
+pub(super) fn check(username: &str, pwd: &str, nominate: bool) -> Vec<u8> {
     let mut b = MessageBuilder::new(BINDING_REQUEST, [9; 12]);
     b.attribute(ATTR_USERNAME, username.as_bytes())
         .attribute(ATTR_ICE_CONTROLLING, &[1; 8]);
@@ -104,7 +104,7 @@ fn check(username: &str, pwd: &str, nominate: bool) -> Vec<u8> {
     b.fingerprint()
 }
 
-fn browser(ep: &mut Endpoint, name: &str, leg: LegId, port: u16, seed: u8) -> Browser {
+pub(super) fn browser(ep: &mut Endpoint, name: &str, leg: LegId, port: u16, seed: u8) -> Browser {
     let ufrag = format!("u{name}");
     let pwd = format!("password-of-{name}-0123456789");
     let transport = ep.add_transport(S, leg, &ufrag, &pwd).unwrap();
@@ -131,7 +131,7 @@ fn browser(ep: &mut Endpoint, name: &str, leg: LegId, port: u16, seed: u8) -> Br
     }
 }
 
-fn rtp(seq: u16, payload: &[u8]) -> Vec<u8> {
+pub(super) fn rtp(seq: u16, payload: &[u8]) -> Vec<u8> {
     let mut p = vec![0x80, 96];
     p.extend_from_slice(&seq.to_be_bytes());
     p.extend_from_slice(&[0, 0, 0, 1, 0, 0, 0, 7]);
@@ -139,7 +139,7 @@ fn rtp(seq: u16, payload: &[u8]) -> Vec<u8> {
     p
 }
 
-fn connect(ep: &mut Endpoint, b: &Browser, now: f64) {
+pub(super) fn connect(ep: &mut Endpoint, b: &Browser, now: f64) {
     let mut out = Vec::new();
     let username = format!("{}:remote", b.ufrag);
     ep.handle_datagram(b.address, &check(&username, &b.pwd, true), now, &mut out);
@@ -391,7 +391,7 @@ fn removed_and_replaced_transports() {
     ep.handle_datagram(a.address, &srtp, 6.1, &mut out);
     assert_eq!(ep.stats().port.drops["unknown_address"], 1);
     assert_eq!(
-        ep.outgoing(a.transport, vec![22]),
+        ep.send(a.transport, vec![22], 6.2, &mut out),
         Err(ControlError::UnknownTransport(a.transport))
     );
     let session = ep.session_stats(S);

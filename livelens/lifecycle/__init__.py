@@ -1,0 +1,1 @@
+"""The rules of the data lifecycle, without I/O: deletion certificates and retention."""
