@@ -8,7 +8,7 @@ reason. Invalid arguments the cores never see (a port number, a media kind) are 
 ``ValueError``; the operating system's refusals are ``OSError``.
 """
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any, Literal, final
 
 from livelens.media.streams import MediaKind, MediaLine
@@ -177,6 +177,8 @@ class MediaSocket:
         tcp_stall_timeout: float = 5.0,
         tcp_ice_timeout: float = 5.0,
         tcp_queue_bytes: int = 262144,
+        web_hosts: Sequence[str] = (),
+        web_port: int = 0,
     ) -> MediaSocket:
         """Bind ``host:port`` (an IP literal; port 0: ephemeral, then a number free for UDP
         and TCP) and start the threads; ``OSError`` if the port cannot be bound.
@@ -184,12 +186,26 @@ class MediaSocket:
         reported dead (RFC 7675). ``tcp``: also listen for ICE-TCP; an ICE-TCP connection
         is cut when it leaves queued data unread for ``tcp_stall_timeout`` seconds, or
         has not passed a check ``tcp_ice_timeout`` seconds after it was accepted; its
-        queue holds ``tcp_queue_bytes``."""
+        queue holds ``tcp_queue_bytes``. ``web_hosts`` (IP literals; needs ``tcp``): also
+        listen on ``web_port`` of each (0: one ephemeral number for all), the web port
+        shared with media: connections whose first bytes are a framed STUN message are
+        ICE-TCP, TLS and plain HTTP ones wait in ``take_web_connections``."""
     @property
     def local_address(self) -> tuple[str, int]: ...
     @property
     def tcp_address(self) -> tuple[str, int] | None:
         """The TCP twin's ``(ip, port)``; None when made with ``tcp=False``."""
+    @property
+    def web_addresses(self) -> list[tuple[str, int]]:
+        """The shared web port's listeners; empty when not shared."""
+    def take_web_connections(self) -> list[tuple[int, tuple[str, int]]]:
+        """The shared web port's TLS/HTTP connections since the last call (``wakeup_fd``
+        becomes readable when there are some): a file descriptor the caller now owns, with
+        nothing read from it, and the peer's ``(ip, port)``."""
+    def web_port_stats(self) -> dict[str, int]:
+        """How the shared web port sorted connections: ``accepted``, ``ice_tcp``, ``web``,
+        ``web_unsorted`` (silent for 2 s, or too many waiting), ``garbage`` (reset),
+        ``closed_unsorted``, ``accept_failed``."""
     def wakeup_fd(self) -> int:
         """Readable when events wait; read and discard its bytes, then ``poll_events``."""
     def add_transport(self, session: int, leg: int, local_ufrag: str, local_pwd: str) -> int:

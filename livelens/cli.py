@@ -151,6 +151,10 @@ def _checked_options(serve: argparse.ArgumentParser) -> None:
         ("--syslog", alert_syslog.syslog_option, "",
          "also send security events to syslog: udp://host[:port], tcp://host[:port] or a "
          "unix socket path such as /dev/log"),
+        ("--media-on-web-port", _yes_no_auto, "auto",
+         "yes: media also reaches the server over ICE-TCP on the HTTP(S) port (443), "
+         "which the data plane then shares with the web server; no: only on the media "
+         "port; auto (the default): yes when the port is 443 or serves HTTPS"),
         ("--alert-hooks-private", _yes_no, "no",
          "yes: accounts' alert webhooks may reach private and loopback addresses, and "
          "http:// on loopback (on-premises receivers, tests); no (the default): public "
@@ -167,6 +171,15 @@ def _yes_no(value: str) -> bool:
     if value.strip().lower() not in answer:
         raise argparse.ArgumentTypeError(f"must be yes or no, got {value!r}")
     return answer[value.strip().lower()]
+
+
+def _yes_no_auto(value: str) -> bool | None:
+    if value.strip().lower() == "auto":
+        return None
+    try:
+        return _yes_no(value)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(f"must be yes, no or auto, got {value!r}") from None
 
 
 def _env_name(flag: str) -> str:
@@ -249,6 +262,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
         master_key=_env("MASTER_KEY"),
         media_port=getattr(args, "media_port", DEFAULT_MEDIA_PORT),
         media_announce=announced,
+        media_on_web_port=getattr(args, "media_on_web_port", None),
         header_timeout=getattr(args, "header_timeout", DEFAULT_HEADER_TIMEOUT),
         idle_timeout=getattr(args, "idle_timeout", DEFAULT_IDLE_TIMEOUT),
         body_timeout=getattr(args, "body_timeout", DEFAULT_BODY_TIMEOUT),

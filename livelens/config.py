@@ -60,6 +60,10 @@ class Settings:
     # Public IPv4 addresses to offer as the media port's ICE candidates instead of the
     # machine's own: for a server behind 1:1 NAT (a cloud VM's public address).
     media_announce: tuple[str, ...] = ()
+    # Whether the media port also takes ICE-TCP on the web port (443), sorting its
+    # connections by their first bytes (rust_fastpath/src/net/web_port.rs); None: when
+    # the web port is 443 or serves TLS.
+    media_on_web_port: bool | None = None
     # HTTP connection deadlines (seconds) and caps; see livelens.http.connections.
     header_timeout: float = DEFAULT_HEADER_TIMEOUT
     idle_timeout: float = DEFAULT_IDLE_TIMEOUT

@@ -9,9 +9,10 @@ import os
 import shlex
 import shutil
 import signal
+import socket
 import ssl
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -95,8 +96,13 @@ async def serve(
         stop_alerts = alert_delivery.start(ctx)  # webhooks and syslog (--alert-webhook...)
         for line in private_files.warnings(settings.data_dir, store_files(settings)):
             log.warning("%s", line)
-        sockets = tornado.netutil.bind_sockets(settings.port, settings.host)
-        node_media = (media or open_media_port)(settings)
+        shared = media is None and shares_web_port(settings, tls=ssl_context is not None)
+        if shared:  # the media port owns the web port's listeners and hands web ones over
+            sockets = []
+            node_media: MediaPath = open_media_port(settings, web_hosts=web_hosts(settings.host))
+        else:
+            sockets = tornado.netutil.bind_sockets(settings.port, settings.host)
+            node_media = (media or open_media_port)(settings)
         hub = MediaHub(node_media)
         server = connections.LimitedHTTPServer(
             make_app(ctx, hub),
@@ -114,7 +120,11 @@ async def serve(
             limits.body_timeout,
         )
         server.add_sockets(sockets)
-        port = sockets[0].getsockname()[1]
+        if isinstance(node_media, MediaPort) and node_media.web_port is not None:
+            node_media.on_web_connection(server.adopt)
+            port = node_media.web_port
+        else:
+            port = sockets[0].getsockname()[1]
         scheme = "https" if ssl_context else "http"
         url = settings.public_url or f"{scheme}://{shown_host(settings.host)}:{port}/"
         print(f"LiveLens is running at {url}", flush=True)
@@ -169,27 +179,56 @@ def shown_host(host: str) -> str:
     return lan[0] if lan else "localhost"
 
 
-def open_media_port(settings: Settings) -> MediaPort:
+def open_media_port(settings: Settings, web_hosts: Sequence[str] = ()) -> MediaPort:
     """The Rust-owned media UDP port. It binds the one address media is offered on, or
-    every address when there are several."""
+    every address when there are several. With ``web_hosts``, it also owns the web
+    port (``settings.port``) on those addresses, shared between ICE-TCP and HTTP(S)."""
     addresses = media_addresses(settings)
     bind = addresses[0] if addresses and len(addresses) == 1 else "0.0.0.0"  # noqa: S104
     try:
         port = MediaPort(
-            bind, settings.media_port, host_addresses=addresses, announced=settings.media_announce
+            bind,
+            settings.media_port,
+            host_addresses=addresses,
+            announced=settings.media_announce,
+            web_hosts=web_hosts,
+            web_port=settings.port,
         )
     except OSError as exc:
         raise LiveLensError(
             f"Cannot open the media port ({exc}). Choose another with --media-port "
-            "(LIVELENS_MEDIA_PORT)."
+            "(LIVELENS_MEDIA_PORT)"
+            + (", or the web port (--port), or turn --media-on-web-port off." if web_hosts else ".")
         ) from exc
     log.info(
-        "media on UDP %s:%d (ICE-lite, SRTP in Rust)%s",
+        "media on UDP %s:%d (ICE-lite, SRTP in Rust)%s%s",
         ", ".join(port.addresses),
         port.port,
         f", bound to {bind}" if settings.media_announce else "",
+        f"; ICE-TCP also on the web port {port.web_port}" if port.web_port else "",
     )
     return port
+
+
+def shares_web_port(settings: Settings, *, tls: bool) -> bool:
+    """Whether media takes ICE-TCP on the web port too: as asked, else (auto) when the
+    port is 443 or serves TLS (where a network that blocks all but HTTPS still lets it)."""
+    if settings.media_on_web_port is not None:
+        return settings.media_on_web_port
+    return tls or settings.port == 443  # HTTPS's port
+
+
+def web_hosts(host: str) -> list[str]:
+    """The IPs to listen on for ``host``, as Tornado's ``bind_sockets`` finds them."""
+    infos = socket.getaddrinfo(
+        host or None, 0, socket.AF_UNSPEC, socket.SOCK_STREAM, 0, socket.AI_PASSIVE
+    )
+    found = [
+        str(info[4][0])
+        for info in infos
+        if info[0] in (socket.AF_INET, socket.AF_INET6) and "%" not in str(info[4][0])
+    ]
+    return list(dict.fromkeys(found))
 
 
 def media_addresses(settings: Settings) -> list[str] | None:

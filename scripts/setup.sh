@@ -44,6 +44,17 @@ if [ "${1:-}" = "--test" ]; then
 fi
 # --- end of the ICE-TCP block
 
+# --- Firefox (tests/e2e/test_firefox.py): Debian's Firefox ESR driven by Selenium through
+# geckodriver, which is built from crates.io once per machine (scripts/ensure-geckodriver.sh).
+if [ "${1:-}" = "--test" ]; then
+  [ -x /usr/bin/firefox-esr ] || apt_install firefox-esr
+  if ! scripts/ensure-geckodriver.sh --cached >/dev/null 2>&1; then
+    echo "setup: building geckodriver for the Firefox tests (cargo, a few minutes)"
+    scripts/ensure-geckodriver.sh >/dev/null
+  fi
+fi
+# --- end of the Firefox block
+
 [ -x .venv/bin/python ] || "$python" -m venv .venv
 stamp=.venv/.livelens-build
 inputs=$(cat pyproject.toml Cargo.toml rust_fastpath/Cargo.toml $(find rust_fastpath/src -type f | sort) | sha256sum | cut -d' ' -f1)

@@ -244,6 +244,15 @@ class LimitedHTTPServer(tornado.httpserver.HTTPServer):
         else:
             self._shed(victim)  # the listener stays readable: the next wake-up accepts
 
+    def adopt(self, connection: socket.socket, address: tuple[str, int]) -> None:
+        """A connection accepted elsewhere: on the web port shared with media, whose
+        listener the media port owns and which handed this one over by its first bytes
+        (nothing read). Admitted under the same limits as our own accepts."""
+        if self._closed:
+            connection.close()
+            return
+        self._admit(connection, address)
+
     def _admit(self, connection: socket.socket, address: Any) -> None:
         decision = self.table.admit(_client(address))
         if decision.admission is Admission.REFUSE:

@@ -54,9 +54,10 @@ USER = obj(["id", "email", "display_name", "role", "tenant_id"], id=STR, email=S
            display_name=STR, role=STR, tenant_id=STR)  # fmt: skip
 ADMIN_USER = obj(
     ["id", "email", "display_name", "role", "disabled", "totp_enabled", "created_at",
-     "locked_for"],
+     "locked_for", "last_sign_in_at"],
     id=STR, email=STR, display_name=STR, role=STR, disabled=BOOL, totp_enabled=BOOL,
     created_at=NUM, locked_for=INT,
+    last_sign_in_at=NUM_OR_NULL | {"description": "When the user last signed in; null: never."},
 )  # fmt: skip
 # What customers see of a user: one line, no control characters (identity.display_names).
 DISPLAY_NAME: JSON = {"type": ["string", "null"], "maxLength": 80,

@@ -22,9 +22,8 @@ def user_brief(user: User) -> dict[str, object]:
 def user_admin(user: User, locked_for: int = 0) -> dict[str, object]:
     """A user as administrators see them; ``locked_for``: seconds their sign-in stays
     locked after repeated failures (0: not locked)."""
-    fields = _pick(
-        user, "id", "email", "display_name", "role", "disabled", "totp_enabled", "created_at"
-    )
+    names = ("id", "email", "display_name", "role", "disabled", "totp_enabled", "created_at")
+    fields = _pick(user, *names, "last_sign_in_at")
     return {**fields, "locked_for": locked_for}
 
 

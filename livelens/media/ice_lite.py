@@ -9,7 +9,8 @@ tests/media/test_aiortc_contract.py. The Rust side answers the browser's STUN ch
 
 * offers our ufrag/password and the media port's host candidate(s) for the answer: UDP,
   and passive ICE-TCP (RFC 6544) on the port's TCP twin at a lower priority, so a
-  browser whose UDP is blocked still connects;
+  browser whose UDP is blocked still connects, and lower still on the web port (443)
+  when media shares it, for networks that allow nothing else;
 * waits in ``connect()`` until Rust reports the browser's nomination (USE-CANDIDATE);
 * carries DTLS records: ``recv()`` from Rust's events, ``send()`` back through Rust;
 * reports consent loss as ``ConnectionClosed``, which aiortc turns into "failed".
@@ -52,9 +53,17 @@ def tcp_local_preference(other_preference: int = 8191) -> int:
     return (_PASSIVE_DIRECTION << 13) | other_preference
 
 
-def local_candidates(addresses: list[str], udp_port: int, tcp_port: int | None) -> list[Candidate]:
+# other-pref (RFC 6544 §4.2) of passive candidates: the TCP twin's above the web port's.
+_TWIN_PREFERENCE = 8191
+_WEB_PREFERENCE = 4095
+
+
+def local_candidates(
+    addresses: list[str], udp_port: int, tcp_port: int | None, web_port: int | None = None
+) -> list[Candidate]:
     """The answer's candidates: a UDP host candidate per address and, where the port
-    has a TCP twin, a passive TCP one per address at a lower priority."""
+    has a TCP twin, a passive TCP one per address at a lower priority; with the web port
+    shared, a passive TCP one there per address, lower again."""
     candidates = [
         Candidate(
             foundation=str(i + 1),
@@ -67,15 +76,18 @@ def local_candidates(addresses: list[str], udp_port: int, tcp_port: int | None) 
         )
         for i, address in enumerate(addresses)
     ]
-    if tcp_port is not None:
+    for port, preference in ((tcp_port, _TWIN_PREFERENCE), (web_port, _WEB_PREFERENCE)):
+        if port is None:
+            continue
+        first = len(candidates) + 1
         candidates += [
             Candidate(
-                foundation=str(len(addresses) + i + 1),
+                foundation=str(first + i),
                 component=1,
                 transport="tcp",
-                priority=host_priority(tcp_local_preference(8191 - i)),
+                priority=host_priority(tcp_local_preference(preference - i)),
                 host=address,
-                port=tcp_port,
+                port=port,
                 type="host",
                 tcptype="passive",
             )
@@ -112,7 +124,9 @@ class IceLiteConnection:
         self._selected: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._closed_event: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._closed = False
-        self.local_candidates = local_candidates(port.addresses, port.port, port.tcp_port)
+        self.local_candidates = local_candidates(
+            port.addresses, port.port, port.tcp_port, port.web_port
+        )
         self.transport_id = port.add_transport(
             where.session, where.leg, self.local_username, self.local_password, self
         )

@@ -1,7 +1,10 @@
 """The media UDP port owned by the Rust data plane, as the asyncio side sees it: the one
 media path ``livelens serve`` runs. Beside it, on the same port number, its TCP twin
 takes passive ICE-TCP connections (RFC 6544) for browsers whose UDP is blocked; Rust
-runs those the same way, so nothing here depends on which a connection uses.
+runs those the same way, so nothing here depends on which a connection uses. The port
+may also own the web port (443) shared with media: Rust sorts its connections by their
+first bytes, keeps ICE-TCP, and passes TLS/HTTP connections here, untouched, for the web
+server (:meth:`MediaPort.on_web_connection`).
 
 One :class:`MediaPort` per node wraps ``livelens._fastpath.MediaSocket``: Rust answers
 STUN, keeps SRTP and relays packets on its own thread; Python only receives DTLS
@@ -22,6 +25,7 @@ import ipaddress
 import itertools
 import logging
 import os
+import socket
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any, Protocol
 
@@ -76,6 +80,8 @@ def advertised_addresses(bound: str, host_addresses: Sequence[str] | None) -> li
 # (session id or None when no transport matched, drop reason, occurrences so far, IP)
 AnomalyCallback = Callable[[str | None, str, int, str], None]
 Spawn = Callable[[Coroutine[Any, Any, None]], None]
+# A web connection from the shared web port, and its peer's (ip, port).
+WebConnectionCallback = Callable[[socket.socket, tuple[str, int]], None]
 
 
 class MediaPort:
@@ -91,6 +97,8 @@ class MediaPort:
         consent_timeout: float = 30.0,
         tcp: bool = True,
         tcp_stall_timeout: float = 5.0,
+        web_hosts: Sequence[str] = (),
+        web_port: int = 0,
     ) -> None:
         """Bind ``host:port`` (port 0: ephemeral, for tests) for UDP and, with ``tcp``,
         for TCP. ``host_addresses``: the IPs advertised when ``host`` is unspecified
@@ -98,14 +106,25 @@ class MediaPort:
         is bound (behind 1:1 NAT, the public address forwards to this port).
         ``consent_timeout``: seconds without a STUN check before a connection fails.
         ``tcp_stall_timeout``: seconds an ICE-TCP connection may leave data unread
-        before it is cut."""
+        before it is cut. ``web_hosts``: IPs whose ``web_port`` (0: ephemeral) the port
+        owns, shared between ICE-TCP and the web server (see :meth:`on_web_connection`)."""
         self._socket = MediaSocket(
-            host, port, consent_timeout, tcp=tcp, tcp_stall_timeout=tcp_stall_timeout
+            host,
+            port,
+            consent_timeout,
+            tcp=tcp,
+            tcp_stall_timeout=tcp_stall_timeout,
+            web_hosts=list(web_hosts),
+            web_port=web_port,
         )
         bound, self.port = self._socket.local_address
         tcp_address = self._socket.tcp_address
         # The TCP twin's port (the same number as the UDP port's), None without one.
         self.tcp_port = tcp_address[1] if tcp_address is not None else None
+        web = self._socket.web_addresses
+        # The shared web port's number, offered as a second passive ICE-TCP candidate.
+        self.web_port = web[0][1] if web else None
+        self._web_callback: WebConnectionCallback | None = None
         self.addresses = list(announced) or advertised_addresses(bound, host_addresses)
         # transport -> (its connection, its session's number)
         self._transports: dict[int, tuple[TransportEvents, int]] = {}
@@ -186,6 +205,26 @@ class MediaPort:
                         connection.on_consent_expired()
             except Exception:
                 log.exception("media port: %s handler failed", type(event).__name__)
+        self._hand_web_connections()
+
+    def on_web_connection(self, callback: WebConnectionCallback) -> None:
+        """Give the shared web port's TLS/HTTP connections to ``callback(sock, address)``,
+        nothing read from them, with the peer's real address; until a callback is set
+        they wait in Rust."""
+        self._web_callback = callback
+        self._loop.call_soon(self._hand_web_connections)
+
+    def _hand_web_connections(self) -> None:
+        callback = self._web_callback
+        if callback is None or self._closed:
+            return
+        for fd, address in self._socket.take_web_connections():
+            sock = socket.socket(fileno=fd)
+            try:
+                callback(sock, address)
+            except Exception:
+                sock.close()
+                log.exception("media port: a web connection's hand-over failed")
 
     def on_anomaly(self, callback: AnomalyCallback) -> None:
         """Call ``callback(session_id, reason, count, ip)`` when the port sees forged SRTP

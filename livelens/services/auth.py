@@ -85,6 +85,10 @@ async def login(ctx: Context, email: str, password: str, otp: str | None, client
         new_hash = await ctx.hashing.hash_async(password)
         user = replace(user, password_hash=new_hash, updated_at=clock.now())
         await scope.save_user(user)
+    # After the rehash's save (which writes the whole user), and that field alone.
+    signed_in_at = clock.now()
+    await scope.note_sign_in(user.id, signed_in_at)
+    user = replace(user, last_sign_in_at=signed_in_at)
     sign_in = await _open_session(ctx, scope, tenant, user, client)
     await audit.record(scope, "auth.login_succeeded", actor, target=address)
     return sign_in

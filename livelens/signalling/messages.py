@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -59,6 +60,8 @@ def flag(*, required: bool = True) -> FieldSpec:
 class MessageSpec:
     senders: frozenset[Sender]
     fields: dict[str, FieldSpec]
+    # A rule across fields, once each is valid: the reason the message is refused, or None.
+    check: Callable[[dict[str, object]], str | None] | None = None
 
 
 BOTH: frozenset[Sender] = frozenset({"agent", "customer"})
@@ -78,6 +81,16 @@ MEDIA_PROBLEMS = ("no_webrtc", "connect_failed", "camera_blocked", "no_camera",
 # Client-chosen ids of marks and chat messages: short, no markup.
 CLIENT_ID = text(40, pattern=r"[A-Za-z0-9_-]{1,40}")
 REASON = text(160, required=False)
+# Rounding slack when a region's edge is checked against the frame's.
+VIEW_SLACK = 1e-3
+
+
+def _region_in_frame(fields: dict[str, object]) -> str | None:
+    x, y, w, h = (float(fields[k]) for k in ("x", "y", "w", "h"))  # type: ignore[arg-type]
+    if w <= 0 or h <= 0 or x + w > 1 + VIEW_SLACK or y + h > 1 + VIEW_SLACK:
+        return "The region must have a size and lie within the frame (x + w and y + h at most 1)."
+    return None
+
 
 SPECS: dict[str, MessageSpec] = {
     # WebRTC: the browser offers, the server answers (non-trickle: candidates in the SDP).
@@ -129,6 +142,10 @@ SPECS: dict[str, MessageSpec] = {
         "facing": enum("user", "environment", "unknown", required=False),
         "low_bandwidth": flag(required=False), "error": REASON,
     }),
+    # The part of the camera's frame the customer's screen shows (it crops the picture),
+    # in frame coordinates: the agents' view outlines it and flags marks outside it.
+    "view": MessageSpec(CUSTOMER, {"x": num(0, 1), "y": num(0, 1), "w": num(0, 1),
+                                   "h": num(0, 1)}, check=_region_in_frame),
     # The customer's page cannot send its camera, and why (shown to the agents).
     "media_problem": MessageSpec(CUSTOMER, {"reason": enum(*MEDIA_PROBLEMS)}),
     "quality": MessageSpec(BOTH, {
@@ -212,6 +229,9 @@ def parse(raw: str | bytes, sender: Sender) -> Message:
                 raise ProtocolError("missing_field", f"Field {name!r} is required.")
             continue
         _check_field(name, field, fields[name])
+    reason = spec.check(fields) if spec.check else None
+    if reason is not None:
+        raise ProtocolError("invalid_field", reason)
     return Message(kind, fields)
 
 

@@ -265,6 +265,8 @@ class RoomCore:
                 return [self._state()]
             case "device":
                 return self.tools.device_report(message)
+            case "view":
+                return self.tools.screen_report(message)
             case "media_problem":
                 return self._media_problem(member, message.text("reason"))
             case "quality":

@@ -41,6 +41,7 @@ class Tools:
         self.frame: Frame | None = None
         self.low_bandwidth = False
         self.device: dict[str, object] | None = None  # the customer's camera, as reported
+        self.screen: dict[str, object] | None = None  # the part of the frame it shows
 
     def view(self) -> dict[str, object]:
         """What the room's state message says about the tools."""
@@ -56,6 +57,8 @@ class Tools:
         effects: list[Effect] = [Send(member.id, encode("marks", items=marks))]
         if member.role == "agent" and self.device is not None:
             effects.append(Send(member.id, encode("device", **self.device)))
+        if member.role == "agent" and self.screen is not None:
+            effects.append(Send(member.id, encode("view", **self.screen)))
         return effects
 
     def mark(self, member: Member, message: Message, now: float) -> list[Effect]:
@@ -114,6 +117,13 @@ class Tools:
     def device_report(self, message: Message) -> list[Effect]:
         self.device = dict(message.fields)
         return [Broadcast({"agent": encode("device", **self.device)})]
+
+    def screen_report(self, message: Message) -> list[Effect]:
+        """The part of the frame the customer's screen shows: for the agents only."""
+        if message.fields == self.screen:
+            return []
+        self.screen = dict(message.fields)
+        return [Broadcast({"agent": encode("view", **self.screen)})]
 
     def quality(self, member: Member, message: Message) -> list[Effect]:
         return [self.per_audience(lambda to: encode(

@@ -62,6 +62,9 @@ class User:
     recovery_codes: tuple[str, ...] = ()  # SHA-256 hex digests of unused codes
     totp_last_step: int = 0  # time step of the last accepted code: codes are single-use
     display_name: str = ""  # what customers see; never the e-mail address
+    # When the user last signed in (None: never); written alone (note_sign_in), so a
+    # sign-in never races another change of the user.
+    last_sign_in_at: float | None = None
 
     @property
     def shown_name(self) -> str:

@@ -5,19 +5,29 @@
 // turns pointer gestures into marks and streams them while the stroke is in progress.
 // Sizes are relative to the picture (its shorter side), so a mark looks the same on
 // a phone and on a desktop.
+//
+// The customer's phone crops the picture: it reports the part it shows (a region, see
+// geometry.js) and the agents' layer outlines that part and flags marks outside it.
+// Labels are wrapped and kept inside that part on every screen.
 
-import { clampToFrame, compact, frameScale, fromFrame, insideFrame, toFrame } from './geometry.js';
+import {
+  clampToFrame, compact, frameRect, frameScale, fromFrame, insideFrame, insideRegion, isWholeFrame, layoutLabel,
+  markAnchor, regionRect, toFrame, visibleRegion,
+} from './geometry.js';
+import { paintFlag, paintOutline } from './view_outline.js';
 
 export const TOOLS = ['pen', 'arrow', 'circle', 'text', 'pointer'];
+// [value, name]: the agent's page shows each name in its language (views/tools.js).
 export const COLORS = [
-  ['#ff3b30', 'Red'],
-  ['#ffcc00', 'Yellow'],
-  ['#34c759', 'Green'],
-  ['#0a84ff', 'Blue'],
-  ['#ffffff', 'White'],
+  ['#ff3b30', 'red'],
+  ['#ffcc00', 'yellow'],
+  ['#34c759', 'green'],
+  ['#0a84ff', 'blue'],
+  ['#ffffff', 'white'],
 ];
 const LINE = 0.008; // stroke width, relative to the picture's shorter side
-const TEXT_SIZE = 0.05;
+const TEXT_SIZE = 0.04; // label text, relative to the picture's shorter side
+const LABEL_WIDTH = 0.6; // labels wrap at this width (same unit), or the visible part's
 const POINTER_TRAIL_MS = 700;
 const POINTER_LINGER_MS = 1200; // a laser dot disappears this long after it stops moving
 const FADE_OUT_MS = 800; // the last part of a mark's life, when it fades away
@@ -38,8 +48,14 @@ export class MarkLayer {
    * fit: the object-fit to assume when the element has none computed; the media
    * element's own (CSS may switch between cover and contain by screen size) wins.
    */
-  constructor(canvas, { media, fit = 'contain', rotation = () => 0, selfId = null }) {
+  constructor(canvas, { media, fit = 'contain', rotation = () => 0, selfId = null, outsideText = '', onOutside = null }) {
     this.canvas = canvas;
+    // The part of the frame the customer's screen shows, as reported to agents (null:
+    // not known, or this is the customer's layer): outlined, and marks outside flagged.
+    this.view = null;
+    this.outsideText = outsideText;
+    this.onOutside = onOutside; // (number of flagged marks) when it changes
+    this.outside = 0;
     this.selfId = selfId; // the server names my own marks by my id; here they are 'me'
     this.media = media;
     this.fit = fit;
@@ -53,10 +69,16 @@ export class MarkLayer {
     if (this.observer) this.observer.observe(canvas);
   }
 
+  /** The layer is done (the session ended): its marks go, from the screen too. */
   destroy() {
     window.removeEventListener('resize', this.onResize);
     if (this.observer) this.observer.disconnect();
     cancelAnimationFrame(this.frame);
+    this.frame = null;
+    this.marks.clear();
+    const ctx = this.canvas.getContext('2d');
+    if (ctx) ctx.clearRect(0, 0, this.canvas.width, this.canvas.height);
+    this.canvas.dataset.marks = '0';
   }
 
   fitOf(media) {
@@ -67,6 +89,22 @@ export class MarkLayer {
 
   key(from, id) {
     return `${from}/${id}`;
+  }
+
+  /** The customer's visible part of the frame ({x, y, w, h} or null), as they report it. */
+  setView(region) {
+    this.view = region ? { x: region.x, y: region.y, w: region.w, h: region.h } : null;
+    this.canvas.dataset.view = this.view ? [this.view.x, this.view.y, this.view.w, this.view.h].join(',') : '';
+    this.requestDraw();
+  }
+
+  /** The part of the frame this layer's own screen shows (null: no picture yet). */
+  visibleRegion() {
+    const media = this.media();
+    const frame = mediaSize(media);
+    if (!frame) return null;
+    return visibleRegion({ width: this.canvas.clientWidth, height: this.canvas.clientHeight }, frame,
+      this.fitOf(media), this.rotation());
   }
 
   // -- changes (from the server or from this page's own drawing) ----------------
@@ -90,6 +128,9 @@ export class MarkLayer {
       case 'marks_clear':
         this.clear();
         break;
+      case 'view':
+        this.setView(message);
+        return;
       case 'marks':
         this.marks.clear();
         for (const item of message.items || []) {
@@ -197,8 +238,15 @@ export class MarkLayer {
     const media = this.media();
     const frame = mediaSize(media);
     const fit = this.fitOf(media);
+    const rotation = this.rotation();
     const now = performance.now();
+    // Labels stay inside what the customer sees: the reported part, else this screen's.
+    const shown = this.view || (frame ? visibleRegion(box, frame, fit, rotation) : null);
+    const area = frame && shown ? regionRect(shown, box, frame, fit, rotation) : { x: 0, y: 0, ...box };
+    const outlined = Boolean(frame && this.view && !isWholeFrame(this.view));
+    if (outlined) paintOutline(ctx, frameRect(box, frame, fit, rotation), area, box);
     let animating = false;
+    const flagged = [];
     for (const [key, mark] of this.marks) {
       const alpha = this.opacity(mark, now);
       if (alpha <= 0) {
@@ -206,23 +254,38 @@ export class MarkLayer {
         continue;
       }
       if (alpha < 1 || mark.tool === 'pointer' || (mark.fade && !mark.frozen)) animating = true;
-      if (frame) paintMark(ctx, mark, alpha, box, frame, fit, this.rotation(), now);
+      if (frame) paintMark(ctx, mark, alpha, box, frame, fit, rotation, now, area);
+      const anchor = this.view ? markAnchor(mark.tool, mark.pts) : null;
+      if (anchor && !insideRegion(anchor, this.view)) flagged.push({ anchor, alpha });
+    }
+    if (frame) {
+      const size = Math.max(11, frameScale(box, frame, fit, rotation) * TEXT_SIZE * 0.6);
+      for (const { anchor, alpha } of flagged) {
+        paintFlag(ctx, fromFrame(anchor, box, frame, fit, rotation), this.outsideText, size, alpha, box);
+      }
     }
     canvas.dataset.marks = String(this.marks.size);
+    canvas.dataset.outside = String(flagged.length);
+    if (flagged.length !== this.outside) {
+      this.outside = flagged.length;
+      if (this.onOutside) this.onOutside(flagged.length);
+    }
     if (animating || (!frame && this.marks.size)) this.requestDraw();
   }
 
   /** Burn the current marks into a still of the picture (snapshot with marks). */
   paintInto(ctx, size) {
     const now = performance.now();
+    const area = this.view ? regionRect(this.view, size, size, 'fill', 0) : { x: 0, y: 0, ...size };
     for (const mark of this.marks.values()) {
       const alpha = this.opacity(mark, now);
-      if (alpha > 0) paintMark(ctx, mark, alpha, size, size, 'fill', 0, now);
+      if (alpha > 0) paintMark(ctx, mark, alpha, size, size, 'fill', 0, now, area);
     }
   }
 }
 
-function paintMark(ctx, mark, alpha, box, frame, fit, rotation, now) {
+/** area: where labels must stay, in box pixels (the customer's visible part). */
+function paintMark(ctx, mark, alpha, box, frame, fit, rotation, now, area) {
   const scale = frameScale(box, frame, fit, rotation);
   const at = (p) => fromFrame(p, box, frame, fit, rotation);
   const width = Math.max(2, scale * LINE);
@@ -277,14 +340,7 @@ function paintMark(ctx, mark, alpha, box, frame, fit, rotation, now) {
       break;
     }
     case 'text': {
-      const size = Math.max(12, scale * TEXT_SIZE);
-      ctx.font = `600 ${size}px system-ui, -apple-system, "Segoe UI", Roboto, sans-serif`;
-      ctx.textBaseline = 'middle';
-      ctx.shadowBlur = 0;
-      ctx.lineWidth = Math.max(2, size / 6);
-      ctx.strokeStyle = 'rgba(0, 0, 0, 0.75)';
-      ctx.strokeText(mark.text, pts[0].x, pts[0].y);
-      ctx.fillText(mark.text, pts[0].x, pts[0].y);
+      paintLabel(ctx, mark, pts[0], scale, area);
       break;
     }
     case 'pointer': {
@@ -310,6 +366,39 @@ function paintMark(ctx, mark, alpha, box, frame, fit, rotation, now) {
       break;
   }
   ctx.restore();
+}
+
+/**
+ * A label: its size and wrapping width relative to the picture (so it breaks the same
+ * way on every screen), on a dark plate, inside `area` whatever the anchor.
+ */
+function paintLabel(ctx, mark, anchor, scale, area) {
+  const size = Math.max(10, scale * TEXT_SIZE);
+  ctx.font = `600 ${size}px system-ui, -apple-system, "Segoe UI", Roboto, sans-serif`;
+  const measure = (s) => ctx.measureText(s).width;
+  const { lines, lineHeight, box, pad } = layoutLabel(mark.text, anchor,
+    { size, maxWidth: (size / TEXT_SIZE) * LABEL_WIDTH, area, measure });
+  ctx.shadowBlur = 0;
+  ctx.fillStyle = 'rgba(0, 0, 0, 0.55)';
+  ctx.beginPath();
+  if (ctx.roundRect) ctx.roundRect(box.x, box.y, box.width, box.height, pad);
+  else ctx.rect(box.x, box.y, box.width, box.height);
+  ctx.fill();
+  ctx.fillStyle = mark.color;
+  ctx.textBaseline = 'middle';
+  ctx.lineWidth = Math.max(2, size / 6);
+  ctx.strokeStyle = 'rgba(0, 0, 0, 0.75)';
+  lines.forEach((line, i) => {
+    const y = box.y + pad + lineHeight * (i + 0.5);
+    ctx.strokeText(line, box.x + pad, y);
+    ctx.fillText(line, box.x + pad, y);
+  });
+  // Where the last label went, for tests (an offscreen canvas has no dataset).
+  const data = ctx.canvas.dataset;
+  if (data) {
+    data.labelBox = [box.x, box.y, box.width, box.height].map((v) => v.toFixed(1)).join(',');
+    data.labelLines = String(lines.length);
+  }
 }
 
 let counter = 0;

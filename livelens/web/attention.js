@@ -5,6 +5,7 @@
 // permission is asked for only when the agent clicks the button, never by itself.
 
 import { h } from './dom.js';
+import { t } from './i18n.js';
 import { icon } from './icons.js';
 import { toast } from './ui.js';
 
@@ -128,18 +129,17 @@ export function alertSettings() {
   const notify = h('button', { type: 'button', class: 'btn btn-ghost btn-small alert-toggle', 'data-testid': 'alert-notifications' });
   const render = () => {
     const on = soundOn();
-    sound.replaceChildren(icon(on ? 'speaker' : 'speaker-off', { size: 18 }), 'Sound alerts');
+    sound.replaceChildren(icon(on ? 'speaker' : 'speaker-off', { size: 18 }), t('live.alerts.sound'));
     sound.setAttribute('aria-pressed', String(on));
-    sound.title = on ? 'A short sound when the customer joins, agrees or writes. Click to turn it off.' : 'Sound alerts are off. Click to turn them on.';
+    sound.title = t(on ? 'live.alerts.soundOnHint' : 'live.alerts.soundOffHint');
     notify.hidden = !notificationsSupported();
     if (notify.hidden) return;
     const blocked = Notification.permission === 'denied';
     const active = notificationsOn();
-    notify.replaceChildren(icon(active ? 'bell' : 'bell-off', { size: 18 }), 'Desktop notifications');
+    notify.replaceChildren(icon(active ? 'bell' : 'bell-off', { size: 18 }), t('live.alerts.notifications'));
     notify.setAttribute('aria-pressed', String(active));
-    notify.title = blocked
-      ? 'Notifications are blocked for this site. Allow them in the browser’s site settings.'
-      : active ? 'A notification while this tab is hidden. Click to turn them off.' : 'Click to get a notification while this tab is hidden.';
+    notify.title = t(blocked ? 'live.alerts.blockedHint'
+      : active ? 'live.alerts.notificationsOnHint' : 'live.alerts.notificationsOffHint');
   };
   sound.addEventListener('click', () => {
     store(SOUND_KEY, soundOn() ? 'off' : 'on');
@@ -150,7 +150,7 @@ export function alertSettings() {
       store(NOTIFY_KEY, 'off');
     } else if (Notification.permission === 'denied') {
       // Said on click rather than by a disabled button, which keyboards cannot reach.
-      toast('Notifications are blocked for this site. Allow them in the browser’s site settings, then turn them on here.', 'info');
+      toast(t('live.alerts.blocked'), 'info');
     } else {
       store(NOTIFY_KEY, 'on');
       // Asked here only: a click on this button is the agent asking for notifications.
@@ -167,5 +167,5 @@ export function alertSettings() {
     status.addEventListener('change', changed);
   }, () => {});
   render();
-  return h('div', { class: 'alert-settings', role: 'group', 'aria-label': 'Alerts' }, sound, notify);
+  return h('div', { class: 'alert-settings', role: 'group', 'aria-label': t('live.alerts.label') }, sound, notify);
 }

@@ -11,12 +11,14 @@
 // conversation before they could. Otherwise it stays "Sent".
 
 import { h } from './dom.js';
+import { formatTime as formatClock, t } from './i18n.js';
 
 const MAX_CHARS = 1000;
-// The panel's own words; a page in another language passes its own (`labels`).
+// The panel's own words (the console's catalogue); a page with its own catalogue passes
+// its own (`labels`).
 const LABELS = {
-  sending: 'Sending…', sent: 'Sent', delivered: 'Delivered', failed: 'Not sent — tap to retry',
-  you: 'You', empty: 'No messages yet.', log: 'Chat messages', message: 'Message', send: 'Send',
+  sending: 'live.chat.sending', sent: 'live.chat.sent', delivered: 'live.chat.delivered', failed: 'live.chat.failed',
+  you: 'live.chat.you', empty: 'live.chat.empty', log: 'live.chat.log', message: 'live.chat.message', send: 'live.chat.send',
 };
 
 let counter = 0;
@@ -25,10 +27,6 @@ function newRef() {
   return `c${Date.now().toString(36)}${counter}`;
 }
 
-function timeOf(at) {
-  const date = at ? new Date(at * 1000) : new Date();
-  return date.toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' });
-}
 
 export class ChatPanel {
   /**
@@ -36,12 +34,13 @@ export class ChatPanel {
    * the others'; placeholder for the input; onIncoming(message) for unread counts;
    * labels (see LABELS) and formatTime(date) for a page in another language.
    */
-  constructor({ send, isMine, placeholder = 'Type a message', compact = false, onIncoming = null, labels = {}, formatTime = null }) {
+  constructor({ send, isMine, placeholder = null, compact = false, onIncoming = null, labels = {}, formatTime = formatClock }) {
     this.send = send;
     this.isMine = isMine;
     this.onIncoming = onIncoming;
-    this.labels = { ...LABELS, ...labels };
-    this.timeOf = formatTime ? (at) => formatTime(at ? new Date(at * 1000) : new Date()) : timeOf;
+    this.labels = { ...labels };
+    for (const [name, key] of Object.entries(LABELS)) this.labels[name] ??= t(key);
+    this.timeOf = (at) => formatTime(at ? new Date(at * 1000) : new Date());
     this.items = new Map(); // message id or ref → {el, stateEl, state}
     this.log = h('ol', { class: 'chat-log', 'data-testid': 'chat-log' });
     this.empty = h('li', { class: 'chat-empty' }, this.labels.empty);
@@ -51,7 +50,7 @@ export class ChatPanel {
       class: 'input chat-input',
       'data-testid': 'chat-input',
       maxlength: String(MAX_CHARS),
-      placeholder,
+      placeholder: placeholder ?? t('live.chat.placeholder'),
       autocomplete: 'off',
       enterkeyhint: 'send',
       'aria-label': this.labels.message,

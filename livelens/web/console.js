@@ -4,6 +4,7 @@ import { api, onAuthLost, onEnrollmentRequired } from './api.js';
 import { setTitle } from './attention.js';
 import { h } from './dom.js';
 import { consoleFeed } from './feed.js';
+import { onLanguageChange, startI18n, t } from './i18n.js';
 import { renderEnrollmentGate } from './views/enrol.js';
 import { renderLogin } from './views/login.js';
 import { renderShell } from './views/shell.js';
@@ -19,6 +20,7 @@ function mount() {
 const app = {
   me: null,
   view: null,
+  redraw: null, // draws the screen on show again, in another language
 
   /** Fetch /api/me again; switches screens if the sign-in ended or 2FA became required. */
   async refreshMe() {
@@ -53,7 +55,7 @@ const app = {
     } catch {
       // Signed out either way: the server forgets the session or it was gone already.
     }
-    app.signedOut('You have been signed out.');
+    app.signedOut(t('console.signedOut'));
   },
 
   signedOut(notice) {
@@ -67,41 +69,45 @@ function showLogin(notice) {
   mount();
   app.view = 'login';
   app.me = null;
-  setTitle('Sign in · LiveLens');
+  setTitle(t('console.login.pageTitle'));
   renderLogin(root, {
     notice,
     onSignedIn: () => app.reload(),
   });
+  app.redraw = () => showLogin(notice);
 }
 
 function showEnrollment() {
   mount();
   app.view = 'enrol';
   renderEnrollmentGate(root, app);
+  app.redraw = showEnrollment;
 }
 
 function showConsole() {
   mount();
   app.view = 'console';
-  renderShell(root, app);
+  const shell = renderShell(root, app);
   consoleFeed.start();
+  app.redraw = shell.redraw;
 }
 
 function showFatal(err) {
   mount();
   app.view = 'error';
-  const retry = h('button', { type: 'button', class: 'btn btn-primary', onclick: () => app.reload() }, 'Try again');
+  const retry = h('button', { type: 'button', class: 'btn btn-primary', onclick: () => app.reload() }, t('console.fatal.retry'));
   root.replaceChildren(
     h('main', { class: 'auth-page' },
       h('div', { class: 'auth-card', role: 'alert', 'data-testid': 'fatal-error' },
-        h('h1', { class: 'auth-title' }, 'LiveLens is not available'),
-        h('p', { class: 'muted' }, err.message || 'Something went wrong.'),
+        h('h1', { class: 'auth-title' }, t('console.fatal.title')),
+        h('p', { class: 'muted' }, err.message || t('console.error.generic')),
         retry)),
   );
+  app.redraw = () => showFatal(err);
 }
 
 onAuthLost(() => {
-  if (app.view !== 'login') showLogin('Your sign-in has ended. Please sign in again.');
+  if (app.view !== 'login') showLogin(t('console.signInEnded'));
 });
 onEnrollmentRequired(() => {
   if (app.view !== 'enrol') app.reload();
@@ -112,4 +118,7 @@ document.addEventListener('visibilitychange', () => {
   if (document.visibilityState === 'visible' && app.view === 'console') app.refreshMe().catch(() => {});
 });
 
-app.reload();
+// The language: chosen earlier on this device, else the browser's; both catalogues of
+// the console (its own texts and the live session's) before anything is drawn.
+onLanguageChange(() => app.redraw?.());
+startI18n({ catalogues: ['console/live', 'console/admin'] }).finally(() => app.reload());

@@ -1,5 +1,7 @@
 // Tiny DOM helpers. Text always goes in through text nodes, never through HTML parsing.
 
+import { formatDateTime, t } from './i18n.js';
+
 const PROPERTIES = new Set(['value', 'checked', 'disabled', 'hidden', 'selected', 'required']);
 
 /**
@@ -65,17 +67,16 @@ export function field({ label, hint, testid, type = 'text', ...attrs }) {
   return { wrap, input };
 }
 
-export const PASSWORD_RULE = 'At least 8 characters, with letters and digits.';
-
 /** A field for choosing a password, with the password rule (and `more`) as its hint. */
 export function newPasswordField({ label, testid, more = '' }) {
+  const rule = t('console.password.rule');
   return field({
     label,
     testid,
     type: 'password',
     autocomplete: 'new-password',
     required: true,
-    hint: more ? `${PASSWORD_RULE} ${more}` : PASSWORD_RULE,
+    hint: more ? `${rule} ${more}` : rule,
   });
 }
 
@@ -118,17 +119,13 @@ export async function busy(form, fn) {
 /** "in 5 minutes" / "in 42 seconds" for a number of seconds to wait. */
 export function waitText(seconds) {
   const s = Math.max(1, Math.ceil(Number(seconds) || 0));
-  if (s >= 60) {
-    const m = Math.ceil(s / 60);
-    return `${m} minute${m === 1 ? '' : 's'}`;
-  }
-  return `${s} second${s === 1 ? '' : 's'}`;
+  if (s >= 60) return t('console.wait.minutes', { count: Math.ceil(s / 60) });
+  return t('console.wait.seconds', { count: s });
 }
 
+/** A date and time in the console's language ("Dec 3, 2026, 02:35:53 PM"). */
 export function formatTime(epochSeconds) {
-  const date = new Date(Number(epochSeconds) * 1000);
-  if (Number.isNaN(date.getTime())) return '';
-  return date.toLocaleString(undefined, {
+  return formatDateTime(Number(epochSeconds), {
     year: 'numeric',
     month: 'short',
     day: 'numeric',
@@ -138,8 +135,7 @@ export function formatTime(epochSeconds) {
   });
 }
 
+/** A day in the console's language ("Dec 3, 2026"). */
 export function formatDate(epochSeconds) {
-  const date = new Date(Number(epochSeconds) * 1000);
-  if (Number.isNaN(date.getTime())) return '';
-  return date.toLocaleDateString(undefined, { year: 'numeric', month: 'short', day: 'numeric' });
+  return formatDateTime(Number(epochSeconds), { year: 'numeric', month: 'short', day: 'numeric' });
 }

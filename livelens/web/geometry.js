@@ -89,3 +89,126 @@ export function clampToFrame(point) {
 export function compact(point) {
   return [Math.round(point.x * 1e4) / 1e4, Math.round(point.y * 1e4) / 1e4];
 }
+
+// -- what the other screen shows, and labels that stay on it -------------------------
+//
+// A region is a rectangle of the frame, {x, y, w, h} in frame coordinates: the part of
+// the picture a screen shows. The customer's phone crops the picture (cover), so it
+// reports its region and the agents' view outlines it; labels are laid out inside it on
+// every screen, so a label the agent places near an edge stays on the phone's screen.
+
+export const WHOLE_FRAME = Object.freeze({ x: 0, y: 0, w: 1, h: 1 });
+
+const clamp01 = (value) => Math.min(1, Math.max(0, value));
+
+/** The part of the frame a box shows: all of it when letterboxed, a band when cropped. */
+export function visibleRegion(box, frame, fit = 'contain', rotation = 0) {
+  const a = toFrame({ x: 0, y: 0 }, box, frame, fit, rotation);
+  const b = toFrame({ x: box.width, y: box.height }, box, frame, fit, rotation);
+  const x = clamp01(Math.min(a.x, b.x));
+  const y = clamp01(Math.min(a.y, b.y));
+  return { x, y, w: clamp01(Math.max(a.x, b.x)) - x, h: clamp01(Math.max(a.y, b.y)) - y };
+}
+
+/** A region rounded for a message (4 decimals), still within the frame. */
+export function compactRegion(region) {
+  const round = (value) => Math.round(clamp01(value) * 1e4) / 1e4;
+  const x = round(region.x);
+  const y = round(region.y);
+  return { x, y, w: Math.min(round(region.w), Math.round((1 - x) * 1e4) / 1e4), h: Math.min(round(region.h), Math.round((1 - y) * 1e4) / 1e4) };
+}
+
+/** Whether a region is (nearly) the whole frame: nothing is cropped. */
+export function isWholeFrame(region, tolerance = 0.002) {
+  return region.x <= tolerance && region.y <= tolerance && region.w >= 1 - 2 * tolerance && region.h >= 1 - 2 * tolerance;
+}
+
+export function insideRegion(point, region) {
+  return point.x >= region.x && point.x <= region.x + region.w && point.y >= region.y && point.y <= region.y + region.h;
+}
+
+/** A region of the frame → the rectangle it covers in box pixels {x, y, width, height}. */
+export function regionRect(region, box, frame, fit = 'contain', rotation = 0) {
+  const a = fromFrame({ x: region.x, y: region.y }, box, frame, fit, rotation);
+  const b = fromFrame({ x: region.x + region.w, y: region.y + region.h }, box, frame, fit, rotation);
+  const x = Math.min(a.x, b.x);
+  const y = Math.min(a.y, b.y);
+  return { x, y, width: Math.max(a.x, b.x) - x, height: Math.max(a.y, b.y) - y };
+}
+
+/**
+ * The point of a mark that says where it is (frame coordinates): an arrow's tip, a
+ * circle's centre, a label's start, a pointer's dot, the middle of a pen stroke's extent.
+ */
+export function markAnchor(tool, pts) {
+  if (!pts.length) return null;
+  const first = pts[0];
+  const last = pts[pts.length - 1];
+  switch (tool) {
+    case 'arrow':
+    case 'pointer':
+      return { x: last.x, y: last.y };
+    case 'circle':
+      return { x: (first.x + last.x) / 2, y: (first.y + last.y) / 2 };
+    case 'pen': {
+      const xs = pts.map((p) => p.x);
+      const ys = pts.map((p) => p.y);
+      return { x: (Math.min(...xs) + Math.max(...xs)) / 2, y: (Math.min(...ys) + Math.max(...ys)) / 2 };
+    }
+    default:
+      return { x: first.x, y: first.y };
+  }
+}
+
+/** `rect` moved (not resized, unless it is larger) to lie inside `area`; both {x, y, width, height}. */
+export function clampRect(rect, area) {
+  const width = Math.min(rect.width, area.width);
+  const height = Math.min(rect.height, area.height);
+  const x = Math.min(Math.max(rect.x, area.x), area.x + area.width - width);
+  const y = Math.min(Math.max(rect.y, area.y), area.y + area.height - height);
+  return { x, y, width, height };
+}
+
+/**
+ * Break `text` into lines no wider than `maxWidth`, at spaces where it can, inside a
+ * word where a word alone is too wide. measure(string) gives a string's width.
+ */
+export function wrapText(text, maxWidth, measure) {
+  const lines = [];
+  let line = '';
+  const fits = (s) => measure(s) <= maxWidth;
+  for (const word of String(text).split(/\s+/).filter(Boolean)) {
+    const joined = line ? `${line} ${word}` : word;
+    if (fits(joined)) {
+      line = joined;
+      continue;
+    }
+    if (line) lines.push(line);
+    line = '';
+    let rest = word;
+    while (!fits(rest) && rest.length > 1) {
+      let cut = 1;
+      while (cut < rest.length && fits(rest.slice(0, cut + 1))) cut += 1;
+      lines.push(rest.slice(0, cut));
+      rest = rest.slice(cut);
+    }
+    line = rest;
+  }
+  if (line) lines.push(line);
+  return lines;
+}
+
+/**
+ * Where a label goes, in box pixels: its lines (wrapped to maxWidth) in a box whose
+ * first line is centred on the anchor, moved as little as needed to lie inside `area`
+ * (the customer's visible part of the picture). Returns {lines, lineHeight, box, pad}.
+ */
+export function layoutLabel(text, anchor, { size, maxWidth, area, measure }) {
+  const pad = size * 0.3;
+  const lineHeight = size * 1.25;
+  const lines = wrapText(text, Math.max(size, Math.min(maxWidth, area.width - 2 * pad)), measure);
+  const width = Math.max(0, ...lines.map(measure)) + 2 * pad;
+  const height = lines.length * lineHeight + 2 * pad;
+  const box = clampRect({ x: anchor.x - pad, y: anchor.y - lineHeight / 2 - pad, width, height }, area);
+  return { lines, lineHeight, box, pad };
+}

@@ -31,11 +31,12 @@ const state = {
   messages: {},
   fallback: {},
   base: '/static/locales/',
+  names: [''], // the catalogues a page uses: '' is base/<code>.json, 'x' is base/x/<code>.json
   storageKey: null,
   listeners: new Set(),
   formats: new Map(),
 };
-const catalogues = new Map(); // code → Promise of its catalogue
+const catalogues = new Map(); // url → Promise of that catalogue
 
 export function isSupported(code) {
   return typeof code === 'string' && SUPPORTED.has(code);
@@ -77,26 +78,36 @@ function storeChoice(code) {
   }
 }
 
-function load(code) {
-  if (!catalogues.has(code)) {
-    const url = `${state.base}${code}.json`;
+function loadOne(url) {
+  if (!catalogues.has(url)) {
     const pending = fetch(url, { credentials: 'same-origin' }).then((response) => {
       if (!response.ok) throw new Error(`${url}: HTTP ${response.status}`);
       return response.json();
     });
-    pending.catch(() => catalogues.delete(code)); // a failed load may be retried later
-    catalogues.set(code, pending);
+    pending.catch(() => catalogues.delete(url)); // a failed load may be retried later
+    catalogues.set(url, pending);
   }
-  return catalogues.get(code);
+  return catalogues.get(url);
+}
+
+/** Every catalogue of the page in language `code`, as one table (their keys are apart). */
+async function load(code) {
+  const urls = state.names.map((name) => `${state.base}${name ? `${name}/` : ''}${code}.json`);
+  return Object.assign({}, ...(await Promise.all(urls.map(loadOne))));
 }
 
 /**
  * Load the language to use (the one chosen earlier on this device, else the browser's)
- * and set <html lang>. Options: base (where the catalogues are), storageKey (where the
- * choice is remembered; null: not at all), preferences (language tags, best first).
+ * and set <html lang>. Options: base (where the catalogues are), catalogues (which of
+ * them: '' for base/<code>.json, 'console' for base/console/<code>.json), storageKey
+ * (where the choice is remembered; null: not at all), preferences (language tags, best
+ * first).
  */
-export async function startI18n({ base = '/static/locales/', storageKey = 'livelens.language', preferences = null } = {}) {
+export async function startI18n({
+  base = '/static/locales/', catalogues: names = [''], storageKey = 'livelens.language', preferences = null,
+} = {}) {
   state.base = base;
+  state.names = names;
   state.storageKey = storageKey;
   const stored = storedChoice();
   const code = isSupported(stored) ? stored : pickLanguage(preferences || browserPreferences());
@@ -133,6 +144,18 @@ export function language() {
 export function onLanguageChange(fn) {
   state.listeners.add(fn);
   return () => state.listeners.delete(fn);
+}
+
+/**
+ * A table of texts by code ({ admin: 'console.role.admin' } → table.admin is that text),
+ * each read in the language in use when it is looked up.
+ */
+export function wordsOf(keys) {
+  const table = {};
+  for (const [code, key] of Object.entries(keys)) {
+    Object.defineProperty(table, code, { get: () => t(key), enumerable: true });
+  }
+  return Object.freeze(table);
 }
 
 function formatter(kind, options) {
@@ -176,8 +199,9 @@ export function t(key, params = {}) {
     return typeof value === 'number' ? formatNumber(value) : String(value);
   });
   // A sentence may start with a name or a phrase ("{agent} ended the session"): its
-  // first letter is capitalised as the language does it.
-  if (template.startsWith('{') && text) return text.charAt(0).toLocaleUpperCase(state.locale) + text.slice(1);
+  // first letter is capitalised as the language does it, unless params.capitalize is
+  // false (an e-mail address or an account's name stays as it is written).
+  if (template.startsWith('{') && text && params.capitalize !== false) return text.charAt(0).toLocaleUpperCase(state.locale) + text.slice(1);
   return text;
 }
 
@@ -190,6 +214,16 @@ export function formatTime(value) {
   const date = value instanceof Date ? value : new Date(Number(value) * 1000);
   if (Number.isNaN(date.getTime())) return '';
   return formatter('time', { hour: '2-digit', minute: '2-digit' }).format(date);
+}
+
+/**
+ * A date, or a date and time, as the language writes it: `value` is a Date or epoch
+ * seconds, `options` Intl.DateTimeFormat's ({ year: 'numeric', month: 'short', ... }).
+ */
+export function formatDateTime(value, options = { dateStyle: 'medium', timeStyle: 'short' }) {
+  const date = value instanceof Date ? value : new Date(Number(value) * 1000);
+  if (Number.isNaN(date.getTime())) return '';
+  return formatter('time', options).format(date);
 }
 
 /** "Anna, Ben and Chris" in the language's own way. */

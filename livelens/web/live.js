@@ -6,6 +6,8 @@
 // peer sends and receives (preparePeer) and when to offer (negotiate); this module
 // keeps both connections alive and reports what happens through the handlers.
 
+import { formatNumber, t } from './i18n.js';
+
 const PROTOCOL_VERSION = 1;
 const BACKOFF_MS = [500, 1000, 2000, 4000, 5000];
 const GATHER_TIMEOUT_MS = 2000;
@@ -70,10 +72,12 @@ function rates(previous, current) {
   };
 }
 
-/** "1.2 Mbit/s" / "350 kbit/s". */
+/** "1.2 Mbit/s" / "350 kbit/s", with the number written as the language does. */
 export function formatRate(kbps) {
-  if (!Number.isFinite(kbps) || kbps <= 0) return '0 kbit/s';
-  return kbps >= 1000 ? `${(kbps / 1000).toFixed(1)} Mbit/s` : `${Math.round(kbps)} kbit/s`;
+  if (!Number.isFinite(kbps) || kbps <= 0) return t('live.rate.kbps', { rate: 0 });
+  return kbps >= 1000
+    ? t('live.rate.mbps', { rate: formatNumber(kbps / 1000, { minimumFractionDigits: 1, maximumFractionDigits: 1 }) })
+    : t('live.rate.kbps', { rate: formatNumber(Math.round(kbps), { useGrouping: false }) });
 }
 
 /**
@@ -524,14 +528,19 @@ export class LiveLink {
   }
 }
 
-/** A line such as "Good connection" for a quality word. */
-export const QUALITY_TEXT = {
-  good: 'Good connection',
-  fair: 'Fair connection',
-  poor: 'Poor connection',
-  connecting: 'Connecting…',
-  offline: 'Reconnecting…',
+// The agent's words for a quality level (the customer's page has its own, quality.*).
+const QUALITY_KEYS = {
+  good: 'live.quality.good',
+  fair: 'live.quality.fair',
+  poor: 'live.quality.poor',
+  connecting: 'live.quality.connecting',
+  offline: 'live.quality.offline',
 };
+
+/** A line such as "Good connection" for a quality word ('' for an unknown one). */
+export function qualityText(level) {
+  return QUALITY_KEYS[level] ? t(QUALITY_KEYS[level]) : '';
+}
 
 /** Write a stats sample onto an element's data- attributes (read by the indicator's CSS). */
 export function showStats(el, stats) {

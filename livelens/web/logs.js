@@ -5,6 +5,7 @@
 
 import { api } from './api.js';
 import { formatTime, h, messageLine, waitText } from './dom.js';
+import { formatNumber, t, wordsOf } from './i18n.js';
 import { card } from './ui.js';
 
 export const MAX_LIMIT = 500; // what /api/audit and /api/security-events give at most
@@ -12,37 +13,39 @@ const PAGE = 100;
 
 const HEX_ID = /^[0-9a-f]{32}$/;
 
-const ROLE_NAMES = { agent: 'Agent', admin: 'Administrator' };
-const OUTCOMES = { completed: 'Completed', declined: 'Declined', expired: 'Expired', dropped: 'Dropped' };
-const ENDED_BY = { agent: 'An agent', customer: 'The customer', system: 'LiveLens' };
+const ROLE_NAMES = wordsOf({ agent: 'console.role.agent', admin: 'console.role.admin' });
+const OUTCOMES = wordsOf({
+  completed: 'console.reports.col.completed', declined: 'console.reports.col.declined', expired: 'console.reports.col.expired', dropped: 'console.reports.col.dropped',
+});
+const ENDED_BY = wordsOf({ agent: 'console.log.endedBy.agent', customer: 'console.log.actor.customer', system: 'console.log.actor.system' });
 // Actors that are not users: the operator's command line, LiveLens itself, a customer.
-const ACTORS = { cli: 'Command line (operator)', system: 'LiveLens', customer: 'The customer' };
+const ACTORS = wordsOf({ cli: 'console.log.actor.cli', system: 'console.log.actor.system', customer: 'console.log.actor.customer' });
 
-const DETAIL_LABELS = {
-  failures: 'Failed attempts',
-  attempts: 'Attempts',
-  seconds: 'Locked for',
-  role: 'Role',
-  disabled: 'Disabled',
-  password_reset: 'Password reset',
-  count: 'Count',
-  remaining: 'Recovery codes left',
-  region: 'Region',
-  require_totp: 'Two-factor required',
-  outcome: 'Outcome',
-  by: 'Ended by',
-  expert: 'Expert',
-  join_expires_at: 'Link valid until',
-  session: 'Session',
-  snapshot: 'Snapshot',
-  size: 'Size',
-  marked: 'With marks',
-  scopes: 'Shared',
-  code: 'Code',
-  what: 'Messages',
-  cookie: 'Cookie',
-  origin: 'Origin',
-};
+const DETAIL_LABELS = wordsOf({
+  failures: 'console.log.detail.failures',
+  attempts: 'console.log.detail.attempts',
+  seconds: 'console.log.detail.seconds',
+  role: 'console.users.col.role',
+  disabled: 'console.users.stateDisabled',
+  password_reset: 'console.log.detail.passwordReset',
+  count: 'console.log.detail.count',
+  remaining: 'console.log.detail.remaining',
+  region: 'console.log.detail.region',
+  require_totp: 'console.log.detail.requireTotp',
+  outcome: 'console.sessions.col.outcome',
+  by: 'console.log.detail.by',
+  expert: 'console.log.detail.expert',
+  join_expires_at: 'console.log.detail.joinExpires',
+  session: 'console.log.detail.session',
+  snapshot: 'console.log.detail.snapshot',
+  size: 'console.log.detail.size',
+  marked: 'console.log.detail.marked',
+  scopes: 'console.log.detail.scopes',
+  code: 'console.log.detail.code',
+  what: 'console.log.detail.what',
+  cookie: 'console.log.detail.cookie',
+  origin: 'console.log.detail.origin',
+});
 
 /**
  * The people and sessions an administrator's page can name: users from /api/users,
@@ -66,7 +69,7 @@ export function personText(dir, value) {
   if (ACTORS[value]) return ACTORS[value];
   const user = dir.byEmail.get(String(value).toLowerCase()) || dir.byId.get(value);
   if (!user) return String(value);
-  return user.display_name && user.display_name !== user.email ? `${user.display_name} (${user.email})` : user.email;
+  return user.display_name && user.display_name !== user.email ? t('console.person', { name: user.display_name, email: user.email, capitalize: false }) : user.email;
 }
 
 /** A person as nodes: the name, and the e-mail address below it. */
@@ -84,7 +87,7 @@ export function personCell(dir, value) {
 export function sessionText(dir, id) {
   const session = dir.sessionsById.get(id);
   const known = session ? [session.customer_name, session.reference].filter(Boolean).join(' · ') : '';
-  return known ? `Session ${known}` : `Session ${id.slice(0, 8)}`;
+  return known ? t('console.log.session', { label: known }) : t('console.log.session', { label: id.slice(0, 8) });
 }
 
 /** Any value that may be an id: a user's name, a session's label, or the value itself. */
@@ -107,11 +110,13 @@ export function targetCell(dir, value) {
 
 function formatBytes(bytes) {
   const n = Number(bytes) || 0;
-  return n >= 1024 * 1024 ? `${(n / 1024 / 1024).toFixed(1)} MB` : `${Math.max(1, Math.round(n / 1024))} KB`;
+  return n >= 1024 * 1024
+    ? t('console.size.mb', { size: formatNumber(n / 1024 / 1024, { minimumFractionDigits: 1, maximumFractionDigits: 1 }) })
+    : t('console.size.kb', { size: Math.max(1, Math.round(n / 1024)) });
 }
 
 function detailValue(dir, key, value) {
-  if (typeof value === 'boolean') return value ? 'Yes' : 'No';
+  if (typeof value === 'boolean') return value ? t('console.yes') : t('console.no');
   if (value === null || value === undefined) return '—';
   switch (key) {
     case 'seconds': return waitText(value);
@@ -161,7 +166,7 @@ export function fallbackLabel(code) {
   const [group, ...rest] = String(code).split('.');
   const what = rest.join(' ').replace(/_/g, ' ');
   const head = group.charAt(0).toUpperCase() + group.slice(1);
-  return what ? `${head}: ${what}` : head;
+  return what ? `${head}: ${what}` : head; // codes no map knows are left in English
 }
 
 /**
@@ -216,7 +221,7 @@ export async function reloading(button, error, work) {
  * A click loads more of `log`, then calls `shown()` to redraw; a failure goes to `error`.
  */
 export function pagerRow(testid, log, error, shown) {
-  const button = h('button', { type: 'button', class: 'btn btn-secondary btn-small', 'data-testid': `${testid}-more` }, 'Load more');
+  const button = h('button', { type: 'button', class: 'btn btn-secondary btn-small', 'data-testid': `${testid}-more` }, t('console.loadMore'));
   const status = h('p', { class: 'muted small', 'data-testid': `${testid}-pager`, 'aria-live': 'polite' });
   button.addEventListener('click', () => reloading(button, error, async () => {
     await log.more();
@@ -228,9 +233,9 @@ export function pagerRow(testid, log, error, shown) {
     button,
     show(log, shown) {
       const loaded = log.events().length;
-      let text = `Showing ${shown} of the ${loaded} newest entries.`;
-      if (log.complete()) text = shown === loaded ? `Showing all ${loaded} entries.` : `Showing ${shown} of ${loaded} entries.`;
-      else if (log.capped()) text += ` This page shows at most ${MAX_LIMIT}; older entries are in the account's export.`;
+      let text = t('console.log.showingNewest', { shown, count: loaded });
+      if (log.complete()) text = shown === loaded ? t('console.log.showingAll', { count: loaded }) : t('console.log.showing', { shown, count: loaded });
+      else if (log.capped()) text += ` ${t('console.log.capped', { max: MAX_LIMIT })}`;
       status.textContent = text;
       button.hidden = log.complete() || log.capped();
     },
@@ -255,11 +260,11 @@ export function logCard({
   const log = pagedLog(path);
   let dir = emptyDirectory();
 
-  const group = h('select', { class: 'input select', 'data-testid': `${testid}-group`, 'aria-label': 'Kind of event' },
-    groups.map(([value, label]) => h('option', { value }, label)));
+  const group = h('select', { class: 'input select', 'data-testid': `${testid}-group`, 'aria-label': t('console.log.kind') },
+    groups.map(([value, key]) => h('option', { value }, t(key))));
   const filter = h('input', { type: 'search', class: 'input', placeholder: search.placeholder, 'aria-label': search.label, 'data-testid': `${testid}-filter` });
-  const refreshButton = h('button', { type: 'button', class: 'btn btn-secondary', 'data-testid': `${testid}-refresh` }, 'Refresh');
-  const empty = h('p', { class: 'muted empty', hidden: true, 'data-testid': `${testid}-empty` }, 'No events match.');
+  const refreshButton = h('button', { type: 'button', class: 'btn btn-secondary', 'data-testid': `${testid}-refresh` }, t('console.refresh'));
+  const empty = h('p', { class: 'muted empty', hidden: true, 'data-testid': `${testid}-empty` }, t('console.log.noMatch'));
   const pager = pagerRow(testid, log, error, () => show());
 
   const show = () => {
@@ -280,7 +285,7 @@ export function logCard({
   refreshButton.addEventListener('click', load);
 
   const el = card({ testid: cardTestid },
-    h('div', { class: 'toolbar log-filters', role: 'group', 'aria-label': 'Filters' }, group, ...filters, filter, refreshButton),
+    h('div', { class: 'toolbar log-filters', role: 'group', 'aria-label': t('console.log.filters') }, group, ...filters, filter, refreshButton),
     error.el,
     h('div', { class: 'table-wrap' },
       h('table', { class: `table table-responsive log-table ${testid}-table`, 'data-testid': `${testid}-log` },

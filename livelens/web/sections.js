@@ -2,7 +2,9 @@
 // render(container, app, path) may be async; `path` is what follows the section in the
 // address (#sessions/<id>: the session's id). `admin` sections are only listed for
 // administrators. The container gets a 'leave' event when the section goes off screen.
+// A title is read when drawn, in the language of the moment.
 
+import { t } from './i18n.js';
 import { renderApiKeys } from './views/apikeys.js';
 import { renderAudit } from './views/audit.js';
 import { renderExports } from './views/exports.js';
@@ -14,15 +16,15 @@ import { renderSessions } from './views/sessions.js';
 import { renderUsers } from './views/users.js';
 
 export const SECTIONS = [
-  { id: 'sessions', title: 'Sessions', render: renderSessions },
-  { id: 'reports', title: 'Reports', render: renderReports },
-  { id: 'users', title: 'Users', admin: true, render: renderUsers },
-  { id: 'policy', title: 'Account policy', admin: true, render: renderPolicy },
-  { id: 'audit', title: 'Audit log', admin: true, render: renderAudit },
-  { id: 'security-log', title: 'Security log', admin: true, render: renderSecurityLog },
-  { id: 'api-keys', title: 'API keys', admin: true, render: renderApiKeys },
-  { id: 'exports', title: 'Exports', admin: true, render: renderExports },
-  { id: 'security', title: 'Security', render: renderSecurity },
+  { id: 'sessions', get title() { return t('console.nav.sessions'); }, render: renderSessions },
+  { id: 'reports', get title() { return t('console.nav.reports'); }, render: renderReports },
+  { id: 'users', get title() { return t('console.nav.users'); }, admin: true, render: renderUsers },
+  { id: 'policy', get title() { return t('console.nav.policy'); }, admin: true, render: renderPolicy },
+  { id: 'audit', get title() { return t('console.nav.audit'); }, admin: true, render: renderAudit },
+  { id: 'security-log', get title() { return t('console.nav.securityLog'); }, admin: true, render: renderSecurityLog },
+  { id: 'api-keys', get title() { return t('console.nav.apiKeys'); }, admin: true, render: renderApiKeys },
+  { id: 'exports', get title() { return t('console.nav.exports'); }, admin: true, render: renderExports },
+  { id: 'security', get title() { return t('console.nav.security'); }, render: renderSecurity },
 ];
 
 export function sectionsFor(role) {

@@ -2,6 +2,7 @@
 // one-field forms, cards, badges.
 
 import { busy, field, h, messageLine } from './dom.js';
+import { language, t } from './i18n.js';
 import { icon } from './icons.js';
 
 let toastHost = null;
@@ -22,9 +23,10 @@ export function toast(text, kind = 'success') {
 export async function copyText(text, what) {
   try {
     await navigator.clipboard.writeText(text);
-    toast(`${what} copied.`);
+    toast(t('console.copy.done', { what }));
   } catch {
-    toast(`Could not copy. Select the ${what.toLowerCase()} and copy it by hand.`, 'error');
+    // English says "the api key"; other languages name it as given ("API-Schlüssel: ...").
+    toast(t('console.copy.failed', { what: language() === 'en' ? what.toLowerCase() : what }), 'error');
   }
 }
 
@@ -37,7 +39,7 @@ export async function copyText(text, what) {
 export function showSecretOnce(box, { value, what, label, warning, testid }) {
   const input = h('input', { type: 'text', class: 'input mono', readonly: true, value, 'data-testid': `${testid}-value`, 'aria-label': label, spellcheck: 'false', autocomplete: 'off' });
   input.addEventListener('focus', () => input.select());
-  const done = h('button', { type: 'button', class: 'btn btn-secondary btn-small', 'data-testid': `${testid}-done` }, 'I have stored it');
+  const done = h('button', { type: 'button', class: 'btn btn-secondary btn-small', 'data-testid': `${testid}-done` }, t('console.secret.stored'));
   done.addEventListener('click', () => {
     box.hidden = true;
     box.replaceChildren();
@@ -46,7 +48,7 @@ export function showSecretOnce(box, { value, what, label, warning, testid }) {
     h('p', { class: 'message message-warning', role: 'alert', 'data-testid': `${testid}-warning` }, warning),
     h('div', { class: 'copy-row' }, input,
       h('button', { type: 'button', class: 'btn btn-secondary btn-small', 'data-testid': `${testid}-copy`, onclick: () => copyText(value, what) },
-        icon('copy', { size: 16 }), 'Copy')),
+        icon('copy', { size: 16 }), t('console.copy'))),
     h('div', { class: 'row' }, done));
   box.hidden = false;
   input.focus();
@@ -71,7 +73,7 @@ function modal(build) {
 }
 
 /** Ask to confirm an action; resolves true or false. */
-export function confirmDialog({ title, text, confirmLabel = 'Confirm', danger = false }) {
+export function confirmDialog({ title, text, confirmLabel = t('console.confirm'), danger = false }) {
   return modal((dialog, done) => {
     const form = h(
       'form',
@@ -89,7 +91,7 @@ export function confirmDialog({ title, text, confirmLabel = 'Confirm', danger = 
             'data-testid': 'confirm-cancel',
             onclick: () => done(false),
           },
-          'Cancel',
+          t('console.cancel'),
         ),
         h(
           'button',
@@ -174,7 +176,7 @@ export function promptDialog({ title, text, label, type = 'text', testid, submit
       h(
         'div',
         { class: 'dialog-actions' },
-        h('button', { type: 'button', class: 'btn btn-secondary', onclick: () => done(null) }, 'Cancel'),
+        h('button', { type: 'button', class: 'btn btn-secondary', onclick: () => done(null) }, t('console.cancel')),
         submit,
       ),
     );

@@ -239,3 +239,25 @@ async def test_a_password_reset_by_an_administrator_also_lifts_the_lockout(serve
     reset = await admin.patch(f"/api/users/{ann}", {"password": "fresh-pass-42"})
     assert reset.status == 200
     assert (await server.client().login("ann@acme.test", "fresh-pass-42")).status == 200
+
+
+async def test_users_show_when_each_last_signed_in(server: Server) -> None:
+    tenant_id = await server.tenant("Acme", "boss@acme.test")
+    await server.user(tenant_id, "ann@acme.test")
+    admin = server.client()
+    await admin.login("boss@acme.test")
+    signed_in_at = server.clock.now()
+
+    async def last_sign_ins() -> dict[str, object]:
+        users = (await admin.get("/api/users")).body["users"]
+        return {u["email"]: u["last_sign_in_at"] for u in users}
+
+    assert await last_sign_ins() == {"boss@acme.test": signed_in_at, "ann@acme.test": None}
+    server.clock.advance(3600)
+    assert (await server.client().login("ann@acme.test", "wrong-pass-1")).status == 401
+    assert (await last_sign_ins())["ann@acme.test"] is None  # a failed try is no sign-in
+    assert (await server.client().login("ann@acme.test")).status == 200
+    assert await last_sign_ins() == {
+        "boss@acme.test": signed_in_at,
+        "ann@acme.test": signed_in_at + 3600,
+    }

@@ -185,6 +185,42 @@ async def test_camera_requests_go_to_the_customer_and_reports_to_agents(live: Li
     await live.customer_ws.next("state", low_bandwidth=True)
 
 
+async def test_the_customers_visible_part_reaches_the_agents_only(live: Live) -> None:
+    # A portrait phone showing a landscape frame cropped (object-fit: cover).
+    live.customer_ws.send("view", x=0.3, y=0, w=0.4, h=1)
+    assert (await live.agent_ws.next("view")) == {"v": 1, "type": "view", "x": 0.3, "y": 0,
+                                                 "w": 0.4, "h": 1}  # fmt: skip
+    live.customer_ws.send("ping")
+    await live.customer_ws.next("pong")
+    assert not [m for m in live.customer_ws.seen if m["type"] == "view"]
+    # An agent who comes back (or joins later) gets it at once.
+    live.agent_ws.close()
+    again = await Signal.open(live.agent, f"/ws/agent/{live.session_id}")
+    assert (await again.next("view"))["w"] == 0.4
+    again.close()
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"x": 0.5, "y": 0, "w": 0.6, "h": 1},  # beyond the frame's right edge
+        {"x": 0, "y": 0, "w": 0, "h": 1},  # no size
+        {"x": -0.1, "y": 0, "w": 0.5, "h": 1},
+        {"x": 0, "y": 0, "w": 1},
+        {"x": 0, "y": 0, "w": 1, "h": 1, "zoom": 2},
+    ],
+)
+async def test_bad_regions_are_refused(live: Live, fields: dict[str, object]) -> None:
+    live.customer_ws.send("view", **fields)
+    error = await live.customer_ws.next("error")
+    assert error["code"] in {"invalid_field", "missing_field", "unknown_field"}
+
+
+async def test_agents_cannot_report_the_customers_screen(live: Live) -> None:
+    live.agent_ws.send("view", x=0, y=0, w=1, h=1)
+    assert (await live.agent_ws.next("error"))["code"] == "not_allowed"
+
+
 # -- freeze -------------------------------------------------------------------------
 
 

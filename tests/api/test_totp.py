@@ -33,8 +33,12 @@ async def test_enrolled_user_needs_a_code_to_sign_in(server: Server) -> None:
     assert wrong.status == 401
     assert wrong.body["error"] == "invalid_otp"
     server.clock.advance(30)  # the enrolment code was used: wait for the next one
+    before = (await client.get("/api/users")).body["users"][0]["last_sign_in_at"]
     ok = await fresh.login("boss@acme.test", otp=server.totp_now(secret))
     assert ok.status == 200
+    # Only a sign-in that passed its second factor counts as the last sign-in.
+    after = (await client.get("/api/users")).body["users"][0]["last_sign_in_at"]
+    assert before < after == server.clock.now()
 
 
 async def test_a_code_works_only_once(server: Server) -> None:

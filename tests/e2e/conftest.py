@@ -308,14 +308,17 @@ def page_factory(
     request.node.page_watch = watch
     contexts: list[BrowserContext] = []
 
-    def factory(width: int = 1280, height: int = 860, *, mobile: bool = False) -> Page:
+    def factory(
+        width: int = 1280, height: int = 860, *, mobile: bool = False, locale: str = "en-GB"
+    ) -> Page:
+        # The locale sets navigator.languages and the Accept-Language header.
         context = browser.new_context(
             base_url=live_server.base_url,
             viewport={"width": width, "height": height},
             is_mobile=mobile,
             has_touch=mobile,
             device_scale_factor=2 if mobile else 1,
-            locale="en-GB",
+            locale=locale,
             timezone_id="Europe/Berlin",
         )
         context.set_default_timeout(10_000)

@@ -73,6 +73,11 @@ def test_admin_adds_an_agent(new_page: NewPage, live_server: LiveServer, artifac
     expect(page.get_by_test_id(f"user-name-{email}")).to_have_text("Newagent")
     expect(row).to_contain_text("Active")
     expect(page.get_by_test_id("user-create-email")).to_have_value("")
+    # Last sign-in: never for the new agent, just now for the administrator.
+    expect(page.get_by_test_id(f"user-last-sign-in-{email}")).to_have_text("Never")
+    mine = page.get_by_test_id(f"user-last-sign-in-{admin.email}")
+    expect(mine).to_have_text(re.compile(r"^(now|\d+ (sec|min)\. ago)$"))
+    expect(mine).to_have_attribute("title", re.compile(r"\d{4}"))  # the date and time in full
 
     # The same address again is refused.
     page.get_by_test_id("user-create-email").fill(email.upper())
@@ -86,6 +91,11 @@ def test_admin_adds_an_agent(new_page: NewPage, live_server: LiveServer, artifac
     other.goto("/")
     submit_login(other, email, "Good-password-2024")
     expect(other.get_by_test_id("current-user")).to_have_text(f"{email} (agent)")
+    page.reload()
+    expect(page.get_by_test_id(f"user-last-sign-in-{email}")).not_to_have_text("Never")
+    expect(page.get_by_test_id(f"user-last-sign-in-{email}")).to_have_attribute(
+        "data-at", re.compile(r"^\d+(\.\d+)?$")
+    )
 
     # Reset the password: a weak one is refused in the dialog, a good one signs the user out.
     page.get_by_test_id(f"user-reset-password-{email}").click()

@@ -115,6 +115,85 @@ def test_helpers_clamp_and_compact(geometry_page: Page) -> None:
     assert empty == {"x": 0, "y": 0, "width": 800, "height": 600}
 
 
+def test_a_cropping_phone_shows_a_band_of_a_landscape_frame(geometry_page: Page) -> None:
+    page = geometry_page
+    # cover on the portrait phone: 390 of the picture's 1500.4 px, centred.
+    band = call(page, "visibleRegion", PHONE_BOX, LANDSCAPE, "cover", 0)
+    width = 390 / (1280 * 844 / 720)
+    assert close(band, {"x": (1 - width) / 2, "y": 0}) and abs(band["w"] - width) < 1e-9
+    assert band["h"] == 1
+    assert call(page, "compactRegion", band) == {"x": 0.37, "y": 0, "w": 0.2599, "h": 1}
+    # A letterboxed console shows all of it, so it crops nothing.
+    whole = call(page, "visibleRegion", AGENT_BOX, LANDSCAPE, "contain", 0)
+    assert whole == {"x": 0, "y": 0, "w": 1, "h": 1}
+    assert call(page, "isWholeFrame", whole) and not call(page, "isWholeFrame", band)
+    # The band outlined on the agent's 800 x 450 picture (letterboxed at y = 75).
+    outline = call(page, "regionRect", band, AGENT_BOX, LANDSCAPE, "contain", 0)
+    assert abs(outline["x"] - 800 * band["x"]) < 1e-6 and outline["y"] == 75
+    assert abs(outline["width"] - 800 * band["w"]) < 1e-6 and outline["height"] == 450
+    # Turned a quarter, the same band runs across the console's picture.
+    turned = call(page, "regionRect", band, AGENT_BOX, LANDSCAPE, "contain", 90)
+    assert turned["width"] > turned["height"]
+
+
+def test_marks_are_flagged_by_their_anchor(geometry_page: Page) -> None:
+    page = geometry_page
+    band = {"x": 0.37, "y": 0, "w": 0.26, "h": 1}
+    cases = {
+        # An arrow pointing into the band from outside is seen: its tip is inside.
+        "arrow": ([{"x": 0.1, "y": 0.5}, {"x": 0.5, "y": 0.5}], True),
+        "circle": ([{"x": 0.1, "y": 0.1}, {"x": 0.3, "y": 0.3}], False),
+        "pen": ([{"x": 0.3, "y": 0.2}, {"x": 0.6, "y": 0.4}], True),
+        "text": ([{"x": 0.9, "y": 0.5}], False),
+        "pointer": ([{"x": 0.9, "y": 0.5}, {"x": 0.4, "y": 0.5}], True),
+    }
+    for tool, (pts, seen) in cases.items():
+        anchor = call(page, "markAnchor", tool, pts)
+        assert call(page, "insideRegion", anchor, band) is seen, tool
+
+
+def layout(page: Page, text: str, anchor: dict[str, float], size: float, max_width: float,
+           area: dict[str, float]) -> Any:  # fmt: skip
+    """layoutLabel with a monospaced measure: 0.6 of the size per character."""
+    return page.evaluate(
+        """([text, anchor, size, maxWidth, area]) => window.geometry.layoutLabel(text, anchor,
+            {size, maxWidth, area, measure: (s) => s.length * size * 0.6})""",
+        [text, anchor, size, max_width, area],
+    )
+
+
+def test_labels_wrap_and_stay_on_the_customers_screen(geometry_page: Page) -> None:
+    page = geometry_page
+    phone = {"x": 0, "y": 0, "width": 390, "height": 844}
+    text = "Turn the blue valve clockwise until it stops"
+    # Near the right edge of the phone: wrapped to the screen's width, moved left.
+    label = layout(page, text, {"x": 370, "y": 20}, 30, 600, phone)
+    assert len(label["lines"]) > 1 and " ".join(label["lines"]) == text
+    box = label["box"]
+    assert box["x"] >= 0 and box["x"] + box["width"] <= 390
+    assert box["y"] >= 0 and box["y"] + box["height"] <= 844
+    assert all(len(line) * 18 <= 390 for line in label["lines"])
+    # The same label on the agent's view, where the phone's part is 208 px wide: the
+    # sizes are relative to the picture, so it breaks into the same lines.
+    scale = 450 / 844
+    outline = {"x": 296, "y": 75, "width": 390 * scale, "height": 450}
+    agent = layout(page, text, {"x": 296 + 370 * scale, "y": 75 + 20 * scale}, 30 * scale,
+                   600 * scale, outline)  # fmt: skip
+    assert agent["lines"] == label["lines"]
+    assert abs(agent["box"]["x"] - (296 + box["x"] * scale)) < 1e-6
+    # A word wider than the screen is broken inside; nothing is lost.
+    long = layout(page, "x" * 40, {"x": 10, "y": 400}, 30, 600, phone)
+    assert "".join(long["lines"]) == "x" * 40 and len(long["lines"]) == 2  # 20 fit a line
+
+
+def test_a_rectangle_is_moved_inside_an_area(geometry_page: Page) -> None:
+    area = {"x": 10, "y": 10, "width": 100, "height": 50}
+    moved = call(geometry_page, "clampRect", {"x": 90, "y": -5, "width": 40, "height": 20}, area)
+    assert moved == {"x": 70, "y": 10, "width": 40, "height": 20}
+    too_big = call(geometry_page, "clampRect", {"x": 0, "y": 0, "width": 300, "height": 20}, area)
+    assert too_big == {"x": 10, "y": 10, "width": 100, "height": 20}
+
+
 def test_tool_modules_load_under_the_strict_csp(new_page: NewPage) -> None:
     """The page watch fails the test on any CSP violation or console error."""
     page = new_page()

@@ -14,7 +14,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import REJOIN_GRACE, Account, LiveServer, NewPage
-from tests.e2e.console import sign_in
+from tests.e2e.console import expect_sign_in_form, sign_in
 from tests.e2e.test_live_session import (
     accept_and_go_live,
     end_for_everyone,
@@ -167,6 +167,7 @@ def test_who_ended_it_as_the_console_says_it(new_page: NewPage, ended: dict[str,
     """The console's rule (livelens/web/views/session.js endedByText), run in Chromium."""
     page = new_page()
     page.goto("/")
+    expect_sign_in_form(page)  # drawn once the console's texts (catalogues) are loaded
     shown = page.evaluate(
         """async ([ended, me]) => (await import('/static/views/session.js'))
             .endedByText(ended, me)""",

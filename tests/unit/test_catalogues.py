@@ -1,6 +1,7 @@
-"""The customer page's message catalogues (livelens/web/locales/*.json): every language
-says the same things, with the same placeholders, and every text the page asks for
-exists; and the server's first paint picks the browser's language."""
+"""The message catalogues: the customer page's (livelens/web/locales/*.json) and the
+console's (livelens/web/locales/console/<part>/*.json). In each, every language says the
+same things, with the same placeholders, and every text the page asks for exists; and
+the server's first paint picks the browser's language."""
 
 from __future__ import annotations
 
@@ -17,8 +18,8 @@ LOCALES = WEB / "locales"
 PLACEHOLDER = re.compile(r"\{([A-Za-z0-9_]+)\}")
 
 
-def catalogue(code: str) -> dict[str, str]:
-    data = json.loads((LOCALES / f"{code}.json").read_text("utf-8"))
+def catalogue(code: str, folder: Path = LOCALES) -> dict[str, str]:
+    data = json.loads((folder / f"{code}.json").read_text("utf-8"))
     assert isinstance(data, dict)
     return data
 
@@ -129,3 +130,93 @@ def test_the_first_paint_is_in_the_language_and_escaped() -> None:
 )
 def test_the_server_picks_the_browsers_language(header: str | None, language: str) -> None:
     assert pick_language(header) == language
+
+
+# -- the console: one catalogue directory per part, each with its own key prefix --------
+
+CONSOLE_PARTS = {"console/live": "live", "console/admin": "console"}
+CONSOLE_KEY = re.compile(r"'([a-z][A-Za-z]*(?:\.[A-Za-z0-9_]+)+)'")
+
+
+def console_source() -> str:
+    """The console's code: every module of the web directory but the customer page's."""
+    files = [*sorted(WEB.glob("*.js")), *sorted((WEB / "views").glob("*.js"))]
+    return "\n".join(path.read_text("utf-8") for path in files if path.name != "customer.js")
+
+
+@pytest.mark.parametrize("part", sorted(CONSOLE_PARTS))
+def test_a_console_catalogue_has_every_language_and_its_own_prefix(part: str) -> None:
+    folder = LOCALES / part
+    assert sorted(p.stem for p in folder.glob("*.json")) == sorted(LANGUAGES)
+    prefix = CONSOLE_PARTS[part]
+    assert [key for key in catalogue("en", folder) if not key.startswith(f"{prefix}.")] == []
+
+
+def each_part(codes: list[str] | tuple[str, ...]) -> list[tuple[str, str]]:
+    return [(part, code) for part in sorted(CONSOLE_PARTS) for code in codes]
+
+
+@pytest.mark.parametrize(("part", "code"), each_part(OTHERS))
+def test_a_console_language_has_the_english_keys_and_placeholders(part: str, code: str) -> None:
+    folder = LOCALES / part
+    english, theirs = catalogue("en", folder), catalogue(code, folder)
+    assert sorted(set(english) - set(theirs)) == [], "missing"
+    assert sorted(set(theirs) - set(english)) == [], "not in English"
+    different = {
+        key: text
+        for key, text in english.items()
+        if set(PLACEHOLDER.findall(text)) != set(PLACEHOLDER.findall(theirs[key]))
+    }
+    assert different == {}
+
+
+@pytest.mark.parametrize(("part", "code"), each_part(LANGUAGES))
+def test_console_texts_are_plain_with_plurals_in_one_and_other(part: str, code: str) -> None:
+    texts = catalogue(code, LOCALES / part)
+    for key, text in texts.items():
+        assert isinstance(text, str) and text.strip(), key
+        assert "{{" not in text, key
+        bare = PLACEHOLDER.sub("", text)
+        assert "{" not in bare and "}" not in bare, key
+    bases = {key.rsplit(".", 1)[0] for key in texts if key.endswith((".one", ".other"))}
+    for base in bases:
+        assert f"{base}.one" in texts and f"{base}.other" in texts, base
+        assert "{count}" in texts[f"{base}.other"], base
+
+
+@pytest.mark.parametrize("part", sorted(CONSOLE_PARTS))
+def test_every_key_the_console_names_exists_in_english(part: str) -> None:
+    english = catalogue("en", LOCALES / part)
+    prefix = CONSOLE_PARTS[part]
+    named = {key for key in CONSOLE_KEY.findall(console_source()) if key.split(".")[0] == prefix}
+    known = set(english) | {key.rsplit(".", 1)[0] for key in english}
+    assert sorted(named - known) == []
+
+
+def test_the_console_s_keys_made_from_codes_exist() -> None:
+    english = catalogue("en", LOCALES / "console/admin")
+    assert {"console.nav.sessions", "console.login.submit", "console.language.label"} <= set(
+        english
+    )
+    outcomes = ("declined", "expired", "dropped")
+    columns = {
+        "users": ("user", "role", "totp", "status", "added", "actions"),
+        "reports": (
+            "period",
+            "sessions",
+            "completed",
+            "duration",
+            "agent",
+            "joinWait",
+            "rating",
+            *outcomes,
+        ),
+        "log": ("time", "event", "from", "details", "action", "by", "target"),
+        "exports": ("asked", "what", "state", "size", "kept"),
+    }
+    for section, names in columns.items():
+        assert {f"console.{section}.col.{name}" for name in names} <= set(english), section
+    for group in ("day", "week", "month"):
+        assert f"console.reports.per.{group}" in english
+        chart = f"console.reports.chart.{group}"
+        assert {f"{chart}.one", f"{chart}.other"} <= english.keys()

@@ -174,6 +174,13 @@ class MongoTenantStore(MongoAlertHooks, MongoExportJobs, MongoBranding, MongoDel
         await self._store.spent_codes.delete_many({"tenant_id": self.tenant_id, "user_id": user_id})
         return result.deleted_count > 0
 
+    @translated
+    async def note_sign_in(self, user_id: str, at: float) -> bool:
+        result = await self._store.users.update_one(
+            self._mine(user_id), {"$set": {"last_sign_in_at": at}}
+        )
+        return result.matched_count > 0
+
     # signed-in browsers
 
     @translated

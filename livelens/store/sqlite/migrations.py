@@ -281,6 +281,8 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             last_error_at REAL
         )""",
     ),
+    # When each user last signed in (the Users page shows it); NULL: never.
+    ("ALTER TABLE users ADD COLUMN last_sign_in_at REAL",),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

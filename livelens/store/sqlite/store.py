@@ -240,6 +240,13 @@ class SqliteTenantStore(SqliteAlertHooks, SqliteExportJobs, SqliteDeletion, Sqli
         )
         return changed > 0
 
+    async def note_sign_in(self, user_id: str, at: float) -> bool:
+        changed = await self._store._execute(
+            "UPDATE users SET last_sign_in_at = ? WHERE tenant_id = ? AND id = ?",
+            (at, self.tenant_id, user_id),
+        )
+        return changed > 0
+
     # signed-in browsers
 
     async def create_auth_session(self, session: records.AuthSession) -> None:

@@ -8,6 +8,7 @@
 import { MarkLayer } from '../annotate.js';
 import { ChatPanel } from '../chat.js';
 import { h } from '../dom.js';
+import { compactRegion } from '../geometry.js';
 import { formatNumber, formatTime, t } from '../i18n.js';
 import { icon } from '../icons.js';
 import { qualityReport, showStats } from '../live.js';
@@ -84,8 +85,16 @@ export function showLive() {
     media: () => (page.frame && frozen.complete && frozen.naturalWidth ? frozen : video),
     fit: 'cover',
   });
-  frozen.addEventListener('load', () => layer.requestDraw());
-  video.addEventListener('resize', () => layer.requestDraw());
+  frozen.addEventListener('load', () => {
+    layer.requestDraw();
+    viewChanged();
+  });
+  video.addEventListener('resize', () => {
+    layer.requestDraw();
+    viewChanged();
+  });
+  video.addEventListener('loadedmetadata', viewChanged);
+  watchView(canvas);
   const chat = chatPanel();
   const sheet = h('section', { class: 'live-chat', id: 'live-chat', 'data-testid': 'chat-panel', 'aria-label': t('live.chat'), hidden: true }, chat.el);
   const unreadBadge = h('span', { class: 'live-unread', 'data-testid': 'chat-unread', 'aria-hidden': 'true', hidden: true });
@@ -143,6 +152,7 @@ export function showLive() {
       announce),
     audio));
   page.early.splice(0).forEach(toolMessage);
+  reportView();
   renderLive();
   renderTools();
   renderChatButton();
@@ -161,9 +171,51 @@ export function renderChatButton() {
   live.unreadText.textContent = live.unread ? t('chat.unread', { count: live.unread }) : '';
 }
 
+// -- the part of the picture this screen shows -----------------------------------------
+
+const VIEW_SETTLE_MS = 250; // a turn of the phone resizes in steps: report where it ends
+
+/** Report the screen's part again when the stage changes size or the phone turns. */
+function watchView(canvas) {
+  if (live.viewObserver) live.viewObserver.disconnect();
+  live.viewObserver = typeof ResizeObserver === 'function' ? new ResizeObserver(viewChanged) : null;
+  if (live.viewObserver) live.viewObserver.observe(canvas);
+  if (!live.viewWatched) {
+    live.viewWatched = true;
+    window.addEventListener('resize', viewChanged);
+    window.addEventListener('orientationchange', viewChanged);
+  }
+}
+
+function viewChanged() {
+  clearTimeout(live.viewTimer);
+  live.viewTimer = setTimeout(reportView, VIEW_SETTLE_MS);
+}
+
+/**
+ * Tell the agents which part of the camera's frame this screen shows (it crops the
+ * picture to fill a phone): on a change, and once on every new connection.
+ */
+export function reportView() {
+  if (page.over || !page.fresh || !live.layer || !live.canvas || !live.canvas.isConnected || !page.link || !page.link.connected) return;
+  const region = live.layer.visibleRegion();
+  if (!region || !(region.w > 0 && region.h > 0)) return;
+  const fields = compactRegion(region);
+  const key = [fields.x, fields.y, fields.w, fields.h].join(',');
+  if (key === live.viewSent && page.link.ws === live.viewSocket) return;
+  if (page.link.send('view', fields)) {
+    live.viewSent = key;
+    live.viewSocket = page.link.ws;
+    live.canvas.dataset.view = key;
+  }
+}
+
 /** Draw the status bar and the controls again from the page's state. */
 export function renderLive() {
   if (!live.status || !live.status.isConnected) return;
+  // The marks go with the session: none stays on the picture once it has ended.
+  if (page.over || page.status === 'ended') live.layer.clear();
+  reportView();
   let state = 'connecting';
   let text = t('live.statusConnecting');
   if (page.linkState === 'reconnecting') {

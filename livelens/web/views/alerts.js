@@ -6,6 +6,7 @@
 
 import { api } from '../api.js';
 import { busy, field, formatTime, h, messageLine } from '../dom.js';
+import { t } from '../i18n.js';
 import { askFirst, badge, card, onTextSubmit, showSecretOnce, toast } from '../ui.js';
 
 const HOOK = '/api/account/alert-hook';
@@ -16,23 +17,23 @@ function facts(rows) {
     rows.map(([label, value, testid]) => h('div', {}, h('dt', {}, label), h('dd', { 'data-testid': testid }, value))));
 }
 
-const when = (at) => (at ? h('time', { datetime: new Date(at * 1000).toISOString() }, formatTime(at)) : 'Never');
+const when = (at) => (at ? h('time', { datetime: new Date(at * 1000).toISOString() }, formatTime(at)) : t('console.alerts.never'));
 
 function statusOf(hook) {
   if (!hook.configured) {
     return h('p', { class: 'muted', 'data-testid': 'alert-hook-none' },
-      'No webhook yet: security events are in the log below, and nowhere else.');
+      t('console.alerts.none'));
   }
   const lastError = hook.last_error
     ? h('span', {}, hook.last_error, h('span', { class: 'muted' }, ' — ', when(hook.last_error_at)))
-    : 'None';
+    : t('console.none');
   return facts([
-    ['Delivered', String(hook.delivered), 'alert-hook-delivered'],
-    ['Failed tries', String(hook.failed), 'alert-hook-failed'],
-    ['Given up', String(hook.abandoned), 'alert-hook-abandoned'],
-    ['Dropped (queue full)', String(hook.dropped), 'alert-hook-dropped'],
-    ['Last delivered', when(hook.last_success_at), 'alert-hook-last-success'],
-    ['Last error', lastError, 'alert-hook-last-error'],
+    [t('console.alerts.delivered'), String(hook.delivered), 'alert-hook-delivered'],
+    [t('console.alerts.failed'), String(hook.failed), 'alert-hook-failed'],
+    [t('console.alerts.abandoned'), String(hook.abandoned), 'alert-hook-abandoned'],
+    [t('console.alerts.dropped'), String(hook.dropped), 'alert-hook-dropped'],
+    [t('console.alerts.lastSuccess'), when(hook.last_success_at), 'alert-hook-last-success'],
+    [t('console.alerts.lastError'), lastError, 'alert-hook-last-error'],
   ]);
 }
 
@@ -41,9 +42,9 @@ export function alertsCard() {
   const state = h('span', { 'data-testid': 'alert-hook-state' });
   const status = h('div', { class: 'stack' });
   const error = messageLine('alert-hook-error');
-  const secret = h('div', { class: 'new-key', hidden: true, role: 'region', 'aria-label': 'The signing secret', 'data-testid': 'alert-hook-secret' });
+  const secret = h('div', { class: 'new-key', hidden: true, role: 'region', 'aria-label': t('console.alerts.secretRegion'), 'data-testid': 'alert-hook-secret' });
   const { wrap, input } = field({
-    label: 'Webhook URL',
+    label: t('console.alerts.url'),
     testid: 'alert-hook-url',
     type: 'url',
     inputmode: 'url',
@@ -51,20 +52,20 @@ export function alertsCard() {
     maxlength: '1024',
     autocomplete: 'off',
     spellcheck: 'false',
-    hint: 'Each alert is POSTed here as JSON, signed in the LiveLens-Signature header (HMAC-SHA256 over "<t>.<body>"). It must be https:// and reachable on the Internet.',
+    hint: t('console.alerts.urlHint'),
   });
-  const save = h('button', { type: 'submit', class: 'btn btn-primary', 'data-testid': 'alert-hook-save' }, 'Save');
-  const test = h('button', { type: 'button', class: 'btn btn-secondary', 'data-testid': 'alert-hook-test', hidden: true }, 'Send a test alert');
-  const remove = h('button', { type: 'button', class: 'btn btn-danger-outline', 'data-testid': 'alert-hook-remove', hidden: true }, 'Remove');
+  const save = h('button', { type: 'submit', class: 'btn btn-primary', 'data-testid': 'alert-hook-save' }, t('console.save'));
+  const test = h('button', { type: 'button', class: 'btn btn-secondary', 'data-testid': 'alert-hook-test', hidden: true }, t('console.alerts.test'));
+  const remove = h('button', { type: 'button', class: 'btn btn-danger-outline', 'data-testid': 'alert-hook-remove', hidden: true }, t('console.remove'));
   const form = h('form', { class: 'stack', novalidate: true, 'data-testid': 'alert-hook-form' },
     wrap, h('div', { class: 'row' }, save, test, remove), error.el);
 
   const show = (hook) => {
     const on = Boolean(hook.configured);
-    state.replaceChildren(on ? badge('On', 'success') : badge('Off', 'neutral'));
+    state.replaceChildren(on ? badge(t('console.on'), 'success') : badge(t('console.off'), 'neutral'));
     status.replaceChildren(statusOf(hook));
     if (on && document.activeElement !== input) input.value = hook.url;
-    save.textContent = on ? 'Save with a new secret' : 'Save';
+    save.textContent = on ? t('console.alerts.saveNew') : t('console.save');
     test.hidden = !on;
     remove.hidden = !on;
   };
@@ -80,15 +81,15 @@ export function alertsCard() {
   onTextSubmit(form, {
     input,
     message: error,
-    empty: 'Enter the address alerts should go to, starting with https://.',
+    empty: t('console.alerts.noUrl'),
     send: (url) => api.put(HOOK, { url }),
     done: (saved) => {
       show(saved);
       showSecretOnce(secret, {
         value: saved.secret,
-        what: 'Signing secret',
-        label: 'The webhook’s signing secret',
-        warning: 'Copy the signing secret now and give it to the receiver: it will not be shown again. Saving again makes a new one, and this one stops working.',
+        what: t('console.alerts.secretWhat'),
+        label: t('console.alerts.secretLabel'),
+        warning: t('console.alerts.secretWarning'),
         testid: 'alert-hook-secret',
       });
     },
@@ -99,8 +100,8 @@ export function alertsCard() {
     try {
       const answer = await busy(form, () => api.post(`${HOOK}/test`));
       show(answer);
-      if (answer.result.delivered) toast('The test alert was delivered.');
-      else error.show(`The test alert was not delivered: ${answer.result.error}`);
+      if (answer.result.delivered) toast(t('console.alerts.testDelivered'));
+      else error.show(t('console.alerts.testFailed', { error: answer.result.error }));
     } catch (err) {
       if (!quiet(err)) error.show(err.message);
     }
@@ -108,9 +109,9 @@ export function alertsCard() {
 
   askFirst(remove, {
     ask: {
-      title: 'Remove the webhook?',
-      text: 'Security alerts stop going to it at once. They stay in the security log.',
-      confirmLabel: 'Remove',
+      title: t('console.alerts.removeTitle'),
+      text: t('console.alerts.removeText'),
+      confirmLabel: t('console.remove'),
     },
     hold: false,
     run: async () => {
@@ -118,15 +119,15 @@ export function alertsCard() {
       input.value = '';
       secret.hidden = true;
       secret.replaceChildren();
-      toast('The webhook is removed.');
+      toast(t('console.alerts.removed'));
       await load();
     },
     failed: (err) => error.show(err.message),
   });
 
   const el = card({
-    title: 'Alerts',
-    description: 'Lockouts, PIN guessing, forged media and floods of malformed messages, sent to your own system as they happen.',
+    title: t('console.alerts.title'),
+    description: t('console.alerts.text'),
     testid: 'alerts-card',
     actions: state,
   }, status, form, secret);

@@ -5,6 +5,7 @@
 
 import { api } from '../api.js';
 import { busy, h, messageLine, nextId } from '../dom.js';
+import { t } from '../i18n.js';
 import { card } from '../ui.js';
 
 const MIN_CONTRAST = 4.5; // WCAG 2.x AA, normal text (services/brand_colors.py)
@@ -35,10 +36,10 @@ export async function brandingCard(tenant) {
   const previewLogo = h('img', { class: 'brand-preview-logo', alt: '', 'data-testid': 'branding-preview-logo' });
   const previewMark = h('img', { class: 'brand-preview-mark', src: '/static/logo.svg', alt: '', width: '24', height: '24' });
   const previewName = h('span', { class: 'brand-preview-name', 'data-testid': 'branding-preview-name' });
-  const previewButton = h('span', { class: 'brand-preview-button', 'data-testid': 'branding-preview-button' }, 'Allow camera and microphone');
-  const preview = h('div', { class: 'brand-preview', 'data-testid': 'branding-preview', role: 'group', 'aria-label': 'Preview of the customer page' },
+  const previewButton = h('span', { class: 'brand-preview-button', 'data-testid': 'branding-preview-button' }, t('console.branding.previewButton'));
+  const preview = h('div', { class: 'brand-preview', 'data-testid': 'branding-preview', role: 'group', 'aria-label': t('console.branding.preview') },
     h('div', { class: 'brand-preview-head' }, previewLogo, previewMark, previewName),
-    h('p', { class: 'muted small' }, 'would like to see your camera'),
+    h('p', { class: 'muted small' }, t('console.branding.previewText')),
     previewButton);
 
   // -- name and colour: a form with Save -------------------------------------------------
@@ -46,12 +47,12 @@ export async function brandingCard(tenant) {
   const name = h('input', { id: nameId, class: 'input', type: 'text', maxlength: '100', autocomplete: 'organization', placeholder: tenant.name, value: branding.display_name || '', 'data-testid': 'branding-name', 'aria-describedby': `${nameId}-hint` });
   const colorId = nextId('branding');
   const color = h('input', { id: colorId, class: 'input input-small mono', type: 'text', maxlength: '7', spellcheck: 'false', autocomplete: 'off', placeholder: LIVELENS_ACCENT, value: branding.accent_color || '', 'data-testid': 'branding-color', 'aria-describedby': `${colorId}-contrast` });
-  const picker = h('input', { class: 'color-picker', type: 'color', value: branding.accent_color || LIVELENS_ACCENT, 'aria-label': 'Pick the accent colour', 'data-testid': 'branding-color-picker' });
+  const picker = h('input', { class: 'color-picker', type: 'color', value: branding.accent_color || LIVELENS_ACCENT, 'aria-label': t('console.branding.pick'), 'data-testid': 'branding-color-picker' });
   const contrast = h('p', { class: 'hint', id: `${colorId}-contrast`, 'data-testid': 'branding-contrast', 'aria-live': 'polite' });
   const colorError = h('p', { class: 'field-error', id: `${colorId}-error`, 'data-testid': 'branding-color-error', hidden: true });
   const nameError = h('p', { class: 'field-error', id: `${nameId}-error`, 'data-testid': 'branding-name-error', hidden: true });
   const saveMessage = messageLine('branding-save-status');
-  const save = h('button', { type: 'submit', class: 'btn btn-primary', 'data-testid': 'branding-save' }, 'Save');
+  const save = h('button', { type: 'submit', class: 'btn btn-primary', 'data-testid': 'branding-save' }, t('console.save'));
 
   const showError = (input, el, text) => {
     el.textContent = text;
@@ -69,17 +70,17 @@ export async function brandingCard(tenant) {
     const wanted = color.value.trim();
     const accent = COLOR.test(wanted) ? wanted.toLowerCase() : null;
     if (!wanted) {
-      contrast.textContent = 'Empty: LiveLens’s own blue.';
+      contrast.textContent = t('console.branding.colorEmpty');
     } else if (!accent) {
-      contrast.textContent = 'Write the colour as #rrggbb, e.g. #0f766e.';
+      contrast.textContent = t('console.branding.colorFormat');
     } else {
       const ratio = contrastWithWhite(accent);
       // Two decimals, never rounded up to the limit (as the server says it).
       const rounded = Math.round(ratio * 100) / 100;
       const shown = `${(ratio < MIN_CONTRAST && rounded >= MIN_CONTRAST ? Math.floor(ratio * 100) / 100 : rounded).toFixed(2)}:1`;
       contrast.textContent = ratio >= MIN_CONTRAST
-        ? `Contrast with the white text of buttons: ${shown}. Readable.`
-        : `Contrast with the white text of buttons: ${shown}. Too light: at least ${MIN_CONTRAST}:1 is needed.`;
+        ? t('console.branding.readable', { ratio: shown })
+        : t('console.branding.tooLight', { ratio: shown, min: MIN_CONTRAST });
     }
     if (accent) picker.value = accent;
     preview.style.setProperty('--brand-accent', accent || LIVELENS_ACCENT);
@@ -98,11 +99,11 @@ export async function brandingCard(tenant) {
 
   const form = h('form', { class: 'branding-form', novalidate: true, 'data-testid': 'branding-form' },
     h('div', { class: 'field' },
-      h('label', { class: 'label', for: nameId }, 'Company name shown to customers'),
+      h('label', { class: 'label', for: nameId }, t('console.branding.name')),
       name, nameError,
-      h('p', { class: 'hint', id: `${nameId}-hint` }, `In the header and the consent text of the customer page. Empty: the account’s name, ${tenant.name}.`)),
+      h('p', { class: 'hint', id: `${nameId}-hint` }, t('console.branding.nameHint', { account: tenant.name }))),
     h('div', { class: 'field' },
-      h('label', { class: 'label', for: colorId }, 'Accent colour (buttons)'),
+      h('label', { class: 'label', for: colorId }, t('console.branding.color')),
       h('div', { class: 'color-row' }, picker, color),
       colorError, contrast),
     h('div', { class: 'row' }, save), saveMessage.el);
@@ -114,7 +115,7 @@ export async function brandingCard(tenant) {
     showError(color, colorError, '');
     const wanted = color.value.trim();
     if (wanted && !COLOR.test(wanted)) {
-      showError(color, colorError, 'Write the colour as #rrggbb, e.g. #0f766e.');
+      showError(color, colorError, t('console.branding.colorFormat'));
       color.focus();
       return;
     }
@@ -123,7 +124,7 @@ export async function brandingCard(tenant) {
       name.value = branding.display_name || '';
       color.value = branding.accent_color || '';
       draw();
-      saveMessage.show('Saved. Customers who join from now on see it.', 'success');
+      saveMessage.show(t('console.branding.saved'), 'success');
     } catch (err) {
       if (quiet(err)) return;
       const at = err.field === 'accent_color' ? [color, colorError] : err.field === 'display_name' ? [name, nameError] : null;
@@ -139,7 +140,7 @@ export async function brandingCard(tenant) {
   // -- the logo: uploaded as soon as it is picked ---------------------------------------
   const fileId = nextId('branding');
   const file = h('input', { id: fileId, class: 'input', type: 'file', accept: 'image/png,image/jpeg', 'data-testid': 'branding-logo-file', 'aria-describedby': `${fileId}-hint` });
-  const remove = h('button', { type: 'button', class: 'btn btn-secondary', 'data-testid': 'branding-logo-remove' }, 'Remove logo');
+  const remove = h('button', { type: 'button', class: 'btn btn-secondary', 'data-testid': 'branding-logo-remove' }, t('console.branding.removeLogo'));
   const logoMessage = messageLine('branding-logo-status');
   const logoState = () => {
     remove.hidden = !branding.logo_url;
@@ -165,21 +166,21 @@ export async function brandingCard(tenant) {
     const [picked] = file.files;
     if (picked && picked.size > MAX_LOGO_BYTES) {
       // Said here: far larger bodies never reach the part of the server that explains.
-      logoMessage.show(`A logo can be at most ${MAX_LOGO_BYTES / 1024} KB; this file has ${Math.ceil(picked.size / 1024)} KB. Make it smaller (at most 1024 × 1024 pixels is plenty).`);
+      logoMessage.show(t('console.branding.tooBig', { max: MAX_LOGO_BYTES / 1024, size: Math.ceil(picked.size / 1024) }));
       file.value = '';
       return;
     }
-    if (picked) logoChange(() => api.put('/api/account/branding/logo', picked), 'Logo saved. Customers who join from now on see it.');
+    if (picked) logoChange(() => api.put('/api/account/branding/logo', picked), t('console.branding.logoSaved'));
   });
-  remove.addEventListener('click', () => logoChange(() => api.del('/api/account/branding/logo'), 'Logo removed: customers see the LiveLens mark.'));
+  remove.addEventListener('click', () => logoChange(() => api.del('/api/account/branding/logo'), t('console.branding.logoRemoved')));
   const logo = h('div', { class: 'field branding-logo' },
-    h('label', { class: 'label', for: fileId }, 'Logo'),
+    h('label', { class: 'label', for: fileId }, t('console.branding.logo')),
     h('div', { class: 'row' }, file, remove),
-    h('p', { class: 'hint', id: `${fileId}-hint` }, 'PNG or JPEG, at most 256 KB and 1024 × 1024 pixels. It is stored re-encoded, without its metadata.'),
+    h('p', { class: 'hint', id: `${fileId}-hint` }, t('console.branding.logoHint')),
     logoMessage.el);
 
   draw();
   logoState();
-  return card({ title: 'Customer page branding', description: 'What customers see when they join a session: your company’s name, logo and colour.', testid: 'branding-card' },
+  return card({ title: t('console.branding.title'), description: t('console.branding.text'), testid: 'branding-card' },
     h('div', { class: 'branding-layout' }, h('div', {}, form, logo), preview));
 }

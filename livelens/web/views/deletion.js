@@ -5,6 +5,7 @@
 
 import { api, request } from '../api.js';
 import { h, messageLine } from '../dom.js';
+import { formatDateTime, t } from '../i18n.js';
 import { icon } from '../icons.js';
 import { askFirst, card, promptDialog } from '../ui.js';
 
@@ -15,15 +16,17 @@ function certificateLink(certificate, { start = true } = {}) {
     class: 'btn btn-secondary btn-small',
     download: `livelens-deletion-certificate-${certificate.id}.json`,
     'data-testid': 'deletion-certificate',
-  }, icon('download', { size: 16 }), 'Download the deletion certificate');
+  }, icon('download', { size: 16 }), t('console.deletion.certificate'));
   link.href = URL.createObjectURL(new Blob([text], { type: 'application/json' }));
   if (start) queueMicrotask(() => link.click());
   return link;
 }
 
 function certificateText(certificate) {
-  const at = new Date(certificate.deleted_at).toLocaleString();
-  return `Deleted ${at}. The certificate is signed by this server (key fingerprint ${certificate.instance.fingerprint.slice(0, 16)}…).`;
+  const at = formatDateTime(new Date(certificate.deleted_at), {
+    year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric',
+  });
+  return t('console.deletion.certificateText', { at, fingerprint: certificate.instance.fingerprint.slice(0, 16) });
 }
 
 /**
@@ -33,19 +36,19 @@ function certificateText(certificate) {
 export function sessionDeletion(sessionId) {
   const message = messageLine('session-delete-error');
   const button = h('button', { type: 'button', class: 'btn btn-danger-outline', 'data-testid': 'session-delete' },
-    icon('trash', { size: 16 }), 'Delete this session');
+    icon('trash', { size: 16 }), t('console.deletion.session'));
   const el = h('div', { class: 'session-delete' }, h('div', { class: 'row' }, button), message.el);
   askFirst(button, {
     before: () => message.hide(),
     ask: {
-      title: 'Delete this session?',
-      text: 'Its chat, snapshots, notes and record are deleted at once, and its key is destroyed, so copies in backups cannot be read either. This cannot be undone.',
-      confirmLabel: 'Delete',
+      title: t('console.deletion.sessionTitle'),
+      text: t('console.deletion.sessionText'),
+      confirmLabel: t('console.delete'),
     },
     run: async () => {
       const { certificate } = await api.del(`/api/sessions/${sessionId}`);
       el.replaceChildren(
-        h('p', { class: 'muted', 'data-testid': 'session-deleted', role: 'status' }, 'This session is deleted. ', certificateText(certificate)),
+        h('p', { class: 'muted', 'data-testid': 'session-deleted', role: 'status' }, t('console.deletion.sessionDeleted'), ' ', certificateText(certificate)),
         certificateLink(certificate));
     },
     failed: (err) => message.show(err.message),
@@ -55,30 +58,30 @@ export function sessionDeletion(sessionId) {
 
 /** The account page's danger zone: delete the whole account, its name typed to confirm. */
 export function dangerZoneCard(tenant, container) {
-  const button = h('button', { type: 'button', class: 'btn btn-danger', 'data-testid': 'account-delete' }, 'Delete this account');
+  const button = h('button', { type: 'button', class: 'btn btn-danger', 'data-testid': 'account-delete' }, t('console.deletion.account'));
   button.addEventListener('click', async () => {
     const done = await promptDialog({
-      title: `Delete the account ${tenant.name}?`,
-      text: 'Every user, session, chat, snapshot, note, API key and log of this account is deleted at once, and its data key destroyed, so copies in backups cannot be read either. Everyone is signed out. This cannot be undone.',
-      label: `Type the account's name, ${tenant.name}, to confirm`,
+      title: t('console.deletion.accountTitle', { account: tenant.name }),
+      text: t('console.deletion.accountText'),
+      label: t('console.deletion.typeName', { account: tenant.name }),
       testid: 'account-delete-confirm',
-      submitLabel: 'Delete the account',
+      submitLabel: t('console.deletion.accountConfirm'),
       autocomplete: 'off',
       action: (typed) => request('DELETE', '/api/account', { confirm: typed }, { hooks: false }),
     });
     if (!done) return;
     const { certificate } = done;
-    container.replaceChildren(card({ title: 'Account deleted', testid: 'account-deleted' },
-      h('p', { role: 'status' }, `The account ${tenant.name} and everything in it is deleted. `, certificateText(certificate)),
-      h('p', { class: 'muted' }, 'Keep the certificate: it shows what was deleted, when and by whom.'),
+    container.replaceChildren(card({ title: t('console.deletion.accountDeleted'), testid: 'account-deleted' },
+      h('p', { role: 'status' }, t('console.deletion.accountGone', { account: tenant.name }), ' ', certificateText(certificate)),
+      h('p', { class: 'muted' }, t('console.deletion.keep')),
       h('div', { class: 'row' }, certificateLink(certificate),
-        h('a', { class: 'btn btn-secondary btn-small', href: '/', 'data-testid': 'account-deleted-leave' }, 'Leave'))));
+        h('a', { class: 'btn btn-secondary btn-small', href: '/', 'data-testid': 'account-deleted-leave' }, t('console.deletion.leave')))));
   });
-  return card({ title: 'Danger zone', testid: 'danger-zone',
-    description: `Session content is kept for ${tenant.retention_days} days (above), then deleted automatically. You can also delete it all now.` },
+  return card({ title: t('console.deletion.danger'), testid: 'danger-zone',
+    description: t('console.deletion.retention', { days: tenant.retention_days }) },
   h('div', { class: 'setting' },
     h('div', {},
-      h('p', { class: 'setting-label' }, 'Delete this account'),
-      h('p', { class: 'muted small' }, 'All of its data, at once, with a signed deletion certificate. Sessions still running must end first.')),
+      h('p', { class: 'setting-label' }, t('console.deletion.account')),
+      h('p', { class: 'muted small' }, t('console.deletion.accountHint'))),
     button));
 }

@@ -2,6 +2,7 @@
 
 import { setTitle } from '../attention.js';
 import { h } from '../dom.js';
+import { t } from '../i18n.js';
 import { card } from '../ui.js';
 import { header } from './shell.js';
 import { totpEnrollment } from './totp.js';
@@ -13,12 +14,12 @@ export function renderEnrollmentGate(root, app) {
       h('main', { class: 'content content-narrow' },
         card(
           {
-            title: 'Set up two-factor authentication',
-            description: `${app.me.tenant.name} requires two-factor authentication. Set it up now to continue to LiveLens.`,
+            title: t('console.totp.setUp'),
+            description: t('console.enrol.required', { account: app.me.tenant.name, capitalize: false }),
             testid: 'enrollment-required',
           },
           totpEnrollment({ onDone: () => app.reload() }),
         ))),
   );
-  setTitle('Set up two-factor authentication · LiveLens');
+  setTitle(t('console.enrol.pageTitle'));
 }

@@ -2,16 +2,19 @@
 
 import { api } from '../api.js';
 import { busy, field, h, messageLine, waitText } from '../dom.js';
+import { t } from '../i18n.js';
+import { languageSwitcher } from './shell.js';
 
+// The server's refusals the sign-in form explains in its own words (read when shown).
 const MESSAGES = {
-  invalid_credentials: 'Wrong e-mail or password.',
-  otp_required: 'Enter the 6-digit code from your authenticator app.',
-  invalid_otp: 'That code is not valid. Check the time on your phone and try again, or use a recovery code.',
-  invalid_input: 'Enter your e-mail address and password.',
+  invalid_credentials: 'console.login.wrongPassword',
+  otp_required: 'console.login.otpRequired',
+  invalid_otp: 'console.login.invalidOtp',
+  invalid_input: 'console.login.missing',
 };
 
 export function lockoutMessage(retryAfter) {
-  return `Too many failed sign-ins. For your security, sign-in is paused. Try again in ${waitText(retryAfter)}.`;
+  return t('console.login.locked', { wait: waitText(retryAfter) });
 }
 
 /**
@@ -20,7 +23,7 @@ export function lockoutMessage(retryAfter) {
  */
 export function renderLogin(root, { notice, onSignedIn }) {
   const email = field({
-    label: 'E-mail',
+    label: t('console.field.email'),
     type: 'email',
     testid: 'login-email',
     name: 'email',
@@ -30,7 +33,7 @@ export function renderLogin(root, { notice, onSignedIn }) {
     required: true,
   });
   const password = field({
-    label: 'Password',
+    label: t('console.field.password'),
     type: 'password',
     testid: 'login-password',
     name: 'password',
@@ -38,8 +41,8 @@ export function renderLogin(root, { notice, onSignedIn }) {
     required: true,
   });
   const otp = field({
-    label: 'Authentication code',
-    hint: 'The 6-digit code from your authenticator app.',
+    label: t('console.login.otpLabel'),
+    hint: t('console.login.otpHint'),
     testid: 'login-otp',
     name: 'otp',
     autocomplete: 'one-time-code',
@@ -56,23 +59,23 @@ export function renderLogin(root, { notice, onSignedIn }) {
   const recoveryToggle = h(
     'button',
     { type: 'button', class: 'link-button', 'data-testid': 'login-use-recovery' },
-    'Use a recovery code instead',
+    t('console.login.useRecovery'),
   );
   recoveryToggle.addEventListener('click', () => {
     recoveryMode = !recoveryMode;
-    otpLabel.textContent = recoveryMode ? 'Recovery code' : 'Authentication code';
+    otpLabel.textContent = recoveryMode ? t('console.login.recoveryLabel') : t('console.login.otpLabel');
     hint.textContent = recoveryMode
-      ? 'One of the recovery codes you saved when you set up two-factor authentication. Each works once.'
-      : 'The 6-digit code from your authenticator app.';
+      ? t('console.login.recoveryHint')
+      : t('console.login.otpHint');
     otp.input.inputMode = recoveryMode ? 'text' : 'numeric';
-    recoveryToggle.textContent = recoveryMode ? 'Use a code from the app instead' : 'Use a recovery code instead';
+    recoveryToggle.textContent = recoveryMode ? t('console.login.useApp') : t('console.login.useRecovery');
     otp.input.value = '';
     otp.input.focus();
   });
   otp.wrap.append(recoveryToggle);
 
   const error = messageLine('login-error');
-  const submit = h('button', { type: 'submit', class: 'btn btn-primary btn-block', 'data-testid': 'login-submit' }, 'Sign in');
+  const submit = h('button', { type: 'submit', class: 'btn btn-primary btn-block', 'data-testid': 'login-submit' }, t('console.login.submit'));
 
   const form = h(
     'form',
@@ -90,13 +93,13 @@ export function renderLogin(root, { notice, onSignedIn }) {
     otp.input.required = true;
     email.input.readOnly = true;
     password.input.readOnly = true;
-    submit.textContent = 'Verify and sign in';
+    submit.textContent = t('console.login.verify');
     startOver.hidden = false;
   };
   const startOver = h(
     'button',
     { type: 'button', class: 'link-button', 'data-testid': 'login-start-over', hidden: true },
-    'Sign in as someone else',
+    t('console.login.startOver'),
   );
   startOver.addEventListener('click', () => {
     otp.wrap.hidden = true;
@@ -105,7 +108,7 @@ export function renderLogin(root, { notice, onSignedIn }) {
     email.input.readOnly = false;
     password.input.readOnly = false;
     password.input.value = '';
-    submit.textContent = 'Sign in';
+    submit.textContent = t('console.login.submit');
     startOver.hidden = true;
     error.hide();
     email.input.focus();
@@ -117,14 +120,14 @@ export function renderLogin(root, { notice, onSignedIn }) {
     noticeEl?.remove();
     const body = { email: email.input.value.trim(), password: password.input.value };
     if (!body.email || !body.password) {
-      error.show(MESSAGES.invalid_input);
+      error.show(t(MESSAGES.invalid_input));
       (body.email ? password.input : email.input).focus();
       return;
     }
     if (!otp.wrap.hidden) {
       const code = otp.input.value.trim();
       if (!code) {
-        error.show(MESSAGES.otp_required);
+        error.show(t(MESSAGES.otp_required));
         otp.input.focus();
         return;
       }
@@ -136,20 +139,20 @@ export function renderLogin(root, { notice, onSignedIn }) {
     } catch (err) {
       if (err.error === 'otp_required') {
         showOtp();
-        error.show(MESSAGES.otp_required, 'info');
+        error.show(t(MESSAGES.otp_required), 'info');
         otp.input.focus();
       } else if (err.error === 'invalid_otp') {
-        error.show(MESSAGES.invalid_otp);
+        error.show(t(MESSAGES.invalid_otp));
         otp.input.value = '';
         otp.input.focus();
       } else if (err.error === 'account_locked') {
         error.show(lockoutMessage(err.retry_after));
       } else if (err.error === 'invalid_credentials') {
-        error.show(MESSAGES.invalid_credentials);
+        error.show(t(MESSAGES.invalid_credentials));
         password.input.value = '';
         password.input.focus();
       } else {
-        error.show(MESSAGES[err.error] || err.message);
+        error.show(MESSAGES[err.error] ? t(MESSAGES[err.error]) : err.message);
       }
     }
   });
@@ -169,13 +172,14 @@ export function renderLogin(root, { notice, onSignedIn }) {
         h('img', { src: '/static/logo.svg', alt: '', class: 'auth-logo', width: '40', height: '40' }),
         h('span', { class: 'brand-name' }, 'LiveLens'),
       ),
-      h('h1', { class: 'auth-title', id: 'login-title' }, 'Sign in to your account'),
-      h('p', { class: 'auth-subtitle' }, 'Visual remote support for your team.'),
+      h('h1', { class: 'auth-title', id: 'login-title' }, t('console.login.title')),
+      h('p', { class: 'auth-subtitle' }, t('console.login.subtitle')),
       noticeEl,
       form,
       h('div', { class: 'auth-links' }, startOver),
     ),
-    h('p', { class: 'auth-footer' }, 'Forgot your password? Ask your account administrator to reset it.'),
+    h('p', { class: 'auth-footer' }, t('console.login.forgot')),
+    h('div', { class: 'auth-footer auth-language' }, languageSwitcher()),
   );
   root.replaceChildren(page);
   email.input.focus();

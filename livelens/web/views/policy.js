@@ -3,30 +3,33 @@
 
 import { api } from '../api.js';
 import { busy, h, messageLine, nextId } from '../dom.js';
+import { formatDateTime, t, wordsOf } from '../i18n.js';
 import { card, sectionHeading, toast } from '../ui.js';
 import { brandingCard } from './branding.js';
 import { dangerZoneCard } from './deletion.js';
 
-const REGIONS = { eu: 'European Union', us: 'United States' };
+const REGIONS = wordsOf({ eu: 'console.region.eu', us: 'console.region.us' });
 
 // The on/off policies of sessions, with what each means for agents and customers.
+// (label and hint are catalogue keys)
 const SWITCHES = [
-  ['two_way_audio', 'Two-way audio', 'The customer hears the agents. Off: only the agents hear the customer.'],
-  ['snapshots', 'Snapshots', 'Agents may keep stills of the customer’s camera with the session.'],
-  ['chat', 'Chat', 'Agents and the customer may write to each other during the session.'],
-  ['pin_joining', 'PIN joining', 'Each invitation has a 6-digit PIN the customer can type at /join. Off: the link or QR code only.'],
-  ['customer_rating', 'Customer rating', 'After the session the customer is asked to rate it (1–5, with a comment).'],
+  ['two_way_audio', 'console.policy.audio', 'console.policy.audioHint'],
+  ['snapshots', 'console.policy.snapshots', 'console.policy.snapshotsHint'],
+  ['chat', 'console.policy.chat', 'console.policy.chatHint'],
+  ['pin_joining', 'console.policy.pin', 'console.policy.pinHint'],
+  ['customer_rating', 'console.policy.rating', 'console.policy.ratingHint'],
 ];
 
+// (label, name in an error and hint are catalogue keys)
 const NUMBERS = [
-  ['join_link_minutes', 'Join link valid for (minutes)', 1, 1440, 'How long a new join link and PIN work until first used: 1 to 1440 minutes (a day).'],
-  ['retention_days', 'Keep session content for (days)', 1, 3650, 'Chat, notes and snapshots of a session: 1 to 3650 days (ten years).'],
+  ['join_link_minutes', 'console.policy.joinLink', 'console.policy.joinLinkName', 1, 1440, 'console.policy.joinLinkHint'],
+  ['retention_days', 'console.policy.retention', 'console.policy.retentionName', 1, 3650, 'console.policy.retentionHint'],
 ];
 
 const RECORDING = [
-  ['off', 'Off'],
-  ['agent_choice', 'The agent chooses'],
-  ['always', 'Always'],
+  ['off', 'console.off'],
+  ['agent_choice', 'console.policy.agentChooses'],
+  ['always', 'console.policy.always'],
 ];
 
 const quiet = (err) => err.error === 'not_authenticated' || err.error === 'totp_enrollment_required';
@@ -35,16 +38,16 @@ const quiet = (err) => err.error === 'not_authenticated' || err.error === 'totp_
 function seatsText(seats) {
   if (!seats) return '—';
   return seats.total === null || seats.total === undefined
-    ? `${seats.used} used, no limit`
-    : `${seats.used} of ${seats.total} used`;
+    ? t('console.policy.seatsUnlimited', { used: seats.used })
+    : t('console.policy.seats', { used: seats.used, total: seats.total });
 }
 
 function subscriptionText(tenant) {
-  if (!tenant.subscription_ends) return 'Does not end';
-  const day = new Date(`${tenant.subscription_ends}T00:00:00Z`).toLocaleDateString(undefined, { year: 'numeric', month: 'long', day: 'numeric', timeZone: 'UTC' });
+  if (!tenant.subscription_ends) return t('console.policy.noEnd');
+  const day = formatDateTime(new Date(`${tenant.subscription_ends}T00:00:00Z`), { year: 'numeric', month: 'long', day: 'numeric', timeZone: 'UTC' });
   return tenant.subscription_active === false
-    ? `Ended on ${day}: no new sessions can be started`
-    : `Last day ${day}`;
+    ? t('console.policy.ended', { day })
+    : t('console.policy.lastDay', { day });
 }
 
 /** A field's error line, right below it. */
@@ -87,8 +90,8 @@ export async function renderPolicy(container, app) {
       remember(updated);
       status.show(
         updated.require_totp
-          ? 'Saved. Everyone without two-factor authentication must set it up before they can continue.'
-          : 'Saved. Two-factor authentication is now optional.',
+          ? t('console.policy.totpOn')
+          : t('console.policy.totpOff'),
         'success',
       );
       if (updated.require_totp && !app.me.totp_enabled) await app.reload();
@@ -102,7 +105,8 @@ export async function renderPolicy(container, app) {
 
   // -- session switches: each saved as soon as it is flipped ------------------------------
 
-  const switchRows = SWITCHES.map(([name, label, hint]) => {
+  const switchRows = SWITCHES.map(([name, labelKey, hintKey]) => {
+    const [label, hint] = [t(labelKey), t(hintKey)];
     const id = nextId('policy');
     const input = h('input', { type: 'checkbox', id, class: 'switch', role: 'switch', 'data-testid': `policy-${name}`, checked: tenant[name] !== false, 'aria-describedby': `${id}-hint` });
     const error = fieldError(input, `policy-${name}-error`);
@@ -114,7 +118,7 @@ export async function renderPolicy(container, app) {
         const { tenant: updated } = await api.patch('/api/account/policy', { [name]: wanted });
         input.checked = updated[name];
         remember(updated);
-        toast(`${label}: ${updated[name] ? 'on' : 'off'}. New sessions follow it.`);
+        toast(t(updated[name] ? 'console.policy.switchedOn' : 'console.policy.switchedOff', { label }));
       } catch (err) {
         input.checked = !wanted;
         if (!quiet(err)) error.show(err.message);
@@ -133,30 +137,31 @@ export async function renderPolicy(container, app) {
   // -- numbers and recording: a form with Save -------------------------------------------
 
   const inputs = new Map(); // policy name -> {input, error}
-  const numberFields = NUMBERS.map(([name, label, min, max, hint]) => {
+  const numberFields = NUMBERS.map(([name, labelKey, nameKey, min, max, hintKey]) => {
+    const [label, hint] = [t(labelKey), t(hintKey)];
     const id = nextId('policy');
     const input = h('input', {
       id, type: 'number', class: 'input input-small', min: String(min), max: String(max), step: '1',
       inputmode: 'numeric', required: true, value: String(tenant[name]), 'data-testid': `policy-${name}`, 'aria-describedby': `${id}-hint`,
     });
     const error = fieldError(input, `policy-${name}-error`);
-    inputs.set(name, { input, error, read: () => Number(input.value.trim()), min, max, label });
+    inputs.set(name, { input, error, read: () => Number(input.value.trim()), min, max, what: t(nameKey) });
     return h('div', { class: 'field' },
       h('label', { class: 'label', for: id }, label), input, error.el,
       h('p', { class: 'hint', id: `${id}-hint` }, hint));
   });
   const recordingId = nextId('policy');
   const recording = h('select', { id: recordingId, class: 'input select', 'data-testid': 'policy-recording' },
-    RECORDING.map(([value, text]) => h('option', { value, selected: tenant.recording === value }, text)));
+    RECORDING.map(([value, key]) => h('option', { value, selected: tenant.recording === value }, t(key))));
   const recordingError = fieldError(recording, 'policy-recording-error');
   inputs.set('recording', { input: recording, error: recordingError, read: () => recording.value });
   const saveMessage = messageLine('policy-save-status');
-  const save = h('button', { type: 'submit', class: 'btn btn-primary', 'data-testid': 'policy-save' }, 'Save');
+  const save = h('button', { type: 'submit', class: 'btn btn-primary', 'data-testid': 'policy-save' }, t('console.save'));
   const form = h('form', { class: 'policy-form', novalidate: true, 'data-testid': 'policy-form' },
     numberFields,
     h('div', { class: 'field' },
-      h('label', { class: 'label', for: recordingId }, 'Recording'), recording, recordingError.el,
-      h('p', { class: 'hint' }, 'Whether sessions are recorded: never, when the agent chooses, or always. Stored for the recording feature.')),
+      h('label', { class: 'label', for: recordingId }, t('console.policy.recording')), recording, recordingError.el,
+      h('p', { class: 'hint' }, t('console.policy.recordingHint'))),
     h('div', { class: 'row' }, save), saveMessage.el);
 
   form.addEventListener('submit', async (event) => {
@@ -164,11 +169,11 @@ export async function renderPolicy(container, app) {
     saveMessage.hide();
     const changes = {};
     let first = null;
-    for (const [name, { input, error, read, min, max, label }] of inputs) {
+    for (const [name, { input, error, read, min, max, what }] of inputs) {
       error.hide();
       const value = read();
       if (min !== undefined && (input.value.trim() === '' || !Number.isInteger(value) || value < min || value > max)) {
-        error.show(`${label.replace(/ \(.*\)$/, '')}: a whole number from ${min} to ${max}.`);
+        error.show(t('console.policy.wholeNumber', { what, min: String(min), max: String(max) }));
         first = first || input;
       } else if (value !== tenant[name]) {
         changes[name] = value;
@@ -179,13 +184,13 @@ export async function renderPolicy(container, app) {
       return;
     }
     if (!Object.keys(changes).length) {
-      saveMessage.show('Nothing to save: these are the policies in force.', 'info');
+      saveMessage.show(t('console.policy.nothing'), 'info');
       return;
     }
     try {
       const { tenant: updated } = await busy(form, () => api.patch('/api/account/policy', changes));
       remember(updated);
-      saveMessage.show('Saved. New sessions and new links follow it.', 'success');
+      saveMessage.show(t('console.policy.saved'), 'success');
     } catch (err) {
       if (quiet(err)) return;
       const at = err.field && inputs.get(err.field);
@@ -199,26 +204,26 @@ export async function renderPolicy(container, app) {
   });
 
   const facts = h('dl', { class: 'facts', 'data-testid': 'account-facts' },
-    h('div', {}, h('dt', {}, 'Account'), h('dd', { 'data-testid': 'policy-account-name' }, tenant.name)),
-    h('div', {}, h('dt', {}, 'Data region'), h('dd', {}, `${REGIONS[tenant.region] || tenant.region} (${tenant.region})`)),
-    h('div', {}, h('dt', {}, 'Seats'), h('dd', { 'data-testid': 'policy-seats' }, seatsText(tenant.seats))),
-    h('div', {}, h('dt', {}, 'Subscription'), h('dd', { 'data-testid': 'policy-subscription', 'data-active': String(tenant.subscription_active !== false) }, subscriptionText(tenant))),
-    h('div', {}, h('dt', {}, 'Account ID'), h('dd', { class: 'mono' }, tenant.id)));
+    h('div', {}, h('dt', {}, t('console.policy.account')), h('dd', { 'data-testid': 'policy-account-name' }, tenant.name)),
+    h('div', {}, h('dt', {}, t('console.shell.dataRegion')), h('dd', {}, `${REGIONS[tenant.region] || tenant.region} (${tenant.region})`)),
+    h('div', {}, h('dt', {}, t('console.policy.seatsLabel')), h('dd', { 'data-testid': 'policy-seats' }, seatsText(tenant.seats))),
+    h('div', {}, h('dt', {}, t('console.policy.subscription')), h('dd', { 'data-testid': 'policy-subscription', 'data-active': String(tenant.subscription_active !== false) }, subscriptionText(tenant))),
+    h('div', {}, h('dt', {}, t('console.policy.accountId')), h('dd', { class: 'mono' }, tenant.id)));
 
   container.replaceChildren(
-    sectionHeading('Account policy', 'Rules that apply to every user of this account.'),
-    card({ title: 'Account', description: 'Seats and the subscription are set by the operator of this LiveLens server. Recordings, snapshots and session data of this account stay in its region.', testid: 'account-info' }, facts),
-    card({ title: 'Two-factor authentication', testid: 'policy-totp' },
+    sectionHeading(t('console.nav.policy'), t('console.policy.subtitle')),
+    card({ title: t('console.policy.account'), description: t('console.policy.accountText'), testid: 'account-info' }, facts),
+    card({ title: t('console.totp.title'), testid: 'policy-totp' },
       h('div', { class: 'setting' },
         h('div', {},
-          h('label', { for: 'require-totp', class: 'setting-label' }, 'Require two-factor authentication for everyone'),
+          h('label', { for: 'require-totp', class: 'setting-label' }, t('console.policy.requireTotp')),
           h('p', { class: 'muted small' },
-            'Users who have not set it up are asked to do so right after their next sign-in, and can do nothing else until they have.')),
+            t('console.policy.requireTotpHint'))),
         toggle),
       status.el),
-    card({ title: 'In every session', description: 'A session keeps the policy it started with; a change applies to sessions started afterwards. The server refuses what is off.', testid: 'policy-session' },
+    card({ title: t('console.policy.sessionTitle'), description: t('console.policy.sessionText'), testid: 'policy-session' },
       h('div', { class: 'policy-settings' }, switchRows)),
-    card({ title: 'Links, retention and recording', testid: 'policy-limits' }, form),
+    card({ title: t('console.policy.limitsTitle'), testid: 'policy-limits' }, form),
     await brandingCard(tenant), // the customer page's branding (views/branding.js)
     dangerZoneCard(tenant, container), // deleting the account (views/deletion.js)
   );

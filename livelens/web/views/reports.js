@@ -5,14 +5,15 @@
 
 import { api } from '../api.js';
 import { h, messageLine, nextId } from '../dom.js';
+import { formatDateTime, formatNumber, t } from '../i18n.js';
 import { card, sectionHeading } from '../ui.js';
 import { OUTCOME_LABELS, formatDuration } from './session.js';
 
 const SVG_NS = 'http://www.w3.org/2000/svg';
 const DAY_MS = 86_400_000;
-const GROUPS = [['day', 'Day'], ['week', 'Week'], ['month', 'Month']];
+const GROUPS = [['day', 'console.reports.day'], ['week', 'console.reports.week'], ['month', 'console.reports.month']];
 const OUTCOMES = ['completed', 'declined', 'expired', 'dropped', 'open'];
-const OUTCOME_NAMES = { ...OUTCOME_LABELS, open: 'Not ended' };
+const outcomeName = (code) => (code === 'open' ? t('console.reports.notEnded') : OUTCOME_LABELS[code]);
 
 /** YYYY-MM-DD of a Date, in UTC (the reports' days are UTC days). */
 const isoDay = (date) => date.toISOString().slice(0, 10);
@@ -27,16 +28,17 @@ function svg(tag, attrs = {}, ...children) {
 const seconds = (value) => (value === null || value === undefined ? '—' : formatDuration(value));
 
 function ratingLine(rating) {
-  if (!rating || !rating.count) return 'No ratings';
-  return `${Number(rating.average).toFixed(1)} of 5 (${rating.count} rating${rating.count === 1 ? '' : 's'})`;
+  if (!rating || !rating.count) return t('console.reports.noRatings');
+  const average = formatNumber(Number(rating.average), { minimumFractionDigits: 1, maximumFractionDigits: 1 });
+  return t('console.reports.rating', { average, count: rating.count });
 }
 
 /** "3 Nov", "week of 3 Nov", "Nov 2026": how a period is named. */
 function periodName(period, group, long = false) {
   const date = new Date(`${period}T00:00:00Z`);
-  if (group === 'month') return date.toLocaleDateString(undefined, { month: long ? 'long' : 'short', year: 'numeric', timeZone: 'UTC' });
-  const day = date.toLocaleDateString(undefined, { day: 'numeric', month: 'short', ...(long ? { year: 'numeric' } : {}), timeZone: 'UTC' });
-  return group === 'week' && long ? `Week of ${day}` : day;
+  if (group === 'month') return formatDateTime(date, { month: long ? 'long' : 'short', year: 'numeric', timeZone: 'UTC' });
+  const day = formatDateTime(date, { day: 'numeric', month: 'short', ...(long ? { year: 'numeric' } : {}), timeZone: 'UTC' });
+  return group === 'week' && long ? t('console.reports.weekOf', { day }) : day;
 }
 
 function stat(label, value, testid, hint) {
@@ -60,8 +62,8 @@ function chart(periods, group) {
   const busiest = periods.reduce((a, b) => (b.sessions > (a ? a.sessions : -1) ? b : a), null);
   const total = periods.reduce((n, p) => n + p.sessions, 0);
   const label = periods.length
-    ? `Bar chart of sessions per ${group}: ${total} in ${periods.length} period${periods.length === 1 ? '' : 's'}, at most ${busiest.sessions} (${periodName(busiest.period, group, true)}).`
-    : 'Bar chart of sessions: no periods.';
+    ? t(`console.reports.chart.${group}`, { total, count: periods.length, most: busiest.sessions, busiest: periodName(busiest.period, group, true) })
+    : t('console.reports.chartEmpty');
   const titleId = nextId('chart-title');
   const root = svg('svg', { class: 'chart', viewBox: `0 0 ${width} ${height}`, role: 'img', 'aria-labelledby': titleId, 'data-testid': 'report-chart', preserveAspectRatio: 'xMidYMid meet' },
     svg('title', { id: titleId }, label));
@@ -79,7 +81,7 @@ function chart(periods, group) {
     root.append(svg('rect', {
       class: 'chart-bar', x, y: top + plot - barHeight, width: barWidth, height: Math.max(barHeight, p.sessions ? 1 : 0), rx: 2,
       'data-period': p.period, 'data-sessions': p.sessions,
-    }, svg('title', {}, `${periodName(p.period, group, true)}: ${p.sessions} session${p.sessions === 1 ? '' : 's'}`)));
+    }, svg('title', {}, t('console.reports.bar', { period: periodName(p.period, group, true), count: p.sessions }))));
     if (i % every === 0) {
       root.append(svg('text', { class: 'chart-axis', x: x + barWidth / 2, y: height - 8, 'text-anchor': 'middle' }, periodName(p.period, group)));
     }
@@ -90,31 +92,31 @@ function chart(periods, group) {
     h('td', { class: 'num' }, p.outcomes.completed),
     h('td', {}, seconds(p.duration_s.median))));
   const table = h('details', { class: 'chart-table', 'data-testid': 'report-chart-table' },
-    h('summary', {}, 'Show the chart as a table'),
+    h('summary', {}, t('console.reports.asTable')),
     h('div', { class: 'table-wrap' },
       h('table', { class: 'table' },
-        h('thead', {}, h('tr', {}, ['Period', 'Sessions', 'Completed', 'Median duration'].map((t) => h('th', { scope: 'col' }, t)))),
+        h('thead', {}, h('tr', {}, ['period', 'sessions', 'completed', 'duration'].map((col) => h('th', { scope: 'col' }, t(`console.reports.col.${col}`))))),
         h('tbody', {}, rows))));
   return h('div', { class: 'chart-wrap' }, root, table);
 }
 
 function agentsTable(agents) {
-  if (!agents.length) return h('p', { class: 'muted', 'data-testid': 'report-agents-empty' }, 'No sessions in this range.');
+  if (!agents.length) return h('p', { class: 'muted', 'data-testid': 'report-agents-empty' }, t('console.reports.noSessions'));
   return h('div', { class: 'table-wrap' },
     h('table', { class: 'table table-responsive', 'data-testid': 'report-agents' },
-      h('thead', {}, h('tr', {}, ['Agent', 'Sessions', 'Completed', 'Declined', 'Expired', 'Dropped', 'Median duration', 'Median join wait', 'Rating']
-        .map((t) => h('th', { scope: 'col' }, t)))),
+      h('thead', {}, h('tr', {}, ['agent', 'sessions', 'completed', 'declined', 'expired', 'dropped', 'duration', 'joinWait', 'rating']
+        .map((col) => h('th', { scope: 'col' }, t(`console.reports.col.${col}`))))),
       h('tbody', {}, agents.map((a) => h('tr', { 'data-testid': 'report-agent-row', 'data-agent-id': a.agent_id },
-        h('td', { 'data-label': 'Agent', class: 'cell-email' }, a.agent_name && a.agent_name !== a.agent
+        h('td', { 'data-label': t('console.reports.col.agent'), class: 'cell-email' }, a.agent_name && a.agent_name !== a.agent
           ? [h('span', {}, a.agent_name), h('span', { class: 'muted small block' }, a.agent)] : a.agent),
-        h('td', { 'data-label': 'Sessions', class: 'num' }, a.sessions),
-        h('td', { 'data-label': 'Completed', class: 'num' }, a.outcomes.completed),
-        h('td', { 'data-label': 'Declined', class: 'num' }, a.outcomes.declined),
-        h('td', { 'data-label': 'Expired', class: 'num' }, a.outcomes.expired),
-        h('td', { 'data-label': 'Dropped', class: 'num' }, a.outcomes.dropped),
-        h('td', { 'data-label': 'Median duration' }, seconds(a.duration_s.median)),
-        h('td', { 'data-label': 'Median join wait' }, seconds(a.join_wait_s.median)),
-        h('td', { 'data-label': 'Rating' }, ratingLine(a.rating)))))));
+        h('td', { 'data-label': t('console.reports.col.sessions'), class: 'num' }, a.sessions),
+        h('td', { 'data-label': t('console.reports.col.completed'), class: 'num' }, a.outcomes.completed),
+        h('td', { 'data-label': t('console.reports.col.declined'), class: 'num' }, a.outcomes.declined),
+        h('td', { 'data-label': t('console.reports.col.expired'), class: 'num' }, a.outcomes.expired),
+        h('td', { 'data-label': t('console.reports.col.dropped'), class: 'num' }, a.outcomes.dropped),
+        h('td', { 'data-label': t('console.reports.col.duration') }, seconds(a.duration_s.median)),
+        h('td', { 'data-label': t('console.reports.col.joinWait') }, seconds(a.join_wait_s.median)),
+        h('td', { 'data-label': t('console.reports.col.rating') }, ratingLine(a.rating)))))));
 }
 
 export async function renderReports(container, app) {
@@ -126,11 +128,11 @@ export async function renderReports(container, app) {
   };
   const from = h('input', { type: 'date', class: 'input', required: true, 'data-testid': 'report-from', value: isoDay(new Date(today.getTime() - 29 * DAY_MS)) });
   const to = h('input', { type: 'date', class: 'input', required: true, 'data-testid': 'report-to', value: isoDay(today) });
-  const group = h('select', { class: 'input select', 'data-testid': 'report-group' }, GROUPS.map(([v, t]) => h('option', { value: v }, t)));
+  const group = h('select', { class: 'input select', 'data-testid': 'report-group' }, GROUPS.map(([value, key]) => h('option', { value }, t(key))));
   const outcome = h('select', { class: 'input select', 'data-testid': 'report-outcome' },
-    h('option', { value: '' }, 'Any outcome'),
-    Object.entries(OUTCOME_LABELS).map(([v, t]) => h('option', { value: v }, t)));
-  const agent = admin ? h('select', { class: 'input select', 'data-testid': 'report-agent' }, h('option', { value: '' }, 'Everyone')) : null;
+    h('option', { value: '' }, t('console.anyOutcome')),
+    Object.entries(OUTCOME_LABELS).map(([value, text]) => h('option', { value }, text)));
+  const agent = admin ? h('select', { class: 'input select', 'data-testid': 'report-agent' }, h('option', { value: '' }, t('console.everyone'))) : null;
   if (agent) {
     try {
       const { users } = await api.get('/api/users');
@@ -140,11 +142,11 @@ export async function renderReports(container, app) {
       if (err.error === 'not_authenticated') return;
     }
   }
-  const show = h('button', { type: 'submit', class: 'btn btn-primary', 'data-testid': 'report-show' }, 'Show');
-  const csv = h('a', { class: 'btn btn-secondary', 'data-testid': 'report-csv', download: '' }, 'Download CSV');
-  const form = h('form', { class: 'report-filters', novalidate: true, 'data-testid': 'report-filters', 'aria-label': 'Report range and filters' },
-    control('From', from), control('To', to), control('Group by', group), control('Outcome', outcome),
-    agent ? control('Agent', agent) : null,
+  const show = h('button', { type: 'submit', class: 'btn btn-primary', 'data-testid': 'report-show' }, t('console.reports.show'));
+  const csv = h('a', { class: 'btn btn-secondary', 'data-testid': 'report-csv', download: '' }, t('console.reports.csv'));
+  const form = h('form', { class: 'report-filters', novalidate: true, 'data-testid': 'report-filters', 'aria-label': t('console.reports.filters') },
+    control(t('console.reports.from'), from), control(t('console.reports.to'), to), control(t('console.reports.groupBy'), group),
+    control(t('console.sessions.col.outcome'), outcome), agent ? control(t('console.reports.col.agent'), agent) : null,
     h('div', { class: 'report-actions' }, show, csv));
   const error = messageLine('report-error');
   const body = h('div', { class: 'report-body', 'aria-live': 'polite', 'data-testid': 'report-body' });
@@ -166,11 +168,11 @@ export async function renderReports(container, app) {
     const mine = ++generation;
     error.hide();
     if (!from.value || !to.value) {
-      error.show('Choose the first and the last day.');
+      error.show(t('console.reports.chooseDays'));
       return;
     }
     if (from.value > to.value) {
-      error.show('The first day is after the last day.');
+      error.show(t('console.reports.wrongOrder'));
       return;
     }
     syncCsv();
@@ -181,17 +183,18 @@ export async function renderReports(container, app) {
       const summary = await api.get(`/api/reports/summary?${p}`);
       if (mine !== generation) return;
       const { total } = summary;
-      const outcomesLine = OUTCOMES.filter((k) => total.outcomes[k]).map((k) => `${OUTCOME_NAMES[k]} ${total.outcomes[k]}`).join(' · ') || 'None';
+      const outcomesLine = OUTCOMES.filter((k) => total.outcomes[k]).map((k) => `${outcomeName(k)} ${formatNumber(total.outcomes[k])}`).join(' · ') || t('console.none');
       body.replaceChildren(
         h('div', { class: 'stats', 'data-testid': 'report-cards' },
-          stat('Sessions', total.sessions, 'report-sessions'),
-          stat('Outcomes', outcomesLine, 'report-outcomes'),
-          stat('Median duration', seconds(total.duration_s.median), 'report-duration-median', total.duration_s.count ? `of ${total.duration_s.count} live session${total.duration_s.count === 1 ? '' : 's'}` : null),
-          stat('90% took at most', seconds(total.duration_s.p90), 'report-duration-p90'),
-          stat('Median join wait', seconds(total.join_wait_s.median), 'report-join-wait', 'from the link to the customer joining'),
-          stat('Customer rating', ratingLine(total.rating), 'report-rating')),
-        card({ title: `Sessions per ${group.value}`, testid: 'report-periods' }, chart(summary.periods, group.value)),
-        card({ title: 'Agents', testid: 'report-agents-card' }, agentsTable(summary.agents)));
+          stat(t('console.reports.col.sessions'), formatNumber(total.sessions), 'report-sessions'),
+          stat(t('console.reports.outcomes'), outcomesLine, 'report-outcomes'),
+          stat(t('console.reports.col.duration'), seconds(total.duration_s.median), 'report-duration-median',
+            total.duration_s.count ? t('console.reports.ofLive', { count: total.duration_s.count }) : null),
+          stat(t('console.reports.p90'), seconds(total.duration_s.p90), 'report-duration-p90'),
+          stat(t('console.reports.col.joinWait'), seconds(total.join_wait_s.median), 'report-join-wait', t('console.reports.joinWaitHint')),
+          stat(t('console.policy.rating'), ratingLine(total.rating), 'report-rating')),
+        card({ title: t(`console.reports.per.${group.value}`), testid: 'report-periods' }, chart(summary.periods, group.value)),
+        card({ title: t('console.reports.agents'), testid: 'report-agents-card' }, agentsTable(summary.agents)));
     } catch (err) {
       if (mine !== generation || err.error === 'not_authenticated') return;
       body.replaceChildren();
@@ -210,9 +213,9 @@ export async function renderReports(container, app) {
   syncCsv();
 
   container.replaceChildren(
-    sectionHeading('Reports', admin
-      ? 'Sessions of everyone in this account over a range of days (UTC). Customer names are never part of a report.'
-      : 'Your sessions over a range of days (UTC). Customer names are never part of a report.'),
+    sectionHeading(t('console.nav.reports'), admin
+      ? t('console.reports.subtitleAdmin')
+      : t('console.reports.subtitle')),
     card({ testid: 'report-range' }, form, error.el),
     body,
   );

@@ -2,6 +2,7 @@
 
 import { api } from '../api.js';
 import { busy, field, h, messageLine, newPasswordField } from '../dom.js';
+import { t } from '../i18n.js';
 import { askFirst, badge, card, sectionHeading, toast } from '../ui.js';
 import { totpEnrollment } from './totp.js';
 
@@ -11,7 +12,7 @@ function twoFactorCard(app) {
   const required = app.me.tenant.require_totp;
 
   const showStatus = (on) => {
-    status.replaceChildren(on ? badge('On', 'success') : badge('Off', required ? 'danger' : 'neutral'));
+    status.replaceChildren(on ? badge(t('console.on'), 'success') : badge(t('console.off'), required ? 'danger' : 'neutral'));
   };
 
   const render = () => {
@@ -21,8 +22,8 @@ function twoFactorCard(app) {
       body.replaceChildren(
         totpEnrollment({
           intro: required
-            ? 'Your account administrator requires two-factor authentication.'
-            : 'Protect your account with a second step at sign-in: a code from an authenticator app on your phone.',
+            ? t('console.security.required')
+            : t('console.security.intro'),
           // On from the moment it is confirmed, while the recovery codes are still shown.
           onEnabled: () => showStatus(true),
           onDone: async () => {
@@ -37,67 +38,67 @@ function twoFactorCard(app) {
     if (required) {
       body.replaceChildren(
         h('p', { class: 'muted', 'data-testid': 'totp-required-note' },
-          'Sign-in asks for a code from your authenticator app. Your account administrator requires two-factor authentication, so it cannot be turned off.'),
+          t('console.security.requiredNote')),
       );
       return;
     }
-    const password = field({ label: 'Your password', type: 'password', testid: 'totp-disable-password', autocomplete: 'current-password', required: true });
+    const password = field({ label: t('console.security.yourPassword'), type: 'password', testid: 'totp-disable-password', autocomplete: 'current-password', required: true });
     const error = messageLine('totp-disable-error');
     const form = h('form', { class: 'form form-inline', novalidate: true, 'data-testid': 'totp-disable-form' },
       password.wrap,
-      h('button', { type: 'submit', class: 'btn btn-danger-outline', 'data-testid': 'totp-disable' }, 'Turn off'),
+      h('button', { type: 'submit', class: 'btn btn-danger-outline', 'data-testid': 'totp-disable' }, t('console.security.turnOff')),
     );
     form.addEventListener('submit', async (event) => {
       event.preventDefault();
       error.hide();
       if (!password.input.value) {
-        error.show('Enter your password to turn off two-factor authentication.');
+        error.show(t('console.security.enterPassword'));
         password.input.focus();
         return;
       }
       try {
         await busy(form, () => api.post('/api/auth/totp/disable', { password: password.input.value }));
         await app.refreshMe();
-        toast('Two-factor authentication is off.');
+        toast(t('console.security.isOff'));
         render();
       } catch (err) {
-        error.show(err.error === 'invalid_credentials' ? 'Your password is not correct.' : err.message);
+        error.show(err.error === 'invalid_credentials' ? t('console.security.wrongPassword') : err.message);
         password.input.value = '';
         password.input.focus();
       }
     });
     body.replaceChildren(
-      h('p', { class: 'muted' }, 'Sign-in asks for a code from your authenticator app, or one of your recovery codes.'),
-      h('h3', { class: 'subheading' }, 'Turn off two-factor authentication'),
+      h('p', { class: 'muted' }, t('console.security.onNote')),
+      h('h3', { class: 'subheading' }, t('console.security.turnOffTitle')),
       form,
       error.el,
     );
   };
   render();
-  return card({ title: 'Two-factor authentication', testid: 'security-totp', actions: status }, body);
+  return card({ title: t('console.totp.title'), testid: 'security-totp', actions: status }, body);
 }
 
 function passwordCard() {
-  const current = field({ label: 'Current password', type: 'password', testid: 'password-current', autocomplete: 'current-password', required: true });
-  const next = newPasswordField({ label: 'New password', testid: 'password-new' });
+  const current = field({ label: t('console.security.currentPassword'), type: 'password', testid: 'password-current', autocomplete: 'current-password', required: true });
+  const next = newPasswordField({ label: t('console.field.newPassword'), testid: 'password-new' });
   const message = messageLine('password-message');
   const form = h('form', { class: 'form', novalidate: true, 'data-testid': 'password-form' },
     current.wrap, next.wrap, message.el,
-    h('div', { class: 'row' }, h('button', { type: 'submit', class: 'btn btn-primary', 'data-testid': 'password-submit' }, 'Change password')));
+    h('div', { class: 'row' }, h('button', { type: 'submit', class: 'btn btn-primary', 'data-testid': 'password-submit' }, t('console.security.changePassword'))));
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
     message.hide();
     if (!current.input.value || !next.input.value) {
-      message.show('Enter your current password and a new one.');
+      message.show(t('console.security.missing'));
       return;
     }
     try {
       await busy(form, () => api.post('/api/auth/password', { current_password: current.input.value, new_password: next.input.value }));
       form.reset();
-      message.show('Password changed. Other browsers signed in to your account were signed out.', 'success');
+      message.show(t('console.security.changed'), 'success');
     } catch (err) {
       if (err.error === 'invalid_credentials') {
-        message.show('Your current password is not correct.');
+        message.show(t('console.security.wrongCurrent'));
         current.input.value = '';
         current.input.focus();
       } else if (err.error !== 'not_authenticated') {
@@ -106,33 +107,33 @@ function passwordCard() {
       }
     }
   });
-  return card({ title: 'Password', description: 'Changing it signs out your other browsers.', testid: 'security-password' }, form);
+  return card({ title: t('console.field.password'), description: t('console.security.passwordText'), testid: 'security-password' }, form);
 }
 
 function sessionsCard(app) {
-  const button = h('button', { type: 'button', class: 'btn btn-secondary', 'data-testid': 'revoke-own-sessions' }, 'Sign out everywhere');
+  const button = h('button', { type: 'button', class: 'btn btn-secondary', 'data-testid': 'revoke-own-sessions' }, t('console.security.everywhere'));
   askFirst(button, {
     ask: {
-      title: 'Sign out everywhere?',
-      text: 'This signs you out of every browser and device, including this one.',
-      confirmLabel: 'Sign out everywhere',
+      title: t('console.security.everywhereTitle'),
+      text: t('console.security.everywhereText'),
+      confirmLabel: t('console.security.everywhere'),
     },
     run: async () => {
       const { revoked } = await api.post('/api/auth/sessions/revoke');
       const n = Number(revoked) || 0;
-      app.signedOut(`You were signed out of ${n} browser${n === 1 ? '' : 's'}.`);
+      app.signedOut(t('console.security.signedOut', { count: n }));
     },
     failed: (err) => toast(err.message, 'error'),
   });
   return card(
-    { title: 'Signed-in browsers', description: 'Lost a device or used a shared computer? End all your sign-ins at once.', testid: 'security-sessions' },
+    { title: t('console.security.browsers'), description: t('console.security.browsersText'), testid: 'security-sessions' },
     h('div', { class: 'row' }, button),
   );
 }
 
 export function renderSecurity(container, app) {
   container.replaceChildren(
-    sectionHeading('Security', `Sign-in settings for ${app.me.user.email}.`),
+    sectionHeading(t('console.nav.security'), t('console.security.subtitle', { email: app.me.user.email })),
     twoFactorCard(app),
     passwordCard(app),
     sessionsCard(app),

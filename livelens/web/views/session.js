@@ -6,42 +6,59 @@
 import { api } from '../api.js';
 import { alertAgent, alertSettings, setTitle } from '../attention.js';
 import { formatTime, h, messageLine, nextId } from '../dom.js';
+import { t } from '../i18n.js';
 import { icon } from '../icons.js';
 import { forgetInvitation, rememberInvitation } from '../invitations.js';
-import { LiveLink, QUALITY_TEXT, showStats } from '../live.js';
+import { LiveLink, qualityText, showStats } from '../live.js';
 import { badge, confirmDialog, copyText, toast } from '../ui.js';
 import { sessionDeletion } from './deletion.js';
 import { sessionExport } from './exports.js';
 import { agentTools } from './tools.js';
 
-// What the customer's page reports when its camera cannot reach the agents.
+// What the customer's page reports when its camera cannot reach the agents (catalogue keys).
 const CUSTOMER_PROBLEMS = {
-  no_webrtc: 'The customer’s browser cannot send video. Ask them to open the link in another browser (Chrome, Safari, Firefox).',
-  connect_failed: 'The customer’s video could not connect. Their network may block it: ask them to switch between Wi-Fi and mobile data.',
-  camera_blocked: 'The customer’s browser blocked the camera. Ask them to allow it in the browser’s site settings.',
-  no_camera: 'No camera was found on the customer’s device.',
-  insecure_page: 'The customer’s page needs https to use the camera.',
-  camera_busy: 'The customer’s camera is busy in another app. Ask them to close it.',
+  no_webrtc: 'live.problem.noWebrtc',
+  connect_failed: 'live.problem.connectFailed',
+  camera_blocked: 'live.problem.cameraBlocked',
+  no_camera: 'live.problem.noCamera',
+  insecure_page: 'live.problem.insecurePage',
+  camera_busy: 'live.problem.cameraBusy',
 };
 
-export const STATUS_LABELS = {
-  waiting: 'Waiting',
-  joined: 'Joined',
-  consented: 'Consented',
-  live: 'Live',
-  ended: 'Ended',
-};
+/** A table of words by code, each read in the language in use when it is looked up. */
+function wordsOf(keys) {
+  const table = {};
+  for (const [code, key] of Object.entries(keys)) {
+    Object.defineProperty(table, code, { get: () => t(key), enumerable: true });
+  }
+  return Object.freeze(table);
+}
 
-export const OUTCOME_LABELS = {
-  completed: 'Completed',
-  declined: 'Declined',
-  expired: 'Expired',
-  dropped: 'Dropped',
-};
+export const STATUS_LABELS = wordsOf({
+  waiting: 'live.status.waiting',
+  joined: 'live.status.joined',
+  consented: 'live.status.consented',
+  live: 'live.status.live',
+  ended: 'live.status.ended',
+});
+
+export const OUTCOME_LABELS = wordsOf({
+  completed: 'live.outcome.completed',
+  declined: 'live.outcome.declined',
+  expired: 'live.outcome.expired',
+  dropped: 'live.outcome.dropped',
+});
 
 // Badge colours and stage icons of the outcomes: only a completed session looks done.
 export const OUTCOME_KINDS = { completed: 'success', declined: 'warning', expired: 'neutral', dropped: 'danger' };
 const OUTCOME_ICONS = { completed: 'check', declined: 'declined', expired: 'clock', dropped: 'link-off' };
+// What the customer's media connection is doing (the state's participants[].media).
+const CUSTOMER_MEDIA = {
+  connected: 'live.customer.connected',
+  connecting: 'live.customer.connecting',
+  failed: 'live.customer.failed',
+  closed: 'live.customer.disconnected',
+};
 
 /** "4 min 05 s" / "42 s" for a number of seconds. */
 export function formatDuration(seconds) {
@@ -49,31 +66,31 @@ export function formatDuration(seconds) {
   const hours = Math.floor(total / 3600);
   const minutes = Math.floor((total % 3600) / 60);
   const rest = total % 60;
-  if (hours) return `${hours} h ${String(minutes).padStart(2, '0')} min`;
-  if (minutes) return `${minutes} min ${String(rest).padStart(2, '0')} s`;
-  return `${rest} s`;
+  if (hours) return t('live.duration.hours', { hours, minutes: String(minutes).padStart(2, '0') });
+  if (minutes) return t('live.duration.minutes', { minutes, seconds: String(rest).padStart(2, '0') });
+  return t('live.duration.seconds', { seconds: rest });
 }
 
-// The text of the status line; each contains its plain state word for people and tests.
-const STATUS_TEXT = {
-  waiting: 'Waiting for the customer',
-  joined: 'Customer joined — asking for consent',
-  consented: 'Consented — connecting the camera',
-  live: 'Live',
-  ended: 'Ended',
-};
+// The text of the status line; in English each contains its plain state word.
+const STATUS_TEXT = wordsOf({
+  waiting: 'live.statusLine.waiting',
+  joined: 'live.statusLine.joined',
+  consented: 'live.statusLine.consented',
+  live: 'live.statusLine.live',
+  ended: 'live.statusLine.ended',
+});
 
-const OUTCOME_TEXT = {
-  completed: 'The session is over.',
-  declined: 'The customer declined. Nothing was shared.',
-  expired: 'The link was not used in time.',
-  dropped: 'The connection was lost and did not come back in time.',
-};
+const OUTCOME_TEXT = wordsOf({
+  completed: 'live.outcomeText.completed',
+  declined: 'live.outcomeText.declined',
+  expired: 'live.outcomeText.expired',
+  dropped: 'live.outcomeText.dropped',
+});
 
-const ENDED_BY_SYSTEM = {
-  expired: 'LiveLens (the link expired)',
-  dropped: 'LiveLens (the connection was lost)',
-};
+const ENDED_BY_SYSTEM = wordsOf({
+  expired: 'live.endedBy.expired',
+  dropped: 'live.endedBy.dropped',
+});
 
 /**
  * Who ended a session, for this viewer: "You" only for the person who did; another
@@ -82,18 +99,18 @@ const ENDED_BY_SYSTEM = {
  */
 export function endedByText({ by, by_id: byId, by_name: byName, outcome }, myId) {
   if (by === 'agent') {
-    if (byId && byId === myId) return 'You';
-    return byName || 'An agent';
+    if (byId && byId === myId) return t('live.endedBy.you');
+    return byName || t('live.endedBy.agent');
   }
-  if (by === 'customer') return 'The customer';
-  if (by === 'system') return ENDED_BY_SYSTEM[outcome] || 'LiveLens (automatically)';
+  if (by === 'customer') return t('live.endedBy.customer');
+  if (by === 'system') return ENDED_BY_SYSTEM[outcome] || t('live.endedBy.system');
   return '—';
 }
 
 const MIC_ERRORS = {
-  NotAllowedError: 'Microphone access is blocked for this site, so the customer cannot hear you. Allow it in the browser’s site settings and open the session again.',
-  NotFoundError: 'No microphone was found, so the customer cannot hear you. Connect a headset and open the session again.',
-  NotReadableError: 'The microphone is in use by another application, so the customer cannot hear you.',
+  NotAllowedError: 'live.mic.blocked',
+  NotFoundError: 'live.mic.missing',
+  NotReadableError: 'live.mic.busy',
 };
 
 /** The customer's rating as text: "★★★★☆ 4 of 5" and their comment, if any. */
@@ -101,7 +118,7 @@ function ratingText(rating) {
   const score = Math.max(0, Math.min(5, Math.round(Number(rating.score) || 0)));
   return h('span', { class: 'rating', 'data-score': String(score) },
     h('span', { class: 'rating-stars', 'aria-hidden': 'true' }, '★'.repeat(score) + '☆'.repeat(5 - score)),
-    ' ', h('span', { 'data-testid': 'rating-score' }, `${score} of 5`),
+    ' ', h('span', { 'data-testid': 'rating-score' }, t('live.rating.score', { score })),
     rating.comment ? h('q', { class: 'rating-comment', 'data-testid': 'rating-comment' }, rating.comment) : null);
 }
 
@@ -109,6 +126,12 @@ function ratingText(rating) {
 function groupPin(pin) {
   const digits = String(pin || '').replace(/\D/g, '');
   return digits.length === 6 ? `${digits.slice(0, 3)} ${digits.slice(3)}` : String(pin || '');
+}
+
+/** `text` with its {name} placeholder replaced by the element `el` (a list for h()). */
+function withElement(text, name, el) {
+  const [before, ...after] = text.split(`{${name}}`);
+  return after.length ? [before, el, after.join(`{${name}}`)] : [text];
 }
 
 /** An address as text that may wrap before its path, never inside a word. */
@@ -120,9 +143,9 @@ function addressText(url) {
 /** A new join link, PIN and QR code; the old ones stop working. */
 function confirmNewLink() {
   return confirmDialog({
-    title: 'Send a new link?',
-    text: 'You get a new join link, PIN and QR code to send to the customer. The link and PIN made before stop working at once.',
-    confirmLabel: 'Make a new link',
+    title: t('live.invite.renewTitle'),
+    text: t('live.invite.renewText'),
+    confirmLabel: t('live.invite.renewConfirm'),
   });
 }
 
@@ -142,7 +165,7 @@ function inviteCard({ created, session, canRenew }) {
   const error = messageLine('renew-error');
   const el = h('section', { class: 'card invite', 'data-testid': 'invite', 'aria-labelledby': titleId });
   const renewButton = canRenew
-    ? h('button', { type: 'button', class: 'btn btn-secondary btn-small', 'data-testid': 'renew-link' }, icon('link', { size: 16 }), 'Send a new link')
+    ? h('button', { type: 'button', class: 'btn btn-secondary btn-small', 'data-testid': 'renew-link' }, icon('link', { size: 16 }), t('live.invite.renew'))
     : null;
 
   const linkParts = (invitation) => {
@@ -163,7 +186,7 @@ function inviteCard({ created, session, canRenew }) {
     const qr = h('img', {
       class: 'invite-qr',
       src: invitation.qr_data_uri,
-      alt: 'QR code of the join link',
+      alt: t('live.invite.qrAlt'),
       width: '176',
       height: '176',
       'data-testid': 'join-qr',
@@ -174,23 +197,23 @@ function inviteCard({ created, session, canRenew }) {
       h('div', { class: 'invite-grid' },
         qr,
         pin ? h('div', { class: 'invite-pin' },
-          h('span', { class: 'label' }, 'PIN'),
-          h('span', { class: 'pin', 'data-testid': 'session-pin', 'aria-label': `PIN ${pin.split('').join(' ')}` }, groupPin(pin))) : null),
+          h('span', { class: 'label' }, t('live.invite.pin')),
+          h('span', { class: 'pin', 'data-testid': 'session-pin', 'aria-label': t('live.invite.pinDigits', { digits: pin.split('').join(' ') }) }, groupPin(pin))) : null),
       pin
-        ? h('p', { class: 'hint' }, 'Read the PIN over the phone: the customer opens ', addressText(new URL('/join', url).href), ' and types it.')
-        : h('p', { class: 'hint', 'data-testid': 'no-pin' }, 'No PIN: the account’s policy allows joining with the link or QR code only.'),
+        ? h('p', { class: 'hint' }, ...withElement(t('live.invite.readPin'), 'address', addressText(new URL('/join', url).href)))
+        : h('p', { class: 'hint', 'data-testid': 'no-pin' }, t('live.invite.noPin')),
       h('div', { class: 'field' },
-        h('label', { class: 'label', for: linkId }, 'Join link'),
+        h('label', { class: 'label', for: linkId }, t('live.invite.joinLink')),
         h('div', { class: 'copy-row' },
           link,
           h('button', {
             type: 'button',
             class: 'btn btn-secondary btn-small',
             'data-testid': 'copy-join-link',
-            onclick: () => copyText(url, 'Join link'),
-          }, icon('copy', { size: 16 }), 'Copy'))),
+            onclick: () => copyText(url, t('live.invite.joinLink')),
+          }, icon('copy', { size: 16 }), t('live.invite.copy')))),
       h('p', { class: 'hint', 'data-testid': 'join-expiry' },
-        `Send it by text message or e-mail, or let the customer scan the code. It works until ${formatTime(invitation.session.join_expires_at)} and then only on the phone that opened it.`),
+        t('live.invite.expiry', { time: formatTime(invitation.session.join_expires_at) })),
     ];
   };
 
@@ -203,20 +226,19 @@ function inviteCard({ created, session, canRenew }) {
   if (renewButton) el.append(h('div', { class: 'row' }, renewButton));
 
   const render = () => {
-    title.textContent = current ? 'Invite the customer' : 'Invitation';
+    title.textContent = current ? t('live.invite.title') : t('live.invite.titleNoLink');
     if (current) {
       body.replaceChildren(...linkParts(current));
     } else {
       // Reloaded, opened from the list or replaced: there is no link to show.
       const gone = h('p', { class: 'muted small', 'data-testid': 'invite-gone' },
-        'The join link and PIN are shown only in the window where they were made; LiveLens keeps no readable copy.',
-        canRenew ? ' If the customer does not have them, send a new link: the old link and PIN then stop working.' : '');
+        t('live.invite.gone'), canRenew ? ` ${t('live.invite.goneRenew')}` : '');
       body.replaceChildren(gone, ...(canRenew ? [] : [
-        h('p', { class: 'hint' }, 'Only the agent who started the session, or an administrator, can send a new link.')]));
+        h('p', { class: 'hint' }, t('live.invite.onlyOwner'))]));
     }
     const notes = {
-      renewed: ['link-renewed', 'success', 'This is a new link and PIN. The ones made before no longer work.'],
-      replaced: ['link-replaced', 'info', 'A new link and PIN were made for this session elsewhere (another window, or an administrator). The ones made before, including any shown here, no longer work.'],
+      renewed: ['link-renewed', 'success', t('live.invite.renewed')],
+      replaced: ['link-replaced', 'info', t('live.invite.replaced')],
     };
     const [testid, kind, text] = notes[note] || ['invite-note', 'info', ''];
     noteEl.dataset.testid = testid;
@@ -269,7 +291,7 @@ function caseLine(session) {
   return h('p', { class: 'session-case', 'data-testid': 'session-case', title: caseText(session) },
     session.customer_name ? h('span', { 'data-testid': 'session-customer-name' }, session.customer_name) : null,
     session.customer_name && session.reference ? h('span', { class: 'muted', 'aria-hidden': 'true' }, ' · ') : null,
-    session.reference ? h('span', { class: 'session-reference', 'data-testid': 'session-reference', title: 'Case or ticket' }, session.reference) : null);
+    session.reference ? h('span', { class: 'session-reference', 'data-testid': 'session-reference', title: t('live.session.caseTitle') }, session.reference) : null);
 }
 
 /** "Jan Peeters · TCK-4711": who the session is for and its case, as typed. */
@@ -311,12 +333,12 @@ export function renderSessionView(container, app, { created = null, session }) {
   const overlayText = h('p', { class: 'stage-text' });
   const overlayIcon = h('span', { class: 'stage-icon' });
   const overlay = h('div', { class: 'stage-overlay', 'data-testid': 'stage-overlay' }, overlayIcon, overlayTitle, overlayText);
-  const customerMuted = h('span', { class: 'stage-badge', 'data-testid': 'customer-muted', hidden: true }, 'Customer muted');
-  const customerPaused = h('span', { class: 'stage-badge', 'data-testid': 'customer-video-paused', hidden: true }, 'Video paused');
-  const qualityText = h('span', {}, QUALITY_TEXT.connecting);
-  const qualityEl = h('span', { class: 'quality', 'data-testid': 'connection-quality', 'data-quality': 'connecting', title: 'Connection to the server' },
-    h('span', { class: 'quality-bars', 'aria-hidden': 'true' }, h('i'), h('i'), h('i')), qualityText);
-  const soundButton = h('button', { type: 'button', class: 'btn btn-primary stage-sound', 'data-testid': 'enable-sound', hidden: true }, 'Turn on sound');
+  const customerMuted = h('span', { class: 'stage-badge', 'data-testid': 'customer-muted', hidden: true }, t('live.stage.customerMuted'));
+  const customerPaused = h('span', { class: 'stage-badge', 'data-testid': 'customer-video-paused', hidden: true }, t('live.stage.videoPaused'));
+  const qualityLabel = h('span', {}, qualityText('connecting'));
+  const qualityEl = h('span', { class: 'quality', 'data-testid': 'connection-quality', 'data-quality': 'connecting', title: t('live.session.qualityTitle') },
+    h('span', { class: 'quality-bars', 'aria-hidden': 'true' }, h('i'), h('i'), h('i')), qualityLabel);
+  const soundButton = h('button', { type: 'button', class: 'btn btn-primary stage-sound', 'data-testid': 'enable-sound', hidden: true }, t('live.stage.turnOnSound'));
   const stage = h('div', { class: 'stage', 'data-state': status },
     remoteVideo, overlay,
     h('div', { class: 'stage-badges' }, customerMuted, customerPaused),
@@ -330,7 +352,7 @@ export function renderSessionView(container, app, { created = null, session }) {
     video: remoteVideo,
     send: (type, fields) => link.send(type, fields),
     onChat: (message) => alertAgent({
-      title: message.role === 'customer' ? 'New message from the customer' : `New message from ${message.name}`,
+      title: message.role === 'customer' ? t('live.alert.customerWrote') : t('live.alert.someoneWrote', { name: message.name }),
       body: String(message.text || '').slice(0, 140),
       tag: alertTag,
     }),
@@ -340,11 +362,11 @@ export function renderSessionView(container, app, { created = null, session }) {
   const policy = { chat: true, snapshots: true, two_way_audio: true, rating: true, ...(session.policy || {}) };
   tools.setPolicy(policy);
 
-  const muteButton = h('button', { type: 'button', class: 'btn btn-secondary control', 'data-testid': 'mute-mic', 'aria-pressed': 'false', disabled: true }, 'Mute');
+  const muteButton = h('button', { type: 'button', class: 'btn btn-secondary control', 'data-testid': 'mute-mic', 'aria-pressed': 'false', disabled: true }, t('live.session.mute'));
   // The owner ends the session for everyone; an expert leaves it (it goes on), and may
   // end it for everyone only while the owner is not in it.
-  const endButton = h('button', { type: 'button', class: 'btn btn-danger control', 'data-testid': 'end-session' }, 'End for everyone');
-  const leaveButton = h('button', { type: 'button', class: 'btn btn-secondary control', 'data-testid': 'leave-session', hidden: owner }, 'Leave');
+  const endButton = h('button', { type: 'button', class: 'btn btn-danger control', 'data-testid': 'end-session' }, t('live.session.endForEveryone'));
+  const leaveButton = h('button', { type: 'button', class: 'btn btn-secondary control', 'data-testid': 'leave-session', hidden: owner }, t('live.session.leave'));
   const fullButton = h('button', { type: 'button', class: 'btn btn-secondary', 'data-testid': 'fullscreen', hidden: !document.fullscreenEnabled });
   const controls = h('div', { class: 'session-controls' }, fullButton, muteButton, leaveButton, endButton);
   const micNote = messageLine('mic-error');
@@ -353,17 +375,17 @@ export function renderSessionView(container, app, { created = null, session }) {
   const customerProblem = messageLine('customer-media-problem');
   const audioNote = policy.two_way_audio === false
     ? h('p', { class: 'message message-info', role: 'note', 'data-testid': 'one-way-audio' },
-      'Two-way audio is off by the account’s policy: the customer cannot hear you. You hear them; use the chat or the phone to answer.')
+      t('live.session.oneWayAudio'))
     : null;
 
-  const customerState = h('dd', { 'data-testid': 'customer-state' }, 'Not here yet');
-  const micState = h('dd', { 'data-testid': 'agent-mic-state' }, 'Starting…');
+  const customerState = h('dd', { 'data-testid': 'customer-state' }, t('live.customer.notHereYet'));
+  const micState = h('dd', { 'data-testid': 'agent-mic-state' }, t('live.mic.starting'));
   const details = h('section', { class: 'card', 'data-testid': 'session-details' },
-    h('h2', { class: 'card-title' }, 'Session'),
+    h('h2', { class: 'card-title' }, t('live.session.details')),
     h('dl', { class: 'facts facts-compact' },
-      h('div', {}, h('dt', {}, 'Customer'), customerState),
-      h('div', {}, h('dt', {}, 'Your microphone'), micState),
-      h('div', {}, h('dt', {}, 'Started'), h('dd', {}, formatTime(session.created_at)))));
+      h('div', {}, h('dt', {}, t('live.session.customer')), customerState),
+      h('div', {}, h('dt', {}, t('live.session.yourMicrophone')), micState),
+      h('div', {}, h('dt', {}, t('live.session.started')), h('dd', {}, formatTime(session.created_at)))));
   const canRenew = owner || (app.me && app.me.user && app.me.user.role === 'admin');
   const invite = inviteCard({ created, session, canRenew });
   const summary = h('section', { class: 'card summary', 'data-testid': 'session-summary', hidden: true });
@@ -371,8 +393,8 @@ export function renderSessionView(container, app, { created = null, session }) {
   const alerts = alertSettings();
   const top = h('div', { class: 'session-top' },
     h('div', { class: 'session-head' },
-      h('a', { class: 'link-button back-link', href: '#sessions', 'data-testid': 'back-to-sessions' }, '← All sessions'),
-      h('h1', { class: 'section-title' }, 'Support session'),
+      h('a', { class: 'link-button back-link', href: '#sessions', 'data-testid': 'back-to-sessions' }, t('live.session.allSessions')),
+      h('h1', { class: 'section-title' }, t('live.session.title')),
       caseLine(session),
       statusEl, timer, alerts),
     audioNote,
@@ -388,7 +410,7 @@ export function renderSessionView(container, app, { created = null, session }) {
       h('aside', { class: 'session-side' }, summary, invite.el, details, tools.cards.chatCard,
         tools.cards.peopleCard, tools.cards.snapshotsCard, tools.cards.notesCard)));
   container.replaceChildren(view);
-  setTitle('Support session · LiveLens');
+  setTitle(t('live.session.pageTitle'));
 
   // -- fitting the window, full screen ------------------------------------------
 
@@ -406,14 +428,14 @@ export function renderSessionView(container, app, { created = null, session }) {
 
   const showFullscreen = () => {
     const on = document.fullscreenElement === player;
-    fullButton.replaceChildren(icon(on ? 'minimize' : 'maximize', { size: 18 }), on ? 'Exit full screen' : 'Full screen');
-    fullButton.title = on ? 'Back to the console (Esc)' : 'The picture and its tools on the whole screen (Esc leaves)';
+    fullButton.replaceChildren(icon(on ? 'minimize' : 'maximize', { size: 18 }), on ? t('live.fullscreen.exit') : t('live.fullscreen.enter'));
+    fullButton.title = on ? t('live.fullscreen.exitHint') : t('live.fullscreen.enterHint');
   };
   fullButton.addEventListener('click', () => {
     if (document.fullscreenElement === player) {
       document.exitFullscreen().catch(() => {});
     } else {
-      player.requestFullscreen().catch((err) => toast(`Full screen is not available here: ${err.message}`, 'error'));
+      player.requestFullscreen().catch((err) => toast(t('live.fullscreen.failed', { error: err.message }), 'error'));
     }
   });
   document.addEventListener('fullscreenchange', showFullscreen);
@@ -426,10 +448,10 @@ export function renderSessionView(container, app, { created = null, session }) {
   const render = () => {
     const waitingForReturn = ['joined', 'consented', 'live'].includes(status) && !customerHere();
     let text = STATUS_TEXT[status] || status;
-    if (status === 'ended' && outcome) text = `Ended — ${(OUTCOME_LABELS[outcome] || outcome).toLowerCase()}`;
-    else if (waitingForReturn) text = `${text} · customer reconnecting…`;
-    else if (left) text = `${text} · you left`;
-    else if (status !== 'ended' && linkState === 'reconnecting') text = `${text} · reconnecting…`;
+    if (status === 'ended' && outcome) text = t('live.statusLine.endedWith', { outcome: (OUTCOME_LABELS[outcome] || outcome).toLocaleLowerCase() });
+    else if (waitingForReturn) text = t('live.statusLine.customerReconnecting', { status: text });
+    else if (left) text = t('live.statusLine.youLeft', { status: text });
+    else if (status !== 'ended' && linkState === 'reconnecting') text = t('live.statusLine.reconnecting', { status: text });
     statusEl.textContent = text;
     statusEl.dataset.state = status;
     statusEl.dataset.outcome = outcome || '';
@@ -441,30 +463,26 @@ export function renderSessionView(container, app, { created = null, session }) {
     let symbol = 'camera';
     if (status === 'waiting') {
       symbol = 'clock';
-      title = 'Waiting for the customer';
-      line = invite.hasLink()
-        ? 'Send the link, show the QR code or read out the PIN. The customer’s camera appears here.'
-        : 'The customer’s camera appears here once they have joined with the link or PIN they were given.';
+      title = t('live.stage.waitingTitle');
+      line = invite.hasLink() ? t('live.stage.waitingWithLink') : t('live.stage.waitingNoLink');
     } else if (status === 'joined') {
       symbol = 'user';
-      title = customerHere() ? 'The customer is reading the consent screen' : 'The customer left the page';
-      line = customerHere()
-        ? 'Their camera and microphone are asked for only after they agree.'
-        : 'Waiting for them to come back.';
+      title = customerHere() ? t('live.stage.consentTitle') : t('live.stage.leftTitle');
+      line = customerHere() ? t('live.stage.consentText') : t('live.stage.leftText');
     } else if (status === 'consented') {
-      title = 'Connecting to the customer’s camera…';
-      line = 'The customer agreed to share.';
+      title = t('live.stage.connectingTitle');
+      line = t('live.stage.connectingText');
     } else if (status === 'live' && !customerHere()) {
       symbol = 'warning';
-      title = 'The customer’s connection dropped';
-      line = 'Waiting for them to reconnect…';
+      title = t('live.stage.droppedTitle');
+      line = t('live.stage.droppedText');
     } else if (status === 'live' && customer.video === false) {
       symbol = 'camera-off';
-      title = 'The customer paused their video';
-      line = 'You can still talk to each other.';
+      title = t('live.stage.pausedTitle');
+      line = t('live.stage.pausedText');
     } else if (status === 'ended') {
       symbol = OUTCOME_ICONS[outcome] || 'info';
-      title = 'Session ended';
+      title = t('live.session.endedTitle');
       line = OUTCOME_TEXT[outcome] || '';
     }
     stage.dataset.outcome = outcome || '';
@@ -478,19 +496,23 @@ export function renderSessionView(container, app, { created = null, session }) {
     customerMuted.hidden = !(customerHere() && customer.muted && status !== 'ended');
     customerPaused.hidden = true;
 
-    if (!customerHere()) customerState.textContent = status === 'waiting' ? 'Not here yet' : status === 'ended' ? 'Gone' : 'Reconnecting…';
-    else {
-      const parts = [{ connected: 'Connected', connecting: 'Connecting…', failed: 'Connection failed', closed: 'Disconnected' }[customer.media]
-        || (status === 'joined' ? 'Reading the consent screen' : 'Connecting…')];
-      if (customer.muted) parts.push('microphone muted');
-      if (customer.video === false) parts.push('video paused');
+    if (!customerHere()) {
+      customerState.textContent = t(status === 'waiting' ? 'live.customer.notHereYet'
+        : status === 'ended' ? 'live.customer.gone' : 'live.customer.reconnecting');
+    } else {
+      const media = CUSTOMER_MEDIA[customer.media] || (status === 'joined' ? 'live.customer.readingConsent' : 'live.customer.connecting');
+      const parts = [t(media)];
+      if (customer.muted) parts.push(t('live.customer.micMuted'));
+      if (customer.video === false) parts.push(t('live.customer.videoPaused'));
       customerState.textContent = parts.join(', ');
     }
 
     invite.el.hidden = status !== 'waiting';
     tools.setLive(!left && (showVideo || (status === 'live' && customerHere())));
     const over = status === 'ended' || left;
-    if (!endButton.disabled) endButton.textContent = status === 'waiting' ? 'End session' : 'End for everyone';
+    // While a customer is in it, a change of language leaves this view as it is (shell.js).
+    view.dataset.call = !over && status !== 'waiting' ? 'on' : 'off';
+    if (!endButton.disabled) endButton.textContent = status === 'waiting' ? t('live.session.end') : t('live.session.endForEveryone');
     endButton.hidden = !owner && ownerHere;
     controls.hidden = over;
     details.hidden = over;
@@ -523,18 +545,19 @@ export function renderSessionView(container, app, { created = null, session }) {
       if (record.ended_by) ended = { by: record.ended_by, by_id: record.ended_by_user_id, by_name: record.ended_by_name };
     }
     render();
+    // [test id, label, value]
     const facts = [
-      ['Outcome', badge(OUTCOME_LABELS[outcome] || outcome || '—', OUTCOME_KINDS[outcome] || 'neutral')],
-      ['Ended by', endedByText({ ...ended, outcome }, myId)],
-      ['Duration', record && record.duration !== null && record.duration !== undefined ? formatDuration(record.duration) : '—'],
-      ['Ended', record && record.ended_at ? formatTime(record.ended_at) : '—'],
+      ['outcome', t('live.summary.outcome'), badge(OUTCOME_LABELS[outcome] || outcome || '—', OUTCOME_KINDS[outcome] || 'neutral')],
+      ['ended-by', t('live.summary.endedBy'), endedByText({ ...ended, outcome }, myId)],
+      ['duration', t('live.summary.duration'), record && record.duration !== null && record.duration !== undefined ? formatDuration(record.duration) : '—'],
+      ['ended', t('live.summary.ended'), record && record.ended_at ? formatTime(record.ended_at) : '—'],
     ];
-    if (record && record.rating) facts.push(['Customer rating', ratingText(record.rating)]);
+    if (record && record.rating) facts.push(['customer-rating', t('live.summary.rating'), ratingText(record.rating)]);
     timer.hidden = true;
     summary.replaceChildren(
-      h('h2', { class: 'card-title' }, 'Session ended'),
+      h('h2', { class: 'card-title' }, t('live.session.endedTitle')),
       h('p', { class: 'muted', 'data-testid': 'session-outcome' }, OUTCOME_TEXT[outcome] || ''),
-      h('dl', { class: 'facts facts-compact' }, facts.map(([k, v]) => h('div', {}, h('dt', {}, k), h('dd', { 'data-testid': `summary-${k.toLowerCase().replace(/\s+/g, '-')}` }, v)))),
+      h('dl', { class: 'facts facts-compact' }, facts.map(([id, k, v]) => h('div', {}, h('dt', {}, k), h('dd', { 'data-testid': `summary-${id}` }, v)))),
       sessionExport(sessionId),
       sessionDeletion(sessionId),
       doneRow());
@@ -570,10 +593,10 @@ export function renderSessionView(container, app, { created = null, session }) {
   const setMuted = (value) => {
     muted = value;
     if (micStream) micStream.getAudioTracks().forEach((t) => { t.enabled = !muted; });
-    muteButton.textContent = muted ? 'Unmute' : 'Mute';
+    muteButton.textContent = muted ? t('live.session.unmute') : t('live.session.mute');
     muteButton.setAttribute('aria-pressed', String(muted));
     muteButton.classList.toggle('is-active', muted);
-    micState.textContent = micStream ? (muted ? 'Muted' : 'On') : micState.textContent;
+    micState.textContent = micStream ? t(muted ? 'live.mic.muted' : 'live.mic.on') : micState.textContent;
     sendMediaState();
   };
   muteButton.addEventListener('click', () => setMuted(!muted));
@@ -581,12 +604,12 @@ export function renderSessionView(container, app, { created = null, session }) {
   const micReady = (async () => {
     if (policy.two_way_audio === false) {
       // The customer would not hear it: the microphone is not asked for at all.
-      micState.textContent = 'Off (account policy)';
+      micState.textContent = t('live.mic.offByPolicy');
       return;
     }
     if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
-      micState.textContent = 'Not available';
-      micNote.show('This browser cannot use a microphone here (the console must be opened over HTTPS). The customer cannot hear you.', 'info');
+      micState.textContent = t('live.mic.unavailable');
+      micNote.show(t('live.mic.noHttps'), 'info');
       return;
     }
     try {
@@ -599,11 +622,11 @@ export function renderSessionView(container, app, { created = null, session }) {
         return;
       }
       muteButton.disabled = false;
-      micState.textContent = 'On';
+      micState.textContent = t('live.mic.on');
     } catch (err) {
       micStream = null;
-      micState.textContent = 'Not available';
-      micNote.show(MIC_ERRORS[err && err.name] || 'The microphone could not be started, so the customer cannot hear you.', 'info');
+      micState.textContent = t('live.mic.unavailable');
+      micNote.show(t(MIC_ERRORS[err && err.name] || 'live.mic.failed'), 'info');
     }
   })();
 
@@ -633,7 +656,7 @@ export function renderSessionView(container, app, { created = null, session }) {
         tools.onState(message);
         invite.onState(message);
         if (message.media_problem && CUSTOMER_PROBLEMS[message.media_problem]) {
-          customerProblem.show(CUSTOMER_PROBLEMS[message.media_problem], 'warning');
+          customerProblem.show(t(CUSTOMER_PROBLEMS[message.media_problem]), 'warning');
         } else {
           customerProblem.hide();
         }
@@ -648,7 +671,7 @@ export function renderSessionView(container, app, { created = null, session }) {
         left = true;
         leftSession();
       } else if (message.type === 'error') {
-        if (message.code !== 'session_ended') problem.show(message.message || 'The server refused a request.');
+        if (message.code !== 'session_ended') problem.show(message.message || t('live.error.refused'));
       } else {
         tools.onMessage(message);
       }
@@ -660,7 +683,7 @@ export function renderSessionView(container, app, { created = null, session }) {
       linkState = state;
       if (state === 'reconnecting') {
         qualityEl.dataset.quality = 'offline';
-        qualityText.textContent = QUALITY_TEXT.offline;
+        qualityLabel.textContent = qualityText('offline');
       } else if (state === 'open') {
         problem.hide();
       }
@@ -669,16 +692,16 @@ export function renderSessionView(container, app, { created = null, session }) {
     onStats(stats) {
       if (linkState === 'reconnecting') return;
       showStats(qualityEl, stats);
-      qualityText.textContent = QUALITY_TEXT[stats.quality] || '';
+      qualityLabel.textContent = qualityText(stats.quality);
       tools.onStats(stats);
     },
     onProblem(error) {
-      problem.show(`The media connection could not be set up: ${error && error.message ? error.message : error}`);
+      problem.show(t('live.error.media', { error: error && error.message ? error.message : String(error) }));
     },
     onFinal(reason, detail) {
       if (reason === 'stopped') return;
       if (reason === 'replaced') {
-        problem.show('This session was opened in another window; it continues there.', 'info');
+        problem.show(t('live.error.replaced'), 'info');
         teardown();
         return;
       }
@@ -690,12 +713,12 @@ export function renderSessionView(container, app, { created = null, session }) {
         }
         if (detail && detail.code === 'not_authenticated') {
           // Signed out (here, elsewhere or by an administrator): back to the sign-in page.
-          problem.show(detail.message || 'Your sign-in has ended.');
+          problem.show(detail.message || t('live.error.signedOut'));
           teardown();
           app.refreshMe().catch(() => {});
           return;
         }
-        problem.show((detail && detail.message) || 'The session is not available.');
+        problem.show((detail && detail.message) || t('live.error.unavailable'));
         teardown();
         return;
       }
@@ -707,9 +730,9 @@ export function renderSessionView(container, app, { created = null, session }) {
   function announce(before, now) {
     if (before === now) return;
     if (before === 'waiting' && now === 'joined') {
-      alertAgent({ title: 'Customer joined', body: 'The customer opened the link and reads what will be shared.', tag: alertTag });
+      alertAgent({ title: t('live.alert.joined'), body: t('live.alert.joinedText'), tag: alertTag });
     } else if (['waiting', 'joined'].includes(before) && ['consented', 'live'].includes(now)) {
-      alertAgent({ title: 'Customer agreed to share', body: 'Their camera is connecting.', tag: alertTag });
+      alertAgent({ title: t('live.alert.consented'), body: t('live.alert.consentedText'), tag: alertTag });
     }
   }
 
@@ -746,15 +769,14 @@ export function renderSessionView(container, app, { created = null, session }) {
     qualityEl.hidden = true;
     render();
     summary.replaceChildren(
-      h('h2', { class: 'card-title' }, 'You left this session'),
-      h('p', { class: 'muted', 'data-testid': 'session-left' },
-        'It goes on for the others. You can join it again from Sessions while it runs.'),
+      h('h2', { class: 'card-title' }, t('live.session.leftTitle')),
+      h('p', { class: 'muted', 'data-testid': 'session-left' }, t('live.session.leftText')),
       doneRow());
     summary.hidden = false;
   }
 
   function doneRow() {
-    return h('div', { class: 'row' }, h('a', { class: 'btn btn-primary', href: '#sessions', 'data-testid': 'session-done' }, 'Back to sessions'));
+    return h('div', { class: 'row' }, h('a', { class: 'btn btn-primary', href: '#sessions', 'data-testid': 'session-done' }, t('live.session.backToSessions')));
   }
 
   // Going elsewhere in the console only closes this window's connection: the session
@@ -772,22 +794,20 @@ export function renderSessionView(container, app, { created = null, session }) {
   endButton.addEventListener('click', async () => {
     const waiting = status === 'waiting';
     const confirmed = await confirmDialog({
-      title: waiting ? 'End this session?' : 'End the session for everyone?',
-      text: waiting
-        ? 'The customer has not joined yet. The join link and PIN stop working.'
-        : 'The customer’s camera and everyone’s audio stop, for the customer and every agent in the session.',
-      confirmLabel: waiting ? 'End session' : 'End for everyone',
+      title: waiting ? t('live.end.waitingTitle') : t('live.end.title'),
+      text: waiting ? t('live.end.waitingText') : t('live.end.text'),
+      confirmLabel: waiting ? t('live.session.end') : t('live.session.endForEveryone'),
       danger: true,
     });
     if (!confirmed || finished) return;
     stopTalking();
-    endButton.textContent = 'Ending…';
+    endButton.textContent = t('live.session.ending');
     link.end();
   });
 
   leaveButton.addEventListener('click', () => {
     stopTalking();
-    leaveButton.textContent = 'Leaving…';
+    leaveButton.textContent = t('live.session.leaving');
     link.leave();
   });
 

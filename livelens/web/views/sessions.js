@@ -5,6 +5,7 @@
 import { api } from '../api.js';
 import { busy, field, formatTime, h, messageLine } from '../dom.js';
 import { consoleFeed } from '../feed.js';
+import { t } from '../i18n.js';
 import { forgetInvitation, invitationOf, rememberInvitation } from '../invitations.js';
 import { badge, card, sectionHeading } from '../ui.js';
 import { OUTCOME_KINDS, OUTCOME_LABELS, STATUS_LABELS, formatDuration, renderSessionView } from './session.js';
@@ -41,7 +42,7 @@ function caseCell(session) {
 function sessionRow(session, agents) {
   const status = shownStatus(session);
   const statusBadge = status === 'expired'
-    ? badge('Expired', 'neutral')
+    ? badge(t('console.sessions.expired'), 'neutral')
     : badge(STATUS_LABELS[status] || status, STATUS_KINDS[status] || 'neutral');
   const outcome = session.outcome
     ? badge(OUTCOME_LABELS[session.outcome] || session.outcome, OUTCOME_KINDS[session.outcome] || 'neutral')
@@ -53,16 +54,16 @@ function sessionRow(session, agents) {
     href: sessionAddress(session.id),
     class: 'btn btn-small btn-secondary',
     'data-testid': running ? 'session-open' : 'session-view-content',
-  }, running ? 'Open' : 'View');
+  }, running ? t('console.sessions.open') : t('console.sessions.view'));
   return h('tr', { 'data-testid': 'session-row', 'data-session-id': session.id, 'data-status': session.status, 'data-outcome': session.outcome || '' },
-    h('td', { 'data-label': 'Started', class: 'nowrap' }, timeCell(session.created_at)),
-    h('td', { 'data-label': 'Customer', class: 'cell-case' }, caseCell(session)),
-    agents ? h('td', { 'data-label': 'Agent', class: 'cell-email' }, agents.get(session.agent_id) || 'Former user') : null,
-    h('td', { 'data-label': 'Status' }, statusBadge),
-    h('td', { 'data-label': 'Outcome' }, outcome),
-    h('td', { 'data-label': 'Went live', class: 'nowrap' }, timeCell(session.live_at)),
-    h('td', { 'data-label': 'Ended', class: 'nowrap' }, timeCell(session.ended_at)),
-    h('td', { 'data-label': 'Duration', class: 'nowrap', 'data-testid': 'session-duration' },
+    h('td', { 'data-label': t('console.sessions.col.started'), class: 'nowrap' }, timeCell(session.created_at)),
+    h('td', { 'data-label': t('console.sessions.col.customer'), class: 'cell-case' }, caseCell(session)),
+    agents ? h('td', { 'data-label': t('console.sessions.col.agent'), class: 'cell-email' }, agents.get(session.agent_id) || t('console.formerUser')) : null,
+    h('td', { 'data-label': t('console.sessions.col.status') }, statusBadge),
+    h('td', { 'data-label': t('console.sessions.col.outcome') }, outcome),
+    h('td', { 'data-label': t('console.sessions.col.live'), class: 'nowrap' }, timeCell(session.live_at)),
+    h('td', { 'data-label': t('console.sessions.col.ended'), class: 'nowrap' }, timeCell(session.ended_at)),
+    h('td', { 'data-label': t('console.sessions.col.duration'), class: 'nowrap', 'data-testid': 'session-duration' },
       session.duration === null || session.duration === undefined ? h('span', { class: 'muted' }, '—') : formatDuration(session.duration)),
     h('td', { 'data-label': '', class: 'cell-actions' }, action));
 }
@@ -105,24 +106,24 @@ function caseField({ label, testid, hint }) {
 /** "New session", with who it is for and the case it belongs to (both optional). */
 function startForm(app) {
   const customer = caseField({
-    label: 'Customer name (optional)',
+    label: t('console.sessions.customerLabel'),
     testid: 'new-session-customer',
-    hint: 'Who the session is for, e.g. "Jan Peeters". At most 100 characters.',
+    hint: t('console.sessions.customerHint'),
   });
   const reference = caseField({
-    label: 'Case or ticket (optional)',
+    label: t('console.sessions.referenceLabel'),
     testid: 'new-session-reference',
-    hint: 'Your case or ticket number, e.g. "TCK-4711". At most 100 characters.',
+    hint: t('console.sessions.referenceHint'),
   });
   const message = messageLine('new-session-error');
-  const submit = h('button', { type: 'submit', class: 'btn btn-primary btn-large', 'data-testid': 'new-session' }, 'New session');
-  const form = h('form', { class: 'start-form', novalidate: true, 'data-testid': 'new-session-form', 'aria-label': 'Start a support session' },
+  const submit = h('button', { type: 'submit', class: 'btn btn-primary btn-large', 'data-testid': 'new-session' }, t('console.sessions.new'));
+  const form = h('form', { class: 'start-form', novalidate: true, 'data-testid': 'new-session-form', 'aria-label': t('console.sessions.startLabel') },
     customer.wrap, reference.wrap, h('div', { class: 'start-form-actions' }, submit), message.el);
   if (app.me.tenant && app.me.tenant.subscription_active === false) {
     // Everything stays readable; only starting sessions stops.
     [...form.querySelectorAll('input, button')].forEach((c) => { c.disabled = true; });
     const reason = h('p', { class: 'message message-info', role: 'note', 'data-testid': 'new-session-disabled', id: `${submit.id || 'new-session'}-reason` },
-      'The account’s subscription has ended, so no new session can be started. Past sessions and reports stay available; an administrator can ask for the subscription to be renewed.');
+      t('console.sessions.subscriptionEnded'));
     submit.setAttribute('aria-describedby', reason.id);
     form.append(reason);
   }
@@ -164,27 +165,28 @@ function renderList(container, app) {
   const tbody = h('tbody');
   const error = messageLine('sessions-error');
   const empty = h('div', { class: 'empty-state', hidden: true, 'data-testid': 'sessions-empty' },
-    h('p', { class: 'empty-title' }, 'No support sessions yet'),
-    h('p', { class: 'muted' }, 'Start one, then send the customer the link or read them the PIN.'));
+    h('p', { class: 'empty-title' }, t('console.sessions.emptyTitle')),
+    h('p', { class: 'muted' }, t('console.sessions.emptyText')));
   const count = h('span', { class: 'muted small', 'data-testid': 'sessions-count' });
-  const refreshButton = h('button', { type: 'button', class: 'btn btn-secondary btn-small', 'data-testid': 'sessions-refresh' }, 'Refresh');
-  const headers = ['Started', 'Customer', admin ? 'Agent' : null, 'Status', 'Outcome', 'Went live', 'Ended', 'Duration', '']
-    .filter((t) => t !== null);
+  const refreshButton = h('button', { type: 'button', class: 'btn btn-secondary btn-small', 'data-testid': 'sessions-refresh' }, t('console.refresh'));
+  const headers = [t('console.sessions.col.started'), t('console.sessions.col.customer'), admin ? t('console.sessions.col.agent') : null,
+    t('console.sessions.col.status'), t('console.sessions.col.outcome'), t('console.sessions.col.live'), t('console.sessions.col.ended'),
+    t('console.sessions.col.duration'), ''].filter((text) => text !== null);
   const table = h('table', { class: 'table table-responsive', 'data-testid': 'session-list' },
-    h('thead', {}, h('tr', {}, headers.map((t) => h('th', { scope: 'col' }, t)))),
+    h('thead', {}, h('tr', {}, headers.map((text) => h('th', { scope: 'col' }, text)))),
     tbody);
 
   const start = startForm(app);
 
   // Search and filters: the server searches the case reference and pages with a cursor.
-  const search = h('input', { type: 'search', class: 'input', 'data-testid': 'sessions-search', placeholder: 'Search case reference', 'aria-label': 'Search case reference', maxlength: '100', autocomplete: 'off', spellcheck: 'false' });
-  const outcomeFilter = h('select', { class: 'input select', 'data-testid': 'sessions-outcome', 'aria-label': 'Outcome' },
-    h('option', { value: '' }, 'Any outcome'),
+  const search = h('input', { type: 'search', class: 'input', 'data-testid': 'sessions-search', placeholder: t('console.sessions.search'), 'aria-label': t('console.sessions.search'), maxlength: '100', autocomplete: 'off', spellcheck: 'false' });
+  const outcomeFilter = h('select', { class: 'input select', 'data-testid': 'sessions-outcome', 'aria-label': t('console.sessions.col.outcome') },
+    h('option', { value: '' }, t('console.anyOutcome')),
     Object.entries(OUTCOME_LABELS).map(([value, text]) => h('option', { value }, text)));
-  const filters = h('form', { class: 'toolbar session-filters', role: 'search', 'aria-label': 'Find sessions', 'data-testid': 'sessions-filters' },
+  const filters = h('form', { class: 'toolbar session-filters', role: 'search', 'aria-label': t('console.sessions.find'), 'data-testid': 'sessions-filters' },
     search, outcomeFilter,
-    h('button', { type: 'submit', class: 'btn btn-secondary', 'data-testid': 'sessions-search-submit' }, 'Search'));
-  const more = h('button', { type: 'button', class: 'btn btn-secondary', 'data-testid': 'sessions-more', hidden: true }, 'Load more');
+    h('button', { type: 'submit', class: 'btn btn-secondary', 'data-testid': 'sessions-search-submit' }, t('console.sessions.searchSubmit')));
+  const more = h('button', { type: 'button', class: 'btn btn-secondary', 'data-testid': 'sessions-more', hidden: true }, t('console.loadMore'));
   let cursor = null;
   let shown = 0;
   let loading = 0; // the newest request wins
@@ -215,8 +217,8 @@ function renderList(container, app) {
       const filtered = Boolean(search.value.trim() || outcomeFilter.value);
       table.hidden = shown === 0;
       empty.hidden = shown > 0;
-      emptyTitle.textContent = filtered ? 'No session matches' : 'No support sessions yet';
-      count.textContent = `${shown}${cursor ? '+' : ''} session${shown === 1 ? '' : 's'}`;
+      emptyTitle.textContent = filtered ? t('console.sessions.noMatch') : t('console.sessions.emptyTitle');
+      count.textContent = t(cursor ? 'console.sessions.countMore' : 'console.sessions.count', { count: shown });
       error.hide();
     } catch (err) {
       if (mine === loading && err.error !== 'not_authenticated') error.show(err.message);
@@ -249,16 +251,16 @@ function renderList(container, app) {
   container.addEventListener('leave', stop, { once: true });
 
   container.replaceChildren(
-    sectionHeading('Support sessions', admin
-      ? 'Start a live session with a customer, and see the sessions of everyone in this account.'
-      : 'Start a live session with a customer, and see your recent sessions.'),
+    sectionHeading(t('console.sessions.title'), admin
+      ? t('console.sessions.subtitleAdmin')
+      : t('console.sessions.subtitle')),
     card({ testid: 'session-start' },
       h('div', { class: 'start-session-text' },
-        h('h2', { class: 'card-title' }, 'See what your customer sees'),
+        h('h2', { class: 'card-title' }, t('console.sessions.startTitle')),
         h('p', { class: 'card-description' },
-          'You get a link, a QR code and a 6-digit PIN for the customer. They open it on their phone — no app needed — agree to share, and you see their camera and talk to them.')),
+          t('console.sessions.startText'))),
       start),
-    card({ title: 'Recent sessions', testid: 'sessions', actions: h('div', { class: 'row' }, count, refreshButton) },
+    card({ title: t('console.sessions.recent'), testid: 'sessions', actions: h('div', { class: 'row' }, count, refreshButton) },
       filters, error.el, h('div', { class: 'table-wrap' }, table), empty,
       h('div', { class: 'row load-more' }, more)),
   );
@@ -272,9 +274,9 @@ async function renderSession(container, app, id) {
   } catch (err) {
     if (err.status !== 404) throw err;
     container.replaceChildren(
-      h('a', { class: 'link-button back-link', href: '#sessions', 'data-testid': 'back-to-sessions' }, '← All sessions'),
+      h('a', { class: 'link-button back-link', href: '#sessions', 'data-testid': 'back-to-sessions' }, t('console.sessions.back')),
       h('p', { class: 'message message-error', role: 'alert', 'data-testid': 'session-missing' },
-        'This session does not exist, or it is not one of yours.'));
+        t('console.sessions.missing')));
     return;
   }
   const created = session.status === 'waiting' ? invitationOf(session.id) : null;

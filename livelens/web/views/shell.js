@@ -3,15 +3,35 @@
 import { alertAgent, setTitle } from '../attention.js';
 import { h } from '../dom.js';
 import { consoleFeed } from '../feed.js';
+import { LANGUAGES, language, setLanguage, t } from '../i18n.js';
 import { icon } from '../icons.js';
 import { sectionsFor } from '../sections.js';
 import { toast } from '../ui.js';
 
 const REGION_NAMES = { eu: 'EU', us: 'US' };
+const ROLE_KEYS = { admin: 'console.shell.role.admin', agent: 'console.shell.role.agent' };
+
+/**
+ * The language menu (the languages named in their own language). Choosing one switches
+ * the console, which draws itself again (console.js), and is remembered on this device.
+ */
+export function languageSwitcher() {
+  const select = h('select', {
+    class: 'input select language-select', 'data-testid': 'language-select', 'aria-label': t('console.language.label'), title: t('console.language.label'),
+  }, LANGUAGES.map(([code, name]) => h('option', { value: code, lang: code }, name)));
+  select.value = language();
+  select.addEventListener('change', async () => {
+    await setLanguage(select.value);
+    // The page was drawn again: keep the keyboard on the (new) menu.
+    document.querySelector('[data-testid="language-select"]')?.focus();
+  });
+  return h('div', { class: 'language-switch' }, icon('globe', { size: 18 }), select);
+}
 
 export function header(app) {
   const { user, tenant } = app.me;
-  const logout = h('button', { type: 'button', class: 'btn btn-ghost btn-logout', 'data-testid': 'logout' }, 'Sign out');
+  const role = ROLE_KEYS[user.role] ? t(ROLE_KEYS[user.role]) : user.role;
+  const logout = h('button', { type: 'button', class: 'btn btn-ghost btn-logout', 'data-testid': 'logout' }, t('console.shell.signOut'));
   logout.addEventListener('click', () => {
     logout.disabled = true;
     app.logout();
@@ -23,11 +43,12 @@ export function header(app) {
         h('span', { class: 'brand-name' }, 'LiveLens')),
       h('div', { class: 'account', 'data-testid': 'account' },
         h('span', { class: 'account-name', 'data-testid': 'account-name' }, tenant.name),
-        h('span', { class: 'badge badge-info region', 'data-testid': 'account-region', title: 'Data region' }, REGION_NAMES[tenant.region] || tenant.region)),
+        h('span', { class: 'badge badge-info region', 'data-testid': 'account-region', title: t('console.shell.dataRegion') }, REGION_NAMES[tenant.region] || tenant.region)),
       h('div', { class: 'user' },
         h('span', { class: 'avatar', 'aria-hidden': 'true' }, (user.email[0] || '?').toUpperCase()),
-        h('span', { class: 'current-user', 'data-testid': 'current-user', title: `${user.email} (${user.role})` },
-          h('span', { class: 'current-user-email' }, user.email), ' ', h('span', { class: 'role' }, `(${user.role})`))),
+        h('span', { class: 'current-user', 'data-testid': 'current-user', title: `${user.email} (${role})` },
+          h('span', { class: 'current-user-email' }, user.email), ' ', h('span', { class: 'role' }, `(${role})`)),
+        languageSwitcher()),
       logout));
 }
 
@@ -56,7 +77,7 @@ function inviteNotices() {
   const invited = (message) => {
     const sessionId = String(message.session_id || '');
     if (!/^[0-9a-f]{32}$/.test(sessionId)) return;
-    const by = String(message.by || 'A colleague');
+    const by = String(message.by || t('console.invite.someone'));
     dismiss(sessionId); // invited again: one notice per session, the newest
     const open = h('a', {
       class: 'btn btn-primary btn-small',
@@ -64,23 +85,23 @@ function inviteNotices() {
       'data-testid': 'invite-notice-open',
       // After the click has done its work: a link taken out of the page may not navigate.
       onclick: () => setTimeout(() => dismiss(sessionId)),
-    }, 'Open');
+    }, t('console.invite.open'));
     const close = h('button', {
       type: 'button',
       class: 'btn btn-ghost btn-small',
       'data-testid': 'invite-notice-dismiss',
-      'aria-label': 'Dismiss this invitation',
+      'aria-label': t('console.invite.dismissLabel'),
       onclick: () => dismiss(sessionId),
-    }, 'Dismiss');
+    }, t('console.invite.dismiss'));
     const notice = h('div', { class: 'notice', 'data-testid': 'invite-notice', 'data-session-id': sessionId },
       icon('user', { size: 18 }),
-      h('p', { class: 'notice-text' }, h('strong', {}, by), ' invited you into a support session.'),
+      h('p', { class: 'notice-text' }, h('strong', {}, by), ' ', t('console.invite.text')),
       h('div', { class: 'notice-actions' }, open, close));
     shown.set(sessionId, notice);
     live.prepend(notice);
     alertAgent({
-      title: 'Invited to a session',
-      body: `${by} asks for your help in a support session.`,
+      title: t('console.invite.title'),
+      body: t('console.invite.body', { by, capitalize: false }),
       tag: `livelens-invite-${sessionId}`,
     });
   };
@@ -89,7 +110,7 @@ function inviteNotices() {
 
 export function renderShell(root, app) {
   const sections = sectionsFor(app.me.user.role);
-  const nav = h('nav', { class: 'tabs', 'aria-label': 'Console sections', 'data-testid': 'nav' });
+  const nav = h('nav', { class: 'tabs', 'aria-label': t('console.shell.sections'), 'data-testid': 'nav' });
   const main = h('main', { class: 'content', id: 'content', tabindex: '-1' });
   const links = new Map();
   for (const section of sections) {
@@ -123,8 +144,8 @@ export function renderShell(root, app) {
     } catch (err) {
       if (mine !== generation || !here.isConnected) return;
       if (err.error === 'not_authenticated' || err.error === 'totp_enrollment_required') return;
-      here.replaceChildren(h('p', { class: 'message message-error', role: 'alert' }, err.message || 'Something went wrong.'));
-      toast(err.message || 'Something went wrong.', 'error');
+      here.replaceChildren(h('p', { class: 'message message-error', role: 'alert' }, err.message || t('console.error.generic')));
+      toast(err.message || t('console.error.generic'), 'error');
     } finally {
       here.removeAttribute('aria-busy');
     }
@@ -143,8 +164,9 @@ export function renderShell(root, app) {
   window.addEventListener('hashchange', onHash);
 
   const notices = inviteNotices();
+  let top = header(app);
   const frame = h('div', { class: 'app', 'data-feed': consoleFeed.state },
-    header(app), h('div', { class: 'tabs-bar' }, h('div', { class: 'tabs-inner' }, nav)), notices.el, main);
+    top, h('div', { class: 'tabs-bar' }, h('div', { class: 'tabs-inner' }, nav)), notices.el, main);
   // The feed outlives a shell drawn again (a reload of the console): each shell lets go
   // of it once it is off screen.
   const offInvited = consoleFeed.on('invited', (message) => {
@@ -157,4 +179,21 @@ export function renderShell(root, app) {
   });
   root.replaceChildren(frame);
   show();
+
+  /** In another language: the header and tabs anew, and the section on screen drawn again
+   * (but for a session with its customer in it). */
+  const redraw = () => {
+    if (!root.contains(frame)) return;
+    const fresh = header(app);
+    top.replaceWith(fresh);
+    top = fresh;
+    nav.setAttribute('aria-label', t('console.shell.sections'));
+    for (const section of sections) links.get(section.id).textContent = section.title;
+    // A session with its customer in it is not drawn again: that would drop and re-open
+    // the call. It is in the new language the next time it is opened.
+    if (container?.querySelector('[data-call="on"]')) return;
+    shown = null;
+    show();
+  };
+  return { redraw };
 }

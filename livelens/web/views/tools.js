@@ -8,18 +8,22 @@ import { api, request } from '../api.js';
 import { ChatPanel } from '../chat.js';
 import { fromFrame } from '../geometry.js';
 import { formatTime, h } from '../dom.js';
+import { formatNumber, t } from '../i18n.js';
 import { icon } from '../icons.js';
-import { QUALITY_TEXT, formatRate, qualityReport } from '../live.js';
+import { formatRate, qualityReport, qualityText } from '../live.js';
 import { toast } from '../ui.js';
 
-const TOOL_LABELS = { pen: 'Pen', arrow: 'Arrow', circle: 'Circle', text: 'Text', pointer: 'Pointer' };
-const FADES = [['5', 'Fade after 5 s'], ['10', 'Fade after 10 s'], ['30', 'Fade after 30 s'], ['0', 'Keep (pin)']];
+// Catalogue keys of the tools' and colours' names.
+const TOOL_LABELS = { pen: 'live.tool.pen', arrow: 'live.tool.arrow', circle: 'live.tool.circle', text: 'live.tool.text', pointer: 'live.tool.pointer' };
+const COLOR_LABELS = { red: 'live.color.red', yellow: 'live.color.yellow', green: 'live.color.green', blue: 'live.color.blue', white: 'live.color.white' };
+// How long a mark stays: seconds (0: until removed), and how that reads.
+const FADES = [[5, 'live.fade.after'], [10, 'live.fade.after'], [30, 'live.fade.after'], [0, 'live.fade.keep']];
 const REPORT_EVERY_MS = 2000;
 // How colleagues show in the expert picker, those most likely to help first.
 const PRESENCE = {
-  online: { label: 'Online', kind: 'success' },
-  in_session: { label: 'In a session', kind: 'warning' },
-  offline: { label: 'Offline', kind: 'neutral' },
+  online: { label: 'live.presence.online', kind: 'success' },
+  in_session: { label: 'live.presence.inSession', kind: 'warning' },
+  offline: { label: 'live.presence.offline', kind: 'neutral' },
 };
 const PRESENCE_ORDER = ['online', 'in_session', 'offline'];
 const NOTES_SAVE_DELAY_MS = 800;
@@ -41,21 +45,30 @@ async function postImage(path, blob) {
     headers: { 'Content-Type': blob.type, 'X-XSRFToken': readCookie('_xsrf') || '' },
   });
   const body = await response.json().catch(() => ({}));
-  if (!response.ok) throw new Error(body.message || `The upload failed (HTTP ${response.status}).`);
+  if (!response.ok) throw new Error(body.message || t('live.snapshot.uploadFailed', { status: String(response.status) }));
   return body;
 }
 
+const ONE_DECIMAL = { minimumFractionDigits: 1, maximumFractionDigits: 1 };
+
 function formatSize(bytes) {
-  return bytes >= 1024 * 1024 ? `${(bytes / 1024 / 1024).toFixed(1)} MB` : `${Math.max(1, Math.round(bytes / 1024))} KB`;
+  return bytes >= 1024 * 1024
+    ? t('live.size.mb', { size: formatNumber(bytes / 1024 / 1024, ONE_DECIMAL) })
+    : t('live.size.kb', { size: Math.max(1, Math.round(bytes / 1024)) });
 }
 
 function qualityLine(report) {
   if (!report) return '—';
-  const parts = [QUALITY_TEXT[report.level] || report.level];
-  parts.push(`↓ ${formatRate(report.kbps_in)}`, `↑ ${formatRate(report.kbps_out)}`, `loss ${Number(report.loss).toFixed(1)} %`);
-  if (report.rtt !== undefined && report.rtt !== null) parts.push(`RTT ${Math.round(report.rtt)} ms`);
+  const parts = [qualityText(report.level) || report.level];
+  parts.push(`↓ ${formatRate(report.kbps_in)}`, `↑ ${formatRate(report.kbps_out)}`,
+    t('live.quality.loss', { loss: formatNumber(Number(report.loss), ONE_DECIMAL) }));
+  if (report.rtt !== undefined && report.rtt !== null) {
+    parts.push(t('live.quality.rtt', { rtt: formatNumber(Math.round(report.rtt), { useGrouping: false }) }));
+  }
   return parts.join(' · ');
 }
+
+const zoomText = (value) => t('live.camera.zoomValue', { zoom: formatNumber(Number(value), ONE_DECIMAL) });
 
 function toolButton(testid, iconName, label, extra = {}) {
   // Named by its label's text (no aria-label), which changes with the state ("Torch on").
@@ -93,11 +106,13 @@ export function agentTools({ sessionId, app, stage, video, send, onChat = null }
 
   // -- the picture: frozen still and marks ---------------------------------------------
 
-  const frozenImg = h('img', { class: 'stage-frozen', 'data-testid': 'frozen-frame', alt: 'Frozen picture from the customer’s camera', hidden: true });
-  const canvas = h('canvas', { class: 'annotation-layer', 'data-testid': 'annotation-layer', 'aria-label': 'Drawing area over the customer’s picture' });
-  const textBox = h('input', { type: 'text', class: 'input mark-text-input', 'data-testid': 'mark-text-input', maxlength: '120', placeholder: 'Label, then Enter', hidden: true, 'aria-label': 'Label text' });
-  const frozenBadge = h('span', { class: 'stage-badge stage-badge-frozen', 'data-testid': 'frozen-badge', hidden: true }, 'Frozen — the customer sees this still');
-  stage.append(frozenImg, canvas, textBox, frozenBadge);
+  const frozenImg = h('img', { class: 'stage-frozen', 'data-testid': 'frozen-frame', alt: t('live.freeze.stillAlt'), hidden: true });
+  const canvas = h('canvas', { class: 'annotation-layer', 'data-testid': 'annotation-layer', 'aria-label': t('live.marks.area') });
+  const textBox = h('input', { type: 'text', class: 'input mark-text-input', 'data-testid': 'mark-text-input', maxlength: '120', placeholder: t('live.marks.labelPlaceholder'), hidden: true, 'aria-label': t('live.marks.labelText') });
+  const frozenBadge = h('span', { class: 'stage-badge stage-badge-frozen', 'data-testid': 'frozen-badge', hidden: true }, t('live.freeze.badge'));
+  // Marks the customer cannot see (outside the part of the picture their phone shows).
+  const outsideBadge = h('span', { class: 'stage-badge stage-badge-outside', 'data-testid': 'marks-outside', role: 'status', hidden: true });
+  stage.append(frozenImg, canvas, textBox, frozenBadge, outsideBadge);
 
   const showingStill = () => frozen && frameId !== null && frozenImg.complete && frozenImg.naturalWidth > 0;
   const layer = new MarkLayer(canvas, {
@@ -105,6 +120,11 @@ export function agentTools({ sessionId, app, stage, video, send, onChat = null }
     fit: 'contain',
     selfId: myId,
     rotation: () => rotation,
+    outsideText: t('live.marks.outside'),
+    onOutside: (count) => {
+      outsideBadge.hidden = count === 0;
+      outsideBadge.textContent = count ? t('live.marks.outsideCount', { count }) : '';
+    },
   });
   // A turned view: the media elements are laid out with the stage's sides swapped and
   // turned by CSS; the drawing layer is not turned, geometry.js does the maths.
@@ -147,8 +167,8 @@ export function agentTools({ sessionId, app, stage, video, send, onChat = null }
     textBox.addEventListener('blur', onBlur);
   });
 
-  const fadeSelect = h('select', { class: 'input input-small', 'data-testid': 'mark-fade', 'aria-label': 'How long marks stay' },
-    FADES.map(([value, label]) => h('option', { value }, label)));
+  const fadeSelect = h('select', { class: 'input input-small', 'data-testid': 'mark-fade', 'aria-label': t('live.fade.label') },
+    FADES.map(([seconds, key]) => h('option', { value: String(seconds) }, t(key, { seconds }))));
   fadeSelect.value = '10';
   const drawing = new DrawInput(layer, {
     send,
@@ -160,7 +180,7 @@ export function agentTools({ sessionId, app, stage, video, send, onChat = null }
   // -- toolbar ------------------------------------------------------------------------
 
   const toolButtons = TOOLS.map((name) => {
-    const button = iconTool(`tool-${name}`, name, TOOL_LABELS[name], { 'aria-pressed': String(name === tool) });
+    const button = iconTool(`tool-${name}`, name, t(TOOL_LABELS[name]), { 'aria-pressed': String(name === tool) });
     button.addEventListener('click', () => {
       tool = name;
       toolButtons.forEach((b) => b.setAttribute('aria-pressed', String(b === button)));
@@ -170,29 +190,30 @@ export function agentTools({ sessionId, app, stage, video, send, onChat = null }
   });
   canvas.dataset.tool = tool;
   const swatches = COLORS.map(([value, name]) => {
-    const swatch = h('button', { type: 'button', class: 'swatch', 'data-color': value, 'data-testid': `color-${name.toLowerCase()}`, 'aria-label': name, title: name, 'aria-pressed': String(value === color) });
+    const label = t(COLOR_LABELS[name]);
+    const swatch = h('button', { type: 'button', class: 'swatch', 'data-color': value, 'data-testid': `color-${name}`, 'aria-label': label, title: label, 'aria-pressed': String(value === color) });
     swatch.addEventListener('click', () => {
       color = value;
       swatches.forEach((s) => s.setAttribute('aria-pressed', String(s === swatch)));
     });
     return swatch;
   });
-  const undo = iconTool('annot-undo', 'undo', 'Undo');
+  const undo = iconTool('annot-undo', 'undo', t('live.marks.undo'));
   undo.addEventListener('click', () => drawing.undo());
-  const clearAll = iconTool('annot-clear', 'trash', 'Clear');
+  const clearAll = iconTool('annot-clear', 'trash', t('live.marks.clear'));
   clearAll.addEventListener('click', () => drawing.clear());
 
-  const freeze = toolButton('freeze', 'pause', 'Freeze');
-  const unfreeze = toolButton('unfreeze', 'play', 'Unfreeze', { hidden: true });
+  const freeze = toolButton('freeze', 'pause', t('live.freeze.freeze'));
+  const unfreeze = toolButton('unfreeze', 'play', t('live.freeze.unfreeze'), { hidden: true });
   freeze.addEventListener('click', () => {
     if (send('freeze', {})) {
       freeze.disabled = true;
-      freeze.querySelector('.tool-label').textContent = 'Freezing…';
+      freeze.querySelector('.tool-label').textContent = t('live.freeze.freezing');
     }
   });
   unfreeze.addEventListener('click', () => send('unfreeze', {}));
 
-  const rotate = iconTool('rotate-view', 'rotate', 'Rotate view');
+  const rotate = iconTool('rotate-view', 'rotate', t('live.marks.rotate'));
   rotate.addEventListener('click', () => {
     rotation = (rotation + 90) % 360;
     sizeStage();
@@ -202,36 +223,36 @@ export function agentTools({ sessionId, app, stage, video, send, onChat = null }
   });
 
   const snapshotMarks = h('input', { type: 'checkbox', 'data-testid': 'snapshot-marks', checked: true });
-  const snapshot = toolButton('snapshot', 'snapshot', 'Snapshot');
+  const snapshot = toolButton('snapshot', 'snapshot', t('live.snapshot.take'));
   snapshot.addEventListener('click', () => takeSnapshot());
   const snapshotGroup = h('div', { class: 'tool-group' }, snapshot,
-    h('label', { class: 'tool-check' }, snapshotMarks, 'with marks'));
+    h('label', { class: 'tool-check' }, snapshotMarks, t('live.snapshot.withMarks')));
 
-  const toolbar = h('div', { class: 'stage-tools', role: 'toolbar', 'aria-label': 'Drawing and picture tools', 'data-testid': 'toolbar' },
+  const toolbar = h('div', { class: 'stage-tools', role: 'toolbar', 'aria-label': t('live.marks.toolbar'), 'data-testid': 'toolbar' },
     h('div', { class: 'tool-group' }, toolButtons),
-    h('div', { class: 'tool-group swatches', role: 'group', 'aria-label': 'Colour' }, swatches),
+    h('div', { class: 'tool-group swatches', role: 'group', 'aria-label': t('live.marks.colour') }, swatches),
     h('div', { class: 'tool-group' }, fadeSelect, undo, clearAll, rotate),
     h('div', { class: 'tool-group' }, freeze, unfreeze), snapshotGroup);
 
   // -- snapshots --------------------------------------------------------------------------
 
   const snapshotList = h('ul', { class: 'snapshot-list', 'data-testid': 'snapshot-list' });
-  const snapshotEmpty = h('p', { class: 'muted small', 'data-testid': 'snapshot-empty' }, 'No snapshots yet. Use Snapshot to keep a still of the customer’s camera.');
+  const snapshotEmpty = h('p', { class: 'muted small', 'data-testid': 'snapshot-empty' }, t('live.snapshot.empty'));
   const snapshotsOff = h('p', { class: 'muted small policy-off', 'data-testid': 'snapshots-off', hidden: true },
-    'Snapshots are turned off for this session by the account’s policy.');
+    t('live.snapshot.off'));
   const snapshotsCard = h('section', { class: 'card', 'data-testid': 'snapshots-card' },
-    h('h2', { class: 'card-title' }, 'Snapshots'), snapshotsOff, snapshotEmpty, snapshotList);
+    h('h2', { class: 'card-title' }, t('live.snapshot.title')), snapshotsOff, snapshotEmpty, snapshotList);
 
   const thumbUrls = []; // object URLs of stills taken here, freed with the view
   const addSnapshotRow = (item, thumbUrl = null) => {
     snapshotEmpty.hidden = true;
-    const link = h('a', { class: 'btn btn-secondary btn-small', href: item.url, download: '', 'data-testid': 'snapshot-download' }, 'Download');
+    const link = h('a', { class: 'btn btn-secondary btn-small', href: item.url, download: '', 'data-testid': 'snapshot-download' }, t('live.snapshot.download'));
     // A still taken in this window shows from memory; a stored one (after a reload, or
     // once the session is over) from the server, loaded when it scrolls into view.
     const thumb = h('img', {
       class: 'snapshot-thumb',
       src: thumbUrl || item.thumb_url || item.url,
-      alt: `Snapshot of ${formatTime(item.at)}`,
+      alt: t('live.snapshot.alt', { time: formatTime(item.at) }),
       width: '72',
       height: '54',
       loading: 'lazy',
@@ -262,7 +283,7 @@ export function agentTools({ sessionId, app, stage, video, send, onChat = null }
     const width = source.videoWidth || source.naturalWidth;
     const height = source.videoHeight || source.naturalHeight;
     if (!width || !height) {
-      toast('There is no picture to take yet.', 'error');
+      toast(t('live.snapshot.noPicture'), 'error');
       return;
     }
     snapshot.disabled = true;
@@ -275,14 +296,14 @@ export function agentTools({ sessionId, app, stage, video, send, onChat = null }
       const marked = snapshotMarks.checked && layer.marks.size > 0;
       if (marked) layer.paintInto(ctx, { width, height });
       const blob = await new Promise((resolve) => still.toBlob(resolve, 'image/jpeg', 0.92));
-      if (!blob) throw new Error('The picture could not be encoded.');
+      if (!blob) throw new Error(t('live.snapshot.encodeFailed'));
       const { snapshot: item } = await postImage(`/api/sessions/${sessionId}/snapshots?marked=${marked ? 1 : 0}`, blob);
       const thumbUrl = URL.createObjectURL(blob);
       thumbUrls.push(thumbUrl);
       addSnapshotRow(item, thumbUrl);
-      toast('Snapshot saved.');
+      toast(t('live.snapshot.saved'));
     } catch (err) {
-      toast(err.message || 'The snapshot could not be saved.', 'error');
+      toast(err.message || t('live.snapshot.saveFailed'), 'error');
     } finally {
       snapshot.disabled = !live;
     }
@@ -293,14 +314,13 @@ export function agentTools({ sessionId, app, stage, video, send, onChat = null }
   const chat = new ChatPanel({
     send,
     isMine: (m) => m.role === 'agent' && m.author_id === myId,
-    placeholder: 'Message the customer',
+    placeholder: t('live.chat.placeholderAgent'),
     onIncoming: onChat,
   });
-  const chatHint = h('p', { class: 'hint' }, 'Everyone in the session sees the chat. Links are shown as text and never opened automatically.');
-  const chatOff = h('p', { class: 'muted small policy-off', 'data-testid': 'chat-off' },
-    'Chat is turned off for this session by the account’s policy.');
+  const chatHint = h('p', { class: 'hint' }, t('live.chat.hint'));
+  const chatOff = h('p', { class: 'muted small policy-off', 'data-testid': 'chat-off' }, t('live.chat.off'));
   const chatCard = h('section', { class: 'card chat-card', 'data-testid': 'chat-card' },
-    h('h2', { class: 'card-title' }, 'Chat'), chat.el, chatHint);
+    h('h2', { class: 'card-title' }, t('live.chat.title')), chat.el, chatHint);
 
   /** Leave out what the session's policy turned off (the server refuses it anyway). */
   const applyPolicy = (next) => {
@@ -316,16 +336,16 @@ export function agentTools({ sessionId, app, stage, video, send, onChat = null }
 
   // -- the customer's camera --------------------------------------------------------------
 
-  const torch = toolButton('torch', 'torch', 'Torch', { 'aria-pressed': 'false', disabled: true });
-  const zoom = h('input', { type: 'range', class: 'zoom', 'data-testid': 'zoom', min: '1', max: '1', step: '0.1', value: '1', disabled: true, 'aria-label': 'Zoom' });
-  const zoomValue = h('span', { class: 'zoom-value mono' }, '1×');
-  const switchCamera = toolButton('switch-camera', 'switch', 'Switch camera', { disabled: true });
-  const lowButton = toolButton('low-bandwidth', 'gauge', 'Low bandwidth', { 'aria-pressed': 'false', disabled: true });
-  const cameraNotes = h('ul', { class: 'camera-notes muted small', 'data-testid': 'camera-notes' }, h('li', {}, 'Waiting for the customer’s camera…'));
+  const torch = toolButton('torch', 'torch', t('live.camera.torch'), { 'aria-pressed': 'false', disabled: true });
+  const zoom = h('input', { type: 'range', class: 'zoom', 'data-testid': 'zoom', min: '1', max: '1', step: '0.1', value: '1', disabled: true, 'aria-label': t('live.camera.zoom') });
+  const zoomValue = h('span', { class: 'zoom-value mono' }, t('live.camera.zoomValue', { zoom: 1 }));
+  const switchCamera = toolButton('switch-camera', 'switch', t('live.camera.switch'), { disabled: true });
+  const lowButton = toolButton('low-bandwidth', 'gauge', t('live.camera.low'), { 'aria-pressed': 'false', disabled: true });
+  const cameraNotes = h('ul', { class: 'camera-notes muted small', 'data-testid': 'camera-notes' }, h('li', {}, t('live.camera.waiting')));
   let zoomTimer = null;
   torch.addEventListener('click', () => send('camera', { torch: !(device && device.torch_on) }));
   zoom.addEventListener('input', () => {
-    zoomValue.textContent = `${Number(zoom.value).toFixed(1)}×`;
+    zoomValue.textContent = zoomText(zoom.value);
     clearTimeout(zoomTimer);
     zoomTimer = setTimeout(() => send('camera', { zoom: Number(zoom.value) }), 120);
   });
@@ -335,9 +355,9 @@ export function agentTools({ sessionId, app, stage, video, send, onChat = null }
   });
   lowButton.addEventListener('click', () => send('low_bandwidth', { on: !lowBandwidth }));
   const cameraCard = h('section', { class: 'card', 'data-testid': 'camera-card' },
-    h('h2', { class: 'card-title' }, 'Customer’s camera'),
+    h('h2', { class: 'card-title' }, t('live.camera.title')),
     h('div', { class: 'camera-controls' }, torch, switchCamera, lowButton,
-      h('label', { class: 'zoom-field' }, h('span', { class: 'label' }, 'Zoom'), zoom, zoomValue)),
+      h('label', { class: 'zoom-field' }, h('span', { class: 'label' }, t('live.camera.zoom')), zoom, zoomValue)),
     cameraNotes);
 
   const renderDevice = () => {
@@ -347,9 +367,9 @@ export function agentTools({ sessionId, app, stage, video, send, onChat = null }
     torch.disabled = !torchOk;
     torch.dataset.available = String(Boolean(device && device.torch));
     torch.setAttribute('aria-pressed', String(Boolean(device && device.torch_on)));
-    torch.querySelector('.tool-label').textContent = device && !device.torch ? 'Torch unavailable'
-      : device && device.torch_on ? 'Torch off' : 'Torch on';
-    if (device && !device.torch) notes.push(`Torch: ${device.torch_reason || 'not available on this camera.'}`);
+    torch.querySelector('.tool-label').textContent = t(device && !device.torch ? 'live.camera.torchUnavailable'
+      : device && device.torch_on ? 'live.camera.torchOff' : 'live.camera.torchOn');
+    if (device && !device.torch) notes.push(t('live.camera.torchNote', { reason: device.torch_reason || t('live.camera.notOnThisCamera') }));
     const zoomOk = Boolean(usable && device.zoom);
     zoom.disabled = !zoomOk;
     zoom.dataset.available = String(Boolean(device && device.zoom));
@@ -358,21 +378,21 @@ export function agentTools({ sessionId, app, stage, video, send, onChat = null }
       zoom.max = String(device.zoom_max ?? 1);
       zoom.step = String(device.zoom_step || 0.1);
       if (device.zoom_value !== undefined && document.activeElement !== zoom) zoom.value = String(device.zoom_value);
-      zoomValue.textContent = `${Number(zoom.value).toFixed(1)}×`;
+      zoomValue.textContent = zoomText(zoom.value);
     } else if (device) {
-      zoomValue.textContent = 'unavailable';
-      notes.push(`Zoom: ${device.zoom_reason || 'not available on this camera.'}`);
+      zoomValue.textContent = t('live.camera.zoomUnavailable');
+      notes.push(t('live.camera.zoomNote', { reason: device.zoom_reason || t('live.camera.notOnThisCamera') }));
     }
     switchCamera.disabled = !(usable && device.switch);
     switchCamera.dataset.available = String(Boolean(device && device.switch));
-    switchCamera.querySelector('.tool-label').textContent = device && !device.switch ? 'Switch unavailable' : 'Switch camera';
-    if (device && !device.switch) notes.push(`Switch: ${device.switch_reason || 'only one camera.'}`);
+    switchCamera.querySelector('.tool-label').textContent = t(device && !device.switch ? 'live.camera.switchUnavailable' : 'live.camera.switch');
+    if (device && !device.switch) notes.push(t('live.camera.switchNote', { reason: device.switch_reason || t('live.camera.oneCamera') }));
     if (device && device.error) notes.push(device.error);
     lowButton.disabled = !live;
     lowButton.setAttribute('aria-pressed', String(lowBandwidth));
-    lowButton.querySelector('.tool-label').textContent = lowBandwidth
-      ? (device && device.low_bandwidth ? 'Low bandwidth: on' : 'Low bandwidth: asking…') : 'Low bandwidth';
-    if (!device) notes.push(live ? 'Waiting for the customer’s camera…' : 'Available while the customer shares the camera.');
+    lowButton.querySelector('.tool-label').textContent = t(lowBandwidth
+      ? (device && device.low_bandwidth ? 'live.camera.lowOn' : 'live.camera.lowAsking') : 'live.camera.low');
+    if (!device) notes.push(t(live ? 'live.camera.waiting' : 'live.camera.whileSharing'));
     cameraNotes.replaceChildren(...notes.map((n) => h('li', {}, n)));
   };
 
@@ -381,8 +401,8 @@ export function agentTools({ sessionId, app, stage, video, send, onChat = null }
   const mine = h('span', { 'data-testid': 'quality-mine' }, '—');
   const theirs = h('span', { 'data-testid': 'quality-customer' }, '—');
   const qualityPanel = h('div', { class: 'quality-panel', 'data-testid': 'quality' },
-    h('div', {}, h('span', { class: 'quality-who' }, 'You'), mine),
-    h('div', {}, h('span', { class: 'quality-who' }, 'Customer'), theirs));
+    h('div', {}, h('span', { class: 'quality-who' }, t('live.quality.you')), mine),
+    h('div', {}, h('span', { class: 'quality-who' }, t('live.quality.customer')), theirs));
 
   // -- people ---------------------------------------------------------------------------
 
@@ -391,7 +411,8 @@ export function agentTools({ sessionId, app, stage, video, send, onChat = null }
     button.disabled = true;
     try {
       const answer = await api.post(`/api/sessions/${sessionId}/experts`, { email });
-      toast(`${answer.expert.email} can now join this session from their Sessions list.`);
+      // Filled here, not by t(): it would capitalise the address that starts the sentence.
+      toast(t('live.people.invited').replace('{email}', () => answer.expert.email));
       return true;
     } catch (err) {
       if (err.error !== 'not_authenticated') toast(err.message, 'error');
@@ -402,23 +423,23 @@ export function agentTools({ sessionId, app, stage, video, send, onChat = null }
   };
 
   // Colleagues to pick from, with whether they are at their console now; by e-mail too.
-  const pickerList = h('ul', { class: 'expert-list', 'data-testid': 'expert-list', 'aria-label': 'Colleagues' });
+  const pickerList = h('ul', { class: 'expert-list', 'data-testid': 'expert-list', 'aria-label': t('live.people.colleagues') });
   const pickerNote = h('p', { class: 'muted small', 'data-testid': 'expert-list-note', 'aria-live': 'polite' });
-  const pickerRefresh = h('button', { type: 'button', class: 'btn btn-ghost btn-small', 'data-testid': 'expert-refresh' }, 'Refresh');
+  const pickerRefresh = h('button', { type: 'button', class: 'btn btn-ghost btn-small', 'data-testid': 'expert-refresh' }, t('live.people.refresh'));
   const expertEmailId = `expert-email-${sessionId}`;
-  const expertEmail = h('input', { id: expertEmailId, type: 'email', class: 'input', 'data-testid': 'expert-email', placeholder: 'colleague@example.com', autocomplete: 'off', autocapitalize: 'none', spellcheck: 'false', required: true });
-  const expertSubmit = h('button', { type: 'submit', class: 'btn btn-primary btn-small', 'data-testid': 'expert-submit' }, 'Invite');
+  const expertEmail = h('input', { id: expertEmailId, type: 'email', class: 'input', 'data-testid': 'expert-email', placeholder: t('live.people.emailPlaceholder'), autocomplete: 'off', autocapitalize: 'none', spellcheck: 'false', required: true });
+  const expertSubmit = h('button', { type: 'submit', class: 'btn btn-primary btn-small', 'data-testid': 'expert-submit' }, t('live.people.invite'));
   const expertForm = h('form', { class: 'expert-form', novalidate: true },
-    h('label', { class: 'label', for: expertEmailId }, 'Or by e-mail'),
+    h('label', { class: 'label', for: expertEmailId }, t('live.people.byEmail')),
     h('div', { class: 'copy-row' }, expertEmail, expertSubmit));
   const picker = h('div', { class: 'expert-picker', 'data-testid': 'expert-picker', id: `expert-picker-${sessionId}`, hidden: true },
-    h('div', { class: 'expert-picker-head' }, h('span', { class: 'label' }, 'Colleagues'), pickerRefresh),
+    h('div', { class: 'expert-picker-head' }, h('span', { class: 'label' }, t('live.people.colleagues')), pickerRefresh),
     pickerNote, pickerList, expertForm);
-  const inviteButton = h('button', { type: 'button', class: 'btn btn-secondary btn-small', 'data-testid': 'invite-expert', 'aria-expanded': 'false', 'aria-controls': picker.id }, 'Invite an expert');
+  const inviteButton = h('button', { type: 'button', class: 'btn btn-secondary btn-small', 'data-testid': 'invite-expert', 'aria-expanded': 'false', 'aria-controls': picker.id }, t('live.people.inviteExpert'));
 
   const loadColleagues = async () => {
     pickerRefresh.disabled = true;
-    pickerNote.textContent = 'Loading…';
+    pickerNote.textContent = t('live.people.loading');
     try {
       const { agents } = await api.get('/api/agents');
       const here = new Set(participants.filter((p) => p.role === 'agent').map((p) => p.id));
@@ -426,9 +447,9 @@ export function agentTools({ sessionId, app, stage, video, send, onChat = null }
         .sort((a, b) => PRESENCE_ORDER.indexOf(a.presence) - PRESENCE_ORDER.indexOf(b.presence)
           || String(a.display_name).localeCompare(String(b.display_name)));
       pickerList.replaceChildren(...others.map((agent) => colleagueRow(agent, here.has(agent.id))));
-      pickerNote.textContent = others.length ? '' : 'There are no other agents in your account yet.';
+      pickerNote.textContent = others.length ? '' : t('live.people.none');
     } catch (err) {
-      pickerNote.textContent = err.error === 'not_authenticated' ? '' : `The list could not be loaded: ${err.message}`;
+      pickerNote.textContent = err.error === 'not_authenticated' ? '' : t('live.people.loadFailed', { error: err.message });
     } finally {
       pickerRefresh.disabled = false;
     }
@@ -440,19 +461,19 @@ export function agentTools({ sessionId, app, stage, video, send, onChat = null }
     // The accessible name starts with the visible word and says whom it is about.
     const label = (text, done) => {
       button.textContent = text;
-      button.setAttribute('aria-label', `${text}: ${agent.display_name}`);
+      button.setAttribute('aria-label', t('live.people.actionFor', { action: text, name: agent.display_name }));
       button.disabled = done;
     };
-    label(inSession ? 'In this session' : 'Invite', inSession);
+    label(t(inSession ? 'live.people.inThisSession' : 'live.people.invite'), inSession);
     button.addEventListener('click', async () => {
-      if (await invite(agent.email, button)) label('Invited', true);
+      if (await invite(agent.email, button)) label(t('live.people.invitedShort'), true);
     });
     return h('li', { class: 'expert-option', 'data-testid': 'expert-option', 'data-email': agent.email, 'data-presence': agent.presence },
       h('span', { class: `presence-dot presence-${agent.presence}`, 'aria-hidden': 'true' }),
       h('span', { class: 'expert-who' },
         h('span', { class: 'expert-name' }, agent.display_name),
         h('span', { class: 'muted small expert-email' }, agent.email)),
-      h('span', { class: `badge badge-${presence.kind}`, 'data-testid': 'expert-presence' }, presence.label),
+      h('span', { class: `badge badge-${presence.kind}`, 'data-testid': 'expert-presence' }, t(presence.label)),
       button);
   };
 
@@ -478,20 +499,25 @@ export function agentTools({ sessionId, app, stage, video, send, onChat = null }
     }
   });
   const peopleCard = h('section', { class: 'card', 'data-testid': 'people-card' },
-    h('div', { class: 'card-head' }, h('h2', { class: 'card-title' }, 'People'), inviteButton),
+    h('div', { class: 'card-head' }, h('h2', { class: 'card-title' }, t('live.people.title')), inviteButton),
     peopleList, picker,
-    h('p', { class: 'hint' }, 'An invited colleague of your account sees the camera, talks and draws too. One at their console is told at once.'));
+    h('p', { class: 'hint' }, t('live.people.hint')));
 
+  const personRole = (p) => {
+    if (p.id === myId) return t('live.people.you');
+    if (p.role === 'customer') return '';
+    return t(p.expert ? 'live.people.expert' : 'live.people.agent');
+  };
   const renderPeople = () => {
     peopleList.replaceChildren(...participants.map((p) => h('li', { class: 'person', 'data-role': p.role },
       icon('user', { size: 16 }),
-      h('span', {}, p.role === 'customer' ? 'Customer' : p.name),
-      h('span', { class: 'muted small' }, p.id === myId ? 'you' : p.role === 'customer' ? '' : p.expert ? 'expert' : 'agent'))));
+      h('span', {}, p.role === 'customer' ? t('live.people.customer') : p.name),
+      h('span', { class: 'muted small' }, personRole(p)))));
   };
 
   // -- notes ----------------------------------------------------------------------------------
 
-  const notes = h('textarea', { class: 'input notes', 'data-testid': 'session-notes', rows: '5', maxlength: '20000', placeholder: 'Notes for your team: what you saw, what you did, what comes next.', 'aria-label': 'Session notes' });
+  const notes = h('textarea', { class: 'input notes', 'data-testid': 'session-notes', rows: '5', maxlength: '20000', placeholder: t('live.notes.placeholder'), 'aria-label': t('live.notes.label') });
   const notesStatus = h('span', { class: 'muted small', 'data-testid': 'notes-status', 'aria-live': 'polite' });
   let notesTimer = null;
   let savedText = '';
@@ -499,27 +525,27 @@ export function agentTools({ sessionId, app, stage, video, send, onChat = null }
     clearTimeout(notesTimer);
     const text = notes.value;
     if (text === savedText) return;
-    notesStatus.textContent = 'Saving…';
+    notesStatus.textContent = t('live.notes.saving');
     try {
       await request('PUT', `/api/sessions/${sessionId}/notes`, { text });
       savedText = text;
-      notesStatus.textContent = 'Saved';
+      notesStatus.textContent = t('live.notes.saved');
       notesStatus.dataset.state = 'saved';
     } catch (err) {
-      notesStatus.textContent = `Not saved: ${err.message}`;
+      notesStatus.textContent = t('live.notes.notSaved', { error: err.message });
       notesStatus.dataset.state = 'error';
     }
   };
   notes.addEventListener('input', () => {
-    notesStatus.textContent = 'Editing…';
+    notesStatus.textContent = t('live.notes.editing');
     notesStatus.dataset.state = 'editing';
     clearTimeout(notesTimer);
     notesTimer = setTimeout(saveNotes, NOTES_SAVE_DELAY_MS);
   });
   notes.addEventListener('blur', saveNotes);
   const notesCard = h('section', { class: 'card', 'data-testid': 'notes-card' },
-    h('div', { class: 'card-head' }, h('h2', { class: 'card-title' }, 'Notes'), notesStatus),
-    notes, h('p', { class: 'hint' }, 'Kept encrypted with the session; the customer never sees them.'));
+    h('div', { class: 'card-head' }, h('h2', { class: 'card-title' }, t('live.notes.title')), notesStatus),
+    notes, h('p', { class: 'hint' }, t('live.notes.hint')));
   api.get(`/api/sessions/${sessionId}/notes`).then(({ notes: stored }) => {
     if (!notes.value) {
       notes.value = stored.text;
@@ -541,7 +567,7 @@ export function agentTools({ sessionId, app, stage, video, send, onChat = null }
     freeze.hidden = Boolean(frameId);
     unfreeze.hidden = !frozen || (!frameId && !state.freezing);
     freeze.disabled = !live || frozen;
-    freeze.querySelector('.tool-label').textContent = state.freezing ? 'Freezing…' : 'Freeze';
+    freeze.querySelector('.tool-label').textContent = t(state.freezing ? 'live.freeze.freezing' : 'live.freeze.freeze');
     unfreeze.disabled = !live;
     if (!frameId) frozenImg.removeAttribute('src');
     layer.requestDraw();
@@ -587,7 +613,7 @@ export function agentTools({ sessionId, app, stage, video, send, onChat = null }
           if (message.role === 'customer') theirs.textContent = qualityLine(message);
           break;
         default:
-          if (message.type.startsWith('mark')) layer.apply(message);
+          if (message.type.startsWith('mark') || message.type === 'view') layer.apply(message);
       }
     },
     onStats(stats) {
@@ -606,6 +632,7 @@ export function agentTools({ sessionId, app, stage, video, send, onChat = null }
       frozen = false;
       renderFreeze({ freezing: false, frame: null });
       layer.clear();
+      layer.setView(null);
       saveNotes();
       toolbar.hidden = true;
       cameraCard.hidden = true;

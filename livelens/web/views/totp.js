@@ -2,6 +2,7 @@
 
 import { api } from '../api.js';
 import { append, busy, clear, field, h, messageLine } from '../dom.js';
+import { t } from '../i18n.js';
 import { copyText } from '../ui.js';
 
 const SVG_NS = 'http://www.w3.org/2000/svg';
@@ -20,9 +21,9 @@ function qrImageUrl(result) {
 }
 
 /** The list of recovery codes with copy/download and a "continue" button. */
-export function recoveryCodesPanel(codes, { onDone, doneLabel = 'Continue' }) {
-  const text = `LiveLens recovery codes\n\n${codes.join('\n')}\n\nEach code works once.\n`;
-  const download = h('a', { class: 'btn btn-secondary', download: 'livelens-recovery-codes.txt', 'data-testid': 'recovery-download' }, 'Download');
+export function recoveryCodesPanel(codes, { onDone, doneLabel = t('console.totp.continue') }) {
+  const text = `${t('console.recovery.fileTitle')}\n\n${codes.join('\n')}\n\n${t('console.recovery.fileNote')}\n`;
+  const download = h('a', { class: 'btn btn-secondary', download: 'livelens-recovery-codes.txt', 'data-testid': 'recovery-download' }, t('console.download'));
   download.href = URL.createObjectURL(new Blob([text], { type: 'text/plain' }));
   const stored = h('input', { type: 'checkbox', id: 'recovery-stored', 'data-testid': 'recovery-stored' });
   const done = h('button', { type: 'button', class: 'btn btn-primary', 'data-testid': 'recovery-done', disabled: true }, doneLabel);
@@ -36,22 +37,21 @@ export function recoveryCodesPanel(codes, { onDone, doneLabel = 'Continue' }) {
   return h(
     'div',
     { class: 'stack', 'data-testid': 'recovery-panel' },
-    h('p', { class: 'message message-success', role: 'status' }, 'Two-factor authentication is on.'),
-    h('h3', { class: 'subheading' }, 'Save your recovery codes'),
+    h('p', { class: 'message message-success', role: 'status' }, t('console.totp.isOn')),
+    h('h3', { class: 'subheading' }, t('console.recovery.title')),
     h(
       'p',
       { class: 'muted' },
-      'If you lose your phone, each of these codes lets you sign in once instead of a code from the app. ' +
-        'Store them somewhere safe, such as a password manager. They will not be shown again.',
+      t('console.recovery.text'),
     ),
     h('ol', { class: 'recovery-codes', 'data-testid': 'recovery-codes' }, codes.map((c) => h('li', {}, c))),
     h(
       'div',
       { class: 'row' },
-      h('button', { type: 'button', class: 'btn btn-secondary', 'data-testid': 'recovery-copy', onclick: () => copyText(codes.join('\n'), 'Recovery codes') }, 'Copy'),
+      h('button', { type: 'button', class: 'btn btn-secondary', 'data-testid': 'recovery-copy', onclick: () => copyText(codes.join('\n'), t('console.recovery.what')) }, t('console.copy')),
       download,
     ),
-    h('label', { class: 'checkbox', for: 'recovery-stored' }, stored, 'I have stored my recovery codes'),
+    h('label', { class: 'checkbox', for: 'recovery-stored' }, stored, t('console.recovery.stored')),
     h('div', { class: 'row' }, done),
   );
 }
@@ -64,7 +64,7 @@ export function recoveryCodesPanel(codes, { onDone, doneLabel = 'Continue' }) {
 export function totpEnrollment({ onDone, onEnabled, onCancel, intro }) {
   const root = h('div', { class: 'stack', 'data-testid': 'totp-enrollment' });
   const startError = messageLine('totp-enroll-error');
-  const start = h('button', { type: 'button', class: 'btn btn-primary', 'data-testid': 'totp-enroll' }, 'Set up two-factor authentication');
+  const start = h('button', { type: 'button', class: 'btn btn-primary', 'data-testid': 'totp-enroll' }, t('console.totp.setUp'));
 
   const showStart = () => {
     // append() skips a missing intro; replaceChildren() would write it as the text "null".
@@ -85,27 +85,27 @@ export function totpEnrollment({ onDone, onEnabled, onCancel, intro }) {
   const showScan = (result) => {
     const url = qrImageUrl(result);
     const code = field({
-      label: 'Code from the app',
+      label: t('console.totp.codeLabel'),
       testid: 'totp-code',
       autocomplete: 'one-time-code',
       inputmode: 'numeric',
       maxlength: '10',
       required: true,
-      hint: 'Enter the 6-digit code your app shows for LiveLens.',
+      hint: t('console.totp.codeHint'),
     });
     const error = messageLine('totp-error');
-    const confirm = h('button', { type: 'submit', class: 'btn btn-primary', 'data-testid': 'totp-confirm' }, 'Turn on');
+    const confirm = h('button', { type: 'submit', class: 'btn btn-primary', 'data-testid': 'totp-confirm' }, t('console.totp.turnOn'));
     const form = h('form', { class: 'form', novalidate: true, 'data-testid': 'totp-confirm-form' }, code.wrap, error.el,
       h('div', { class: 'row' },
         confirm,
-        onCancel ? h('button', { type: 'button', class: 'btn btn-secondary', 'data-testid': 'totp-cancel', onclick: onCancel }, 'Cancel') : null));
+        onCancel ? h('button', { type: 'button', class: 'btn btn-secondary', 'data-testid': 'totp-cancel', onclick: onCancel }, t('console.cancel')) : null));
 
     form.addEventListener('submit', async (event) => {
       event.preventDefault();
       error.hide();
       const otp = code.input.value.replace(/\s+/g, '');
       if (!/^\d{6,8}$/.test(otp)) {
-        error.show('Enter the 6-digit code from your authenticator app.');
+        error.show(t('console.login.otpRequired'));
         code.input.focus();
         return;
       }
@@ -116,7 +116,7 @@ export function totpEnrollment({ onDone, onEnabled, onCancel, intro }) {
         root.replaceChildren(recoveryCodesPanel(codes || [], { onDone }));
         root.querySelector('[data-testid="recovery-stored"]').focus();
       } catch (err) {
-        error.show(err.error === 'invalid_otp' ? 'That code is not valid. Check the time on your phone and try the current code.' : err.message);
+        error.show(err.error === 'invalid_otp' ? t('console.totp.invalid') : err.message);
         code.input.value = '';
         code.input.focus();
       }
@@ -125,20 +125,20 @@ export function totpEnrollment({ onDone, onEnabled, onCancel, intro }) {
     root.replaceChildren(
       h('ol', { class: 'steps' },
         h('li', {},
-          h('strong', {}, 'Scan this QR code'),
-          h('span', { class: 'muted' }, ' with an authenticator app such as Google Authenticator, Microsoft Authenticator, 1Password or FreeOTP.'),
+          h('strong', {}, t('console.totp.scan')),
+          h('span', { class: 'muted' }, t('console.totp.scanHow')),
         ),
-        h('li', {}, h('strong', {}, 'Enter the code'), h('span', { class: 'muted' }, ' the app shows, to confirm.')),
+        h('li', {}, h('strong', {}, t('console.totp.enter')), h('span', { class: 'muted' }, t('console.totp.enterHow'))),
       ),
       h('div', { class: 'totp-setup' },
         url
-          ? h('img', { src: url, class: 'qr', alt: 'QR code for your authenticator app', width: '180', height: '180', 'data-testid': 'totp-qr' })
+          ? h('img', { src: url, class: 'qr', alt: t('console.totp.qrAlt'), width: '180', height: '180', 'data-testid': 'totp-qr' })
           : null,
         h('div', { class: 'stack' },
-          h('p', { class: 'muted small' }, 'Can’t scan? Type this key into the app instead:'),
+          h('p', { class: 'muted small' }, t('console.totp.cantScan')),
           h('code', { class: 'secret', 'data-testid': 'totp-secret' }, result.secret),
           h('div', { class: 'row' },
-            h('button', { type: 'button', class: 'btn btn-secondary btn-small', 'data-testid': 'totp-copy-secret', onclick: () => copyText(result.secret, 'Key') }, 'Copy key'),
+            h('button', { type: 'button', class: 'btn btn-secondary btn-small', 'data-testid': 'totp-copy-secret', onclick: () => copyText(result.secret, t('console.totp.keyWhat')) }, t('console.totp.copyKey')),
           ),
         ),
       ),

@@ -1,42 +1,43 @@
 // The "Users" section (administrators): add, change, disable, sign out and delete users.
 
 import { api } from '../api.js';
-import { busy, field, formatDate, h, messageLine, newPasswordField, waitText } from '../dom.js';
+import { busy, field, formatDate, formatTime, h, messageLine, newPasswordField, waitText } from '../dom.js';
+import { t } from '../i18n.js';
 import { badge, card, confirmDialog, promptDialog, sectionHeading, toast } from '../ui.js';
 
 const ROLES = [
-  ['agent', 'Agent'],
-  ['admin', 'Administrator'],
+  ['agent', 'console.role.agent'],
+  ['admin', 'console.role.admin'],
 ];
 
 function roleSelect(attrs, selected) {
   return h('select', { class: 'input select', ...attrs },
-    ROLES.map(([value, label]) => h('option', { value, selected: value === selected }, label)));
+    ROLES.map(([value, key]) => h('option', { value, selected: value === selected }, t(key))));
 }
 
 function createCard(onCreated) {
-  const email = field({ label: 'E-mail', type: 'email', testid: 'user-create-email', autocomplete: 'off', autocapitalize: 'none', spellcheck: 'false', required: true });
+  const email = field({ label: t('console.field.email'), type: 'email', testid: 'user-create-email', autocomplete: 'off', autocapitalize: 'none', spellcheck: 'false', required: true });
   const name = field({
-    label: 'Display name',
+    label: t('console.users.nameLabel'),
     testid: 'user-create-name',
     autocomplete: 'off',
-    hint: 'What customers see, e.g. "Anna de Vries". Left empty, it is made from the e-mail address.',
+    hint: t('console.users.nameHint'),
   });
   const roleId = 'user-create-role';
   const role = roleSelect({ id: roleId, 'data-testid': 'user-create-role' }, 'agent');
   const password = newPasswordField({
-    label: 'Initial password',
+    label: t('console.users.initialPassword'),
     testid: 'user-create-password',
-    more: 'Give it to the user over a safe channel.',
+    more: t('console.users.passwordMore'),
   });
   const message = messageLine('user-create-error');
   const form = h('form', { class: 'form form-grid', novalidate: true, 'data-testid': 'user-create-form' },
     email.wrap,
     name.wrap,
-    h('div', { class: 'field' }, h('label', { class: 'label', for: roleId }, 'Role'), role),
+    h('div', { class: 'field' }, h('label', { class: 'label', for: roleId }, t('console.users.col.role')), role),
     password.wrap,
     h('div', { class: 'form-grid-actions' },
-      h('button', { type: 'submit', class: 'btn btn-primary', 'data-testid': 'user-create-submit' }, 'Add user')),
+      h('button', { type: 'submit', class: 'btn btn-primary', 'data-testid': 'user-create-submit' }, t('console.users.add'))),
     message.el);
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
@@ -45,20 +46,20 @@ function createCard(onCreated) {
     const displayName = name.input.value.trim();
     if (displayName) body.display_name = displayName;
     if (!body.email || !body.password) {
-      message.show('Enter an e-mail address and an initial password.');
+      message.show(t('console.users.missing'));
       return;
     }
     try {
       const { user } = await busy(form, () => api.post('/api/users', body));
       form.reset();
       role.value = 'agent';
-      toast(`Added ${user.email}.`);
+      toast(t('console.users.added', { email: user.email, capitalize: false }));
       onCreated(user);
     } catch (err) {
       if (err.error !== 'not_authenticated') message.show(err.message);
     }
   });
-  return card({ title: 'Add a user', testid: 'user-create' }, form);
+  return card({ title: t('console.users.addTitle'), testid: 'user-create' }, form);
 }
 
 function actionButton(label, testid, onclick, kind = 'btn-secondary') {
@@ -69,11 +70,35 @@ function actionButton(label, testid, onclick, kind = 'btn-secondary') {
 function lockBadge(user, until) {
   const left = h('span', { class: 'lock-left', 'data-until': String(until) }, lockLeftText(until));
   return h('span', { class: 'lock', 'data-testid': `user-locked-${user.email}` },
-    badge('Locked', 'warning'), ' ', left);
+    badge(t('console.users.locked'), 'warning'), ' ', left);
 }
 
 function lockLeftText(until) {
-  return `for ${waitText((until - Date.now()) / 1000)}`;
+  return t('console.users.lockedFor', { wait: waitText((until - Date.now()) / 1000) });
+}
+
+// The largest unit a last sign-in is told in ("5 min ago", "3 h ago", "2 days ago");
+// a week or more back it is a date.
+const SINCE_UNITS = [['second', 60], ['minute', 3600], ['hour', 86400], ['day', 7 * 86400]];
+const UNIT_SECONDS = { second: 1, minute: 60, hour: 3600, day: 86400 };
+
+/** When the user last signed in, relative to now in the console's language, or "Never". */
+export function lastSignInText(at, now = Date.now() / 1000) {
+  if (at === null || at === undefined) return t('console.users.never');
+  const ago = Math.max(0, now - Number(at));
+  const found = SINCE_UNITS.find(([, below]) => ago < below);
+  if (!found || typeof Intl.RelativeTimeFormat !== 'function') return formatDate(at);
+  const [unit] = found;
+  const lang = document.documentElement.lang || undefined;
+  const words = new Intl.RelativeTimeFormat(lang, { numeric: 'auto', style: 'short' });
+  return unit === 'second' ? words.format(0, 'second') : words.format(-Math.floor(ago / UNIT_SECONDS[unit]), unit);
+}
+
+function lastSignInCell(user) {
+  const at = user.last_sign_in_at;
+  const attrs = { class: 'nowrap', 'data-testid': `user-last-sign-in-${user.email}`, 'data-at': at === null || at === undefined ? '' : String(at) };
+  if (at !== null && at !== undefined) attrs.title = formatTime(at);
+  return h('span', attrs, lastSignInText(at));
 }
 
 function userRow(user, app, refresh) {
@@ -89,66 +114,67 @@ function userRow(user, app, refresh) {
     await refresh();
   };
 
-  const role = roleSelect({ 'data-testid': `user-role-${key}`, 'aria-label': `Role of ${user.email}`, disabled: self }, user.role);
+  const role = roleSelect({ 'data-testid': `user-role-${key}`, 'aria-label': t('console.users.roleOf', { email: user.email, capitalize: false }), disabled: self }, user.role);
   role.addEventListener('change', () =>
-    run(() => api.patch(`/api/users/${user.id}`, { role: role.value }), `${user.email} is now ${role.value === 'admin' ? 'an administrator' : 'an agent'}.`));
+    run(() => api.patch(`/api/users/${user.id}`, { role: role.value }), t(role.value === 'admin' ? 'console.users.nowAdmin' : 'console.users.nowAgent', { email: user.email, capitalize: false })));
 
-  const toggle = actionButton(user.disabled ? 'Enable' : 'Disable', `user-toggle-disabled-${key}`, () =>
-    run(() => api.patch(`/api/users/${user.id}`, { disabled: !user.disabled }), `${user.email} is ${user.disabled ? 'enabled' : 'disabled'}.`));
+  const toggle = actionButton(user.disabled ? t('console.users.enable') : t('console.users.disable'), `user-toggle-disabled-${key}`, () =>
+    run(() => api.patch(`/api/users/${user.id}`, { disabled: !user.disabled }), t(user.disabled ? 'console.users.enabled' : 'console.users.disabled', { email: user.email, capitalize: false })));
   toggle.disabled = self;
 
-  const reset = actionButton('Reset password', `user-reset-password-${key}`, async () => {
+  const reset = actionButton(t('console.users.reset'), `user-reset-password-${key}`, async () => {
     const done = await promptDialog({
-      title: `Reset password of ${user.email}`,
-      text: 'The user is signed out of every browser and signs in again with the new password (a sign-in lockout is lifted too). Give it to them over a safe channel.',
-      label: 'New password',
+      title: t('console.users.resetTitle', { email: user.email, capitalize: false }),
+      text: t('console.users.resetText'),
+      label: t('console.field.newPassword'),
       type: 'password',
       testid: 'reset-password',
       autocomplete: 'new-password',
-      submitLabel: 'Set password',
+      submitLabel: t('console.users.setPassword'),
       action: (password) => api.patch(`/api/users/${user.id}`, { password }),
     });
-    if (done) toast(`New password set for ${user.email}.`);
+    if (done) toast(t('console.users.passwordSet', { email: user.email, capitalize: false }));
   });
 
-  const revoke = actionButton('Sign out', `revoke-sessions-${key}`, () =>
+  const revoke = actionButton(t('console.users.signOut'), `revoke-sessions-${key}`, () =>
     run(async () => {
       const { revoked } = await api.post(`/api/users/${user.id}/sessions/revoke`);
       const n = Number(revoked) || 0;
-      toast(`Signed ${user.email} out of ${n} browser${n === 1 ? '' : 's'}.`);
+      toast(t('console.users.signedOut', { email: user.email, count: n }));
     }));
-  revoke.title = 'Sign this user out of every browser';
+  revoke.title = t('console.users.signOutTitle');
 
   const locked = Number(user.locked_for) > 0;
-  const unlock = locked ? actionButton('Unlock', `user-unlock-${key}`, () =>
-    run(() => api.post(`/api/users/${user.id}/unlock`), `${user.email} can sign in again.`), 'btn-primary') : null;
-  if (unlock) unlock.title = 'Lift the lockout after too many failed sign-ins';
+  const unlock = locked ? actionButton(t('console.users.unlock'), `user-unlock-${key}`, () =>
+    run(() => api.post(`/api/users/${user.id}/unlock`), t('console.users.unlocked', { email: user.email, capitalize: false })), 'btn-primary') : null;
+  if (unlock) unlock.title = t('console.users.unlockTitle');
 
-  const remove = actionButton('Delete', `user-delete-${key}`, async () => {
+  const remove = actionButton(t('console.delete'), `user-delete-${key}`, async () => {
     const ok = await confirmDialog({
-      title: `Delete ${user.email}?`,
-      text: 'The user is signed out and can no longer sign in. This cannot be undone.',
-      confirmLabel: 'Delete user',
+      title: t('console.users.deleteTitle', { email: user.email, capitalize: false }),
+      text: t('console.users.deleteText'),
+      confirmLabel: t('console.users.deleteConfirm'),
       danger: true,
     });
-    if (ok) await run(() => api.del(`/api/users/${user.id}`), `Deleted ${user.email}.`);
+    if (ok) await run(() => api.del(`/api/users/${user.id}`), t('console.users.deleted', { email: user.email, capitalize: false }));
   }, 'btn-danger-outline');
   remove.disabled = self;
 
   return h('tr', { 'data-testid': `user-row-${key}`, 'data-email': user.email },
     // The name people know them by, with the address they sign in with below it.
-    h('td', { 'data-label': 'User', class: 'cell-user' },
+    h('td', { 'data-label': t('console.users.col.user'), class: 'cell-user' },
       h('span', { class: 'user-cell' },
         h('span', { class: 'user-cell-name', 'data-testid': `user-name-${key}` }, user.display_name || user.email),
-        h('span', { class: 'user-cell-email' }, user.email, self ? h('span', { class: 'muted' }, ' (you)') : null))),
-    h('td', { 'data-label': 'Role' }, role),
-    h('td', { 'data-label': '2FA' }, user.totp_enabled ? badge('On', 'success') : badge('Off', 'neutral')),
-    h('td', { 'data-label': 'Status', 'data-testid': `user-status-${key}` },
+        h('span', { class: 'user-cell-email' }, user.email, self ? h('span', { class: 'muted' }, t('console.users.you')) : null))),
+    h('td', { 'data-label': t('console.users.col.role') }, role),
+    h('td', { 'data-label': t('console.users.col.totp') }, user.totp_enabled ? badge(t('console.on'), 'success') : badge(t('console.off'), 'neutral')),
+    h('td', { 'data-label': t('console.users.col.status'), 'data-testid': `user-status-${key}` },
       h('span', { class: 'status-badges' },
-        user.disabled ? badge('Disabled', 'danger') : badge('Active', 'success'),
+        user.disabled ? badge(t('console.users.stateDisabled'), 'danger') : badge(t('console.users.stateActive'), 'success'),
         locked ? lockBadge(user, Date.now() + Number(user.locked_for) * 1000) : null)),
-    h('td', { 'data-label': 'Added', class: 'nowrap' }, formatDate(user.created_at)),
-    h('td', { 'data-label': 'Actions', class: 'cell-actions' }, h('div', { class: 'row row-tight' }, unlock, toggle, reset, revoke, remove)),
+    h('td', { 'data-label': t('console.users.col.lastSignIn') }, lastSignInCell(user)),
+    h('td', { 'data-label': t('console.users.col.added'), class: 'nowrap' }, formatDate(user.created_at)),
+    h('td', { 'data-label': t('console.users.col.actions'), class: 'cell-actions' }, h('div', { class: 'row row-tight' }, unlock, toggle, reset, revoke, remove)),
   );
 }
 
@@ -156,7 +182,7 @@ export async function renderUsers(container, app) {
   const tbody = h('tbody');
   const count = h('span', { class: 'muted small', 'data-testid': 'users-count' });
   const table = h('table', { class: 'table table-responsive', 'data-testid': 'users-table' },
-    h('thead', {}, h('tr', {}, ['User', 'Role', '2FA', 'Status', 'Added', 'Actions'].map((t) => h('th', { scope: 'col' }, t)))),
+    h('thead', {}, h('tr', {}, ['user', 'role', 'totp', 'status', 'lastSignIn', 'added', 'actions'].map((col) => h('th', { scope: 'col' }, t(`console.users.col.${col}`))))),
     tbody);
   const loadError = messageLine('users-error');
 
@@ -165,7 +191,7 @@ export async function renderUsers(container, app) {
       const { users } = await api.get('/api/users');
       users.sort((a, b) => a.email.localeCompare(b.email));
       tbody.replaceChildren(...users.map((u) => userRow(u, app, refresh)));
-      count.textContent = `${users.length} user${users.length === 1 ? '' : 's'}`;
+      count.textContent = t('console.users.count', { count: users.length });
       loadError.hide();
     } catch (err) {
       if (err.error !== 'not_authenticated') loadError.show(err.message);
@@ -173,9 +199,9 @@ export async function renderUsers(container, app) {
   };
 
   container.replaceChildren(
-    sectionHeading('Users', 'Agents run support sessions; administrators also manage users, policy and the audit log.'),
+    sectionHeading(t('console.nav.users'), t('console.users.subtitle')),
     createCard(() => refresh()),
-    card({ title: 'Users of this account', testid: 'users', actions: count }, loadError.el, h('div', { class: 'table-wrap' }, table)),
+    card({ title: t('console.users.listTitle'), testid: 'users', actions: count }, loadError.el, h('div', { class: 'table-wrap' }, table)),
   );
   // Count the lockouts down; one that ran out is gone from the server too.
   let refreshing = false;

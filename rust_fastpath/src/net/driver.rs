@@ -101,6 +101,12 @@ impl Shared {
         self.notified.store(false, Ordering::SeqCst);
     }
 
+    /// Tell Python there is something to collect (events, or the shared web port's
+    /// connections).
+    pub fn notify_python(&self) {
+        self.notify();
+    }
+
     fn notify(&self) {
         if !self.notified.swap(true, Ordering::SeqCst) {
             // Non-blocking; if the pipe is full Python has bytes to read anyway.

@@ -15,10 +15,13 @@
 //! | `io`           | the UDP socket, `recvmmsg`/`sendmmsg` batches                |
 //! | `driver`       | the thread that runs the endpoint on the socket              |
 //! | `tcp_io`       | the TCP twin: passive ICE-TCP connections, their thread      |
+//! | `first_bytes`  | a shared web port's connections: ICE-TCP, TLS/HTTP, garbage  |
+//! | `web_port`     | the web port shared with media: listeners, sorting, hand-off |
 
 pub mod demux;
 pub mod driver;
 pub mod endpoint;
+pub mod first_bytes;
 pub mod framing;
 pub mod ice_lite;
 pub mod io;
@@ -28,6 +31,7 @@ pub mod router;
 pub mod stun;
 pub mod tcp_io;
 pub mod tcp_link;
+pub mod web_port;
 
 /// The router each new session gets, shared by the media port and the benches: the
 /// Rust relay.

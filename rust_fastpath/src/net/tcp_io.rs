@@ -1,5 +1,7 @@
 //! The media port's TCP twin (same port number as the UDP socket): passive ICE-TCP
-//! (RFC 6544). One thread accepts connections, reads what they send into the endpoint
+//! (RFC 6544); and, when the web port is shared with media, that port's listeners,
+//! whose connections are sorted first (`web_port.rs`): ICE-TCP ones join the twin's,
+//! web ones go to Python. One thread accepts connections, reads what they send into the endpoint
 //! (`endpoint/tcp.rs`) and writes their send queues, all non-blocking under `poll`, so
 //! a connection that stops reading only ever waits in its own queue. The thread takes
 //! the endpoint's lock per read and per round of writes, like the UDP thread per batch.
@@ -17,6 +19,7 @@ use nix::sys::socket::{setsockopt, sockopt};
 
 use super::driver::Shared;
 use super::path::ConnId;
+use super::web_port::{Sorted, Sorting, WebPort};
 
 /// Bytes read per system call.
 const READ_CHUNK: usize = 64 * 1024;
@@ -34,6 +37,8 @@ pub struct TcpShell {
     wake_rx: UnixStream,
     wake_tx: UnixStream,
     woken: AtomicBool,
+    /// The web port's listeners, when it is shared with media.
+    pub web: Option<WebPort>,
 }
 
 impl TcpShell {
@@ -52,7 +57,15 @@ impl TcpShell {
             wake_rx,
             wake_tx,
             woken: AtomicBool::new(false),
+            web: None,
         })
+    }
+
+    /// Also take the connections of the web port's `listeners` (see `web_port.rs`).
+    #[must_use]
+    pub fn with_web(mut self, web: WebPort) -> Self {
+        self.web = Some(web);
+        self
     }
 
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
@@ -75,7 +88,7 @@ impl TcpShell {
 
 /// Close a connection the endpoint gave up on with a reset (SO_LINGER 0): what it did
 /// not read is discarded at once rather than trickled out, and the peer knows now.
-fn reset(stream: TcpStream) {
+pub fn reset(stream: TcpStream) {
     let abort = libc::linger {
         l_onoff: 1,
         l_linger: 0,
@@ -101,11 +114,15 @@ pub fn run(shared: &Shared, shell: &TcpShell) {
         next_id: 1,
         buffer: vec![0; READ_CHUNK],
     };
+    let mut sorting = Sorting::default();
     while !shared.stopped() {
-        let (accept, ready) = wait(shell, &conns);
+        let (accept, ready, web) = wait(shell, &conns, &sorting);
         shell.drain_wakeups();
         if accept {
             accept_all(shared, shell, &mut conns);
+        }
+        if let Some(port) = &shell.web {
+            sort_web(shared, port, &mut sorting, &mut conns, &web);
         }
         let mut writable = Vec::new();
         for (conn, events) in ready {
@@ -124,11 +141,29 @@ pub fn run(shared: &Shared, shell: &TcpShell) {
     }
 }
 
+/// What the thread waits for besides the connections: the web port's listeners and the
+/// connections waiting to be sorted (`WebReady::unsorted`: those that became readable).
+#[derive(Default)]
+struct WebReady {
+    accept: bool,
+    unsorted: Vec<u64>,
+}
+
 /// Wait for the listener, the wake-up pipe or a connection; returns whether connections
-/// wait to be accepted, and the connections that are ready, with their events.
-fn wait(shell: &TcpShell, conns: &Connections) -> (bool, Vec<(ConnId, PollFlags)>) {
+/// wait to be accepted, the connections that are ready, with their events, and what of
+/// the web port is.
+fn wait(
+    shell: &TcpShell,
+    conns: &Connections,
+    sorting: &Sorting,
+) -> (bool, Vec<(ConnId, PollFlags)>, WebReady) {
     let ids: Vec<ConnId> = conns.streams.keys().copied().collect();
-    let mut fds = Vec::with_capacity(ids.len() + 2);
+    let listeners = match &shell.web {
+        Some(web) if sorting.listening(std::time::Instant::now()) => &web.listeners[..],
+        _ => &[][..],
+    };
+    let unsorted = sorting.waiting();
+    let mut fds = Vec::with_capacity(ids.len() + 2 + listeners.len() + unsorted.len());
     fds.push(PollFd::new(shell.listener.as_fd(), PollFlags::POLLIN));
     fds.push(PollFd::new(shell.wake_rx.as_fd(), PollFlags::POLLIN));
     for id in &ids {
@@ -140,8 +175,20 @@ fn wait(shell: &TcpShell, conns: &Connections) -> (bool, Vec<(ConnId, PollFlags)
             fds.push(PollFd::new(stream.as_fd(), flags));
         }
     }
-    if poll(&mut fds, PollTimeout::from(MAX_WAIT_MS)).is_err() {
-        return (false, Vec::new()); // EINTR: go round again
+    let web_at = fds.len();
+    fds.extend(
+        listeners
+            .iter()
+            .map(|l| PollFd::new(l.as_fd(), PollFlags::POLLIN)),
+    );
+    fds.extend(
+        unsorted
+            .iter()
+            .map(|(_, fd)| PollFd::new(*fd, PollFlags::POLLIN)),
+    );
+    let timeout = sorting.retry_ms().unwrap_or(MAX_WAIT_MS);
+    if poll(&mut fds, PollTimeout::from(timeout)).is_err() {
+        return (false, Vec::new(), WebReady::default()); // EINTR: go round again
     }
     let events = |fd: &PollFd<'_>| fd.revents().unwrap_or(PollFlags::empty());
     let accept = fds.first().is_some_and(|fd| !events(fd).is_empty());
@@ -151,7 +198,46 @@ fn wait(shell: &TcpShell, conns: &Connections) -> (bool, Vec<(ConnId, PollFlags)
         .map(|(id, fd)| (*id, events(fd)))
         .filter(|(_, e)| !e.is_empty())
         .collect();
-    (accept, ready)
+    let web_fds = fds.get(web_at..).unwrap_or(&[]);
+    let web = WebReady {
+        accept: web_fds
+            .iter()
+            .take(listeners.len())
+            .any(|fd| !events(fd).is_empty()),
+        unsorted: unsorted
+            .iter()
+            .zip(web_fds.iter().skip(listeners.len()))
+            .filter(|(_, fd)| !events(fd).is_empty())
+            .map(|((id, _), _)| *id)
+            .collect(),
+    };
+    (accept, ready, web)
+}
+
+/// Accept and sort the web port's connections: ICE-TCP ones become the endpoint's,
+/// web ones wait for Python (which is told), garbage is reset.
+fn sort_web(
+    shared: &Shared,
+    port: &WebPort,
+    sorting: &mut Sorting,
+    conns: &mut Connections,
+    ready: &WebReady,
+) {
+    let now = std::time::Instant::now();
+    let mut sorted = Sorted::default();
+    if ready.accept {
+        sorting.accept(port, now, &mut sorted);
+    }
+    sorting.sort(port, &ready.unsorted, now, &mut sorted);
+    for (stream, remote) in sorted.ice {
+        open(shared, conns, stream, remote);
+    }
+    for stream in sorted.garbage {
+        reset(stream);
+    }
+    if sorted.handed {
+        shared.notify_python();
+    }
 }
 
 fn accept_all(shared: &Shared, shell: &TcpShell, conns: &mut Connections) {
@@ -164,15 +250,20 @@ fn accept_all(shared: &Shared, shell: &TcpShell, conns: &mut Connections) {
         if stream.set_nonblocking(true).is_err() {
             continue;
         }
-        let _ = stream.set_nodelay(true);
-        let _ = setsockopt(&stream, sockopt::SndBuf, &SEND_BUFFER);
-        let id = conns.next_id;
-        conns.next_id += 1;
-        if shared.with_endpoint(|e, now, _| e.tcp_open(id, remote, now)) {
-            conns.streams.insert(id, stream);
-        } else {
-            reset(stream);
-        }
+        open(shared, conns, stream, remote);
+    }
+}
+
+/// An ICE-TCP connection for the endpoint (refused if it has too many).
+fn open(shared: &Shared, conns: &mut Connections, stream: TcpStream, remote: SocketAddr) {
+    let _ = stream.set_nodelay(true);
+    let _ = setsockopt(&stream, sockopt::SndBuf, &SEND_BUFFER);
+    let id = conns.next_id;
+    conns.next_id += 1;
+    if shared.with_endpoint(|e, now, _| e.tcp_open(id, remote, now)) {
+        conns.streams.insert(id, stream);
+    } else {
+        reset(stream);
     }
 }
 

@@ -5,7 +5,7 @@
 //! Python's on the packet path.
 
 use std::net::{IpAddr, SocketAddr};
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsRawFd, IntoRawFd};
 use std::os::unix::net::UnixStream;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -24,6 +24,7 @@ use crate::net::new_router;
 use crate::net::router::{LegId, Switch};
 use crate::net::tcp_io::TcpShell;
 use crate::net::tcp_link::TcpConfig;
+use crate::net::web_port::WebPort;
 
 /// Tries at finding an ephemeral port number free for both UDP and TCP.
 const EPHEMERAL_TRIES: usize = 32;
@@ -194,6 +195,10 @@ impl MediaSocket {
         py.detach(|| shared.with_endpoint(f))
     }
 
+    fn web_port(&self) -> Option<&WebPort> {
+        self.shared.tcp.as_ref().and_then(|t| t.web.as_ref())
+    }
+
     /// Stops the media threads and waits for them; the first call does, later ones find
     /// no thread.
     fn stop(&self) {
@@ -217,10 +222,13 @@ impl MediaSocket {
     /// Bind `host:port` (port 0: ephemeral) for UDP and, with `tcp`, for TCP (ICE-TCP,
     /// the same port number), and start the media threads.
     #[new]
+    /// With `web_hosts`, also listen on `web_port` of those IPs: the web port shared
+    /// with media (see `net/web_port.rs`).
     #[pyo3(signature = (
         host, port, consent_timeout = 30.0, *, tcp = true, tcp_stall_timeout = 5.0,
-        tcp_ice_timeout = 5.0, tcp_queue_bytes = 262_144,
+        tcp_ice_timeout = 5.0, tcp_queue_bytes = 262_144, web_hosts = Vec::new(), web_port = 0,
     ))]
+    #[allow(clippy::too_many_arguments)]
     fn new(
         host: &str,
         port: u16,
@@ -229,6 +237,8 @@ impl MediaSocket {
         tcp_stall_timeout: f64,
         tcp_ice_timeout: f64,
         tcp_queue_bytes: usize,
+        web_hosts: Vec<String>,
+        web_port: u16,
     ) -> Result<Self> {
         for (name, seconds) in [
             ("consent_timeout", consent_timeout),
@@ -247,8 +257,21 @@ impl MediaSocket {
         let ip: IpAddr = host
             .parse()
             .map_err(|_| Error::Argument("host must be an IP address".into()))?;
-        let (socket, shell) = bind(SocketAddr::new(ip, port), tcp)
+        let web_ips = web_hosts
+            .iter()
+            .map(|h| h.parse::<IpAddr>())
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(|_| Error::Argument("web_hosts must be IP addresses".into()))?;
+        if !web_ips.is_empty() && !tcp {
+            return Err(Error::Argument("sharing the web port needs tcp".into()));
+        }
+        let (socket, mut shell) = bind(SocketAddr::new(ip, port), tcp)
             .map_err(|e| Error::Os(format!("cannot bind UDP and TCP {host}:{port}: {e}")))?;
+        if !web_ips.is_empty() {
+            let web = WebPort::bind(&web_ips, web_port)
+                .map_err(|e| Error::Os(format!("cannot listen on the web port {web_port}: {e}")))?;
+            shell = shell.map(|s| s.with_web(web));
+        }
         let (wakeup, notify) = UnixStream::pair()?;
         wakeup.set_nonblocking(true)?;
         notify.set_nonblocking(true)?;
@@ -282,6 +305,32 @@ impl MediaSocket {
             Some(shell) => Ok(Some(stats::address(shell.local_addr()?))),
             None => Ok(None),
         }
+    }
+
+    /// `(ip, port)` of each listener of the shared web port (empty: not shared).
+    #[getter]
+    fn web_addresses(&self) -> Vec<(String, u16)> {
+        self.web_port()
+            .map(|w| w.local_addrs().into_iter().map(stats::address).collect())
+            .unwrap_or_default()
+    }
+
+    /// The web connections the shared port sorted since the last call: each a file
+    /// descriptor the caller now owns, and the peer's `(ip, port)`.
+    fn take_web_connections(&self) -> Vec<(i32, (String, u16))> {
+        self.web_port()
+            .map(|w| {
+                w.take_handed()
+                    .into_iter()
+                    .map(|(stream, remote)| (stream.into_raw_fd(), stats::address(remote)))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// How the shared web port sorted its connections, by outcome.
+    fn web_port_stats(&self) -> std::collections::BTreeMap<&'static str, u64> {
+        self.web_port().map(WebPort::counts).unwrap_or_default()
     }
 
     /// A file descriptor that becomes readable when events wait (read and discard its
