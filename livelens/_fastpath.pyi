@@ -106,22 +106,16 @@ class DtlsReceived:
     def data(self) -> bytes: ...
 
 @final
-class TransportSelected:
-    """ICE nominated the transport's first address: it is up, DTLS may start."""
+class TransportNominated:
+    """ICE nominated an address of the transport: its first (``moved`` False: it is up,
+    DTLS may start) or a new one (``moved`` True: the browser moved, a network change)."""
 
     @property
     def transport(self) -> int: ...
     @property
     def address(self) -> tuple[str, int]: ...
-
-@final
-class TransportMoved:
-    """A valid nomination from a new address: the browser moved (network change)."""
-
     @property
-    def transport(self) -> int: ...
-    @property
-    def address(self) -> tuple[str, int]: ...
+    def moved(self) -> bool: ...
 
 @final
 class ConsentExpired:
@@ -147,7 +141,7 @@ class Anomaly:
     @property
     def address(self) -> tuple[str, int]: ...
 
-MediaEvent = DtlsReceived | TransportSelected | TransportMoved | ConsentExpired | Anomaly
+MediaEvent = DtlsReceived | TransportNominated | ConsentExpired | Anomaly
 
 @final
 class MediaSocket:

@@ -36,8 +36,7 @@ from livelens._fastpath import (
     ConsentExpired,
     DtlsReceived,
     MediaSocket,
-    TransportMoved,
-    TransportSelected,
+    TransportNominated,
 )
 from livelens.config import DEFAULT_MEDIA_PORT
 from livelens.media.dtls_srtp import SrtpKeys
@@ -197,9 +196,9 @@ class MediaPort:
                 match event:
                     case DtlsReceived():
                         connection.on_dtls(event.data)
-                    case TransportSelected():
+                    case TransportNominated(moved=False):
                         connection.on_selected(event.address)
-                    case TransportMoved():
+                    case TransportNominated(moved=True):
                         connection.on_moved(event.address)
                     case ConsentExpired():
                         connection.on_consent_expired()

@@ -56,18 +56,13 @@ pub struct DtlsReceived {
     data: Py<PyBytes>,
 }
 
-/// ICE nominated the transport's first address: it is up, DTLS may start.
+/// ICE nominated an address of the transport: its first (`moved` false: it is up, DTLS
+/// may start) or a new one (`moved` true: the browser moved, a network change).
 #[pyclass(module = "livelens._fastpath", frozen, get_all)]
-pub struct TransportSelected {
+pub struct TransportNominated {
     transport: TransportId,
     address: (String, u16),
-}
-
-/// A valid nomination from a new address: the browser moved (network change).
-#[pyclass(module = "livelens._fastpath", frozen, get_all)]
-pub struct TransportMoved {
-    transport: TransportId,
-    address: (String, u16),
+    moved: bool,
 }
 
 /// No valid consent check for the consent timeout: the transport is dead.
@@ -98,21 +93,13 @@ impl DtlsReceived {
 }
 
 #[pymethods]
-impl TransportSelected {
+impl TransportNominated {
     fn __repr__(&self) -> String {
         format!(
-            "TransportSelected(transport={}, address={:?})",
-            self.transport, self.address
-        )
-    }
-}
-
-#[pymethods]
-impl TransportMoved {
-    fn __repr__(&self) -> String {
-        format!(
-            "TransportMoved(transport={}, address={:?})",
-            self.transport, self.address
+            "TransportNominated(transport={}, address={:?}, moved={})",
+            self.transport,
+            self.address,
+            if self.moved { "True" } else { "False" }
         )
     }
 }
@@ -140,22 +127,19 @@ fn event(py: Python<'_>, event: Event) -> PyResult<Py<PyAny>> {
             let data = PyBytes::new(py, &data).unbind();
             Py::new(py, DtlsReceived { transport, data })?.into_any()
         }
-        Event::Selected(transport, a) => Py::new(
-            py,
-            TransportSelected {
-                transport,
-                address: stats::address(a),
-            },
-        )?
-        .into_any(),
-        Event::Moved(transport, a) => Py::new(
-            py,
-            TransportMoved {
-                transport,
-                address: stats::address(a),
-            },
-        )?
-        .into_any(),
+        Event::Selected(transport, a) | Event::Moved(transport, a) => {
+            let moved = matches!(event, Event::Moved(..));
+            let address = stats::address(a);
+            Py::new(
+                py,
+                TransportNominated {
+                    transport,
+                    address,
+                    moved,
+                },
+            )?
+            .into_any()
+        }
         Event::ConsentExpired(transport) => Py::new(py, ConsentExpired { transport })?.into_any(),
         Event::Anomaly {
             transport,
@@ -498,8 +482,7 @@ impl Drop for MediaSocket {
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<MediaSocket>()?;
     m.add_class::<DtlsReceived>()?;
-    m.add_class::<TransportSelected>()?;
-    m.add_class::<TransportMoved>()?;
+    m.add_class::<TransportNominated>()?;
     m.add_class::<ConsentExpired>()?;
     m.add_class::<Anomaly>()?;
     Ok(())
