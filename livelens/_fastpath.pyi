@@ -171,7 +171,7 @@ class MediaSocket:
         tcp_stall_timeout: float = 5.0,
         tcp_ice_timeout: float = 5.0,
         tcp_queue_bytes: int = 262144,
-        web_hosts: Sequence[str] = (),
+        web_hosts: Sequence[str] = ...,  # none: the web port is not shared
         web_port: int = 0,
     ) -> MediaSocket:
         """Bind ``host:port`` (an IP literal; port 0: ephemeral, then a number free for UDP

@@ -29,7 +29,15 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     drop_database(base, database)
 
 
+E2E = Path(__file__).resolve().parent / "e2e"
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Browser tests last: Playwright's sync API keeps an event loop running on the
-    main thread while its browser is open, which async tests cannot share."""
+    main thread while its browser is open, which async tests cannot share. Every test
+    under tests/e2e/ is one, marked or not (a file without the mark once ran mid-suite
+    and broke every async test after it)."""
+    for item in items:
+        if E2E in item.path.parents:
+            item.add_marker(pytest.mark.e2e)
     items.sort(key=lambda item: item.get_closest_marker("e2e") is not None)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import LiveServer, NewPage
@@ -17,6 +18,8 @@ from tests.e2e.test_live_session import (
     status_of,
     wait_for_frames,
 )
+
+pytestmark = pytest.mark.e2e
 
 LOCALES = Path(__file__).resolve().parents[2] / "livelens" / "web" / "locales" / "console"
 

@@ -1238,7 +1238,7 @@ FULL: dict[str, Any] = {
     "user": make_user(
         "acme", "full@acme.example", role="admin", disabled=True, totp_secret=b"\x00s\xff",
         totp_pending=b"\x00p\x80", recovery_codes=("a" * 64, "b" * 64), totp_last_step=7,
-        created_at=NOW + 0.5, updated_at=NOW + 1.75,
+        created_at=NOW + 0.5, updated_at=NOW + 1.75, last_sign_in_at=NOW + 2.5,
     ),
     "auth session": make_session("acme", "u1", expires_at=NOW + 0.5),
     "audit event": AuditEvent(
