@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.packets import PACKET_BYTES, PROFILES
+from benchmarks.peers.table import peers_table, plot
 
 START, END = "<!-- results:start -->", "<!-- results:end -->"
 
@@ -407,6 +408,7 @@ def main() -> None:
     parser.add_argument("--relay-lines", type=Path, help="relay_loopback's JSON lines")
     parser.add_argument("--load-json", type=Path, help="benchmarks.loadgen's output")
     parser.add_argument("--reports-json", type=Path, help="benchmarks.reports_load's output")
+    parser.add_argument("--peers-json", type=Path, help="benchmarks.peers' output")
     parser.add_argument("--command", required=True, help="the command that produced the run")
     parser.add_argument("--readme", type=Path, default=Path(__file__).with_name("README.md"))
     args = parser.parse_args()
@@ -416,7 +418,9 @@ def main() -> None:
     relays = relay_rows(args.relay_lines.read_text().splitlines()) if args.relay_lines else []
     load = json.loads(args.load_json.read_text()) if args.load_json else []
     reports = json.loads(args.reports_json.read_text()) if args.reports_json else []
+    peers = json.loads(args.peers_json.read_text()) if args.peers_json else {}
     plots(relays, load, args.readme.parent)
+    plot(peers, args.readme.parent)
     openssl = {profile: openssl_ns_per_packet(profile) for profile in PROFILES}
     cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text()
                 .splitlines() if line.startswith("model name")), platform.processor())  # fmt: skip
@@ -435,6 +439,8 @@ def main() -> None:
         *relay_table(relays),
         "",
         *load_table(load),
+        "",
+        *peers_table(peers),
         "",
         *reports_table(reports),
         END,

@@ -1,0 +1,1 @@
+"""LiveLens side by side with other SFUs, driven by the same aiortc clients (issue 16)."""
