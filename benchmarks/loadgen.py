@@ -28,7 +28,7 @@ import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from aiortc import MediaStreamTrack, RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 
@@ -73,7 +73,22 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICKS_PER_S
 
 
-class LiveServer:
+class ServerProcess:
+    """A server the bench runs in a subprocess: its pid (for CPU time) and its stop."""
+
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
+
+    def stop(self) -> None:
+        if self.process is not None:
+            stop(self.process)
+
+
+class LiveServer(ServerProcess):
     """``livelens serve`` (or the baseline) in a subprocess with its own data dir and ports."""
 
     def __init__(self, media_path: str, data_dir: Path) -> None:
@@ -81,7 +96,6 @@ class LiveServer:
         self.data_dir = data_dir
         self.port = _free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
-        self.process: subprocess.Popen[bytes] | None = None
 
     def _cli(self, *args: str) -> None:
         subprocess.run(
@@ -106,15 +120,6 @@ class LiveServer:
         )  # fmt: skip
         wait_until_serving(self.base_url, self.process)
 
-    @property
-    def pid(self) -> int:
-        assert self.process is not None
-        return self.process.pid
-
-    def stop(self) -> None:
-        if self.process is not None:
-            stop(self.process)
-
 
 class Silent(MediaStreamTrack):
     """A video track that never yields a frame: the m-line and SSRC without an encoder."""
@@ -133,6 +138,30 @@ def vp8_packet(payload_type: int, ssrc: int) -> bytearray:
     return packet
 
 
+class RtpSource(Protocol):
+    """What keeps a publisher's pre-built packet, its sequence number and its count."""
+
+    packet: bytearray
+    seq: int
+    sent: int
+
+
+async def send_rtp(source: RtpSource, dtls: Any, rate: float) -> None:
+    """Send ``rate`` packets/s in 10 ms ticks, straight into ``dtls``'s SRTP layer (no
+    encoder), numbering them on from ``source.seq`` (SRTP refuses a replayed index)."""
+    loop = asyncio.get_running_loop()
+    start, due = loop.time(), 0
+    while True:
+        await asyncio.sleep(0.01)
+        target = int((loop.time() - start) * rate)
+        while due < target:
+            source.seq = (source.seq + 1) & 0xFFFF
+            struct.pack_into("!HI", source.packet, 2, source.seq, (source.seq * 3000) & 0xFFFFFFFF)
+            await dtls._send_rtp(bytes(source.packet))
+            due += 1
+            source.sent += 1
+
+
 @dataclass
 class Session:
     agent_pc: Any
@@ -147,18 +176,7 @@ class Session:
     sender: asyncio.Task[None] | None = None
 
     async def send_at(self, rate: float) -> None:
-        """Send ``rate`` packets/s in 10 ms ticks, straight into the SRTP layer."""
-        loop = asyncio.get_running_loop()
-        start, due = loop.time(), 0
-        while True:
-            await asyncio.sleep(0.01)
-            target = int((loop.time() - start) * rate)
-            while due < target:
-                self.seq = (self.seq + 1) & 0xFFFF
-                struct.pack_into("!HI", self.packet, 2, self.seq, (self.seq * 3000) & 0xFFFFFFFF)
-                await self.customer_dtls._send_rtp(bytes(self.packet))
-                due += 1
-                self.sent += 1
+        await send_rtp(self, self.customer_dtls, rate)
 
     async def close(self) -> None:
         if self.sender is not None:
@@ -220,17 +238,22 @@ async def open_session(base_url: str, index: int) -> Session:
 
     _dtls(agent_pc)._handle_rtp_data = count
     for pc in (agent_pc, customer_pc):
-        connected = asyncio.Event()
-
-        def changed(pc: Any = pc, connected: asyncio.Event = connected) -> None:
-            if pc.connectionState == "connected":
-                connected.set()
-
-        pc.on("connectionstatechange", changed)
-        changed()
-        async with asyncio.timeout(20):
-            await connected.wait()
+        await wait_connected(pc)
     return session
+
+
+async def wait_connected(pc: Any) -> None:
+    """Until ``pc`` is connected (ICE and DTLS done), for at most 20 s."""
+    done = asyncio.Event()
+
+    def changed() -> None:
+        if pc.connectionState == "connected":
+            done.set()
+
+    pc.on("connectionstatechange", changed)
+    changed()
+    async with asyncio.timeout(20):
+        await done.wait()
 
 
 @dataclass

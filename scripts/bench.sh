@@ -20,7 +20,7 @@ out=build/bench
 mkdir -p "$out"
 # LiveKit beside Janus when livekit-server builds from the Go module proxy (cached).
 peers=livelens,janus
-if benchmarks/peers/ensure-livekit.sh >/dev/null; then peers+=",livekit"; fi
+if .venv/bin/python -m benchmarks.peers.livekit_build >/dev/null; then peers+=",livekit"; fi
 if $quick; then
   echo "== Quick: the side-by-side bench, reduced (about 4 minutes; README untouched)" >&2
   .venv/bin/python -m benchmarks.peers --servers "$peers" --sessions 1,4,16 --fanout 1,4 \

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import re
 import socket
-import struct
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
@@ -18,7 +17,7 @@ from typing import Any
 
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 
-from benchmarks.loadgen import Silent, _dtls, open_session, vp8_packet
+from benchmarks.loadgen import Silent, _dtls, open_session, send_rtp, vp8_packet, wait_connected
 from benchmarks.peers.janus import JanusSession
 from benchmarks.peers.livekit import Participant
 from livelens.media import ice
@@ -40,16 +39,7 @@ def enlarge_buffers(pc: Any) -> None:
 
 
 async def connected(pc: Any) -> None:
-    done = asyncio.Event()
-
-    def changed() -> None:
-        if pc.connectionState == "connected":
-            done.set()
-
-    pc.on("connectionstatechange", changed)
-    changed()
-    async with asyncio.timeout(20):
-        await done.wait()
+    await wait_connected(pc)
     enlarge_buffers(pc)
 
 
@@ -66,18 +56,7 @@ class Group:
     sender: asyncio.Task[None] | None = None
 
     async def pump(self, rate: float) -> None:
-        """``rate`` packets/s in 10 ms ticks, straight into the publisher's SRTP layer."""
-        loop = asyncio.get_running_loop()
-        start, due = loop.time(), 0
-        while True:
-            await asyncio.sleep(0.01)
-            target = int((loop.time() - start) * rate)
-            while due < target:
-                self.seq = (self.seq + 1) & 0xFFFF
-                struct.pack_into("!HI", self.packet, 2, self.seq, (self.seq * 3000) & 0xFFFFFFFF)
-                await self.dtls._send_rtp(bytes(self.packet))
-                due += 1
-                self.sent += 1
+        await send_rtp(self, self.dtls, rate)
 
 
 async def livelens_group(base_url: str, index: int, subscribers: int) -> Group:

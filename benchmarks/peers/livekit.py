@@ -1,4 +1,4 @@
-"""LiveKit (``livekit-server`` built from the Go module proxy by ``ensure-livekit.sh``) for
+"""LiveKit (``livekit-server`` built from the Go module proxy by ``livekit_build``) for
 the side-by-side bench.
 
 The bench starts it with a generated YAML configuration: warnings-only logging, ICE-lite,
@@ -27,7 +27,8 @@ from aiortc.sdp import candidate_from_sdp
 from livekit import api
 from livekit.protocol import models, rtc
 
-from benchmarks.loadgen import REPO, _free_port
+from benchmarks.loadgen import _free_port
+from benchmarks.peers import livekit_build
 from benchmarks.peers.process import PeerProcess
 from livelens.media import ice
 
@@ -35,12 +36,7 @@ KEY, SECRET = "benchkey", "bench-secret-at-least-32-characters-long"
 
 
 def binary() -> str:
-    return subprocess.run(
-        [str(REPO / "benchmarks/peers/ensure-livekit.sh")],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
+    return str(livekit_build.ensure())
 
 
 class LiveKitServer(PeerProcess):

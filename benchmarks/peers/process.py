@@ -9,14 +9,13 @@ from pathlib import Path
 
 import tornado.httpclient
 
-from tests.processes import stop
+from benchmarks.loadgen import ServerProcess
 
 
-class PeerProcess:
+class PeerProcess(ServerProcess):
     def __init__(self, name: str, workdir: Path) -> None:
         self.name = name
         self.workdir = workdir
-        self.process: subprocess.Popen[bytes] | None = None
 
     def launch(self, argv: list[str], env: dict[str, str] | None = None) -> None:
         log = (self.workdir / f"{self.name}.log").open("wb")
@@ -40,12 +39,3 @@ class PeerProcess:
                 pass
             await asyncio.sleep(0.05)
         raise TimeoutError(f"{self.name} did not start")
-
-    @property
-    def pid(self) -> int:
-        assert self.process is not None
-        return self.process.pid
-
-    def stop(self) -> None:
-        if self.process is not None:
-            stop(self.process)
