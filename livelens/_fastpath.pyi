@@ -141,7 +141,20 @@ class Anomaly:
     @property
     def address(self) -> tuple[str, int]: ...
 
-MediaEvent = DtlsReceived | TransportNominated | ConsentExpired | Anomaly
+@final
+class RecordingFailed:
+    """The recording on ``leg`` of ``session`` ended on its own (its key's chunk limit, or
+    sealed bytes left uncollected for minutes): the port dropped it, and what was taken
+    of it is not a complete file."""
+
+    @property
+    def session(self) -> int: ...
+    @property
+    def leg(self) -> int: ...
+    @property
+    def reason(self) -> str: ...
+
+MediaEvent = DtlsReceived | TransportNominated | ConsentExpired | Anomaly | RecordingFailed
 
 @final
 class MediaSocket:
@@ -240,6 +253,34 @@ class MediaSocket:
     ) -> None:
         """Open or close a leg's gate (keyframe requests go out from Rust), or report its
         transport up or down."""
+    def start_recording(
+        self,
+        session: int,
+        leg: int,
+        key: bytes,
+        recording_id: str,
+        *,
+        max_uncollected: int | None = None,
+    ) -> None:
+        """Record the session as a sink leg ``leg`` of its relay (a number no participant
+        uses; route sources to it with ``add_route``): VP8 video and Opus audio into a
+        WebM file, sealed as it is written under ``key`` (32 bytes) for ``recording_id``
+        (see :class:`RecordingReader`). No packet reaches Python. Sealed bytes left
+        uncollected past ``max_uncollected`` (None: 64 MiB) end the recording
+        (:class:`RecordingFailed`). :class:`MediaPortError` for a leg in use,
+        :class:`RecordingError` for a bad key or id."""
+    def take_recording(self, session: int, leg: int) -> bytes:
+        """The sealed bytes produced since the last call, to append to the stored file;
+        collect them about every second. :class:`RecordingError` if no recording runs
+        there (never started, stopped, or failed: see :class:`RecordingFailed`)."""
+    def recording_stats(self, session: int, leg: int) -> dict[str, Any]:
+        """The recording's counters: per track (``video``, ``audio``) ``packets``,
+        ``frames``, ``lost_packets``, ``late_packets``, ``dropped_frames``,
+        ``stream_changes``; and ``webm_bytes``, ``sealed_bytes``, ``clusters``,
+        ``reanchors``, ``duration_ms``. Refused as ``take_recording``."""
+    def stop_recording(self, session: int, leg: int) -> tuple[bytes, dict[str, Any]]:
+        """End the recording and remove its leg: the last sealed bytes (the file is
+        complete with them) and the final counters. Refused as ``take_recording``."""
     def end_session(self, session: int) -> None: ...
     def poll_events(self) -> list[MediaEvent]:
         """Everything that happened since the last call, oldest first."""
@@ -308,3 +349,64 @@ class Relay:
         """``{"totals": {...}, "legs": {leg_id: {"connected", "forwarding", "drops",
         "sources": {kind: {...}}, "sinks": {kind: {...}}}}}``: the reference's shape,
         with per-stream packets, bytes, losses and drops by reason; built in Rust."""
+
+# ------------------------------------------------------------------------------ recordings
+
+class RecordingError(ValueError):
+    """A sealed recording cannot be written or read: a key that is not 32 bytes, a file
+    that is not a sealed recording, sealed bytes that are not the span asked for, a
+    writer failure. The subclasses say what is wrong with a file; the message is the
+    reason."""
+
+class RecordingTampered(RecordingError):
+    """A chunk fails authentication: changed bytes, another key or another recording."""
+
+class RecordingTruncated(RecordingError):
+    """The file ends before its final chunk (cut at or inside a chunk)."""
+
+class RecordingDropped(RecordingError):
+    """Chunks are missing from the file."""
+
+class RecordingReordered(RecordingError):
+    """A chunk is not at the position its index says."""
+
+class RecordingRangeError(RecordingError):
+    """A plaintext byte range that is empty or reaches past the end of the recording."""
+
+RECORDING_HEADER_LEN: int
+"""The bytes of a sealed recording's clear header, at the start of the file."""
+
+@final
+class RecordingReader:
+    """A sealed recording opened for reading without reading or decrypting all of it:
+    the caller reads ``header`` (the file's first ``RECORDING_HEADER_LEN`` bytes) and
+    ``tail`` (the bytes ``RecordingReader.tail_span(header, file_len)``); opening checks
+    the final chunk and its trailer. Then, for a plaintext range, ``span`` names the
+    sealed bytes to read and ``read`` decrypts, authenticates and patches them. Ranges
+    are ``start, end`` with ``end`` exclusive. Refusals are :class:`RecordingError`
+    subclasses: :class:`RecordingTampered`, :class:`RecordingTruncated`,
+    :class:`RecordingDropped`, :class:`RecordingReordered`, :class:`RecordingRangeError`."""
+
+    def __new__(
+        cls, key: bytes, recording_id: str, header: bytes, file_len: int, tail: bytes
+    ) -> RecordingReader: ...
+    @staticmethod
+    def tail_span(header: bytes, file_len: int) -> tuple[int, int]:
+        """The sealed bytes ``(start, end)`` to read as ``tail`` to open a file of
+        ``file_len`` bytes; :class:`RecordingError` for a header that is not a sealed
+        recording's, :class:`RecordingTruncated` for a file with no chunk."""
+    @property
+    def plaintext_len(self) -> int:
+        """The WebM file's length in bytes."""
+    def span(self, start: int, end: int) -> tuple[int, int]:
+        """The sealed bytes ``(start, end)`` that hold plaintext ``start..end``;
+        :class:`RecordingRangeError` for an empty range or one past ``plaintext_len``."""
+    def read(self, start: int, end: int, sealed: bytes) -> bytes:
+        """Plaintext ``start..end`` from ``sealed``, exactly the file's bytes of
+        ``span(start, end)``; every chunk is authenticated before a byte is returned."""
+
+def seal_recording(
+    key: bytes, recording_id: str, plaintext: bytes, chunk_size: int = 65536
+) -> bytes:
+    """``plaintext`` sealed as recording ``recording_id`` under ``key`` (32 bytes), in the
+    media port's format: for tests and tools (the media port seals what it records)."""

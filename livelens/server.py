@@ -24,6 +24,7 @@ from livelens.config import Settings, is_loopback
 from livelens.errors import LiveLensError
 from livelens.http import connections, tls
 from livelens.http.app import MAX_BODY_BYTES, make_app
+from livelens.media.addresses import public_web_port
 from livelens.media.hub import MediaHub, MediaPath
 from livelens.media.media_port import MediaPort
 from livelens.services import alert_delivery, export, retention, tasks
@@ -184,7 +185,8 @@ def open_media_port(settings: Settings, web_hosts: Sequence[str] = ()) -> MediaP
     every address when there are several. With ``web_hosts``, it also owns the web
     port (``settings.port``) on those addresses, shared between ICE-TCP and HTTP(S)."""
     addresses = media_addresses(settings)
-    bind = addresses[0] if addresses and len(addresses) == 1 else "0.0.0.0"  # noqa: S104
+    # Several addresses: every one, IPv4 and IPv6 (dual-stack; IPv4 only without IPv6).
+    bind = addresses[0] if addresses and len(addresses) == 1 else "::"
     try:
         port = MediaPort(
             bind,
@@ -193,6 +195,7 @@ def open_media_port(settings: Settings, web_hosts: Sequence[str] = ()) -> MediaP
             announced=settings.media_announce,
             web_hosts=web_hosts,
             web_port=settings.port,
+            web_public_port=public_web_port(settings.public_url),
         )
     except OSError as exc:
         raise LiveLensError(
@@ -200,12 +203,15 @@ def open_media_port(settings: Settings, web_hosts: Sequence[str] = ()) -> MediaP
             "(LIVELENS_MEDIA_PORT)"
             + (", or the web port (--port), or turn --media-on-web-port off." if web_hosts else ".")
         ) from exc
+    web = f"; ICE-TCP also on the web port {port.web_port}" if port.web_port else ""
+    if port.web_candidate_port != port.web_port:  # behind a port-forward (--public-url)
+        web += f", offered as {port.web_candidate_port}"
     log.info(
         "media on UDP %s:%d (ICE-lite, SRTP in Rust)%s%s",
         ", ".join(port.addresses),
         port.port,
         f", bound to {bind}" if settings.media_announce else "",
-        f"; ICE-TCP also on the web port {port.web_port}" if port.web_port else "",
+        web,
     )
     return port
 

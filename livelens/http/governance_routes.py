@@ -9,6 +9,7 @@ from livelens.http import (
     branding_api,
     exports_api,
     lifecycle_api,
+    recordings_api,
     reports_api,
 )
 from livelens.http.api_schema import (
@@ -32,7 +33,7 @@ from livelens.http.api_schema import (
     Route,
     obj,
 )
-from livelens.services import alert_rules, api_keys, export_rules, support
+from livelens.services import alert_rules, api_keys, export_rules, recording_rules, support
 from livelens.services.brand_colors import MIN_CONTRAST, PATTERN
 from livelens.services.logo_images import MAX_LOGO_BYTES, MAX_LOGO_SIDE, MEDIA_TYPES
 
@@ -292,6 +293,61 @@ ALERT_ROUTES: list[Route] = [
         request_required=False, auth="admin", errors=(401, 403, 404))}),
 ]  # fmt: skip
 
+# Recordings of sessions (http/recordings_api.py, services/recordings.py).
+RECORDING = obj(
+    ["id", "started_at", "duration_s", "bytes", "state"],
+    id=STR, started_at=NUM, ended_at=NUM_OR_NULL,
+    duration_s=NUM | {"description": "Media time recorded."},
+    bytes=INT | {"description": "Sealed bytes stored."},
+    state={"enum": ["recording", "complete", "stopped", "failed", "interrupted"]},
+    stopped_reason=STR_OR_NULL | {"description": "Why it ended on its own, in words."},
+    download_url=STR_OR_NULL, events_url=STR_OR_NULL,
+)  # fmt: skip
+RECORDING_EVENT = obj(["t", "kind", "data"], t=NUM | {"description": "Seconds from its start."},
+                      kind={"enum": list(recording_rules.EVENT_KINDS)},
+                      data={"type": "object"})  # fmt: skip
+RECORDING_ERRORS = (401, 403, 404, 409)
+BINARY: JSON = {"type": "string", "format": "binary"}
+RECORDING_ROUTES: list[Route] = [
+    Route("/api/sessions/{session_id}/recordings", recordings_api.RecordingsHandler,
+          {"get": Operation(
+              "The recordings of a session, oldest first",
+              {200: obj(["recordings"], recordings={"type": "array", "items": RECORDING})},
+              description="For the agent who ran the session, invited experts and the "
+                          "account's administrators (404 for anyone else). `state`: "
+                          "`stopped` when it ended on its own (`stopped_reason`, e.g. "
+                          "storage full) with what was recorded kept; `failed` when nothing "
+                          "could be kept; `interrupted` when its server stopped mid-way.",
+              errors=(401, 403, 404))}),
+    Route("/api/sessions/{session_id}/recordings/{recording_id}/events",
+          recordings_api.RecordingEventsHandler, {"get": Operation(
+              "A recording's timed events (marks, chat, freezes) for the player",
+              {200: obj(["events"], events={"type": "array", "items": RECORDING_EVENT})},
+              description="Oldest first; kept sealed at rest. 409 `recording_not_ready` "
+                          "while it is made or when nothing of it was kept.",
+              errors=RECORDING_ERRORS)}),
+    Route("/api/sessions/{session_id}/recordings/{recording_id}/download",
+          recordings_api.RecordingDownloadHandler, {"get": Operation(
+              "A recording as WebM, decrypted as it is sent, whole or by byte range (audited)",
+              {200: BINARY, 206: BINARY}, media="video/webm",
+              description="Send `Range: bytes=a-b`, `bytes=a-` or `bytes=-n` for one range: "
+                          "206 with `Content-Range` (several ranges or a malformed one: the "
+                          "whole file, 200); 416 `range_not_satisfiable` for a range past the "
+                          "end. Every chunk is authenticated before a byte of it is sent: a "
+                          "changed, cut or incomplete file is 422 `recording_damaged` (a "
+                          "whole download checks the whole file first; a damaged chunk "
+                          "further into a range cuts the transfer). Audited: downloads "
+                          "(`recording.downloaded`), the start of a playback (a range from "
+                          "byte 0, `recording.played`) and damage (`recording.damaged`). "
+                          "409 `recording_not_ready` while it is made.",
+              errors=(*RECORDING_ERRORS, 416, 422))}),
+]  # fmt: skip
+
 GOVERNANCE_ROUTES = (
-    REPORT_ROUTES + BRANDING_ROUTES + EXPORT_ROUTES + LIFECYCLE_ROUTES + ALERT_ROUTES
+    REPORT_ROUTES
+    + BRANDING_ROUTES
+    + EXPORT_ROUTES
+    + LIFECYCLE_ROUTES
+    + ALERT_ROUTES
+    + RECORDING_ROUTES
 )

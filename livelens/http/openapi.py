@@ -16,6 +16,8 @@ _ERROR_TEXT = {
     404: "Not found in this account",
     409: "Conflict",
     413: "Body too large",
+    416: "Range not satisfiable (Content-Range: bytes */<length>)",
+    422: "Stored content fails its integrity checks",
     423: "Sign-in locked after repeated failures (retry_after seconds)",
     429: "Too many attempts; wait and retry",
 }

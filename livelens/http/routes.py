@@ -64,7 +64,9 @@ DISPLAY_NAME: JSON = {"type": ["string", "null"], "maxLength": 80,
                       "description": "Made from the e-mail address when left out."}  # fmt: skip
 # subscription_active: false once the account's subscription has ended (no new sessions).
 TENANT_FIELDS: dict[str, JSON] = {"id": STR, "name": STR, "region": STR, "require_totp": BOOL,
-                                  "subscription_active": BOOL}  # fmt: skip
+                                  "subscription_active": BOOL,
+                                  "recording": {"type": "string", "enum": list(
+                                      account_policy.CHOICES["recording"])}}  # fmt: skip
 TENANT = obj(["id", "name", "region", "require_totp"], **TENANT_FIELDS)
 # The account's policies (services.account_policy), each with its bounds.
 POLICIES: dict[str, JSON] = {
@@ -99,6 +101,8 @@ AUDIT_EVENT = obj(
 )  # fmt: skip
 SECURITY_EVENT = obj(["id", "at", "kind"], id=STR, at=NUM, kind=STR, ip=STR_OR_NULL,
                      details={"type": "object"})  # fmt: skip
+# Whether a session is recorded (signalling.recording), fixed when it was created.
+SESSION_RECORDING: JSON = {"type": "string", "enum": ["off", "asked", "always"]}
 SESSION = obj(
     ["id", "status", "agent_id", "created_at", "join_expires_at"],
     id=STR, status={"type": "string", "enum": ["waiting", "joined", "consented", "live", "ended"]},
@@ -110,7 +114,7 @@ SESSION = obj(
     ended_by=STR_OR_NULL, experts={"type": "array", "items": STR},
     ended_by_user_id=STR_OR_NULL, ended_by_name=STR_OR_NULL,
     customer_name=STR_OR_NULL | {"description": "Stored sealed (AES-256-GCM)."},
-    reference=STR_OR_NULL, policy=SESSION_POLICY,
+    reference=STR_OR_NULL, policy=SESSION_POLICY, recording=SESSION_RECORDING,
     rating={"anyOf": [{"type": "null"}, obj(
         ["score", "at"], score={"type": "integer", "minimum": 1, "maximum": 5}, at=NUM,
         comment=STR_OR_NULL | {"description": "Stored sealed; shown in one session's view."})]},
@@ -217,10 +221,14 @@ ROUTES: list[Route] = [
         "post": Operation(
             "Start a support session: a join link (token in the fragment), a PIN and a QR code",
             {201: INVITATION},
-            request=obj(customer_name=CASE_TEXT, reference=CASE_TEXT),
+            request=obj(customer_name=CASE_TEXT, reference=CASE_TEXT, record=BOOL_OR_NULL),
             description="The body is optional. `customer_name` (who the session is for; "
                         "kept sealed at rest) and `reference` (the case or ticket) are shown "
-                        "with the session wherever it is listed. 400 `invalid_input` names "
+                        "with the session wherever it is listed. `record`: the agent's "
+                        "choice where the account's recording policy is `agent` "
+                        "(the session's `recording` is then `asked`); 400 "
+                        "`recording_refused` for `true` under `off` or `false` under "
+                        "`always`. 400 `invalid_input` names "
                         "the field at fault; 400 `unknown_host` when the request's Host does "
                         "not name this server (no link is made to a forged one).",
             request_required=False, errors=(400, 401, 403)),
@@ -299,7 +307,7 @@ ROUTES: list[Route] = [
         "A customer joins with the link's token or the PIN; binds this device",
         {200: obj(["session", "company", "agent", "policy", "brand"],
                   session=obj(id=STR, status=STR), company=STR, agent=STR,
-                  policy=SESSION_POLICY, brand=BRAND)},
+                  policy=SESSION_POLICY, brand=BRAND, recording=SESSION_RECORDING)},
         request=obj(token=FIELD_OR_NULL, pin=FIELD_OR_NULL) | {"oneOf": [
             # Either the link's token or the PIN; the other absent, null or empty.
             {"required": ["token"], "properties": {"token": FIELD | {"minLength": 1},

@@ -3,11 +3,13 @@ customers join them."""
 
 from __future__ import annotations
 
+import asyncio
+
 from tornado.http1connection import HTTP1Connection
 
 from livelens.errors import InvalidInput, NotAuthenticated
 from livelens.http import hosts, views
-from livelens.http.base import BaseHandler, field_str
+from livelens.http.base import BaseHandler, field_bool, field_str
 from livelens.http.qr import qr_fields
 from livelens.identity.roles import Permission
 from livelens.services import branding, deletion, rating, security, session_history, support
@@ -53,16 +55,22 @@ async def _bad_cookies(handler: BaseHandler, ticket: bytes | None) -> None:
 class _InvitingHandler(BaseHandler):
     """Hands an agent a session's join link, PIN and QR code."""
 
-    def write_invitation(self, base: str, invitation: support.Invitation, status: int) -> None:
+    async def write_invitation(
+        self, base: str, invitation: support.Invitation, status: int
+    ) -> None:
         # The token travels in the fragment: browsers never send it to a server,
         # so it cannot end up in access logs or Referer headers.
         join_url = f"{base}/join#{invitation.token}"
+        # Drawing the QR code is ~10 ms of pure Python (segno scoring its masks): on a
+        # worker thread the event loop gets the GIL back within its switch interval
+        # instead of waiting out the whole drawing (benchmarks/control_plane: loop lag).
+        qr = await asyncio.to_thread(qr_fields, join_url, scale=4)
         self.write_json(
             {
                 "session": views.support_session(invitation.session, invitation.customer_name),
                 "join_url": join_url,
                 "pin": invitation.pin,
-                **qr_fields(join_url, scale=4),
+                **qr,
             },
             status=status,
         )
@@ -98,10 +106,11 @@ class SessionsHandler(_InvitingHandler):
         body = self.json_body() if self.request.body else {}  # every field is optional
         customer = field_str(body, "customer_name", optional=True)
         reference = field_str(body, "reference", optional=True)
+        record = field_bool(body, "record")  # the agent's choice, where the policy leaves it
         base = self.link_base()  # before anything is created: a refusal leaves nothing
-        created = await support.create(self.ctx, principal, self.client_ip,
-                                       customer=customer, reference=reference)  # fmt: skip
-        self.write_invitation(base, created, 201)
+        created = await support.create(self.ctx, principal, self.client_ip, customer=customer,
+                                       reference=reference, record=record)  # fmt: skip
+        await self.write_invitation(base, created, 201)
 
     async def get(self) -> None:
         principal = self.require_permission(Permission.RUN_SESSIONS)
@@ -143,7 +152,7 @@ class SessionLinkHandler(_InvitingHandler):
         base = self.link_base()  # before the old link is ended: a refusal changes nothing
         renewed = await support.renew_link(self.ctx, self.rooms, principal, session_id,
                                            self.client_ip)  # fmt: skip
-        self.write_invitation(base, renewed, 200)
+        await self.write_invitation(base, renewed, 200)
 
 
 class JoinHandler(BaseHandler):
@@ -171,6 +180,8 @@ class JoinHandler(BaseHandler):
                 "company": brand.name,
                 "agent": joined.agent_name,
                 "policy": joined.policy,  # what the page leaves out: chat, snapshots, ...
+                # Whether it is recorded ("off", "asked", "always"): the consent screen says so.
+                "recording": joined.session.recording,
                 "brand": brand.view(),
             }
         )

@@ -28,9 +28,10 @@ def user_admin(user: User, locked_for: int = 0) -> dict[str, object]:
 
 
 def tenant(t: Tenant) -> dict[str, object]:
-    # Whether sessions can be started: the console disables "New session" when not.
+    # Whether sessions can be started: the console disables "New session" when not;
+    # and the recording policy, for its "Record this session" switch.
     return {"id": t.id, "name": t.name, "region": t.region, "require_totp": t.require_totp,
-            "subscription_active": subscription.active(t)}  # fmt: skip
+            "subscription_active": subscription.active(t), "recording": t.recording}  # fmt: skip
 
 
 def account(t: Tenant, seats_used: int) -> dict[str, object]:
@@ -96,6 +97,7 @@ def support_session(
         **opened,
         "reference": s.reference,
         "policy": session_policy.view(s),  # what the account's policy allows in it
+        "recording": s.recording,  # whether it is recorded: "off", "asked", "always"
         "rating": rating,  # the customer's, once they gave it after the end
     }
 

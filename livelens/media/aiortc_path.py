@@ -16,8 +16,11 @@ from livelens import clock
 from livelens.media import ice, stun_guard
 from livelens.media.media_port import AnomalyCallback, Spawn
 from livelens.media.peer import PeerRequest, ServerPeer
+from livelens.media.recording import RecordingEnd, RecordingFailedCallback, RecordingUnavailable
 from livelens.media.relay import PacketRelay, RelayKind, Transmit, new_relay
 from livelens.media.streams import MediaKind
+
+_CANNOT_RECORD = "the aiortc media path cannot record"
 
 
 class AiortcPath:
@@ -39,6 +42,9 @@ class AiortcPath:
 
     def on_anomaly(self, callback: AnomalyCallback) -> None:
         """Nothing to report: libsrtp and aioice drop forged packets silently."""
+
+    def on_recording_failed(self, callback: RecordingFailedCallback) -> None:
+        """Nothing to report: this path never records."""
 
     def close(self) -> None:
         """Nothing to close: each connection has its own sockets."""
@@ -98,6 +104,23 @@ class AiortcSession:
 
     def stats(self) -> dict[str, object]:
         return {"path": f"aiortc+{self._kind}", **self.relay.stats()}
+
+    # Recording runs in the Rust media port only.
+
+    def start_recording(self, recording_id: str, key: bytes) -> None:
+        raise RecordingUnavailable(_CANNOT_RECORD)
+
+    def record(self, participant_id: str) -> None:
+        raise RecordingUnavailable(_CANNOT_RECORD)
+
+    def gate_recording(self, allowed: bool) -> None:
+        raise RecordingUnavailable(_CANNOT_RECORD)
+
+    def take_recording(self) -> bytes:
+        raise RecordingUnavailable(_CANNOT_RECORD)
+
+    def stop_recording(self) -> RecordingEnd:
+        raise RecordingUnavailable(_CANNOT_RECORD)
 
     def close(self) -> None:
         self._cancel_timer()

@@ -21,6 +21,13 @@ The consent gate is the relay's per-leg gate: agent legs forward nothing until
 :meth:`MediaHub.set_media_allowed` opens them, so no customer picture or sound can
 reach an agent before consent is recorded. Each session has its own relay, so no
 packet can cross sessions (or tenants).
+
+Recording (the media port only): the session's relay gets one more sink, the recorder,
+which takes the customer's video and audio (its leg is routed to it whenever it is
+(re)attached: a reconnect, an ICE restart, a camera switch become gaps in the file)
+behind the same consent gate as the agents. The agents' voices are not recorded: the
+file has one audio track, the customer's. Only sealed bytes reach Python
+(:meth:`MediaHub.take_recording`, about once a second).
 """
 
 from __future__ import annotations
@@ -40,6 +47,11 @@ from livelens.media.peer import (
     PeerState,
     ServerPeer,
 )
+from livelens.media.recording import (
+    RecordingEnd,
+    RecordingFailedCallback,
+    RecordingUnavailable,
+)
 from livelens.media.streams import MEDIA_KINDS, MediaKind
 
 log = logging.getLogger(__name__)
@@ -47,7 +59,15 @@ log = logging.getLogger(__name__)
 Role = Literal["customer", "agent"]
 StateCallback = Callable[[str, str, str], None]
 
-__all__ = ["MediaHub", "MediaPath", "OfferRejected", "Role", "SessionMedia"]
+__all__ = [
+    "MediaHub",
+    "MediaPath",
+    "OfferRejected",
+    "RecordingEnd",
+    "RecordingUnavailable",
+    "Role",
+    "SessionMedia",
+]
 
 # What the server sends each role: customers get audio only, agents get both.
 _DIRECTIONS: dict[Role, Mapping[MediaKind, Direction]] = {
@@ -77,6 +97,20 @@ class SessionMedia(Protocol):
     def stats(self) -> dict[str, object]:
         """``path``, and the relay's ``totals`` and ``legs`` (by participant id)."""
 
+    def start_recording(self, recording_id: str, key: bytes) -> None:
+        """Add the recorder to the relay (:class:`RecordingUnavailable` if the path
+        cannot record); nothing reaches it until participants are routed to it."""
+
+    def record(self, participant_id: str) -> None:
+        """Route the participant's audio and video to the recorder."""
+
+    def gate_recording(self, allowed: bool) -> None:
+        """The consent gate of the recorder, as ``set_forwarding`` for a participant."""
+
+    def take_recording(self) -> bytes: ...
+
+    def stop_recording(self) -> RecordingEnd: ...
+
     def close(self) -> None: ...
 
 
@@ -87,6 +121,8 @@ class MediaPath(Protocol):
         """``spawn`` runs a coroutine in the background for the session's own sends."""
 
     def on_anomaly(self, callback: AnomalyCallback) -> None: ...
+
+    def on_recording_failed(self, callback: RecordingFailedCallback) -> None: ...
 
     def close(self) -> None:
         """Release what the path holds (the port's socket); its owner calls it after
@@ -118,6 +154,7 @@ class _Session:
         self.participants: dict[str, _Participant] = {}
         self.media_allowed = False
         self.two_way_audio = True  # False: no agent -> customer audio route
+        self.recording = False
         self.lock = asyncio.Lock()
 
     # --------------------------------------------------------- PeerListener
@@ -150,6 +187,8 @@ class _Session:
                     self.media.add_route(pid, other.participant_id, kind)
                 if _flows(other.role, participant.role, kind, self.two_way_audio):
                     self.media.add_route(other.participant_id, pid, kind)
+        if self.recording and participant.role == "customer":
+            self.media.record(pid)
         if peer.state == "connected":  # connected before we registered it
             self.media.set_connected(pid)
 
@@ -168,6 +207,24 @@ class _Session:
         for participant in self.participants.values():
             if participant.role == "agent":
                 self.media.set_forwarding(participant.participant_id, allowed)
+        if self.recording:
+            self.media.gate_recording(allowed)
+
+    def start_recording(self, recording_id: str, key: bytes) -> None:
+        if self.recording:
+            raise RecordingUnavailable("a recording of this session is running")
+        self.media.start_recording(recording_id, key)
+        self.recording = True
+        self.media.gate_recording(self.media_allowed)
+        for participant in self.participants.values():
+            if participant.role == "customer":
+                self.media.record(participant.participant_id)
+
+    def stop_recording(self) -> RecordingEnd:
+        if not self.recording:
+            raise RecordingUnavailable("no recording of this session is running")
+        self.recording = False
+        return self.media.stop_recording()
 
 
 class MediaHub:
@@ -183,8 +240,12 @@ class MediaHub:
         self._connect_timeout = connect_timeout
         self._sessions: dict[str, _Session] = {}
         self._callbacks: list[StateCallback] = []
+        self._recording_callbacks: list[RecordingFailedCallback] = []
+        # Recordings that ended with their session, until stop_recording collects them.
+        self._ended_recordings: dict[str, RecordingEnd] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._closed = False
+        media.on_recording_failed(self._recording_failed)
 
     async def connect(
         self,
@@ -237,6 +298,59 @@ class MediaHub:
         path libsrtp and aioice drop such packets silently, so nothing is reported."""
         self.media.on_anomaly(callback)
 
+    # ------------------------------------------------------------------ recording
+
+    def start_recording(self, session_id: str, recording_id: str, key: bytes) -> None:
+        """Record the session's customer (video and audio, sealed under ``key``, 32
+        bytes, for ``recording_id``), from now until :meth:`stop_recording`, across its
+        reconnects. :class:`RecordingUnavailable` if the media path cannot record, the
+        session has no media yet, or a recording of it runs."""
+        session = self._sessions.get(session_id)
+        if session is None:
+            raise RecordingUnavailable("the session has no media yet")
+        self._ended_recordings.pop(session_id, None)
+        session.start_recording(recording_id, key)
+
+    def take_recording(self, session_id: str) -> bytes:
+        """The sealed bytes recorded since the last call (b"" if none), to append to the
+        stored file. :class:`RecordingUnavailable` if no recording runs."""
+        if session_id in self._ended_recordings:
+            return b""  # the rest comes with stop_recording
+        session = self._sessions.get(session_id)
+        if session is None or not session.recording:
+            raise RecordingUnavailable("no recording of this session is running")
+        return session.media.take_recording()
+
+    def stop_recording(self, session_id: str) -> RecordingEnd:
+        """End the recording: the sealed bytes not taken yet (the file is complete with
+        them), the media time and counters. A recording that ended with its session
+        (:meth:`end_session`) is returned here too. :class:`RecordingUnavailable` if
+        none runs (never started, stopped, or failed)."""
+        ended = self._ended_recordings.pop(session_id, None)
+        if ended is not None:
+            return ended
+        session = self._sessions.get(session_id)
+        if session is None:
+            raise RecordingUnavailable("no recording of this session is running")
+        return session.stop_recording()
+
+    def on_recording_failed(self, callback: RecordingFailedCallback) -> None:
+        """Call ``callback(session_id, reason)`` when a recording ends on its own (the
+        media path gave up on it): what was taken of it is not a complete file, and
+        :meth:`stop_recording` raises :class:`RecordingUnavailable`."""
+        self._recording_callbacks.append(callback)
+
+    def _recording_failed(self, session_id: str, reason: str) -> None:
+        session = self._sessions.get(session_id)
+        if session is None or not session.recording:
+            return
+        session.recording = False
+        for callback in list(self._recording_callbacks):
+            try:
+                callback(session_id, reason)
+            except Exception:
+                log.exception("recording callback failed")
+
     def stats(self, session_id: str) -> dict[str, object]:
         session = self._sessions.get(session_id)
         if session is None:
@@ -273,6 +387,8 @@ class MediaHub:
         if session is None:
             return
         async with session.lock:
+            if session.recording:
+                self._end_recording_with(session)
             session.media.close()
             participants = list(session.participants.values())
             for participant in participants:
@@ -291,6 +407,13 @@ class MediaHub:
         await asyncio.gather(*tasks, return_exceptions=True)
 
     # ------------------------------------------------------------------ internals
+
+    def _end_recording_with(self, session: _Session) -> None:
+        """The session ends while recording: finish the file, for stop_recording."""
+        try:
+            self._ended_recordings[session.session_id] = session.stop_recording()
+        except RecordingUnavailable:
+            log.exception("a recording could not be finished with its session")
 
     def _session(self, session_id: str) -> _Session:
         session = self._sessions.get(session_id)

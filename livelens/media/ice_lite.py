@@ -59,11 +59,16 @@ _WEB_PREFERENCE = 4095
 
 
 def local_candidates(
-    addresses: list[str], udp_port: int, tcp_port: int | None, web_port: int | None = None
+    addresses: list[str],
+    udp_port: int,
+    tcp_port: int | None,
+    web_port: int | None = None,
+    web_addresses: list[str] | None = None,
 ) -> list[Candidate]:
     """The answer's candidates: a UDP host candidate per address and, where the port
     has a TCP twin, a passive TCP one per address at a lower priority; with the web port
-    shared, a passive TCP one there per address, lower again."""
+    shared, a passive TCP one there per address it is reachable on (``web_addresses``,
+    default all), lower again."""  # fmt: skip
     candidates = [
         Candidate(
             foundation=str(i + 1),
@@ -76,7 +81,9 @@ def local_candidates(
         )
         for i, address in enumerate(addresses)
     ]
-    for port, preference in ((tcp_port, _TWIN_PREFERENCE), (web_port, _WEB_PREFERENCE)):
+    on_web = addresses if web_addresses is None else web_addresses
+    passive = ((tcp_port, _TWIN_PREFERENCE, addresses), (web_port, _WEB_PREFERENCE, on_web))
+    for port, preference, reachable in passive:
         if port is None:
             continue
         first = len(candidates) + 1
@@ -91,7 +98,7 @@ def local_candidates(
                 type="host",
                 tcptype="passive",
             )
-            for i, address in enumerate(addresses)
+            for i, address in enumerate(reachable)
         ]
     return candidates
 
@@ -125,7 +132,11 @@ class IceLiteConnection:
         self._closed_event: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._closed = False
         self.local_candidates = local_candidates(
-            port.addresses, port.port, port.tcp_port, port.web_port
+            port.addresses,
+            port.port,
+            port.tcp_port,
+            port.web_candidate_port,
+            port.web_candidate_addresses,
         )
         self.transport_id = port.add_transport(
             where.session, where.leg, self.local_username, self.local_password, self

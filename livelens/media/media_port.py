@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ipaddress
 import itertools
 import logging
 import os
@@ -29,20 +28,28 @@ import socket
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any, Protocol
 
-import aioice.ice
-
 from livelens._fastpath import (
     Anomaly,
     ConsentExpired,
     DtlsReceived,
     MediaSocket,
+    RecordingError,
+    RecordingFailed,
     TransportNominated,
 )
 from livelens.config import DEFAULT_MEDIA_PORT
+from livelens.media.addresses import advertised_addresses, web_candidate_addresses
 from livelens.media.dtls_srtp import SrtpKeys
 from livelens.media.ice_lite import PortLeg
 from livelens.media.peer import PeerRequest, ServerPeer
-from livelens.media.streams import MediaKind
+from livelens.media.recording import (
+    RECORDER_LEG,
+    RecordingEnd,
+    RecordingFailedCallback,
+    RecordingUnavailable,
+    recording_end,
+)
+from livelens.media.streams import MEDIA_KINDS, MediaKind
 
 log = logging.getLogger(__name__)
 
@@ -64,16 +71,6 @@ class TransportEvents(Protocol):
     def on_moved(self, address: tuple[str, int]) -> None: ...
 
     def on_consent_expired(self) -> None: ...
-
-
-def advertised_addresses(bound: str, host_addresses: Sequence[str] | None) -> list[str]:
-    """The IPs to offer as host candidates for a socket bound to ``bound``."""
-    if not ipaddress.ip_address(bound).is_unspecified:
-        return [bound]
-    if host_addresses is not None:
-        return list(host_addresses)
-    # Every IPv4 address of the machine, as aioice would gather them (not loopback).
-    return list(aioice.ice.get_host_addresses(use_ipv4=True, use_ipv6=False))
 
 
 # (session id or None when no transport matched, drop reason, occurrences so far, IP)
@@ -98,6 +95,7 @@ class MediaPort:
         tcp_stall_timeout: float = 5.0,
         web_hosts: Sequence[str] = (),
         web_port: int = 0,
+        web_public_port: int | None = None,
     ) -> None:
         """Bind ``host:port`` (port 0: ephemeral, for tests) for UDP and, with ``tcp``,
         for TCP. ``host_addresses``: the IPs advertised when ``host`` is unspecified
@@ -106,7 +104,10 @@ class MediaPort:
         ``consent_timeout``: seconds without a STUN check before a connection fails.
         ``tcp_stall_timeout``: seconds an ICE-TCP connection may leave data unread
         before it is cut. ``web_hosts``: IPs whose ``web_port`` (0: ephemeral) the port
-        owns, shared between ICE-TCP and the web server (see :meth:`on_web_connection`)."""
+        owns, shared between ICE-TCP and the web server (see :meth:`on_web_connection`);
+        ``web_public_port``: the port browsers reach it on, if not that one (behind a
+        port-forward: the public URL's). ``host`` ``::`` binds dual-stack (IPv4 and IPv6;
+        ``0.0.0.0`` where the machine has no IPv6)."""
         self._socket = MediaSocket(
             host,
             port,
@@ -123,13 +124,20 @@ class MediaPort:
         web = self._socket.web_addresses
         # The shared web port's number, offered as a second passive ICE-TCP candidate.
         self.web_port = web[0][1] if web else None
+        # The port its candidate carries: where browsers reach it.
+        self.web_candidate_port = (web_public_port or self.web_port) if web else None
         self._web_callback: WebConnectionCallback | None = None
         self.addresses = list(announced) or advertised_addresses(bound, host_addresses)
+        # The addresses the web port's candidates are offered on.
+        self.web_candidate_addresses = web_candidate_addresses(
+            self.addresses, [ip for ip, _ in web], bool(announced)
+        )
         # transport -> (its connection, its session's number)
         self._transports: dict[int, tuple[TransportEvents, int]] = {}
         self._session_ids: dict[int, str] = {}  # session number -> session id
         self._session_numbers = itertools.count(1)
         self._anomaly_callbacks: list[AnomalyCallback] = []
+        self._recording_callbacks: list[RecordingFailedCallback] = []
         self._loop = asyncio.get_running_loop()
         self._fd = self._socket.wakeup_fd()
         self._loop.add_reader(self._fd, self._on_wakeup)
@@ -188,6 +196,9 @@ class MediaPort:
             if isinstance(event, Anomaly):
                 self._report_anomaly(event)
                 continue
+            if isinstance(event, RecordingFailed):
+                self._report_recording_failed(event)
+                continue
             registered = self._transports.get(event.transport)
             if registered is None:
                 continue  # a transport closed meanwhile
@@ -241,6 +252,21 @@ class MediaPort:
             except Exception:
                 log.exception("media port: anomaly callback failed")
 
+    def on_recording_failed(self, callback: RecordingFailedCallback) -> None:
+        """Call ``callback(session_id, reason)`` when a session's recording ends on its
+        own (see ``MediaSocket.start_recording``)."""
+        self._recording_callbacks.append(callback)
+
+    def _report_recording_failed(self, event: RecordingFailed) -> None:
+        session_id = self._session_ids.get(event.session)
+        if session_id is None:
+            return  # the session ended meanwhile
+        for callback in list(self._recording_callbacks):
+            try:
+                callback(session_id, event.reason)
+            except Exception:
+                log.exception("media port: recording callback failed")
+
     def close(self) -> None:
         if self._closed:
             return
@@ -255,6 +281,10 @@ class PortSession:
     """One session's media on the port: its participants' legs, routes and gates in the
     session's relay in Rust. Participants are numbered when their first connection is
     made, and keep the number across reconnects (the new transport replaces the old)."""
+
+    # Sealed bytes a recording may leave in Rust between two take_recording calls before
+    # it fails (None: the port's default, 64 MiB; tests lower it).
+    max_uncollected: int | None = None
 
     def __init__(self, port: MediaPort, session_id: str, number: int) -> None:
         self._port = port
@@ -288,8 +318,38 @@ class PortSession:
         # Opening the gate asks for keyframes: Rust sends those itself.
         self._socket.switch(self.number, self._leg(participant_id), "forwarding", allowed)
 
+    # Recording: the session's relay gets a sink leg that records (RECORDER_LEG).
+
+    def start_recording(self, recording_id: str, key: bytes) -> None:
+        self._socket.start_recording(
+            self.number, RECORDER_LEG, key, recording_id, max_uncollected=self.max_uncollected
+        )
+
+    def record(self, participant_id: str) -> None:
+        """Route the participant's audio and video to the recording."""
+        leg = self._leg(participant_id)
+        for kind in MEDIA_KINDS:
+            self._socket.add_route(self.number, leg, RECORDER_LEG, kind)
+
+    def gate_recording(self, allowed: bool) -> None:
+        self._socket.switch(self.number, RECORDER_LEG, "forwarding", allowed)
+
+    def take_recording(self) -> bytes:
+        try:
+            return self._socket.take_recording(self.number, RECORDER_LEG)
+        except RecordingError as error:
+            raise RecordingUnavailable(str(error)) from error
+
+    def stop_recording(self) -> RecordingEnd:
+        try:
+            sealed, stats = self._socket.stop_recording(self.number, RECORDER_LEG)
+        except RecordingError as error:
+            raise RecordingUnavailable(str(error)) from error
+        return recording_end(sealed, stats)
+
     def stats(self) -> dict[str, object]:
         names = {number: pid for pid, number in self._legs.items()}
+        names[RECORDER_LEG] = "recorder"  # a recording's leg, when one runs
         return {"path": "media_port", **self._socket.session_stats(self.number, names)}
 
     def close(self) -> None:

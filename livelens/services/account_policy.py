@@ -6,8 +6,8 @@ is audited with its old and new value (``account.policy_changed``). Sessions tak
 policy in force when they are created (signalling.session_policy); the join link's
 validity and the PIN apply whenever a link is made, and a PIN is refused as soon as
 PIN joining is turned off (services.support); the retention job deletes session content
-older than the retention (services.retention). Recording is kept for the feature that
-will act on it.
+older than the retention (services.retention); whether sessions are recorded is fixed
+when each is created (signalling.recording).
 """
 
 from __future__ import annotations

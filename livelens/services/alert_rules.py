@@ -32,7 +32,8 @@ SIGNATURE_TOLERANCE = 300  # seconds a receiver accepts between t and its clock
 TEST_KIND = "alert_hook.test"
 
 # The security events worth waking someone up for: lockouts and sign-in floods, PIN
-# guessing, forged media and malformed-signalling floods. Each is already reported at
+# guessing, forged media and malformed-signalling floods, and a recording that stopped on
+# its own (signalling.recording: the session went on unrecorded). Each is reported at
 # most once per burst (a minute) or per order of magnitude (media), so a flood is a few
 # alerts. Single bad tokens, PINs or messages stay in the security log only.
 ALERT_KINDS = frozenset({
@@ -41,6 +42,7 @@ ALERT_KINDS = frozenset({
     "ratelimit.signin",  # too many sign-ins from one network
     "ratelimit.pin",  # PIN guessing: too many PIN attempts from one network
     "signalling.flood",  # a connection cut after too many malformed messages
+    "recording.stopped",  # a session's recording stopped on its own (storage full...)
 })  # fmt: skip
 ALERT_PREFIXES = ("media.",)  # forged SRTP, STUN with forged or wrong credentials
 

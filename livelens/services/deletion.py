@@ -58,13 +58,16 @@ async def _ended(ctx: Context, rooms: Rooms, session: SupportSession) -> Support
 async def remove_session(
     ctx: Context, session: SupportSession, *, keep_record: bool
 ) -> dict[str, int]:
-    """Shred the session's key, then delete its items, then its record (or, with
-    ``keep_record``, clear what the record holds sealed and mark it purged). How many
-    of each were deleted."""
+    """Shred the session's key, then delete its items and recordings, then its record
+    (or, with ``keep_record``, clear what the record holds sealed and mark it purged).
+    How many of each were deleted."""
     scope = ctx.store.scoped(session.tenant_id)
     shredded = await scope.delete_session_key(session.id)  # first: nothing opens after
     counts = dict(await scope.delete_session_items(session.id))
     counts["session_keys"] = int(shredded)
+    # Recordings: their sealed files (or GridFS files) go with their records.
+    if recorded := await scope.delete_recordings(session.id):
+        counts["recordings"] = recorded
     # Export archives are plaintext files: the ones that hold this session go too.
     counts["exports"] = await export.forget(ctx, session.tenant_id, session.id)
     if keep_record:

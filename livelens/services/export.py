@@ -18,6 +18,8 @@ What an archive holds:
 - ``account.json``: the account and its users, without any secret;
 - ``sessions/<id>/session.json``, ``chat.json``, ``notes.json``, ``snapshots.json``,
   ``snapshots/<item id>.png|jpg`` and, where the customer rated it, ``rating.json``;
+  where it was recorded, ``recordings.json`` (each recording, its timed events, and why
+  one has no file) and ``recordings/<id>.webm``, decrypted: the archive is for reading;
 - ``audit.json``: the account's audit log (newest AUDIT_LIMIT events), or for a
   session's export that session's events;
 - ``manifest.json``: counts, and every other file's size and SHA-256.
@@ -28,14 +30,14 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Mapping
 from dataclasses import replace
 from pathlib import Path
 
 from livelens import clock
 from livelens.errors import Conflict, NotFound
 from livelens.identity.roles import Permission, require
-from livelens.services import audit, content, rating, support, tasks
+from livelens.services import audit, content, rating, recordings, support, tasks
 from livelens.services import export_rules as rules
 from livelens.services.audit import SYSTEM, Actor
 from livelens.services.auth import Principal
@@ -314,11 +316,33 @@ async def _add_session(
             }
         )
     await archive.add_json(folder + "snapshots.json", shots)
+    recorded = await _add_recordings(archive, folder, ctx, session)
+    if recorded:
+        counts["recordings"] += recorded
     rated = rules.rating_file(session, await rating.comment(ctx, session))
     if rated is not None:
         await archive.add_json(folder + "rating.json", rated)
     counts.update(sessions=1, chat_messages=len(chat), notes=int(bool(notes.text)),
                   snapshots=len(shots), ratings=int(rated is not None))  # fmt: skip
+
+
+async def _add_recordings(
+    archive: ArchiveWriter, folder: str, ctx: Context, session: SupportSession
+) -> int:
+    """The session's recordings, decrypted as they are written (WebM, a piece at a time),
+    and ``recordings.json`` describing them with their timed events; how many files."""
+    described: list[Mapping[str, object]] = []
+    for_files = 0
+    async for recording, about, sealed in recordings.exported(ctx, session):
+        if sealed is not None:
+            file = f"{folder}recordings/{recording.id}.webm"
+            size = await archive.add_stream(file, sealed.pieces(0, sealed.length))
+            about = {**about, "file": file, "webm_bytes": size}
+            for_files += 1
+        described.append(about)
+    if described:
+        await archive.add_json(folder + "recordings.json", described)
+    return for_files
 
 
 # -- the node's housekeeping ---------------------------------------------------------------

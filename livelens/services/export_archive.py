@@ -14,6 +14,7 @@ import hashlib
 import json
 import os
 import zipfile
+from collections.abc import AsyncIterator
 from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO
@@ -59,6 +60,30 @@ class ArchiveWriter:
     async def add(self, name: str, data: bytes, *, compress: bool = True) -> None:
         """Add a file; pictures (already compressed) go in with ``compress=False``."""
         await asyncio.to_thread(self._write, name, data, compress)
+
+    async def add_stream(self, name: str, pieces: AsyncIterator[bytes]) -> int:
+        """Add a file that comes a piece at a time (a recording's WebM), never whole in
+        memory; stored as it is (zip64, so any size goes). Its size."""
+        if name in self.files or name == MANIFEST:
+            raise ValueError(f"The archive already has {name}.")
+        info = zipfile.ZipInfo(name, self._date_time)
+        info.compress_type = zipfile.ZIP_STORED
+        info.external_attr = 0o600 << 16
+        entry = await asyncio.to_thread(self._zip.open, info, "w", force_zip64=True)
+        digest, size = hashlib.sha256(), 0
+
+        def write(piece: bytes) -> None:
+            entry.write(piece)
+            digest.update(piece)
+
+        try:
+            async for piece in pieces:
+                await asyncio.to_thread(write, piece)
+                size += len(piece)
+        finally:
+            await asyncio.to_thread(entry.close)
+        self.files[name] = {"size": size, "sha256": digest.hexdigest()}
+        return size
 
     async def add_json(self, name: str, value: object) -> None:
         await asyncio.to_thread(lambda: self._write(name, _json_bytes(value), True))

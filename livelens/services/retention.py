@@ -1,8 +1,9 @@
 """The retention job: session content past its account's retention (or 90 days after
 its subscription ended, lifecycle.retention) is deleted as a deletion by hand is —
-the session's key shredded, its items removed (services.deletion) — while the session
-records stay for reports. Each account's share of a run is recorded: in its audit log
-(``retention.content_deleted``) and at instance level (a deletion record).
+the session's key shredded, its items and recordings removed (services.deletion) —
+while the session records stay for reports. Each account's share of a run is
+recorded: in its audit log (``retention.content_deleted``) and at instance level (a
+deletion record).
 
 One node at a time runs it, under a lease in the store (services.leases). Every node
 starts :func:`run_forever` at start-up; :func:`run_once` reads the time from

@@ -22,12 +22,13 @@ from dataclasses import dataclass
 from typing import Literal, Protocol
 
 from livelens import clock
-from livelens.errors import LiveLensError, NotFound, StaleRecord
-from livelens.services import audit, content, security
+from livelens.errors import LiveLensError, NotFound, StaleRecord, StoreUnavailable
+from livelens.services import audit, content, recording_rules, security
 from livelens.services.audit import Actor
 from livelens.services.context import Context
+from livelens.services.recording_runner import RecordingHub, RecordingRunner
 from livelens.services.tasks import spawn
-from livelens.signalling import audience, effects, state
+from livelens.signalling import audience, effects, recording, state
 from livelens.signalling.effects import Effect, Who
 from livelens.signalling.messages import Message, encode
 from livelens.signalling.room_core import RoomCore, chat_sent
@@ -43,7 +44,7 @@ SAVE_ATTEMPTS = 3  # a save that keeps losing to another writer gives up with St
 __all__ = ["Connection", "Frame", "MediaHubLike", "Participant", "Role", "Room", "Rooms"]
 
 
-class MediaHubLike(Protocol):
+class MediaHubLike(RecordingHub, Protocol):
     async def connect(self, session_id: str, participant_id: str, role: Role,
                       offer_sdp: str, *, two_way_audio: bool = True) -> str: ...  # fmt: skip
     def set_media_allowed(self, session_id: str, allowed: bool) -> None: ...
@@ -92,6 +93,7 @@ class Room:
         self._lock = asyncio.Lock()
         self._timer: asyncio.TimerHandle | None = None
         self._on_finished = on_finished
+        self._recorder: RecordingRunner | None = None  # the session's recording, running
 
     @property
     def core(self) -> RoomCore:
@@ -260,6 +262,15 @@ class Room:
                 await self.hub.disconnect(sid, participant)
             case effects.MediaGate(allowed):
                 self.hub.set_media_allowed(sid, allowed)
+            case effects.StartRecording():
+                return await self._start_recording()
+            case effects.StopRecording():
+                await self._stop_recording()
+            case effects.NoteRecording(kind, data):
+                if self._recorder is not None:
+                    self._recorder.note(kind, data)
+            case effects.Alert(kind, details):
+                await security.record(self.ctx, kind, None, self.tenant_id, **details)
             case effects.Finish():
                 await self.hub.end_session(sid)
                 for p in list(self.participants.values()):
@@ -267,6 +278,36 @@ class Room:
                 self.participants.clear()
                 self._on_finished(self)
         return []
+
+    # -- the recording ---------------------------------------------------------------------
+
+    async def _start_recording(self) -> list[Effect]:
+        """Record the session's media (services.recording_runner); a recording that
+        cannot start leaves the session as it is, and both sides are told."""
+        try:
+            self._recorder = await RecordingRunner.start(self.ctx, self.hub, self.core.session,
+                                                         self._recording_stopped)  # fmt: skip
+        except Exception as exc:  # whatever it is, the session goes on
+            log.warning("Session %s: its recording could not start (%s).", self.session_id,
+                        type(exc).__name__)  # fmt: skip
+            stored = isinstance(exc, OSError | StoreUnavailable)  # else the media path's
+            why = recording_rules.storage_reason(exc) if stored else recording.UNAVAILABLE
+            return self.core.recording_stopped(why)
+        return []
+
+    async def _stop_recording(self) -> None:
+        runner, self._recorder = self._recorder, None
+        if runner is None:
+            return
+        try:
+            await runner.stop()
+        except Exception:  # the session ends all the same
+            log.exception("Session %s: its recording did not end cleanly.", self.session_id)
+
+    async def _recording_stopped(self, why: str) -> None:
+        """The runner stopped the recording on its own (storage full...): the room
+        tells both sides, when it is its turn (never while the runner waits on it)."""
+        spawn(_quietly(self._step(lambda core, now: core.recording_stopped(why))))
 
     async def _persist(self, session: SupportSession) -> list[Effect]:
         """Save through the store's compare-and-set. Losing it means someone else wrote

@@ -31,7 +31,7 @@ from livelens.services.audit import Actor
 from livelens.services.auth import Principal
 from livelens.services.context import Context
 from livelens.services.rooms import Rooms
-from livelens.signalling import join, room_core, session_policy, state
+from livelens.signalling import join, recording, room_core, session_policy, state
 from livelens.signalling.effects import Who
 from livelens.signalling.ratelimit import network_key
 from livelens.store.records import SupportSession, Tenant, User, new_id
@@ -169,12 +169,16 @@ async def customer_name(ctx: Context, session: SupportSession) -> str | None:
 
 
 async def create(
-    ctx: Context, principal: Principal, ip: str, *, customer: str = "", reference: str = ""
-) -> Invitation:
+    ctx: Context, principal: Principal, ip: str, *, customer: str = "", reference: str = "",
+    record: bool | None = None,
+) -> Invitation:  # fmt: skip
     """A new session of the principal's, waiting for its customer; ``customer`` and
-    ``reference``: the customer's name and the case, as typed (see case_text)."""
+    ``reference``: the customer's name and the case, as typed (see case_text);
+    ``record``: the agent's choice where the account's policy leaves recording to them
+    (signalling.recording.decide; None: not given)."""
     name, case = case_text(customer, "customer name"), case_text(reference, "reference")
     tenant = principal.tenant
+    recorded = recording.decide(tenant.recording, record)
     subscription.require_active(tenant)
     now = clock.now()
     link = await _new_link(ctx, tenant)
@@ -197,11 +201,13 @@ async def create(
         # The policy the session runs with, from start to end (signalling.session_policy).
         tools_off=session_policy.tools_off(tenant),
         rating_on=tenant.customer_rating,
+        recording=recorded,
         own_key=True,
     )
     scope = ctx.store.scoped(principal.tenant.id)
     await scope.create_support_session(session)
-    await audit.record(scope, "session.created", Actor.of(principal.user, ip), target=session.id)
+    await audit.record(scope, "session.created", Actor.of(principal.user, ip), target=session.id,
+                       recording=recorded)  # fmt: skip
     return Invitation(session, link.token, link.pin, name)
 
 

@@ -114,7 +114,37 @@ class Finish:
     """The session is over: its media ends, every channel closes, the room goes."""
 
 
+@dataclass(frozen=True)
+class StartRecording:
+    """Start recording the session's media (signalling.recording); the room is told
+    whether it runs (:meth:`RoomCore.recording_stopped` if it could not start)."""
+
+
+@dataclass(frozen=True)
+class StopRecording:
+    """The session ends: finish its recording (before its media ends)."""
+
+
+@dataclass(frozen=True)
+class NoteRecording:
+    """A timed event for the recording's player ("mark", "marks_cleared", "chat",
+    "freeze", "unfreeze"), at the moment it happened."""
+
+    kind: str
+    data: Mapping[str, object]
+
+
+@dataclass(frozen=True)
+class Alert:
+    """Something the account's administrators are alerted to (the security log and its
+    alert webhooks, services.alert_rules)."""
+
+    kind: str
+    details: Mapping[str, AuditValue]
+
+
 Effect = (
     Send | Broadcast | HangUp | Persist | Audit | SendChatHistory | StoreChat | ConnectMedia
-    | DisconnectMedia | MediaGate | Finish
+    | DisconnectMedia | MediaGate | Finish | StartRecording | StopRecording | NoteRecording
+    | Alert
 )  # fmt: skip

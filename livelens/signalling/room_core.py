@@ -18,7 +18,9 @@ The account's policy, fixed on the record when the session was created
 (session_policy.py), is enforced here too: chat refused when off, no agent voice routed
 to the customer when two-way audio is off (``ConnectMedia``); every ``state`` tells
 both sides the session's policy, and the customer's ``ended`` invites a rating (``rate``)
-where the account asked for one.
+where the account asked for one. A recorded session (recording.py) starts its recording
+when it goes live with the customer's agreement, notes marks, chat and freezes while it
+runs, and stops it as it ends; every ``state`` shows both sides whether it runs.
 
 The life of a session (the presence rules themselves are in presence.py):
 
@@ -38,7 +40,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 
 from livelens.errors import Conflict, NotFound
-from livelens.signalling import audience, session_policy, state
+from livelens.signalling import audience, recording, session_policy, state
 from livelens.signalling.audience import Audience, Handles
 from livelens.signalling.effects import (
     SYSTEM,
@@ -84,6 +86,7 @@ class RoomCore:
         # Why the customer's camera cannot reach the agents, as their page reported it
         # (messages.MEDIA_PROBLEMS); cleared once the customer's media connects.
         self.media_problem: str | None = None
+        self.recording = recording.RoomRecording()  # the session's recording, if it has one
 
     @property
     def over(self) -> bool:
@@ -154,6 +157,8 @@ class RoomCore:
         effects: list[Effect] = []
         if media == "connected" and self.session.status == "consented" and self._both_connected():
             effects += self._record(state.apply(self.session, state.MediaConnected(now)))
+        if media == "connected":  # live with the customer's agreement: record it
+            effects += self.recording.start(self.session)
         return [*effects, self._state()]
 
     def _both_connected(self) -> bool:
@@ -208,6 +213,12 @@ class RoomCore:
         audited = Audit("session.link_renewed", who, {"join_expires_at": expires_at})
         return [*self._record(updated), audited, self._state()]
 
+    def recording_stopped(self, why: str) -> list[Effect]:
+        """The session's recording stopped on its own or could not start (``why``: in
+        a few words): both sides are told; the session goes on."""
+        stopped = self.recording.stopped(self.session, why)
+        return [*stopped, self._state()] if stopped and not self.over else stopped
+
     def saved(self, stored: SupportSession) -> None:
         """The store took the record and gave it back (with its new version)."""
         self.session = stored
@@ -244,19 +255,23 @@ class RoomCore:
                 session_policy.require(self.session, "chat")
                 if self.session.status not in RUNNING:
                     raise Conflict("Chat is open only while the session runs.")
-                return [StoreChat(member.id, member.role, member.name, message.text("text"),
-                                  message.text("ref"))]  # fmt: skip
+                text = message.text("text")
+                noted = self.recording.note("chat", {"role": member.role, "name": member.name,
+                                                     "text": text})  # fmt: skip
+                return [StoreChat(member.id, member.role, member.name, text,
+                                  message.text("ref")), *noted]  # fmt: skip
             case "chat_ack":
                 ack = encode("chat_ack", ids=list(message.texts("ids")), by=member.role)
                 return [Broadcast({"agent": ack, "customer": ack}, but=member.id)]
             case kind if kind in MARK_TYPES:
                 self._require_media("draw")
-                return self.tools.mark(member, message, now)
+                drawn = self.tools.mark(member, message, now)
+                return drawn + self._note_mark(member, message) if drawn else []
             case "freeze":
                 self._require_media("freeze the picture")
-                return [self._state()] if self.tools.freeze() else []
+                return self._frozen("freeze") if self.tools.freeze() else []
             case "unfreeze":
-                return [self._state()] if self.tools.unfreeze() else []
+                return self._frozen("unfreeze") if self.tools.unfreeze() else []
             case "camera":
                 self._require_media("control the camera")
                 return self.tools.camera(member, message)
@@ -288,12 +303,16 @@ class RoomCore:
             declined = state.apply(self.session, state.ConsentDeclined(now))
             return [*self._record(declined), Audit("session.consent_declined", member.who),
                     *self._closing()]  # fmt: skip
-        given = state.apply(self.session, state.ConsentGiven(scopes or state.CONSENT_SCOPES, now))
+        scopes = scopes or recording.default_scopes(self.session)
+        given = state.apply(self.session, state.ConsentGiven(scopes, now))
         if given == self.session:
             return []  # agreed again (a page that came back): nothing changes
         scopes_text = ",".join(given.consent_scopes)
+        # The agent asked for a recording and the customer said no: they still get help.
+        refused = recording.declined(given)
+        no_recording = [Audit("session.recording_declined", member.who)] if refused else []
         return [*self._record(given), Audit("session.consent_given", member.who,
-                                            {"scopes": scopes_text}),
+                                            {"scopes": scopes_text}), *no_recording,
                 MediaGate(True), self._state()]  # fmt: skip
 
     def _media_problem(self, member: Member, reason: str) -> list[Effect]:
@@ -310,6 +329,18 @@ class RoomCore:
         return [DisconnectMedia(member.id), Audit("session.left", member.who),
                 Send(member.id, encode("left")), HangUp(member.id, LEFT, "left the session"),
                 self._state()]  # fmt: skip
+
+    def _frozen(self, kind: str) -> list[Effect]:
+        """The picture froze or unfroze: both sides see it, the recording notes it."""
+        return [self._state(), *self.recording.note(kind, {})]
+
+    def _note_mark(self, member: Member, message: Message) -> list[Effect]:
+        """A mark drawn, changed or taken away, for the recording's player (as the
+        agents' consoles get it); clearing them all is one event."""
+        if message.type == "marks_clear":
+            return self.recording.note("marks_cleared", {"from": member.id})
+        return self.recording.note("mark", {"type": message.type, "from": member.id,
+                                            **message.fields})  # fmt: skip
 
     def _require_media(self, action: str) -> None:
         if not state.media_allowed(self.session):
@@ -354,7 +385,8 @@ class RoomCore:
             "agent": encode("ended", **told, by_id=s.ended_by_user_id),
             "customer": encode("ended", **told, **rate),
         }
-        return [MediaGate(False), Broadcast(texts), Finish()]
+        # The recording is closed before anyone is told, so that it is there when they are.
+        return [MediaGate(False), *self.recording.stop(), Broadcast(texts), Finish()]
 
     # -- helpers -----------------------------------------------------------------------
 
@@ -374,6 +406,7 @@ class RoomCore:
             **link,  # agents see when the link runs out (a new link moves it)
             **problem,  # and why the customer's camera cannot reach them, if it cannot
             "policy": session_policy.view(self.session),  # what the pages leave out
+            "recording": self.recording.view(self.session),  # the indicator, on both sides
             "participants": [
                 {"id": self.handles.shown_id(m.id, to), "role": m.role, "name": m.name,
                  "media": m.media, "muted": m.muted, "video": m.video,

@@ -15,9 +15,10 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from livelens.errors import Conflict, Forbidden
+from livelens.signalling import recording
 from livelens.store.records import Outcome, SupportSession
 
-CONSENT_SCOPES = ("camera", "microphone")
+CONSENT_SCOPES = recording.BASE_SCOPES  # and "recording", where the session is recorded
 
 
 class SessionEnded(Conflict, code="session_ended"): ...
@@ -80,10 +81,9 @@ def apply(session: SupportSession, event: Event) -> SupportSession:
             return _join(session, device_hash, at)
         case ConsentGiven(scopes, at):
             if session.status == "joined":
-                unknown = set(scopes) - set(CONSENT_SCOPES)
-                if unknown or not scopes:
-                    raise Conflict(f"Consent scopes must be among {', '.join(CONSENT_SCOPES)}.")
-                return replace(session, status="consented", consent_at=at, consent_scopes=scopes)
+                # The scopes as kept: the recording's among them if the customer agreed.
+                kept = recording.consent_scopes(session, scopes)
+                return replace(session, status="consented", consent_at=at, consent_scopes=kept)
             _require(session, ("consented", "live"), "consent")
             return session
         case ConsentDeclined(at):

@@ -22,7 +22,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from livelens import private_files
 from livelens.errors import InvalidInput
@@ -184,3 +186,10 @@ class AccountCipher:
 
     def open(self, sealed: bytes, purpose: str) -> bytes:
         return _open(self._key, sealed, self._context(purpose))
+
+    def derive(self, info: bytes) -> bytes:
+        """A 256-bit key for one purpose, ``info``: HKDF-SHA256 of the data key (no salt),
+        for what is sealed outside this module (a recording, sealed by the media port
+        with its own key: services.recordings). The data key itself never leaves."""
+        return HKDF(algorithm=hashes.SHA256(), length=KEY_BYTES, salt=None,
+                    info=info).derive(self._key)  # fmt: skip

@@ -14,8 +14,8 @@ Role = Literal["admin", "agent"]
 ROLES: tuple[Role, ...] = ("admin", "agent")
 
 AuditValue = str | int | float | bool | None
-Recording = Literal["off", "agent_choice", "always"]
-RECORDING_MODES: tuple[Recording, ...] = ("off", "agent_choice", "always")
+RecordingMode = Literal["off", "agent", "always"]
+RECORDING_MODES: tuple[RecordingMode, ...] = ("off", "agent", "always")
 
 
 def new_id() -> str:
@@ -37,7 +37,7 @@ class Tenant:
     two_way_audio: bool = True  # agents' voices reach the customer
     snapshots: bool = True
     chat: bool = True
-    recording: Recording = "off"  # stored only, for the recording feature to come
+    recording: RecordingMode = "off"  # whether sessions are recorded (signalling.recording)
     join_link_minutes: int = 15  # how long a new join link or PIN stays usable
     pin_joining: bool = True  # sessions get a PIN besides their link
     retention_days: int = 90  # how long session content is kept (services.retention)
@@ -163,6 +163,10 @@ class SupportSession:
     # "two_way_audio"), and whether the customer may rate it after its end.
     tools_off: tuple[str, ...] = ()
     rating_on: bool = False
+    # Whether it is recorded (signalling.recording), fixed when it was created from the
+    # account's policy and the agent's choice: "off", "asked" (the agent chose to; the
+    # customer may refuse) or "always" (part of the customer's consent).
+    recording: Literal["off", "asked", "always"] = "off"
     # The customer's rating (1 to 5) and comment, given once after the end; the comment
     # is the customer's words, sealed like chat (services.rating).
     rating: int | None = None
@@ -351,3 +355,34 @@ class AlertTally:
     abandoned: int = 0
     dropped: int = 0
     error: str | None = None  # the last failed try's reason, when ``failed``
+
+
+RecordingState = Literal["recording", "complete", "stopped", "failed"]
+
+
+@dataclass(frozen=True)
+class Recording:
+    """A recording of a support session's media (services.recordings): the relayed
+    packets muxed into WebM and sealed in chunks by the media port, under a key derived
+    from the session's data key (services.recordings), so crypto-shredding the session
+    shreds it. The sealed bytes lie beside the record, kept by the store (the data
+    directory on SQLite, GridFS on MongoDB), appended as they come.
+
+    ``state``: "recording" while it runs; "complete" once stopped and its end stored;
+    "stopped" when it ended on its own (``stopped_reason``: storage full or failing, the
+    media gone) with what was recorded up to then stored whole; "failed" when even that
+    could not be stored (its bytes are removed)."""
+
+    id: str
+    tenant_id: str
+    session_id: str
+    started_at: float
+    updated_at: float  # when sealed bytes were last stored
+    state: RecordingState = "recording"
+    ended_at: float | None = None
+    duration_s: float = 0.0  # media time recorded
+    size: int = 0  # sealed bytes stored
+    stopped_reason: str | None = None
+    # The timed events (marks, chat, freezes) as JSON, sealed with the session's key.
+    events: bytes | None = None
+    stats: dict[str, int] = field(default_factory=dict)  # frames, packets, gaps, ...

@@ -28,6 +28,7 @@ from livelens.store.records import (
     Lease,
     LoginTicket,
     Outcome,
+    Recording,
     SecurityEvent,
     SessionItem,
     SessionKey,
@@ -259,6 +260,66 @@ class TenantStore(Protocol):
         Limit: atomic on SQLite and a real MongoDB; FerretDB 1.x runs the update as a
         query followed by a write, so counts from concurrent writers may be lost there
         (one node writes its counts one at a time: services.alert_delivery)."""
+        ...
+
+    # recordings of sessions' media (services.recordings): the records, and their sealed
+    # bytes beside them (SQLite: files under the store's directory; MongoDB: GridFS)
+    async def create_recording(self, recording: Recording) -> None:
+        """Raises InvalidInput if it belongs to another tenant or its id cannot name a
+        file, Conflict if its id is already in use (anywhere on the instance)."""
+        ...
+
+    async def get_recording(self, session_id: str, recording_id: str) -> Recording | None: ...
+    async def list_recordings(self, session_id: str) -> list[Recording]:
+        """The session's recordings, oldest first (ties by id)."""
+        ...
+
+    async def save_recording(self, recording: Recording) -> None:
+        """Replace the stored record; raises NotFound if it is not in this tenant."""
+        ...
+
+    async def write_recording(self, recording: Recording) -> SealedWriter:
+        """A writer of the recording's sealed bytes, from empty (any stored are replaced);
+        raises NotFound if the record is not in this tenant."""
+        ...
+
+    async def recording_length(self, recording_id: str) -> int | None:
+        """How many sealed bytes of this tenant's recording are stored (once its writer
+        is closed: on MongoDB, bytes still being written are not readable); None if none."""
+        ...
+
+    async def read_recording(self, recording_id: str, start: int, end: int) -> bytes:
+        """The stored sealed bytes ``[start, end)`` of this tenant's recording, fewer
+        where they end earlier; empty if there are none."""
+        ...
+
+    async def delete_recordings(self, session_id: str) -> int:
+        """Delete the session's recordings, their bytes first; how many records there
+        were. (:meth:`delete_account` removes every recording's bytes too.)"""
+        ...
+
+
+class SealedWriter(Protocol):
+    """A recording's sealed bytes on their way into the store, appended as they come
+    (:meth:`TenantStore.write_recording`); readable once closed."""
+
+    @property
+    def size(self) -> int:
+        """The bytes stored so far."""
+        ...
+
+    async def write(self, data: bytes) -> None:
+        """Append ``data``. Raises OSError (the embedded engine: the file system's, e.g.
+        ENOSPC when the disk is full; nothing of ``data`` is kept then) or
+        StoreUnavailable (the database's; the writer takes nothing more)."""
+        ...
+
+    async def close(self) -> None:
+        """The bytes are complete: readable from now on."""
+        ...
+
+    async def abort(self) -> None:
+        """Remove whatever was written."""
         ...
 
 

@@ -242,6 +242,8 @@ def alert_hook_id(hook: records.AlertHook) -> str:
 
 
 ALERT_HOOKS = Table("alert_hooks", records.AlertHook, doc_id=alert_hook_id)
+# Recordings of sessions' media; their sealed bytes are kept beside them by each engine.
+RECORDINGS = Table("recordings", records.Recording)
 
 TABLES: tuple[Table[Any], ...] = (
     TENANTS,
@@ -259,6 +261,7 @@ TABLES: tuple[Table[Any], ...] = (
     EXPORT_JOBS,
     BRANDING,
     ALERT_HOOKS,
+    RECORDINGS,
 )
 
 # The tables whose records belong to one account (they have a tenant_id, the account

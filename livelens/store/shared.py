@@ -3,6 +3,7 @@ own checks, and the domain errors that a refused write becomes."""
 
 from __future__ import annotations
 
+import re
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
@@ -108,3 +109,14 @@ def tally_times(tally: AlertTally) -> tuple[float | None, str | None, float | No
     failed = tally.failed > 0 and tally.error is not None
     return (tally.at if tally.delivered else None, tally.error if failed else None,
             tally.at if failed else None)  # fmt: skip
+
+
+_RECORDING_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+def recording_id(value: str) -> str:
+    """A recording's id, which names its bytes' file on the embedded engine: letters,
+    digits, ``_`` and ``-`` only, so it can never name a path elsewhere."""
+    if not _RECORDING_ID.fullmatch(value):
+        raise InvalidInput("A recording id is 1 to 64 letters, digits, '_' or '-'.")
+    return value

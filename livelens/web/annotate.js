@@ -47,9 +47,13 @@ export class MarkLayer {
    * media(): the <video> or <img> currently showing the picture.
    * fit: the object-fit to assume when the element has none computed; the media
    * element's own (CSS may switch between cover and contain by screen size) wins.
+   * clock(): the time in ms that marks fade by (a recording's player: its media time).
    */
-  constructor(canvas, { media, fit = 'contain', rotation = () => 0, selfId = null, outsideText = '', onOutside = null }) {
+  constructor(canvas, {
+    media, fit = 'contain', rotation = () => 0, selfId = null, outsideText = '', onOutside = null, clock = () => performance.now(),
+  }) {
     this.canvas = canvas;
+    this.now = clock;
     // The part of the frame the customer's screen shows, as reported to agents (null:
     // not known, or this is the customer's layer): outlined, and marks outside flagged.
     this.view = null;
@@ -146,7 +150,7 @@ export class MarkLayer {
   }
 
   start(from, { id, tool, color, pts, text = '', fade = 0, frozen }) {
-    const now = performance.now();
+    const now = this.now();
     this.marks.set(this.key(from, id), {
       id,
       from,
@@ -165,7 +169,7 @@ export class MarkLayer {
   add(from, id, pts) {
     const mark = this.marks.get(this.key(from, id));
     if (!mark || !pts || !pts.length) return;
-    const now = performance.now();
+    const now = this.now();
     const points = pts.map(([x, y]) => ({ x, y, t: now }));
     if (mark.tool === 'arrow' || mark.tool === 'circle') mark.pts = [mark.pts[0], points[points.length - 1]];
     else if (mark.tool === 'text') mark.pts = [points[points.length - 1]];
@@ -176,7 +180,7 @@ export class MarkLayer {
 
   end(from, id) {
     const mark = this.marks.get(this.key(from, id));
-    if (mark && mark.endedAt === null) mark.endedAt = performance.now();
+    if (mark && mark.endedAt === null) mark.endedAt = this.now();
     this.requestDraw();
   }
 
@@ -239,7 +243,7 @@ export class MarkLayer {
     const frame = mediaSize(media);
     const fit = this.fitOf(media);
     const rotation = this.rotation();
-    const now = performance.now();
+    const now = this.now();
     // Labels stay inside what the customer sees: the reported part, else this screen's.
     const shown = this.view || (frame ? visibleRegion(box, frame, fit, rotation) : null);
     const area = frame && shown ? regionRect(shown, box, frame, fit, rotation) : { x: 0, y: 0, ...box };
@@ -275,7 +279,7 @@ export class MarkLayer {
 
   /** Burn the current marks into a still of the picture (snapshot with marks). */
   paintInto(ctx, size) {
-    const now = performance.now();
+    const now = this.now();
     const area = this.view ? regionRect(this.view, size, size, 'fill', 0) : { x: 0, y: 0, ...size };
     for (const mark of this.marks.values()) {
       const alpha = this.opacity(mark, now);

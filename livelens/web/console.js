@@ -121,4 +121,4 @@ document.addEventListener('visibilitychange', () => {
 // The language: chosen earlier on this device, else the browser's; both catalogues of
 // the console (its own texts and the live session's) before anything is drawn.
 onLanguageChange(() => app.redraw?.());
-startI18n({ catalogues: ['console/live', 'console/admin'] }).finally(() => app.reload());
+startI18n({ catalogues: ['console/live', 'console/admin', 'console/player'] }).finally(() => app.reload());

@@ -39,9 +39,12 @@ def token_of(invitation: dict[str, Any]) -> str:
 
 @asynccontextmanager
 async def live(
-    server: Server, tenant_id: str, agent: Client, *, consent: bool = True
-) -> AsyncIterator[Live]:
-    """``agent`` starts a session of ``tenant_id``, a customer joins by link (and with
-    ``consent`` agrees); both on their WebSockets."""
-    async with customer_joins(server, tenant_id, agent, consent=consent) as session:
+    server: Server, tenant_id: str, agent: Client, *, consent: bool = True,
+    start: dict[str, Any] | None = None, scopes: tuple[str, ...] = ("camera", "microphone"),
+) -> AsyncIterator[Live]:  # fmt: skip
+    """``agent`` starts a session of ``tenant_id`` (``start``: the request's body), a
+    customer joins by link (and with ``consent`` agrees to ``scopes``); both on their
+    WebSockets."""
+    async with customer_joins(server, tenant_id, agent, consent=consent, start=start,
+                              scopes=scopes) as session:  # fmt: skip
         yield session

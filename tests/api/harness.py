@@ -50,8 +50,11 @@ class Client:
     cookies: dict[str, str] = field(default_factory=dict)
     send_xsrf: bool = True
 
-    async def request(self, method: str, path: str, body: object = None) -> Response:
-        headers = {"Content-Type": "application/json"}
+    async def request(
+        self, method: str, path: str, body: object = None, extra: dict[str, str] | None = None
+    ) -> Response:
+        """``extra``: more request headers (e.g. Range)."""
+        headers = {"Content-Type": "application/json", **(extra or {})}
         if "_xsrf" not in self.cookies and method != "GET":
             await self.request("GET", "/api/me")  # a GET hands out the _xsrf cookie
         if self.cookies:
@@ -81,8 +84,8 @@ class Client:
         parsed = json.loads(raw) if raw and "json" in answer.headers.get("Content-Type", "") else {}
         return Response(answer.code, parsed, answer.headers, raw)
 
-    async def get(self, path: str) -> Response:
-        return await self.request("GET", path)
+    async def get(self, path: str, extra: dict[str, str] | None = None) -> Response:
+        return await self.request("GET", path, extra=extra)
 
     async def post(self, path: str, body: object = None) -> Response:
         return await self.request("POST", path, body)

@@ -121,11 +121,13 @@ async def live_session(
 
 @asynccontextmanager
 async def customer_joins(
-    server: Server, tenant_id: str, agent: Client, *, consent: bool
-) -> AsyncIterator[Live]:
-    """``agent`` starts a session of ``tenant_id``, a customer joins by link (and with
-    ``consent`` agrees); both on their WebSockets."""
-    created = await agent.post("/api/sessions")
+    server: Server, tenant_id: str, agent: Client, *, consent: bool,
+    start: dict[str, Any] | None = None, scopes: tuple[str, ...] = ("camera", "microphone"),
+) -> AsyncIterator[Live]:  # fmt: skip
+    """``agent`` starts a session of ``tenant_id`` (``start``: the request's body), a
+    customer joins by link (and with ``consent`` agrees to ``scopes``); both on their
+    WebSockets."""
+    created = await agent.post("/api/sessions", start)
     assert created.status == 201, created.body
     session_id = created.body["session"]["id"]
     customer = server.client()
@@ -136,7 +138,7 @@ async def customer_joins(
     customer_ws = await Signal.open(customer, "/ws/customer")
     await agent_ws.next("state", where=lambda m: roles(m) == {"agent", "customer"})
     if consent:
-        customer_ws.send("consent", accept=True, scopes=["camera", "microphone"])
+        customer_ws.send("consent", accept=True, scopes=list(scopes))
         await agent_ws.next("state", status="consented")
     try:
         yield Live(server, agent, customer, session_id, tenant_id, agent_ws, customer_ws)

@@ -196,7 +196,9 @@ def serving(data_dir: Path, *args: str, media_port: int = 0) -> Iterator[LiveSer
             env={**os.environ, "LIVELENS_MEDIA_PORT": str(media_port) if media_port
                  else os.environ.get("LIVELENS_MEDIA_PORT", "0")},
         )  # fmt: skip
-    base_url = f"http://127.0.0.1:{port}"
+    # With --tls-cert the caller makes urllib trust the certificate (SSL_CERT_FILE).
+    scheme = "https" if "--tls-cert" in args else "http"
+    base_url = f"{scheme}://127.0.0.1:{port}"
     failed = False
     try:
         wait_until_serving(base_url, process)

@@ -83,13 +83,13 @@ def test_a_policy_switched_off_is_saved_and_sessions_follow_it(
     expect(admin.get_by_test_id("policy-join_link_minutes-error")).to_contain_text("1 to 1440")
     expect(minutes).to_have_attribute("aria-invalid", "true")
     minutes.fill("30")
-    admin.get_by_test_id("policy-recording").select_option("agent_choice")
+    admin.get_by_test_id("policy-recording").select_option("agent")
     admin.get_by_test_id("policy-save").click()
     expect(admin.get_by_test_id("policy-save-status")).to_contain_text("Saved")
     expect(admin.get_by_test_id("policy-join_link_minutes-error")).to_be_hidden()
     tenant = client_of(live_server, admin_account).request("GET", "/api/account")["tenant"]
     assert (tenant["chat"], tenant["snapshots"], tenant["pin_joining"]) == (False, False, False)
-    assert (tenant["join_link_minutes"], tenant["recording"]) == (30, "agent_choice")
+    assert (tenant["join_link_minutes"], tenant["recording"]) == (30, "agent")
     assert tenant["two_way_audio"] is False and tenant["customer_rating"] is False
 
     # The agent's new session has no chat box and no PIN, and says why.

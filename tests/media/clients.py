@@ -169,6 +169,7 @@ class Client:
     def __init__(self, name: str, probe: Probe) -> None:
         self.name = name
         self.probe = probe
+        self.addresses = LOOPBACK  # its host candidates (["::1"]: a client over IPv6)
         self.pc: Any = RTCPeerConnection(RTCConfiguration(iceServers=[]))
         self.sent_rtp: list[rtp.RtpPacket] = []
         self.sent_raw: set[bytes] = set()
@@ -181,7 +182,7 @@ class Client:
         self.pc.on("connectionstatechange", probe.poke)
 
     async def offer(self, *, munge: bool = False) -> str:
-        with ice.host_addresses(LOOPBACK):
+        with ice.host_addresses(self.addresses):
             await self.pc.setLocalDescription(await self.pc.createOffer())
         sdp = str(self.pc.localDescription.sdp)
         return munge_offer(sdp) if munge else sdp

@@ -44,6 +44,7 @@ from livelens.store.records import (
     Lease,
     LoginTicket,
     Outcome,
+    Recording,
     SecurityEvent,
     SessionItem,
     SessionKey,
@@ -64,6 +65,7 @@ from livelens.store.schema import (
     EXPORT_JOBS,
     LEASES,
     LOGIN_TICKETS,
+    RECORDINGS,
     SECURITY_EVENTS,
     SESSION_ITEMS,
     SESSION_KEYS,
@@ -1232,7 +1234,7 @@ async def test_login_tickets_are_taken_atomically(store: Store, store_url: str) 
 FULL: dict[str, Any] = {
     "tenant": make_tenant(
         require_totp=True, created_at=NOW + 0.25, two_way_audio=False, snapshots=False,
-        chat=False, recording="agent_choice", join_link_minutes=1440, pin_joining=False,
+        chat=False, recording="agent", join_link_minutes=1440, pin_joining=False,
         retention_days=3650, customer_rating=True, seats=25, subscription_ends="2027-12-31",
     ),
     "user": make_user(
@@ -1255,7 +1257,7 @@ FULL: dict[str, Any] = {
         ended_by_user_id="u2", ended_by_name="Kim", customer_name=b"\x01\x00n\xff",
         reference="T-42", tools_off=("chat", "two_way_audio"), rating_on=True, rating=5,
         rating_comment=b"\x01sealed\x00", rated_at=NOW + 120.5, version=4, own_key=True,
-        purged_at=NOW + 86400.5,
+        purged_at=NOW + 86400.5, recording="always",
     ),
     "session item": SessionItem(
         id="i1", tenant_id="acme", session_id="s1", kind="snapshot", at=NOW + 0.5,
@@ -1289,6 +1291,11 @@ FULL: dict[str, Any] = {
     ),
     "lease": Lease(name="retention", term=3, holder="node-1/42", expires_at=NOW + 600.5),
 }  # fmt: skip
+FULL["recording"] = Recording(
+    id="r1", tenant_id="acme", session_id="s1", started_at=NOW + 0.5, updated_at=NOW + 9.25,
+    state="complete", ended_at=NOW + 10.5, duration_s=9.75, size=123_456,
+    stopped_reason="storage full", events=b"\x01sealed\x00", stats={"video_frames": 290},
+)  # fmt: skip
 
 
 async def _only(found: Awaitable[list[Any]]) -> Any:
@@ -1332,6 +1339,11 @@ KEPT: dict[str, tuple[Table[Any], Callable[[Store, Any], Awaitable[object]],
                         lambda s, r: _only(s.list_deletion_records())),
     "lease": (LEASES, lambda s, r: s.take_lease(r), lambda s, r: s.current_lease(r.name)),
 }  # fmt: skip
+KEPT["recording"] = (
+    RECORDINGS,
+    lambda s, r: s.scoped(r.tenant_id).create_recording(r),
+    lambda s, r: s.scoped(r.tenant_id).get_recording(r.session_id, r.id),
+)
 
 
 def defaults_only(record: Any) -> Any:
@@ -1732,7 +1744,8 @@ SESSION_FIELDS_OF = {7: ("version", "ended_by_user_id", "ended_by_name"),
                      8: ("customer_name", "reference"),
                      POLICY_VERSION: ("tools_off", "rating_on", "rating", "rating_comment",
                                       "rated_at"),
-                     added_in("support_sessions", "own_key"): ("own_key", "purged_at")}  # fmt: skip
+                     added_in("support_sessions", "own_key"): ("own_key", "purged_at"),
+                     added_in("support_sessions", "recording"): ("recording",)}  # fmt: skip
 TENANT_FIELDS_OF_POLICY_VERSION = (
     "two_way_audio", "snapshots", "chat", "recording", "join_link_minutes", "pin_joining",
     "retention_days", "customer_rating", "seats", "subscription_ends",

@@ -134,7 +134,7 @@ def test_the_server_picks_the_browsers_language(header: str | None, language: st
 
 # -- the console: one catalogue directory per part, each with its own key prefix --------
 
-CONSOLE_PARTS = {"console/live": "live", "console/admin": "console"}
+CONSOLE_PARTS = {"console/live": "live", "console/admin": "console", "console/player": "player"}
 CONSOLE_KEY = re.compile(r"'([a-z][A-Za-z]*(?:\.[A-Za-z0-9_]+)+)'")
 
 

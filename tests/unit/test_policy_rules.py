@@ -24,7 +24,7 @@ def test_every_policy_can_be_changed_alone_within_its_bounds() -> None:
     assert account_policy.parse({"join_link_minutes": 1, "retention_days": 3650}) == {
         "join_link_minutes": 1, "retention_days": 3650}  # fmt: skip
     assert account_policy.parse({"join_link_minutes": 1440.0}) == {"join_link_minutes": 1440}
-    assert account_policy.parse({"recording": "agent_choice"}) == {"recording": "agent_choice"}
+    assert account_policy.parse({"recording": "agent"}) == {"recording": "agent"}
     every = {name: getattr(ACME, name) for name in account_policy.FIELDS}
     assert account_policy.parse(every) == every
     assert account_policy.view(ACME) == every
@@ -42,7 +42,7 @@ def test_every_policy_can_be_changed_alone_within_its_bounds() -> None:
         ({"join_link_minutes": True}, "join_link_minutes", "whole number"),
         ({"retention_days": 3651}, "retention_days", "from 1 to 3650"),
         ({"retention_days": "90"}, "retention_days", "whole number"),
-        ({"recording": "sometimes"}, "recording", "off, agent_choice, always"),
+        ({"recording": "sometimes"}, "recording", "off, agent, always"),
         ({"chat": True, "colour": "red"}, "colour", "Unknown policy"),
     ],
 )

@@ -36,7 +36,7 @@ from pymongo.errors import (
     PyMongoError,
 )
 
-from livelens.errors import InvalidInput, StoreUnavailable
+from livelens.errors import InvalidInput, NotFound, StoreUnavailable
 from livelens.store import schema, shared
 
 if TYPE_CHECKING:
@@ -216,6 +216,11 @@ async def _prepare(db: AsyncDatabase[Doc]) -> None:
         )
     # createIndexes is idempotent, so every node runs it at start-up.
     await db[schema.TENANTS.name].create_index("name", unique=True, name="name_unique")
+    # The recording policy's "agent's choice" is named "agent", as the API documents it
+    # (idempotent, like the indexes).
+    await db[schema.TENANTS.name].update_many(
+        {"recording": "agent_choice"}, {"$set": {"recording": "agent"}}
+    )
     # E-mail addresses are unique on the whole instance: sign-in finds the
     # account from the address alone.
     users = db[schema.USERS.name]
@@ -285,6 +290,12 @@ async def _prepare(db: AsyncDatabase[Doc]) -> None:
     await db[schema.LEASES.name].create_index(
         [("name", ASCENDING), ("term", DESCENDING)], name="name_term"
     )
+    # A session's recordings, oldest first (their bytes: GridFS, see .recordings).
+    await db[schema.RECORDINGS.name].create_index(
+        [("tenant_id", ASCENDING), ("session_id", ASCENDING), ("started_at", ASCENDING),
+         ("_id", ASCENDING)],
+        name="tenant_session_oldest",
+    )  # fmt: skip
     if version < 5:  # failure counters, replaced by sign-in tickets
         for name in ("login_guards", "login_failures"):
             await db.drop_collection(name)
@@ -319,6 +330,11 @@ class MongoConnection:
     def collection(self, table: schema.Table[Any]) -> AsyncCollection[Doc]:
         """The collection that keeps ``table``'s records."""
         return self._db[table.name]
+
+    @property
+    def db(self) -> AsyncDatabase[Doc]:
+        """The database itself, for what is kept beside the records (GridFS buckets)."""
+        return self._db
 
     @classmethod
     async def open(cls, url: str) -> Self:
@@ -377,6 +393,13 @@ class MongoTenantPart(shared.TenantScope):
         account (its ``_id`` the tenant id), ``record_id`` is the tenant id."""
         doc = await self._of(table).find_one(self._mine(record_id))
         return None if doc is None else table.from_doc(doc)
+
+    async def _replace_mine(self, table: schema.Table[Any], record: Any, missing: str) -> None:
+        """Replace this tenant's record of ``table`` that has ``record``'s id;
+        NotFound(``missing``) if there is none."""
+        result = await self._of(table).replace_one(self._mine(record.id), table.doc(record))
+        if result.matched_count == 0:
+            raise NotFound(missing)
 
     async def _put_account_record(self, table: schema.Table[schema.R], record: schema.R) -> None:
         """Store the account's one record of ``table``, in place of any before it."""

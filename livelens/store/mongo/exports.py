@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pymongo import DESCENDING
 
-from livelens.errors import NotFound
 from livelens.store import records, schema
 from livelens.store.mongo.connection import (
     Doc,
@@ -32,9 +31,7 @@ class MongoExportJobs(MongoTenantPart):
     @translated
     async def save_export_job(self, job: records.ExportJob) -> None:
         self._check(job.tenant_id, "export")
-        result = await self._of(_TABLE).replace_one(self._mine(job.id), _TABLE.doc(job))
-        if result.matched_count == 0:
-            raise NotFound("No such export.")
+        await self._replace_mine(_TABLE, job, "No such export.")
 
     @translated
     async def list_export_jobs(self, requested_by: str | None = None) -> list[records.ExportJob]:

@@ -28,8 +28,8 @@ from livelens.store.mongo.connection import (
     read_newest,
     translated,
 )
-from livelens.store.mongo.deletion import MongoDeletion
 from livelens.store.mongo.exports import MongoExportJobs
+from livelens.store.mongo.recordings import MongoRecordings
 from livelens.store.repository import ALL_SESSIONS, SessionQuery
 
 
@@ -48,7 +48,7 @@ async def _replace(
         raise NotFound(missing)
 
 
-class MongoTenantStore(MongoAlertHooks, MongoExportJobs, MongoBranding, MongoDeletion):
+class MongoTenantStore(MongoAlertHooks, MongoExportJobs, MongoBranding, MongoRecordings):
     """One account's view of a :class:`.store.MongoStore`: every filter names the tenant
     (the parts' common ground is :class:`.connection.MongoTenantPart`)."""
 

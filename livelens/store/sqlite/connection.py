@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 from livelens import private_files
-from livelens.errors import StoreUnavailable
+from livelens.errors import NotFound, StoreUnavailable
 from livelens.store import schema, shared
 from livelens.store.sqlite.migrations import migrate
 
@@ -145,6 +145,17 @@ class SqliteTenantPart(shared.TenantScope):
         """This tenant's record ``record_id`` of ``table``."""
         return await self._store._record(table, "tenant_id = ? AND id = ?",
                                          (self.tenant_id, record_id))  # fmt: skip
+
+    async def _replace_mine(self, table: schema.Table[Any], record: Any, missing: str) -> None:
+        """Replace this tenant's record of ``table`` that has ``record``'s id (every column
+        but the keys); NotFound(``missing``) if there is none."""
+        changed = await self._store._execute(
+            f"UPDATE {table.name} SET {table.assignments(schema.KEYS)}"  # noqa: S608
+            " WHERE id = ? AND tenant_id = ?",
+            (*table.row(record, skip=schema.KEYS), record.id, self.tenant_id),
+        )
+        if changed == 0:
+            raise NotFound(missing)
 
     async def _account_record(self, table: schema.Table[schema.R]) -> schema.R | None:
         """The account's one record of ``table`` (a table keyed by the tenant id)."""

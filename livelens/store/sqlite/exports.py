@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from livelens.errors import NotFound
 from livelens.store import records, schema, shared
 from livelens.store.sqlite.connection import SqliteTenantPart
 
@@ -21,13 +20,7 @@ class SqliteExportJobs(SqliteTenantPart):
 
     async def save_export_job(self, job: records.ExportJob) -> None:
         self._check(job.tenant_id, "export")
-        changed = await self._store._execute(
-            f"UPDATE export_jobs SET {_TABLE.assignments(schema.KEYS)}"  # noqa: S608
-            " WHERE id = ? AND tenant_id = ?",
-            (*_TABLE.row(job, skip=schema.KEYS), job.id, self.tenant_id),
-        )
-        if changed == 0:
-            raise NotFound("No such export.")
+        await self._replace_mine(_TABLE, job, "No such export.")
 
     async def list_export_jobs(self, requested_by: str | None = None) -> list[records.ExportJob]:
         where, params = "tenant_id = ?", [self.tenant_id]

@@ -283,6 +283,28 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     ),
     # When each user last signed in (the Users page shows it); NULL: never.
     ("ALTER TABLE users ADD COLUMN last_sign_in_at REAL",),
+    # Recordings of sessions' media (their sealed bytes are files under recordings/).
+    (
+        """CREATE TABLE recordings (
+            id TEXT PRIMARY KEY,
+            tenant_id TEXT NOT NULL,
+            session_id TEXT NOT NULL,
+            started_at REAL NOT NULL,
+            updated_at REAL NOT NULL,
+            state TEXT NOT NULL,
+            ended_at REAL,
+            duration_s REAL NOT NULL DEFAULT 0,
+            size INTEGER NOT NULL DEFAULT 0,
+            stopped_reason TEXT,
+            events BLOB,
+            stats TEXT NOT NULL DEFAULT '{}'
+        )""",
+        "CREATE INDEX recordings_session ON recordings (tenant_id, session_id, started_at, id)",
+    ),
+    # Whether each session is recorded, fixed when it was created (signalling.recording).
+    ("ALTER TABLE support_sessions ADD COLUMN recording TEXT NOT NULL DEFAULT 'off'",),
+    # The recording policy's "agent's choice" is named "agent", as the API documents it.
+    ("UPDATE tenants SET recording = 'agent' WHERE recording = 'agent_choice'",),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -17,8 +17,9 @@ from livelens.store import records, schema, shared
 from livelens.store.repository import ALL_SESSIONS, SessionQuery
 from livelens.store.sqlite.alert_hooks import SqliteAlertHooks
 from livelens.store.sqlite.branding import SqliteBranding
-from livelens.store.sqlite.deletion import SqliteDeletion, SqliteLifecycle
+from livelens.store.sqlite.deletion import SqliteLifecycle
 from livelens.store.sqlite.exports import SqliteExportJobs
+from livelens.store.sqlite.recordings import SqliteRecordings
 
 
 def _unique_violation(exc: sqlite3.IntegrityError, duplicate: Mapping[str, Exception]) -> Exception:
@@ -156,7 +157,7 @@ class SqliteStore(SqliteLifecycle):
         return await self._security_events("tenant_id IS NULL", (), limit)
 
 
-class SqliteTenantStore(SqliteAlertHooks, SqliteExportJobs, SqliteDeletion, SqliteBranding):
+class SqliteTenantStore(SqliteAlertHooks, SqliteExportJobs, SqliteRecordings, SqliteBranding):
     """One account's view of a :class:`SqliteStore`: every statement names the tenant
     (the parts' common ground is :class:`.connection.SqliteTenantPart`)."""
 

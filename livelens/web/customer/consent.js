@@ -1,6 +1,10 @@
 // Consent: what will be shared and with whom, then "Allow" (or not). Camera and
 // microphone are requested only after the customer taps "Allow"; the server also
 // refuses the customer's media before their consent is recorded.
+//
+// A recorded session says so before "Allow": where the account records every session,
+// the recording is part of what is allowed; where the agent chose to record it, the
+// customer ticks "Yes, record this session" or not, and gets help either way.
 
 import { h } from '../dom.js';
 import { t } from '../i18n.js';
@@ -27,6 +31,21 @@ function scopeItem(name, key) {
     h('span', {}, h('strong', {}, t(`${key}.title`)), h('span', { class: 'scope-text' }, t(`${key}.text`))));
 }
 
+/** What the screen says about the recording, if the session is recorded. */
+function recordingPart(resume, who) {
+  const dot = h('span', { class: 'scope-icon scope-icon-rec' }, h('span', { class: 'rec-dot', 'aria-hidden': 'true' }));
+  const item = (key) => h('li', { class: 'scope', 'data-testid': 'consent-recording' }, dot,
+    h('span', {}, h('strong', {}, t(`${key}.title`)), h('span', { class: 'scope-text' }, t(`${key}.text`, { who }))));
+  if (resume) return page.recordingAgreed ? item('consent.recordAlways') : null;
+  if (page.recording === 'always') return item('consent.recordAlways');
+  if (page.recording !== 'asked') return null;
+  const agree = h('input', { type: 'checkbox', id: 'consent-record', class: 'consent-record-input', 'data-testid': 'consent-record',
+    checked: page.recordingAgreed });
+  agree.addEventListener('change', () => { page.recordingAgreed = agree.checked; });
+  return [item('consent.recordAsked'),
+    h('li', { class: 'consent-record' }, agree, h('label', { for: 'consent-record' }, t('consent.recordAsked.agree')))];
+}
+
 function renderConsent(resume) {
   const accept = h('button', { type: 'button', class: 'btn btn-primary btn-block btn-large', 'data-testid': 'consent-accept' },
     t(resume ? 'consent.continue' : 'consent.allow'));
@@ -45,6 +64,7 @@ function renderConsent(resume) {
   });
   // The agent is named once, in the card above; the title stays short on a phone.
   const who = page.company || t('consent.whoFallback');
+  if (!resume && page.recording === 'always') page.recordingAgreed = true; // part of this consent
   show(panel('consent-screen',
     h('div', { class: 'consent-who' },
       h('span', { class: 'consent-avatar' }, icon('user', { size: 26 })),
@@ -56,7 +76,8 @@ function renderConsent(resume) {
     h('ul', { class: 'scopes', 'data-testid': 'consent-scopes' },
       scopeItem('camera', 'consent.scopeCamera'),
       scopeItem('mic', 'consent.scopeMic'),
-      scopeItem('shield', 'consent.scopePrivate')),
+      scopeItem('shield', 'consent.scopePrivate'),
+      recordingPart(resume, who)),
     h('div', { class: 'consent-notice', role: 'note', 'data-testid': 'consent-notice' },
       icon('warning', { className: 'icon consent-notice-icon' }),
       h('p', {}, h('strong', {}, t('consent.noticeStrong')), ' ', t('consent.noticeText'))),
@@ -83,6 +104,7 @@ export async function allow() {
   }
   page.stream = stream;
   page.scopes = [...new Set(stream.getTracks().map((track) => SCOPE_OF[track.kind]))];
+  if (page.recording !== 'off' && page.recordingAgreed) page.scopes.push('recording');
   page.consented = true;
   page.problem = null;
   page.needsOffer = true; // an offer from this stream (also after "Try again")

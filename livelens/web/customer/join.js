@@ -85,6 +85,7 @@ async function join(body) {
   const answer = await request('POST', '/api/join', body, { hooks: false });
   page.company = answer.company || '';
   page.agent = answer.agent || '';
+  page.recording = answer.recording || 'off';
   setBrand(answer.brand);
   remember();
   startLink();

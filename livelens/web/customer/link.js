@@ -12,6 +12,7 @@ import { forget, showPinForm } from './join.js';
 import { hearAgent, liveProblem, renderLive, renderQuality } from './live_screen.js';
 import { stopMedia, syncMedia } from './media.js';
 import { showConnectFailed, showNoWebrtc, webrtcMissing } from './problems.js';
+import { onRecordingState } from './recording.js';
 import { live, page } from './state.js';
 import { onToolState, toolMessage } from './tools.js';
 
@@ -43,6 +44,7 @@ export function startLink() {
       if (message.type === 'state') {
         page.status = message.status;
         page.fresh = true;
+        onRecordingState(message);
         const agent = (message.participants || []).find((p) => p.role === 'agent');
         page.agentHere = Boolean(agent);
         page.agentMuted = Boolean(agent && agent.muted);

@@ -15,6 +15,7 @@ import { qualityReport, showStats } from '../live.js';
 import { show } from './cards.js';
 import { endByCustomer } from './ended.js';
 import { sendMediaState } from './media.js';
+import { recordingIndicator } from './recording.js';
 import { agentName, live, page } from './state.js';
 import { renderTools, toolMessage } from './tools.js';
 
@@ -66,6 +67,7 @@ export function showLive() {
     icon('mic-off', { size: 16 }), h('span', { class: 'sr-only' }, t('live.agentMuted')));
   const lowNote = h('span', { class: 'live-icon-chip', 'data-testid': 'low-bandwidth-note', title: t('live.lowBandwidth'), hidden: true },
     icon('gauge', { size: 16 }), h('span', { class: 'sr-only' }, t('live.lowBandwidth')));
+  const recording = recordingIndicator();
   const participants = h('span', { class: 'live-people', 'data-testid': 'participants', 'aria-live': 'polite', title: t('live.sharedOnlyWith') });
   const problem = h('p', { class: 'live-note live-problem', role: 'alert', 'data-testid': 'live-problem', hidden: true });
   const frozenNote = h('p', { class: 'live-note live-note-frozen', 'data-testid': 'frozen-note', hidden: true },
@@ -139,11 +141,12 @@ export function showLive() {
   live.chatOpen = live.chatOpen || false;
   live.unread = live.unread || 0;
   show(h('main', { class: 'live', 'data-testid': 'live-screen' },
-    h('header', { class: 'live-bar' }, status, h('span', { class: 'live-people-wrap' }, icon('shield', { size: 16 }), participants),
+    h('header', { class: 'live-bar' }, status, recording.el,
+      h('span', { class: 'live-people-wrap' }, icon('shield', { size: 16 }), participants),
       agentMuted, lowNote, quality),
     h('div', { class: 'live-stage', 'data-testid': 'live-stage' },
       video, frozen, canvas, paused,
-      h('div', { class: 'live-notes' }, problem, frozenNote, notice),
+      h('div', { class: 'live-notes' }, problem, recording.stoppedEl, frozenNote, notice),
       sound),
     sheet,
     h('footer', { class: 'live-dock' },

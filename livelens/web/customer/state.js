@@ -36,6 +36,9 @@ export const page = {
   problem: null, // the media problem on screen ('no_webrtc', 'connect_failed'): no offers meanwhile
   render: null, // redraws the current card screen (after a language switch)
   chatAllowed: true, // the account's policy may turn chat off
+  recording: 'off', // whether the session is recorded: 'off', 'asked' (the agent chose to), 'always'
+  recordingAgreed: false, // the customer agreed to the recording (or it is part of the consent)
+  recordingView: null, // the room's latest view of the recording: {mode, agreed, on, stopped}
   rated: false, // the customer sent their rating of the session
 };
 

@@ -20,7 +20,7 @@ const STATES = {
 };
 const pending = (job) => job.state === 'queued' || job.state === 'running';
 
-function sizeText(bytes) {
+export function sizeText(bytes) {
   if (bytes === null || bytes === undefined) return '—';
   const one = { minimumFractionDigits: 1, maximumFractionDigits: 1 };
   if (bytes < 1024) return t('console.size.bytes', { size: bytes });

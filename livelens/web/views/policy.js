@@ -28,7 +28,7 @@ const NUMBERS = [
 
 const RECORDING = [
   ['off', 'console.off'],
-  ['agent_choice', 'console.policy.agentChooses'],
+  ['agent', 'console.policy.agentChooses'],
   ['always', 'console.policy.always'],
 ];
 

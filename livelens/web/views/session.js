@@ -13,6 +13,8 @@ import { LiveLink, qualityText, showStats } from '../live.js';
 import { badge, confirmDialog, copyText, toast } from '../ui.js';
 import { sessionDeletion } from './deletion.js';
 import { sessionExport } from './exports.js';
+import { sessionRecordings } from './player.js';
+import { sessionRecording } from './session_recording.js';
 import { agentTools } from './tools.js';
 
 // What the customer's page reports when its camera cannot reach the agents (catalogue keys).
@@ -373,6 +375,7 @@ export function renderSessionView(container, app, { created = null, session }) {
   const problem = messageLine('session-error');
   // Why the customer's camera cannot reach us, as their page reported it (state.media_problem).
   const customerProblem = messageLine('customer-media-problem');
+  const recording = sessionRecording(session);
   const audioNote = policy.two_way_audio === false
     ? h('p', { class: 'message message-info', role: 'note', 'data-testid': 'one-way-audio' },
       t('live.session.oneWayAudio'))
@@ -385,6 +388,7 @@ export function renderSessionView(container, app, { created = null, session }) {
     h('dl', { class: 'facts facts-compact' },
       h('div', {}, h('dt', {}, t('live.session.customer')), customerState),
       h('div', {}, h('dt', {}, t('live.session.yourMicrophone')), micState),
+      recording.fact,
       h('div', {}, h('dt', {}, t('live.session.started')), h('dd', {}, formatTime(session.created_at)))));
   const canRenew = owner || (app.me && app.me.user && app.me.user.role === 'admin');
   const invite = inviteCard({ created, session, canRenew });
@@ -396,7 +400,8 @@ export function renderSessionView(container, app, { created = null, session }) {
       h('a', { class: 'link-button back-link', href: '#sessions', 'data-testid': 'back-to-sessions' }, t('live.session.allSessions')),
       h('h1', { class: 'section-title' }, t('live.session.title')),
       caseLine(session),
-      statusEl, timer, alerts),
+      statusEl, recording.indicator, timer, alerts),
+    recording.stoppedNote,
     audioNote,
     micNote.el,
     customerProblem.el,
@@ -558,6 +563,7 @@ export function renderSessionView(container, app, { created = null, session }) {
       h('h2', { class: 'card-title' }, t('live.session.endedTitle')),
       h('p', { class: 'muted', 'data-testid': 'session-outcome' }, OUTCOME_TEXT[outcome] || ''),
       h('dl', { class: 'facts facts-compact' }, facts.map(([id, k, v]) => h('div', {}, h('dt', {}, k), h('dd', { 'data-testid': `summary-${id}` }, v)))),
+      sessionRecordings(sessionId),
       sessionExport(sessionId),
       sessionDeletion(sessionId),
       doneRow());
@@ -655,6 +661,7 @@ export function renderSessionView(container, app, { created = null, session }) {
         if (status === 'live' && liveSince === null) liveSince = Date.now();
         tools.onState(message);
         invite.onState(message);
+        recording.onState(message);
         if (message.media_problem && CUSTOMER_PROBLEMS[message.media_problem]) {
           customerProblem.show(t(CUSTOMER_PROBLEMS[message.media_problem]), 'warning');
         } else {
@@ -753,6 +760,7 @@ export function renderSessionView(container, app, { created = null, session }) {
 
   function finish() {
     tools.ended();
+    recording.ended();
     teardown();
     qualityEl.hidden = true;
     render();

@@ -3,11 +3,12 @@
 // (#sessions/<id>), so that reloading, the back button and a second tab come back to it.
 
 import { api } from '../api.js';
-import { busy, field, formatTime, h, messageLine } from '../dom.js';
+import { busy, field, formatTime, h, messageLine, nextId } from '../dom.js';
 import { consoleFeed } from '../feed.js';
 import { t } from '../i18n.js';
 import { forgetInvitation, invitationOf, rememberInvitation } from '../invitations.js';
 import { badge, card, sectionHeading } from '../ui.js';
+import { renderPlayer } from './player.js';
 import { OUTCOME_KINDS, OUTCOME_LABELS, STATUS_LABELS, formatDuration, renderSessionView } from './session.js';
 
 const sessionAddress = (id) => `#sessions/${encodeURIComponent(id)}`;
@@ -103,6 +104,26 @@ function caseField({ label, testid, hint }) {
   };
 }
 
+/**
+ * "Record this session", as the account's recording policy has it: a switch the agent
+ * turns on where the policy leaves it to them ('agent'), shown on and locked
+ * where every session is recorded ('always'), absent where none is ('off').
+ */
+function recordSwitch(policy) {
+  if (policy !== 'agent' && policy !== 'always') return null;
+  const always = policy === 'always';
+  const id = nextId('record');
+  const input = h('input', { type: 'checkbox', id, class: 'switch', role: 'switch', 'data-testid': 'new-session-record',
+    checked: always, disabled: always, 'aria-describedby': `${id}-hint` });
+  const wrap = h('div', { class: 'setting start-record' },
+    h('div', {},
+      h('label', { for: id, class: 'setting-label' }, t('console.sessions.record')),
+      h('p', { class: 'muted small', id: `${id}-hint` }, t(always ? 'console.sessions.recordAlways' : 'console.sessions.recordHint'))),
+    input);
+  // Sent only where it is the agent's choice; the server decides for 'always'.
+  return { wrap, input, read: () => (always ? null : input.checked) };
+}
+
 /** "New session", with who it is for and the case it belongs to (both optional). */
 function startForm(app) {
   const customer = caseField({
@@ -115,10 +136,11 @@ function startForm(app) {
     testid: 'new-session-reference',
     hint: t('console.sessions.referenceHint'),
   });
+  const record = recordSwitch(app.me.tenant && app.me.tenant.recording);
   const message = messageLine('new-session-error');
   const submit = h('button', { type: 'submit', class: 'btn btn-primary btn-large', 'data-testid': 'new-session' }, t('console.sessions.new'));
   const form = h('form', { class: 'start-form', novalidate: true, 'data-testid': 'new-session-form', 'aria-label': t('console.sessions.startLabel') },
-    customer.wrap, reference.wrap, h('div', { class: 'start-form-actions' }, submit), message.el);
+    customer.wrap, reference.wrap, record && record.wrap, h('div', { class: 'start-form-actions' }, submit), message.el);
   if (app.me.tenant && app.me.tenant.subscription_active === false) {
     // Everything stays readable; only starting sessions stops.
     [...form.querySelectorAll('input, button')].forEach((c) => { c.disabled = true; });
@@ -138,6 +160,7 @@ function startForm(app) {
     const ref = reference.input.value.trim();
     if (name) body.customer_name = name;
     if (ref) body.reference = ref;
+    if (record && record.read() !== null) body.record = record.read();
     try {
       const created = await busy(form, () => api.post('/api/sessions', body));
       rememberInvitation(created);
@@ -284,8 +307,11 @@ async function renderSession(container, app, id) {
   renderSessionView(container, app, { created, session });
 }
 
-/** The list, or with a path (#sessions/<id>) that session's view. */
+/** The list, or with a path (#sessions/<id>) that session's view, or one of its
+ * recordings in the player (#sessions/<id>/recordings/<rid>). */
 export async function renderSessions(container, app, path = '') {
-  if (path) await renderSession(container, app, decodeURIComponent(path));
+  const [id, part, recordingId] = path.split('/');
+  if (part === 'recordings' && recordingId) await renderPlayer(container, app, decodeURIComponent(id), decodeURIComponent(recordingId));
+  else if (path) await renderSession(container, app, decodeURIComponent(path));
   else await renderList(container, app);
 }

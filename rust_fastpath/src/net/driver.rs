@@ -155,6 +155,9 @@ pub fn spawn(shared: &Arc<Shared>) -> std::io::Result<Vec<JoinHandle<()>>> {
 fn run(shared: &Shared) {
     let mut buffers = RecvBuffers::default();
     let mut out: Vec<Outgoing> = Vec::with_capacity(64);
+    // Where each of `out` must leave from, on a socket that pins replies (`pktinfo.rs`).
+    let mut sources = Vec::with_capacity(64);
+    let pinned = shared.socket.pins_replies();
     let mut wait = Duration::ZERO;
     while !shared.stop.load(Ordering::SeqCst) {
         let next = {
@@ -176,7 +179,16 @@ fn run(shared: &Shared) {
             for i in 0..n {
                 if let Some((from, data)) = buffers.datagram(i) {
                     if !data.is_empty() {
+                        let before = out.len();
                         endpoint.handle_datagram(from, data, now, &mut out);
+                        if pinned {
+                            // A reply to this datagram (STUN) leaves from its destination.
+                            sources.resize(before, None);
+                            let arrived = buffers.destination(i);
+                            let replies = out.get(before..).unwrap_or(&[]);
+                            sources
+                                .extend(replies.iter().map(|m| arrived.filter(|_| m.to == from)));
+                        }
                     }
                 }
             }
@@ -186,9 +198,10 @@ fn run(shared: &Shared) {
             (endpoint.has_events(), endpoint.has_tcp_work())
         };
         if !out.is_empty() {
-            shared.socket.send_batch(&out);
+            shared.socket.send_batch_from(&out, &sources);
             out.clear();
         }
+        sources.clear();
         shared.wake(has_events, tcp_work);
     }
 }

@@ -57,6 +57,12 @@ pub enum Event {
         count: u64,
         from: SocketAddr,
     },
+    /// The recording on this leg of the session ended on its own (see `recording`).
+    RecordingFailed {
+        session: SessionId,
+        leg: LegId,
+        reason: String,
+    },
 }
 
 /// Drop reasons the security log hears about (see [`Event::Anomaly`]).
@@ -129,6 +135,8 @@ struct Session {
     legs: HashMap<LegId, TransportId>,
     /// What each leg is sent, for the send queues of ICE-TCP legs.
     lines: HashMap<LegId, LegLines>,
+    /// Sink legs that record instead of sending (see `recording`).
+    recorders: HashMap<LegId, recording::RecorderLeg>,
 }
 
 /// The SSRCs the server sends a leg, by kind, and its video SSRC (for a keyframe request
@@ -180,6 +188,8 @@ pub struct Endpoint {
     tcp: TcpLinks,
     /// Legs whose TCP queue dropped video: a keyframe request is due for each.
     keyframes: Vec<(SessionId, LegId)>,
+    /// NACKs recorder legs queued, to feed their relays (see `recording`).
+    recorder_feedback: Vec<(SessionId, LegId, Vec<u8>)>,
     events: VecDeque<Event>,
     next_id: TransportId,
     counters: Counters,
@@ -210,6 +220,12 @@ pub enum ControlError {
     Srtp(srtp::Error),
     /// The session's router refused a topology change (unknown leg, self route, ...).
     Router(RelayError),
+    /// A leg number the session already uses (for a recorder).
+    LegInUse(LegId),
+    /// No recording runs in the session on that leg (stopped, failed, never started).
+    NotRecording(SessionId),
+    /// The recording's sealing refused (its key, its id) or failed.
+    Recording(crate::record::seal::SealError),
 }
 
 impl fmt::Display for ControlError {
@@ -221,6 +237,9 @@ impl fmt::Display for ControlError {
             Self::NotConnected => f.write_str("transport has no nominated address"),
             Self::Srtp(error) => error.fmt(f),
             Self::Router(error) => error.fmt(f),
+            Self::LegInUse(leg) => write!(f, "leg {leg} is in use"),
+            Self::NotRecording(id) => write!(f, "no recording in session {id}"),
+            Self::Recording(error) => error.fmt(f),
         }
     }
 }
@@ -282,6 +301,7 @@ impl Endpoint {
             sessions: HashMap::new(),
             tcp: TcpLinks::new(TcpConfig::default()),
             keyframes: Vec::new(),
+            recorder_feedback: Vec::new(),
             events: VecDeque::new(),
             next_id: 1,
             counters: Counters::default(),
@@ -513,9 +533,16 @@ impl Endpoint {
     /// and send it down the transport's path.
     fn send_transmits(&mut self, session: SessionId, now: f64, out: &mut Vec<Outgoing>) {
         let mut transmits = std::mem::take(&mut self.transmits);
-        if let Some(s) = self.sessions.get(&session) {
+        let mut recorded = Vec::new();
+        if let Some(s) = self.sessions.get_mut(&session) {
             for transmit in transmits.drain(..) {
                 let leg = transmit.leg_id;
+                if !s.recorders.is_empty() {
+                    if let Some(recorder) = s.recorders.get_mut(&leg) {
+                        recorded.push((leg, recorder.take(&transmit.data, now)));
+                        continue;
+                    }
+                }
                 let sent = Self::send_transmit(
                     s,
                     &mut self.transports,
@@ -532,6 +559,9 @@ impl Endpoint {
         }
         transmits.clear(); // the session is gone: nothing to send
         self.transmits = transmits; // keeps its capacity for the next packet
+        for (leg, recorded) in recorded {
+            self.recorded(session, leg, recorded);
+        }
     }
 
     fn send_transmit(
@@ -585,6 +615,7 @@ impl Endpoint {
     /// A keyframe request (PLI) for each leg whose TCP queue dropped video, as if the
     /// receiver had sent it: the relay passes it on to the source, rate-limited.
     fn request_keyframes(&mut self, now: f64, out: &mut Vec<Outgoing>) {
+        self.send_recorder_feedback(now, out);
         if self.keyframes.is_empty() {
             return;
         }
@@ -785,6 +816,7 @@ impl Endpoint {
             router: new_router(),
             legs: HashMap::new(),
             lines: HashMap::new(),
+            recorders: HashMap::new(),
         })
     }
 
@@ -803,6 +835,7 @@ impl Endpoint {
         if !self.transports.contains_key(&transport) {
             return Err(ControlError::UnknownTransport(transport));
         }
+        self.recording_source_changed(session, leg);
         let s = self.session(session);
         // A reconnect re-adds a leg: the new transport replaces the old one.
         s.router.remove_leg(leg);
@@ -813,6 +846,7 @@ impl Endpoint {
     }
 
     pub fn remove_leg(&mut self, session: SessionId, leg: LegId) {
+        self.recording_source_changed(session, leg);
         if let Some(s) = self.sessions.get_mut(&session) {
             s.legs.remove(&leg);
             s.lines.remove(&leg);
@@ -841,7 +875,11 @@ impl Endpoint {
         sink: LegId,
         kind: MediaKind,
     ) -> Result<bool, ControlError> {
-        Ok(self.router(session)?.add_route(source, sink, kind)?)
+        let added = self.router(session)?.add_route(source, sink, kind)?;
+        if added {
+            self.note_recording_route(session, source, sink);
+        }
+        Ok(added)
     }
 
     /// # Errors
@@ -942,6 +980,11 @@ enum Sent {
     VideoDropped,
 }
 
+mod recording;
 mod tcp;
+pub use recording::{
+    recorder_lines, MAX_UNCOLLECTED, RECORDER_AUDIO_SSRC, RECORDER_OPUS_PT, RECORDER_VIDEO_SSRC,
+    RECORDER_VP8_PT,
+};
 #[cfg(test)]
 mod tests;

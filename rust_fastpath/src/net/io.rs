@@ -6,11 +6,15 @@
 //! a frame's packets to one receiver are mostly of one size, and the kernel then walks
 //! its UDP/IP stack once for the run instead of once per packet. Where the kernel
 //! refuses it, the socket falls back to plain `sendmmsg` for good.
+//!
+//! Bound to `::`, the socket is dual-stack (`addresses.rs`); bound to a wildcard, it
+//! learns each datagram's destination and replies from it (`pktinfo.rs`).
 
 use std::io::{self, IoSlice, IoSliceMut};
-use std::net::{SocketAddr, UdpSocket};
+use std::net::{IpAddr, SocketAddr, UdpSocket};
 use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 use nix::errno::Errno;
@@ -19,7 +23,9 @@ use nix::sys::socket::{
     SockaddrStorage,
 };
 
+use super::addresses;
 use super::endpoint::Outgoing;
+use super::pktinfo::{self, ReplyRoutes, SourceInfo};
 
 /// Datagrams per system call.
 pub const BATCH: usize = 32;
@@ -36,6 +42,9 @@ pub struct RecvBuffers {
     data: Vec<[u8; MAX_DATAGRAM]>,
     /// (source, length) of each datagram of the last batch.
     pub received: Vec<(SocketAddr, usize)>,
+    /// The address each datagram of the last batch was sent to, where the socket asks
+    /// (bound to a wildcard: see `pktinfo.rs`).
+    pub destinations: Vec<Option<IpAddr>>,
 }
 
 impl Default for RecvBuffers {
@@ -43,6 +52,7 @@ impl Default for RecvBuffers {
         Self {
             data: vec![[0u8; MAX_DATAGRAM]; BATCH],
             received: Vec::with_capacity(BATCH),
+            destinations: Vec::with_capacity(BATCH),
         }
     }
 }
@@ -54,40 +64,59 @@ impl RecvBuffers {
         let (from, len) = *self.received.get(i)?;
         Some((from, self.data.get(i)?.get(..len)?))
     }
+
+    /// The address datagram `i` of the last batch arrived on, if the socket asks.
+    #[must_use]
+    pub fn destination(&self, i: usize) -> Option<IpAddr> {
+        self.destinations.get(i).copied().flatten()
+    }
 }
 
+/// A peer's address as the endpoint sees it: IPv4 peers of a dual-stack socket as IPv4.
 fn to_std(address: &SockaddrStorage) -> Option<SocketAddr> {
     if let Some(v4) = address.as_sockaddr_in() {
         return Some(SocketAddr::from(*v4));
     }
-    address.as_sockaddr_in6().map(|v6| SocketAddr::from(*v6))
+    address
+        .as_sockaddr_in6()
+        .map(|v6| addresses::canonical(SocketAddr::from(*v6)))
 }
 
 pub struct MediaUdpSocket {
     socket: UdpSocket,
+    /// An IPv6 socket (dual-stack when bound to `::`): IPv4 peers are sent to mapped.
+    v6: bool,
+    /// Bound to a wildcard: replies leave from the address their peer wrote to.
+    pinned: Option<Mutex<ReplyRoutes>>,
     /// Segmented sends are on until the kernel refuses one.
     gso: AtomicBool,
     segmented_sends: AtomicU64,
 }
 
-/// The datagrams of a batch grouped for sending: per destination (in the batch's order
-/// for each), runs of one size whose last may be shorter, which is what one
-/// `UDP_SEGMENT` send can carry. A run of one is sent as it is.
-fn segment_runs(messages: &[Outgoing]) -> Vec<Vec<&Outgoing>> {
-    let mut by_destination: Vec<(SocketAddr, Vec<&Outgoing>)> = Vec::new();
-    for m in messages {
-        match by_destination.iter_mut().find(|(to, _)| *to == m.to) {
-            Some((_, list)) => list.push(m),
-            None => by_destination.push((m.to, vec![m])),
+/// A datagram to send and the source address it must leave from (None: the kernel's
+/// choice).
+type Sourced<'a> = (&'a Outgoing, Option<IpAddr>);
+
+/// The datagrams of a batch grouped for sending: per destination and source (in the
+/// batch's order for each), runs of one size whose last may be shorter, which is what
+/// one `UDP_SEGMENT` send can carry. A run of one is sent as it is.
+fn segment_runs<'a>(messages: &[Sourced<'a>]) -> Vec<Vec<Sourced<'a>>> {
+    type Flow = (SocketAddr, Option<IpAddr>);
+    let mut by_destination: Vec<(Flow, Vec<Sourced<'a>>)> = Vec::new();
+    for &(m, source) in messages {
+        let flow = (m.to, source);
+        match by_destination.iter_mut().find(|(f, _)| *f == flow) {
+            Some((_, list)) => list.push((m, source)),
+            None => by_destination.push((flow, vec![(m, source)])),
         }
     }
     let mut runs = Vec::new();
     for (_, list) in by_destination {
-        let mut run: Vec<&Outgoing> = Vec::new();
+        let mut run: Vec<Sourced<'a>> = Vec::new();
         let mut bytes = 0;
-        for m in list {
+        for (m, source) in list {
             let extends = match (run.first(), run.last()) {
-                (Some(first), Some(last)) => {
+                (Some((first, _)), Some((last, _))) => {
                     let size = first.data.len();
                     last.data.len() == size // a shorter datagram ends its run
                         && (1..=size).contains(&m.data.len())
@@ -101,7 +130,7 @@ fn segment_runs(messages: &[Outgoing]) -> Vec<Vec<&Outgoing>> {
                 bytes = 0;
             }
             bytes += m.data.len();
-            run.push(m);
+            run.push((m, source));
         }
         if !run.is_empty() {
             runs.push(run);
@@ -111,17 +140,44 @@ fn segment_runs(messages: &[Outgoing]) -> Vec<Vec<&Outgoing>> {
 }
 
 impl MediaUdpSocket {
-    /// Bind `address` (port 0: an ephemeral port) with roomy kernel buffers.
+    /// Bind `address` (port 0: an ephemeral port) with roomy kernel buffers: `::`
+    /// dual-stack (or `0.0.0.0` on a machine without IPv6); bound to a wildcard, the
+    /// socket replies from the address each peer wrote to.
     pub fn bind(address: SocketAddr) -> io::Result<Self> {
-        let socket = UdpSocket::bind(address)?;
+        let socket = addresses::udp_socket(address)?;
         // Bursts of video keyframes arrive faster than one batch; best effort.
         let _ = setsockopt(&socket, sockopt::RcvBuf, &(4 << 20));
         let _ = setsockopt(&socket, sockopt::SndBuf, &(4 << 20));
+        let local = socket.local_addr()?;
+        let pinned = if local.ip().is_unspecified() {
+            match local {
+                SocketAddr::V4(_) => setsockopt(&socket, sockopt::Ipv4PacketInfo, &true),
+                SocketAddr::V6(_) => setsockopt(&socket, sockopt::Ipv6RecvPacketInfo, &true),
+            }
+            .map_err(io::Error::from)?;
+            Some(Mutex::new(ReplyRoutes::default()))
+        } else {
+            None
+        };
         Ok(Self {
             socket,
+            v6: local.is_ipv6(),
+            pinned,
             gso: AtomicBool::new(true),
             segmented_sends: AtomicU64::new(0),
         })
+    }
+
+    /// Whether replies are pinned to the address their peer wrote to (a wildcard bind).
+    #[must_use]
+    pub const fn pins_replies(&self) -> bool {
+        self.pinned.is_some()
+    }
+
+    fn routes(&self) -> Option<std::sync::MutexGuard<'_, ReplyRoutes>> {
+        self.pinned
+            .as_ref()
+            .map(|m| m.lock().unwrap_or_else(PoisonError::into_inner))
     }
 
     /// Turn segmented sends off (or back on, where the kernel takes them).
@@ -149,7 +205,12 @@ impl MediaUdpSocket {
     /// to [`BATCH`]. Returns how many; a timeout is `Ok(0)`.
     pub fn recv_batch(&self, buffers: &mut RecvBuffers) -> io::Result<usize> {
         buffers.received.clear();
-        let mut headers = MultiHeaders::<SockaddrStorage>::preallocate(BATCH, None);
+        buffers.destinations.clear();
+        let control = self
+            .pinned
+            .is_some()
+            .then(|| nix::cmsg_space!(nix::libc::in6_pktinfo, nix::libc::in_pktinfo));
+        let mut headers = MultiHeaders::<SockaddrStorage>::preallocate(BATCH, control);
         let mut slices: Vec<[IoSliceMut<'_>; 1]> = buffers
             .data
             .iter_mut()
@@ -166,14 +227,25 @@ impl MediaUdpSocket {
             Err(Errno::EAGAIN | Errno::EINTR) => return Ok(0),
             Err(e) => return Err(e.into()),
         };
-        let received: Vec<(Option<SocketAddr>, usize)> = results
-            .map(|r| (r.address.as_ref().and_then(to_std), r.bytes))
+        let received: Vec<(Option<SocketAddr>, usize, Option<IpAddr>)> = results
+            .map(|r| {
+                let destination = r
+                    .cmsgs()
+                    .ok()
+                    .and_then(|mut c| c.find_map(|m| pktinfo::destination(&m)));
+                (r.address.as_ref().and_then(to_std), r.bytes, destination)
+            })
             .collect();
+        let mut routes = self.routes();
         // Keep indices aligned with the buffers; a datagram without a source (cannot
         // happen on UDP) gets an unspecified one and is dropped by the endpoint.
-        for (from, len) in received {
+        for (from, len, destination) in received {
             let from = from.unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0)));
+            if let (Some(routes), Some(local)) = (routes.as_mut(), destination) {
+                routes.record(from, local);
+            }
             buffers.received.push((from, len.min(MAX_DATAGRAM)));
+            buffers.destinations.push(destination);
         }
         Ok(buffers.received.len())
     }
@@ -182,12 +254,30 @@ impl MediaUdpSocket {
     /// each, the rest [`BATCH`] per `sendmmsg`. Order is kept per destination. A
     /// datagram the kernel refuses (e.g. no route) is skipped; returns how many were.
     pub fn send_batch(&self, messages: &[Outgoing]) -> usize {
-        if messages.len() < 2 || !self.gso.load(Ordering::Relaxed) {
-            return self.send_each(&messages.iter().collect::<Vec<_>>());
+        self.send_batch_from(messages, &[])
+    }
+
+    /// [`Self::send_batch`], datagram `i` leaving from `sources[i]` where that is given
+    /// (a reply to a datagram just received: its destination), else, on a socket that
+    /// pins replies, from the address its peer last wrote to.
+    pub fn send_batch_from(&self, messages: &[Outgoing], sources: &[Option<IpAddr>]) -> usize {
+        let sourced: Vec<Sourced<'_>> = match self.routes() {
+            Some(routes) => messages
+                .iter()
+                .enumerate()
+                .map(|(i, m)| {
+                    let given = sources.get(i).copied().flatten();
+                    (m, given.or_else(|| routes.source_for(m.to)))
+                })
+                .collect(),
+            None => messages.iter().map(|m| (m, None)).collect(),
+        };
+        if sourced.len() < 2 || !self.gso.load(Ordering::Relaxed) {
+            return self.send_each(&sourced);
         }
         let mut skipped = 0;
-        let mut singles: Vec<&Outgoing> = Vec::new();
-        for run in segment_runs(messages) {
+        let mut singles: Vec<Sourced<'_>> = Vec::new();
+        for run in segment_runs(&sourced) {
             if run.len() == 1 {
                 singles.extend(run);
                 continue;
@@ -212,19 +302,19 @@ impl MediaUdpSocket {
         skipped + self.send_each(&singles)
     }
 
-    fn send_segmented(&self, run: &[&Outgoing]) -> Result<(), Errno> {
-        let size = run
-            .first()
-            .and_then(|m| u16::try_from(m.data.len()).ok())
-            .ok_or(Errno::EMSGSIZE)?;
-        let to = SockaddrStorage::from(run[0].to);
-        let slices: Vec<IoSlice<'_>> = run.iter().map(|m| IoSlice::new(&m.data)).collect();
-        let segment = [ControlMessage::UdpGsoSegments(&size)];
+    fn send_segmented(&self, run: &[Sourced<'_>]) -> Result<(), Errno> {
+        let (first, source) = *run.first().ok_or(Errno::EMSGSIZE)?;
+        let size = u16::try_from(first.data.len()).map_err(|_| Errno::EMSGSIZE)?;
+        let to = self.destination(first.to);
+        let slices: Vec<IoSlice<'_>> = run.iter().map(|(m, _)| IoSlice::new(&m.data)).collect();
+        let info = source.map(|s| SourceInfo::new(s, self.v6));
+        let mut control = vec![ControlMessage::UdpGsoSegments(&size)];
+        control.extend(info.as_ref().map(SourceInfo::message));
         loop {
             match sendmsg(
                 self.socket.as_raw_fd(),
                 &slices,
-                &segment,
+                &control,
                 MsgFlags::empty(),
                 Some(&to),
             ) {
@@ -235,13 +325,22 @@ impl MediaUdpSocket {
         }
     }
 
-    /// Each datagram on its own, [`BATCH`] per system call.
-    fn send_each(&self, messages: &[&Outgoing]) -> usize {
+    fn destination(&self, to: SocketAddr) -> SockaddrStorage {
+        SockaddrStorage::from(addresses::for_socket(to, self.v6))
+    }
+
+    /// Each datagram on its own, [`BATCH`] of one source per system call.
+    fn send_each(&self, messages: &[Sourced<'_>]) -> usize {
         let mut skipped = 0;
         let mut rest = messages;
-        while !rest.is_empty() {
-            let chunk = &rest[..rest.len().min(BATCH)];
-            match self.send_chunk(chunk) {
+        while let Some((_, source)) = rest.first() {
+            let same = rest
+                .iter()
+                .take(BATCH)
+                .take_while(|(_, s)| s == source)
+                .count();
+            let chunk = &rest[..same];
+            match self.send_chunk(chunk, *source) {
                 Ok(0) | Err(_) => {
                     skipped += 1; // the first one failed: skip it, go on with the others
                     rest = &rest[1..];
@@ -252,21 +351,25 @@ impl MediaUdpSocket {
         skipped
     }
 
-    fn send_chunk(&self, chunk: &[&Outgoing]) -> Result<usize, Errno> {
+    /// One `sendmmsg` of datagrams that all leave from `source`.
+    fn send_chunk(&self, chunk: &[Sourced<'_>], source: Option<IpAddr>) -> Result<usize, Errno> {
         let addresses: Vec<Option<SockaddrStorage>> = chunk
             .iter()
-            .map(|m| Some(SockaddrStorage::from(m.to)))
+            .map(|(m, _)| Some(self.destination(m.to)))
             .collect();
-        let slices: Vec<[IoSlice<'_>; 1]> = chunk.iter().map(|m| [IoSlice::new(&m.data)]).collect();
-        let mut headers = MultiHeaders::<SockaddrStorage>::preallocate(chunk.len(), None);
-        let no_cmsgs: [ControlMessage<'_>; 0] = [];
+        let slices: Vec<[IoSlice<'_>; 1]> =
+            chunk.iter().map(|(m, _)| [IoSlice::new(&m.data)]).collect();
+        let info = source.map(|s| SourceInfo::new(s, self.v6));
+        let control: Vec<ControlMessage<'_>> = info.iter().map(SourceInfo::message).collect();
+        let space = info.as_ref().map(SourceInfo::space);
+        let mut headers = MultiHeaders::<SockaddrStorage>::preallocate(chunk.len(), space);
         loop {
             match sendmmsg(
                 self.socket.as_raw_fd(),
                 &mut headers,
                 &slices,
                 &addresses,
-                no_cmsgs,
+                &control,
                 MsgFlags::empty(),
             ) {
                 Ok(results) => return Ok(results.count()),
@@ -280,13 +383,11 @@ impl MediaUdpSocket {
     pub fn wake(&self) {
         if let Ok(mut to) = self.socket.local_addr() {
             if to.ip().is_unspecified() {
-                to.set_ip(if to.is_ipv4() {
-                    [127, 0, 0, 1].into()
-                } else {
-                    std::net::Ipv6Addr::LOCALHOST.into()
-                });
+                // IPv4's loopback, mapped for a dual-stack socket: there even where `::1`
+                // is not.
+                to.set_ip([127, 0, 0, 1].into());
             }
-            let _ = self.socket.send_to(&[], to);
+            let _ = self.socket.send_to(&[], addresses::for_socket(to, self.v6));
         }
     }
 }
@@ -327,8 +428,12 @@ mod tests {
         SocketAddr::from(([127, 0, 0, 1], port))
     }
 
-    fn sizes(run: &[&Outgoing]) -> Vec<usize> {
-        run.iter().map(|m| m.data.len()).collect()
+    fn sizes(run: &[Sourced<'_>]) -> Vec<usize> {
+        run.iter().map(|(m, _)| m.data.len()).collect()
+    }
+
+    fn unsourced(batch: &[Outgoing]) -> Vec<Sourced<'_>> {
+        batch.iter().map(|m| (m, None)).collect()
     }
 
     #[test]
@@ -348,9 +453,9 @@ mod tests {
             data: vec![0; len],
         })
         .collect();
-        let runs: Vec<(u16, Vec<usize>)> = segment_runs(&batch)
+        let runs: Vec<(u16, Vec<usize>)> = segment_runs(&unsourced(&batch))
             .iter()
-            .map(|run| (run[0].to.port(), sizes(run)))
+            .map(|run| (run[0].0.to.port(), sizes(run)))
             .collect();
         assert_eq!(
             runs,
@@ -374,7 +479,10 @@ mod tests {
                     data: vec![0; len],
                 })
                 .collect();
-            segment_runs(&batch).iter().map(Vec::len).collect()
+            segment_runs(&unsourced(&batch))
+                .iter()
+                .map(Vec::len)
+                .collect()
         };
         assert_eq!(
             run_lengths(70, 100),
@@ -462,5 +570,98 @@ mod tests {
         a.set_wait(Duration::from_secs(2)).unwrap();
         assert_eq!(a.recv_batch(&mut buffers).unwrap(), 1);
         assert_eq!(buffers.datagram(0).unwrap().1, b"");
+    }
+
+    /// Every datagram `socket` receives within two seconds until `count`: (source, data).
+    fn receive(socket: &UdpSocket, count: usize) -> Vec<(SocketAddr, Vec<u8>)> {
+        socket
+            .set_read_timeout(Some(Duration::from_secs(2)))
+            .unwrap();
+        let mut buffer = [0u8; MAX_DATAGRAM];
+        (0..count)
+            .map(|_| {
+                let (n, from) = socket.recv_from(&mut buffer).expect("a reply");
+                (from, buffer[..n].to_vec())
+            })
+            .collect()
+    }
+
+    /// The media socket bound to `wildcard` gets a datagram from `client` sent to
+    /// `server_ip`, and answers it (as a STUN response) and sends a run of media (as a
+    /// fan-out would); both must come from `server_ip`.
+    fn replies_come_from(wildcard: &str, client: &str, server_ip: &str) {
+        let media = MediaUdpSocket::bind(wildcard.parse().unwrap()).unwrap();
+        assert!(media.pins_replies());
+        let port = media.local_addr().unwrap().port();
+        let client = UdpSocket::bind(SocketAddr::new(client.parse().unwrap(), 0)).unwrap();
+        let server = SocketAddr::new(server_ip.parse().unwrap(), port);
+        client.send_to(b"check", server).unwrap();
+        media.set_wait(Duration::from_secs(2)).unwrap();
+        let mut buffers = RecvBuffers::default();
+        assert_eq!(media.recv_batch(&mut buffers).unwrap(), 1);
+        let (from, data) = buffers.datagram(0).unwrap();
+        assert_eq!((from, data), (client.local_addr().unwrap(), &b"check"[..]));
+        assert_eq!(buffers.destination(0), Some(server.ip()));
+        let reply = [Outgoing {
+            to: from,
+            data: b"response".to_vec(),
+        }];
+        assert_eq!(media.send_batch_from(&reply, &[buffers.destination(0)]), 0);
+        let run: Vec<Outgoing> = (0..5u8)
+            .map(|i| Outgoing {
+                to: from,
+                data: vec![i; 1000],
+            })
+            .collect();
+        assert_eq!(media.send_batch(&run), 0); // from the table: where the peer wrote
+        for (source, _) in receive(&client, 6) {
+            assert_eq!(source, server, "a reply left from another address");
+        }
+    }
+
+    #[test]
+    fn replies_leave_from_the_ipv4_address_the_peer_wrote_to() {
+        // 127.0.0.1 is what the kernel would pick for a peer on 127.0.0.2.
+        replies_come_from("0.0.0.0:0", "127.0.0.2", "127.0.0.3");
+    }
+
+    #[test]
+    fn a_dual_stack_socket_pins_replies_for_ipv4_and_ipv6() {
+        replies_come_from("[::]:0", "127.0.0.2", "127.0.0.3");
+        replies_come_from("[::]:0", "::1", "::1");
+    }
+
+    #[test]
+    fn segmented_sends_leave_from_their_source_too() {
+        let media = MediaUdpSocket::bind("0.0.0.0:0".parse().unwrap()).unwrap();
+        let port = media.local_addr().unwrap().port();
+        let client = UdpSocket::bind("127.0.0.2:0").unwrap();
+        let to = client.local_addr().unwrap();
+        let run: Vec<Outgoing> = (0..8u8)
+            .map(|i| Outgoing {
+                to,
+                data: vec![i; 1200],
+            })
+            .collect();
+        let from: IpAddr = "127.0.0.4".parse().unwrap();
+        assert_eq!(media.send_batch_from(&run, &[Some(from); 8]), 0);
+        assert!(media.segmented_sends() >= 1);
+        let got = receive(&client, 8);
+        assert!(got
+            .iter()
+            .all(|(source, _)| *source == SocketAddr::new(from, port)));
+        let sent: Vec<Vec<u8>> = run.into_iter().map(|m| m.data).collect();
+        assert_eq!(got.into_iter().map(|(_, d)| d).collect::<Vec<_>>(), sent);
+    }
+
+    #[test]
+    fn a_socket_bound_to_one_address_does_not_ask() {
+        let media = MediaUdpSocket::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        assert!(!media.pins_replies());
+        media.wake();
+        media.set_wait(Duration::from_secs(2)).unwrap();
+        let mut buffers = RecvBuffers::default();
+        assert_eq!(media.recv_batch(&mut buffers).unwrap(), 1);
+        assert_eq!(buffers.destination(0), None);
     }
 }

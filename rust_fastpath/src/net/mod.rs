@@ -3,6 +3,7 @@
 //!
 //! | module         | what                                                         |
 //! |----------------|--------------------------------------------------------------|
+//! | `addresses`    | dual-stack binding, IPv4-mapped addresses in and out         |
 //! | `demux`        | RFC 7983 first-byte demultiplexing                           |
 //! | `stun`         | STUN parse/build, MESSAGE-INTEGRITY, FINGERPRINT             |
 //! | `framing`      | RFC 4571 length-prefixed frames, for ICE-TCP                 |
@@ -13,11 +14,13 @@
 //! | `relay_router` | the Rust relay as the endpoint's router                      |
 //! | `endpoint`     | sans-IO core: demux, ICE, SRTP, routing, counters, events    |
 //! | `io`           | the UDP socket, `recvmmsg`/`sendmmsg` batches                |
+//! | `pktinfo`      | replies from the address a datagram arrived on               |
 //! | `driver`       | the thread that runs the endpoint on the socket              |
 //! | `tcp_io`       | the TCP twin: passive ICE-TCP connections, their thread      |
 //! | `first_bytes`  | a shared web port's connections: ICE-TCP, TLS/HTTP, garbage  |
 //! | `web_port`     | the web port shared with media: listeners, sorting, hand-off |
 
+pub mod addresses;
 pub mod demux;
 pub mod driver;
 pub mod endpoint;
@@ -26,6 +29,7 @@ pub mod framing;
 pub mod ice_lite;
 pub mod io;
 pub mod path;
+pub mod pktinfo;
 pub mod relay_router;
 pub mod router;
 pub mod stun;

@@ -17,6 +17,7 @@ use nix::libc;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::socket::{setsockopt, sockopt};
 
+use super::addresses;
 use super::driver::Shared;
 use super::path::ConnId;
 use super::web_port::{Sorted, Sorting, WebPort};
@@ -47,8 +48,8 @@ impl TcpShell {
     /// # Errors
     /// The port is taken for TCP, or the pipe cannot be made.
     pub fn bind(address: SocketAddr) -> io::Result<Self> {
-        let listener = TcpListener::bind(address)?;
-        listener.set_nonblocking(true)?;
+        // `::` takes IPv4 too, as the UDP socket does.
+        let listener = addresses::tcp_listener(address, true)?;
         let (wake_rx, wake_tx) = UnixStream::pair()?;
         wake_rx.set_nonblocking(true)?;
         wake_tx.set_nonblocking(true)?;
@@ -256,6 +257,7 @@ fn accept_all(shared: &Shared, shell: &TcpShell, conns: &mut Connections) {
 
 /// An ICE-TCP connection for the endpoint (refused if it has too many).
 fn open(shared: &Shared, conns: &mut Connections, stream: TcpStream, remote: SocketAddr) {
+    let remote = addresses::canonical(remote); // an IPv4 peer of `::` as IPv4
     let _ = stream.set_nodelay(true);
     let _ = setsockopt(&stream, sockopt::SndBuf, &SEND_BUFFER);
     let id = conns.next_id;

@@ -22,15 +22,10 @@ use std::collections::{BTreeMap, HashMap};
 use std::io;
 use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream};
 use std::os::fd::{AsFd, BorrowedFd};
-use std::os::unix::io::AsRawFd;
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use nix::sys::socket::{
-    bind, listen, setsockopt, socket, sockopt, AddressFamily, Backlog, SockFlag, SockType,
-    SockaddrStorage,
-};
-
+use super::addresses;
 use super::first_bytes::{self, Kind, DECIDING_BYTES};
 
 /// How long a connection may stay silent before it goes to the web server unsorted.
@@ -42,7 +37,6 @@ pub const PARTIAL_RETRY_MS: u16 = 10;
 /// How long accepting pauses after it failed other than for want of connections (out
 /// of descriptors, say), so a listener that stays readable is not spun on.
 pub const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
-const BACKLOG: i32 = 1024;
 
 /// A listening TCP socket on `address`, as Tornado makes them: address reuse, and IPv6
 /// only for an IPv6 address (so `::` and `0.0.0.0` can both be bound).
@@ -50,20 +44,7 @@ const BACKLOG: i32 = 1024;
 /// # Errors
 /// The address is taken or not the machine's.
 pub fn listen_on(address: SocketAddr) -> io::Result<TcpListener> {
-    let family = if address.is_ipv4() {
-        AddressFamily::Inet
-    } else {
-        AddressFamily::Inet6
-    };
-    let flags = SockFlag::SOCK_CLOEXEC | SockFlag::SOCK_NONBLOCK;
-    let fd = socket(family, SockType::Stream, flags, None)?;
-    setsockopt(&fd, sockopt::ReuseAddr, &true)?;
-    if address.is_ipv6() {
-        setsockopt(&fd, sockopt::Ipv6V6Only, &true)?;
-    }
-    bind(fd.as_raw_fd(), &SockaddrStorage::from(address))?;
-    listen(&fd, Backlog::new(BACKLOG)?)?;
-    Ok(TcpListener::from(fd))
+    addresses::tcp_listener(address, false)
 }
 
 /// The shared port's listening sockets, the web connections waiting for Python, and

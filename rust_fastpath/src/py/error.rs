@@ -10,6 +10,7 @@ use pyo3::exceptions::{PyKeyError, PyOSError, PyValueError};
 use pyo3::prelude::*;
 
 use crate::net::endpoint::ControlError;
+use crate::record::seal::SealError;
 use crate::relay;
 use crate::srtp;
 
@@ -69,6 +70,44 @@ create_exception!(
     "The media port refused a control call (an ICE ufrag in use, no nominated address)."
 );
 
+create_exception!(
+    livelens._fastpath,
+    RecordingError,
+    PyValueError,
+    "A sealed recording cannot be written or read (bad key, not a recording, a range \
+     outside it, a writer failure); the subclasses say what is wrong with a file."
+);
+create_exception!(
+    livelens._fastpath,
+    RecordingTampered,
+    RecordingError,
+    "A chunk fails authentication: changed bytes, another key or another recording."
+);
+create_exception!(
+    livelens._fastpath,
+    RecordingTruncated,
+    RecordingError,
+    "The file ends before its final chunk."
+);
+create_exception!(
+    livelens._fastpath,
+    RecordingDropped,
+    RecordingError,
+    "Chunks are missing from the file."
+);
+create_exception!(
+    livelens._fastpath,
+    RecordingReordered,
+    RecordingError,
+    "A chunk is not at the position its index says."
+);
+create_exception!(
+    livelens._fastpath,
+    RecordingRangeError,
+    RecordingError,
+    "A plaintext byte range that is empty or reaches past the end of the recording."
+);
+
 /// Every refusal the bindings report.
 #[derive(Debug)]
 pub enum Error {
@@ -80,6 +119,8 @@ pub enum Error {
     /// `Relay.add_leg` for a name that has a leg.
     LegNamedExists(String),
     Control(ControlError),
+    /// A sealed recording's refusal.
+    Seal(SealError),
     /// The operating system refused (binding the port, starting its thread).
     Os(String),
     /// An argument out of its range or of the wrong kind.
@@ -109,8 +150,15 @@ impl From<ControlError> for Error {
             // The same classes whether a refusal comes through the port or directly.
             ControlError::Srtp(error) => Self::Srtp(error),
             ControlError::Router(error) => Self::Relay(error),
+            ControlError::Recording(error) => Self::Seal(error),
             error => Self::Control(error),
         }
+    }
+}
+
+impl From<SealError> for Error {
+    fn from(error: SealError) -> Self {
+        Self::Seal(error)
     }
 }
 
@@ -153,7 +201,21 @@ impl From<Error> for PyErr {
             Error::Control(error @ ControlError::UnknownSession(_)) => {
                 UnknownSession::new_err(error.to_string())
             }
+            Error::Control(error @ ControlError::NotRecording(_)) => {
+                RecordingError::new_err(error.to_string())
+            }
             Error::Control(error) => MediaPortError::new_err(error.to_string()),
+            Error::Seal(error) => {
+                let reason = error.to_string();
+                match error {
+                    SealError::Tampered { .. } => RecordingTampered::new_err(reason),
+                    SealError::Truncated => RecordingTruncated::new_err(reason),
+                    SealError::Dropped { .. } => RecordingDropped::new_err(reason),
+                    SealError::Reordered { .. } => RecordingReordered::new_err(reason),
+                    SealError::OutOfRange => RecordingRangeError::new_err(reason),
+                    _ => RecordingError::new_err(reason),
+                }
+            }
             Error::Os(reason) => PyOSError::new_err(reason),
             Error::Argument(reason) => PyValueError::new_err(reason),
             Error::Py(error) => error,
@@ -176,5 +238,11 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("UnknownTransport", py.get_type::<UnknownTransport>())?;
     m.add("UnknownSession", py.get_type::<UnknownSession>())?;
     m.add("MediaPortError", py.get_type::<MediaPortError>())?;
+    m.add("RecordingError", py.get_type::<RecordingError>())?;
+    m.add("RecordingTampered", py.get_type::<RecordingTampered>())?;
+    m.add("RecordingTruncated", py.get_type::<RecordingTruncated>())?;
+    m.add("RecordingDropped", py.get_type::<RecordingDropped>())?;
+    m.add("RecordingReordered", py.get_type::<RecordingReordered>())?;
+    m.add("RecordingRangeError", py.get_type::<RecordingRangeError>())?;
     Ok(())
 }

@@ -8,6 +8,7 @@ use pyo3::prelude::*;
 mod error;
 mod media;
 mod net;
+mod record;
 mod relay;
 mod srtp;
 mod stats;
@@ -19,5 +20,6 @@ fn _fastpath(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<srtp::SrtpContext>()?;
     m.add_class::<relay::Relay>()?;
     net::register(m)?;
+    record::register(m)?;
     Ok(())
 }

@@ -16,6 +16,7 @@ use pyo3::types::{PyBytes, PyDict};
 
 use super::error::{Error, Result};
 use super::media::{media_kind, media_lines};
+use super::record;
 use super::stats;
 use crate::net::driver::{self, Shared};
 use crate::net::endpoint::{Endpoint, Event, Outgoing, SessionId, TransportId};
@@ -153,6 +154,19 @@ fn event(py: Python<'_>, event: Event) -> PyResult<Py<PyAny>> {
                 reason: reason.to_owned(),
                 count,
                 address: stats::address(from),
+            },
+        )?
+        .into_any(),
+        Event::RecordingFailed {
+            session,
+            leg,
+            reason,
+        } => Py::new(
+            py,
+            record::RecordingFailed {
+                session,
+                leg,
+                reason,
             },
         )?
         .into_any(),
@@ -418,6 +432,60 @@ impl MediaSocket {
         };
         self.run_control(py, |e, now, out| e.switch(session, leg, switch, now, out))
             .map_err(|e| Error::from(e).into())
+    }
+
+    /// Record the session as its relay's sink leg `leg` (see `net/endpoint/recording.rs`).
+    #[pyo3(signature = (session, leg, key, recording_id, *, max_uncollected = None))]
+    fn start_recording(
+        &self,
+        py: Python<'_>,
+        session: SessionId,
+        leg: LegId,
+        key: &[u8],
+        recording_id: &str,
+        max_uncollected: Option<u64>,
+    ) -> Result<()> {
+        let start = record::Start {
+            session,
+            leg,
+            key,
+            recording_id,
+            max_uncollected,
+        };
+        self.run_control(py, |e, now, out| record::start(e, &start, now, out))
+    }
+
+    /// The sealed bytes the recording produced since the last call.
+    fn take_recording<'py>(
+        &self,
+        py: Python<'py>,
+        session: SessionId,
+        leg: LegId,
+    ) -> Result<Bound<'py, PyBytes>> {
+        let sealed = self.run_control(py, |e, _, _| e.take_recording(session, leg))?;
+        Ok(PyBytes::new(py, &sealed))
+    }
+
+    /// The recording's counters so far.
+    fn recording_stats<'py>(
+        &self,
+        py: Python<'py>,
+        session: SessionId,
+        leg: LegId,
+    ) -> Result<Bound<'py, PyDict>> {
+        let stats = self.run_control(py, |e, _, _| e.recording_stats(session, leg))?;
+        Ok(record::stats_dict(py, &stats)?)
+    }
+
+    /// Ends the recording: the last sealed bytes and the final counters.
+    fn stop_recording<'py>(
+        &self,
+        py: Python<'py>,
+        session: SessionId,
+        leg: LegId,
+    ) -> Result<(Bound<'py, PyBytes>, Bound<'py, PyDict>)> {
+        let (sealed, stats) = self.run_control(py, |e, _, _| e.stop_recording(session, leg))?;
+        Ok((PyBytes::new(py, &sealed), record::stats_dict(py, &stats)?))
     }
 
     fn end_session(&self, py: Python<'_>, session: SessionId) {

@@ -51,16 +51,28 @@ impl Codec {
         }
     }
 
-    /// Packets held back for reordering: about half a second at typical rates, long
-    /// enough for a NACK's retransmission.
+    /// At most this many packets held behind a gap (the memory bound; the wait,
+    /// [`REORDER_WAIT`], gives a gap up first at up to ~1,700 video packets/s). Video:
+    /// the relay's NACK history per source; audio: 50 packets/s at most.
     #[must_use]
     pub fn reorder_window(self) -> usize {
         match self {
-            Codec::Vp8 => 128,
-            Codec::Opus => 25,
+            Codec::Vp8 => crate::relay::HISTORY_SIZE,
+            Codec::Opus => 64,
         }
     }
 }
+
+/// How long (seconds) a gap is waited for once a later packet showed it, for the
+/// retransmission the recorder's NACK asks for. A loss the relay's history can answer
+/// is filled at once (in the same call); anything else was lost between the sender and
+/// the server, so its retransmission takes one round trip to the sender plus its pacing.
+/// A live receiver waits only as long as its jitter buffer's target delay (tens of ms
+/// to ~150 ms), since waiting makes the picture late; nobody watches a recording live,
+/// so it can wait longer at no cost but memory (300 ms of 2.5 Mb/s video is ~90 KiB):
+/// 300 ms covers one retransmission over round trips up to ~250 ms (mobile networks),
+/// and keeps a session's last packets from waiting in the port much longer.
+pub const REORDER_WAIT: f64 = 0.3;
 
 enum Assembler {
     Vp8(Vp8Assembler),
@@ -96,7 +108,7 @@ impl TrackInput {
                 Codec::Vp8 => Assembler::Vp8(Vp8Assembler::new()),
                 Codec::Opus => Assembler::Opus(OpusAssembler::default()),
             },
-            reorder: Reorder::new(codec.reorder_window()),
+            reorder: Reorder::new(codec.reorder_window(), REORDER_WAIT),
             ssrc: None,
             discontinuity: false,
             ordered: Vec::new(),
@@ -120,7 +132,7 @@ impl TrackInput {
         };
         let mut ordered = std::mem::take(&mut self.ordered);
         self.reorder
-            .push(packet.sequence_number, media, &mut ordered);
+            .push(packet.sequence_number, media, arrival, &mut ordered);
         self.drain(&mut ordered, out);
         self.ordered = ordered;
     }
@@ -136,6 +148,18 @@ impl TrackInput {
             vp8.flush();
         }
         self.sync_stats();
+    }
+
+    /// The next packet starts a new stream, whatever its SSRC and sequence number:
+    /// releases what is held (as [`TrackInput::finish`]) and starts over (a gap).
+    pub fn restart(&mut self, out: &mut Vec<Frame>) {
+        self.finish(out);
+        self.reset();
+    }
+
+    /// The sequence numbers seen missing since the last call, each once: what to NACK.
+    pub fn take_missing(&mut self, out: &mut Vec<u16>) {
+        self.reorder.take_missing(out);
     }
 
     /// Whether the track waits for a key frame (the caller asks the sender for one).

@@ -8,7 +8,7 @@
 //!
 //! | module        | what                                                          |
 //! |---------------|---------------------------------------------------------------|
-//! | `reorder`     | sequence order within a window, 64-bit sequence numbers, loss |
+//! | `reorder`     | sequence order, the wait for retransmissions, what to NACK    |
 //! | `vp8`         | RFC 7741 descriptor, key frames and size, frame assembly      |
 //! | `opus`        | RFC 7587 frames, the `OpusHead`                               |
 //! | `depacketize` | one track: SSRC changes, restarts, counters                   |

@@ -40,6 +40,8 @@ pub struct RecorderStats {
     pub sealed_bytes: u64,
     pub clusters: u64,
     pub reanchors: u64,
+    /// Media time recorded (ms): the end of the latest frame.
+    pub duration_ms: i64,
 }
 
 pub struct Recorder {
@@ -122,6 +124,32 @@ impl Recorder {
         })
     }
 
+    /// The `kind` track's sequence numbers seen missing since the last call, each once,
+    /// oldest first: what to ask the sender to retransmit (a NACK). A retransmission
+    /// fills the gap if it comes within [`super::depacketize::REORDER_WAIT`].
+    pub fn take_missing(&mut self, kind: MediaKind, out: &mut Vec<u16>) {
+        if let Some(input) = self.input(kind) {
+            input.take_missing(out);
+        }
+    }
+
+    /// Both tracks' next packets start new streams (the caller knows their source
+    /// changed, though the relay keeps one SSRC and numbering for it): what is held is
+    /// released, an incomplete frame dropped, and the video waits for a key frame.
+    ///
+    /// # Errors
+    /// [`SealError::TooLong`].
+    pub fn new_streams(&mut self) -> Result<(), SealError> {
+        for kind in [MediaKind::Video, MediaKind::Audio] {
+            let mut frames = std::mem::take(&mut self.frames);
+            if let Some(input) = self.input(kind) {
+                input.restart(&mut frames);
+            }
+            self.mux(kind, &mut frames)?;
+        }
+        Ok(())
+    }
+
     /// The sealed bytes produced since the last call, to append to the stored file.
     pub fn take_sealed(&mut self) -> Vec<u8> {
         let sealed = self.writer.take_sealed();
@@ -146,6 +174,7 @@ impl Recorder {
             sealed_bytes: self.sealed_bytes + self.writer.pending_sealed() as u64,
             clusters: self.muxer.clusters,
             reanchors: self.timeline.reanchors,
+            duration_ms: self.muxer.duration_ms(),
         }
     }
 

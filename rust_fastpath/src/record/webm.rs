@@ -174,6 +174,12 @@ impl WebmMuxer {
         }
     }
 
+    /// The media time written or waiting so far (ms): the end of the latest frame.
+    #[must_use]
+    pub fn duration_ms(&self) -> i64 {
+        self.end_ms.iter().copied().max().unwrap_or(0).max(0)
+    }
+
     /// The file bytes produced since the last call.
     pub fn take_output(&mut self) -> Vec<u8> {
         self.taken += self.out.len() as u64;
@@ -203,7 +209,7 @@ impl WebmMuxer {
                 });
             }
         });
-        let duration = self.end_ms.iter().copied().max().unwrap_or(0).max(0);
+        let duration = self.duration_ms();
         let mut seek = Vec::new();
         seek_entry(&mut seek, CUES, cues_at);
         let mut duration_element = Vec::new();

@@ -33,11 +33,12 @@
 //! plaintext, and the reader applies them to whatever range it serves; the bytes on disk
 //! stay a valid, if less informative, stream before they are applied.
 //!
-//! **Key.** The caller passes the 32-byte recording key. It is to be derived per
-//! recording from the account's data key as
-//! `HKDF-SHA256(ikm = account data key, salt = empty, info = "livelens recording v1" ‖
-//! recording id)`, 32 bytes, so crypto-shredding the account key shreds its recordings
-//! and no two recordings share a key (the nonce is only unique per key).
+//! **Key.** The caller passes the 32-byte recording key. It is derived per recording
+//! from the session's data key (Python: `services.recordings.recording_key`) as
+//! `HKDF-SHA256(ikm = session data key, salt = empty, info = "livelens recording v1" ‖
+//! recording id)`, 32 bytes, so crypto-shredding the session (its key) or the account
+//! (whose key seals the session's) shreds its recordings, and no two recordings share a
+//! key (the nonce is only unique per key).
 
 mod reader;
 mod writer;
