@@ -146,17 +146,36 @@ class RtpSource(Protocol):
     sent: int
 
 
-async def send_rtp(source: RtpSource, dtls: Any, rate: float) -> None:
+# A send-time stamp at the end of a packet's payload (``stamp=True``), which servers
+# forward untouched: the magic, then CLOCK_MONOTONIC in ns (one clock for every process
+# on the machine), so a receiver can tell its one-way latency.
+STAMP_MAGIC = b"LLts"
+STAMP = struct.Struct("!4sQ")
+
+
+def sent_at(packet: bytes) -> int | None:
+    """The send time stamped into ``packet`` (ns, CLOCK_MONOTONIC), if it carries one."""
+    if len(packet) < STAMP.size:
+        return None
+    magic, at = STAMP.unpack_from(packet, len(packet) - STAMP.size)
+    return int(at) if magic == STAMP_MAGIC else None
+
+
+async def send_rtp(source: RtpSource, dtls: Any, rate: float, *, stamp: bool = False) -> None:
     """Send ``rate`` packets/s in 10 ms ticks, straight into ``dtls``'s SRTP layer (no
-    encoder), numbering them on from ``source.seq`` (SRTP refuses a replayed index)."""
+    encoder), numbering them on from ``source.seq`` (SRTP refuses a replayed index);
+    ``stamp``: each with its send time (:func:`sent_at`)."""
     loop = asyncio.get_running_loop()
     start, due = loop.time(), 0
+    end = len(source.packet) - STAMP.size
     while True:
         await asyncio.sleep(0.01)
         target = int((loop.time() - start) * rate)
         while due < target:
             source.seq = (source.seq + 1) & 0xFFFF
             struct.pack_into("!HI", source.packet, 2, source.seq, (source.seq * 3000) & 0xFFFFFFFF)
+            if stamp:
+                STAMP.pack_into(source.packet, end, STAMP_MAGIC, time.monotonic_ns())
             await dtls._send_rtp(bytes(source.packet))
             due += 1
             source.sent += 1
@@ -191,9 +210,12 @@ def _dtls(pc: Any) -> Any:
     return pc.getTransceivers()[0].receiver.transport
 
 
-async def open_session(base_url: str, index: int) -> Session:
-    """Sign in, create a session, join, consent, negotiate both peers; returns when the
-    server says the session is live and both DTLS transports are connected."""
+async def open_session(
+    base_url: str, index: int, scopes: tuple[str, ...] = ("camera", "microphone")
+) -> Session:
+    """Sign in, create a session, join, consent (to ``scopes``: add "recording" where the
+    account records every session), negotiate both peers; returns when the server says
+    the session is live and both DTLS transports are connected."""
     agent = Client(base_url)
     assert (await agent.login(f"agent{index}@loadgen.test", PASSWORD)).status == 200
     created = (await agent.post("/api/sessions")).body
@@ -219,7 +241,7 @@ async def open_session(base_url: str, index: int) -> Session:
         return offer, answer
 
     await negotiate(agent_pc, agent_ws)
-    customer_ws.send("consent", accept=True, scopes=["camera", "microphone"])
+    customer_ws.send("consent", accept=True, scopes=list(scopes))
     await agent_ws.next("state", status="consented")
     offer, answer = await negotiate(customer_pc, customer_ws)
     await agent_ws.next("state", status="live", within=20)

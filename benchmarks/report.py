@@ -19,8 +19,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from benchmarks.control_plane.table import control_tables
 from benchmarks.packets import PACKET_BYTES, PROFILES
 from benchmarks.peers.table import peers_table, plot
+from benchmarks.recording import recording_table
+from benchmarks.tcp_path import table as tcp_table
 
 START, END = "<!-- results:start -->", "<!-- results:end -->"
 
@@ -406,9 +409,12 @@ def main() -> None:
     parser.add_argument("--python-json", type=Path, required=True)
     parser.add_argument("--rust-lines", type=Path, required=True)
     parser.add_argument("--relay-lines", type=Path, help="relay_loopback's JSON lines")
+    parser.add_argument("--tcp-lines", type=Path, help="benchmarks.tcp_path's JSON lines")
     parser.add_argument("--load-json", type=Path, help="benchmarks.loadgen's output")
     parser.add_argument("--reports-json", type=Path, help="benchmarks.reports_load's output")
     parser.add_argument("--peers-json", type=Path, help="benchmarks.peers' output")
+    parser.add_argument("--recording-json", type=Path, help="benchmarks.recording's output")
+    parser.add_argument("--control-json", type=Path, help="benchmarks.control_plane's output")
     parser.add_argument("--command", required=True, help="the command that produced the run")
     parser.add_argument("--readme", type=Path, default=Path(__file__).with_name("README.md"))
     args = parser.parse_args()
@@ -419,6 +425,8 @@ def main() -> None:
     load = json.loads(args.load_json.read_text()) if args.load_json else []
     reports = json.loads(args.reports_json.read_text()) if args.reports_json else []
     peers = json.loads(args.peers_json.read_text()) if args.peers_json else {}
+    recording = json.loads(args.recording_json.read_text()) if args.recording_json else {}
+    control = json.loads(args.control_json.read_text()) if args.control_json else {}
     plots(relays, load, args.readme.parent)
     plot(peers, args.readme.parent)
     openssl = {profile: openssl_ns_per_packet(profile) for profile in PROFILES}
@@ -438,11 +446,17 @@ def main() -> None:
         "",
         *relay_table(relays),
         "",
+        *(tcp_table(args.tcp_lines.read_text().splitlines()) if args.tcp_lines else []),
+        "",
         *load_table(load),
+        "",
+        *recording_table(recording),
         "",
         *peers_table(peers),
         "",
         *reports_table(reports),
+        "",
+        *control_tables(control),
         END,
     ]
     text = args.readme.read_text()

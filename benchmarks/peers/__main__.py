@@ -5,8 +5,11 @@ grows until the loss reaches 0.1 %), and one publisher to K subscribers (Janus o
 LiveLens session has one agent). The clients are spread over several processes
 (``benchmarks.peers.clients``). For each point: the server's CPU per forwarded packet
 (every thread, /proc, net of an idle window with the same sessions up), the loss over
-the whole sending period, and the clients' own CPU, so a point the clients could not
-drive is visible as such.
+the whole sending period, the one-way latency p50/p99 (publisher's send to subscriber's
+DTLS transport, stamped in each packet) and the clients' own CPU, so a point the clients
+could not drive is visible as such. ``direct`` runs the same clients with no server (each
+publisher's PeerConnection connected to its subscriber's): the latency floor, from which
+each server's *added* latency is read.
 """
 
 from __future__ import annotations
@@ -14,19 +17,20 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import multiprocessing
 import os
 import sys
 import tempfile
 import time
+from array import array
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from benchmarks.fleet import Fleet, percentiles, pin
 from benchmarks.loadgen import REPO, LiveServer, cpu_seconds
-from benchmarks.peers.clients import worker_main
+from benchmarks.peers.clients import Worker
 from benchmarks.peers.janus import JanusServer
 from benchmarks.peers.livekit import LiveKitServer
 from benchmarks.peers.table import passed
@@ -46,6 +50,7 @@ class Figure:
     idle_cpu_s: float
     idle_seconds: float
     client_cpu_s: float
+    latency_us: dict[str, float]  # one-way, over the CPU window: p50, p99, max, samples
 
     @property
     def loss(self) -> float:
@@ -62,64 +67,30 @@ def as_row(f: Figure) -> dict[str, Any]:
     return {**asdict(f), "loss": f.loss, "us_per_packet_net": f.us_per_packet_net}
 
 
-def pin(pid: int, cpus: set[int]) -> None:
-    """Every thread of ``pid`` onto ``cpus`` (threads started later inherit it)."""
-    if cpus:
-        for task in Path(f"/proc/{pid}/task").iterdir():
-            os.sched_setaffinity(int(task.name), cpus)
-
-
-class Clients:
-    """Client processes; groups are dealt to them in turn."""
+class Clients(Fleet):
+    """Client processes (``clients.Worker``); groups are dealt to them in turn."""
 
     def __init__(self, server: str, base_url: str, processes: int, cpus: set[int]) -> None:
-        ctx = multiprocessing.get_context("spawn")
-        self.pipes: list[Any] = []
-        self.processes: list[Any] = []
-        for _ in range(processes):
-            parent, child = ctx.Pipe()
-            process = ctx.Process(target=worker_main, args=(child, server, base_url), daemon=True)
-            process.start()
-            assert process.pid is not None
-            pin(process.pid, cpus)
-            self.pipes.append(parent)
-            self.processes.append(process)
+        super().__init__(Worker, [(server, base_url)] * processes, cpus)
         self.groups = 0
-
-    async def _ask(self, pipe: Any, command: str, argument: Any = None) -> Any:
-        pipe.send((command, argument))
-        reply = await asyncio.get_running_loop().run_in_executor(None, pipe.recv)
-        if isinstance(reply, tuple) and reply and reply[0] == "error":
-            raise RuntimeError(f"client process: {reply[1]}")
-        return reply
-
-    async def all(self, command: str, argument: Any = None) -> list[Any]:
-        return list(await asyncio.gather(*(self._ask(p, command, argument) for p in self.pipes)))
 
     async def grow(self, groups: int, subscribers: int, first_index: int = 0) -> None:
         plan: list[list[tuple[int, int]]] = [[] for _ in self.pipes]
         while self.groups < groups:
             plan[self.groups % len(self.pipes)].append((first_index + self.groups, subscribers))
             self.groups += 1
-        await asyncio.gather(
-            *(self._ask(p, "open", part) for p, part in zip(self.pipes, plan, strict=True))
-        )
+        await self.each("open", plan)
 
     async def counts(self) -> tuple[int, int]:
         replies = await self.all("counts")
         return sum(r[0] for r in replies), sum(r[1] for r in replies)
 
-    def cpu(self) -> float:
-        return sum(cpu_seconds(p.pid) for p in self.processes if p.pid is not None)
-
-    async def close(self) -> None:
-        try:
-            await asyncio.wait_for(self.all("close"), 30)
-        finally:
-            for process in self.processes:
-                process.join(5)
-                if process.is_alive():
-                    process.kill()
+    async def latencies(self) -> list[int]:
+        """Every worker's one-way latencies (ns) since the last call."""
+        taken: list[int] = []
+        for raw in await self.all("latencies"):
+            taken += array("q", raw)
+        return taken
 
 
 async def snapshot(pid: int, clients: Clients) -> tuple[float, float, float, int, int]:
@@ -149,8 +120,10 @@ async def measure(
     await clients.all("start", rate)
     await asyncio.sleep(1.0)  # warm-up: streams set up (a server may drop a stream's first packets)
     t0, cpu0, client0, sent0, received0 = await snapshot(pid, clients)
+    await clients.latencies()  # those of the warm-up go
     await asyncio.sleep(seconds)
     t1, cpu1, client1, _, window1 = await snapshot(pid, clients)
+    latency = percentiles(await clients.latencies(), 1000)  # ns -> µs
     await clients.all("stop")
     await asyncio.sleep(0.5)  # what is in flight arrives
     sent1, received1 = await clients.counts()
@@ -167,11 +140,13 @@ async def measure(
         idle,
         idle_seconds,
         client1 - client0,
+        latency,
     )
     print(
         f"  {name:8} {scenario:8} groups={figure.groups} subscribers={subscribers}: "
         f"{figure.forwarded / figure.seconds:,.0f} pkt/s forwarded, loss {figure.loss:.3%}, "
-        f"server {figure.us_per_packet_net:.1f} us/packet net of idle, clients "
+        f"server {figure.us_per_packet_net:.1f} us/packet net of idle, latency p50 "
+        f"{latency['p50']:.0f} us p99 {latency['p99']:.0f} us, clients "
         f"{figure.client_cpu_s / figure.seconds:.0%} CPU",
         file=sys.stderr,
     )
@@ -181,7 +156,9 @@ async def measure(
 @contextmanager
 def running(name: str, tmp: Path, agents: int, event_loops: int) -> Iterator[tuple[Any, str]]:
     """The server under test, started and stopped: (server, its base URL)."""
-    if name == "livelens":
+    if name == "direct":  # no server: its "CPU" is this idle process's
+        yield Direct(), ""
+    elif name == "livelens":
         live = LiveServer("rust", tmp)
         live.start(agents)
         try:
@@ -200,6 +177,19 @@ def running(name: str, tmp: Path, agents: int, event_loops: int) -> Iterator[tup
             peer.stop()
 
 
+class Direct:
+    """Stands in for a server where there is none (``direct``)."""
+
+    pid = os.getpid()
+
+    def describe(self) -> str:
+        return (
+            "no server: each publisher's PeerConnection connected straight to its"
+            " subscriber's (the same clients, processes and packets), the floor under every"
+            " server's latency"
+        )
+
+
 def describe(name: str, server: Any) -> str:
     if name != "livelens":
         return str(server.describe())
@@ -213,7 +203,8 @@ async def scenarios(
     name: str, server: Any, base_url: str, args: argparse.Namespace
 ) -> list[Figure]:
     figures: list[Figure] = []
-    pin(server.pid, args.server_cpus)
+    if name != "direct":
+        pin(server.pid, args.server_cpus)
     clients = Clients(name, base_url, args.processes, args.client_cpus)
     try:
         for n in args.sessions:
@@ -228,7 +219,7 @@ async def scenarios(
                 break
     finally:
         await clients.close()
-    if name == "livelens":
+    if name in ("livelens", "direct"):  # one subscriber per publisher
         return figures
     for k in args.fanout:
         clients = Clients(name, base_url, 1, args.client_cpus)
@@ -261,7 +252,11 @@ def main() -> None:
     parser.add_argument("--processes", type=int, default=4, help="client processes")
     parser.add_argument("--server-cpus", default="", help="pin the server, e.g. 0 (default: not)")
     parser.add_argument("--client-cpus", default="", help="pin the clients, e.g. 1")
-    parser.add_argument("--servers", default="livelens,janus")
+    parser.add_argument(
+        "--servers",
+        default="livelens,janus,direct",
+        help="livelens, janus, livekit; direct: no server, the latency floor",
+    )
     parser.add_argument("--janus-event-loops", type=int, default=0, help="0: Janus's default")
     parser.add_argument("--out", type=Path, default=REPO / "build/bench/peers.json")
     args = parser.parse_args()

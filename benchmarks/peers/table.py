@@ -10,7 +10,8 @@ from typing import Any
 
 LOSS_LIMIT = 0.001
 DELIVERED_LIMIT = 0.98
-NAMES = {"livelens": "LiveLens", "janus": "Janus", "livekit": "LiveKit"}
+NAMES = {"livelens": "LiveLens", "janus": "Janus", "livekit": "LiveKit", "direct": "direct"}
+SERVERS = ("livelens", "janus", "livekit")  # "direct" is no server: the latency floor
 
 
 def _cells(f: dict[str, Any] | None) -> str:
@@ -61,6 +62,52 @@ def pinning(result: dict[str, Any]) -> list[str]:
     return [f"Server pinned to CPU {result['server_cpus']}, clients to {result['client_cpus']}."]
 
 
+def _latency(f: dict[str, Any] | None) -> str:
+    """p50 / p99 one-way latency in µs."""
+    lat = f.get("latency_us") if f else None
+    if not lat or not lat.get("samples"):
+        return "n/a"
+    return f"{lat['p50']:,.0f} / {lat['p99']:,.0f}"
+
+
+def _added(f: dict[str, Any] | None, floor: dict[str, Any] | None) -> str:
+    """What a server adds to the direct path's p50 / p99 at the same load."""
+    lat, base = (x.get("latency_us") if x else None for x in (f, floor))
+    if not lat or not base or not lat.get("samples") or not base.get("samples"):
+        return "n/a"
+    return f"{lat['p50'] - base['p50']:,.0f} / {lat['p99'] - base['p99']:,.0f}"
+
+
+def latency_table(figures: list[dict[str, Any]], peers: list[str]) -> list[str]:
+    """One-way latency per server and N, beside the direct path's at the same N."""
+    by = {(f["server"], f["groups"]): f for f in figures if f["scenario"] == "sessions"}
+    if not any(f.get("latency_us") for f in by.values()):
+        return []
+    servers = ["livelens", *peers]
+    ns = sorted({n for _, n in by})
+    out = [
+        "",
+        "One-way latency, each packet's send time (stamped in its payload, CLOCK_MONOTONIC)"
+        " to its subscriber's DTLS transport, in µs, p50 / p99; *direct* is the same clients"
+        " with no server (publisher and subscriber connected to each other), and *added* is"
+        " a server's figure less direct's at the same N (a p99 moves by hundreds of µs"
+        " between runs on a shared machine, so a small or negative one is within the noise):",
+        "",
+        "| sessions | "
+        + " | ".join(NAMES[s] for s in servers)
+        + " | direct | "
+        + " | ".join(f"**{NAMES[s]} added**" for s in servers)
+        + " |",
+        "|--:|" + "--:|" * (2 * len(servers) + 1),
+    ]
+    for n in ns:
+        floor = by.get(("direct", n))
+        cells = [_latency(by.get((s, n))) for s in servers] + [_latency(floor)]
+        cells += [_added(by.get((s, n)), floor) for s in servers]
+        out.append(f"| {n} | " + " | ".join(cells) + " |")
+    return out
+
+
 def _ratio(theirs: dict[str, Any] | None, ours: dict[str, Any] | None) -> str:
     if not theirs or not ours or ours["us_per_packet_net"] <= 0:
         return "n/a"
@@ -73,9 +120,11 @@ def peers_table(result: dict[str, Any]) -> list[str]:
         return []
     by = {(f["server"], f["scenario"], f["groups"], f["subscribers"]): f for f in figures}
     rate = result["rate_per_publisher"]
-    peers = [s for s in ("janus", "livekit") if any(f["server"] == s for f in figures)]
+    peers = [s for s in SERVERS[1:] if any(f["server"] == s for f in figures)]
     names = ", ".join(NAMES[s] for s in ["livelens", *peers])
-    ns = sorted({f["groups"] for f in figures if f["scenario"] == "sessions"})
+    ns = sorted(
+        {f["groups"] for f in figures if f["scenario"] == "sessions" and f["server"] in SERVERS}
+    )
     out = [
         f"### Side by side: {names}, the same aiortc clients, one run",
         "",
@@ -99,6 +148,7 @@ def peers_table(result: dict[str, Any]) -> list[str]:
             f"| {n} | {any_f['forwarded'] / any_f['seconds']:,.0f} | {_cells(ours)} "
             f"{cells}| {clients} |"
         )
+    out += latency_table(figures, peers)
     out += [
         "",
         "Highest N with < 0.1 % loss: "
@@ -110,22 +160,24 @@ def peers_table(result: dict[str, Any]) -> list[str]:
         out += [
             "",
             "One publisher to K subscribers (not LiveLens: a LiveLens session has one agent, so"
-            " its row is N = 1 above):",
+            " its row is N = 1 above); latency in µs, p50 / p99, as above (direct at N = 1:"
+            f" {_latency(by.get(('direct', 'sessions', 1, 1)))}):",
             "",
             "| subscribers | "
             + "".join(
-                f"{NAMES[s]} forwarded pkt/s | µs | loss | clients' CPU | " for s in peers
+                f"{NAMES[s]} forwarded pkt/s | µs | loss | latency | clients' CPU | " for s in peers
             ).rstrip(),
-            "|--:|" + "--:|--:|--:|--:|" * len(peers),
+            "|--:|" + "--:|--:|--:|--:|--:|" * len(peers),
         ]
         for k in ks:
             row = [by.get((s, "fanout", 1, k)) for s in peers]
             out.append(
                 f"| {k} | "
                 + "".join(
-                    f"{f['forwarded'] / f['seconds']:,.0f} | {_cells(f)} | {_cores(f)} | "
+                    f"{f['forwarded'] / f['seconds']:,.0f} | {_cells(f)} | {_latency(f)}"
+                    f" | {_cores(f)} | "
                     if f
-                    else "n/a | n/a | n/a | n/a | "
+                    else "n/a | n/a | n/a | n/a | n/a | "
                     for f in row
                 ).rstrip()
             )
@@ -164,7 +216,8 @@ def plot(result: dict[str, Any], where: Path) -> bool:
     if not figures:
         return False
     fig, ax = plt.subplots(figsize=(6, 4))
-    for server, name in NAMES.items():
+    for server in SERVERS:
+        name = NAMES[server]
         mine = sorted(
             (f for f in figures if f["server"] == server and f["scenario"] == "sessions"),
             key=lambda f: f["groups"],

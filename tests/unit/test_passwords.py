@@ -50,3 +50,27 @@ def test_stale_parameters_ask_for_rehash() -> None:
 
 def test_garbage_hash_does_not_raise() -> None:
     assert not PasswordHashing(FAST).verify("not-a-hash", "abcdefg1").ok
+
+
+async def test_hashing_runs_off_the_loop_on_its_own_pool_behind_the_loop() -> None:
+    """A sign-in storm must not hold up the event loop: hashing runs on a pool with a
+    thread per core, each at a lower CPU priority than the loop's thread."""
+    import os
+    import threading
+
+    from livelens.identity import passwords
+
+    seen: list[tuple[str, int]] = []
+
+    class Watched(PasswordHashing):
+        def hash(self, password: str) -> str:
+            me = threading.current_thread()
+            seen.append((me.name, os.getpriority(os.PRIO_PROCESS, threading.get_native_id())))
+            return super().hash(password)
+
+    stored = await Watched(FAST).hash_async("abcdefg1")
+    assert (await PasswordHashing(FAST).verify_async(stored, "abcdefg1")).ok
+    [(name, niceness)] = seen
+    assert name.startswith("livelens-hashing")
+    assert niceness > os.getpriority(os.PRIO_PROCESS, 0)
+    assert passwords.HASHING_POOL._max_workers == len(os.sched_getaffinity(0))
