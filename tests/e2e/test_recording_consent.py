@@ -9,11 +9,11 @@ media port, which records from the relayed packets.
 
 from __future__ import annotations
 
-import json
-import shutil
-import subprocess
+import statistics
 import time
 import urllib.request
+from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -29,26 +29,42 @@ from tests.e2e.test_live_session import (
     status_of,
     wait_for_frames,
 )
+from tests.media.recordings import decode_errors, ffprobe, video_frames
 
 pytestmark = pytest.mark.e2e
 
 LIVE_SECONDS = 12  # how long the recorded session stays live
+# How far a track's frame count may be from its rate times its media time. The fake
+# cameras send a steady rate (20 or 30 frames/s) and Opus 50 packets/s, but the encoder
+# skips frames when this 2-core machine is busy, and the first key frame comes a few
+# hundred milliseconds into the file (10 % of 12 s is 1.2 s of frames).
+FRAME_SLACK = 0.10
+OPUS_FRAME_S = 0.020  # the browsers' Opus packet time (the WebM's blocks are packets)
+PAUSE_S = 1.0  # a longer time between two video frames is a gap (no media came)
+
+
+def policy_account(server: LiveServer, label: str, policy: str) -> tuple[Account, Account]:
+    """A new account with this recording policy: its administrator and an agent."""
+    admin = server.new_account(label)
+    ApiClient(server.base_url).login(admin).request(
+        "PATCH", "/api/account/policy", {"recording": policy}
+    )
+    return admin, server.create_user(f"{label}agent", admin=admin)
 
 
 @pytest.fixture(scope="module")
 def recording_account(live_server: LiveServer) -> tuple[Account, Account]:
     """An account whose policy leaves recording to the agent: its administrator and an
     agent."""
-    admin = live_server.new_account("recorder")
-    ApiClient(live_server.base_url).login(admin).request(
-        "PATCH", "/api/account/policy", {"recording": "agent"}
-    )
-    return admin, live_server.create_user("recagent", admin=admin)
+    return policy_account(live_server, "recorder", "agent")
 
 
-def recorded_session(new_page: NewPage, account: Account) -> tuple[Page, Page]:
+def recorded_session(
+    new_page: NewPage, account: Account, *, init_script: str | None = None
+) -> tuple[Page, Page]:
     """The agent signs in, turns "Record this session" on and starts; the customer opens
-    the link on a phone and is asked about the recording. The two pages."""
+    the link on a phone (with `init_script`, as ``phone``) and is asked about the
+    recording. The two pages."""
     agent = new_page()
     sign_in(agent, account)
     record = agent.get_by_test_id("new-session-record")
@@ -58,7 +74,7 @@ def recorded_session(new_page: NewPage, account: Account) -> tuple[Page, Page]:
     agent.get_by_test_id("new-session").click()
     status_of(agent).to_have_attribute("data-state", "waiting")
     expect(agent.get_by_test_id("recording-state")).to_have_attribute("data-state", "asked")
-    customer = phone(new_page)
+    customer = phone(new_page, init_script=init_script)
     customer.goto(agent.get_by_test_id("join-link").input_value().strip())
     expect(customer.get_by_test_id("consent-recording")).to_contain_text(
         "would like to record this session"
@@ -101,21 +117,9 @@ def test_the_customer_allows_the_recording_and_both_sides_see_it_until_the_end(
     indicator(agent).to_have_attribute("data-state", "off")
 
     # The recording is listed with the session, and its download plays.
-    client = ApiClient(live_server.base_url).login(admin)
-    session = client.request("GET", f"/api/sessions/{session_id}")["session"]
+    session, webm = the_recording(live_server, admin, session_id, tmp_path)
     assert session["recording"] == "asked" and "recording" in session["consent_scopes"]
-    # Closed as the session ended, before either side was told.
-    recordings = client.request("GET", f"/api/sessions/{session_id}/recordings")["recordings"]
-    assert len(recordings) == 1, recordings
-    webm = tmp_path / "recording.webm"
-    webm.write_bytes(download(client, f"/api/sessions/{session_id}/recordings/"
-                                      f"{recordings[0]['id']}/download"))  # fmt: skip
-    probed = ffprobe(webm)
-    kinds = sorted(s["codec_type"] for s in probed["streams"])
-    assert kinds == ["audio", "video"], probed["streams"]
-    duration = float(probed["format"]["duration"])
-    assert abs(duration - session["duration"]) <= 0.05 * session["duration"], (
-        duration, session["duration"])  # fmt: skip
+    check_recording(webm, session["duration"])
 
 
 def test_a_customer_who_refuses_the_recording_gets_help_without_it(
@@ -134,6 +138,22 @@ def test_a_customer_who_refuses_the_recording_gets_help_without_it(
     status_of(agent).to_have_attribute("data-state", "ended")
 
 
+def the_recording(
+    server: LiveServer, admin: Account, session_id: str, directory: Path
+) -> tuple[dict[str, Any], Path]:
+    """An ended session (as the API shows it to `admin`) and its one recording,
+    downloaded into `directory`."""
+    client = ApiClient(server.base_url).login(admin)
+    session: dict[str, Any] = client.request("GET", f"/api/sessions/{session_id}")["session"]
+    # Closed as the session ended, before either side was told.
+    recordings = client.request("GET", f"/api/sessions/{session_id}/recordings")["recordings"]
+    assert len(recordings) == 1, recordings
+    webm = directory / "recording.webm"
+    webm.write_bytes(download(client, f"/api/sessions/{session_id}/recordings/"
+                                      f"{recordings[0]['id']}/download"))  # fmt: skip
+    return session, webm
+
+
 def download(client: ApiClient, path: str) -> bytes:
     request = urllib.request.Request(client.base_url + path)  # noqa: S310
     with client.opener.open(request, timeout=60) as answer:
@@ -141,9 +161,50 @@ def download(client: ApiClient, path: str) -> bytes:
         return bytes(answer.read())
 
 
-def ffprobe(path: Path) -> dict[str, Any]:
-    tool = shutil.which("ffprobe")
-    assert tool, "ffprobe (Debian's ffmpeg) is needed to check recordings"
-    done = subprocess.run([tool, "-v", "error", "-show_streams", "-show_format", "-of", "json",
-                           str(path)], capture_output=True, text=True, check=True)  # fmt: skip
-    return dict(json.loads(done.stdout))
+def tracks(probed: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The video and the audio stream of an ffprobe answer (exactly one of each)."""
+    kinds = sorted(s["codec_type"] for s in probed["streams"])
+    assert kinds == ["audio", "video"], probed["streams"]
+    video, audio = sorted(probed["streams"], key=lambda s: s["codec_type"] != "video")
+    return video, audio
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """What a checked recording holds."""
+
+    duration: float  # seconds
+    frames: list[tuple[float, int, int]]  # each video frame: (time, width, height)
+    gaps: list[tuple[float, float]]  # pauses in the video: (last frame's time, length)
+
+
+def check_recording(
+    webm: Path, session_s: float, *, within: float = 0.05, gaps: int = 0
+) -> Recorded:
+    """The recording plays through (ffmpeg decodes all of it without an error), has VP8
+    and Opus, lasts the session's `session_s` within `within`, its video pauses `gaps`
+    times (the media path lost), and each track's frame count agrees with its rate over
+    the time it has media (its duration less the pauses).
+
+    The video's rate is the camera's, from the frames' own times (the median interval):
+    ffprobe's ``r_frame_rate`` is a guess that a jittery camera (a late frame, then one
+    on time) turns into 60/1."""
+    assert decode_errors(webm) == ""
+    probed = ffprobe(webm)
+    video, audio = tracks(probed)
+    assert (video["codec_name"], audio["codec_name"]) == ("vp8", "opus")
+    duration = float(probed["format"]["duration"])
+    assert abs(duration - session_s) <= within * session_s, (duration, session_s)
+    frames = video_frames(webm)
+    assert len(frames) == int(video["nb_read_frames"]) > 1
+    times = [t for t, _, _ in frames]
+    pauses = [(a, b - a) for a, b in pairwise(times) if b - a > PAUSE_S]
+    assert len(pauses) == gaps, pauses
+    media_s = duration - sum(length for _, length in pauses)
+    interval = statistics.median(b - a for a, b in pairwise(times))
+    for kind, count, expected in (
+        ("video", len(frames), media_s / interval),
+        ("audio", int(audio["nb_read_frames"]), media_s / OPUS_FRAME_S),
+    ):
+        assert abs(count - expected) <= FRAME_SLACK * expected, (kind, count, expected)
+    return Recorded(duration, frames, pauses)

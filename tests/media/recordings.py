@@ -39,10 +39,26 @@ def ffprobe(path: Path) -> dict[str, Any]:
     return info
 
 
-def decode_errors(path: Path) -> str:
-    """What ffmpeg reports decoding the whole file (empty: it plays through)."""
+def video_frames(path: Path) -> list[tuple[float, int, int]]:
+    """Every decoded video frame of the file, in order: (time in seconds, width, height)."""
     done = subprocess.run(
-        ["ffmpeg", "-v", "error", "-i", str(path), "-f", "null", "-"],
+        ["ffprobe", "-v", "error", "-select_streams", "v", "-show_entries",
+         "frame=pts_time,width,height", "-print_format", "json", str(path)],
+        capture_output=True, text=True, check=True, timeout=60,
+    )  # fmt: skip
+    frames = json.loads(done.stdout)["frames"]
+    return [(float(f["pts_time"]), int(f["width"]), int(f["height"])) for f in frames]
+
+
+def decode_errors(path: Path) -> str:
+    """What ffmpeg reports decoding the whole file (empty: it plays through).
+
+    The frames keep the file's own time base (``-enc_time_base -1``, 1 ms in WebM): by
+    default ffmpeg rounds them to a frame rate it guesses, and two frames of a jittery
+    camera (a late frame, then one on time) rounded to one tick are reported as "non
+    monotonically increasing dts" by the null muxer, though both decoded."""
+    done = subprocess.run(
+        ["ffmpeg", "-v", "error", "-i", str(path), "-enc_time_base", "-1", "-f", "null", "-"],
         capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     return done.stderr.strip() + ("" if done.returncode == 0 else f" (exit {done.returncode})")
