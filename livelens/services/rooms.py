@@ -330,13 +330,20 @@ class Room:
         raise StaleRecord("The session kept changing while it was being saved; try again.")
 
     def _arm(self) -> None:
+        deadline = None if self._core is None else self._core.next_deadline()
+        loop = asyncio.get_running_loop()
+        when = None if deadline is None else loop.time() + max(0.0, deadline - clock.now())
+        # Why: most steps leave the deadline where it was (a waiting session's link, a
+        # side's grace); a timer already due then stays, rather than a cancel and a new
+        # call_later (a heap entry each, the cancelled ones left in the heap) on every
+        # message. A clock that jumped (or a test's, moved) still moves the timer.
+        if self._timer is not None and when is not None and abs(self._timer.when() - when) < 1e-3:
+            return
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-        deadline = None if self._core is None else self._core.next_deadline()
-        if deadline is not None:
-            delay = max(0.0, deadline - clock.now())
-            self._timer = asyncio.get_running_loop().call_later(delay, self._wake)
+        if when is not None:
+            self._timer = loop.call_at(when, self._wake)
 
     def _wake(self) -> None:
         self._timer = None

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from typing import Literal
 
 Audience = Literal["agent", "customer"]
+AUDIENCES: tuple[Audience, ...] = ("agent", "customer")
 CUSTOMER_ID = "customer"  # the customer's participant id: names no user
 
 

@@ -8,10 +8,10 @@ agent's user id, ``"customer"`` for the customer).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 
-from livelens.signalling.audience import Audience
+from livelens.signalling.audience import AUDIENCES, Audience
 from livelens.store.records import AuditValue, SupportSession
 
 
@@ -43,6 +43,41 @@ class Broadcast:
 
     texts: Mapping[Audience, str]
     but: str | None = None
+
+
+class Rendered(Mapping[Audience, str]):
+    """A message for each side, rendered the first time that side's text is asked for.
+
+    Why: a relayed message (a quality report, a mark) goes to the other side only, so
+    rendering it for both sides up front encoded twice what is sent once. Only for a
+    message whose inputs do not change once the effect is made (never the room's state,
+    which a later effect of the same step may change)."""
+
+    __slots__ = ("_render", "_texts")
+
+    def __init__(self, render: Callable[[Audience], str]) -> None:
+        self._render = render
+        self._texts: dict[Audience, str] = {}
+
+    def __getitem__(self, to: Audience) -> str:
+        text = self._texts.get(to)
+        if text is None:
+            if to not in AUDIENCES:
+                raise KeyError(to)
+            text = self._texts[to] = self._render(to)
+        return text
+
+    def __contains__(self, to: object) -> bool:
+        return to in AUDIENCES
+
+    def __iter__(self) -> Iterator[Audience]:
+        return iter(AUDIENCES)
+
+    def __len__(self) -> int:
+        return len(AUDIENCES)
+
+    def __repr__(self) -> str:
+        return repr(dict(self))
 
 
 @dataclass(frozen=True)

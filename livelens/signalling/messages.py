@@ -8,12 +8,13 @@ survives one bad message; a flood of them is cut).
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NoReturn
 
 from livelens import jsonlimits
 
@@ -219,8 +220,9 @@ def parse(raw: str | bytes, sender: Sender) -> Message:
     if sender not in spec.senders:
         raise ProtocolError("not_allowed", f"A {sender} may not send {kind!r}.")
     assert isinstance(kind, str)
-    fields = {k: v for k, v in data.items() if k not in ("v", "type")}
-    unknown = set(fields) - set(spec.fields)
+    del data["v"], data["type"]  # what is left are the fields (a fresh dict: no copy)
+    fields = data
+    unknown = fields.keys() - spec.fields.keys()
     if unknown:
         raise ProtocolError("unknown_field", f"Unknown field {sorted(unknown)[0][:40]!r}.")
     for name, field in spec.fields.items():
@@ -228,7 +230,8 @@ def parse(raw: str | bytes, sender: Sender) -> Message:
             if field.required:
                 raise ProtocolError("missing_field", f"Field {name!r} is required.")
             continue
-        _check_field(name, field, fields[name])
+        if not _VALID[field.kind](field, fields[name]):
+            _refuse(name, field)
     reason = spec.check(fields) if spec.check else None
     if reason is not None:
         raise ProtocolError("invalid_field", reason)
@@ -246,44 +249,68 @@ def _is_number(value: object, low: float, high: float) -> bool:
     )
 
 
-def _check_field(name: str, field: FieldSpec, value: object) -> None:
-    if field.kind == "bool" and not isinstance(value, bool):
-        raise ProtocolError("invalid_field", f"Field {name!r} must be true or false.")
-    if field.kind == "str" and (
-        not isinstance(value, str)
-        or len(value) > field.max_length
-        or (field.pattern is not None and re.fullmatch(field.pattern, value) is None)
-    ):
-        raise ProtocolError(
-            "invalid_field", f"Field {name!r} must be a string (max {field.max_length})."
-        )
-    if field.kind == "num" and not _is_number(value, field.minimum, field.maximum):
-        raise ProtocolError(
-            "invalid_field",
-            f"Field {name!r} must be a number from {field.minimum:g} to {field.maximum:g}.",
-        )
-    if field.kind == "enum" and value not in field.choices:
-        raise ProtocolError(
-            "invalid_field", f"Field {name!r} must be one of {', '.join(field.choices)}."
-        )
-    if field.kind == "points" and (
-        not isinstance(value, list)
-        or not 1 <= len(value) <= field.max_length
-        or not all(
+# Each kind's test of a value, looked up once per field. Why a table of plain tests
+# rather than one function trying every kind in turn: every field of every message is
+# checked, and this (with the fields taken from the parsed dict rather than copied) cut
+# parse's instructions by about 8 % (issue 16, callgrind).
+def _valid_str(field: FieldSpec, value: object) -> bool:
+    return (
+        isinstance(value, str)
+        and len(value) <= field.max_length
+        and (field.pattern is None or _pattern(field.pattern).fullmatch(value) is not None)
+    )
+
+
+def _valid_points(field: FieldSpec, value: object) -> bool:
+    return (
+        isinstance(value, list)
+        and 1 <= len(value) <= field.max_length
+        and all(
             isinstance(p, list) and len(p) == 2 and all(_is_number(c, 0.0, 1.0) for c in p)
             for p in value
         )
-    ):
-        raise ProtocolError(
-            "invalid_field",
-            f"Field {name!r} must be 1 to {field.max_length} [x, y] pairs within 0..1.",
-        )
-    if field.kind == "str_list" and (
-        not isinstance(value, list)
-        or len(value) > field.max_length
-        or not all(isinstance(v, str) and len(v) <= 40 for v in value)
-    ):
-        raise ProtocolError("invalid_field", f"Field {name!r} must be a short list of strings.")
+    )
+
+
+def _valid_str_list(field: FieldSpec, value: object) -> bool:
+    return (
+        isinstance(value, list)
+        and len(value) <= field.max_length
+        and all(isinstance(v, str) and len(v) <= 40 for v in value)
+    )
+
+
+_VALID: dict[str, Callable[[FieldSpec, object], bool]] = {
+    "bool": lambda field, value: isinstance(value, bool),
+    "str": _valid_str,
+    "num": lambda field, value: _is_number(value, field.minimum, field.maximum),
+    "enum": lambda field, value: value in field.choices,
+    "points": _valid_points,
+    "str_list": _valid_str_list,
+}
+
+
+@functools.cache
+def _pattern(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)
+
+
+def _refuse(name: str, field: FieldSpec) -> NoReturn:
+    """The reason a field's value is refused, by its kind."""
+    match field.kind:
+        case "bool":
+            reason = f"Field {name!r} must be true or false."
+        case "str":
+            reason = f"Field {name!r} must be a string (max {field.max_length})."
+        case "num":
+            reason = f"Field {name!r} must be a number from {field.minimum:g} to {field.maximum:g}."
+        case "enum":
+            reason = f"Field {name!r} must be one of {', '.join(field.choices)}."
+        case "points":
+            reason = f"Field {name!r} must be 1 to {field.max_length} [x, y] pairs within 0..1."
+        case _:
+            reason = f"Field {name!r} must be a short list of strings."
+    raise ProtocolError("invalid_field", reason)
 
 
 def encode(kind: str, **fields: object) -> str:

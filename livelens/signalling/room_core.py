@@ -422,4 +422,4 @@ class RoomCore:
 
 def chat_sent(ref: str, view: Mapping[str, object]) -> Broadcast:
     """A stored chat message, for everyone (the sender's copy is their "sent")."""
-    return Tools.per_audience(lambda to: encode("chat", ref=ref, **audience.chat(view, to)))
+    return Tools.relay(lambda to: encode("chat", ref=ref, **audience.chat(view, to)))

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from livelens.errors import Conflict
 from livelens.signalling.audience import Audience, Handles
-from livelens.signalling.effects import Broadcast, Effect, Send
+from livelens.signalling.effects import Broadcast, Effect, Rendered, Send
 from livelens.signalling.marks import Board
 from livelens.signalling.messages import Message, encode
 from livelens.signalling.presence import Member
@@ -81,7 +81,7 @@ class Tools:
         if not ok:
             return []
         # The others draw it; the author already has.
-        return [self.per_audience(lambda to: encode(
+        return [self.relay(lambda to: encode(
             message.type, **{"from": self.handles.shown_id(member.id, to)}, **message.fields
         ), but=member.id)]  # fmt: skip
 
@@ -126,10 +126,16 @@ class Tools:
         return [Broadcast({"agent": encode("view", **self.screen)})]
 
     def quality(self, member: Member, message: Message) -> list[Effect]:
-        return [self.per_audience(lambda to: encode(
+        return [self.relay(lambda to: encode(
             "quality", role=member.role, **{"from": self.handles.shown_id(member.id, to)},
             **message.fields), but=member.id)]  # fmt: skip
 
     @staticmethod
     def per_audience(render: Callable[[Audience], str], but: str | None = None) -> Broadcast:
         return Broadcast({"agent": render("agent"), "customer": render("customer")}, but)
+
+    @staticmethod
+    def relay(render: Callable[[Audience], str], but: str | None = None) -> Broadcast:
+        """As :meth:`per_audience`, each side's text rendered only if it is sent (see
+        effects.Rendered): for a message made from what the sender sent, not the room."""
+        return Broadcast(Rendered(render), but)
