@@ -151,7 +151,10 @@ class JanusSession:
 
     def __init__(self, base_url: str) -> None:
         self.base_url = base_url
-        self.http = tornado.httpclient.AsyncHTTPClient()
+        # A client of its own: the long poll holds one of its connections all the time,
+        # and the process-wide client's 10 would be all long polls from the 10th session
+        # on, queueing every other request until it timed out (HTTP 599).
+        self.http = tornado.httpclient.AsyncHTTPClient(force_instance=True)
         self.session_id = 0
         self.pending: dict[str, asyncio.Future[dict[str, Any]]] = {}
         self.poller: asyncio.Task[None] | None = None
@@ -226,3 +229,4 @@ class JanusSession:
         if self.poller is not None:  # ends on the 404 of the destroyed session
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.poller, 5)
+        self.http.close()
