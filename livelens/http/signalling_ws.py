@@ -79,6 +79,9 @@ class BrowserSocket(tornado.websocket.WebSocketHandler, BaseHandler):
         with contextlib.suppress(tornado.websocket.WebSocketClosedError):
             self.write_message(text).add_done_callback(_written)
 
+    def hang_up(self, code: int, reason: str) -> None:
+        self.close(code, reason)  # after what was sent: see send
+
     async def sign_in_ended(self) -> None:
         raise NotImplementedError
 
@@ -94,9 +97,6 @@ class SignallingSocket(BrowserSocket):
     participant: Participant | None = None
     _signed_out = False
     _closed = False
-
-    def hang_up(self, code: int, reason: str) -> None:
-        self.close(code, reason)  # after what was sent: see BrowserSocket.send
 
     async def open(self, *args: Any, **kwargs: Any) -> None:
         # The overall budget is checked before parsing (a flood of garbage costs little);
@@ -217,20 +217,16 @@ class ConsoleSocket(BrowserSocket):
         try:
             await self.signed_in(Permission.RUN_SESSIONS)
         except LiveLensError as exc:
-            await self.refuse(exc.code, exc.message)
+            self.refuse(exc.code, exc.message)
             return
         self.send(encode("ready"))  # registered and listening
 
-    async def _write(self, text: str) -> None:
-        with contextlib.suppress(tornado.websocket.WebSocketClosedError):
-            await self.write_message(text)
-
-    async def refuse(self, code: str, message: str) -> None:
-        await self._write(encode("error", code=code, message=message))
-        self.close(REFUSED, code)
+    def refuse(self, code: str, message: str) -> None:
+        self.send(encode("error", code=code, message=message))
+        self.hang_up(REFUSED, code)
 
     async def sign_in_ended(self) -> None:
-        await self.refuse(NotAuthenticated.code, SIGNED_OUT)
+        self.refuse(NotAuthenticated.code, SIGNED_OUT)
 
     def on_message(self, message: str | bytes) -> None:
         """The feed only speaks; what a page sends is ignored."""
