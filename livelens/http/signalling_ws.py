@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable
 from typing import Any
 
 import tornado.web
@@ -134,23 +135,24 @@ class SignallingSocket(BrowserSocket):
         else:
             self.hang_up(REFUSED, "signed out")
 
-    async def on_message(self, raw: str | bytes) -> None:
+    def on_message(self, raw: str | bytes) -> Awaitable[None] | None:
+        """A message from the page. Returns what is left to await (Tornado reads the
+        socket's next message after it), or None when it was carried out already: the
+        common message never becomes a task (see Room.handle)."""
         if self.room is None or self.participant is None or self._signed_out:
-            return
-        if not self._bucket.take(clock.now()):
-            await self._throttle("all")  # garbage that gets through is still cut below
-            return
+            return None
+        now = clock.now()
+        if not self._bucket.take(now):
+            return self._throttle("all")  # garbage that gets through is still cut below
         try:
             message = parse(raw, self.role)
         except ProtocolError as exc:
-            await self._bad_message(exc.code, exc.message)
-            return
+            return self._bad_message(exc.code, exc.message)
         rate_class = RATE_CLASS.get(message.type, "other")
-        if not self._limits.allow(rate_class, clock.now()):
-            await self._throttle(rate_class)
-            return
+        if not self._limits.allow(rate_class, now):
+            return self._throttle(rate_class)
         self._throttled.difference_update((rate_class, "all"))
-        await self.room.handle(self.participant, message)
+        return self.room.handle(self.participant, message)
 
     async def _throttle(self, rate_class: str) -> None:
         """Drop a message over budget. A burst of valid messages (a long stroke) is not
