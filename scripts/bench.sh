@@ -18,49 +18,53 @@ fi
 
 out=build/bench
 mkdir -p "$out"
+# Each part's heading carries the minutes since the start, so the run's length can be
+# checked against its 30-minute budget (`make bench` on two cores).
+started=$SECONDS
+part() { printf '== [%d min] %s\n' $(((SECONDS - started) / 60)) "$1" >&2; }
 # LiveKit beside Janus when livekit-server builds from the Go module proxy (cached).
 peers=livelens,janus
 if .venv/bin/python -m benchmarks.peers.livekit_build >/dev/null; then peers+=",livekit"; fi
 if $quick; then
-  echo "== Quick: recording on and off, 2 + 2 sessions (about 1 minute)" >&2
+  part "Quick: recording on and off, 2 + 2 sessions (about 1 minute)"
   .venv/bin/python -m benchmarks.recording --quick --out "$out/recording-quick.json"
-  echo "== Quick: the side-by-side bench, reduced (about 2 minutes; README untouched)" >&2
+  part "Quick: the side-by-side bench, reduced (about 2 minutes; README untouched)"
   .venv/bin/python -m benchmarks.peers --servers "$peers,direct" --sessions 1,4 --fanout 1,4 \
     --seconds 2 --idle-seconds 1 --out "$out/peers-quick.json" >/dev/null
   .venv/bin/python -m benchmarks.peers.table "$out/peers-quick.json"
-  echo "== Quick: the media port over ICE-TCP beside UDP, 4 receivers (about 30 s)" >&2
+  part "Quick: the media port over ICE-TCP beside UDP, 4 receivers (about 30 s)"
   .venv/bin/python -m benchmarks.tcp_path --receivers 4 --seconds 1 --markdown
-  echo "== Quick: the control plane, every scenario reduced (about 3 minutes)" >&2
+  part "Quick: the control plane, every scenario reduced (about 3 minutes)"
   status=0
   .venv/bin/python -m benchmarks.control_plane --quick --out "$out/control-quick.json" || status=$?
   .venv/bin/python -m benchmarks.control_plane.table "$out/control-quick.json"
   exit $status  # 1: the soak found a leak
 fi
-echo "== Rust benches" >&2
+part "Rust benches"
 {
   cargo bench --quiet --bench srtp
   cargo bench --quiet --bench relay_core
   cargo bench --quiet --bench record
   cargo bench --quiet --bench crypto_candidates --features bench-candidates
 } | tee "$out/rust.jsonl"
-echo "== Relay on loopback (about 2 minutes)" >&2
+part "Relay on loopback (about 2 minutes)"
 cargo bench --quiet --bench relay_loopback | tee "$out/relay.jsonl"
-echo "== The reference relay on loopback, measured the same way (about 1 minute)" >&2
+part "The reference relay on loopback, measured the same way (about 1 minute)"
 .venv/bin/python -m benchmarks.loopback_reference | tee -a "$out/relay.jsonl"
-echo "== The media port over ICE-TCP beside UDP, 1, 4 and 8 receivers (about 3 minutes)" >&2
+part "The media port over ICE-TCP beside UDP, 1, 4 and 8 receivers (about 3 minutes)"
 .venv/bin/python -m benchmarks.tcp_path | tee "$out/tcp_path.jsonl"
-echo "== Python benches" >&2
+part "Python benches"
 .venv/bin/pytest benchmarks -q -p no:randomly --benchmark-only \
   --benchmark-columns=min,median --benchmark-json="$out/python.json"
-echo "== Load generator: livelens serve, rust and aiortc media paths (about 2 minutes)" >&2
+part "Load generator: livelens serve, rust and aiortc media paths (about 2 minutes)"
 .venv/bin/python -m benchmarks.loadgen --out "$out/load.json"
-echo "== Recording on and off in one server, the same clients (about 2 minutes)" >&2
+part "Recording on and off in one server, the same clients (about 2 minutes)"
 .venv/bin/python -m benchmarks.recording --out "$out/recording.json" >/dev/null
-echo "== Reports: 100,000 sessions on SQLite and on MongoDB (FerretDB) (about 5 minutes)" >&2
+part "Reports: 100,000 sessions on SQLite and on MongoDB (FerretDB) (about 5 minutes)"
 .venv/bin/python -m benchmarks.reports_load --out "$out/reports.json"
-echo "== LiveLens, Janus (and LiveKit) side by side, the same clients (about 9 minutes)" >&2
+part "LiveLens, Janus (and LiveKit) side by side, the same clients (about 9 minutes)"
 .venv/bin/python -m benchmarks.peers --servers "$peers,direct" --out "$out/peers.json" >/dev/null
-echo "== The control plane: signalling, storms, soak (about 6 minutes; a leak stops here)" >&2
+part "The control plane: signalling, storms, soak (about 6 minutes; a leak stops here)"
 .venv/bin/python -m benchmarks.control_plane --out "$out/control.json"
 .venv/bin/python -m benchmarks.report --python-json "$out/python.json" \
   --rust-lines "$out/rust.jsonl" --relay-lines "$out/relay.jsonl" \
@@ -68,3 +72,4 @@ echo "== The control plane: signalling, storms, soak (about 6 minutes; a leak st
   --load-json "$out/load.json" --reports-json "$out/reports.json" \
   --peers-json "$out/peers.json" --recording-json "$out/recording.json" \
   --control-json "$out/control.json" --command "make bench"
+part "done"
