@@ -245,7 +245,7 @@ async def scenarios(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sessions", default="1,4,16,32,64", help="N, in order, up to the loss")
-    parser.add_argument("--fanout", default="1,4,8", help="K subscribers of one publisher")
+    parser.add_argument("--fanout", default="1,4,8,16", help="K subscribers of one publisher")
     parser.add_argument("--rate", type=float, default=500.0, help="packets/s per publisher")
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--idle-seconds", type=float, default=2.0)
