@@ -48,8 +48,7 @@ def main() -> None:
     parser.add_argument("--signin-rate", type=float, default=50.0)
     parser.add_argument("--join-rate", type=float, default=100.0)
     parser.add_argument("--soak-lanes", type=int, default=16)
-    parser.add_argument("--soak-minutes", type=float,
-                        help="the soak's length after its warm-up (the issue's 30: make soak)")  # fmt: skip
+    parser.add_argument("--soak-minutes", type=float, help="the soak's length (make soak: 30)")
     parser.add_argument("--out", type=Path, default=REPO / "build/bench/control.json")
     parser.add_argument("--profile", type=Path, help="py-spy each node into DIR/<scenario>.txt")
     args = parser.parse_args()
