@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from livelens.errors import Conflict, LiveLensError, StoreUnavailable
+from livelens.signalling.recording import Stop
 from livelens.store.records import Recording, SupportSession
 
 KEY_INFO = b"livelens recording v1"
@@ -139,13 +140,13 @@ def damaged(reason: str) -> RecordingDamaged:
                             "downloaded.", reason=reason)  # fmt: skip
 
 
-def storage_reason(exc: BaseException) -> str:
-    """Why storing a recording failed, in a few words for both sides and the alert."""
+def storage_reason(exc: BaseException) -> Stop:
+    """Why storing a recording failed, for both sides and the alert."""
     if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
-        return "storage full"
+        return Stop("storage_full", "storage full")
     if isinstance(exc, StoreUnavailable):
-        return "storage failed: the database refused the recording"
-    return "storage failed"
+        return Stop("storage_failed", "storage failed: the database refused the recording")
+    return Stop("storage_failed", "storage failed")
 
 
 def file_name(session: SupportSession, recording: Recording) -> str:

@@ -27,6 +27,7 @@ from livelens.services import audit, recordings, session_keys
 from livelens.services import recording_rules as rules
 from livelens.services.audit import SYSTEM
 from livelens.services.context import Context
+from livelens.signalling.recording import FAILED, MEDIA_STOPPED, Stop
 from livelens.store.encryption import AccountCipher
 from livelens.store.records import Recording, RecordingState, SupportSession, new_id
 from livelens.store.repository import SealedWriter
@@ -66,7 +67,7 @@ class RecordingStorage(Protocol):
     async def write_recording(self, recording: Recording) -> SealedWriter: ...
 
 
-OnStopped = Callable[[str], Awaitable[None]]
+OnStopped = Callable[[Stop], Awaitable[None]]
 
 
 class RecordingRunner:
@@ -132,7 +133,7 @@ class RecordingRunner:
     async def drain(self) -> bool:
         """Store what the hub sealed since the last drain; False once the recording has
         ended (then ``on_stopped`` was awaited if it ended on its own)."""
-        reason = None
+        reason: Stop | None = None
         async with self._lock:
             if self._done:
                 return False
@@ -141,7 +142,7 @@ class RecordingRunner:
             except Exception as exc:  # the media path ended it (media.hub)
                 log.warning("Recording %s: the media path stopped it (%s).",
                             self.recording.id, exc)  # fmt: skip
-                reason = "the media path stopped recording"
+                reason = MEDIA_STOPPED
             if reason is None:
                 reason = await self._store_pending()
             if reason is not None:
@@ -164,7 +165,7 @@ class RecordingRunner:
 
     # -- inside the lock -------------------------------------------------------------
 
-    async def _store_pending(self) -> str | None:
+    async def _store_pending(self) -> Stop | None:
         """Write the pending bytes; the reason it failed, or None."""
         if not self._pending:
             return None
@@ -182,7 +183,7 @@ class RecordingRunner:
                 await self._storage.save_recording(self.recording)
         return None
 
-    async def _end(self, state: RecordingState, reason: str | None) -> None:
+    async def _end(self, state: RecordingState, reason: Stop | None) -> None:
         """Stop the hub's recorder and close the file: ``state`` if the file is stored
         whole, else "failed" (its bytes removed)."""
         self._done = True
@@ -195,7 +196,7 @@ class RecordingRunner:
             duration, stats = end.duration_s, dict(end.stats)
         except Exception as exc:  # the recorder is gone: the file has no end
             log.warning("Recording %s: no end from the media path (%s).", self.recording.id, exc)
-            state, reason = "failed", reason or "the media path stopped recording"
+            state, reason = "failed", reason or MEDIA_STOPPED
         if state != "failed":
             failure = await self._store_pending()
             if failure is None:
@@ -210,7 +211,8 @@ class RecordingRunner:
         now = clock.now()
         self.recording = replace(
             self.recording, state=state, ended_at=now, updated_at=now, duration_s=duration,
-            size=self._writer.size if state != "failed" else 0, stopped_reason=reason,
+            size=self._writer.size if state != "failed" else 0,
+            stopped_reason=reason.detail if reason else None,
             events=recordings.seal_events(self._cipher, self.recording, self._events),
             stats=stats,
         )  # fmt: skip
@@ -219,7 +221,8 @@ class RecordingRunner:
         except STORAGE_ERRORS:
             log.exception("Recording %s: its record could not be saved.", self.recording.id)
         action = "recording.completed" if reason is None else "recording.stopped"
-        await self._audit(action, state=state, reason=reason, duration_s=duration)
+        detail = reason.detail if reason else None
+        await self._audit(action, state=state, reason=detail, duration_s=duration)
 
     async def _audit(self, action: str, **details: str | float | None) -> None:
         with contextlib.suppress(*STORAGE_ERRORS):
@@ -239,5 +242,5 @@ class RecordingRunner:
             async with self._lock:
                 if self._done:
                     return
-                await self._end("stopped", "the recording failed")
-            await self._on_stopped("the recording failed")
+                await self._end("stopped", FAILED)
+            await self._on_stopped(FAILED)

@@ -367,7 +367,7 @@ class Room:
         except Exception:  # the session ends all the same
             log.exception("Session %s: its recording did not end cleanly.", self.session_id)
 
-    async def _recording_stopped(self, why: str) -> None:
+    async def _recording_stopped(self, why: recording.Stop) -> None:
         """The runner stopped the recording on its own (storage full...): the room
         tells both sides, when it is its turn (never while the runner waits on it)."""
         spawn(_quietly(self._step(lambda core, now: core.recording_stopped(why))))

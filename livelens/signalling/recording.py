@@ -24,6 +24,7 @@ recording's state in every ``state`` message (:meth:`RoomRecording.view`).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Literal
 
 from livelens.errors import Conflict, InvalidInput
@@ -47,7 +48,20 @@ Phase = Literal["idle", "running", "stopped", "done"]
 # the storage is full or failed, the media path cannot record (or stopped), or else.
 StopReason = Literal["storage_full", "storage_failed", "media", "failed"]
 STOP_REASONS: tuple[StopReason, ...] = ("storage_full", "storage_failed", "media", "failed")
-UNAVAILABLE = "the media path cannot record this session"  # it could not start
+
+
+@dataclass(frozen=True)
+class Stop:
+    """Why a recording stopped on its own: the pages' word for it, and a few words for
+    the audit log, the alert and the recording's record."""
+
+    reason: StopReason
+    detail: str
+
+
+UNAVAILABLE = Stop("media", "the media path cannot record this session")  # could not start
+MEDIA_STOPPED = Stop("media", "the media path stopped recording")
+FAILED = Stop("failed", "the recording failed")  # a bug in its runner
 ALERT_KIND = "recording.stopped"  # the administrators' alert (services.alert_rules)
 
 
@@ -95,16 +109,6 @@ def consent_scopes(session: SupportSession, scopes: tuple[str, ...]) -> tuple[st
     return tuple(dict.fromkeys(scopes))  # in the order given, each once
 
 
-def stop_reason(text: str) -> StopReason:
-    """The pages' word for why a recording stopped, from the runner's few words
-    (services.recording_rules.storage_reason and services.recording_runner)."""
-    if text.startswith("storage full"):
-        return "storage_full"
-    if text.startswith("storage"):
-        return "storage_failed"
-    return "media" if "media" in text else "failed"
-
-
 def agreed(session: SupportSession) -> bool:
     """The session is to be recorded and its customer agreed to that."""
     return session.recording != "off" and SCOPE in session.consent_scopes
@@ -141,14 +145,13 @@ class RoomRecording:
         was, self.phase = self.phase, "done"
         return [StopRecording()] if was == "running" else []
 
-    def stopped(self, session: SupportSession, why: str) -> list[Effect]:
-        """It stopped on its own or could not start (``why``: in a few words): audited,
-        the administrators alerted; the session goes on. The room's state then tells
-        both sides."""
+    def stopped(self, session: SupportSession, why: Stop) -> list[Effect]:
+        """It stopped on its own or could not start: audited, the administrators
+        alerted; the session goes on. The room's state then tells both sides."""
         if self.phase != "running":
             return []
-        self.phase, self.reason = "stopped", stop_reason(why)
-        details: Mapping[str, str] = {"reason": self.reason, "detail": why}
+        self.phase, self.reason = "stopped", why.reason
+        details: Mapping[str, str] = {"reason": why.reason, "detail": why.detail}
         return [Audit("session.recording_stopped", SYSTEM, details),
                 Alert(ALERT_KIND, {"session": session.id, **details})]  # fmt: skip
 

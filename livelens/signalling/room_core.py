@@ -213,9 +213,9 @@ class RoomCore:
         audited = Audit("session.link_renewed", who, {"join_expires_at": expires_at})
         return [*self._record(updated), audited, self._state()]
 
-    def recording_stopped(self, why: str) -> list[Effect]:
-        """The session's recording stopped on its own or could not start (``why``: in
-        a few words): both sides are told; the session goes on."""
+    def recording_stopped(self, why: recording.Stop) -> list[Effect]:
+        """The session's recording stopped on its own or could not start: both sides
+        are told; the session goes on."""
         stopped = self.recording.stopped(self.session, why)
         return [*stopped, self._state()] if stopped and not self.over else stopped
 

@@ -15,6 +15,7 @@ import pymongo
 
 from livelens._fastpath import seal_recording
 from livelens.services.recording_runner import RecordingHub, RecordingRunner, RecordingStorage
+from livelens.signalling.recording import Stop
 from livelens.store import sqlite_path
 from livelens.store.mongo.recordings import BUCKET
 from livelens.store.records import Recording, SupportSession
@@ -78,8 +79,8 @@ async def record(
     """A runner recording ``session``; reasons it stopped on its own go to ``stopped``."""
     reasons = [] if stopped is None else stopped
 
-    async def on_stopped(reason: str) -> None:
-        reasons.append(reason)
+    async def on_stopped(reason: Stop) -> None:
+        reasons.append(reason.reason)
 
     return await RecordingRunner.start(server.ctx, hub or SealingHub(), session, on_stopped,
                                        storage=storage)  # fmt: skip

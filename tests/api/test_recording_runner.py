@@ -157,13 +157,13 @@ async def test_a_full_disk_stops_the_recording_and_keeps_nothing_broken(server: 
     runner = await record(server, session, hub, FullDisk(scope), stopped)
 
     assert await runner.drain() is False  # the first write meets a full disk
-    assert stopped == ["storage full"]
+    assert stopped == ["storage_full"]
     assert session.id not in hub.sealed  # the hub's recorder was stopped
     done = await scope.get_recording(session.id, runner.recording.id)
     assert done is not None and (done.state, done.stopped_reason, done.size) == (
         "failed", "storage full", 0)  # fmt: skip
     assert await scope.recording_length(done.id) is None and bytes_left(server) == 0
-    assert await runner.drain() is False and stopped == ["storage full"]  # told once
+    assert await runner.drain() is False and stopped == ["storage_full"]  # told once
     assert await runner.stop() == done
     # The session is untouched: still waiting for its customer.
     assert await session_of(server, session.tenant_id, session.id) == session
@@ -179,7 +179,7 @@ async def test_what_was_recorded_before_the_disk_filled_up_is_kept_whole(server:
     stopped = list[str]()
     runner = await record(server, session, SealingHub(), FullDisk(scope, failures=1), stopped)
     assert await runner.drain() is False
-    assert stopped == ["storage full"]
+    assert stopped == ["storage_full"]
     done = runner.recording
     assert (done.state, done.stopped_reason) == ("stopped", "storage full")
     opened = await recordings.SealedFile.open(server.ctx, session, done)
@@ -193,7 +193,7 @@ async def test_the_media_path_ending_it_stops_the_recording(server: Server) -> N
     assert await runner.drain()
     hub.gone.add(session.id)
     assert await runner.drain() is False
-    assert stopped == ["the media path stopped recording"]
+    assert stopped == ["media"]
     assert runner.recording.state == "failed"  # no end came: nothing playable is kept
     assert bytes_left(server) == 0
 

@@ -3,11 +3,13 @@ in the room's rules: signalling/room_core.py), with no server, store or media.""
 
 from __future__ import annotations
 
+import errno
 from dataclasses import replace
 
 import pytest
 
-from livelens.errors import Conflict
+from livelens.errors import Conflict, StoreUnavailable
+from livelens.services import recording_rules
 from livelens.signalling import recording
 from livelens.signalling.effects import (
     SYSTEM,
@@ -212,7 +214,7 @@ def test_it_stops_with_the_session_before_the_media_ends() -> None:
 def test_stopping_on_its_own_tells_both_sides_alerts_and_goes_no_further() -> None:
     room = consented("always")
     go_live(room)
-    effects = room.core.recording_stopped("storage full")
+    effects = room.core.recording_stopped(recording.Stop("storage_full", "storage full"))
     details = {"reason": "storage_full", "detail": "storage full"}
     assert Audit("session.recording_stopped", SYSTEM, details) in effects
     assert Alert(recording.ALERT_KIND, {"session": room.session.id, **details}) in effects
@@ -224,16 +226,19 @@ def test_stopping_on_its_own_tells_both_sides_alerts_and_goes_no_further() -> No
     )
     assert room.session.status == "live"  # the session goes on
     # Once: nothing is noted, nothing starts again, and the end stops nothing.
-    assert room.core.recording_stopped("storage full") == []
+    assert room.core.recording_stopped(recording.Stop("storage_full", "storage full")) == []
     assert not any(isinstance(e, NoteRecording) for e in room.send(OWNER, "freeze"))
     assert StartRecording() not in room.core.media_state(CUSTOMER, "connected", T0 + 9)
     assert StopRecording() not in room.send(OWNER, "end")
     assert recording.ALERT_KIND == "recording.stopped"
 
 
-def test_why_it_stopped_in_the_pages_words() -> None:
-    assert recording.stop_reason("storage full") == "storage_full"
-    assert recording.stop_reason("storage failed: the database refused it") == "storage_failed"
-    assert recording.stop_reason(recording.UNAVAILABLE) == "media"
-    assert recording.stop_reason("the media path stopped recording") == "media"
-    assert recording.stop_reason("the recording failed") == "failed"
+def test_why_storing_failed_in_the_pages_words() -> None:
+    full = OSError(errno.ENOSPC, "No space left on device")
+    assert recording_rules.storage_reason(full).reason == "storage_full"
+    refused = StoreUnavailable("The database is unavailable.")
+    assert recording_rules.storage_reason(refused).reason == "storage_failed"
+    assert (
+        recording_rules.storage_reason(OSError(errno.EIO, "I/O error")).reason == "storage_failed"
+    )
+    assert recording.UNAVAILABLE.reason == recording.MEDIA_STOPPED.reason == "media"
