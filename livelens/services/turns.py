@@ -19,10 +19,6 @@ class Turns:
         self._held = False
         self._waiting: deque[asyncio.Future[None]] = deque()
 
-    @property
-    def held(self) -> bool:
-        return self._held
-
     def take_now(self) -> bool:
         """Take the turn if it is free (nobody can be waiting then); else False."""
         if self._held:
